@@ -1,0 +1,16 @@
+//! The typed event model of Pulso (`../shared/EVENTS.md`): topics, decoded events, the
+//! rejection reasons of the dead-letter topic, money and time types, and the rows of every
+//! view of `VIEWS.md`. This crate does no I/O, so clients can use it without the engine.
+
+pub mod decode;
+pub mod model;
+pub mod money;
+pub mod reject;
+pub mod time;
+pub mod topic;
+pub mod views;
+
+pub use decode::{decode, MAX_RECORD_BYTES};
+pub use model::*;
+pub use reject::{Rejection, RejectReason};
+pub use topic::Topic;
