@@ -1,1 +1,39 @@
-fn main() {}
+//! `pulso`: the command-line entry point — generate synthetic streams, replay a folder of
+//! JSONL topics through every view, and write the views to Parquet.
+
+mod commands;
+mod interleave;
+mod stats;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Pulso: live operational analytics over event streams, maintained incrementally.
+#[derive(Debug, Parser)]
+#[command(name = "pulso", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write realistic synthetic streams, one `DIR/<topic>.jsonl` per topic.
+    Generate(commands::generate::GenerateArgs),
+    /// One deterministic pass over `DIR/<topic>.jsonl` through every view.
+    Replay(commands::replay::ReplayArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Generate(args) => commands::generate::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
+    }
+}

@@ -6,11 +6,13 @@ pub mod decode;
 pub mod model;
 pub mod money;
 pub mod reject;
+pub mod summary;
 pub mod time;
 pub mod topic;
 pub mod views;
 
-pub use decode::{decode, MAX_RECORD_BYTES};
+pub use decode::{decode, decode_with, DecodeOptions, MAX_RECORD_BYTES};
 pub use model::*;
-pub use reject::{Rejection, RejectReason};
+pub use reject::{RejectReason, Rejection};
+pub use summary::summary;
 pub use topic::Topic;

@@ -13,7 +13,9 @@ use crate::topic::Topic;
 pub type MicroHours = i64;
 
 /// Where a record was read: Kafka partition and offset (line number for JSONL files).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Position {
     /// The partition (0 for a JSONL file).
     pub partition: i32,
@@ -424,7 +426,9 @@ impl CasoEvent {
             | CasoEvent::SlaViolado { caso_id, .. }
             | CasoEvent::SlaCumplido { caso_id, .. } => Some(*caso_id),
             CasoEvent::NotificacionEnviada { send, .. } => send.caso_id,
-            CasoEvent::CiudadanoRegistrado { .. } | CasoEvent::DependenciaConfigurada { .. } => None,
+            CasoEvent::CiudadanoRegistrado { .. } | CasoEvent::DependenciaConfigurada { .. } => {
+                None
+            }
         }
     }
 }

@@ -27,7 +27,11 @@ pub fn decimal_to_scaled(text: &str, scale: u32) -> Option<i64> {
         return None;
     }
     // All digits, with the decimal point moved by the exponent and the scale.
-    let digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|b| b - b'0').collect();
+    let digits: Vec<u8> = int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .map(|b| b - b'0')
+        .collect();
     let point = int_part.len() as i64 + exponent as i64 + scale as i64;
     let mut value: i128 = 0;
     for (i, d) in digits.iter().enumerate() {

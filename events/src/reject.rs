@@ -60,7 +60,9 @@ impl std::fmt::Display for RejectReason {
 
 /// A rejected record's reason and human-readable detail (the `dlq.detail` header), which names
 /// the offending field.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, thiserror::Error,
+)]
 #[error("{reason}: {detail}")]
 pub struct Rejection {
     /// The DLQ reason.

@@ -78,15 +78,27 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, 1_705_314_600_000_000);
         assert_eq!(parse_rfc3339("2024-01-15T10:30:00"), None);
-        assert_eq!(parse_rfc3339("2024-01-15T10:30:00.1234567Z"), Some(a + 123_456));
+        assert_eq!(
+            parse_rfc3339("2024-01-15T10:30:00.1234567Z"),
+            Some(a + 123_456)
+        );
     }
 
     #[test]
     fn floors_windows() {
         let t = parse_rfc3339("2024-01-15T10:30:59.9Z").unwrap();
-        assert_eq!(Granularity::Minute.floor(t), parse_rfc3339("2024-01-15T10:30:00Z").unwrap());
-        assert_eq!(Granularity::Hour.floor(t), parse_rfc3339("2024-01-15T10:00:00Z").unwrap());
-        assert_eq!(Granularity::Day.floor(t), parse_rfc3339("2024-01-15T00:00:00Z").unwrap());
+        assert_eq!(
+            Granularity::Minute.floor(t),
+            parse_rfc3339("2024-01-15T10:30:00Z").unwrap()
+        );
+        assert_eq!(
+            Granularity::Hour.floor(t),
+            parse_rfc3339("2024-01-15T10:00:00Z").unwrap()
+        );
+        assert_eq!(
+            Granularity::Day.floor(t),
+            parse_rfc3339("2024-01-15T00:00:00Z").unwrap()
+        );
         assert_eq!(Granularity::Day.floor(-1), -MICROS_PER_DAY);
     }
 }

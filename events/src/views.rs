@@ -380,3 +380,58 @@ impl ViewSet {
         self.pipeline_health.sort();
     }
 }
+
+/// One row of one view: the unit of the engine's view-change stream that every sink and the
+/// serving store consume as `(row, diff)` pairs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ViewRow {
+    /// A `notification_rates` row.
+    NotificationRates(NotificationRates),
+    /// A `notification_bounces` row.
+    NotificationBounces(NotificationBounces),
+    /// An `order_metrics` row.
+    OrderMetrics(OrderMetrics),
+    /// An `order_cancellations` row.
+    OrderCancellations(OrderCancellations),
+    /// An `inventory_levels` row.
+    InventoryLevels(InventoryLevels),
+    /// A `case_backlog` row.
+    CaseBacklog(CaseBacklog),
+    /// A `sla_compliance` row.
+    SlaCompliance(SlaCompliance),
+    /// An `open_case_sla` row.
+    OpenCaseSla(OpenCaseSla),
+    /// One graded open case.
+    OpenCase(OpenCase),
+    /// A `timelines` entry.
+    Timeline(TimelineEntry),
+    /// A per-topic `pipeline_health` row.
+    TopicHealth(TopicHealth),
+    /// The instant open cases are graded at.
+    AsOf(Micros),
+}
+
+impl ViewSet {
+    /// Builds a set from the rows present (the caller passes each row once).
+    pub fn from_rows(rows: impl IntoIterator<Item = ViewRow>) -> ViewSet {
+        let mut set = ViewSet::default();
+        for row in rows {
+            match row {
+                ViewRow::NotificationRates(r) => set.notification_rates.push(r),
+                ViewRow::NotificationBounces(r) => set.notification_bounces.push(r),
+                ViewRow::OrderMetrics(r) => set.order_metrics.push(r),
+                ViewRow::OrderCancellations(r) => set.order_cancellations.push(r),
+                ViewRow::InventoryLevels(r) => set.inventory_levels.push(r),
+                ViewRow::CaseBacklog(r) => set.case_backlog.push(r),
+                ViewRow::SlaCompliance(r) => set.sla_compliance.push(r),
+                ViewRow::OpenCaseSla(r) => set.open_case_sla.push(r),
+                ViewRow::OpenCase(r) => set.open_cases.push(r),
+                ViewRow::Timeline(r) => set.timelines.push(r),
+                ViewRow::TopicHealth(r) => set.pipeline_health.push(r),
+                ViewRow::AsOf(t) => set.as_of = Some(t),
+            }
+        }
+        set.sort();
+        set
+    }
+}

@@ -1,1 +1,50 @@
-//! placeholder
+//! Pulso's sinks: the views of `VIEWS.md` as Parquet files (written atomically and read back
+//! exactly) and the rejected records as JSON lines.
+
+use std::path::{Path, PathBuf};
+
+pub mod parquet;
+
+pub use crate::parquet::{
+    clean_temp_files, read_views, write_rejected_jsonl, write_views, RejectedRecord,
+};
+
+/// Why a sink could not write or read its files.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A file system operation failed.
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The Parquet writer or reader failed.
+    #[error("parquet: {0}")]
+    Parquet(#[from] ::parquet::errors::ParquetError),
+    /// Building or reading an Arrow batch failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// Serializing a JSON line failed.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A file read back does not have the columns or values Pulso writes.
+    #[error("{file}: {message}")]
+    Schema {
+        /// The view file (its view name).
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl SinkError {
+    /// A function wrapping an I/O error on `path`, for `map_err`.
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
+        move |source| SinkError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

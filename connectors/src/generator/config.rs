@@ -1,0 +1,39 @@
+//! Generator configuration.
+
+use super::format::DAY;
+
+/// The simulated time span of a generated stream: scenarios start uniformly over it, and no
+/// event has an event time after `start + SPAN` (14 days, long enough for open cases to be
+/// `BREACHED`, `AT_RISK` and `ON_TRACK` against the greatest event time).
+pub const SPAN: i64 = 14 * DAY;
+
+/// `2024-01-15T00:00:00Z` in UTC microseconds.
+pub const DEFAULT_START: i64 = 1_705_276_800_000_000;
+
+/// What to generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GeneratorConfig {
+    /// Seed of the `ChaCha8Rng`: the same config gives the same bytes.
+    pub seed: u64,
+    /// Roughly the total number of records (all kinds, duplicates and bad ones included).
+    pub scale: u64,
+    /// UTC microseconds of the first event (default `2024-01-15T00:00:00Z`).
+    pub start: i64,
+}
+
+impl GeneratorConfig {
+    /// A config with this seed and scale, starting at [`DEFAULT_START`].
+    pub fn new(seed: u64, scale: u64) -> GeneratorConfig {
+        GeneratorConfig {
+            seed,
+            scale,
+            start: DEFAULT_START,
+        }
+    }
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig::new(42, 100_000)
+    }
+}

@@ -1,0 +1,48 @@
+//! A seedable generator of realistic event streams for every topic of `EVENTS.md`.
+//!
+//! It simulates, over [`SPAN`] (14 days) from [`GeneratorConfig::start`]:
+//! - e-commerce sagas: `ORDER_CREATED` → `INVENTORY_RESERVED` → `ORDER_CONFIRMED`, or
+//!   `ORDER_CANCELLED` (`PAYMENT_FAILED`, `CUSTOMER_REQUEST` + `INVENTORY_RELEASED`;
+//!   `INSUFFICIENT_STOCK` after an `INSUFFICIENT_STOCK` event), stock counts and adjustments;
+//! - notifications (`NOTIFICATION_SENT` with fallbacks, costs, order or case links) and their
+//!   webhooks (delivered → opened → clicked → converted funnel, bounces, failures), with some
+//!   webhooks arriving before their send, and `notifications.dlq` dead letters;
+//! - track & trace of shipments, bags and flights, some with `dedup_key` re-sends;
+//! - Conecta360 citizen cases (`casos.*`, `sla.*`, `notificaciones.enviadas`,
+//!   `ciudadanos.registrados`, `dependencias.configuradas` with SLA changes), leaving open
+//!   cases at every SLA status against the greatest event time.
+//!
+//! Mixed in at small rates: exact and conflicting duplicates, late events, locally reordered
+//! arrivals, orphans, and bad records of every DLQ reason (see [`GeneratorStats`]).
+
+mod casos;
+mod config;
+mod engine;
+mod faults;
+mod format;
+mod notifications;
+mod orders;
+mod stats;
+mod tracking;
+mod world;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{GeneratorConfig, DEFAULT_START, SPAN};
+pub use engine::Generator;
+pub use stats::GeneratorStats;
+
+use pulso_events::Topic;
+
+/// The whole stream for `config`, in arrival order (deterministic for a seed).
+pub fn generate(config: &GeneratorConfig) -> Vec<(Topic, Vec<u8>)> {
+    Generator::new(config).collect()
+}
+
+/// The whole stream and what it contains.
+pub fn generate_with_stats(config: &GeneratorConfig) -> (Vec<(Topic, Vec<u8>)>, GeneratorStats) {
+    let mut generator = Generator::new(config);
+    let records = generator.by_ref().collect();
+    (records, generator.stats().clone())
+}

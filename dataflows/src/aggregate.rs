@@ -1,0 +1,47 @@
+//! Named wrappers for the operator shapes every domain uses: pick the least or greatest value
+//! per key, and sum [`Sums`] contributions per key into rows.
+
+use differential_dataflow::collection::VecCollection;
+use differential_dataflow::hashable::Hashable;
+use differential_dataflow::ExchangeData;
+
+use crate::sums::Sums;
+use crate::Epoch;
+
+/// Keeps, per key, the least value (values are `Ord`, so this is "earliest" when the value
+/// starts with `(timestamp, event_id)`).
+pub fn least_by_key<'s, K, V>(
+    name: &str,
+    input: VecCollection<'s, Epoch, (K, V)>,
+) -> VecCollection<'s, Epoch, (K, V)>
+where
+    K: ExchangeData + Hashable,
+    V: ExchangeData,
+{
+    input.reduce_named(name, |_key, values, output| {
+        output.push((values[0].0.clone(), 1));
+    })
+}
+
+/// Keeps, per key, the greatest value ("latest" when it starts with `(timestamp, event_id)`).
+pub fn greatest_by_key<'s, K, V>(
+    name: &str,
+    input: VecCollection<'s, Epoch, (K, V)>,
+) -> VecCollection<'s, Epoch, (K, V)>
+where
+    K: ExchangeData + Hashable,
+    V: ExchangeData,
+{
+    input.reduce_named(name, |_key, values, output| {
+        output.push((values[values.len() - 1].0.clone(), 1));
+    })
+}
+
+/// Sums each key's contributions into one `(key, totals)` row per key whose totals are not
+/// all zero. Contributions are records whose difference is a [`Sums`].
+pub fn sum_by_key<'s, K>(input: VecCollection<'s, Epoch, K, Sums>) -> VecCollection<'s, Epoch, (K, Sums)>
+where
+    K: ExchangeData + Hashable,
+{
+    input.count()
+}

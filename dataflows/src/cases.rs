@@ -1,0 +1,294 @@
+//! Conecta360 case views: `case_backlog`, `sla_compliance`, `open_case_sla` and the open-case
+//! list. Each case is summarised from all its events (latest state, priority and department;
+//! SLA outcome; closure), then counted per key; open cases are graded against `as_of` and
+//! their department's latest SLA, so an SLA change re-grades the department's cases at once.
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::time::Granularity;
+use pulso_events::views::{
+    due_at, CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance, SlaStatus, DEFAULT_SLA_MICRO_HOURS,
+};
+use pulso_events::{Body, CasoEvent, Event, Topic};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{greatest_by_key, sum_by_key};
+use crate::health;
+use crate::sums::Sums;
+use crate::Epoch;
+
+/// What one event says about a case.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum CaseChange {
+    Created { numero_caso: String, dependencia_id: i64, prioridad: Option<String>, fecha_creacion: i64 },
+    Assigned { dependencia_id: i64, estado: String },
+    Updated { estado: Option<String>, prioridad: Option<String> },
+    Closed { fecha_cierre: i64, hours: Option<i64>, satisfaction: Option<i64> },
+    Violated,
+    Met,
+}
+
+impl CaseChange {
+    fn topic(&self) -> Topic {
+        match self {
+            CaseChange::Created { .. } => Topic::CasosCreados,
+            CaseChange::Assigned { .. } => Topic::CasosAsignados,
+            CaseChange::Updated { .. } => Topic::CasosActualizados,
+            CaseChange::Closed { .. } => Topic::CasosCerrados,
+            CaseChange::Violated => Topic::SlaViolados,
+            CaseChange::Met => Topic::SlaCumplidos,
+        }
+    }
+}
+
+/// `(timestamp, event_id, change)`: sorted, this is the case's history in event-time order.
+type CaseFact = (i64, String, CaseChange);
+
+/// The state of one existing case.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct CaseSummary {
+    dependencia_id: i64,
+    estado: String,
+    prioridad: Option<String>,
+    numero_caso: String,
+    fecha_creacion: i64,
+    /// `(violated, day of the earliest deciding event)`.
+    outcome: Option<(bool, i64)>,
+    /// `(day of fecha_cierre, hours, satisfaction)` of the latest closure.
+    closure: Option<(i64, Option<i64>, Option<i64>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum CaseOutput {
+    Case(CaseSummary),
+    Orphans(Topic, i64),
+}
+
+fn fact(event: &Event) -> Option<(i64, CaseFact)> {
+    let Body::Caso(caso) = &event.body else {
+        return None;
+    };
+    let change = match caso {
+        CasoEvent::Creado { numero_caso, dependencia_id, prioridad, fecha_creacion, .. } => {
+            CaseChange::Created {
+                numero_caso: numero_caso.clone(),
+                dependencia_id: *dependencia_id,
+                prioridad: prioridad.clone(),
+                fecha_creacion: *fecha_creacion,
+            }
+        }
+        CasoEvent::Asignado { dependencia_id, estado_nuevo, .. } => CaseChange::Assigned {
+            dependencia_id: *dependencia_id,
+            estado: estado_nuevo.clone(),
+        },
+        CasoEvent::Actualizado { cambios, .. } => {
+            let last = |campo: &str| {
+                cambios.iter().rev().find(|c| c.campo == campo).and_then(|c| c.valor_nuevo.clone())
+            };
+            CaseChange::Updated { estado: last("estado"), prioridad: last("prioridad") }
+        }
+        CasoEvent::Cerrado { fecha_cierre, tiempo_total_horas, satisfaccion_ciudadano, .. } => {
+            CaseChange::Closed {
+                fecha_cierre: *fecha_cierre,
+                hours: *tiempo_total_horas,
+                satisfaction: *satisfaccion_ciudadano,
+            }
+        }
+        CasoEvent::SlaViolado { .. } => CaseChange::Violated,
+        CasoEvent::SlaCumplido { .. } => CaseChange::Met,
+        _ => return None,
+    };
+    Some((caso.caso_id()?, (event.timestamp, event.event_id.clone(), change)))
+}
+
+fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>) {
+    let mut case: Option<CaseSummary> = None;
+    let (mut violated_at, mut met_at) = (None, None);
+    let mut closure = None;
+    let mut estado = None;
+    let mut prioridad = None;
+    let mut dependencia = None;
+    for ((timestamp, _, change), _) in facts {
+        match change {
+            CaseChange::Created { numero_caso, dependencia_id, prioridad: p, fecha_creacion } => {
+                if case.is_none() {
+                    case = Some(CaseSummary {
+                        numero_caso: numero_caso.clone(),
+                        fecha_creacion: *fecha_creacion,
+                        ..CaseSummary::default()
+                    });
+                }
+                estado = Some("PENDIENTE".to_string());
+                dependencia = Some(*dependencia_id);
+                if p.is_some() {
+                    prioridad = p.clone();
+                }
+            }
+            CaseChange::Assigned { dependencia_id, estado: e } => {
+                dependencia = Some(*dependencia_id);
+                estado = Some(e.clone());
+            }
+            CaseChange::Updated { estado: e, prioridad: p } => {
+                if e.is_some() {
+                    estado = e.clone();
+                }
+                if p.is_some() {
+                    prioridad = p.clone();
+                }
+            }
+            CaseChange::Closed { fecha_cierre, hours, satisfaction } => {
+                estado = Some("CERRADO".to_string());
+                closure = Some((Granularity::Day.floor(*fecha_cierre), *hours, *satisfaction));
+            }
+            CaseChange::Violated => {
+                violated_at.get_or_insert(*timestamp);
+            }
+            CaseChange::Met => {
+                met_at.get_or_insert(*timestamp);
+            }
+        }
+    }
+    let Some(mut case) = case else {
+        let mut per_topic: Vec<(Topic, i64)> = Vec::new();
+        for ((_, _, change), n) in facts {
+            match per_topic.iter_mut().find(|(t, _)| *t == change.topic()) {
+                Some((_, count)) => *count += *n as i64,
+                None => per_topic.push((change.topic(), *n as i64)),
+            }
+        }
+        output.extend(per_topic.into_iter().map(|(t, n)| (CaseOutput::Orphans(t, n), 1)));
+        return;
+    };
+    case.estado = estado.unwrap_or_default();
+    case.prioridad = prioridad;
+    case.dependencia_id = dependencia.unwrap_or_default();
+    case.outcome = match (violated_at, met_at) {
+        (Some(t), _) => Some((true, Granularity::Day.floor(t))),
+        (None, Some(t)) => Some((false, Granularity::Day.floor(t))),
+        (None, None) => None,
+    };
+    case.closure = closure;
+    output.push((CaseOutput::Case(case), 1));
+}
+
+/// The case views and the orphan case events.
+pub struct CaseViews<'s> {
+    /// `case_backlog` rows.
+    pub backlog: VecCollection<'s, Epoch, CaseBacklog>,
+    /// `sla_compliance` rows.
+    pub compliance: VecCollection<'s, Epoch, SlaCompliance>,
+    /// `open_case_sla` rows.
+    pub open_sla: VecCollection<'s, Epoch, OpenCaseSla>,
+    /// The open cases, graded.
+    pub open_cases: VecCollection<'s, Epoch, OpenCase>,
+    /// Orphan contributions to `pipeline_health`.
+    pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
+}
+
+/// Builds the case views; `as_of` holds the one instant open cases are graded at.
+pub fn case_views<'s>(
+    events: VecCollection<'s, Epoch, Event>,
+    as_of: VecCollection<'s, Epoch, i64>,
+) -> CaseViews<'s> {
+    let outputs = events
+        .clone()
+        .flat_map(|event| fact(&event))
+        .reduce_named("CaseSummary", |_id, facts, output| summarise(facts, output));
+
+    let orphans = outputs.clone().flat_map(|(_, output)| match output {
+        CaseOutput::Orphans(topic, n) => Some(health::orphans(topic, n)),
+        CaseOutput::Case(_) => None,
+    });
+    let cases = outputs.flat_map(|(caso_id, output)| match output {
+        CaseOutput::Case(case) => Some((caso_id, case)),
+        CaseOutput::Orphans(..) => None,
+    });
+
+    let backlog = cases
+        .clone()
+        .map(|(_, case)| (case.dependencia_id, case.estado))
+        .count()
+        .map(|((dependencia_id, estado), n)| CaseBacklog { dependencia_id, estado, cases: n as i64 });
+
+    let compliance = sum_by_key(cases.clone().explode(|(_, case)| {
+        let mut out = Vec::new();
+        if let Some((violated, day)) = case.outcome {
+            let key = (case.dependencia_id, case.prioridad.clone(), day);
+            out.push((key, Sums::of(&[i64::from(!violated), i64::from(violated)])));
+        }
+        if let Some((day, hours, satisfaction)) = case.closure {
+            let key = (case.dependencia_id, case.prioridad.clone(), day);
+            let totals = [
+                0,
+                0,
+                1,
+                hours.unwrap_or(0),
+                i64::from(hours.is_some()),
+                satisfaction.unwrap_or(0),
+                i64::from(satisfaction.is_some()),
+            ];
+            out.push((key, Sums::of(&totals)));
+        }
+        out
+    }))
+    .map(|((dependencia_id, prioridad, day), s)| SlaCompliance {
+        dependencia_id,
+        prioridad,
+        day,
+        met: s.get(0),
+        violated: s.get(1),
+        closed: s.get(2),
+        resolution_micro_hours_sum: s.get(3),
+        resolution_count: s.get(4),
+        satisfaction_sum: s.get(5),
+        satisfaction_count: s.get(6),
+    });
+
+    let open = cases.filter(|(_, case)| case.estado != "CERRADO").map(|(caso_id, case)| {
+        let key = case.dependencia_id;
+        (key, (caso_id, case.numero_caso, case.prioridad, case.fecha_creacion))
+    });
+    let sla = greatest_by_key(
+        "DepartmentLatestSla",
+        events.flat_map(|event| match event.body {
+            Body::Caso(CasoEvent::DependenciaConfigurada {
+                dependencia_id,
+                sla_horas: Some(sla),
+                ..
+            }) => Some((dependencia_id, (event.timestamp, event.event_id, sla))),
+            _ => None,
+        }),
+    )
+    .map(|(dependencia_id, (_, _, sla))| (dependencia_id, sla));
+    let with_default = open
+        .clone()
+        .antijoin(sla.clone().map(|(dependencia_id, _)| dependencia_id))
+        .map(|(dependencia_id, case)| (dependencia_id, (case, DEFAULT_SLA_MICRO_HOURS)));
+    let open_cases = open
+        .join(sla)
+        .concat(with_default)
+        .map(|(dependencia_id, case)| ((), (dependencia_id, case)))
+        .join(as_of.map(|t| ((), t)))
+        .map(|((), ((dependencia_id, ((caso_id, numero_caso, prioridad, created), sla)), as_of))| {
+            let due = due_at(created, sla);
+            OpenCase {
+                dependencia_id,
+                prioridad,
+                status: SlaStatus::at(as_of, due, sla),
+                due_at: due,
+                caso_id,
+                numero_caso,
+            }
+        });
+    let open_sla = open_cases
+        .clone()
+        .map(|case| (case.dependencia_id, case.prioridad, case.status))
+        .count()
+        .map(|((dependencia_id, prioridad, status), n)| OpenCaseSla {
+            dependencia_id,
+            prioridad,
+            status,
+            cases: n as i64,
+        });
+
+    CaseViews { backlog, compliance, open_sla, open_cases, orphans }
+}

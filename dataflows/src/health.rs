@@ -1,0 +1,65 @@
+//! `pipeline_health` counters a replay can know, per topic: records, rejected by reason,
+//! duplicates and orphan events.
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::views::TopicHealth;
+use pulso_events::{RejectReason, Topic};
+
+use crate::aggregate::sum_by_key;
+use crate::ingest::{DedupKey, Ingested};
+use crate::sums::Sums;
+use crate::Epoch;
+
+/// Index of the `records` total.
+const RECORDS: usize = 0;
+/// Index of the first `rejected` total (one per [`RejectReason::ALL`]).
+const REJECTED: usize = 1;
+/// Index of the `duplicates` total.
+const DUPLICATES: usize = REJECTED + RejectReason::ALL.len();
+/// Index of the `orphan_events` total.
+const ORPHANS: usize = DUPLICATES + 1;
+
+fn one_at(index: usize, value: i64) -> Sums {
+    let mut sums = Sums::default();
+    sums.0[index] = value;
+    sums
+}
+
+/// A contribution of `n` orphan events to `topic`'s health.
+pub fn orphans(topic: Topic, n: i64) -> (Topic, Sums) {
+    (topic, one_at(ORPHANS, n))
+}
+
+/// Builds the per-topic health rows from the ingested records, the accepted events keyed by
+/// idempotency key, the deduplicated events' keys, and the orphan contributions of every domain.
+pub fn pipeline_health<'s>(
+    ingested: VecCollection<'s, Epoch, Ingested>,
+    accepted_keys: VecCollection<'s, Epoch, DedupKey>,
+    winner_keys: VecCollection<'s, Epoch, DedupKey>,
+    orphan_counts: VecCollection<'s, Epoch, (Topic, Sums)>,
+) -> VecCollection<'s, Epoch, TopicHealth> {
+    let records = ingested.explode(|ingested| match ingested {
+        Ingested::Accepted { event, .. } => Some((event.topic, one_at(RECORDS, 1))),
+        Ingested::Rejected { topic, reason } => {
+            let mut sums = one_at(RECORDS, 1);
+            let index = RejectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
+            sums.0[REJECTED + index] = 1;
+            Some((topic, sums))
+        }
+    });
+    let duplicates = accepted_keys
+        .explode(|(topic, _)| Some((topic, one_at(DUPLICATES, 1))))
+        .concat(winner_keys.explode(|(topic, _)| Some((topic, one_at(DUPLICATES, -1)))));
+    let orphans = orphan_counts.explode(|(topic, sums)| Some((topic, sums)));
+    sum_by_key(records.concat(duplicates).concat(orphans)).map(|(topic, sums)| {
+        let mut rejected = [0; 8];
+        rejected.copy_from_slice(&sums.0[REJECTED..DUPLICATES]);
+        TopicHealth {
+            topic: topic.name().to_string(),
+            records: sums.get(RECORDS),
+            rejected,
+            duplicates: sums.get(DUPLICATES),
+            orphan_events: sums.get(ORPHANS),
+        }
+    })
+}

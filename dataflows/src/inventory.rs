@@ -1,0 +1,135 @@
+//! `inventory_levels`: on-hand from each sku's latest stock count plus later adjustments,
+//! reservations of orders not released, and insufficient-stock events, summed per sku.
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::views::InventoryLevels;
+use pulso_events::{Body, Event, InventoryEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::sum_by_key;
+use crate::sums::Sums;
+use crate::Epoch;
+
+/// `(tenant_id, sku)`.
+type SkuKey = (String, String);
+
+/// A stock event of a sku, ordered by `(timestamp, event_id)`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct StockFact {
+    timestamp: i64,
+    event_id: String,
+    /// `true`: absolute `STOCK_SET`; `false`: relative `STOCK_ADJUSTED`.
+    absolute: bool,
+    value: i64,
+}
+
+/// A reservation event of an order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum ReservationFact {
+    /// The order released everything it reserved.
+    Released,
+    /// One reserved line: `(tenant, sku, quantity)`.
+    Reserved(String, String, i64),
+}
+
+/// Totals per sku: on_hand, reserved, insufficient_stock_events, mentions.
+const ON_HAND: usize = 0;
+const RESERVED: usize = 1;
+const INSUFFICIENT: usize = 2;
+const MENTIONS: usize = 3;
+
+fn one_at(index: usize, value: i64) -> Sums {
+    let mut sums = Sums::default();
+    sums.0[index] = value;
+    sums
+}
+
+/// The on-hand level from a sku's stock events (sorted by `(timestamp, event_id)`).
+fn on_hand(facts: &[(&StockFact, isize)]) -> i64 {
+    let start = facts.iter().rposition(|(f, _)| f.absolute).unwrap_or(0);
+    facts[start..]
+        .iter()
+        .map(|(f, n)| if f.absolute { f.value } else { f.value * *n as i64 })
+        .sum()
+}
+
+/// Builds `inventory_levels`.
+pub fn inventory_levels<'s>(events: VecCollection<'s, Epoch, Event>) -> VecCollection<'s, Epoch, InventoryLevels> {
+    let inventory = events.flat_map(|event| match event.body {
+        Body::Inventory(inv) => Some((event.tenant_id, event.timestamp, event.event_id, inv)),
+        _ => None,
+    });
+
+    let stock = inventory
+        .clone()
+        .flat_map(|(tenant, timestamp, event_id, inv)| match inv {
+            InventoryEvent::StockSet { sku, on_hand } => Some((
+                (tenant, sku),
+                StockFact { timestamp, event_id, absolute: true, value: on_hand },
+            )),
+            InventoryEvent::StockAdjusted { sku, delta } => Some((
+                (tenant, sku),
+                StockFact { timestamp, event_id, absolute: false, value: delta },
+            )),
+            _ => None,
+        })
+        .reduce_named("OnHand", |_sku, facts, output| output.push((on_hand(facts), 1)))
+        .explode(|(sku, level): (SkuKey, i64)| Some((sku, one_at(ON_HAND, level))));
+
+    let reserved = inventory
+        .clone()
+        .flat_map(|(tenant, _, _, inv)| match inv {
+            InventoryEvent::Reserved { order_id, items } => items
+                .into_iter()
+                .map(|item| {
+                    let fact = ReservationFact::Reserved(tenant.clone(), item.sku, item.quantity);
+                    (order_id.clone(), fact)
+                })
+                .collect(),
+            InventoryEvent::Released { order_id } => vec![(order_id, ReservationFact::Released)],
+            _ => Vec::new(),
+        })
+        .reduce_named("ReservedUnlessReleased", |_order, facts, output| {
+            if matches!(facts[0].0, ReservationFact::Released) {
+                return;
+            }
+            for (fact, n) in facts {
+                if let ReservationFact::Reserved(tenant, sku, quantity) = fact {
+                    output.push(((tenant.clone(), sku.clone(), *quantity * *n as i64), 1));
+                }
+            }
+        })
+        .explode(|(_order, (tenant, sku, quantity))| Some(((tenant, sku), one_at(RESERVED, quantity))));
+
+    let mentions = inventory.explode(|(tenant, _, _, inv)| {
+        let mut out = Vec::new();
+        match inv {
+            InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. } => {
+                out.push(((tenant, sku), one_at(MENTIONS, 1)));
+            }
+            InventoryEvent::Reserved { items, .. } => {
+                for item in items {
+                    out.push(((tenant.clone(), item.sku), one_at(MENTIONS, 1)));
+                }
+            }
+            InventoryEvent::InsufficientStock { sku, .. } => {
+                let mut sums = one_at(MENTIONS, 1);
+                sums.0[INSUFFICIENT] = 1;
+                out.push(((tenant, sku), sums));
+            }
+            InventoryEvent::Released { .. } => {}
+        }
+        out
+    });
+
+    sum_by_key(stock.concat(reserved).concat(mentions))
+        .filter(|(_, s)| s.get(MENTIONS) > 0)
+        .map(|((tenant_id, sku), s)| InventoryLevels {
+            tenant_id,
+            sku,
+            on_hand: s.get(ON_HAND),
+            reserved: s.get(RESERVED),
+            available: s.get(ON_HAND) - s.get(RESERVED),
+            insufficient_stock_events: s.get(INSUFFICIENT),
+        })
+}

@@ -1,0 +1,242 @@
+//! `notification_rates` and `notification_bounces`: every notification is summarised once
+//! from all its events (earliest send = cohort, distinct outcomes), then its summary is added
+//! to the cohort's windows. A webhook arriving before its send is held in the notification's
+//! group and counted the moment the send arrives.
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::views::{NotificationBounces, NotificationRates};
+use pulso_events::{BounceType, Body, CasoEvent, Event, NotificationEvent, Outcome, Send, Topic};
+use pulso_events::time::Granularity;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::sum_by_key;
+use crate::health;
+use crate::sums::Sums;
+use crate::Epoch;
+
+/// One event of a notification, ordered so that sends come first, earliest first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum NotificationFact {
+    /// A send: `(timestamp, event_id, tenant, send)`.
+    Sent(i64, String, String, Send),
+    /// A Conecta360 send with `estado: FALLIDO`.
+    SendFailed,
+    /// A provider webhook.
+    Webhook(Outcome),
+}
+
+/// What one notification contributes to the views.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum NotificationSummary {
+    /// A sent notification: its earliest send and the totals it adds to its cohort.
+    Cohort {
+        tenant_id: String,
+        channel: String,
+        provider: String,
+        sent_at: i64,
+        totals: [i64; 10],
+        bounces: Vec<(BounceType, String)>,
+    },
+    /// Webhook events of a notification never sent.
+    Orphans(i64),
+}
+
+fn facts(event: &Event) -> Option<(String, NotificationFact)> {
+    let sent = |send: &Send| {
+        NotificationFact::Sent(
+            event.timestamp,
+            event.event_id.clone(),
+            event.tenant_id.clone(),
+            send.clone(),
+        )
+    };
+    match &event.body {
+        Body::Notification(NotificationEvent::Sent(send)) => {
+            Some((send.notification_id.clone(), sent(send)))
+        }
+        Body::Notification(NotificationEvent::Webhook {
+            notification_id,
+            outcome,
+        }) => Some((
+            notification_id.clone(),
+            NotificationFact::Webhook(outcome.clone()),
+        )),
+        _ => None,
+    }
+}
+
+fn c360_facts(event: &Event) -> Vec<(String, NotificationFact)> {
+    let mut out = Vec::new();
+    if let Body::Caso(CasoEvent::NotificacionEnviada { send, failed, .. }) = &event.body {
+        let id = send.notification_id.clone();
+        out.push((
+            id.clone(),
+            NotificationFact::Sent(
+                event.timestamp,
+                event.event_id.clone(),
+                event.tenant_id.clone(),
+                send.clone(),
+            ),
+        ));
+        if *failed {
+            out.push((id, NotificationFact::SendFailed));
+        }
+    }
+    out
+}
+
+/// Totals of one cohort member: sent, delivered, opened, clicked, converted, bounced,
+/// hard_bounced, failed, fallback, cost_total.
+fn summarise(facts: &[(&NotificationFact, isize)]) -> NotificationSummary {
+    let NotificationFact::Sent(sent_at, _, tenant_id, send) = facts[0].0 else {
+        let orphans = facts
+            .iter()
+            .filter(|(f, _)| matches!(f, NotificationFact::Webhook(_)))
+            .map(|(_, n)| *n as i64)
+            .sum();
+        return NotificationSummary::Orphans(orphans);
+    };
+    let mut totals = [0i64; 10];
+    totals[0] = 1;
+    let mut bounces = Vec::new();
+    for (fact, _) in facts {
+        match fact {
+            NotificationFact::Sent(..) => {}
+            NotificationFact::SendFailed => totals[7] = 1,
+            NotificationFact::Webhook(outcome) => match outcome {
+                Outcome::Delivered => totals[1] = 1,
+                Outcome::Opened => totals[2] = 1,
+                Outcome::Clicked => totals[3] = 1,
+                Outcome::Converted => totals[4] = 1,
+                Outcome::Bounced {
+                    bounce_type,
+                    reason,
+                } => {
+                    totals[5] = 1;
+                    if *bounce_type == BounceType::Hard {
+                        totals[6] = 1;
+                    }
+                    let reason = reason.clone().unwrap_or_else(|| "unspecified".to_string());
+                    bounces.push((*bounce_type, reason));
+                }
+                Outcome::Failed { .. } => totals[7] = 1,
+            },
+        }
+    }
+    bounces.sort();
+    bounces.dedup();
+    totals[8] = i64::from(send.preferred_channel.is_some_and(|c| c != send.channel));
+    totals[9] = send.cost.unwrap_or(0);
+    NotificationSummary::Cohort {
+        tenant_id: tenant_id.clone(),
+        channel: send.channel.as_str().to_string(),
+        provider: send.provider.clone(),
+        sent_at: *sent_at,
+        totals,
+        bounces,
+    }
+}
+
+/// The notification views and the orphan webhooks, from the deduplicated events.
+pub struct NotificationViews<'s> {
+    /// `notification_rates` rows.
+    pub rates: VecCollection<'s, Epoch, NotificationRates>,
+    /// `notification_bounces` rows.
+    pub bounces: VecCollection<'s, Epoch, NotificationBounces>,
+    /// Orphan contributions to `pipeline_health`.
+    pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
+}
+
+/// Builds the notification views.
+pub fn notification_views<'s>(events: VecCollection<'s, Epoch, Event>) -> NotificationViews<'s> {
+    let facts = events
+        .clone()
+        .flat_map(|event| facts(&event))
+        .concat(events.flat_map(|event| c360_facts(&event)));
+    let summaries = facts
+        .reduce_named("NotificationSummary", |_id, facts, output| {
+            output.push((summarise(facts), 1));
+        })
+        .map(|(_id, summary)| summary);
+
+    let rates = sum_by_key(summaries.clone().explode(|summary| {
+        let mut out = Vec::new();
+        if let NotificationSummary::Cohort {
+            tenant_id,
+            channel,
+            provider,
+            sent_at,
+            totals,
+            ..
+        } = summary
+        {
+            for granularity in Granularity::ALL {
+                let key = (
+                    tenant_id.clone(),
+                    channel.clone(),
+                    provider.clone(),
+                    granularity,
+                    granularity.floor(sent_at),
+                );
+                out.push((key, Sums::of(&totals)));
+            }
+        }
+        out
+    }))
+    .map(|((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
+        tenant_id,
+        channel,
+        provider,
+        granularity,
+        window_start,
+        sent: s.get(0),
+        delivered: s.get(1),
+        opened: s.get(2),
+        clicked: s.get(3),
+        converted: s.get(4),
+        bounced: s.get(5),
+        hard_bounced: s.get(6),
+        failed: s.get(7),
+        fallback: s.get(8),
+        cost_total: s.get(9),
+    });
+
+    let bounces = summaries
+        .clone()
+        .flat_map(|summary| match summary {
+            NotificationSummary::Cohort {
+                tenant_id,
+                channel,
+                sent_at,
+                bounces,
+                ..
+            } => bounces
+                .into_iter()
+                .map(|(bounce_type, reason)| {
+                    let day = Granularity::Day.floor(sent_at);
+                    (tenant_id.clone(), channel.clone(), day, bounce_type, reason)
+                })
+                .collect(),
+            NotificationSummary::Orphans(_) => Vec::new(),
+        })
+        .count()
+        .map(|((tenant_id, channel, day, bounce_type, reason), n)| NotificationBounces {
+            tenant_id,
+            channel,
+            day,
+            bounce_type: bounce_type.as_str().to_string(),
+            reason,
+            notifications: n as i64,
+        });
+
+    let orphans = summaries.flat_map(|summary| match summary {
+        NotificationSummary::Orphans(n) if n > 0 => Some(health::orphans(Topic::Notifications, n)),
+        _ => None,
+    });
+
+    NotificationViews {
+        rates,
+        bounces,
+        orphans,
+    }
+}

@@ -1,0 +1,152 @@
+//! `order_metrics` and `order_cancellations`: each order is summarised from its earliest
+//! `ORDER_CREATED` and its latest confirm/cancel, then added to its creation windows. A confirm
+//! that arrives before its order is held in the order's group and counted when the order arrives.
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::time::Granularity;
+use pulso_events::views::{OrderCancellations, OrderMetrics};
+use pulso_events::{Body, Event, OrderEvent, Topic};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::sum_by_key;
+use crate::health;
+use crate::sums::Sums;
+use crate::Epoch;
+
+/// One event of an order; creations sort before status changes, each by `(timestamp, event_id)`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum OrderFact {
+    /// `(timestamp, event_id, tenant, total)` of an `ORDER_CREATED`.
+    Created(i64, String, String, i64),
+    /// `(timestamp, event_id, cancel reason)`; `None` for a confirm.
+    Status(i64, String, Option<String>),
+}
+
+/// What one order contributes to the views.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum OrderSummary {
+    /// An existing order.
+    Order {
+        tenant_id: String,
+        created_at: i64,
+        total: i64,
+        /// `None`: pending; `Some(None)`: confirmed; `Some(Some(reason))`: cancelled.
+        status: Option<Option<String>>,
+    },
+    /// Confirms/cancels of an order never created.
+    Orphans(i64),
+}
+
+fn fact(event: &Event) -> Option<(String, OrderFact)> {
+    let Body::Order(order) = &event.body else {
+        return None;
+    };
+    let (ts, id) = (event.timestamp, event.event_id.clone());
+    let fact = match order {
+        OrderEvent::Created { total, .. } => {
+            OrderFact::Created(ts, id, event.tenant_id.clone(), *total)
+        }
+        OrderEvent::Confirmed { .. } => OrderFact::Status(ts, id, None),
+        OrderEvent::Cancelled { reason, .. } => OrderFact::Status(ts, id, Some(reason.clone())),
+    };
+    Some((order.order_id().to_string(), fact))
+}
+
+fn summarise(facts: &[(&OrderFact, isize)]) -> OrderSummary {
+    let latest_status = match facts[facts.len() - 1].0 {
+        OrderFact::Status(_, _, reason) => Some(reason.clone()),
+        OrderFact::Created(..) => None,
+    };
+    match facts[0].0 {
+        OrderFact::Created(created_at, _, tenant_id, total) => OrderSummary::Order {
+            tenant_id: tenant_id.clone(),
+            created_at: *created_at,
+            total: *total,
+            status: latest_status,
+        },
+        OrderFact::Status(..) => OrderSummary::Orphans(facts.iter().map(|(_, n)| *n as i64).sum()),
+    }
+}
+
+/// The order views and the orphan confirms/cancels.
+pub struct OrderViews<'s> {
+    /// `order_metrics` rows.
+    pub metrics: VecCollection<'s, Epoch, OrderMetrics>,
+    /// `order_cancellations` rows.
+    pub cancellations: VecCollection<'s, Epoch, OrderCancellations>,
+    /// Orphan contributions to `pipeline_health`.
+    pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
+}
+
+/// Builds the order views.
+pub fn order_views<'s>(events: VecCollection<'s, Epoch, Event>) -> OrderViews<'s> {
+    let summaries = events
+        .flat_map(|event| fact(&event))
+        .reduce_named("OrderSummary", |_id, facts, output| {
+            output.push((summarise(facts), 1));
+        })
+        .map(|(_id, summary)| summary);
+
+    let metrics = sum_by_key(summaries.clone().explode(|summary| {
+        let mut out = Vec::new();
+        if let OrderSummary::Order {
+            tenant_id,
+            created_at,
+            total,
+            status,
+        } = summary
+        {
+            // created, confirmed, cancelled, pending, revenue confirmed, lost, pending
+            let totals = match status {
+                Some(None) => [1, 1, 0, 0, total, 0, 0],
+                Some(Some(_)) => [1, 0, 1, 0, 0, total, 0],
+                None => [1, 0, 0, 1, 0, 0, total],
+            };
+            for granularity in Granularity::ALL {
+                let key = (tenant_id.clone(), granularity, granularity.floor(created_at));
+                out.push((key, Sums::of(&totals)));
+            }
+        }
+        out
+    }))
+    .map(|((tenant_id, granularity, window_start), s)| OrderMetrics {
+        tenant_id,
+        granularity,
+        window_start,
+        orders_created: s.get(0),
+        orders_confirmed: s.get(1),
+        orders_cancelled: s.get(2),
+        orders_pending: s.get(3),
+        revenue_confirmed_total: s.get(4),
+        revenue_lost_total: s.get(5),
+        revenue_pending_total: s.get(6),
+    });
+
+    let cancellations = summaries
+        .clone()
+        .flat_map(|summary| match summary {
+            OrderSummary::Order {
+                tenant_id,
+                status: Some(Some(reason)),
+                ..
+            } => Some((tenant_id, reason)),
+            _ => None,
+        })
+        .count()
+        .map(|((tenant_id, reason), n)| OrderCancellations {
+            tenant_id,
+            reason,
+            orders: n as i64,
+        });
+
+    let orphans = summaries.flat_map(|summary| match summary {
+        OrderSummary::Orphans(n) => Some(health::orphans(Topic::Orders, n)),
+        OrderSummary::Order { .. } => None,
+    });
+
+    OrderViews {
+        metrics,
+        cancellations,
+        orphans,
+    }
+}

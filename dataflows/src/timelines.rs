@@ -1,0 +1,122 @@
+//! `timelines`: every deduplicated event becomes one entry in the timeline of each entity it
+//! names (orders, skus, notifications, cases, citizens, tracked entities).
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::views::TimelineEntry;
+use pulso_events::{
+    summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome,
+};
+
+use crate::Epoch;
+
+/// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
+/// name) for envelope B.
+fn event_type(event: &Event) -> String {
+    let name = match &event.body {
+        Body::Order(OrderEvent::Created { .. }) => "ORDER_CREATED",
+        Body::Order(OrderEvent::Confirmed { .. }) => "ORDER_CONFIRMED",
+        Body::Order(OrderEvent::Cancelled { .. }) => "ORDER_CANCELLED",
+        Body::Inventory(InventoryEvent::StockSet { .. }) => "STOCK_SET",
+        Body::Inventory(InventoryEvent::StockAdjusted { .. }) => "STOCK_ADJUSTED",
+        Body::Inventory(InventoryEvent::Reserved { .. }) => "INVENTORY_RESERVED",
+        Body::Inventory(InventoryEvent::Released { .. }) => "INVENTORY_RELEASED",
+        Body::Inventory(InventoryEvent::InsufficientStock { .. }) => "INSUFFICIENT_STOCK",
+        Body::Notification(NotificationEvent::Sent(_)) => "NOTIFICATION_SENT",
+        Body::Notification(NotificationEvent::Webhook { outcome, .. }) => match outcome {
+            Outcome::Delivered => "NOTIFICATION_DELIVERED",
+            Outcome::Opened => "NOTIFICATION_OPENED",
+            Outcome::Clicked => "NOTIFICATION_CLICKED",
+            Outcome::Converted => "NOTIFICATION_CONVERTED",
+            Outcome::Bounced { .. } => "NOTIFICATION_BOUNCED",
+            Outcome::Failed { .. } => "NOTIFICATION_FAILED",
+        },
+        Body::NotificationDlq(_) => "NOTIFICATION_DEAD_LETTERED",
+        Body::Tracking(tracking) => return tracking.event_type.clone(),
+        Body::Caso(_) => event.topic.name(),
+    };
+    name.to_string()
+}
+
+/// The `(entity_type, entity_id)` pairs an event names.
+fn entities(event: &Event) -> Vec<(String, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    match &event.body {
+        Body::Order(order) => out.push(("order", order.order_id().to_string())),
+        Body::Inventory(inv) => match inv {
+            InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. } => {
+                out.push(("sku", sku.clone()))
+            }
+            InventoryEvent::Reserved { order_id, .. } | InventoryEvent::Released { order_id } => {
+                out.push(("order", order_id.clone()))
+            }
+            InventoryEvent::InsufficientStock { order_id, sku, .. } => {
+                out.push(("order", order_id.clone()));
+                out.push(("sku", sku.clone()));
+            }
+        },
+        Body::Notification(NotificationEvent::Sent(send)) => {
+            out.push(("notification", send.notification_id.clone()));
+            if let Some(order_id) = &send.order_id {
+                out.push(("order", order_id.clone()));
+            }
+            if let Some(caso_id) = send.caso_id {
+                out.push(("caso", caso_id.to_string()));
+            }
+        }
+        Body::Notification(NotificationEvent::Webhook { notification_id, .. }) => {
+            out.push(("notification", notification_id.clone()))
+        }
+        Body::NotificationDlq(record) => {
+            if let Some(id) = &record.notification_id {
+                out.push(("notification", id.clone()));
+            }
+        }
+        Body::Tracking(tracking) => {
+            return vec![(tracking.entity_type.clone(), tracking.entity_id.clone())];
+        }
+        Body::Caso(caso) => {
+            match caso {
+                CasoEvent::NotificacionEnviada { send, .. } => {
+                    out.push(("notification", send.notification_id.clone()))
+                }
+                CasoEvent::Creado { ciudadano_id, .. } => {
+                    out.push(("ciudadano", ciudadano_id.to_string()))
+                }
+                CasoEvent::CiudadanoRegistrado { ciudadano_id, .. } => {
+                    out.push(("ciudadano", ciudadano_id.to_string()))
+                }
+                _ => {}
+            }
+            if let Some(caso_id) = caso.caso_id() {
+                out.push(("caso", caso_id.to_string()));
+            }
+        }
+    }
+    out.into_iter().map(|(t, id)| (t.to_string(), id)).collect()
+}
+
+/// The timeline entries of one event.
+fn entries(event: &Event) -> Vec<TimelineEntry> {
+    let named = entities(event);
+    if named.is_empty() {
+        return Vec::new();
+    }
+    let (event_type, summary) = (event_type(event), summary(event));
+    named
+        .into_iter()
+        .map(|(entity_type, entity_id)| TimelineEntry {
+            entity_type,
+            entity_id,
+            timestamp: event.timestamp,
+            event_id: event.event_id.clone(),
+            topic: event.topic.name().to_string(),
+            event_type: event_type.clone(),
+            summary: summary.clone(),
+        })
+        .collect()
+}
+
+/// Builds `timelines`: one entry per (entity, event), without duplicates.
+pub fn timelines<'s>(events: VecCollection<'s, Epoch, Event>) -> VecCollection<'s, Epoch, TimelineEntry> {
+    events.flat_map(|event| entries(&event)).distinct()
+}

@@ -1,0 +1,249 @@
+//! A compact, deterministic one-line JSON summary of an event: the few fields a person reads
+//! first (for timelines, logs and the dead-letter inspector).
+
+use serde_json::{Map, Value};
+
+use crate::model::{
+    Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome, Send,
+};
+use crate::money::format_cents;
+
+/// Builds a JSON object field by field, skipping absent values.
+struct Summary(Map<String, Value>);
+
+impl Summary {
+    fn new(event_type: &str) -> Self {
+        let mut map = Map::new();
+        map.insert("event_type".to_string(), Value::from(event_type));
+        Summary(map)
+    }
+
+    fn put(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(name.to_string(), value.into());
+        self
+    }
+
+    fn put_opt<T: Into<Value>>(self, name: &str, value: Option<T>) -> Self {
+        match value {
+            Some(value) => self.put(name, value),
+            None => self,
+        }
+    }
+
+    fn send(self, send: &Send) -> Self {
+        self.put("notification_id", send.notification_id.as_str())
+            .put("channel", send.channel.as_str())
+            .put("provider", send.provider.as_str())
+            .put("category", send.category.as_str())
+            .put_opt(
+                "preferred_channel",
+                send.preferred_channel.map(|c| c.as_str()),
+            )
+            .put_opt("cost", send.cost.map(format_cents))
+            .put_opt("order_id", send.order_id.as_deref())
+            .put_opt("caso_id", send.caso_id)
+            .put_opt("template", send.template.as_deref())
+    }
+}
+
+/// Formats micro-hours as a decimal number of hours without trailing zeros (`88`, `88.5`).
+pub fn format_micro_hours(micro_hours: i64) -> String {
+    let sign = if micro_hours < 0 { "-" } else { "" };
+    let abs = micro_hours.unsigned_abs();
+    let (whole, frac) = (abs / 1_000_000, abs % 1_000_000);
+    if frac == 0 {
+        format!("{sign}{whole}")
+    } else {
+        let frac = format!("{frac:06}");
+        format!("{sign}{whole}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+/// The event's summary as compact JSON text, e.g.
+/// `{"currency":"USD","event_type":"ORDER_CREATED","items":2,"order_id":"o-1","total":"1059.97"}`.
+/// The same event always gives the same text; money is formatted with two decimals and hours
+/// exactly, as strings.
+pub fn summary(event: &Event) -> String {
+    let s = match &event.body {
+        Body::Order(order) => match order {
+            OrderEvent::Created {
+                order_id,
+                customer_id,
+                items,
+                total,
+                currency,
+            } => Summary::new("ORDER_CREATED")
+                .put("order_id", order_id.as_str())
+                .put("customer_id", customer_id.as_str())
+                .put("items", items.len())
+                .put("total", format_cents(*total))
+                .put("currency", currency.as_str()),
+            OrderEvent::Confirmed { order_id } => {
+                Summary::new("ORDER_CONFIRMED").put("order_id", order_id.as_str())
+            }
+            OrderEvent::Cancelled { order_id, reason } => Summary::new("ORDER_CANCELLED")
+                .put("order_id", order_id.as_str())
+                .put("reason", reason.as_str()),
+        },
+        Body::Inventory(inventory) => match inventory {
+            InventoryEvent::StockSet { sku, on_hand } => Summary::new("STOCK_SET")
+                .put("sku", sku.as_str())
+                .put("on_hand", *on_hand),
+            InventoryEvent::StockAdjusted { sku, delta } => Summary::new("STOCK_ADJUSTED")
+                .put("sku", sku.as_str())
+                .put("delta", *delta),
+            InventoryEvent::Reserved { order_id, items } => Summary::new("INVENTORY_RESERVED")
+                .put("order_id", order_id.as_str())
+                .put("items", items.len())
+                .put(
+                    "quantity",
+                    items.iter().fold(0i64, |a, i| a.saturating_add(i.quantity)),
+                ),
+            InventoryEvent::Released { order_id } => {
+                Summary::new("INVENTORY_RELEASED").put("order_id", order_id.as_str())
+            }
+            InventoryEvent::InsufficientStock {
+                order_id,
+                sku,
+                available,
+                requested,
+            } => Summary::new("INSUFFICIENT_STOCK")
+                .put("order_id", order_id.as_str())
+                .put("sku", sku.as_str())
+                .put("available", *available)
+                .put("requested", *requested),
+        },
+        Body::Notification(NotificationEvent::Sent(send)) => {
+            Summary::new("NOTIFICATION_SENT").send(send)
+        }
+        Body::Notification(NotificationEvent::Webhook {
+            notification_id,
+            outcome,
+        }) => {
+            let (event_type, s) = match outcome {
+                Outcome::Delivered => ("NOTIFICATION_DELIVERED", None),
+                Outcome::Opened => ("NOTIFICATION_OPENED", None),
+                Outcome::Clicked => ("NOTIFICATION_CLICKED", None),
+                Outcome::Converted => ("NOTIFICATION_CONVERTED", None),
+                Outcome::Bounced {
+                    bounce_type,
+                    reason,
+                } => ("NOTIFICATION_BOUNCED", Some((bounce_type, reason))),
+                Outcome::Failed { .. } => ("NOTIFICATION_FAILED", None),
+            };
+            let mut summary =
+                Summary::new(event_type).put("notification_id", notification_id.as_str());
+            if let Some((bounce_type, reason)) = s {
+                summary = summary
+                    .put("bounce_type", bounce_type.as_str())
+                    .put_opt("reason", reason.as_deref());
+            }
+            if let Outcome::Failed {
+                last_error,
+                retry_count,
+            } = outcome
+            {
+                summary = summary
+                    .put_opt("last_error", last_error.as_deref())
+                    .put_opt("retry_count", *retry_count);
+            }
+            summary
+        }
+        Body::NotificationDlq(record) => Summary::new("NOTIFICATION_DEAD_LETTERED")
+            .put_opt("notification_id", record.notification_id.as_deref())
+            .put_opt("reason", record.reason.as_deref())
+            .put_opt("last_error", record.last_error.as_deref())
+            .put_opt("retry_count", record.retry_count),
+        Body::Tracking(t) => Summary::new(&t.event_type)
+            .put("entity_type", t.entity_type.as_str())
+            .put("entity_id", t.entity_id.as_str())
+            .put_opt("location", t.location.as_deref())
+            .put_opt("source", t.source.as_deref()),
+        Body::Caso(caso) => caso_summary(Summary::new(event.topic.name()), caso),
+    };
+    Value::Object(s.0).to_string()
+}
+
+/// The fields of a Conecta360 event.
+fn caso_summary(s: Summary, caso: &CasoEvent) -> Summary {
+    match caso {
+        CasoEvent::Creado {
+            caso_id,
+            numero_caso,
+            dependencia_id,
+            prioridad,
+            ..
+        } => s
+            .put("caso_id", *caso_id)
+            .put("numero_caso", numero_caso.as_str())
+            .put("estado", "PENDIENTE")
+            .put("dependencia_id", *dependencia_id)
+            .put_opt("prioridad", prioridad.as_deref()),
+        CasoEvent::Asignado {
+            caso_id,
+            dependencia_id,
+            estado_nuevo,
+            ..
+        } => s
+            .put("caso_id", *caso_id)
+            .put("estado", estado_nuevo.as_str())
+            .put("dependencia_id", *dependencia_id),
+        CasoEvent::Actualizado { caso_id, cambios } => {
+            let mut changes = Map::new();
+            for c in cambios {
+                let value = c.valor_nuevo.as_deref().map_or(Value::Null, Value::from);
+                changes.insert(c.campo.clone(), value);
+            }
+            s.put("caso_id", *caso_id).put("cambios", changes)
+        }
+        CasoEvent::Cerrado {
+            caso_id,
+            motivo_cierre,
+            tiempo_total_horas,
+            satisfaccion_ciudadano,
+            ..
+        } => s
+            .put("caso_id", *caso_id)
+            .put("estado", "CERRADO")
+            .put("motivo_cierre", motivo_cierre.as_str())
+            .put_opt(
+                "tiempo_total_horas",
+                tiempo_total_horas.map(format_micro_hours),
+            )
+            .put_opt("satisfaccion_ciudadano", *satisfaccion_ciudadano),
+        CasoEvent::NotificacionEnviada { send, failed, tipo } => s
+            .send(send)
+            .put("tipo", tipo.as_str())
+            .put("estado", if *failed { "FALLIDO" } else { "ENVIADO" }),
+        CasoEvent::SlaViolado { sla_id, caso_id } | CasoEvent::SlaCumplido { sla_id, caso_id } => {
+            s.put("sla_id", *sla_id).put("caso_id", *caso_id)
+        }
+        CasoEvent::CiudadanoRegistrado {
+            ciudadano_id,
+            canal_registro,
+        } => s
+            .put("ciudadano_id", *ciudadano_id)
+            .put_opt("canal_registro", canal_registro.as_deref()),
+        CasoEvent::DependenciaConfigurada {
+            dependencia_id,
+            codigo,
+            sla_horas,
+        } => s
+            .put("dependencia_id", *dependencia_id)
+            .put("codigo", codigo.as_str())
+            .put_opt("sla_horas", sla_horas.map(format_micro_hours)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_micro_hours_exactly() {
+        assert_eq!(format_micro_hours(88_000_000), "88");
+        assert_eq!(format_micro_hours(88_500_000), "88.5");
+        assert_eq!(format_micro_hours(1), "0.000001");
+        assert_eq!(format_micro_hours(-1_250_000), "-1.25");
+    }
+}

@@ -1,0 +1,126 @@
+//! `timelines`: one entry per (deduplicated event, entity it names).
+//!
+//! Entities: `order` (orders, inventory reservations/releases/insufficient stock, sends with
+//! an `order_id`), `sku` (`STOCK_SET`, `STOCK_ADJUSTED`, `INSUFFICIENT_STOCK`),
+//! `notification` (sends, webhooks, `notifications.dlq` records naming one), `caso`
+//! (`casos.*`, `sla.*`, sends with a `caso_id`), `ciudadano` (`ciudadanos.registrados`,
+//! `casos.creados`), and for `tracking.events` their own `entity_type`/`entity_id`.
+//! The `event_type` is the envelope's type string: the wire name for envelope A (free text
+//! for tracking), the topic name (`evento_tipo`) for envelope B, and
+//! `NOTIFICATION_DEAD_LETTERED` for `notifications.dlq`. The mapping is kept here on purpose,
+//! independent of the engine's. The summary is `pulso_events::summary`.
+
+use std::collections::BTreeSet;
+
+use pulso_events::views::TimelineEntry;
+use pulso_events::{
+    Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome,
+};
+
+/// Every timeline entry of the deduplicated events, without duplicates.
+pub(crate) fn timelines(winners: &[Event]) -> Vec<TimelineEntry> {
+    let mut entries: BTreeSet<TimelineEntry> = BTreeSet::new();
+    for e in winners {
+        let event_type = event_type(e);
+        let summary = pulso_events::summary(e);
+        for (entity_type, entity_id) in entities(e) {
+            entries.insert(TimelineEntry {
+                entity_type,
+                entity_id,
+                timestamp: e.timestamp,
+                event_id: e.event_id.clone(),
+                topic: e.topic.name().to_string(),
+                event_type: event_type.clone(),
+                summary: summary.clone(),
+            });
+        }
+    }
+    entries.into_iter().collect()
+}
+
+/// The envelope's type string.
+fn event_type(e: &Event) -> String {
+    let name = match &e.body {
+        Body::Order(OrderEvent::Created { .. }) => "ORDER_CREATED",
+        Body::Order(OrderEvent::Confirmed { .. }) => "ORDER_CONFIRMED",
+        Body::Order(OrderEvent::Cancelled { .. }) => "ORDER_CANCELLED",
+        Body::Inventory(InventoryEvent::StockSet { .. }) => "STOCK_SET",
+        Body::Inventory(InventoryEvent::StockAdjusted { .. }) => "STOCK_ADJUSTED",
+        Body::Inventory(InventoryEvent::Reserved { .. }) => "INVENTORY_RESERVED",
+        Body::Inventory(InventoryEvent::Released { .. }) => "INVENTORY_RELEASED",
+        Body::Inventory(InventoryEvent::InsufficientStock { .. }) => "INSUFFICIENT_STOCK",
+        Body::Notification(NotificationEvent::Sent(_)) => "NOTIFICATION_SENT",
+        Body::Notification(NotificationEvent::Webhook { outcome, .. }) => match outcome {
+            Outcome::Delivered => "NOTIFICATION_DELIVERED",
+            Outcome::Opened => "NOTIFICATION_OPENED",
+            Outcome::Clicked => "NOTIFICATION_CLICKED",
+            Outcome::Converted => "NOTIFICATION_CONVERTED",
+            Outcome::Bounced { .. } => "NOTIFICATION_BOUNCED",
+            Outcome::Failed { .. } => "NOTIFICATION_FAILED",
+        },
+        Body::NotificationDlq(_) => "NOTIFICATION_DEAD_LETTERED",
+        Body::Tracking(t) => t.event_type.as_str(),
+        Body::Caso(_) => e.topic.name(),
+    };
+    name.to_string()
+}
+
+/// The `(entity_type, entity_id)` pairs an event names.
+fn entities(e: &Event) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |entity_type: &str, id: &str| out.push((entity_type.to_string(), id.to_string()));
+    match &e.body {
+        Body::Order(o) => add("order", o.order_id()),
+        Body::Inventory(i) => {
+            match i {
+                InventoryEvent::StockSet { sku, .. }
+                | InventoryEvent::StockAdjusted { sku, .. } => add("sku", sku),
+                InventoryEvent::Reserved { order_id, .. }
+                | InventoryEvent::Released { order_id } => add("order", order_id),
+                InventoryEvent::InsufficientStock { order_id, sku, .. } => {
+                    add("order", order_id);
+                    add("sku", sku);
+                }
+            }
+        }
+        Body::Notification(NotificationEvent::Sent(send))
+        | Body::Caso(CasoEvent::NotificacionEnviada { send, .. }) => {
+            add("notification", &send.notification_id);
+            if let Some(order_id) = &send.order_id {
+                add("order", order_id);
+            }
+            if let Some(caso_id) = send.caso_id {
+                add("caso", &caso_id.to_string());
+            }
+        }
+        Body::Notification(NotificationEvent::Webhook {
+            notification_id, ..
+        }) => add("notification", notification_id),
+        Body::NotificationDlq(d) => {
+            if let Some(notification_id) = &d.notification_id {
+                add("notification", notification_id);
+            }
+        }
+        Body::Tracking(t) => add(&t.entity_type, &t.entity_id),
+        Body::Caso(c) => match c {
+            CasoEvent::Creado {
+                caso_id,
+                ciudadano_id,
+                ..
+            } => {
+                add("caso", &caso_id.to_string());
+                add("ciudadano", &ciudadano_id.to_string());
+            }
+            CasoEvent::Asignado { caso_id, .. }
+            | CasoEvent::Actualizado { caso_id, .. }
+            | CasoEvent::Cerrado { caso_id, .. }
+            | CasoEvent::SlaViolado { caso_id, .. }
+            | CasoEvent::SlaCumplido { caso_id, .. } => add("caso", &caso_id.to_string()),
+            CasoEvent::CiudadanoRegistrado { ciudadano_id, .. } => {
+                add("ciudadano", &ciudadano_id.to_string())
+            }
+            CasoEvent::NotificacionEnviada { .. } | CasoEvent::DependenciaConfigurada { .. } => {}
+        },
+    }
+    out
+}

@@ -1,0 +1,160 @@
+//! The views as Parquet files: `dir/<view>.parquet` for every view of `VIEWS.md` plus
+//! `open_cases.parquet`, with the column names and order of `VIEWS.md`, timestamps as
+//! TIMESTAMP(MICROS, UTC), money as DECIMAL(18, 2), rates as nullable DOUBLE. Files are
+//! zstd-compressed, in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, and replaced
+//! atomically. [`read_views`] reads them back into the exact [`ViewSet`] written.
+
+mod atomic;
+mod cells;
+mod columns;
+mod decode;
+mod encode;
+mod rejected;
+#[cfg(test)]
+mod tests;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ::parquet::arrow::ArrowWriter;
+use ::parquet::basic::{Compression, ZstdLevel};
+use ::parquet::file::metadata::KeyValue;
+use ::parquet::file::properties::WriterProperties;
+use arrow::record_batch::RecordBatch;
+use pulso_events::time::Micros;
+use pulso_events::views::ViewSet;
+
+use crate::SinkError;
+use cells::Batch;
+
+pub use atomic::{clean_temp_files, temp_path, TEMP_SUFFIX};
+pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
+pub use rejected::{base64, write_rejected_jsonl, RejectedRecord};
+
+/// Most rows in one row group.
+pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
+/// The zstd compression level.
+pub const ZSTD_LEVEL: i32 = 3;
+/// The key-value metadata key of `open_case_sla.parquet` holding `as_of` (UTC microseconds
+/// since the epoch, as decimal text); absent when the set has no `as_of`.
+pub const AS_OF_KEY: &str = "pulso.as_of";
+/// The file whose metadata holds [`AS_OF_KEY`].
+pub const AS_OF_FILE: &str = "open_case_sla";
+/// The extension of the view files.
+pub const EXTENSION: &str = "parquet";
+
+/// One file of a [`ViewSet`]: its name and how its rows are converted.
+struct ViewFile {
+    name: &'static str,
+    encode: fn(&ViewSet) -> Result<RecordBatch, SinkError>,
+    decode: fn(&Batch, &mut ViewSet) -> Result<(), SinkError>,
+}
+
+/// The file of the `ViewSet` field `$field`, named after it and converted by the functions of
+/// the same name in `encode` and `decode`.
+macro_rules! view_file {
+    ($field:ident) => {
+        ViewFile {
+            name: stringify!($field),
+            encode: |views| encode::$field(&views.$field),
+            decode: |batch, views| batch.decode_into(&mut views.$field, decode::$field),
+        }
+    };
+}
+
+/// Every file, in `VIEWS.md` order.
+const VIEW_FILES: [ViewFile; 11] = [
+    view_file!(notification_rates),
+    view_file!(notification_bounces),
+    view_file!(order_metrics),
+    view_file!(order_cancellations),
+    view_file!(inventory_levels),
+    view_file!(case_backlog),
+    view_file!(sla_compliance),
+    view_file!(open_case_sla),
+    view_file!(open_cases),
+    view_file!(timelines),
+    view_file!(pipeline_health),
+];
+
+/// The names of the files [`write_views`] writes (without extension), in order.
+pub fn file_names() -> impl Iterator<Item = &'static str> {
+    VIEW_FILES.iter().map(|f| f.name)
+}
+
+/// The path of the file of view `name` in `dir`: `dir/<name>.parquet`.
+pub fn view_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.{EXTENSION}"))
+}
+
+/// Writes every view of `views` to `dir/<view>.parquet` (creating `dir`), each file replaced
+/// atomically, after removing leftover temporary files of interrupted writes. Rows are written
+/// in the order of the set.
+pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
+    fs::create_dir_all(dir).map_err(SinkError::io(dir))?;
+    clean_temp_files(dir)?;
+    for file in &VIEW_FILES {
+        let batch = (file.encode)(views)?;
+        let as_of = views.as_of.filter(|_| file.name == AS_OF_FILE);
+        write_batch(&view_path(dir, file.name), &batch, as_of)?;
+    }
+    Ok(())
+}
+
+/// The writer settings of every view file, with `as_of` in the metadata when given.
+fn writer_properties(as_of: Option<Micros>) -> Result<WriterProperties, SinkError> {
+    let metadata = as_of.map(|t| vec![KeyValue::new(AS_OF_KEY.to_owned(), t.to_string())]);
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
+        .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
+        .set_key_value_metadata(metadata)
+        .build())
+}
+
+/// Writes `batch` as the Parquet file `path`, atomically.
+fn write_batch(path: &Path, batch: &RecordBatch, as_of: Option<Micros>) -> Result<(), SinkError> {
+    let properties = writer_properties(as_of)?;
+    atomic::write_atomically(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
+        writer.write(batch)?;
+        Ok(writer.into_inner()?)
+    })
+}
+
+/// Reads the files [`write_views`] wrote in `dir` back into a [`ViewSet`] equal to the one
+/// written (rates and averages are derived, so they are not read). `as_of` comes from the
+/// metadata of `open_case_sla.parquet`. Every file must exist.
+pub fn read_views(dir: &Path) -> Result<ViewSet, SinkError> {
+    let mut views = ViewSet::default();
+    for file in &VIEW_FILES {
+        let path = view_path(dir, file.name);
+        let reader = File::open(&path).map_err(SinkError::io(&path))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(reader)?;
+        if file.name == AS_OF_FILE {
+            views.as_of = read_as_of(file.name, builder.metadata().file_metadata())?;
+        }
+        for batch in builder.build()? {
+            (file.decode)(&Batch::new(file.name, &batch?), &mut views)?;
+        }
+    }
+    Ok(views)
+}
+
+/// The `as_of` stored in a file's key-value metadata, if any.
+fn read_as_of(
+    name: &str,
+    metadata: &::parquet::file::metadata::FileMetaData,
+) -> Result<Option<Micros>, SinkError> {
+    let Some(entry) = metadata
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|e| e.key == AS_OF_KEY))
+    else {
+        return Ok(None);
+    };
+    let text = entry.value.as_deref().unwrap_or_default();
+    text.parse().map(Some).map_err(|_| SinkError::Schema {
+        file: name.to_owned(),
+        message: format!("invalid {AS_OF_KEY} metadata {text:?}"),
+    })
+}
