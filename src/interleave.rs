@@ -27,7 +27,10 @@ pub fn into_epochs(records: Vec<SourceRecord>, per_epoch: usize) -> Vec<Vec<Sour
     for (_, _, record) in keyed {
         current.push(record);
         if current.len() == per_epoch {
-            epochs.push(std::mem::replace(&mut current, Vec::with_capacity(per_epoch)));
+            epochs.push(std::mem::replace(
+                &mut current,
+                Vec::with_capacity(per_epoch),
+            ));
         }
     }
     if !current.is_empty() {

@@ -15,10 +15,17 @@ fn check(seed: u64, events: usize, as_of: Option<i64>) -> Result<(), TestCaseErr
     let records = support::streams::random_stream(seed, events);
     let expected = pulso_oracle::compute(&records, as_of);
     for workers in [1, 2, 4] {
-        let epochs = Arc::new(support::streams::random_epochs(&records, seed.wrapping_add(workers as u64)));
+        let epochs = Arc::new(support::streams::random_epochs(
+            &records,
+            seed.wrapping_add(workers as u64),
+        ));
         let output = replay(epochs, &ReplayConfig { workers, as_of }).expect("replay runs");
         prop_assert_eq!(&output.views, &expected, "workers = {}", workers);
-        let rejected: usize = expected.pipeline_health.iter().map(|h| h.rejected_total() as usize).sum();
+        let rejected: usize = expected
+            .pipeline_health
+            .iter()
+            .map(|h| h.rejected_total() as usize)
+            .sum();
         prop_assert_eq!(output.rejected.len(), rejected);
     }
     Ok(())

@@ -19,10 +19,25 @@ use crate::Epoch;
 /// What one event says about a case.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum CaseChange {
-    Created { numero_caso: String, dependencia_id: i64, prioridad: Option<String>, fecha_creacion: i64 },
-    Assigned { dependencia_id: i64, estado: String },
-    Updated { estado: Option<String>, prioridad: Option<String> },
-    Closed { fecha_cierre: i64, hours: Option<i64>, satisfaction: Option<i64> },
+    Created {
+        numero_caso: String,
+        dependencia_id: i64,
+        prioridad: Option<String>,
+        fecha_creacion: i64,
+    },
+    Assigned {
+        dependencia_id: i64,
+        estado: String,
+    },
+    Updated {
+        estado: Option<String>,
+        prioridad: Option<String>,
+    },
+    Closed {
+        fecha_cierre: i64,
+        hours: Option<i64>,
+        satisfaction: Option<i64>,
+    },
     Violated,
     Met,
 }
@@ -68,36 +83,57 @@ fn fact(event: &Event) -> Option<(i64, CaseFact)> {
         return None;
     };
     let change = match caso {
-        CasoEvent::Creado { numero_caso, dependencia_id, prioridad, fecha_creacion, .. } => {
-            CaseChange::Created {
-                numero_caso: numero_caso.clone(),
-                dependencia_id: *dependencia_id,
-                prioridad: prioridad.clone(),
-                fecha_creacion: *fecha_creacion,
-            }
-        }
-        CasoEvent::Asignado { dependencia_id, estado_nuevo, .. } => CaseChange::Assigned {
+        CasoEvent::Creado {
+            numero_caso,
+            dependencia_id,
+            prioridad,
+            fecha_creacion,
+            ..
+        } => CaseChange::Created {
+            numero_caso: numero_caso.clone(),
+            dependencia_id: *dependencia_id,
+            prioridad: prioridad.clone(),
+            fecha_creacion: *fecha_creacion,
+        },
+        CasoEvent::Asignado {
+            dependencia_id,
+            estado_nuevo,
+            ..
+        } => CaseChange::Assigned {
             dependencia_id: *dependencia_id,
             estado: estado_nuevo.clone(),
         },
         CasoEvent::Actualizado { cambios, .. } => {
             let last = |campo: &str| {
-                cambios.iter().rev().find(|c| c.campo == campo).and_then(|c| c.valor_nuevo.clone())
+                cambios
+                    .iter()
+                    .rev()
+                    .find(|c| c.campo == campo)
+                    .and_then(|c| c.valor_nuevo.clone())
             };
-            CaseChange::Updated { estado: last("estado"), prioridad: last("prioridad") }
-        }
-        CasoEvent::Cerrado { fecha_cierre, tiempo_total_horas, satisfaccion_ciudadano, .. } => {
-            CaseChange::Closed {
-                fecha_cierre: *fecha_cierre,
-                hours: *tiempo_total_horas,
-                satisfaction: *satisfaccion_ciudadano,
+            CaseChange::Updated {
+                estado: last("estado"),
+                prioridad: last("prioridad"),
             }
         }
+        CasoEvent::Cerrado {
+            fecha_cierre,
+            tiempo_total_horas,
+            satisfaccion_ciudadano,
+            ..
+        } => CaseChange::Closed {
+            fecha_cierre: *fecha_cierre,
+            hours: *tiempo_total_horas,
+            satisfaction: *satisfaccion_ciudadano,
+        },
         CasoEvent::SlaViolado { .. } => CaseChange::Violated,
         CasoEvent::SlaCumplido { .. } => CaseChange::Met,
         _ => return None,
     };
-    Some((caso.caso_id()?, (event.timestamp, event.event_id.clone(), change)))
+    Some((
+        caso.caso_id()?,
+        (event.timestamp, event.event_id.clone(), change),
+    ))
 }
 
 fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>) {
@@ -109,7 +145,12 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
     let mut dependencia = None;
     for ((timestamp, _, change), _) in facts {
         match change {
-            CaseChange::Created { numero_caso, dependencia_id, prioridad: p, fecha_creacion } => {
+            CaseChange::Created {
+                numero_caso,
+                dependencia_id,
+                prioridad: p,
+                fecha_creacion,
+            } => {
                 if case.is_none() {
                     case = Some(CaseSummary {
                         numero_caso: numero_caso.clone(),
@@ -123,11 +164,17 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
                     prioridad = p.clone();
                 }
             }
-            CaseChange::Assigned { dependencia_id, estado: e } => {
+            CaseChange::Assigned {
+                dependencia_id,
+                estado: e,
+            } => {
                 dependencia = Some(*dependencia_id);
                 estado = Some(e.clone());
             }
-            CaseChange::Updated { estado: e, prioridad: p } => {
+            CaseChange::Updated {
+                estado: e,
+                prioridad: p,
+            } => {
                 if e.is_some() {
                     estado = e.clone();
                 }
@@ -135,7 +182,11 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
                     prioridad = p.clone();
                 }
             }
-            CaseChange::Closed { fecha_cierre, hours, satisfaction } => {
+            CaseChange::Closed {
+                fecha_cierre,
+                hours,
+                satisfaction,
+            } => {
                 estado = Some("CERRADO".to_string());
                 closure = Some((Granularity::Day.floor(*fecha_cierre), *hours, *satisfaction));
             }
@@ -155,7 +206,11 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
                 None => per_topic.push((change.topic(), *n as i64)),
             }
         }
-        output.extend(per_topic.into_iter().map(|(t, n)| (CaseOutput::Orphans(t, n), 1)));
+        output.extend(
+            per_topic
+                .into_iter()
+                .map(|(t, n)| (CaseOutput::Orphans(t, n), 1)),
+        );
         return;
     };
     case.estado = estado.unwrap_or_default();
@@ -207,7 +262,11 @@ pub fn case_views<'s>(
         .clone()
         .map(|(_, case)| (case.dependencia_id, case.estado))
         .count()
-        .map(|((dependencia_id, estado), n)| CaseBacklog { dependencia_id, estado, cases: n as i64 });
+        .map(|((dependencia_id, estado), n)| CaseBacklog {
+            dependencia_id,
+            estado,
+            cases: n as i64,
+        });
 
     let compliance = sum_by_key(cases.clone().explode(|(_, case)| {
         let mut out = Vec::new();
@@ -243,10 +302,20 @@ pub fn case_views<'s>(
         satisfaction_count: s.get(6),
     });
 
-    let open = cases.filter(|(_, case)| case.estado != "CERRADO").map(|(caso_id, case)| {
-        let key = case.dependencia_id;
-        (key, (caso_id, case.numero_caso, case.prioridad, case.fecha_creacion))
-    });
+    let open = cases
+        .filter(|(_, case)| case.estado != "CERRADO")
+        .map(|(caso_id, case)| {
+            let key = case.dependencia_id;
+            (
+                key,
+                (
+                    caso_id,
+                    case.numero_caso,
+                    case.prioridad,
+                    case.fecha_creacion,
+                ),
+            )
+        });
     let sla = greatest_by_key(
         "DepartmentLatestSla",
         events.flat_map(|event| match event.body {
@@ -268,17 +337,19 @@ pub fn case_views<'s>(
         .concat(with_default)
         .map(|(dependencia_id, case)| ((), (dependencia_id, case)))
         .join(as_of.map(|t| ((), t)))
-        .map(|((), ((dependencia_id, ((caso_id, numero_caso, prioridad, created), sla)), as_of))| {
-            let due = due_at(created, sla);
-            OpenCase {
-                dependencia_id,
-                prioridad,
-                status: SlaStatus::at(as_of, due, sla),
-                due_at: due,
-                caso_id,
-                numero_caso,
-            }
-        });
+        .map(
+            |((), ((dependencia_id, ((caso_id, numero_caso, prioridad, created), sla)), as_of))| {
+                let due = due_at(created, sla);
+                OpenCase {
+                    dependencia_id,
+                    prioridad,
+                    status: SlaStatus::at(as_of, due, sla),
+                    due_at: due,
+                    caso_id,
+                    numero_caso,
+                }
+            },
+        );
     let open_sla = open_cases
         .clone()
         .map(|case| (case.dependencia_id, case.prioridad, case.status))
@@ -290,5 +361,11 @@ pub fn case_views<'s>(
             cases: n as i64,
         });
 
-    CaseViews { backlog, compliance, open_sla, open_cases, orphans }
+    CaseViews {
+        backlog,
+        compliance,
+        open_sla,
+        open_cases,
+        orphans,
+    }
 }

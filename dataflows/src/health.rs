@@ -42,7 +42,10 @@ pub fn pipeline_health<'s>(
         Ingested::Accepted { event, .. } => Some((event.topic, one_at(RECORDS, 1))),
         Ingested::Rejected { topic, reason } => {
             let mut sums = one_at(RECORDS, 1);
-            let index = RejectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
+            let index = RejectReason::ALL
+                .iter()
+                .position(|r| *r == reason)
+                .unwrap_or(0);
             sums.0[REJECTED + index] = 1;
             Some((topic, sums))
         }

@@ -49,12 +49,20 @@ fn on_hand(facts: &[(&StockFact, isize)]) -> i64 {
     let start = facts.iter().rposition(|(f, _)| f.absolute).unwrap_or(0);
     facts[start..]
         .iter()
-        .map(|(f, n)| if f.absolute { f.value } else { f.value * *n as i64 })
+        .map(|(f, n)| {
+            if f.absolute {
+                f.value
+            } else {
+                f.value * *n as i64
+            }
+        })
         .sum()
 }
 
 /// Builds `inventory_levels`.
-pub fn inventory_levels<'s>(events: VecCollection<'s, Epoch, Event>) -> VecCollection<'s, Epoch, InventoryLevels> {
+pub fn inventory_levels<'s>(
+    events: VecCollection<'s, Epoch, Event>,
+) -> VecCollection<'s, Epoch, InventoryLevels> {
     let inventory = events.flat_map(|event| match event.body {
         Body::Inventory(inv) => Some((event.tenant_id, event.timestamp, event.event_id, inv)),
         _ => None,
@@ -65,15 +73,27 @@ pub fn inventory_levels<'s>(events: VecCollection<'s, Epoch, Event>) -> VecColle
         .flat_map(|(tenant, timestamp, event_id, inv)| match inv {
             InventoryEvent::StockSet { sku, on_hand } => Some((
                 (tenant, sku),
-                StockFact { timestamp, event_id, absolute: true, value: on_hand },
+                StockFact {
+                    timestamp,
+                    event_id,
+                    absolute: true,
+                    value: on_hand,
+                },
             )),
             InventoryEvent::StockAdjusted { sku, delta } => Some((
                 (tenant, sku),
-                StockFact { timestamp, event_id, absolute: false, value: delta },
+                StockFact {
+                    timestamp,
+                    event_id,
+                    absolute: false,
+                    value: delta,
+                },
             )),
             _ => None,
         })
-        .reduce_named("OnHand", |_sku, facts, output| output.push((on_hand(facts), 1)))
+        .reduce_named("OnHand", |_sku, facts, output| {
+            output.push((on_hand(facts), 1))
+        })
         .explode(|(sku, level): (SkuKey, i64)| Some((sku, one_at(ON_HAND, level))));
 
     let reserved = inventory
@@ -99,7 +119,9 @@ pub fn inventory_levels<'s>(events: VecCollection<'s, Epoch, Event>) -> VecColle
                 }
             }
         })
-        .explode(|(_order, (tenant, sku, quantity))| Some(((tenant, sku), one_at(RESERVED, quantity))));
+        .explode(|(_order, (tenant, sku, quantity))| {
+            Some(((tenant, sku), one_at(RESERVED, quantity)))
+        });
 
     let mentions = inventory.explode(|(tenant, _, _, inv)| {
         let mut out = Vec::new();

@@ -42,7 +42,9 @@ pub fn build_views<'s>(
     let as_of = as_of.unwrap_or_else(|| {
         let per_hour = greatest_by_key(
             "MaxEventTimePerHour",
-            events.clone().map(|e| (e.timestamp.div_euclid(HOUR_MICROS), e.timestamp)),
+            events
+                .clone()
+                .map(|e| (e.timestamp.div_euclid(HOUR_MICROS), e.timestamp)),
         );
         greatest_by_key("MaxEventTime", per_hour.map(|(_, t)| ((), t))).map(|((), t)| t)
     });
@@ -56,7 +58,10 @@ pub fn build_views<'s>(
         input,
         accepted.map(|(key, _)| key),
         events.map(|e| (e.topic, e.dedup_key)),
-        notifications.orphans.concat(orders.orphans).concat(cases.orphans),
+        notifications
+            .orphans
+            .concat(orders.orphans)
+            .concat(cases.orphans),
     );
 
     notifications

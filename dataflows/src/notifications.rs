@@ -4,9 +4,9 @@
 //! group and counted the moment the send arrives.
 
 use differential_dataflow::collection::VecCollection;
-use pulso_events::views::{NotificationBounces, NotificationRates};
-use pulso_events::{BounceType, Body, CasoEvent, Event, NotificationEvent, Outcome, Send, Topic};
 use pulso_events::time::Granularity;
+use pulso_events::views::{NotificationBounces, NotificationRates};
+use pulso_events::{Body, BounceType, CasoEvent, Event, NotificationEvent, Outcome, Send, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
@@ -183,23 +183,25 @@ pub fn notification_views<'s>(events: VecCollection<'s, Epoch, Event>) -> Notifi
         }
         out
     }))
-    .map(|((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
-        tenant_id,
-        channel,
-        provider,
-        granularity,
-        window_start,
-        sent: s.get(0),
-        delivered: s.get(1),
-        opened: s.get(2),
-        clicked: s.get(3),
-        converted: s.get(4),
-        bounced: s.get(5),
-        hard_bounced: s.get(6),
-        failed: s.get(7),
-        fallback: s.get(8),
-        cost_total: s.get(9),
-    });
+    .map(
+        |((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
+            tenant_id,
+            channel,
+            provider,
+            granularity,
+            window_start,
+            sent: s.get(0),
+            delivered: s.get(1),
+            opened: s.get(2),
+            clicked: s.get(3),
+            converted: s.get(4),
+            bounced: s.get(5),
+            hard_bounced: s.get(6),
+            failed: s.get(7),
+            fallback: s.get(8),
+            cost_total: s.get(9),
+        },
+    );
 
     let bounces = summaries
         .clone()
@@ -220,14 +222,16 @@ pub fn notification_views<'s>(events: VecCollection<'s, Epoch, Event>) -> Notifi
             NotificationSummary::Orphans(_) => Vec::new(),
         })
         .count()
-        .map(|((tenant_id, channel, day, bounce_type, reason), n)| NotificationBounces {
-            tenant_id,
-            channel,
-            day,
-            bounce_type: bounce_type.as_str().to_string(),
-            reason,
-            notifications: n as i64,
-        });
+        .map(
+            |((tenant_id, channel, day, bounce_type, reason), n)| NotificationBounces {
+                tenant_id,
+                channel,
+                day,
+                bounce_type: bounce_type.as_str().to_string(),
+                reason,
+                notifications: n as i64,
+            },
+        );
 
     let orphans = summaries.flat_map(|summary| match summary {
         NotificationSummary::Orphans(n) if n > 0 => Some(health::orphans(Topic::Notifications, n)),

@@ -103,7 +103,11 @@ pub fn order_views<'s>(events: VecCollection<'s, Epoch, Event>) -> OrderViews<'s
                 None => [1, 0, 0, 1, 0, 0, total],
             };
             for granularity in Granularity::ALL {
-                let key = (tenant_id.clone(), granularity, granularity.floor(created_at));
+                let key = (
+                    tenant_id.clone(),
+                    granularity,
+                    granularity.floor(created_at),
+                );
                 out.push((key, Sums::of(&totals)));
             }
         }

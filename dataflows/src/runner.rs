@@ -63,7 +63,10 @@ enum Message {
 /// Replays `batches` (batch `e` becomes epoch `e`) through every view and returns the final
 /// views. Within a batch, record `i` goes to worker `i % workers`; the results do not depend
 /// on it, nor on the batch boundaries.
-pub fn replay(batches: Arc<Vec<Vec<SourceRecord>>>, config: &ReplayConfig) -> Result<ReplayOutput, DataflowError> {
+pub fn replay(
+    batches: Arc<Vec<Vec<SourceRecord>>>,
+    config: &ReplayConfig,
+) -> Result<ReplayOutput, DataflowError> {
     let workers = config.workers.max(1);
     let fixed_as_of = config.as_of;
     let (sender, receiver) = mpsc::channel::<Message>();

@@ -12,7 +12,9 @@ pub const WIDTH: usize = 12;
 /// # Contract
 /// A row of an aggregate view is present exactly when its totals are not all zero, so every
 /// view keeps one total that is positive for every present row (e.g. `sent`, `mentions`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Sums(pub [i64; WIDTH]);
 
 impl Sums {

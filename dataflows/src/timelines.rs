@@ -42,18 +42,18 @@ fn entities(event: &Event) -> Vec<(String, String)> {
     let mut out: Vec<(&str, String)> = Vec::new();
     match &event.body {
         Body::Order(order) => out.push(("order", order.order_id().to_string())),
-        Body::Inventory(inv) => match inv {
-            InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. } => {
-                out.push(("sku", sku.clone()))
+        Body::Inventory(inv) => {
+            match inv {
+                InventoryEvent::StockSet { sku, .. }
+                | InventoryEvent::StockAdjusted { sku, .. } => out.push(("sku", sku.clone())),
+                InventoryEvent::Reserved { order_id, .. }
+                | InventoryEvent::Released { order_id } => out.push(("order", order_id.clone())),
+                InventoryEvent::InsufficientStock { order_id, sku, .. } => {
+                    out.push(("order", order_id.clone()));
+                    out.push(("sku", sku.clone()));
+                }
             }
-            InventoryEvent::Reserved { order_id, .. } | InventoryEvent::Released { order_id } => {
-                out.push(("order", order_id.clone()))
-            }
-            InventoryEvent::InsufficientStock { order_id, sku, .. } => {
-                out.push(("order", order_id.clone()));
-                out.push(("sku", sku.clone()));
-            }
-        },
+        }
         Body::Notification(NotificationEvent::Sent(send)) => {
             out.push(("notification", send.notification_id.clone()));
             if let Some(order_id) = &send.order_id {
@@ -63,9 +63,9 @@ fn entities(event: &Event) -> Vec<(String, String)> {
                 out.push(("caso", caso_id.to_string()));
             }
         }
-        Body::Notification(NotificationEvent::Webhook { notification_id, .. }) => {
-            out.push(("notification", notification_id.clone()))
-        }
+        Body::Notification(NotificationEvent::Webhook {
+            notification_id, ..
+        }) => out.push(("notification", notification_id.clone())),
         Body::NotificationDlq(record) => {
             if let Some(id) = &record.notification_id {
                 out.push(("notification", id.clone()));
@@ -117,6 +117,8 @@ fn entries(event: &Event) -> Vec<TimelineEntry> {
 }
 
 /// Builds `timelines`: one entry per (entity, event), without duplicates.
-pub fn timelines<'s>(events: VecCollection<'s, Epoch, Event>) -> VecCollection<'s, Epoch, TimelineEntry> {
+pub fn timelines<'s>(
+    events: VecCollection<'s, Epoch, Event>,
+) -> VecCollection<'s, Epoch, TimelineEntry> {
     events.flat_map(|event| entries(&event)).distinct()
 }

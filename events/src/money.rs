@@ -44,7 +44,7 @@ pub fn decimal_to_scaled(text: &str, scale: u32) -> Option<i64> {
     }
     // Pad with zeros when the point lies beyond the digits.
     let mut missing = point - digits.len() as i64;
-    while missing > 0 {
+    while missing > 0 && value != 0 {
         value = value.checked_mul(10)?;
         if value > i64::MAX as i128 {
             return None;
@@ -89,6 +89,8 @@ mod tests {
         assert_eq!(decimal_to_scaled("1e40", 2), None);
         assert_eq!(decimal_to_scaled("abc", 2), None);
         assert_eq!(decimal_to_scaled("88", 6), Some(88_000_000));
+        assert_eq!(decimal_to_scaled("0e2147483647", 2), Some(0));
+        assert_eq!(decimal_to_scaled("1e2147483647", 2), None);
     }
 
     #[test]

@@ -32,8 +32,10 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     };
     let records = generate(&config);
     let count = records.len();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    jsonl::write_dir(&args.out, records).with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    jsonl::write_dir(&args.out, records)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "generated {count} records into {} in {:.1}s",
         args.out.display(),

@@ -38,22 +38,30 @@ pub struct ReplayArgs {
 /// Runs the replay.
 pub fn run(args: &ReplayArgs) -> Result<()> {
     let as_of = match &args.as_of {
-        Some(text) => Some(parse_rfc3339(text).ok_or_else(|| anyhow!("--as-of {text:?} is not RFC 3339 with a zone"))?),
+        Some(text) => Some(
+            parse_rfc3339(text)
+                .ok_or_else(|| anyhow!("--as-of {text:?} is not RFC 3339 with a zone"))?,
+        ),
         None => None,
     };
     let read_started = Instant::now();
-    let records = jsonl::read_dir(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let records = jsonl::read_dir(&args.input)
+        .with_context(|| format!("reading {}", args.input.display()))?;
     let total = records.len();
     let batches = Arc::new(into_epochs(records, args.epoch_records));
     let read_secs = read_started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let config = ReplayConfig { workers: args.workers, as_of };
+    let config = ReplayConfig {
+        workers: args.workers,
+        as_of,
+    };
     let output = replay(batches, &config)?;
     let secs = started.elapsed().as_secs_f64();
 
     let views_dir = args.out.join("views");
-    std::fs::create_dir_all(&views_dir).with_context(|| format!("creating {}", views_dir.display()))?;
+    std::fs::create_dir_all(&views_dir)
+        .with_context(|| format!("creating {}", views_dir.display()))?;
     clean_temp_files(&views_dir)?;
     clean_temp_files(&args.out)?;
     write_views(&views_dir, &output.views)?;

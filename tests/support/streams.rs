@@ -34,14 +34,23 @@ impl Builder {
 
     fn time(&mut self) -> i64 {
         // Mostly within three days, sometimes a late event a week earlier.
-        let late = if self.rng.gen_bool(0.05) { -7 * 86_400 } else { 0 };
+        let late = if self.rng.gen_bool(0.05) {
+            -7 * 86_400
+        } else {
+            0
+        };
         BASE + late + self.rng.gen_range(0..3 * 86_400)
     }
 
     fn event_id(&mut self, topic: Topic) -> String {
         // A conflicting duplicate reuses an id of the same topic.
         if self.rng.gen_bool(0.06) {
-            let same: Vec<String> = self.ids.iter().filter(|(t, _)| *t == topic).map(|(_, id)| id.clone()).collect();
+            let same: Vec<String> = self
+                .ids
+                .iter()
+                .filter(|(t, _)| *t == topic)
+                .map(|(_, id)| id.clone())
+                .collect();
             if let Some(id) = same.choose(&mut self.rng) {
                 return id.clone();
             }
@@ -85,7 +94,8 @@ impl Builder {
     }
 
     fn push(&mut self, topic: Topic, value: Value) {
-        self.records.push((topic, serde_json::to_vec(&value).unwrap()));
+        self.records
+            .push((topic, serde_json::to_vec(&value).unwrap()));
     }
 
     fn order_event(&mut self) {
@@ -96,12 +106,21 @@ impl Builder {
                     .map(|_| json!({"sku": format!("s{}", self.rng.gen_range(0..5)), "quantity": self.rng.gen_range(1..4), "unit_price": 9.99}))
                     .collect();
                 let total = self.money();
-                self.flat(Topic::Orders, "ORDER_CREATED", json!({"order_id": order, "customer_id": "c1", "items": items, "total": total}))
+                self.flat(
+                    Topic::Orders,
+                    "ORDER_CREATED",
+                    json!({"order_id": order, "customer_id": "c1", "items": items, "total": total}),
+                )
             }
             1 => self.flat(Topic::Orders, "ORDER_CONFIRMED", json!({"order_id": order})),
             _ => {
-                let reason = self.pick(&["INSUFFICIENT_STOCK", "PAYMENT_FAILED", "CUSTOMER_REQUEST"]);
-                self.flat(Topic::Orders, "ORDER_CANCELLED", json!({"order_id": order, "reason": reason}))
+                let reason =
+                    self.pick(&["INSUFFICIENT_STOCK", "PAYMENT_FAILED", "CUSTOMER_REQUEST"]);
+                self.flat(
+                    Topic::Orders,
+                    "ORDER_CANCELLED",
+                    json!({"order_id": order, "reason": reason}),
+                )
             }
         };
         self.push(Topic::Orders, value);
@@ -113,18 +132,38 @@ impl Builder {
         let value = match self.rng.gen_range(0..5) {
             0 => {
                 let n = self.rng.gen_range(0..50);
-                self.flat(Topic::Inventory, "STOCK_SET", json!({"sku": sku, "on_hand": n}))
+                self.flat(
+                    Topic::Inventory,
+                    "STOCK_SET",
+                    json!({"sku": sku, "on_hand": n}),
+                )
             }
             1 => {
                 let n = self.rng.gen_range(-5..6);
-                self.flat(Topic::Inventory, "STOCK_ADJUSTED", json!({"sku": sku, "delta": n}))
+                self.flat(
+                    Topic::Inventory,
+                    "STOCK_ADJUSTED",
+                    json!({"sku": sku, "delta": n}),
+                )
             }
             2 => {
                 let q = self.rng.gen_range(1..4);
-                self.flat(Topic::Inventory, "INVENTORY_RESERVED", json!({"order_id": order, "items": [{"sku": sku, "quantity": q}]}))
+                self.flat(
+                    Topic::Inventory,
+                    "INVENTORY_RESERVED",
+                    json!({"order_id": order, "items": [{"sku": sku, "quantity": q}]}),
+                )
             }
-            3 => self.flat(Topic::Inventory, "INVENTORY_RELEASED", json!({"order_id": order})),
-            _ => self.flat(Topic::Inventory, "INSUFFICIENT_STOCK", json!({"order_id": order, "sku": sku, "available": 0, "requested": 2})),
+            3 => self.flat(
+                Topic::Inventory,
+                "INVENTORY_RELEASED",
+                json!({"order_id": order}),
+            ),
+            _ => self.flat(
+                Topic::Inventory,
+                "INSUFFICIENT_STOCK",
+                json!({"order_id": order, "sku": sku, "available": 0, "requested": 2}),
+            ),
         };
         self.push(Topic::Inventory, value);
     }
@@ -184,13 +223,19 @@ impl Builder {
                 }
                 (Topic::CasosCreados, d)
             }
-            2 => (Topic::CasosAsignados, json!({"caso_id": caso, "numero_caso": numero, "dependencia_id": dep, "fecha_asignacion": day(self), "estado_nuevo": "ASIGNADO"})),
+            2 => (
+                Topic::CasosAsignados,
+                json!({"caso_id": caso, "numero_caso": numero, "dependencia_id": dep, "fecha_asignacion": day(self), "estado_nuevo": "ASIGNADO"}),
+            ),
             3 => {
                 let cambios = json!([
                     {"campo": "estado", "valor_anterior": "ASIGNADO", "valor_nuevo": self.pick(&["EN_PROCESO", "ESCALADO"])},
                     {"campo": "prioridad", "valor_anterior": "ALTA", "valor_nuevo": self.pick(&["ALTA", "URGENTE"])}
                 ]);
-                (Topic::CasosActualizados, json!({"caso_id": caso, "numero_caso": numero, "cambios": cambios, "fecha_actualizacion": day(self)}))
+                (
+                    Topic::CasosActualizados,
+                    json!({"caso_id": caso, "numero_caso": numero, "cambios": cambios, "fecha_actualizacion": day(self)}),
+                )
             }
             4 => {
                 let mut d = json!({"caso_id": caso, "numero_caso": numero, "motivo_cierre": "RESUELTO", "estado_final": "CERRADO", "fecha_cierre": day(self)});
@@ -202,11 +247,24 @@ impl Builder {
                 }
                 (Topic::CasosCerrados, d)
             }
-            5 => (Topic::SlaViolados, json!({"sla_id": caso, "caso_id": caso, "numero_caso": numero, "tiempo_resolucion_horas": 168, "tiempo_transcurrido_horas": 170.5, "fecha_violacion": day(self)})),
-            6 => (Topic::SlaCumplidos, json!({"sla_id": caso, "caso_id": caso, "numero_caso": numero, "tiempo_resolucion_horas": 168, "tiempo_real_horas": 20, "fecha_resolucion": day(self)})),
+            5 => (
+                Topic::SlaViolados,
+                json!({"sla_id": caso, "caso_id": caso, "numero_caso": numero, "tiempo_resolucion_horas": 168, "tiempo_transcurrido_horas": 170.5, "fecha_violacion": day(self)}),
+            ),
+            6 => (
+                Topic::SlaCumplidos,
+                json!({"sla_id": caso, "caso_id": caso, "numero_caso": numero, "tiempo_resolucion_horas": 168, "tiempo_real_horas": 20, "fecha_resolucion": day(self)}),
+            ),
             7 => {
-                let hours = if self.rng.gen_bool(0.5) { json!(self.rng.gen_range(1..100)) } else { json!(format!("{}", self.rng.gen_range(1..100))) };
-                (Topic::DependenciasConfiguradas, json!({"dependencia_id": dep, "codigo": "MIN", "cambios": [{"campo": "configuracion.sla_tiempo_resolucion_horas", "valor_anterior": 168, "valor_nuevo": hours}], "fecha_actualizacion": day(self)}))
+                let hours = if self.rng.gen_bool(0.5) {
+                    json!(self.rng.gen_range(1..100))
+                } else {
+                    json!(format!("{}", self.rng.gen_range(1..100)))
+                };
+                (
+                    Topic::DependenciasConfiguradas,
+                    json!({"dependencia_id": dep, "codigo": "MIN", "cambios": [{"campo": "configuracion.sla_tiempo_resolucion_horas", "valor_anterior": 168, "valor_nuevo": hours}], "fecha_actualizacion": day(self)}),
+                )
             }
             _ => {
                 let mut d = json!({"notificacion_id": self.rng.gen_range(1..5), "caso_id": caso, "tipo": "CREACION", "canal": self.pick(&["SMS", "EMAIL"]), "estado": self.pick(&["ENVIADO", "FALLIDO"]), "fecha_envio": day(self)});
@@ -233,9 +291,14 @@ impl Builder {
     }
 
     fn bad_record(&mut self) {
-        let topic = *[Topic::Orders, Topic::Notifications, Topic::CasosCreados, Topic::Tracking]
-            .choose(&mut self.rng)
-            .unwrap();
+        let topic = *[
+            Topic::Orders,
+            Topic::Notifications,
+            Topic::CasosCreados,
+            Topic::Tracking,
+        ]
+        .choose(&mut self.rng)
+        .unwrap();
         let bytes: Vec<u8> = match self.rng.gen_range(0..7) {
             0 => b"{\"event_id\": \"x".to_vec(),
             1 => b"[1,2,3]".to_vec(),
@@ -286,9 +349,17 @@ pub fn random_stream(seed: u64, events: usize) -> Vec<SourceRecord> {
         .into_iter()
         .map(|(topic, value)| {
             let offset = offsets.entry(topic).or_insert(0i64);
-            let position = Position { partition: 0, offset: *offset };
+            let position = Position {
+                partition: 0,
+                offset: *offset,
+            };
             *offset += 1;
-            SourceRecord { topic, position, key: None, value }
+            SourceRecord {
+                topic,
+                position,
+                key: None,
+                value,
+            }
         })
         .collect()
 }

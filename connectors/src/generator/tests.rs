@@ -336,3 +336,47 @@ fn iterator_form_matches_generate_and_prints_stats() {
         println!("{reason:20} {n:6} {:5.2}%", 100.0 * stats.share(*n));
     }
 }
+
+#[test]
+fn decoder_accepts_most_and_sees_every_reason() {
+    use pulso_events::{decode, Position};
+    let (records, stats) = generate_with_stats(&GeneratorConfig::new(6, 20_000));
+    let mut rejected: BTreeMap<RejectReason, u64> = BTreeMap::new();
+    let mut offsets: BTreeMap<Topic, i64> = BTreeMap::new();
+    let mut examples: BTreeMap<RejectReason, Vec<String>> = BTreeMap::new();
+    for (topic, bytes) in &records {
+        let offset = offsets.entry(*topic).or_default();
+        let position = Position {
+            partition: 0,
+            offset: *offset,
+        };
+        *offset += 1;
+        if let Err(rejection) = decode(*topic, bytes, position) {
+            *rejected.entry(rejection.reason).or_default() += 1;
+            let list = examples.entry(rejection.reason).or_default();
+            if list.len() < 3 {
+                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                list.push(format!("{topic}: {} | {text}", rejection.detail));
+            }
+        }
+    }
+    let accepted = records.len() as u64 - rejected.values().sum::<u64>();
+    if rejected != stats.bad {
+        println!("generator: {:?}\ndecoder:   {rejected:?}", stats.bad);
+        for (reason, list) in &examples {
+            println!("{reason}:\n  {}", list.join("\n  "));
+        }
+    }
+    assert!(
+        accepted as f64 >= 0.9 * records.len() as f64,
+        "{rejected:?}"
+    );
+    // Every bad record is rejected for the reason it was made for, and nothing else is.
+    assert_eq!(rejected, stats.bad);
+    for reason in RejectReason::ALL {
+        assert!(
+            rejected.get(&reason).copied().unwrap_or(0) > 0,
+            "decoder never gave {reason}"
+        );
+    }
+}

@@ -50,11 +50,7 @@ fn round_trip_in_topic_order_with_line_offsets() {
     // Appending continues the offsets.
     write_dir(dir.path(), vec![(Topic::Orders, b"{}".to_vec())]).unwrap();
     let records = read_dir(dir.path()).unwrap();
-    let last = records
-        .iter()
-        .filter(|r| r.topic == Topic::Orders)
-        .last()
-        .unwrap();
+    let last = records.iter().rfind(|r| r.topic == Topic::Orders).unwrap();
     assert_eq!(
         last.position,
         Position {
