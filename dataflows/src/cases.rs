@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{greatest_by_key, sum_by_key};
 use crate::health;
 use crate::sums::Sums;
-use crate::Epoch;
+use crate::{Epoch, SharedEvent};
 
 /// What one event says about a case.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -241,7 +241,7 @@ pub struct CaseViews<'s> {
 
 /// Builds the case views; `as_of` holds the one instant open cases are graded at.
 pub fn case_views<'s>(
-    events: VecCollection<'s, Epoch, Event>,
+    events: VecCollection<'s, Epoch, SharedEvent>,
     as_of: VecCollection<'s, Epoch, i64>,
 ) -> CaseViews<'s> {
     let outputs = events
@@ -318,12 +318,12 @@ pub fn case_views<'s>(
         });
     let sla = greatest_by_key(
         "DepartmentLatestSla",
-        events.flat_map(|event| match event.body {
+        events.flat_map(|event| match &event.body {
             Body::Caso(CasoEvent::DependenciaConfigurada {
                 dependencia_id,
                 sla_horas: Some(sla),
                 ..
-            }) => Some((dependencia_id, (event.timestamp, event.event_id, sla))),
+            }) => Some((*dependencia_id, (event.timestamp, event.event_id.clone(), *sla))),
             _ => None,
         }),
     )

@@ -6,7 +6,8 @@ use pulso_events::{decode, Event, RejectReason, Rejection, SourceRecord, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::least_by_key;
-use crate::Epoch;
+use crate::{Epoch, SharedEvent};
+use std::sync::Arc;
 
 /// One record as the dataflow sees it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -52,13 +53,13 @@ pub fn ingest(record: &SourceRecord) -> (Ingested, Option<Rejection>) {
 pub type DedupKey = (Topic, String);
 
 /// A candidate for its idempotency key: `(timestamp, raw bytes, event)`; the least wins.
-pub type Candidate = (i64, Vec<u8>, Event);
+pub type Candidate = (i64, Arc<[u8]>, SharedEvent);
 
 /// Keeps one event per idempotency key: the one with the least `(timestamp, raw bytes)`,
 /// whatever the arrival order.
 pub fn deduplicate<'s>(
     accepted: VecCollection<'s, Epoch, (DedupKey, Candidate)>,
-) -> VecCollection<'s, Epoch, Event> {
+) -> VecCollection<'s, Epoch, SharedEvent> {
     least_by_key("DedupLeastTimestampBytes", accepted).map(|(_key, (_ts, _raw, event))| event)
 }
 
@@ -69,7 +70,7 @@ pub fn accepted<'s>(
     input.flat_map(|ingested| match ingested {
         Ingested::Accepted { event, raw } => Some((
             (event.topic, event.dedup_key.clone()),
-            (event.timestamp, raw, *event),
+            (event.timestamp, Arc::from(raw), Arc::from(event)),
         )),
         Ingested::Rejected { .. } => None,
     })

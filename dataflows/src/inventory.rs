@@ -3,12 +3,12 @@
 
 use differential_dataflow::collection::VecCollection;
 use pulso_events::views::InventoryLevels;
-use pulso_events::{Body, Event, InventoryEvent};
+use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
 use crate::sums::Sums;
-use crate::Epoch;
+use crate::{Epoch, SharedEvent};
 
 /// `(tenant_id, sku)`.
 type SkuKey = (String, String);
@@ -61,10 +61,15 @@ fn on_hand(facts: &[(&StockFact, isize)]) -> i64 {
 
 /// Builds `inventory_levels`.
 pub fn inventory_levels<'s>(
-    events: VecCollection<'s, Epoch, Event>,
+    events: VecCollection<'s, Epoch, SharedEvent>,
 ) -> VecCollection<'s, Epoch, InventoryLevels> {
-    let inventory = events.flat_map(|event| match event.body {
-        Body::Inventory(inv) => Some((event.tenant_id, event.timestamp, event.event_id, inv)),
+    let inventory = events.flat_map(|event| match &event.body {
+        Body::Inventory(inv) => Some((
+            event.tenant_id.clone(),
+            event.timestamp,
+            event.event_id.clone(),
+            inv.clone(),
+        )),
         _ => None,
     });
 

@@ -27,6 +27,9 @@ use crate::aggregate::greatest_by_key;
 /// The timely timestamp: an epoch number.
 pub type Epoch = u64;
 
+/// A deduplicated event, shared (not copied) by every operator that reads it.
+pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
+
 /// Microseconds in an hour: the bucket of the two-level max of event time.
 const HOUR_MICROS: i64 = 3_600_000_000;
 
@@ -57,7 +60,7 @@ pub fn build_views<'s>(
     let health = health::pipeline_health(
         input,
         accepted.map(|(key, _)| key),
-        events.map(|e| (e.topic, e.dedup_key)),
+        events.map(|e| (e.topic, e.dedup_key.clone())),
         notifications
             .orphans
             .concat(orders.orphans)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::sum_by_key;
 use crate::health;
 use crate::sums::Sums;
-use crate::Epoch;
+use crate::{Epoch, SharedEvent};
 
 /// One event of a notification, ordered so that sends come first, earliest first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ pub struct NotificationViews<'s> {
 }
 
 /// Builds the notification views.
-pub fn notification_views<'s>(events: VecCollection<'s, Epoch, Event>) -> NotificationViews<'s> {
+pub fn notification_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> NotificationViews<'s> {
     let facts = events
         .clone()
         .flat_map(|event| facts(&event))

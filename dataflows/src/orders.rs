@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::sum_by_key;
 use crate::health;
 use crate::sums::Sums;
-use crate::Epoch;
+use crate::{Epoch, SharedEvent};
 
 /// One event of an order; creations sort before status changes, each by `(timestamp, event_id)`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub struct OrderViews<'s> {
 }
 
 /// Builds the order views.
-pub fn order_views<'s>(events: VecCollection<'s, Epoch, Event>) -> OrderViews<'s> {
+pub fn order_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> OrderViews<'s> {
     let summaries = events
         .flat_map(|event| fact(&event))
         .reduce_named("OrderSummary", |_id, facts, output| {

@@ -4,10 +4,10 @@
 use differential_dataflow::collection::VecCollection;
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
-    summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome,
+    summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome, Topic,
 };
 
-use crate::Epoch;
+use crate::{Epoch, SharedEvent};
 
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
 /// name) for envelope B.
@@ -117,8 +117,15 @@ fn entries(event: &Event) -> Vec<TimelineEntry> {
 }
 
 /// Builds `timelines`: one entry per (entity, event), without duplicates.
+///
+/// # Contract
+/// Deduplicated events are unique per `(topic, event_id)` except on `tracking.events`, whose
+/// idempotency key is `dedup_key`: only those entries need (and pay for) a `distinct`.
 pub fn timelines<'s>(
-    events: VecCollection<'s, Epoch, Event>,
+    events: VecCollection<'s, Epoch, SharedEvent>,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
-    events.flat_map(|event| entries(&event)).distinct()
+    let tracking = Topic::Tracking.name();
+    let entries = events.flat_map(|event| entries(&event));
+    let deduplicated = entries.clone().filter(move |e| e.topic == tracking).distinct();
+    entries.filter(move |e| e.topic != tracking).concat(deduplicated)
 }

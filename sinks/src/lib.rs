@@ -1,10 +1,14 @@
 //! Pulso's sinks: the views of `VIEWS.md` as Parquet files (written atomically and read back
-//! exactly) and the rejected records as JSON lines.
+//! exactly), as ClickHouse tables (written epoch by epoch, idempotently), and the rejected
+//! records as JSON lines.
 
 use std::path::{Path, PathBuf};
 
+pub mod changes;
+pub mod clickhouse;
 pub mod parquet;
 
+pub use crate::changes::{diff_views, view_rows};
 pub use crate::parquet::{
     clean_temp_files, read_views, write_rejected_jsonl, write_views, RejectedRecord,
 };
@@ -26,6 +30,9 @@ pub enum SinkError {
     /// Building or reading an Arrow batch failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The ClickHouse sink failed.
+    #[error("clickhouse: {0}")]
+    ClickHouse(#[from] crate::clickhouse::ClickHouseError),
     /// Serializing a JSON line failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

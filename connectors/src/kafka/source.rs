@@ -1,0 +1,487 @@
+//! [`KafkaSource`]: one timely worker's Kafka consumer.
+//!
+//! Partitions are assigned explicitly (`assign`, by [`owner`]) rather than through a consumer
+//! group, so every worker of every process knows its partitions without a rebalance, and the
+//! offsets the engine reads from are the ones in its own progress record.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pulso_events::{Position, SourceRecord};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::util::Timeout;
+use rdkafka::ClientContext;
+
+use super::admin::end_of_last_batch;
+use super::assign::owner;
+use super::config::{KafkaConfig, StartPosition};
+use super::error::{Error, Result};
+
+/// A topic-partition: `(topic name, partition)`.
+pub type PartitionKey = (String, i32);
+
+/// How often [`KafkaSource::poll_batch`] refreshes topic metadata to find new topics and
+/// partitions.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Timeout of the metadata and offset look-ups made while assigning partitions.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Timeout of each watermark look-up of [`KafkaSource::watermarks`].
+const WATERMARK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Time after which [`KafkaSource::watermarks`] stops asking (broker unreachable...).
+const WATERMARK_BUDGET: Duration = Duration::from_secs(2);
+
+/// The consumer's callbacks: keeps the last asynchronous commit error, and the high
+/// watermarks that fetch responses reported (from librdkafka's statistics).
+#[derive(Default)]
+pub(crate) struct SourceContext {
+    last_commit_error: Mutex<Option<String>>,
+    fetched_high: Mutex<BTreeMap<PartitionKey, i64>>,
+}
+
+impl ClientContext for SourceContext {
+    fn stats(&self, statistics: Statistics) {
+        let Ok(mut fetched) = self.fetched_high.lock() else {
+            return;
+        };
+        for (name, topic) in &statistics.topics {
+            for (&partition, stats) in &topic.partitions {
+                if partition >= 0 && stats.hi_offset >= 0 {
+                    let high = fetched.entry((name.clone(), partition)).or_insert(0);
+                    *high = (*high).max(stats.hi_offset);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Ok(mut last) = self.last_commit_error.lock() {
+            *last = result.err().map(|e| e.to_string());
+        }
+    }
+}
+
+/// The partitions of one Kafka topic that a source reads.
+struct OwnedTopic {
+    /// The Pulso topic it stands for, `None` for names Pulso does not know.
+    topic: Option<pulso_events::Topic>,
+    /// Next offset to read, per partition.
+    next: BTreeMap<i32, i64>,
+}
+
+/// One worker's reader of the partitions it owns (see [`owner`]) across the configured
+/// topics.
+///
+/// The source keeps the next offset to read of every owned partition (its part of the
+/// engine's progress record, [`KafkaSource::next_offsets`]); it never commits by itself.
+/// Records are returned at most once and in offset order per partition: a record at an offset
+/// below the partition's next offset is dropped, so re-assignments never duplicate.
+pub struct KafkaSource {
+    consumer: BaseConsumer<SourceContext>,
+    /// A second connection for metadata and offset look-ups, which would otherwise wait
+    /// behind the consumer's long-polling fetches; also probes batch ends (see `admin`).
+    lookup: BaseConsumer,
+    config: KafkaConfig,
+    worker: usize,
+    peers: usize,
+    /// Offsets to resume from, for partitions not yet assigned.
+    resume: BTreeMap<PartitionKey, i64>,
+    /// Next offset to read of every assigned partition, by Kafka topic name.
+    owned: BTreeMap<String, OwnedTopic>,
+    /// Set once a metadata refresh has succeeded: partitions found after it are new.
+    initialized: bool,
+    refresh_interval: Duration,
+    last_refresh: Option<Instant>,
+    skipped_unknown: u64,
+    poll_errors: u64,
+    last_poll_error: Option<String>,
+}
+
+impl std::fmt::Debug for KafkaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSource")
+            .field("worker", &self.worker)
+            .field("peers", &self.peers)
+            .field("next", &self.next_offsets())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaSource {
+    /// A source for worker `worker_index` of `peers` workers in all processes.
+    ///
+    /// `resume` holds the next offset to read per partition, from the engine's progress
+    /// record; it may cover every partition of every worker (each worker takes its own).
+    /// Partitions without a saved offset start at [`KafkaConfig::start`].
+    ///
+    /// Tries a first metadata refresh at once; an unreachable broker or missing topics are not
+    /// an error (the source assigns partitions as soon as they can be seen). Fails only on a
+    /// configuration librdkafka rejects.
+    pub fn new(
+        config: KafkaConfig,
+        worker_index: usize,
+        peers: usize,
+        resume: BTreeMap<PartitionKey, i64>,
+    ) -> Result<Self> {
+        let peers = peers.max(1);
+        if worker_index >= peers {
+            return Err(Error::Config(format!(
+                "worker index {worker_index} out of range for {peers} peers"
+            )));
+        }
+        let consumer: BaseConsumer<SourceContext> = config
+            .consumer_config()
+            .create_with_context(SourceContext::default())?;
+        let lookup: BaseConsumer = config.lookup_config().create()?;
+        let mut source = KafkaSource {
+            consumer,
+            lookup,
+            config,
+            worker: worker_index,
+            peers,
+            resume,
+            owned: BTreeMap::new(),
+            initialized: false,
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            last_refresh: None,
+            skipped_unknown: 0,
+            poll_errors: 0,
+            last_poll_error: None,
+        };
+        // Not fatal: the broker may be down or the topics not created yet.
+        let _ = source.refresh();
+        Ok(source)
+    }
+
+    /// Sets how often [`KafkaSource::poll_batch`] refreshes metadata (default 5 s).
+    pub fn set_refresh_interval(&mut self, interval: Duration) {
+        self.refresh_interval = interval;
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.config
+    }
+
+    /// This worker's index.
+    pub fn worker_index(&self) -> usize {
+        self.worker
+    }
+
+    /// The number of workers partitions are spread over.
+    pub fn peers(&self) -> usize {
+        self.peers
+    }
+
+    /// The partitions this worker currently reads.
+    pub fn assigned(&self) -> Vec<PartitionKey> {
+        self.next_offsets().into_keys().collect()
+    }
+
+    /// Looks up topic metadata now and assigns partitions of this worker that are new since
+    /// the last refresh (topics created and partitions added while running). Returns how many
+    /// partitions were added.
+    pub fn refresh(&mut self) -> Result<usize> {
+        self.last_refresh = Some(Instant::now());
+        let metadata = self.lookup.fetch_metadata(None, LOOKUP_TIMEOUT)?;
+        let wanted = self.config.kafka_topics();
+        let mut found = Vec::new();
+        for topic in metadata.topics() {
+            if topic.error().is_some() || !wanted.iter().any(|t| t == topic.name()) {
+                continue;
+            }
+            for partition in topic.partitions() {
+                let key = (topic.name().to_string(), partition.id());
+                if owner(&key.0, key.1, self.peers) == self.worker && !self.owns(&key) {
+                    found.push(key);
+                }
+            }
+        }
+        let initial = !self.initialized;
+        if found.is_empty() {
+            self.initialized = true;
+            return Ok(0);
+        }
+        // On failure nothing is assigned and the same partitions are found again next time.
+        let starts = self.start_offsets(&found, initial)?;
+        let added = starts.len();
+        for ((name, partition), offset) in starts {
+            let topic = self.config.topic_of(&name);
+            self.owned
+                .entry(name)
+                .or_insert_with(|| OwnedTopic {
+                    topic,
+                    next: BTreeMap::new(),
+                })
+                .next
+                .insert(partition, offset);
+        }
+        self.reassign()?;
+        self.initialized = true;
+        Ok(added)
+    }
+
+    /// The concrete next offset of each newly found partition: the saved one, else the
+    /// configured start for partitions present at startup, else the beginning.
+    fn start_offsets(
+        &mut self,
+        found: &[PartitionKey],
+        initial: bool,
+    ) -> Result<BTreeMap<PartitionKey, i64>> {
+        let mut starts = BTreeMap::new();
+        let mut by_time = Vec::new();
+        for key in found {
+            if let Some(&offset) = self.resume.get(key) {
+                starts.insert(key.clone(), offset);
+                continue;
+            }
+            let start = if initial {
+                self.config.start
+            } else {
+                StartPosition::Earliest
+            };
+            match start {
+                StartPosition::Earliest => {
+                    let (low, _) = self
+                        .lookup
+                        .fetch_watermarks(&key.0, key.1, LOOKUP_TIMEOUT)?;
+                    starts.insert(key.clone(), low);
+                }
+                StartPosition::Latest => {
+                    starts.insert(key.clone(), self.end_offset(key)?);
+                }
+                StartPosition::Timestamp(ms) => by_time.push((key.clone(), ms)),
+            }
+        }
+        if !by_time.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            for ((topic, partition), ms) in &by_time {
+                tpl.add_partition_offset(topic, *partition, Offset::Offset(*ms))?;
+            }
+            let answer = self.lookup.offsets_for_times(tpl, LOOKUP_TIMEOUT)?;
+            for elem in answer.elements() {
+                let key = (elem.topic().to_string(), elem.partition());
+                let offset = match elem.offset() {
+                    Offset::Offset(n) if n >= 0 => n,
+                    // No record at or after the time: start at the end.
+                    _ => self.end_offset(&key)?,
+                };
+                starts.insert(key, offset);
+            }
+        }
+        for key in starts.keys() {
+            self.resume.remove(key);
+        }
+        Ok(starts)
+    }
+
+    /// The offset after the last record of a partition (see [`end_of_last_batch`]).
+    fn end_offset(&self, key: &PartitionKey) -> Result<i64> {
+        let (low, high) = self
+            .lookup
+            .fetch_watermarks(&key.0, key.1, LOOKUP_TIMEOUT)?;
+        if high > low {
+            end_of_last_batch(&self.lookup, &key.0, key.1, high)
+        } else {
+            Ok(high)
+        }
+    }
+
+    /// True if this source already reads the partition.
+    fn owns(&self, (name, partition): &PartitionKey) -> bool {
+        self.owned
+            .get(name)
+            .is_some_and(|o| o.next.contains_key(partition))
+    }
+
+    /// Assigns every owned partition at its next offset.
+    fn reassign(&self) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), offset) in self.next_offsets() {
+            tpl.add_partition_offset(&topic, partition, Offset::Offset(offset))?;
+        }
+        self.consumer.assign(&tpl)?;
+        Ok(())
+    }
+
+    /// Reads up to `max_records` records, waiting up to `timeout` for the first one (and
+    /// refreshing metadata first when it is due). Returns what is there: possibly nothing,
+    /// e.g. while the broker is unreachable. Records of topics Pulso does not know are
+    /// skipped (but their offsets advance). The record's topic is the Pulso topic (the
+    /// Kafka name less [`KafkaConfig::topic_prefix`]).
+    pub fn poll_batch(&mut self, max_records: usize, timeout: Duration) -> Vec<SourceRecord> {
+        let due = self
+            .last_refresh
+            .is_none_or(|at| at.elapsed() >= self.refresh_interval);
+        if due {
+            // Errors are retried at the next interval; meanwhile keep reading what we have.
+            let _ = self.refresh();
+        }
+        let mut records = Vec::with_capacity(max_records.min(4096));
+        if self.owned.is_empty() {
+            std::thread::sleep(timeout.min(self.refresh_interval));
+            return records;
+        }
+        let deadline = Instant::now() + timeout;
+        while records.len() < max_records {
+            let wait = if records.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            let Some(result) = self.consumer.poll(Timeout::After(wait)) else {
+                if records.is_empty() && Instant::now() < deadline {
+                    continue;
+                }
+                break;
+            };
+            let message = match result {
+                Ok(message) => message,
+                Err(error) => {
+                    self.poll_errors += 1;
+                    self.last_poll_error = Some(error.to_string());
+                    continue;
+                }
+            };
+            let offset = message.offset();
+            let Some(owned) = self.owned.get_mut(message.topic()) else {
+                continue;
+            };
+            let Some(next) = owned.next.get_mut(&message.partition()) else {
+                continue;
+            };
+            if offset < *next {
+                continue;
+            }
+            *next = offset + 1;
+            let Some(topic) = owned.topic else {
+                self.skipped_unknown += 1;
+                continue;
+            };
+            records.push(SourceRecord {
+                topic,
+                position: Position {
+                    partition: message.partition(),
+                    offset,
+                },
+                key: message.key().map(<[u8]>::to_vec),
+                value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            });
+        }
+        records
+    }
+
+    /// The progress record of this worker: the next offset to read of every partition it
+    /// owns (records below it have been returned by [`KafkaSource::poll_batch`]).
+    pub fn next_offsets(&self) -> BTreeMap<PartitionKey, i64> {
+        self.owned
+            .iter()
+            .flat_map(|(name, owned)| {
+                owned
+                    .next
+                    .iter()
+                    .map(move |(&partition, &offset)| ((name.clone(), partition), offset))
+            })
+            .collect()
+    }
+
+    /// Low and high watermarks of every owned partition, asked of the broker with a short
+    /// timeout; partitions that do not answer are left out (and after 2 s in all the rest are
+    /// skipped, as the broker is then likely unreachable). Lag of a partition is
+    /// `max(0, high - next)`.
+    ///
+    /// The high watermark is the larger of the broker's answer (ListOffsets) and the last one
+    /// a fetch response reported (librdkafka statistics, refreshed every second while
+    /// polling): tansu 0.6 answers ListOffsets with the base offset of the last record batch
+    /// plus one, which undercounts batched partitions, while its fetch responses are right.
+    pub fn watermarks(&self) -> BTreeMap<PartitionKey, (i64, i64)> {
+        let fetched = self
+            .consumer
+            .context()
+            .fetched_high
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default();
+        let mut marks = BTreeMap::new();
+        let deadline = Instant::now() + WATERMARK_BUDGET;
+        for key in self.next_offsets().keys() {
+            if Instant::now() >= deadline {
+                break;
+            }
+            if let Ok((low, high)) = self
+                .lookup
+                .fetch_watermarks(&key.0, key.1, WATERMARK_TIMEOUT)
+            {
+                let high = high.max(fetched.get(key).copied().unwrap_or(0));
+                marks.insert(key.clone(), (low, high));
+            }
+        }
+        marks
+    }
+
+    /// Records not yet read per owned partition, `max(0, high - next)`, for the partitions
+    /// whose watermarks could be fetched.
+    pub fn lag(&self) -> BTreeMap<PartitionKey, i64> {
+        self.watermarks()
+            .into_iter()
+            .map(|(key, (_, high))| {
+                let next = self.owned.get(&key.0).and_then(|o| o.next.get(&key.1));
+                let next = next.copied().unwrap_or(0);
+                (key, (high - next).max(0))
+            })
+            .collect()
+    }
+
+    /// Commits `offsets` (next offset to read per partition, as in
+    /// [`KafkaSource::next_offsets`]) to the consumer group, asynchronously. The engine calls
+    /// this only after the epoch that read up to them is processed and durable; the commits
+    /// serve external lag monitoring, not recovery. Errors of earlier asynchronous commits
+    /// are reported by [`KafkaSource::last_commit_error`].
+    pub fn commit(&self, offsets: &BTreeMap<PartitionKey, i64>) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), &offset) in offsets {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))?;
+        }
+        self.consumer.commit(&tpl, CommitMode::Async)?;
+        Ok(())
+    }
+
+    /// The error of the last completed asynchronous commit, if it failed.
+    pub fn last_commit_error(&self) -> Option<String> {
+        self.consumer
+            .context()
+            .last_commit_error
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+    }
+
+    /// Records held in `topic` (see [`topic_size_with`](super::topic_size_with)), with this
+    /// source's connection settings.
+    pub fn topic_size(&self, topic: &str) -> Result<i64> {
+        super::admin::topic_size_with(&self.config, topic)
+    }
+
+    /// How many records of topics Pulso does not know were skipped.
+    pub fn skipped_unknown(&self) -> u64 {
+        self.skipped_unknown
+    }
+
+    /// How many errors polls reported (transport errors while the broker is unreachable...),
+    /// and the last one.
+    pub fn poll_errors(&self) -> (u64, Option<&str>) {
+        (self.poll_errors, self.last_poll_error.as_deref())
+    }
+}

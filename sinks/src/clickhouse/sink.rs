@@ -1,0 +1,267 @@
+//! [`ClickHouseSink`]: creates the database, the storage tables and the views, writes the
+//! consolidated changes of closed epochs as each key's state at that epoch, and reads the
+//! views back.
+
+use std::time::Duration;
+
+use pulso_events::views::{ViewRow, ViewSet};
+
+use super::error::ClickHouseError;
+use super::http::Http;
+use super::metrics::SinkMetrics;
+use super::schema::STORE_SUFFIX;
+use super::tables::Tables;
+use super::ClickHouseConfig;
+
+/// Writes view changes to ClickHouse and reads the views back. See the module documentation
+/// for the table design and the guarantees.
+pub struct ClickHouseSink {
+    config: ClickHouseConfig,
+    http: Http,
+    tables: Tables,
+    metrics: SinkMetrics,
+}
+
+/// The SQL statements [`ClickHouseSink::connect`] runs for database `db`: the database, then
+/// for every view its storage table and the view over it.
+pub fn schema_sql(db: &str) -> Vec<String> {
+    let mut out = vec![format!("CREATE DATABASE IF NOT EXISTS {db}")];
+    for table in Tables::new().all() {
+        out.push(table.create_store_sql(db));
+        out.push(table.create_view_sql(db));
+    }
+    out
+}
+
+/// The names of the views the sink creates, in order: the views of `VIEWS.md` with
+/// `open_cases` after `open_case_sla`, then `as_of`.
+pub fn view_names() -> Vec<&'static str> {
+    Tables::new().all().iter().map(|t| t.name()).collect()
+}
+
+/// The rows of one table to write at one epoch: indexes into the changes, and whether each
+/// is a tombstone.
+type Pending = Vec<(usize, bool)>;
+
+impl ClickHouseSink {
+    /// Connects to the server of `config`, creating the database, the storage tables and the
+    /// views if missing (retrying while the server is unreachable), and checks that existing
+    /// ones have the columns this sink writes.
+    pub fn connect(config: ClickHouseConfig) -> Result<Self, ClickHouseError> {
+        Self::connect_with_metrics(config, SinkMetrics::default())
+    }
+
+    /// [`Self::connect`], counting into `metrics`.
+    pub(crate) fn connect_with_metrics(
+        config: ClickHouseConfig,
+        metrics: SinkMetrics,
+    ) -> Result<Self, ClickHouseError> {
+        config.validate()?;
+        let http = Http::new(
+            &config.url,
+            config.user.as_deref(),
+            config.password.as_deref(),
+            Duration::from_millis(config.timeout_ms),
+        );
+        let sink = ClickHouseSink {
+            config,
+            http,
+            tables: Tables::new(),
+            metrics,
+        };
+        sink.create_schema()
+            .inspect_err(|_| sink.metrics.add_failure())?;
+        Ok(sink)
+    }
+
+    /// The configuration the sink was connected with.
+    pub fn config(&self) -> &ClickHouseConfig {
+        &self.config
+    }
+
+    /// The sink's counters (shared: clones see later updates).
+    pub fn metrics(&self) -> SinkMetrics {
+        self.metrics.clone()
+    }
+
+    fn create_schema(&self) -> Result<(), ClickHouseError> {
+        for sql in schema_sql(&self.config.database) {
+            self.retry("creating the schema", || self.http.query(&sql))?;
+        }
+        let db = &self.config.database;
+        for table in self.tables.all() {
+            let store = format!("{db}.{}{STORE_SUFFIX}", table.name());
+            self.check_columns(&store, &table.store_column_names())?;
+            let view = format!("{db}.{}", table.name());
+            self.check_columns(&view, &table.view_column_names())?;
+        }
+        Ok(())
+    }
+
+    /// Checks that the table or view `name` has exactly the `expected` columns, in order.
+    fn check_columns(&self, name: &str, expected: &[String]) -> Result<(), ClickHouseError> {
+        let sql = format!("DESCRIBE TABLE {name} FORMAT TabSeparated");
+        let answer = self.retry("checking the schema", || self.http.query(&sql))?;
+        let text = String::from_utf8_lossy(&answer);
+        let found: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.split('\t').next())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if found != expected {
+            return Err(ClickHouseError::Schema {
+                table: name.to_owned(),
+                message: format!(
+                    "has columns {found:?}, this sink writes {expected:?}; \
+                     drop it or use another database"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn retry<T>(
+        &self,
+        what: &str,
+        op: impl FnMut() -> Result<T, ClickHouseError>,
+    ) -> Result<T, ClickHouseError> {
+        self.config.retry.run(what, &self.metrics, op)
+    }
+
+    /// Writes the consolidated changes of the closed epoch `epoch`: for every key they touch,
+    /// its state at this epoch (the inserted row, or a tombstone when the key only lost its
+    /// row), with `version = epoch`. Writing the same epoch again gives the same tables.
+    /// Retryable errors are retried per the retry policy; the error returned means the epoch
+    /// may be partly written and must be written again.
+    pub fn write_epoch(
+        &mut self,
+        epoch: u64,
+        changes: &[(ViewRow, isize)],
+    ) -> Result<(), ClickHouseError> {
+        self.write_epoch_batches(epoch, changes, None).map(drop)
+    }
+
+    /// [`Self::write_epoch`], stopping after `max_batches` inserts when given (to simulate a
+    /// crash mid-epoch); returns the inserts made. The epoch counts as written only when
+    /// every insert was made.
+    pub(crate) fn write_epoch_batches(
+        &mut self,
+        epoch: u64,
+        changes: &[(ViewRow, isize)],
+        max_batches: Option<usize>,
+    ) -> Result<usize, ClickHouseError> {
+        let result = self.write_states(epoch, changes, max_batches);
+        match &result {
+            Ok(batches) if max_batches.is_none_or(|m| *batches < m) => {
+                self.metrics.epoch_written(epoch)
+            }
+            Ok(_) => {}
+            Err(_) => self.metrics.add_failure(),
+        }
+        result
+    }
+
+    fn write_states(
+        &self,
+        epoch: u64,
+        changes: &[(ViewRow, isize)],
+        max_batches: Option<usize>,
+    ) -> Result<usize, ClickHouseError> {
+        let per_table = self.key_states(changes);
+        let db = &self.config.database;
+        let mut batches = 0;
+        let mut buffer = Vec::new();
+        for (table, rows) in self.tables.all().into_iter().zip(&per_table) {
+            if rows.is_empty() {
+                continue;
+            }
+            let sql = table.insert_sql(db);
+            for chunk in rows.chunks(self.config.batch_rows) {
+                if max_batches.is_some_and(|m| batches >= m) {
+                    return Ok(batches);
+                }
+                buffer.clear();
+                for &(index, deleted) in chunk {
+                    self.tables
+                        .encode_row(&changes[index].0, epoch, deleted, &mut buffer);
+                }
+                self.retry(
+                    &format!("inserting into {db}.{}{STORE_SUFFIX}", table.name()),
+                    || self.http.insert(&sql, &buffer),
+                )?;
+                self.metrics.add_rows(chunk.len() as u64);
+                batches += 1;
+            }
+        }
+        Ok(batches)
+    }
+
+    /// For every key touched by `changes`, the row to write, per table: the greatest row
+    /// inserted under that key (there is one in a consistent view), else a tombstone carrying
+    /// the greatest row retracted. Rows are in key order, so the batches of an epoch are the
+    /// same every time it is written.
+    fn key_states(&self, changes: &[(ViewRow, isize)]) -> Vec<Pending> {
+        let mut keyed: Vec<(usize, Vec<u8>, usize)> = Vec::with_capacity(changes.len());
+        for (index, (row, diff)) in changes.iter().enumerate() {
+            if *diff == 0 {
+                continue;
+            }
+            let mut key = Vec::new();
+            let table = self.tables.encode_key(row, &mut key);
+            keyed.push((table, key, index));
+        }
+        keyed.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut per_table: Vec<Pending> = vec![Vec::new(); Tables::COUNT];
+        for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+            let best = |inserted: bool| {
+                group
+                    .iter()
+                    .map(|&(_, _, i)| i)
+                    .filter(|&i| (changes[i].1 > 0) == inserted)
+                    .max_by(|&a, &b| changes[a].0.cmp(&changes[b].0))
+            };
+            let state = match best(true) {
+                Some(i) => (i, false),
+                None => (best(false).expect("a group has a change"), true),
+            };
+            per_table[group[0].0].push(state);
+        }
+        per_table
+    }
+
+    /// Reads every view (`SELECT * FROM <db>.<view>`) back into a set: the current rows
+    /// of every view, and `as_of` from the `as_of` view.
+    pub fn read_views(&self) -> Result<ViewSet, ClickHouseError> {
+        let result = self.read_all();
+        if result.is_err() {
+            self.metrics.add_failure();
+        }
+        result
+    }
+
+    fn read_all(&self) -> Result<ViewSet, ClickHouseError> {
+        let db = &self.config.database;
+        let mut views = ViewSet::default();
+        for table in self.tables.all() {
+            let sql = format!("SELECT * FROM {db}.{} FORMAT RowBinary", table.name());
+            let answer = self.retry(&format!("reading {db}.{}", table.name()), || {
+                self.http.query(&sql)
+            })?;
+            table.decode_into(&answer, &mut views)?;
+        }
+        views.sort();
+        Ok(views)
+    }
+
+    /// Runs one SQL statement (with retries) and returns the answer's body; for maintenance
+    /// and tests (`OPTIMIZE TABLE ... FINAL`, `SELECT count() ...`).
+    pub fn execute(&self, sql: &str) -> Result<Vec<u8>, ClickHouseError> {
+        self.retry("running a statement", || self.http.query(sql))
+    }
+
+    /// Drops the sink's database with every table and view in it.
+    pub fn drop_database(&self) -> Result<(), ClickHouseError> {
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.config.database);
+        self.execute(&sql).map(drop)
+    }
+}

@@ -1,0 +1,67 @@
+//! Golden tests: a small committed input folder (`tests/golden/input/`) and its expected
+//! views (`tests/golden/expected/views.json`) and rejects (`rejected.jsonl`), checked on 1, 2
+//! and 4 workers, through the `pulso replay` binary and its Parquet files, and against the
+//! oracle. `PULSO_BLESS=1 cargo test --test golden` rewrites the expected files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use pulso_connectors::jsonl;
+use pulso_dataflows::{replay, ReplayConfig};
+use pulso_events::views::ViewSet;
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn expected_views() -> ViewSet {
+    let text = std::fs::read_to_string(golden().join("expected/views.json")).expect("expected views");
+    serde_json::from_str(&text).expect("expected views parse")
+}
+
+fn bless(views: &ViewSet) {
+    let dir = golden().join("expected");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = serde_json::to_string_pretty(views).unwrap();
+    std::fs::write(dir.join("views.json"), text + "\n").unwrap();
+}
+
+#[test]
+fn golden_views_on_1_2_and_4_workers() {
+    let records = jsonl::read_dir(&golden().join("input")).unwrap();
+    let oracle = pulso_oracle::compute(&records, None);
+    if std::env::var_os("PULSO_BLESS").is_some() {
+        bless(&oracle);
+    }
+    let expected = expected_views();
+    assert_eq!(oracle, expected, "the oracle disagrees with the golden views");
+    for workers in [1, 2, 4] {
+        let epochs: Vec<_> = records.chunks(7).map(|c| c.to_vec()).collect();
+        let output = replay(Arc::new(epochs), &ReplayConfig { workers, as_of: None }).unwrap();
+        assert_eq!(output.views, expected, "workers = {workers}");
+    }
+}
+
+#[test]
+fn replay_command_writes_the_golden_views_and_rejects() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .args(["replay", "--workers", "2", "--epoch-records", "50", "--input"])
+        .arg(golden().join("input"))
+        .arg("--out")
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let views = pulso_sinks::parquet::read_views(&out.path().join("views")).unwrap();
+    assert_eq!(views, expected_views());
+
+    let rejected = std::fs::read_to_string(out.path().join("rejected.jsonl")).unwrap();
+    let expected_path = golden().join("expected/rejected.jsonl");
+    if std::env::var_os("PULSO_BLESS").is_some() {
+        std::fs::write(&expected_path, &rejected).unwrap();
+    }
+    assert_eq!(rejected, std::fs::read_to_string(expected_path).unwrap());
+    assert!(rejected.lines().count() > 0, "the golden input has bad records");
+}
