@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, then every test of the workspace (release build:
-# the property tests run hundreds of dataflows). Starts the services the tests need.
+# The whole test suite on a fresh machine: installs and starts the services the tests use
+# (tansu broker, ClickHouse server, a Python venv with pyarrow + duckdb), then checks
+# formatting and lints and runs every test of the workspace (release build: the property
+# tests run hundreds of dataflows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scripts/broker.sh start
+scripts/clickhouse.sh start
+scripts/pyenv.sh >/dev/null
+
+export PULSO_KAFKA_BROKERS="${PULSO_KAFKA_BROKERS:-127.0.0.1:9092}"
+export PULSO_CLICKHOUSE_URL="${PULSO_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
+export PULSO_PYTHON_TESTS=1
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings

@@ -16,7 +16,8 @@ fn golden() -> PathBuf {
 }
 
 fn expected_views() -> ViewSet {
-    let text = std::fs::read_to_string(golden().join("expected/views.json")).expect("expected views");
+    let text =
+        std::fs::read_to_string(golden().join("expected/views.json")).expect("expected views");
     serde_json::from_str(&text).expect("expected views parse")
 }
 
@@ -35,10 +36,20 @@ fn golden_views_on_1_2_and_4_workers() {
         bless(&oracle);
     }
     let expected = expected_views();
-    assert_eq!(oracle, expected, "the oracle disagrees with the golden views");
+    assert_eq!(
+        oracle, expected,
+        "the oracle disagrees with the golden views"
+    );
     for workers in [1, 2, 4] {
         let epochs: Vec<_> = records.chunks(7).map(|c| c.to_vec()).collect();
-        let output = replay(Arc::new(epochs), &ReplayConfig { workers, as_of: None }).unwrap();
+        let output = replay(
+            Arc::new(epochs),
+            &ReplayConfig {
+                workers,
+                as_of: None,
+            },
+        )
+        .unwrap();
         assert_eq!(output.views, expected, "workers = {workers}");
     }
 }
@@ -47,7 +58,14 @@ fn golden_views_on_1_2_and_4_workers() {
 fn replay_command_writes_the_golden_views_and_rejects() {
     let out = tempfile::tempdir().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .args(["replay", "--workers", "2", "--epoch-records", "50", "--input"])
+        .args([
+            "replay",
+            "--workers",
+            "2",
+            "--epoch-records",
+            "50",
+            "--input",
+        ])
         .arg(golden().join("input"))
         .arg("--out")
         .arg(out.path())
@@ -63,5 +81,8 @@ fn replay_command_writes_the_golden_views_and_rejects() {
         std::fs::write(&expected_path, &rejected).unwrap();
     }
     assert_eq!(rejected, std::fs::read_to_string(expected_path).unwrap());
-    assert!(rejected.lines().count() > 0, "the golden input has bad records");
+    assert!(
+        rejected.lines().count() > 0,
+        "the golden input has bad records"
+    );
 }

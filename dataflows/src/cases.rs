@@ -323,7 +323,10 @@ pub fn case_views<'s>(
                 dependencia_id,
                 sla_horas: Some(sla),
                 ..
-            }) => Some((*dependencia_id, (event.timestamp, event.event_id.clone(), *sla))),
+            }) => Some((
+                *dependencia_id,
+                (event.timestamp, event.event_id.clone(), *sla),
+            )),
             _ => None,
         }),
     )

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod health;
 pub mod ingest;
 pub mod inventory;
+pub mod live;
 pub mod notifications;
 pub mod orders;
 pub mod runner;

@@ -148,7 +148,9 @@ pub struct NotificationViews<'s> {
 }
 
 /// Builds the notification views.
-pub fn notification_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> NotificationViews<'s> {
+pub fn notification_views<'s>(
+    events: VecCollection<'s, Epoch, SharedEvent>,
+) -> NotificationViews<'s> {
     let facts = events
         .clone()
         .flat_map(|event| facts(&event))

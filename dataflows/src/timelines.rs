@@ -126,6 +126,11 @@ pub fn timelines<'s>(
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let tracking = Topic::Tracking.name();
     let entries = events.flat_map(|event| entries(&event));
-    let deduplicated = entries.clone().filter(move |e| e.topic == tracking).distinct();
-    entries.filter(move |e| e.topic != tracking).concat(deduplicated)
+    let deduplicated = entries
+        .clone()
+        .filter(move |e| e.topic == tracking)
+        .distinct();
+    entries
+        .filter(move |e| e.topic != tracking)
+        .concat(deduplicated)
 }

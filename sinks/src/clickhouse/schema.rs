@@ -25,14 +25,21 @@ pub const DATETIME: &str = "DateTime('UTC')";
 /// The ClickHouse type of money.
 pub const MONEY: &str = "Decimal(18, 2)";
 
+/// An accessor of one column of rows `T` giving `V`.
+type Get<T, V> = Box<dyn Fn(&T) -> V + Send + Sync>;
+/// An accessor of a string column.
+type GetStr<T> = Box<dyn Fn(&T) -> &str + Send + Sync>;
+/// An accessor of a nullable string column.
+type GetOptStr<T> = Box<dyn Fn(&T) -> Option<&str> + Send + Sync>;
+
 /// How one column of a view is read from a row.
 enum Getter<T> {
-    Str(Box<dyn Fn(&T) -> &str + Send + Sync>),
-    Int(Box<dyn Fn(&T) -> i64 + Send + Sync>),
-    Time(Box<dyn Fn(&T) -> Micros + Send + Sync>),
-    Money(Box<dyn Fn(&T) -> Cents + Send + Sync>),
-    Rate(Box<dyn Fn(&T) -> Option<f64> + Send + Sync>),
-    OptStr(Box<dyn Fn(&T) -> Option<&str> + Send + Sync>),
+    Str(GetStr<T>),
+    Int(Get<T, i64>),
+    Time(Get<T, Micros>),
+    Money(Get<T, Cents>),
+    Rate(Get<T, Option<f64>>),
+    OptStr(GetOptStr<T>),
 }
 
 /// One column of a view.

@@ -19,11 +19,19 @@ use crate::changes::{diff_views, view_rows};
 
 const T0: i64 = 1_705_314_600_000_000; // 2024-01-15T10:30:00Z
 
+/// Says that a test is skipped, on the real stderr (not captured by the test harness).
+fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipping ClickHouse test {why}");
+}
+
 /// A config for a fresh database named after `test`, or `None` (with a message) when
 /// `PULSO_CLICKHOUSE_URL` is unset.
 fn config(test: &str) -> Option<ClickHouseConfig> {
     let Ok(url) = std::env::var("PULSO_CLICKHOUSE_URL") else {
-        eprintln!("skipping {test}: PULSO_CLICKHOUSE_URL is not set (scripts/clickhouse.sh start)");
+        skip(&format!(
+            "{test}: PULSO_CLICKHOUSE_URL is not set (scripts/clickhouse.sh start)"
+        ));
         return None;
     };
     let nanos = SystemTime::now()
@@ -433,7 +441,7 @@ fn script() -> std::path::PathBuf {
 #[test]
 fn writer_survives_a_server_restart() {
     if std::env::var("PULSO_CLICKHOUSE_RESTART_TEST").as_deref() != Ok("1") {
-        eprintln!("skipping writer_survives_a_server_restart: set PULSO_CLICKHOUSE_RESTART_TEST=1");
+        skip("writer_survives_a_server_restart: set PULSO_CLICKHOUSE_RESTART_TEST=1 to run it");
         return;
     }
     let Some(mut config) = config("restart") else {

@@ -1,0 +1,187 @@
+//! The live engine loop: every timely worker polls its own record source, closes an epoch
+//! every `epoch_ms` or `epoch_records` records, and the view changes of each closed epoch are
+//! handed to the caller followed by an `EpochClosed` marker, so consumers apply whole epochs.
+//! Open cases are graded against the wall clock, re-graded at least every `regrade_secs`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use differential_dataflow::input::Input;
+use pulso_events::views::ViewRow;
+use pulso_events::{Rejection, SourceRecord};
+
+use crate::runner::DataflowError;
+use crate::{build_views, ingest, Epoch};
+
+/// A source of records for one worker (a Kafka consumer of its partitions, a generator...).
+pub trait RecordSource {
+    /// Returns up to `max` records, waiting at most `timeout`; `None` when the source is
+    /// finished for good.
+    fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>>;
+
+    /// Called once an epoch's views are complete: the records read so far are processed
+    /// (e.g. commit consumer-group offsets).
+    fn epoch_processed(&mut self, _epoch: Epoch) {}
+}
+
+/// Builds worker `index` of `peers`'s source.
+pub type SourceFactory = Arc<dyn Fn(usize, usize) -> Box<dyn RecordSource> + Send + Sync>;
+
+/// How open cases are graded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsOfMode {
+    /// The wall clock, re-graded at least every this many seconds.
+    WallClock {
+        /// Seconds between re-gradings when nothing else happens.
+        regrade_secs: u64,
+    },
+    /// The greatest event time seen.
+    MaxEventTime,
+}
+
+/// Settings of the live loop.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// Timely worker threads.
+    pub workers: usize,
+    /// Close an epoch after this long...
+    pub epoch_ms: u64,
+    /// ... or after this many records on a worker, whichever comes first.
+    pub epoch_records: usize,
+    /// How open cases are graded.
+    pub as_of: AsOfMode,
+}
+
+/// What the live loop tells its consumer.
+#[derive(Debug)]
+pub enum EngineEvent {
+    /// One view change of the epoch being closed.
+    Change(Epoch, ViewRow, isize),
+    /// A rejected record (for the dead-letter topic and `rejected.jsonl`).
+    Rejected(SourceRecord, Rejection),
+    /// Every change of `epoch` has been sent; `records` were read in it (all workers).
+    EpochClosed {
+        /// The epoch.
+        epoch: Epoch,
+        /// When the epoch was opened.
+        opened: Instant,
+    },
+    /// Every source is finished and every epoch closed.
+    Finished,
+}
+
+fn wall_clock_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs the live loop until every source is finished or `stop` is set. Blocks; the
+/// consumer's bounded channel slows the sources down when it falls behind.
+pub fn run_live(
+    config: &LiveConfig,
+    sources: SourceFactory,
+    events: SyncSender<EngineEvent>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), DataflowError> {
+    let config = config.clone();
+    let finish = events.clone();
+    let guards = timely::execute(
+        timely::Config::process(config.workers.max(1)),
+        move |worker| {
+            let (index, peers) = (worker.index(), worker.peers());
+            let mut source = sources(index, peers);
+            let sender = events.clone();
+            let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
+            let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
+                let (input, records) = scope.new_collection();
+                let (as_of_input, as_of) = scope.new_collection();
+                let output = sender.clone();
+                let (probe, _) = build_views(records, wall_clock.then_some(as_of))
+                    .inspect(move |(row, time, diff)| {
+                        let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
+                    })
+                    .probe();
+                (input, as_of_input, probe)
+            });
+            let regrade = match config.as_of {
+                AsOfMode::WallClock { regrade_secs } => Duration::from_secs(regrade_secs.max(1)),
+                AsOfMode::MaxEventTime => Duration::MAX,
+            };
+            let mut as_of = None;
+            let mut last_regrade = Instant::now();
+            let mut finished = false;
+            let mut epoch: Epoch = 0;
+            while !finished {
+                let opened = Instant::now();
+                if wall_clock
+                    && index == 0
+                    && (as_of.is_none() || last_regrade.elapsed() >= regrade)
+                {
+                    if let Some(old) = as_of.take() {
+                        as_of_input.remove(old);
+                    }
+                    let now = wall_clock_micros();
+                    as_of_input.insert(now);
+                    as_of = Some(now);
+                    last_regrade = Instant::now();
+                }
+                let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
+                let mut read = 0;
+                while read < config.epoch_records && !stop.load(Ordering::Relaxed) {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    let wanted = (config.epoch_records - read).min(10_000);
+                    match source.poll(wanted, deadline - now) {
+                        Some(records) => {
+                            read += records.len();
+                            for record in records {
+                                let (ingested, rejection) = ingest(&record);
+                                if let Some(rejection) = rejection {
+                                    let _ = sender.send(EngineEvent::Rejected(record, rejection));
+                                }
+                                input.insert(ingested);
+                            }
+                        }
+                        None => {
+                            finished = true;
+                            break;
+                        }
+                    }
+                    worker.step();
+                }
+                if stop.load(Ordering::Relaxed) {
+                    finished = true;
+                }
+                epoch += 1;
+                input.advance_to(epoch);
+                as_of_input.advance_to(epoch);
+                input.flush();
+                as_of_input.flush();
+                worker.step_while(|| probe.less_than(input.time()));
+                source.epoch_processed(epoch - 1);
+                if index == 0 {
+                    let _ = sender.send(EngineEvent::EpochClosed {
+                        epoch: epoch - 1,
+                        opened,
+                    });
+                }
+            }
+            // Sources finish independently; keep stepping until every worker is done.
+            input.close();
+            as_of_input.close();
+            while worker.step() {}
+        },
+    )
+    .map_err(DataflowError::Start)?;
+    for result in guards.join() {
+        result.map_err(DataflowError::Worker)?;
+    }
+    let _ = finish.send(EngineEvent::Finished);
+    Ok(())
+}
