@@ -17,7 +17,11 @@ fn all_views(c: &mut Criterion) {
     for epoch in [1_000usize, 10_000] {
         let epochs: Arc<Vec<_>> = Arc::new(records.chunks(epoch).map(|c| c.to_vec()).collect());
         group.bench_function(format!("epochs_of_{epoch}"), |b| {
-            b.iter(|| replay(Arc::clone(&epochs), &ReplayConfig::default()).unwrap().changes)
+            b.iter(|| {
+                replay(Arc::clone(&epochs), &ReplayConfig::default())
+                    .unwrap()
+                    .changes
+            })
         });
     }
     group.finish();

@@ -12,6 +12,10 @@ use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
 use pulso_sinks::parquet::{clean_temp_files, write_rejected_jsonl, write_views, RejectedRecord};
 
+use pulso_events::views::ViewSet;
+use pulso_sinks::changes::diff_views;
+use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
+
 use crate::interleave::into_epochs;
 use crate::stats::peak_rss_bytes;
 
@@ -33,6 +37,12 @@ pub struct ReplayArgs {
     /// Records per epoch.
     #[arg(long, default_value_t = 50_000)]
     pub epoch_records: usize,
+    /// Also write the views to this ClickHouse server (HTTP URL, e.g. http://127.0.0.1:8123).
+    #[arg(long)]
+    pub clickhouse: Option<String>,
+    /// ClickHouse database for `--clickhouse`.
+    #[arg(long, default_value = "pulso")]
+    pub clickhouse_database: String,
 }
 
 /// Runs the replay.
@@ -78,6 +88,15 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         })
         .collect();
     write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;
+    if let Some(url) = &args.clickhouse {
+        let config = ClickHouseConfig {
+            url: url.clone(),
+            database: args.clickhouse_database.clone(),
+            ..ClickHouseConfig::default()
+        };
+        let written = write_to_clickhouse(config, &output.views)?;
+        println!("clickhouse: {written} row changes written to {url}");
+    }
 
     println!(
         "replayed {total} records ({} rejected) on {} worker(s) in {secs:.2}s: {:.0} events/s; read {read_secs:.2}s; {} view changes; peak RSS {:.1} MiB",
@@ -89,4 +108,16 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     );
     println!("views written to {}", views_dir.display());
     Ok(())
+}
+
+/// Makes ClickHouse hold exactly `views`: writes the difference from what it holds now, as one
+/// epoch above every version already written. Running it again writes nothing.
+pub fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
+    let mut sink = ClickHouseSink::connect(config)?;
+    let changes = diff_views(&sink.read_views()?, views);
+    if !changes.is_empty() {
+        let version = sink.max_version()?.map_or(0, |v| v + 1);
+        sink.write_epoch(version, &changes)?;
+    }
+    Ok(changes.len())
 }

@@ -259,6 +259,25 @@ impl ClickHouseSink {
         self.retry("running a statement", || self.http.query(sql))
     }
 
+    /// The greatest version (epoch) written to any storage table, `None` when nothing was.
+    /// A one-shot writer (replay, backfill) writes above it so its rows replace older ones.
+    pub fn max_version(&self) -> Result<Option<u64>, ClickHouseError> {
+        let db = &self.config.database;
+        let mut max = None;
+        for name in view_names() {
+            let sql = format!("SELECT count(), max(version) FROM {db}.{name}_store FORMAT TSV");
+            let answer = self.execute(&sql)?;
+            let text = String::from_utf8_lossy(&answer);
+            let mut fields = text.trim().split('\t');
+            let count: u64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+            let version: Option<u64> = fields.next().and_then(|f| f.parse().ok());
+            if count > 0 {
+                max = max.max(version);
+            }
+        }
+        Ok(max)
+    }
+
     /// Drops the sink's database with every table and view in it.
     pub fn drop_database(&self) -> Result<(), ClickHouseError> {
         let sql = format!("DROP DATABASE IF EXISTS {}", self.config.database);

@@ -39,7 +39,7 @@ where
 }
 
 /// The directory holding `path` (`.` for a bare file name).
-fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -47,7 +47,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Fsyncs a directory so a rename in it is durable (a no-op where directories cannot be opened).
-fn sync_dir(dir: &Path) -> Result<(), SinkError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), SinkError> {
     #[cfg(unix)]
     File::open(dir)
         .and_then(|d| d.sync_all())

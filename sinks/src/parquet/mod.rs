@@ -3,7 +3,15 @@
 //! TIMESTAMP(MICROS, UTC), money as DECIMAL(18, 2), rates as nullable DOUBLE. Files are
 //! zstd-compressed, in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, and replaced
 //! atomically. [`read_views`] reads them back into the exact [`ViewSet`] written.
+//!
+//! The raw archive of every accepted record ([`ArchiveWriter`], [`read_archive`],
+//! [`ArchiveReader`]) is Hive-partitioned Parquet under `root/topic=…/date=…/`, with the same
+//! compression, row groups and atomic writes.
 
+mod archive;
+mod archive_read;
+#[cfg(test)]
+mod archive_tests;
 mod atomic;
 mod cells;
 mod columns;
@@ -28,6 +36,15 @@ use pulso_events::views::ViewSet;
 use crate::SinkError;
 use cells::Batch;
 
+pub use archive::{
+    archive_schema, clean_temp_files_recursive, day_of, format_day, parse_day,
+    parse_part_file_name, part_file_name, partition_dir, progress_path, read_progress,
+    write_progress, ArchiveRecord, ArchiveWriter, Progress, COLUMNS as ARCHIVE_COLUMNS, DATE_KEY,
+    PROGRESS_DIR, TOPIC_KEY,
+};
+pub use archive_read::{
+    list_archive_files, read_archive, ArchiveFile, ArchiveReader, READ_BATCH_ROWS,
+};
 pub use atomic::{clean_temp_files, temp_path, TEMP_SUFFIX};
 pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
 pub use rejected::{base64, write_rejected_jsonl, RejectedRecord};
