@@ -3,6 +3,7 @@
 
 mod commands;
 mod interleave;
+mod live;
 mod stats;
 
 use anyhow::Result;
@@ -27,6 +28,8 @@ enum Command {
     Generate(commands::generate::GenerateArgs),
     /// One deterministic pass over `DIR/<topic>.jsonl` through every view.
     Replay(commands::replay::ReplayArgs),
+    /// The live job: Kafka or the built-in generator in; API, Parquet and ClickHouse out.
+    Run(commands::run::RunArgs),
 }
 
 fn main() -> Result<()> {
@@ -40,5 +43,6 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Generate(args) => commands::generate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
+        Command::Run(args) => commands::run::run(&args),
     }
 }

@@ -13,13 +13,17 @@ use pulso_events::views::ViewRow;
 use pulso_events::{Rejection, SourceRecord};
 
 use crate::runner::DataflowError;
-use crate::{build_views, ingest, Epoch};
+use crate::{build_views, ingest, Epoch, Ingested};
 
 /// A source of records for one worker (a Kafka consumer of its partitions, a generator...).
 pub trait RecordSource {
     /// Returns up to `max` records, waiting at most `timeout`; `None` when the source is
     /// finished for good.
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>>;
+
+    /// Called when `epoch` is closed, with the accepted records read in it and their event
+    /// times, before its views are computed (e.g. archive them durably).
+    fn epoch_read(&mut self, _epoch: Epoch, _accepted: &[(SourceRecord, i64)]) {}
 
     /// Called once an epoch's views are complete: the records read so far are processed
     /// (e.g. commit consumer-group offsets).
@@ -131,6 +135,7 @@ pub fn run_live(
                 }
                 let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
                 let mut read = 0;
+                let mut accepted = Vec::new();
                 while read < config.epoch_records && !stop.load(Ordering::Relaxed) {
                     let now = Instant::now();
                     if now >= deadline {
@@ -142,8 +147,15 @@ pub fn run_live(
                             read += records.len();
                             for record in records {
                                 let (ingested, rejection) = ingest(&record);
-                                if let Some(rejection) = rejection {
-                                    let _ = sender.send(EngineEvent::Rejected(record, rejection));
+                                match (&ingested, rejection) {
+                                    (_, Some(rejection)) => {
+                                        let _ =
+                                            sender.send(EngineEvent::Rejected(record, rejection));
+                                    }
+                                    (Ingested::Accepted { event, .. }, None) => {
+                                        accepted.push((record, event.timestamp));
+                                    }
+                                    (Ingested::Rejected { .. }, None) => {}
                                 }
                                 input.insert(ingested);
                             }
@@ -163,6 +175,7 @@ pub fn run_live(
                 as_of_input.advance_to(epoch);
                 input.flush();
                 as_of_input.flush();
+                source.epoch_read(epoch - 1, &accepted);
                 worker.step_while(|| probe.less_than(input.time()));
                 source.epoch_processed(epoch - 1);
                 if index == 0 {

@@ -1,0 +1,267 @@
+//! `pulso run`: the live job. Reads Kafka (`--brokers`) or, by default, the built-in
+//! generator; keeps every view live in the serving store behind the HTTP API, refreshes
+//! `OUT/views/<view>.parquet` every `--snapshot-secs`, archives Kafka records under
+//! `OUT/archive/`, and with `--clickhouse` keeps ClickHouse current.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use pulso_connectors::generator::{GeneratorConfig, SPAN};
+use pulso_connectors::kafka::{DlqProducer, KafkaConfig, StartPosition};
+use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, SourceFactory};
+use pulso_events::views::ViewSet;
+use pulso_queries::ViewStore;
+use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig};
+use pulso_sinks::parquet::ArchiveWriter;
+use serde::Deserialize;
+
+use super::replay::write_to_clickhouse;
+use crate::live::consumer::{consume, Outputs};
+use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
+
+/// Flags of `pulso run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Kafka bootstrap servers (HOST:PORT,...); without it, the built-in generator runs.
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Output folder: `views/`, `archive/`, `rejected.jsonl`.
+    #[arg(long, default_value = "pulso-out")]
+    pub out: PathBuf,
+    /// Address of the HTTP API and dashboard.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Seconds between Parquet view snapshots.
+    #[arg(long, default_value_t = 10)]
+    pub snapshot_secs: u64,
+    /// ClickHouse HTTP URL to keep the views in.
+    #[arg(long)]
+    pub clickhouse: Option<String>,
+    /// Timely worker threads.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// JSON config file: `{"kafka": {...}, "clickhouse": {...}}` (flags win).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Close an epoch after this many milliseconds...
+    #[arg(long, default_value_t = 100)]
+    pub epoch_ms: u64,
+    /// ... or this many records per worker.
+    #[arg(long, default_value_t = 20_000)]
+    pub epoch_records: usize,
+    /// Generator: records per second.
+    #[arg(long, default_value_t = 5_000.0)]
+    pub rate: f64,
+    /// Generator: records in all.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub scale: u64,
+    /// Generator: random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Kafka: where to start without a committed position (`earliest` or `latest`).
+    #[arg(long, default_value = "earliest")]
+    pub start: String,
+    /// Kafka: prefix of every topic name (e.g. `staging.`).
+    #[arg(long, default_value = "")]
+    pub topic_prefix: String,
+    /// Re-grade open cases against the wall clock at least this often (seconds).
+    #[arg(long, default_value_t = 30)]
+    pub regrade_secs: u64,
+    /// Stop when the sources are exhausted (generator) instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub exit_when_done: bool,
+}
+
+/// The optional config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    kafka: Option<KafkaConfig>,
+    clickhouse: Option<ClickHouseConfig>,
+}
+
+fn load_config(args: &RunArgs) -> Result<(Option<KafkaConfig>, Option<ClickHouseConfig>)> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let kafka = match (&args.brokers, file.kafka) {
+        (Some(brokers), Some(mut k)) => {
+            k.brokers = brokers.clone();
+            Some(k)
+        }
+        (Some(brokers), None) => Some(KafkaConfig::new(brokers.clone())),
+        (None, k) => k,
+    }
+    .map(|mut k| -> Result<KafkaConfig> {
+        if !args.topic_prefix.is_empty() {
+            k.topic_prefix = args.topic_prefix.clone();
+        }
+        k.start = match args.start.as_str() {
+            "earliest" => StartPosition::Earliest,
+            "latest" => StartPosition::Latest,
+            other => return Err(anyhow!("--start {other:?}: expected earliest or latest")),
+        };
+        Ok(k)
+    })
+    .transpose()?;
+    let clickhouse = match (&args.clickhouse, file.clickhouse) {
+        (Some(url), c) => Some(ClickHouseConfig {
+            url: url.clone(),
+            ..c.unwrap_or_default()
+        }),
+        (None, c) => c,
+    };
+    Ok((kafka, clickhouse))
+}
+
+/// Runs the live job until Ctrl-C (or, with `--exit-when-done`, until the generator ends).
+pub fn run(args: &RunArgs) -> Result<()> {
+    let (kafka, clickhouse) = load_config(args)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let store = Arc::new(ViewStore::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = args.workers.max(1);
+
+    let progress = kafka
+        .as_ref()
+        .map(|_| Arc::new(Mutex::new(Default::default())));
+    let sources: SourceFactory = match &kafka {
+        Some(config) => {
+            // Every worker's archive writer is made here, before any epoch is written.
+            let archive = args.out.join("archive");
+            let writers: Vec<Option<ArchiveWriter>> = (0..workers)
+                .map(|w| ArchiveWriter::new(&archive, w).map(Some))
+                .collect::<Result<_, _>>()?;
+            let writers = Arc::new(Mutex::new(writers));
+            let (config, progress) = (config.clone(), progress.clone().unwrap_or_default());
+            Arc::new(move |index, peers| -> Box<dyn RecordSource> {
+                let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+                let source = KafkaRecordSource::new(
+                    config.clone(),
+                    index,
+                    peers,
+                    Default::default(),
+                    progress.clone(),
+                );
+                match (source, writer) {
+                    (Ok(source), Some(writer)) => Box::new(ArchivingSource::new(source, writer)),
+                    (Err(error), _) => {
+                        tracing::error!(%error, index, "cannot create the Kafka consumer");
+                        Box::new(NoSource)
+                    }
+                    (Ok(_), None) => Box::new(NoSource),
+                }
+            })
+        }
+        None => {
+            let now = chrono::Utc::now().timestamp_micros();
+            let config = GeneratorConfig {
+                seed: args.seed,
+                scale: args.scale,
+                start: now - SPAN,
+            };
+            let rate = args.rate;
+            Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
+                if index == 0 {
+                    Box::new(GeneratorSource::new(&config, rate))
+                } else {
+                    Box::new(NoSource)
+                }
+            })
+        }
+    };
+
+    let clickhouse = match clickhouse {
+        Some(config) => {
+            // A restart rebuilds the views from scratch: clear what an earlier run left.
+            write_to_clickhouse(config.clone(), &ViewSet::default())?;
+            Some(spawn_writer(config, 8).0)
+        }
+        None => None,
+    };
+    let kafka_outputs = match &kafka {
+        Some(config) => {
+            let dlq = DlqProducer::new(config)?;
+            let dlq_topics = vec![
+                config.dlq_topic.clone(),
+                format!("{}notifications.dlq", config.topic_prefix),
+            ];
+            Some((dlq, config.brokers.clone(), dlq_topics))
+        }
+        None => None,
+    };
+    let outputs = Outputs {
+        store: Arc::clone(&store),
+        clickhouse,
+        kafka: kafka_outputs,
+        progress,
+        out: args.out.clone(),
+        snapshot_secs: args.snapshot_secs,
+    };
+
+    let (sender, receiver) = mpsc::sync_channel(100_000);
+    let consumer = std::thread::Builder::new()
+        .name("pulso-consumer".into())
+        .spawn(move || consume(receiver, outputs))?;
+    let live = LiveConfig {
+        workers,
+        epoch_ms: args.epoch_ms,
+        epoch_records: args.epoch_records,
+        as_of: AsOfMode::WallClock {
+            regrade_secs: args.regrade_secs.min(60),
+        },
+    };
+    let engine_stop = Arc::clone(&stop);
+    let done = Arc::new(AtomicBool::new(false));
+    let engine_done = Arc::clone(&done);
+    let engine = std::thread::Builder::new()
+        .name("pulso-engine".into())
+        .spawn(move || {
+            let result = run_live(&live, sources, sender, engine_stop);
+            engine_done.store(true, Ordering::Relaxed);
+            result
+        })?;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let exit_when_done = args.exit_when_done;
+    let addr = args.http;
+    println!("pulso: serving the API and dashboard on http://{addr}/ (Ctrl-C stops)");
+    runtime.block_on(async {
+        let server_stop = Arc::clone(&stop);
+        let shutdown = async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                        if server_stop.load(Ordering::Relaxed) { break; }
+                        if exit_when_done && done.load(Ordering::Relaxed) { break; }
+                    }
+                }
+            }
+            server_stop.store(true, Ordering::Relaxed);
+        };
+        pulso_queries::serve(addr, Arc::clone(&store), shutdown).await
+    })?;
+    stop.store(true, Ordering::Relaxed);
+    engine
+        .join()
+        .map_err(|_| anyhow!("the engine thread panicked"))??;
+    consumer
+        .join()
+        .map_err(|_| anyhow!("the consumer thread panicked"))??;
+    println!(
+        "pulso: stopped; views in {}",
+        args.out.join("views").display()
+    );
+    Ok(())
+}

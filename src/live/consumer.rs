@@ -1,0 +1,178 @@
+//! The consumer of the engine's events: gathers each epoch's view changes and, when the
+//! epoch closes, applies them to the serving store and ClickHouse (all views together, so no
+//! reader sees half an epoch), sends rejected records to the dead-letter topic and
+//! `rejected.jsonl`, keeps the live status (lag, DLQ size, rates) current, and refreshes the
+//! Parquet view snapshots every `snapshot_secs`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use pulso_connectors::kafka::{topic_size, DlqProducer};
+use pulso_dataflows::live::EngineEvent;
+use pulso_events::views::ViewRow;
+use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
+use pulso_sinks::clickhouse::WriterHandle;
+use pulso_sinks::parquet::{write_views, RejectedRecord};
+
+use super::sources::PartitionProgress;
+
+/// Where the consumer delivers.
+pub struct Outputs {
+    /// The serving store behind the API.
+    pub store: Arc<ViewStore>,
+    /// The ClickHouse writer, with `--clickhouse`.
+    pub clickhouse: Option<WriterHandle>,
+    /// The dead-letter producer and the brokers, with `--brokers`.
+    pub kafka: Option<(DlqProducer, String, Vec<String>)>,
+    /// Consumer progress per partition, with `--brokers`.
+    pub progress: Option<PartitionProgress>,
+    /// The output folder: `views/` snapshots and `rejected.jsonl`.
+    pub out: PathBuf,
+    /// Seconds between Parquet snapshots.
+    pub snapshot_secs: u64,
+}
+
+/// Sorts changes and sums the diffs of equal rows, dropping those that cancel.
+fn consolidate(mut changes: Vec<(ViewRow, isize)>) -> Vec<(ViewRow, isize)> {
+    changes.sort();
+    let mut out: Vec<(ViewRow, isize)> = Vec::with_capacity(changes.len());
+    for (row, diff) in changes {
+        match out.last_mut() {
+            Some((last, d)) if *last == row => *d += diff,
+            _ => out.push((row, diff)),
+        }
+    }
+    out.retain(|(_, d)| *d != 0);
+    out
+}
+
+/// Records read in an epoch, from the change of the per-topic health counters.
+fn records_in(changes: &[(ViewRow, isize)]) -> i64 {
+    changes
+        .iter()
+        .map(|(row, diff)| match row {
+            ViewRow::TopicHealth(h) => h.records * *diff as i64,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Runs until the engine reports `Finished`.
+pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
+    let views_dir = outputs.out.join("views");
+    std::fs::create_dir_all(&views_dir)
+        .with_context(|| format!("creating {}", views_dir.display()))?;
+    let rejected_path = outputs.out.join("rejected.jsonl");
+    let mut rejected = BufWriter::new(
+        File::options()
+            .create(true)
+            .append(true)
+            .open(&rejected_path)
+            .with_context(|| format!("opening {}", rejected_path.display()))?,
+    );
+    let mut pending: Vec<(ViewRow, isize)> = Vec::new();
+    let mut last_snapshot = Instant::now();
+    let mut last_dlq_check: Option<Instant> = None;
+    let mut status = LiveStatus::default();
+    let mut rate_window = (Instant::now(), 0i64);
+    for event in events {
+        match event {
+            EngineEvent::Change(_, row, diff) => pending.push((row, diff)),
+            EngineEvent::Rejected(record, rejection) => {
+                if let Some((dlq, _, _)) = &outputs.kafka {
+                    if let Err(error) = dlq.send(&record, &rejection) {
+                        tracing::error!(%error, "sending to the dead-letter topic failed");
+                    }
+                }
+                let line = RejectedRecord {
+                    topic: record.topic,
+                    position: record.position,
+                    reason: rejection.reason,
+                    detail: rejection.detail,
+                    key: record.key,
+                    value: record.value,
+                }
+                .to_json_line()?;
+                writeln!(rejected, "{line}")?;
+            }
+            EngineEvent::EpochClosed { epoch, opened } => {
+                let changes = consolidate(std::mem::take(&mut pending));
+                rate_window.1 += records_in(&changes);
+                if let Some(writer) = &outputs.clickhouse {
+                    writer.send(epoch, changes.clone())?;
+                }
+                outputs.store.apply_epoch(epoch, changes);
+                status.epoch_duration_ms = opened.elapsed().as_secs_f64() * 1e3;
+                let elapsed = rate_window.0.elapsed().as_secs_f64();
+                if elapsed >= 1.0 {
+                    status.events_per_second = rate_window.1 as f64 / elapsed;
+                    rate_window = (Instant::now(), 0);
+                }
+                refresh_status(&mut outputs, &mut status, &mut last_dlq_check, Some(epoch));
+                outputs.store.set_live(status.clone());
+                if last_snapshot.elapsed() >= Duration::from_secs(outputs.snapshot_secs.max(1)) {
+                    rejected.flush()?;
+                    write_views(&views_dir, &outputs.store.snapshot())?;
+                    last_snapshot = Instant::now();
+                }
+            }
+            EngineEvent::Finished => break,
+        }
+    }
+    rejected.flush()?;
+    write_views(&views_dir, &outputs.store.snapshot())?;
+    if let Some((dlq, _, _)) = &outputs.kafka {
+        dlq.flush(Duration::from_secs(10))?;
+    }
+    if let Some(writer) = outputs.clickhouse.take() {
+        writer.close()?;
+    }
+    Ok(())
+}
+
+/// Updates lag, DLQ size and sink figures of the live status.
+fn refresh_status(
+    outputs: &mut Outputs,
+    status: &mut LiveStatus,
+    last_dlq_check: &mut Option<Instant>,
+    last_epoch: Option<u64>,
+) {
+    if let Some(progress) = &outputs.progress {
+        let progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+        status.partitions = progress
+            .iter()
+            .map(
+                |((topic, partition), (next_offset, high_watermark))| PartitionStatus {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    next_offset: *next_offset,
+                    high_watermark: *high_watermark,
+                    lag: (high_watermark - next_offset).max(0),
+                },
+            )
+            .collect();
+    }
+    if let Some((_, brokers, dlq_topics)) = &outputs.kafka {
+        if last_dlq_check.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            *last_dlq_check = Some(Instant::now());
+            status.dlq_size = dlq_topics
+                .iter()
+                .map(|t| topic_size(brokers, t).unwrap_or(0))
+                .sum();
+        }
+    }
+    if let Some(writer) = &outputs.clickhouse {
+        let metrics = writer.metrics();
+        status.sink_failures = metrics.failures();
+        status.sink_lag_epochs = match (last_epoch, metrics.last_written_epoch()) {
+            (Some(applied), Some(written)) => applied.saturating_sub(written),
+            (Some(applied), None) => applied + 1,
+            _ => 0,
+        };
+    }
+}

@@ -1,0 +1,6 @@
+//! The live job behind `pulso run`: record sources for the timely workers (built-in
+//! generator or Kafka, each archiving what it read), and the consumer that applies closed
+//! epochs to the serving store, ClickHouse, the dead-letter topic and Parquet snapshots.
+
+pub mod consumer;
+pub mod sources;

@@ -1,0 +1,189 @@
+//! Record sources of the live job: the paced built-in generator, Kafka (one consumer per
+//! worker, partitions assigned by the stable rule), and a wrapper that writes each epoch's
+//! accepted records to the raw Parquet archive before the epoch's offsets are acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pulso_connectors::generator::{Generator, GeneratorConfig};
+use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
+use pulso_dataflows::live::RecordSource;
+use pulso_dataflows::Epoch;
+use pulso_events::{Position, SourceRecord, Topic};
+use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter};
+
+/// The built-in generator, paced at `rate` records per second (worker 0 only).
+pub struct GeneratorSource {
+    generator: Generator,
+    rate: f64,
+    started: Instant,
+    emitted: u64,
+    offsets: HashMap<Topic, i64>,
+}
+
+impl GeneratorSource {
+    /// A generator source for `config`, emitting `rate` records per second.
+    pub fn new(config: &GeneratorConfig, rate: f64) -> Self {
+        GeneratorSource {
+            generator: Generator::new(config),
+            rate: rate.max(1.0),
+            started: Instant::now(),
+            emitted: 0,
+            offsets: HashMap::new(),
+        }
+    }
+}
+
+impl RecordSource for GeneratorSource {
+    fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
+        let due = (self.started.elapsed().as_secs_f64() * self.rate) as u64;
+        let wanted = (due.saturating_sub(self.emitted) as usize).min(max);
+        if wanted == 0 {
+            let next = Duration::from_secs_f64((self.emitted + 1) as f64 / self.rate);
+            std::thread::sleep(next.saturating_sub(self.started.elapsed()).min(timeout));
+            return Some(Vec::new());
+        }
+        let mut records = Vec::with_capacity(wanted);
+        for (topic, value) in self.generator.by_ref().take(wanted) {
+            let offset = self.offsets.entry(topic).or_insert(0);
+            let position = Position {
+                partition: 0,
+                offset: *offset,
+            };
+            *offset += 1;
+            records.push(SourceRecord {
+                topic,
+                position,
+                key: None,
+                value,
+            });
+        }
+        if records.is_empty() {
+            return None;
+        }
+        self.emitted += records.len() as u64;
+        Some(records)
+    }
+}
+
+/// A worker without a source of its own (generator mode, workers other than 0).
+pub struct NoSource;
+
+impl RecordSource for NoSource {
+    fn poll(&mut self, _max: usize, _timeout: Duration) -> Option<Vec<SourceRecord>> {
+        None
+    }
+}
+
+/// Consumer progress shared by the Kafka workers with the consumer thread:
+/// `(topic, partition) -> (next_offset, high_watermark)`.
+pub type PartitionProgress = Arc<Mutex<BTreeMap<(String, i32), (i64, i64)>>>;
+
+/// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
+/// consumer-group offsets once an epoch is processed.
+pub struct KafkaRecordSource {
+    source: KafkaSource,
+    progress: PartitionProgress,
+    last_watermarks: Instant,
+}
+
+impl KafkaRecordSource {
+    /// A consumer for worker `index` of `peers`, resuming at `resume`.
+    pub fn new(
+        config: KafkaConfig,
+        index: usize,
+        peers: usize,
+        resume: BTreeMap<(String, i32), i64>,
+        progress: PartitionProgress,
+    ) -> anyhow::Result<Self> {
+        let source = KafkaSource::new(config, index, peers, resume)?;
+        Ok(KafkaRecordSource {
+            source,
+            progress,
+            last_watermarks: Instant::now() - Duration::from_secs(60),
+        })
+    }
+
+    /// The next offsets of this worker's partitions.
+    pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        self.source.next_offsets()
+    }
+}
+
+impl RecordSource for KafkaRecordSource {
+    fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
+        Some(self.source.poll_batch(max, timeout))
+    }
+
+    fn epoch_processed(&mut self, _epoch: Epoch) {
+        let next = self.source.next_offsets();
+        let _ = self.source.commit(&next);
+        let refresh = self.last_watermarks.elapsed() >= Duration::from_secs(1);
+        let watermarks = if refresh {
+            self.last_watermarks = Instant::now();
+            self.source.watermarks()
+        } else {
+            BTreeMap::new()
+        };
+        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, next_offset) in next {
+            let entry = progress
+                .entry(key.clone())
+                .or_insert((next_offset, next_offset));
+            entry.0 = next_offset;
+            if let Some((_, high)) = watermarks.get(&key) {
+                entry.1 = *high;
+            }
+            entry.1 = entry.1.max(next_offset);
+        }
+    }
+}
+
+/// Wraps a Kafka source so each epoch's accepted records reach the raw archive (and this
+/// worker's progress record) before the epoch is acknowledged.
+pub struct ArchivingSource {
+    inner: KafkaRecordSource,
+    writer: ArchiveWriter,
+}
+
+impl ArchivingSource {
+    /// Archives what `inner` reads with `writer`.
+    pub fn new(inner: KafkaRecordSource, writer: ArchiveWriter) -> Self {
+        ArchivingSource { inner, writer }
+    }
+}
+
+impl RecordSource for ArchivingSource {
+    fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
+        self.inner.poll(max, timeout)
+    }
+
+    fn epoch_read(&mut self, epoch: Epoch, accepted: &[(SourceRecord, i64)]) {
+        let records: Vec<ArchiveRecord> = accepted
+            .iter()
+            .map(|(record, timestamp)| ArchiveRecord {
+                topic: record.topic,
+                position: record.position,
+                key: record.key.clone(),
+                value: record.value.clone(),
+                timestamp: *timestamp,
+                epoch,
+            })
+            .collect();
+        // The archive is the recovery log: failing to write it must not go unnoticed.
+        if let Err(error) = self.writer.write_epoch(epoch, &records) {
+            tracing::error!(%error, epoch, "writing the raw archive failed");
+        }
+        if let Err(error) = self
+            .writer
+            .write_progress(epoch, &self.inner.next_offsets())
+        {
+            tracing::error!(%error, epoch, "writing the progress record failed");
+        }
+    }
+
+    fn epoch_processed(&mut self, epoch: Epoch) {
+        self.inner.epoch_processed(epoch);
+    }
+}
