@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// Kafka: prefix of every topic name (e.g. `staging.`).
     #[arg(long, default_value = "")]
     pub topic_prefix: String,
+    /// Kafka: the engine's dead-letter topic (default `pulso.dlq`, or the config file's
+    /// `dlq_topic`). Not prefixed by `--topic-prefix`.
+    #[arg(long)]
+    pub dlq_topic: Option<String>,
     /// Re-grade open cases against the wall clock at least this often (seconds).
     #[arg(long, default_value_t = 30)]
     pub regrade_secs: u64,
@@ -104,6 +108,9 @@ fn load_config(args: &RunArgs) -> Result<(Option<KafkaConfig>, Option<ClickHouse
     .map(|mut k| -> Result<KafkaConfig> {
         if !args.topic_prefix.is_empty() {
             k.topic_prefix = args.topic_prefix.clone();
+        }
+        if let Some(dlq_topic) = &args.dlq_topic {
+            k.dlq_topic = dlq_topic.clone();
         }
         k.start = match args.start.as_str() {
             "earliest" => StartPosition::Earliest,
