@@ -142,14 +142,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let progress = kafka
         .as_ref()
         .map(|_| Arc::new(Mutex::new(Default::default())));
+    // Every worker's archive writer is made here, before any epoch is written.
+    let archive = args.out.join("archive");
+    let writers: Vec<Option<ArchiveWriter>> = (0..workers)
+        .map(|w| ArchiveWriter::new(&archive, w).map(Some))
+        .collect::<Result<_, _>>()?;
+    let writers = Arc::new(Mutex::new(writers));
     let sources: SourceFactory = match &kafka {
         Some(config) => {
-            // Every worker's archive writer is made here, before any epoch is written.
-            let archive = args.out.join("archive");
-            let writers: Vec<Option<ArchiveWriter>> = (0..workers)
-                .map(|w| ArchiveWriter::new(&archive, w).map(Some))
-                .collect::<Result<_, _>>()?;
-            let writers = Arc::new(Mutex::new(writers));
             let (config, progress) = (config.clone(), progress.clone().unwrap_or_default());
             Arc::new(move |index, peers| -> Box<dyn RecordSource> {
                 let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
@@ -179,10 +179,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
             };
             let rate = args.rate;
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
-                if index == 0 {
-                    Box::new(GeneratorSource::new(&config, rate))
-                } else {
-                    Box::new(NoSource)
+                let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+                match (index, writer) {
+                    (0, Some(writer)) => Box::new(ArchivingSource::new(
+                        GeneratorSource::new(&config, rate),
+                        writer,
+                    )),
+                    _ => Box::new(NoSource),
                 }
             })
         }

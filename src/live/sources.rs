@@ -104,11 +104,6 @@ impl KafkaRecordSource {
             last_watermarks: Instant::now() - Duration::from_secs(60),
         })
     }
-
-    /// The next offsets of this worker's partitions.
-    pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
-        self.source.next_offsets()
-    }
 }
 
 impl RecordSource for KafkaRecordSource {
@@ -140,21 +135,42 @@ impl RecordSource for KafkaRecordSource {
     }
 }
 
-/// Wraps a Kafka source so each epoch's accepted records reach the raw archive (and this
-/// worker's progress record) before the epoch is acknowledged.
-pub struct ArchivingSource {
-    inner: KafkaRecordSource,
+/// A source whose read position can be recorded: the next offset per topic-partition.
+pub trait Positioned: RecordSource {
+    /// The next offset to read per `(topic, partition)`.
+    fn next_offsets(&self) -> BTreeMap<(String, i32), i64>;
+}
+
+impl Positioned for KafkaRecordSource {
+    fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        self.source.next_offsets()
+    }
+}
+
+impl Positioned for GeneratorSource {
+    fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        self.offsets
+            .iter()
+            .map(|(topic, next)| ((topic.name().to_string(), 0), *next))
+            .collect()
+    }
+}
+
+/// Wraps a source so each epoch's accepted records reach the raw archive (and this worker's
+/// progress record) before the epoch is acknowledged.
+pub struct ArchivingSource<S> {
+    inner: S,
     writer: ArchiveWriter,
 }
 
-impl ArchivingSource {
+impl<S: Positioned> ArchivingSource<S> {
     /// Archives what `inner` reads with `writer`.
-    pub fn new(inner: KafkaRecordSource, writer: ArchiveWriter) -> Self {
+    pub fn new(inner: S, writer: ArchiveWriter) -> Self {
         ArchivingSource { inner, writer }
     }
 }
 
-impl RecordSource for ArchivingSource {
+impl<S: Positioned> RecordSource for ArchivingSource<S> {
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
         self.inner.poll(max, timeout)
     }
