@@ -70,8 +70,9 @@ start() {
         return 0
     fi
     if port_open; then
-        echo "broker.sh: $HOST:$PORT is already taken by another process; not starting" >&2
-        exit 1
+        # Another checkout's broker (or the user's own) already serves this port: use it.
+        echo "broker.sh: $HOST:$PORT already accepts connections; using that broker"
+        return 0
     fi
     install
     mkdir -p "$BUILD"
