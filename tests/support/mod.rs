@@ -1,3 +1,5 @@
 //! Test support shared by the integration tests: random event streams.
+// Each test crate compiles this module and uses only part of it.
+#![allow(dead_code)]
 
 pub mod streams;
