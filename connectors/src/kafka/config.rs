@@ -169,13 +169,20 @@ impl KafkaConfig {
             .set("bootstrap.servers", &self.brokers)
             .set("client.id", "pulso-dlq")
             .set("acks", "all")
-            .set("linger.ms", "5");
+            .set("linger.ms", "5")
+            // `too_large` records (> 1 MiB) must reach the DLQ byte for byte; librdkafka's
+            // default limit is 1,000,000 bytes. (On a real cluster the DLQ topic's own
+            // `max.message.bytes` must allow them too.)
+            .set("message.max.bytes", DLQ_MAX_MESSAGE_BYTES);
         for (key, value) in &self.properties {
             config.set(key, value);
         }
         config
     }
 }
+
+/// The DLQ producer's largest message: 16 MiB, room for any rejected record and headers.
+const DLQ_MAX_MESSAGE_BYTES: &str = "16777216";
 
 #[cfg(test)]
 mod tests {
