@@ -17,3 +17,11 @@ export PULSO_PYTHON_TESTS=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings
 cargo test --workspace --release
+
+# The disruptive tests, alone: they pause the broker / stop ClickHouse for 30 s, so nothing
+# else may share the services meanwhile.
+PULSO_KAFKA_PAUSE_TEST=1 cargo test --release -p pulso-connectors --test kafka -- \
+    --ignored --exact broker_pause_loses_and_duplicates_nothing
+PULSO_KAFKA_PAUSE_TEST=1 cargo test --release --test kafka_live -- --exact broker_pause_loses_nothing
+PULSO_CLICKHOUSE_RESTART_TEST=1 cargo test --release -p pulso-sinks --lib -- \
+    --exact clickhouse::tests::writer_survives_a_server_restart
