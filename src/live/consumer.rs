@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,7 +78,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     );
     let mut pending: Vec<(ViewRow, isize)> = Vec::new();
     let mut last_snapshot = Instant::now();
-    let mut last_dlq_check: Option<Instant> = None;
+    let dlq_size = spawn_dlq_size_probe(outputs.kafka.as_ref());
     let mut status = LiveStatus::default();
     let mut rate_window = (Instant::now(), 0i64);
     for event in events {
@@ -113,7 +114,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     status.events_per_second = rate_window.1 as f64 / elapsed;
                     rate_window = (Instant::now(), 0);
                 }
-                refresh_status(&mut outputs, &mut status, &mut last_dlq_check, Some(epoch));
+                status.dlq_size = dlq_size.load(Ordering::Relaxed);
+                refresh_status(&mut outputs, &mut status, Some(epoch));
                 outputs.store.set_live(status.clone());
                 if last_snapshot.elapsed() >= Duration::from_secs(outputs.snapshot_secs.max(1)) {
                     rejected.flush()?;
@@ -135,13 +137,26 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     Ok(())
 }
 
-/// Updates lag, DLQ size and sink figures of the live status.
-fn refresh_status(
-    outputs: &mut Outputs,
-    status: &mut LiveStatus,
-    last_dlq_check: &mut Option<Instant>,
-    last_epoch: Option<u64>,
-) {
+/// Measures the DLQ topics' sizes every 5 s on a thread of its own (broker round trips must
+/// not stall the epochs), into the returned counter.
+fn spawn_dlq_size_probe(kafka: Option<&(DlqProducer, String, Vec<String>)>) -> Arc<AtomicI64> {
+    let size = Arc::new(AtomicI64::new(0));
+    if let Some((_, brokers, topics)) = kafka {
+        let (brokers, topics, out) = (brokers.clone(), topics.clone(), Arc::clone(&size));
+        std::thread::spawn(move || loop {
+            let total = topics
+                .iter()
+                .map(|t| topic_size(&brokers, t).unwrap_or(0))
+                .sum();
+            out.store(total, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_secs(5));
+        });
+    }
+    size
+}
+
+/// Updates lag and sink figures of the live status.
+fn refresh_status(outputs: &mut Outputs, status: &mut LiveStatus, last_epoch: Option<u64>) {
     if let Some(progress) = &outputs.progress {
         let progress = progress.lock().unwrap_or_else(|e| e.into_inner());
         status.partitions = progress
@@ -157,15 +172,7 @@ fn refresh_status(
             )
             .collect();
     }
-    if let Some((_, brokers, dlq_topics)) = &outputs.kafka {
-        if last_dlq_check.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
-            *last_dlq_check = Some(Instant::now());
-            status.dlq_size = dlq_topics
-                .iter()
-                .map(|t| topic_size(brokers, t).unwrap_or(0))
-                .sum();
-        }
-    }
+
     if let Some(writer) = &outputs.clickhouse {
         let metrics = writer.metrics();
         status.sink_failures = metrics.failures();
