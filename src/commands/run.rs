@@ -62,9 +62,10 @@ pub struct RunArgs {
     /// Generator: random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Kafka: where to start without a committed position (`earliest` or `latest`).
-    #[arg(long, default_value = "earliest")]
-    pub start: String,
+    /// Kafka: where to start: `earliest` (default), `latest`, or an RFC 3339 time (the
+    /// first record at or after it). Overrides `kafka.start` of `--config`.
+    #[arg(long)]
+    pub start: Option<String>,
     /// Kafka: prefix of every topic name (e.g. `staging.`).
     #[arg(long, default_value = "")]
     pub topic_prefix: String,
@@ -112,11 +113,20 @@ fn load_config(args: &RunArgs) -> Result<(Option<KafkaConfig>, Option<ClickHouse
         if let Some(dlq_topic) = &args.dlq_topic {
             k.dlq_topic = dlq_topic.clone();
         }
-        k.start = match args.start.as_str() {
-            "earliest" => StartPosition::Earliest,
-            "latest" => StartPosition::Latest,
-            other => return Err(anyhow!("--start {other:?}: expected earliest or latest")),
-        };
+        if let Some(start) = &args.start {
+            k.start = match start.as_str() {
+                "earliest" => StartPosition::Earliest,
+                "latest" => StartPosition::Latest,
+                time => match pulso_events::time::parse_rfc3339(time) {
+                    Some(micros) => StartPosition::Timestamp(micros.div_euclid(1000)),
+                    None => {
+                        return Err(anyhow!(
+                            "--start {time:?}: expected earliest, latest or an RFC 3339 time"
+                        ))
+                    }
+                },
+            };
+        }
         Ok(k)
     })
     .transpose()?;
