@@ -30,6 +30,8 @@ enum Command {
     Replay(commands::replay::ReplayArgs),
     /// The live job: Kafka or the built-in generator in; API, Parquet and ClickHouse out.
     Run(commands::run::RunArgs),
+    /// Replay the raw Parquet archive through the same dataflows.
+    Backfill(commands::backfill::BackfillArgs),
 }
 
 fn main() -> Result<()> {
@@ -44,5 +46,6 @@ fn main() -> Result<()> {
         Command::Generate(args) => commands::generate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Run(args) => commands::run::run(&args),
+        Command::Backfill(args) => commands::backfill::run(&args),
     }
 }

@@ -46,7 +46,7 @@ fn golden_views_on_1_2_and_4_workers() {
             Arc::new(epochs),
             &ReplayConfig {
                 workers,
-                as_of: None,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -19,7 +19,15 @@ fn check(seed: u64, events: usize, as_of: Option<i64>) -> Result<(), TestCaseErr
             &records,
             seed.wrapping_add(workers as u64),
         ));
-        let output = replay(epochs, &ReplayConfig { workers, as_of }).expect("replay runs");
+        let output = replay(
+            epochs,
+            &ReplayConfig {
+                workers,
+                as_of,
+                ..Default::default()
+            },
+        )
+        .expect("replay runs");
         prop_assert_eq!(&output.views, &expected, "workers = {}", workers);
         let rejected: usize = expected
             .pipeline_health

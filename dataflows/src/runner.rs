@@ -3,6 +3,7 @@
 //! rejected records. Replay, tests and benchmarks use it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub struct ReplayConfig {
     pub workers: usize,
     /// The instant open cases are graded at; `None`: the greatest event time.
     pub as_of: Option<i64>,
+    /// Counts the records processed so far (all workers), for progress reports.
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Default for ReplayConfig {
@@ -26,6 +29,7 @@ impl Default for ReplayConfig {
         ReplayConfig {
             workers: 1,
             as_of: None,
+            progress: None,
         }
     }
 }
@@ -69,6 +73,7 @@ pub fn replay(
 ) -> Result<ReplayOutput, DataflowError> {
     let workers = config.workers.max(1);
     let fixed_as_of = config.as_of;
+    let progress = config.progress.clone();
     let (sender, receiver) = mpsc::channel::<Message>();
     let shared = Arc::clone(&batches);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
@@ -97,6 +102,9 @@ pub fn replay(
                     let _ = sender.send(Message::Rejected(epoch, i, rejection));
                 }
                 input.insert(ingested);
+            }
+            if let Some(progress) = &progress {
+                progress.fetch_add(batch.len().div_ceil(peers) as u64, Ordering::Relaxed);
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();

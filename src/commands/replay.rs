@@ -65,6 +65,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let config = ReplayConfig {
         workers: args.workers,
         as_of,
+        ..Default::default()
     };
     let output = replay(batches, &config)?;
     let secs = started.elapsed().as_secs_f64();
