@@ -32,6 +32,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Replay the raw Parquet archive through the same dataflows.
     Backfill(commands::backfill::BackfillArgs),
+    /// Recompute the views from the archive and report every difference from the live results.
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> Result<()> {
@@ -47,5 +49,6 @@ fn main() -> Result<()> {
         Command::Replay(args) => commands::replay::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Backfill(args) => commands::backfill::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
     }
 }

@@ -10,27 +10,57 @@ use pulso_events::time::format_rfc3339;
 use pulso_sinks::parquet::read_views;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
 fn backfill_of_the_archive_equals_the_live_views() {
     let live = tempfile::tempdir().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .args(["run", "--rate", "200000", "--scale", "6000", "--seed", "3", "--snapshot-secs", "1"])
-        .args(["--workers", "2", "--exit-when-done", "--http", &format!("127.0.0.1:{}", free_port())])
+        .args([
+            "run",
+            "--rate",
+            "200000",
+            "--scale",
+            "6000",
+            "--seed",
+            "3",
+            "--snapshot-secs",
+            "1",
+        ])
+        .args([
+            "--workers",
+            "2",
+            "--exit-when-done",
+            "--http",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
         .arg("--out")
         .arg(live.path())
         .status()
         .unwrap();
     assert!(status.success());
     let live_views = read_views(&live.path().join("views")).unwrap();
-    let as_of = live_views.as_of.expect("the live run graded its open cases");
+    let as_of = live_views
+        .as_of
+        .expect("the live run graded its open cases");
     assert!(!live_views.timelines.is_empty());
 
     let backfill = tempfile::tempdir().unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .args(["backfill", "--workers", "2", "--epoch-records", "500", "--as-of", &format_rfc3339(as_of)])
+        .args([
+            "backfill",
+            "--workers",
+            "2",
+            "--epoch-records",
+            "500",
+            "--as-of",
+            &format_rfc3339(as_of),
+        ])
         .arg("--archive")
         .arg(live.path().join("archive"))
         .arg("--out")
@@ -40,11 +70,49 @@ fn backfill_of_the_archive_equals_the_live_views() {
     assert!(status.success());
     let mut backfilled = read_views(&backfill.path().join("views")).unwrap();
 
-    for (live_topic, archived) in live_views.pipeline_health.iter().zip(&backfilled.pipeline_health) {
+    for (live_topic, archived) in live_views
+        .pipeline_health
+        .iter()
+        .zip(&backfilled.pipeline_health)
+    {
         assert_eq!(live_topic.topic, archived.topic);
-        assert_eq!(live_topic.records - live_topic.rejected_total(), archived.records);
-        assert_eq!((live_topic.duplicates, live_topic.orphan_events), (archived.duplicates, archived.orphan_events));
+        assert_eq!(
+            live_topic.records - live_topic.rejected_total(),
+            archived.records
+        );
+        assert_eq!(
+            (live_topic.duplicates, live_topic.orphan_events),
+            (archived.duplicates, archived.orphan_events)
+        );
     }
     backfilled.pipeline_health = live_views.pipeline_health.clone();
     assert_eq!(backfilled, live_views);
+
+    // `pulso verify` agrees, and catches a published view that differs from the archive.
+    let verify = |views: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_pulso"))
+            .args(["verify", "--archive"])
+            .arg(live.path().join("archive"))
+            .arg("--views")
+            .arg(views)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&live.path().join("views"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let mut tampered = live_views.clone();
+    tampered.order_metrics[0].orders_created += 1;
+    let tampered_dir = tempfile::tempdir().unwrap();
+    pulso_sinks::parquet::write_views(tampered_dir.path(), &tampered).unwrap();
+    let bad = verify(tampered_dir.path());
+    assert!(!bad.status.success());
+    let printed = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        printed.contains("missing") && printed.contains("unexpected"),
+        "{printed}"
+    );
 }

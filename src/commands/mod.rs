@@ -4,3 +4,4 @@ pub mod backfill;
 pub mod generate;
 pub mod replay;
 pub mod run;
+pub mod verify;
