@@ -15,7 +15,7 @@ use pulso_connectors::kafka::{DlqProducer, KafkaConfig, StartPosition};
 use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, SourceFactory};
 use pulso_events::views::ViewSet;
 use pulso_queries::ViewStore;
-use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig};
+use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::ArchiveWriter;
 use serde::Deserialize;
 
@@ -203,9 +203,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
     let clickhouse = match clickhouse {
         Some(config) => {
-            // A restart rebuilds the views from scratch: clear what an earlier run left.
+            // A restart rebuilds the views from scratch: clear what an earlier run left, then
+            // write this run's epochs above every version already there.
             write_to_clickhouse(config.clone(), &ViewSet::default())?;
-            Some(spawn_writer(config, 8).0)
+            let base = ClickHouseSink::connect(config.clone())?
+                .max_version()?
+                .map_or(0, |v| v + 1);
+            Some((spawn_writer(config, 8).0, base))
         }
         None => None,
     };

@@ -26,8 +26,9 @@ use super::sources::PartitionProgress;
 pub struct Outputs {
     /// The serving store behind the API.
     pub store: Arc<ViewStore>,
-    /// The ClickHouse writer, with `--clickhouse`.
-    pub clickhouse: Option<WriterHandle>,
+    /// The ClickHouse writer, with `--clickhouse`, and the version of this run's epoch 0
+    /// (above every version an earlier run wrote, so this run's rows replace them).
+    pub clickhouse: Option<(WriterHandle, u64)>,
     /// The dead-letter producer and the brokers, with `--brokers`.
     pub kafka: Option<(DlqProducer, String, Vec<String>)>,
     /// Consumer progress per partition, with `--brokers`.
@@ -104,8 +105,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             EngineEvent::EpochClosed { epoch, opened } => {
                 let changes = consolidate(std::mem::take(&mut pending));
                 rate_window.1 += records_in(&changes);
-                if let Some(writer) = &outputs.clickhouse {
-                    writer.send(epoch, changes.clone())?;
+                if let Some((writer, base)) = &outputs.clickhouse {
+                    writer.send(base + epoch, changes.clone())?;
                 }
                 outputs.store.apply_epoch(epoch, changes);
                 status.epoch_duration_ms = opened.elapsed().as_secs_f64() * 1e3;
@@ -131,7 +132,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     if let Some((dlq, _, _)) = &outputs.kafka {
         dlq.flush(Duration::from_secs(10))?;
     }
-    if let Some(writer) = outputs.clickhouse.take() {
+    if let Some((writer, _)) = outputs.clickhouse.take() {
         writer.close()?;
     }
     Ok(())
@@ -173,10 +174,13 @@ fn refresh_status(outputs: &mut Outputs, status: &mut LiveStatus, last_epoch: Op
             .collect();
     }
 
-    if let Some(writer) = &outputs.clickhouse {
+    if let Some((writer, base)) = &outputs.clickhouse {
         let metrics = writer.metrics();
         status.sink_failures = metrics.failures();
-        status.sink_lag_epochs = match (last_epoch, metrics.last_written_epoch()) {
+        let written = metrics
+            .last_written_epoch()
+            .map(|v| v.saturating_sub(*base));
+        status.sink_lag_epochs = match (last_epoch, written) {
             (Some(applied), Some(written)) => applied.saturating_sub(written),
             (Some(applied), None) => applied + 1,
             _ => 0,
