@@ -16,11 +16,12 @@ use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, Source
 use pulso_events::views::ViewSet;
 use pulso_queries::ViewStore;
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::ArchiveWriter;
+use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 use serde::Deserialize;
 
 use super::replay::write_to_clickhouse;
 use crate::live::consumer::{consume, Outputs};
+use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
 
 /// Flags of `pulso run`.
@@ -160,18 +161,34 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let writers = Arc::new(Mutex::new(writers));
     let sources: SourceFactory = match &kafka {
         Some(config) => {
+            let started = std::time::Instant::now();
+            let recovered = recover(&archive, workers, &config.topic_prefix)?;
+            let archived: usize = recovered.backlog.iter().map(Vec::len).sum();
+            if archived > 0 {
+                println!(
+                    "pulso: recovering from {archived} archived records (read in {:.1}s); resuming Kafka after the archived offsets",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            let backlogs = Arc::new(Mutex::new(recovered.backlog));
+            let (resume, epoch_base) = (recovered.resume, recovered.epoch_base);
             let (config, progress) = (config.clone(), progress.clone().unwrap_or_default());
             Arc::new(move |index, peers| -> Box<dyn RecordSource> {
                 let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+                let backlog =
+                    std::mem::take(&mut backlogs.lock().unwrap_or_else(|e| e.into_inner())[index]);
                 let source = KafkaRecordSource::new(
                     config.clone(),
                     index,
                     peers,
-                    Default::default(),
+                    resume.clone(),
                     progress.clone(),
                 );
                 match (source, writer) {
-                    (Ok(source), Some(writer)) => Box::new(ArchivingSource::new(source, writer)),
+                    (Ok(source), Some(writer)) => Box::new(RecoveringSource::new(
+                        backlog,
+                        ArchivingSource::new(source, writer, epoch_base),
+                    )),
                     (Err(error), _) => {
                         tracing::error!(%error, index, "cannot create the Kafka consumer");
                         Box::new(NoSource)
@@ -181,6 +198,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             })
         }
         None => {
+            // The generator starts afresh; its archive epochs follow an earlier run's.
+            let epoch_base = read_progress(&archive)?.last_epoch().map_or(0, |e| e + 1);
             let now = chrono::Utc::now().timestamp_micros();
             let config = GeneratorConfig {
                 seed: args.seed,
@@ -194,6 +213,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     (0, Some(writer)) => Box::new(ArchivingSource::new(
                         GeneratorSource::new(&config, rate),
                         writer,
+                        epoch_base,
                     )),
                     _ => Box::new(NoSource),
                 }

@@ -3,4 +3,5 @@
 //! epochs to the serving store, ClickHouse, the dead-letter topic and Parquet snapshots.
 
 pub mod consumer;
+pub mod recovery;
 pub mod sources;

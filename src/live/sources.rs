@@ -161,12 +161,18 @@ impl Positioned for GeneratorSource {
 pub struct ArchivingSource<S> {
     inner: S,
     writer: ArchiveWriter,
+    epoch_base: u64,
 }
 
 impl<S: Positioned> ArchivingSource<S> {
-    /// Archives what `inner` reads with `writer`.
-    pub fn new(inner: S, writer: ArchiveWriter) -> Self {
-        ArchivingSource { inner, writer }
+    /// Archives what `inner` reads with `writer`, numbering archive epochs from `epoch_base`
+    /// (after those of an earlier run).
+    pub fn new(inner: S, writer: ArchiveWriter, epoch_base: u64) -> Self {
+        ArchivingSource {
+            inner,
+            writer,
+            epoch_base,
+        }
     }
 }
 
@@ -176,6 +182,7 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
     }
 
     fn epoch_read(&mut self, epoch: Epoch, accepted: &[(SourceRecord, i64)]) {
+        let epoch = self.epoch_base + epoch;
         let records: Vec<ArchiveRecord> = accepted
             .iter()
             .map(|(record, timestamp)| ArchiveRecord {
