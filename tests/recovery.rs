@@ -1,0 +1,907 @@
+//! Crash recovery of `pulso run --brokers` against a real Kafka-compatible broker (tansu in
+//! `scripts/broker.sh`). Skipped, with a message, unless `PULSO_KAFKA_BROKERS` is set:
+//!
+//! ```text
+//! PULSO_KAFKA_BROKERS=127.0.0.1:9092 PULSO_CLICKHOUSE_URL=http://127.0.0.1:8123 \
+//!     cargo test --release --test recovery -- --nocapture
+//! ```
+//!
+//! A generated stream (scale 200 000, records over 900 KB left out) is produced at a steady
+//! pace over ~25 s to freshly created, uniquely prefixed topics of 3 partitions. Meanwhile the
+//! engine is killed with SIGKILL 5 times at random moments (0.5–4 s apart) and restarted on
+//! the same `OUT` directory with the same flags. Once production is over and the last engine
+//! has caught up (every partition at lag 0 with `next_offset` at the broker's end offset):
+//! - a fresh Parquet snapshot equals `pulso_oracle::compute` at its `as_of` on every view but
+//!   `pipeline_health`, which is compared on `orphan_events` only (after a recovery the
+//!   engine counts archived accepted records plus newly read ones, and rejected records read
+//!   before a crash are not read again; `duplicates` are printed);
+//! - with `PULSO_CLICKHOUSE_URL`, ClickHouse holds the final snapshot likewise;
+//! - the raw archive holds exactly the accepted records: nothing lost, nothing twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{Debug, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pulso_connectors::generator::{generate, GeneratorConfig};
+use pulso_connectors::kafka::create_topics;
+use pulso_connectors::kafka::rdkafka;
+use pulso_events::views::ViewSet;
+use pulso_events::{Position, SourceRecord, Topic};
+use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
+use rand::{Rng, SeedableRng};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::ClientContext;
+use serde_json::Value;
+
+/// Partitions of every source topic.
+const PARTITIONS: i32 = 3;
+/// Generated records larger than this are left out (the DLQ producer's default limit is
+/// 1 000 000 bytes).
+const MAX_PRODUCED_BYTES: usize = 900 * 1024;
+/// librdkafka's limit on one message for the test's producer and consumer.
+const MAX_MESSAGE_BYTES: &str = "8000000";
+/// How long production is spread over.
+const PRODUCE_OVER: Duration = Duration::from_secs(25);
+/// SIGKILLs before the last start.
+const KILLS: usize = 5;
+/// How long the last engine may take to catch up.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(300);
+
+// ---------------------------------------------------------------------------------------
+// Set-up
+
+fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn now_micros() -> i64 {
+    (nanos() / 1000) as i64
+}
+
+/// A unique set of topics on the cluster for one test run.
+#[derive(Clone)]
+struct Cluster {
+    brokers: String,
+    /// Prefix of every source topic.
+    prefix: String,
+    /// The engine's dead-letter topic.
+    dlq: String,
+}
+
+impl Cluster {
+    fn create(brokers: &str) -> Cluster {
+        let run = format!("r{}-{}", std::process::id(), nanos());
+        let cluster = Cluster {
+            brokers: brokers.to_string(),
+            prefix: format!("{run}."),
+            dlq: format!("{run}-pulso.dlq"),
+        };
+        let names: Vec<String> = Topic::ALL.iter().map(|t| cluster.kafka_name(*t)).collect();
+        let mut topics: Vec<(&str, i32)> = names.iter().map(|n| (n.as_str(), PARTITIONS)).collect();
+        topics.push((&cluster.dlq, 1));
+        create_topics(brokers, &topics).expect("creating the test topics");
+        println!(
+            "topics: {}* ({} topics x {PARTITIONS} partitions), DLQ {}",
+            cluster.prefix,
+            Topic::ALL.len(),
+            cluster.dlq
+        );
+        cluster
+    }
+
+    fn kafka_name(&self, topic: Topic) -> String {
+        format!("{}{}", self.prefix, topic.name())
+    }
+
+    fn source_topics(&self) -> Vec<String> {
+        Topic::ALL.iter().map(|t| self.kafka_name(*t)).collect()
+    }
+}
+
+fn key_of(index: usize) -> Vec<u8> {
+    format!("rec-{index:07}").into_bytes()
+}
+
+// ---------------------------------------------------------------------------------------
+// Producing
+
+#[derive(Default)]
+struct Deliveries {
+    failures: Mutex<Vec<String>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Err((error, _)) = result {
+            self.failures.lock().unwrap().push(error.to_string());
+        }
+    }
+}
+
+/// Produces the whole stream (keyed by index) at a steady pace over `over`, then waits until
+/// every record is acknowledged.
+fn produce_paced(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], over: Duration) {
+    let started = Instant::now();
+    let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
+        .set("bootstrap.servers", &cluster.brokers)
+        .set("client.id", "pulso-recovery-test")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.max.bytes", MAX_MESSAGE_BYTES)
+        .create_with_context(Deliveries::default())
+        .expect("creating the test producer");
+    let count = stream.len();
+    for (index, (topic, value)) in stream.iter().enumerate() {
+        if index % 500 == 0 {
+            let due = over.mul_f64(index as f64 / count as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let name = cluster.kafka_name(*topic);
+        let key = key_of(index);
+        let mut record = BaseRecord::to(&name).key(&key[..]).payload(&value[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((error, _)) => panic!("producing record {index} ({name}): {error}"),
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .expect("flushing the test producer");
+    let failures = producer.context().failures.lock().unwrap().clone();
+    assert!(
+        failures.is_empty(),
+        "{} of {count} records were not delivered, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+    println!("produced {count} records in {:.2?}", started.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading back
+
+fn read_all(
+    brokers: &str,
+    partitions: &[(String, i32)],
+    expected: usize,
+    wait: Duration,
+    settle: Duration,
+) -> Vec<OwnedMessage> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("pulso-recovery-test-{}", nanos()))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("max.partition.fetch.bytes", MAX_MESSAGE_BYTES)
+        .create()
+        .expect("creating the read-back consumer");
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partition) in partitions {
+        tpl.add_partition_offset(topic, *partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer
+        .assign(&tpl)
+        .expect("assigning the read-back partitions");
+    let deadline = Instant::now() + wait;
+    let mut messages = Vec::new();
+    let mut settle_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if settle_until.is_some_and(|t| now >= t) || now >= deadline {
+            break;
+        }
+        if messages.len() >= expected && settle_until.is_none() {
+            settle_until = Some(now + settle);
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => messages.push(message.detach()),
+            Some(Err(error)) => println!("read-back consumer: {error}"),
+            None => {}
+        }
+    }
+    messages
+}
+
+/// The source records as the broker holds them (exact partitions and offsets), checked to be
+/// exactly the produced stream.
+fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord> {
+    let started = Instant::now();
+    let partitions: Vec<(String, i32)> = cluster
+        .source_topics()
+        .into_iter()
+        .flat_map(|t| (0..PARTITIONS).map(move |p| (t.clone(), p)))
+        .collect();
+    let messages = read_all(
+        &cluster.brokers,
+        &partitions,
+        stream.len(),
+        Duration::from_secs(120),
+        Duration::from_secs(1),
+    );
+    let mut records: Vec<SourceRecord> = messages
+        .iter()
+        .map(|m| {
+            let name = m.topic().strip_prefix(&cluster.prefix).unwrap();
+            SourceRecord {
+                topic: Topic::from_name(name).unwrap(),
+                position: Position {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                },
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            }
+        })
+        .collect();
+    records.sort_by_key(|r| (r.topic, r.position));
+    assert_eq!(
+        records.len(),
+        stream.len(),
+        "records read back from the broker"
+    );
+    let mut seen = vec![false; stream.len()];
+    for record in &records {
+        let key = record.key.as_deref().expect("a key");
+        let index: usize = std::str::from_utf8(key)
+            .ok()
+            .and_then(|k| k.strip_prefix("rec-"))
+            .and_then(|k| k.parse().ok())
+            .expect("a key of the test producer");
+        assert!(!seen[index], "record {index} is twice in the topics");
+        seen[index] = true;
+        assert_eq!(record.topic, stream[index].0, "topic of record {index}");
+        assert!(
+            record.value == stream[index].1,
+            "bytes of record {index} differ"
+        );
+    }
+    println!(
+        "read back {} records in {:.2?}",
+        records.len(),
+        started.elapsed()
+    );
+    records
+}
+
+/// The offset after the last record of each partition, by Kafka topic name.
+fn end_offsets(cluster: &Cluster, records: &[SourceRecord]) -> BTreeMap<(String, i32), i64> {
+    let mut ends: BTreeMap<(String, i32), i64> = cluster
+        .source_topics()
+        .into_iter()
+        .flat_map(|t| (0..PARTITIONS).map(move |p| ((t.clone(), p), 0)))
+        .collect();
+    for r in records {
+        let end = ends
+            .get_mut(&(cluster.kafka_name(r.topic), r.position.partition))
+            .unwrap();
+        *end = (*end).max(r.position.offset + 1);
+    }
+    ends
+}
+
+// ---------------------------------------------------------------------------------------
+// The engine
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `pulso run` child process, killed if the test ends without stopping it.
+struct Engine {
+    child: Option<Child>,
+    log: PathBuf,
+    api: String,
+    spawned: Instant,
+}
+
+impl Engine {
+    /// Spawns `pulso run` on `cluster` writing to `out` (log appended to `log`), on a fresh
+    /// HTTP port. Does not wait for anything.
+    fn spawn(cluster: &Cluster, out: &Path, log: &Path, config: Option<&Path>) -> Engine {
+        let port = free_port();
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pulso"));
+        command.arg("run");
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let child = command
+            .args(["--brokers", &cluster.brokers])
+            .args(["--topic-prefix", &cluster.prefix])
+            .args(["--dlq-topic", &cluster.dlq])
+            .arg("--out")
+            .arg(out)
+            .args(["--http", &format!("127.0.0.1:{port}")])
+            .args(["--snapshot-secs", "1", "--workers", "2"])
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("starting pulso run");
+        Engine {
+            child: Some(child),
+            log: log.to_path_buf(),
+            api: format!("http://127.0.0.1:{port}"),
+            spawned: Instant::now(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        let response = ureq::get(&format!("{}{path}", self.api))
+            .timeout(Duration::from_secs(5))
+            .call()
+            .map_err(|e| e.to_string())?;
+        let text = response.into_string().map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
+    }
+
+    /// `/health` answers with a (non-null) epoch.
+    fn serves_an_epoch(&self) -> bool {
+        self.get("/health")
+            .is_ok_and(|h| h["status"] == "ok" && h["epoch"].is_u64())
+    }
+
+    /// The process exited (with its status) already.
+    fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().unwrap())
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!("--- last lines of {} ---\n{tail}", self.log.display())
+    }
+
+    /// SIGKILL (`Child::kill`), and reap.
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the engine with SIGINT and waits (up to 60 s) for it to exit.
+    fn interrupt(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("the engine is running");
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -INT failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the engine did not exit within 60 s of SIGINT\n{}",
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// One partition of `/v1/pipeline_health`.
+#[derive(Debug, serde::Deserialize)]
+struct PartitionJson {
+    topic: String,
+    partition: i32,
+    next_offset: i64,
+    high_watermark: i64,
+    lag: i64,
+}
+
+fn partitions_of(health: &Value) -> Vec<PartitionJson> {
+    serde_json::from_value(health["partitions"].clone()).unwrap_or_default()
+}
+
+/// Waits until `/v1/pipeline_health` reports, for every partition, the broker's end offset
+/// as `next_offset` and `high_watermark`, with lag 0. Returns when.
+fn wait_positions(engine: &mut Engine, ends: &BTreeMap<(String, i32), i64>) -> Instant {
+    let started = Instant::now();
+    let mut last = String::from("no answer");
+    loop {
+        if let Some(status) = engine.exited() {
+            panic!(
+                "the engine exited ({status}) before catching up\n{}",
+                engine.log_tail()
+            );
+        }
+        if let Ok(health) = engine.get("/v1/pipeline_health") {
+            let partitions = partitions_of(&health);
+            let next: BTreeMap<(String, i32), i64> = partitions
+                .iter()
+                .map(|p| ((p.topic.clone(), p.partition), p.next_offset))
+                .collect();
+            let high: BTreeMap<(String, i32), i64> = partitions
+                .iter()
+                .map(|p| ((p.topic.clone(), p.partition), p.high_watermark))
+                .collect();
+            if &next == ends && &high == ends && partitions.iter().all(|p| p.lag == 0) {
+                return Instant::now();
+            }
+            last = partitions
+                .iter()
+                .filter(|p| ends.get(&(p.topic.clone(), p.partition)) != Some(&p.next_offset))
+                .map(|p| {
+                    format!(
+                        "{}/{}: next {} high {} lag {}, broker end {:?}",
+                        p.topic,
+                        p.partition,
+                        p.next_offset,
+                        p.high_watermark,
+                        p.lag,
+                        ends.get(&(p.topic.clone(), p.partition))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            if partitions.len() != ends.len() {
+                last += &format!(
+                    "\n{} of {} partitions reported",
+                    partitions.len(),
+                    ends.len()
+                );
+            }
+        }
+        assert!(
+            started.elapsed() < CATCH_UP_TIMEOUT,
+            "not caught up with the broker's end offsets within {CATCH_UP_TIMEOUT:?}:\n{last}\n{}",
+            engine.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Views
+
+fn diff_rows<T: Ord + Debug>(name: &str, actual: &[T], expected: &[T]) -> String {
+    let mut counts: BTreeMap<&T, i64> = BTreeMap::new();
+    for row in actual {
+        *counts.entry(row).or_default() += 1;
+    }
+    for row in expected {
+        *counts.entry(row).or_default() -= 1;
+    }
+    let extra: Vec<_> = counts.iter().filter(|(_, &c)| c > 0).collect();
+    let missing: Vec<_> = counts.iter().filter(|(_, &c)| c < 0).collect();
+    if extra.is_empty() && missing.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(
+        "{name}: {} rows vs {}; {} only in the first, {} only in the second\n",
+        actual.len(),
+        expected.len(),
+        extra.len(),
+        missing.len()
+    );
+    for (row, _) in extra.iter().take(5) {
+        let _ = writeln!(text, "  first only:  {row:?}");
+    }
+    for (row, _) in missing.iter().take(5) {
+        let _ = writeln!(text, "  second only: {row:?}");
+    }
+    text
+}
+
+/// Every difference between two view sets, view by view, `pipeline_health` included.
+fn describe_diff(actual: &ViewSet, expected: &ViewSet) -> String {
+    let mut text = String::new();
+    if actual.as_of != expected.as_of {
+        let _ = writeln!(text, "as_of: {:?} vs {:?}", actual.as_of, expected.as_of);
+    }
+    text += &diff_rows(
+        "notification_rates",
+        &actual.notification_rates,
+        &expected.notification_rates,
+    );
+    text += &diff_rows(
+        "notification_bounces",
+        &actual.notification_bounces,
+        &expected.notification_bounces,
+    );
+    text += &diff_rows(
+        "order_metrics",
+        &actual.order_metrics,
+        &expected.order_metrics,
+    );
+    text += &diff_rows(
+        "order_cancellations",
+        &actual.order_cancellations,
+        &expected.order_cancellations,
+    );
+    text += &diff_rows(
+        "inventory_levels",
+        &actual.inventory_levels,
+        &expected.inventory_levels,
+    );
+    text += &diff_rows("case_backlog", &actual.case_backlog, &expected.case_backlog);
+    text += &diff_rows(
+        "sla_compliance",
+        &actual.sla_compliance,
+        &expected.sla_compliance,
+    );
+    text += &diff_rows(
+        "open_case_sla",
+        &actual.open_case_sla,
+        &expected.open_case_sla,
+    );
+    text += &diff_rows("open_cases", &actual.open_cases, &expected.open_cases);
+    text += &diff_rows("timelines", &actual.timelines, &expected.timelines);
+    text += &diff_rows(
+        "pipeline_health",
+        &actual.pipeline_health,
+        &expected.pipeline_health,
+    );
+    if text.is_empty() && actual != expected {
+        text = "the views hold the same rows in a different order".into();
+    }
+    text
+}
+
+/// `orphan_events` per topic (zeros left out).
+fn orphans(views: &ViewSet) -> BTreeMap<String, i64> {
+    views
+        .pipeline_health
+        .iter()
+        .filter(|h| h.orphan_events != 0)
+        .map(|h| (h.topic.clone(), h.orphan_events))
+        .collect()
+}
+
+/// The differences of `actual` from `expected` on every view but `pipeline_health`, and on
+/// `pipeline_health`'s `orphan_events`; empty when they agree.
+fn diff_except_health(actual: &ViewSet, expected: &ViewSet) -> String {
+    let strip = |v: &ViewSet| ViewSet {
+        pipeline_health: Vec::new(),
+        ..v.clone()
+    };
+    let mut text = describe_diff(&strip(actual), &strip(expected));
+    let (a, e) = (orphans(actual), orphans(expected));
+    if a != e {
+        let _ = writeln!(text, "pipeline_health orphan_events: {a:?} vs {e:?}");
+    }
+    text
+}
+
+/// Prints the per-topic `pipeline_health` counters of the engine next to the oracle's.
+fn print_health(actual: &ViewSet, expected: &ViewSet) {
+    let oracle: BTreeMap<&str, _> = expected
+        .pipeline_health
+        .iter()
+        .map(|h| (h.topic.as_str(), h))
+        .collect();
+    println!("pipeline_health, engine vs oracle (records / rejected / duplicates / orphans):");
+    for h in &actual.pipeline_health {
+        let o = oracle.get(h.topic.as_str());
+        println!(
+            "  {:<28} {:>7} / {:>5} / {:>5} / {:>4}   oracle {:?}",
+            h.topic,
+            h.records,
+            h.rejected_total(),
+            h.duplicates,
+            h.orphan_events,
+            o.map(|o| (o.records, o.rejected_total(), o.duplicates, o.orphan_events))
+        );
+    }
+}
+
+/// Waits for a Parquet snapshot taken after `after` (wall clock, micros; the same one read
+/// twice in a row) and checks it against the oracle except `pipeline_health`.
+fn check_fresh_snapshot(views_dir: &Path, records: &[SourceRecord], after: i64) -> ViewSet {
+    let started = Instant::now();
+    let mut attempts = 0;
+    let mut last = String::from("no snapshot yet");
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no fresh snapshot equal to the oracle within 60 s: {last}"
+        );
+        let first = pulso_sinks::parquet::read_views(views_dir);
+        std::thread::sleep(Duration::from_millis(100));
+        let second = pulso_sinks::parquet::read_views(views_dir);
+        let (Ok(first), Ok(second)) = (first, second) else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        if first != second || first.as_of.is_none_or(|a| a < after) {
+            last = format!("last snapshot as_of {:?}, wanted >= {after}", second.as_of);
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        let expected = pulso_oracle::compute(records, first.as_of);
+        last = diff_except_health(&first, &expected);
+        if last.is_empty() {
+            println!(
+                "fresh snapshot equals the oracle except pipeline_health (as_of {:?}, {} \
+                 timeline rows, {} open cases; orphan_events equal)",
+                first.as_of,
+                first.timelines.len(),
+                first.open_cases.len()
+            );
+            print_health(&first, &expected);
+            return first;
+        }
+        attempts += 1;
+        if attempts >= 3 {
+            print_health(&first, &expected);
+        }
+        assert!(
+            attempts < 3,
+            "the engine's snapshot differs from the oracle at as_of {:?}:\n{last}",
+            first.as_of
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// ClickHouse
+
+fn clickhouse_config(dir: &Path) -> Option<(ClickHouseConfig, PathBuf)> {
+    let url = std::env::var("PULSO_CLICKHOUSE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    let database = format!("pulso_recovery_{}_{}", std::process::id(), nanos());
+    let path = dir.join("pulso.json");
+    let text = serde_json::json!({"clickhouse": {"url": url, "database": database}});
+    std::fs::write(&path, text.to_string()).unwrap();
+    println!("engine config: {text}");
+    let config = ClickHouseConfig {
+        url,
+        database,
+        ..Default::default()
+    };
+    Some((config, path))
+}
+
+fn drop_database(config: &ClickHouseConfig) {
+    let result = ureq::post(&config.url)
+        .timeout(Duration::from_secs(30))
+        .send_string(&format!("DROP DATABASE IF EXISTS {}", config.database));
+    if let Err(error) = result {
+        println!("dropping {}: {error}", config.database);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The test
+
+#[test]
+fn sigkill_recovery_loses_nothing() {
+    let brokers = match std::env::var("PULSO_KAFKA_BROKERS") {
+        Ok(brokers) if !brokers.trim().is_empty() => brokers,
+        _ => {
+            println!(
+                "sigkill_recovery_loses_nothing: skipped (set PULSO_KAFKA_BROKERS=127.0.0.1:9092 \
+                 to run it against a broker; `scripts/broker.sh start` starts one)"
+            );
+            return;
+        }
+    };
+    let started = Instant::now();
+    let seed = 31;
+    let cluster = Cluster::create(&brokers);
+    let generated = generate(&GeneratorConfig {
+        seed,
+        scale: 200_000,
+        ..Default::default()
+    });
+    let total = generated.len();
+    let stream: Vec<(Topic, Vec<u8>)> = generated
+        .into_iter()
+        .filter(|(_, v)| v.len() <= MAX_PRODUCED_BYTES)
+        .collect();
+    println!(
+        "generated {total} records (seed {seed}, scale 200000); producing {} ({} over 900 KB \
+         left out) over {PRODUCE_OVER:?}",
+        stream.len(),
+        total - stream.len()
+    );
+    let stream = Arc::new(stream);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let log = dir.path().join("engine.log");
+    let clickhouse = clickhouse_config(dir.path());
+    let config_path = clickhouse.as_ref().map(|(_, p)| p.clone());
+
+    let producer = {
+        let cluster = cluster.clone();
+        let stream = Arc::clone(&stream);
+        std::thread::spawn(move || produce_paced(&cluster, &stream, PRODUCE_OVER))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Start, then SIGKILL at random moments and restart on the same OUT.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(nanos() as u64);
+    let mut engine = Engine::spawn(&cluster, &out, &log, config_path.as_deref());
+    for kill in 1..=KILLS {
+        let delay = Duration::from_millis(rng.gen_range(500..=4000));
+        let mut epoch_after: Option<Duration> = None;
+        while engine.spawned.elapsed() < delay {
+            if let Some(status) = engine.exited() {
+                panic!("engine exited ({status}) on its own\n{}", engine.log_tail());
+            }
+            if epoch_after.is_none() && engine.serves_an_epoch() {
+                epoch_after = Some(engine.spawned.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        engine.kill9();
+        let health = engine.get("/v1/pipeline_health");
+        assert!(health.is_err(), "the killed engine still answers");
+        match epoch_after {
+            Some(t) => println!(
+                "kill -9 #{kill} after {delay:.2?} (it served an epoch {t:.2?} after start)"
+            ),
+            None => println!(
+                "kill -9 #{kill} after {delay:.2?} (before it served an epoch: killed mid \
+                 recovery or start-up)"
+            ),
+        }
+        engine = Engine::spawn(&cluster, &out, &log, config_path.as_deref());
+    }
+
+    // The last start: how long until it serves an epoch.
+    let restarted = engine.spawned;
+    loop {
+        if let Some(status) = engine.exited() {
+            panic!("the last engine exited ({status})\n{}", engine.log_tail());
+        }
+        if engine.serves_an_epoch() {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(120),
+            "the last engine served no epoch within 120 s\n{}",
+            engine.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let to_epoch = restarted.elapsed();
+    println!("recovery: last restart served an epoch after {to_epoch:.2?}");
+
+    producer.join().expect("the producer thread");
+    let records = read_back(&cluster, &stream);
+    let ends = end_offsets(&cluster, &records);
+    let caught_up = wait_positions(&mut engine, &ends);
+    println!(
+        "recovery: last restart caught up with the broker's end offsets after {:.2?} \
+         (production ended {:.2?} into the test)",
+        caught_up - restarted,
+        started.elapsed()
+    );
+
+    // (1) A fresh snapshot equals the oracle (pipeline_health: orphan_events only).
+    let views_dir = out.join("views");
+    check_fresh_snapshot(&views_dir, &records, now_micros());
+
+    // A clean stop, then the final snapshot again.
+    let status = engine.interrupt();
+    assert!(
+        status.success(),
+        "pulso run exited with {status} after SIGINT\n{}",
+        engine.log_tail()
+    );
+    let last = pulso_sinks::parquet::read_views(&views_dir).expect("the final snapshot");
+    let expected = pulso_oracle::compute(&records, last.as_of);
+    let diff = diff_except_health(&last, &expected);
+    assert!(
+        diff.is_empty(),
+        "the final snapshot differs from the oracle:\n{diff}"
+    );
+    println!("final snapshot (after SIGINT) equals the oracle except pipeline_health");
+
+    // (2) ClickHouse holds the final snapshot.
+    if let Some((config, _)) = &clickhouse {
+        let sink = ClickHouseSink::connect(config.clone()).expect("connecting to ClickHouse");
+        let stored = sink.read_views().expect("reading the ClickHouse views");
+        let diff = diff_except_health(&stored, &last);
+        assert!(
+            diff.is_empty(),
+            "ClickHouse ({}) differs from the final snapshot (first: ClickHouse):\n{diff}",
+            config.database
+        );
+        println!(
+            "ClickHouse database {} equals the final snapshot except pipeline_health",
+            config.database
+        );
+        drop_database(config);
+    } else {
+        println!("ClickHouse: not checked (set PULSO_CLICKHOUSE_URL)");
+    }
+
+    // (3) The raw archive: exactly the accepted records, each once.
+    let archive_dir = out.join("archive");
+    let archived =
+        pulso_sinks::parquet::read_archive(&archive_dir, None, None).expect("reading the archive");
+    let accepted: BTreeMap<(Topic, Position), &SourceRecord> = records
+        .iter()
+        .filter(|r| pulso_events::decode(r.topic, &r.value, r.position).is_ok())
+        .map(|r| ((r.topic, r.position), r))
+        .collect();
+    let mut seen: BTreeSet<(Topic, Position)> = BTreeSet::new();
+    let mut twice = Vec::new();
+    let mut foreign = Vec::new();
+    for a in &archived {
+        if !seen.insert((a.topic, a.position)) {
+            twice.push((a.topic, a.position));
+        }
+        match accepted.get(&(a.topic, a.position)) {
+            None => foreign.push((a.topic, a.position)),
+            Some(original) => assert!(
+                a.value == original.value && a.key == original.key,
+                "archived {:?} {:?} differs from the produced record",
+                a.topic,
+                a.position
+            ),
+        }
+    }
+    let lost: Vec<_> = accepted.keys().filter(|k| !seen.contains(k)).collect();
+    assert!(
+        twice.is_empty() && foreign.is_empty() && lost.is_empty(),
+        "archive: {} records, {} accepted; {} archived twice (e.g. {:?}), {} not accepted \
+         (e.g. {:?}), {} lost (e.g. {:?})",
+        archived.len(),
+        accepted.len(),
+        twice.len(),
+        twice.first(),
+        foreign.len(),
+        foreign.first(),
+        lost.len(),
+        lost.first()
+    );
+    println!(
+        "archive holds the {} accepted records, each once; test took {:.2?}",
+        archived.len(),
+        started.elapsed()
+    );
+}
