@@ -116,3 +116,43 @@ fn backfill_of_the_archive_equals_the_live_views() {
         "{printed}"
     );
 }
+
+#[test]
+fn verify_matches_the_live_api() {
+    let out = tempfile::tempdir().unwrap();
+    let api = format!("127.0.0.1:{}", free_port());
+    let mut engine = Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .args(["run", "--rate", "200000", "--scale", "4000", "--seed", "4", "--regrade-secs", "60"])
+        .args(["--http", &api])
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The generator is done within a second; wait until the served epoch stops moving.
+    let epoch = || -> Option<u64> {
+        let body = ureq::get(&format!("http://{api}/health")).call().ok()?.into_string().ok()?;
+        serde_json::from_str::<serde_json::Value>(&body).ok()?["epoch"].as_u64()
+    };
+    let started = std::time::Instant::now();
+    let mut last = None;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let now = epoch();
+        if now.is_some() && now == last {
+            break;
+        }
+        last = now;
+        assert!(started.elapsed().as_secs() < 60, "the live run did not settle");
+    }
+    let verify = Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .args(["verify", "--api", &format!("http://{api}"), "--archive"])
+        .arg(out.path().join("archive"))
+        .output()
+        .unwrap();
+    let _ = engine.kill();
+    let _ = engine.wait();
+    let printed = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{printed}");
+    assert!(printed.contains("0 differences"), "{printed}");
+}

@@ -1,6 +1,7 @@
-//! `pulso verify --archive DIR [--clickhouse URL] [--views DIR]`: recomputes every view from
-//! the raw archive and diffs it against what the live run published (ClickHouse, and/or its
-//! Parquet snapshots), printing each difference and exiting non-zero on any. Open cases are
+//! `pulso verify --archive DIR [--clickhouse URL] [--views DIR] [--api URL]`: recomputes
+//! every view from the raw archive and diffs it against what the live run published
+//! (ClickHouse, its Parquet snapshots, its HTTP API), printing each difference and exiting
+//! non-zero on any. Open cases are
 //! graded at the target's own `as_of`. `pipeline_health` is compared on `duplicates` and
 //! `orphan_events` only (the archive holds accepted records, not rejected ones).
 
@@ -18,7 +19,7 @@ use pulso_sinks::parquet::{read_archive, read_views};
 
 /// Flags of `pulso verify`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["clickhouse", "views"]))]
+#[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["clickhouse", "views", "api"]))]
 pub struct VerifyArgs {
     /// The raw archive root.
     #[arg(long)]
@@ -32,6 +33,9 @@ pub struct VerifyArgs {
     /// Check the Parquet view snapshots in this folder (`OUT/views`).
     #[arg(long)]
     pub views: Option<PathBuf>,
+    /// Check the live HTTP API at this base URL (e.g. `http://127.0.0.1:8080`).
+    #[arg(long)]
+    pub api: Option<String>,
     /// Timely worker threads for the recomputation.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
@@ -112,9 +116,80 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         );
         total += n;
     }
+    if let Some(api) = &args.api {
+        total += verify_api(api, &records, args.workers)?;
+    }
     if total > 0 {
         bail!("{total} differences between the archive and the published views");
     }
     println!("verify: batch equals stream");
     Ok(())
+}
+
+/// One view's rows as the API serves them, following the cursor, with the `as_of` they reflect.
+fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<String>)> {
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut as_of = None;
+    loop {
+        let mut url = format!("{api}/v1/views/{view}?limit=1000");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let text = ureq::get(&url).call()?.into_string()?;
+        let body: serde_json::Value = serde_json::from_str(&text)?;
+        as_of = body["as_of"].as_str().map(str::to_string).or(as_of);
+        rows.extend(body["rows"].as_array().cloned().unwrap_or_default());
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return Ok((rows, as_of)),
+        }
+    }
+}
+
+/// Compares every view the API serves (but `pipeline_health`) with the recomputation, graded
+/// at the API's `as_of`; returns the number of differences.
+fn verify_api(api: &str, records: &[SourceRecord], workers: usize) -> Result<usize> {
+    let mut served = Vec::new();
+    let mut as_of = None;
+    for view in pulso_events::views::VIEW_NAMES
+        .iter()
+        .filter(|v| **v != "pipeline_health")
+    {
+        let (rows, view_as_of) = api_rows(api, view)?;
+        as_of = as_of.or(view_as_of);
+        served.extend(
+            rows.into_iter()
+                .map(|row| (view.to_string(), row.to_string())),
+        );
+    }
+    let as_of = as_of.as_deref().and_then(pulso_events::time::parse_rfc3339);
+    let expected = recompute(records, workers, as_of)?;
+    let mut wanted: Vec<(String, String)> = pulso_sinks::changes::view_rows(&expected)
+        .filter_map(|row| pulso_queries::api::render::row_json(&row))
+        .filter(|(view, _)| *view != "pipeline_health")
+        .map(|(view, json)| (view.to_string(), json.to_string()))
+        .collect();
+    wanted.sort();
+    served.sort();
+    let missing: Vec<_> = wanted
+        .iter()
+        .filter(|r| served.binary_search(r).is_err())
+        .collect();
+    let unexpected: Vec<_> = served
+        .iter()
+        .filter(|r| wanted.binary_search(r).is_err())
+        .collect();
+    for (view, row) in missing.iter().take(25) {
+        println!("api {api}: missing {view} {row}");
+    }
+    for (view, row) in unexpected.iter().take(25) {
+        println!("api {api}: unexpected {view} {row}");
+    }
+    let n = missing.len() + unexpected.len();
+    println!(
+        "api {api}: {n} differences from the {} archived records",
+        records.len()
+    );
+    Ok(n)
 }

@@ -4,7 +4,7 @@
 mod error;
 mod metrics;
 mod params;
-mod render;
+pub mod render;
 mod views;
 
 use std::future::Future;

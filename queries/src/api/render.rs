@@ -297,3 +297,48 @@ impl Serialize for TopicHealthJson<'_> {
         map.end()
     }
 }
+
+/// The view a row belongs to and its JSON as the API serves it in `/v1/views/{view}`
+/// (`None` for rows not served there: open cases and `as_of`). Used by `pulso verify --api`.
+pub fn row_json(row: &pulso_events::views::ViewRow) -> Option<(&'static str, Value)> {
+    use pulso_events::views::ViewRow;
+    let json = |v: Result<Value, serde_json::Error>| v.ok();
+    let (view, value) = match row {
+        ViewRow::NotificationRates(r) => (
+            "notification_rates",
+            json(serde_json::to_value(NotificationRatesJson::from(r))),
+        ),
+        ViewRow::NotificationBounces(r) => (
+            "notification_bounces",
+            json(serde_json::to_value(NotificationBouncesJson::from(r))),
+        ),
+        ViewRow::OrderMetrics(r) => (
+            "order_metrics",
+            json(serde_json::to_value(OrderMetricsJson::from(r))),
+        ),
+        ViewRow::OrderCancellations(r) => (
+            "order_cancellations",
+            json(serde_json::to_value(OrderCancellationsJson::from(r))),
+        ),
+        ViewRow::InventoryLevels(r) => ("inventory_levels", json(serde_json::to_value(r))),
+        ViewRow::CaseBacklog(r) => ("case_backlog", json(serde_json::to_value(r))),
+        ViewRow::SlaCompliance(r) => (
+            "sla_compliance",
+            json(serde_json::to_value(SlaComplianceJson::from(r))),
+        ),
+        ViewRow::OpenCaseSla(r) => (
+            "open_case_sla",
+            json(serde_json::to_value(OpenCaseSlaJson::from(r))),
+        ),
+        ViewRow::Timeline(r) => (
+            "timelines",
+            json(serde_json::to_value(TimelineJson::from(r))),
+        ),
+        ViewRow::TopicHealth(r) => (
+            "pipeline_health",
+            json(serde_json::to_value(TopicHealthJson::from(r))),
+        ),
+        ViewRow::OpenCase(_) | ViewRow::AsOf(_) => return None,
+    };
+    value.map(|v| (view, v))
+}
