@@ -13,6 +13,9 @@ scripts/pyenv.sh >/dev/null
 export PULSO_KAFKA_BROKERS="${PULSO_KAFKA_BROKERS:-127.0.0.1:9092}"
 export PULSO_CLICKHOUSE_URL="${PULSO_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 export PULSO_PYTHON_TESTS=1
+# The broker-pause tests signal the broker process: ours, or the one already on the port.
+PULSO_BROKER_PID="${PULSO_BROKER_PID:-$(cat build/broker.pid 2>/dev/null || pgrep -f 'tansu broker' | head -n 1)}"
+export PULSO_BROKER_PID
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings

@@ -122,7 +122,17 @@ fn verify_matches_the_live_api() {
     let out = tempfile::tempdir().unwrap();
     let api = format!("127.0.0.1:{}", free_port());
     let mut engine = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .args(["run", "--rate", "200000", "--scale", "4000", "--seed", "4", "--regrade-secs", "60"])
+        .args([
+            "run",
+            "--rate",
+            "200000",
+            "--scale",
+            "4000",
+            "--seed",
+            "4",
+            "--regrade-secs",
+            "60",
+        ])
         .args(["--http", &api])
         .arg("--out")
         .arg(out.path())
@@ -131,7 +141,11 @@ fn verify_matches_the_live_api() {
         .unwrap();
     // The generator is done within a second; wait until the served epoch stops moving.
     let epoch = || -> Option<u64> {
-        let body = ureq::get(&format!("http://{api}/health")).call().ok()?.into_string().ok()?;
+        let body = ureq::get(&format!("http://{api}/health"))
+            .call()
+            .ok()?
+            .into_string()
+            .ok()?;
         serde_json::from_str::<serde_json::Value>(&body).ok()?["epoch"].as_u64()
     };
     let started = std::time::Instant::now();
@@ -143,7 +157,10 @@ fn verify_matches_the_live_api() {
             break;
         }
         last = now;
-        assert!(started.elapsed().as_secs() < 60, "the live run did not settle");
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the live run did not settle"
+        );
     }
     let verify = Command::new(env!("CARGO_BIN_EXE_pulso"))
         .args(["verify", "--api", &format!("http://{api}"), "--archive"])

@@ -1098,16 +1098,18 @@ fn broker_pause_loses_nothing() {
     let Some(brokers) = brokers("broker_pause_loses_nothing") else {
         return;
     };
+    // The broker's pid: PULSO_BROKER_PID, else the pid file of scripts/broker.sh.
     let pid_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/broker.pid");
-    let pid: u32 = std::fs::read_to_string(&pid_file)
+    let pid: u32 = std::env::var("PULSO_BROKER_PID")
+        .or_else(|_| std::fs::read_to_string(&pid_file))
         .unwrap_or_else(|e| {
             panic!(
-                "{}: {e} (start the broker with scripts/broker.sh)",
+                "{}: {e} (start the broker with scripts/broker.sh or set PULSO_BROKER_PID)",
                 pid_file.display()
             )
         })
         .trim()
         .parse()
-        .expect("a pid in build/broker.pid");
+        .expect("a broker pid");
     scenario(&brokers, 11, 20_000, Some((pid, Duration::from_secs(30))));
 }
