@@ -17,6 +17,10 @@ export PULSO_PYTHON_TESTS=1
 PULSO_BROKER_PID="${PULSO_BROKER_PID:-$(cat build/broker.pid 2>/dev/null || pgrep -f 'tansu broker' | head -n 1)}"
 export PULSO_BROKER_PID
 
+# The Prometheus alerting rules shipped for on-call (Debian's prometheus gives promtool).
+command -v promtool >/dev/null || { apt-get update -q && apt-get install -y -q prometheus >/dev/null; }
+promtool test rules deploy/prometheus/pulso-alerts.test.yml
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings
 cargo test --workspace --release
