@@ -4,6 +4,15 @@
 //! Time is a `u64` epoch (not event time); event time is data, so a late event simply updates
 //! the windows it belongs to. Each domain module turns the deduplicated events into its views;
 //! [`build_views`] wires them into one stream of [`ViewRow`] changes.
+//!
+//! Shape of every domain: events are keyed by the entity they are about (notification, order,
+//! case, reservation) and co-grouped by one `reduce` per entity — an incremental n-way join,
+//! so an event that arrives before its defining event waits in its entity's group and counts
+//! the moment the defining event arrives. Each entity's summary is then exploded into
+//! [`sums::Sums`] contributions per view key and summed by `count`, so an aggregate row is
+//! updated by adding and retracting contributions rather than by rescanning its window.
+//! Department SLAs meet open cases through `join`/`antijoin`, and open cases meet `as_of`
+//! through a `join`, so an SLA change or a new `as_of` re-grades them at once.
 
 pub mod aggregate;
 pub mod cases;
