@@ -21,34 +21,31 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{Debug, Write as _};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_connectors::kafka::rdkafka;
 use pulso_connectors::kafka::{
-    create_topics, HEADER_DETAIL, HEADER_FAILED_AT, HEADER_REASON, HEADER_SOURCE_OFFSET,
-    HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC,
+    HEADER_DETAIL, HEADER_FAILED_AT, HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
 };
 use pulso_events::views::ViewSet;
 use pulso_events::{Position, Rejection, SourceRecord, Topic};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Headers, Message, OwnedMessage};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::ClientContext;
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use serde_json::Value;
+use support::kafka::{
+    end_offsets, free_port, key_of, read_all, Cluster, Deliveries, PartitionJson,
+    MAX_MESSAGE_BYTES, PARTITIONS,
+};
 
-/// Partitions of every source topic.
-const PARTITIONS: i32 = 3;
-/// librdkafka's limit on one message (default 1 000 000 bytes), raised for the two
-/// generated records over 1 MiB.
-const MAX_MESSAGE_BYTES: &str = "8000000";
+mod support;
+
 /// The two tests run one after the other: the broker pause would disturb the other one.
 static SERIAL: Mutex<()> = Mutex::new(());
 /// How long the engine may take to catch up.
@@ -71,80 +68,8 @@ fn brokers(test: &str) -> Option<String> {
     }
 }
 
-fn nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-/// A unique set of topics on the cluster for one test run.
-struct Cluster {
-    brokers: String,
-    /// Prefix of every source topic, e.g. `t1234-1700000000000000000.`.
-    prefix: String,
-    /// The engine's dead-letter topic (the engine does not prefix it).
-    dlq: String,
-}
-
-impl Cluster {
-    /// Creates every topic of [`Topic::ALL`] under a fresh prefix with [`PARTITIONS`]
-    /// partitions, and a fresh one-partition dead-letter topic.
-    fn create(brokers: &str) -> Cluster {
-        let run = format!("t{}-{}", std::process::id(), nanos());
-        let cluster = Cluster {
-            brokers: brokers.to_string(),
-            prefix: format!("{run}."),
-            dlq: format!("{run}-pulso.dlq"),
-        };
-        let names: Vec<String> = Topic::ALL.iter().map(|t| cluster.kafka_name(*t)).collect();
-        let mut topics: Vec<(&str, i32)> = names.iter().map(|n| (n.as_str(), PARTITIONS)).collect();
-        topics.push((&cluster.dlq, 1));
-        create_topics(brokers, &topics).expect("creating the test topics");
-        println!(
-            "topics: {}* ({} topics x {PARTITIONS} partitions), DLQ {}",
-            cluster.prefix,
-            Topic::ALL.len(),
-            cluster.dlq
-        );
-        cluster
-    }
-
-    fn kafka_name(&self, topic: Topic) -> String {
-        format!("{}{}", self.prefix, topic.name())
-    }
-
-    fn source_topics(&self) -> Vec<String> {
-        Topic::ALL.iter().map(|t| self.kafka_name(*t)).collect()
-    }
-}
-
-/// The key of the `index`th generated record: stable, so records spread over the
-/// partitions by librdkafka's key hash.
-fn key_of(index: usize) -> Vec<u8> {
-    format!("rec-{index:07}").into_bytes()
-}
-
 // ---------------------------------------------------------------------------------------
 // Producing
-
-/// Delivery reports of the test producer: every failure.
-#[derive(Default)]
-struct Deliveries {
-    failures: Mutex<Vec<String>>,
-}
-
-impl ClientContext for Deliveries {}
-
-impl ProducerContext for Deliveries {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
-        if let Err((error, _)) = result {
-            self.failures.lock().unwrap().push(error.to_string());
-        }
-    }
-}
 
 /// Produces `stream[range]` (keyed by index) to the prefixed topics and waits until every
 /// record is acknowledged.
@@ -191,52 +116,6 @@ fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::Rang
 // ---------------------------------------------------------------------------------------
 // Reading back
 
-/// Every record of `partitions` from the beginning, waiting (up to `wait`) until `expected`
-/// have arrived, then `settle` longer for any extra (which the caller then sees).
-fn read_all(
-    brokers: &str,
-    partitions: &[(String, i32)],
-    expected: usize,
-    wait: Duration,
-    settle: Duration,
-) -> Vec<OwnedMessage> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("pulso-kafka-live-test-{}", nanos()))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("max.partition.fetch.bytes", MAX_MESSAGE_BYTES)
-        .create()
-        .expect("creating the read-back consumer");
-    let mut tpl = TopicPartitionList::new();
-    for (topic, partition) in partitions {
-        tpl.add_partition_offset(topic, *partition, Offset::Beginning)
-            .unwrap();
-    }
-    consumer
-        .assign(&tpl)
-        .expect("assigning the read-back partitions");
-    let deadline = Instant::now() + wait;
-    let mut messages = Vec::new();
-    let mut settle_until: Option<Instant> = None;
-    loop {
-        let now = Instant::now();
-        if settle_until.is_some_and(|t| now >= t) || now >= deadline {
-            break;
-        }
-        if messages.len() >= expected && settle_until.is_none() {
-            settle_until = Some(now + settle);
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => messages.push(message.detach()),
-            Some(Err(error)) => println!("read-back consumer: {error}"),
-            None => {}
-        }
-    }
-    messages
-}
-
 /// The source records of the test's topics as the broker holds them: exact partitions and
 /// offsets, the Pulso topic (prefix removed), key and value.
 fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord> {
@@ -248,6 +127,7 @@ fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord
         .collect();
     let messages = read_all(
         &cluster.brokers,
+        "pulso-kafka-live-test",
         &partitions,
         stream.len(),
         Duration::from_secs(60),
@@ -307,22 +187,6 @@ fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord
     records
 }
 
-/// The offset after the last record of each partition, by Kafka topic name.
-fn end_offsets(cluster: &Cluster, records: &[SourceRecord]) -> BTreeMap<(String, i32), i64> {
-    let mut ends: BTreeMap<(String, i32), i64> = cluster
-        .source_topics()
-        .into_iter()
-        .flat_map(|t| (0..PARTITIONS).map(move |p| ((t.clone(), p), 0)))
-        .collect();
-    for r in records {
-        let end = ends
-            .get_mut(&(cluster.kafka_name(r.topic), r.position.partition))
-            .unwrap();
-        *end = (*end).max(r.position.offset + 1);
-    }
-    ends
-}
-
 // ---------------------------------------------------------------------------------------
 // The engine
 
@@ -342,15 +206,6 @@ fn dlq_max_bytes() -> Option<String> {
     std::env::var("PULSO_KAFKA_DLQ_MAX_BYTES")
         .ok()
         .filter(|v| !v.trim().is_empty())
-}
-
-/// A local port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Engine {
@@ -474,16 +329,6 @@ impl Drop for Engine {
             let _ = child.wait();
         }
     }
-}
-
-/// One partition of `/v1/pipeline_health`.
-#[derive(Debug, serde::Deserialize)]
-struct PartitionJson {
-    topic: String,
-    partition: i32,
-    next_offset: i64,
-    high_watermark: i64,
-    lag: i64,
 }
 
 /// What [`wait_caught_up`] saw.
@@ -789,6 +634,7 @@ fn check_dlq(cluster: &Cluster, records: &[SourceRecord], expected_count: usize,
     // The DLQ producer is asynchronous: wait for the count, then a little longer for extras.
     let messages = read_all(
         &cluster.brokers,
+        "pulso-kafka-live-test",
         &[(cluster.dlq.clone(), 0)],
         expected_count,
         Duration::from_secs(30),
@@ -962,7 +808,7 @@ fn pause_broker(broker_pid: u32, engine: &Engine, pause: Duration) {
 fn scenario(brokers: &str, seed: u64, scale: u64, broker_pause: Option<(u32, Duration)>) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
-    let cluster = Cluster::create(brokers);
+    let cluster = Cluster::create(brokers, "t");
     let stream = generate(&GeneratorConfig {
         seed,
         scale,

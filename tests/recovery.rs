@@ -20,35 +20,32 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{Debug, Write as _};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
-use pulso_connectors::kafka::create_topics;
 use pulso_connectors::kafka::rdkafka;
 use pulso_events::views::ViewSet;
 use pulso_events::{Position, SourceRecord, Topic};
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use rand::{Rng, SeedableRng};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::ClientContext;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use serde_json::Value;
+use support::kafka::{
+    end_offsets, free_port, key_of, nanos, read_all, Cluster, Deliveries, PartitionJson,
+    MAX_MESSAGE_BYTES, PARTITIONS,
+};
 
-/// Partitions of every source topic.
-const PARTITIONS: i32 = 3;
+mod support;
+
 /// Generated records larger than this are left out (the DLQ producer's default limit is
 /// 1 000 000 bytes).
 const MAX_PRODUCED_BYTES: usize = 900 * 1024;
-/// librdkafka's limit on one message for the test's producer and consumer.
-const MAX_MESSAGE_BYTES: &str = "8000000";
 /// How long production is spread over.
 const PRODUCE_OVER: Duration = Duration::from_secs(25);
 /// SIGKILLs before the last start.
@@ -59,80 +56,12 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(300);
 // ---------------------------------------------------------------------------------------
 // Set-up
 
-fn nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
 fn now_micros() -> i64 {
     (nanos() / 1000) as i64
 }
 
-/// A unique set of topics on the cluster for one test run.
-#[derive(Clone)]
-struct Cluster {
-    brokers: String,
-    /// Prefix of every source topic.
-    prefix: String,
-    /// The engine's dead-letter topic.
-    dlq: String,
-}
-
-impl Cluster {
-    fn create(brokers: &str) -> Cluster {
-        let run = format!("r{}-{}", std::process::id(), nanos());
-        let cluster = Cluster {
-            brokers: brokers.to_string(),
-            prefix: format!("{run}."),
-            dlq: format!("{run}-pulso.dlq"),
-        };
-        let names: Vec<String> = Topic::ALL.iter().map(|t| cluster.kafka_name(*t)).collect();
-        let mut topics: Vec<(&str, i32)> = names.iter().map(|n| (n.as_str(), PARTITIONS)).collect();
-        topics.push((&cluster.dlq, 1));
-        create_topics(brokers, &topics).expect("creating the test topics");
-        println!(
-            "topics: {}* ({} topics x {PARTITIONS} partitions), DLQ {}",
-            cluster.prefix,
-            Topic::ALL.len(),
-            cluster.dlq
-        );
-        cluster
-    }
-
-    fn kafka_name(&self, topic: Topic) -> String {
-        format!("{}{}", self.prefix, topic.name())
-    }
-
-    fn source_topics(&self) -> Vec<String> {
-        Topic::ALL.iter().map(|t| self.kafka_name(*t)).collect()
-    }
-}
-
-fn key_of(index: usize) -> Vec<u8> {
-    format!("rec-{index:07}").into_bytes()
-}
-
 // ---------------------------------------------------------------------------------------
 // Producing
-
-#[derive(Default)]
-struct Deliveries {
-    failures: Mutex<Vec<String>>,
-}
-
-impl ClientContext for Deliveries {}
-
-impl ProducerContext for Deliveries {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
-        if let Err((error, _)) = result {
-            self.failures.lock().unwrap().push(error.to_string());
-        }
-    }
-}
 
 /// Produces the whole stream (keyed by index) at a steady pace over `over`, then waits until
 /// every record is acknowledged.
@@ -184,50 +113,6 @@ fn produce_paced(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], over: Duration)
 // ---------------------------------------------------------------------------------------
 // Reading back
 
-fn read_all(
-    brokers: &str,
-    partitions: &[(String, i32)],
-    expected: usize,
-    wait: Duration,
-    settle: Duration,
-) -> Vec<OwnedMessage> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("pulso-recovery-test-{}", nanos()))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("max.partition.fetch.bytes", MAX_MESSAGE_BYTES)
-        .create()
-        .expect("creating the read-back consumer");
-    let mut tpl = TopicPartitionList::new();
-    for (topic, partition) in partitions {
-        tpl.add_partition_offset(topic, *partition, Offset::Beginning)
-            .unwrap();
-    }
-    consumer
-        .assign(&tpl)
-        .expect("assigning the read-back partitions");
-    let deadline = Instant::now() + wait;
-    let mut messages = Vec::new();
-    let mut settle_until: Option<Instant> = None;
-    loop {
-        let now = Instant::now();
-        if settle_until.is_some_and(|t| now >= t) || now >= deadline {
-            break;
-        }
-        if messages.len() >= expected && settle_until.is_none() {
-            settle_until = Some(now + settle);
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => messages.push(message.detach()),
-            Some(Err(error)) => println!("read-back consumer: {error}"),
-            None => {}
-        }
-    }
-    messages
-}
-
 /// The source records as the broker holds them (exact partitions and offsets), checked to be
 /// exactly the produced stream.
 fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord> {
@@ -239,6 +124,7 @@ fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord
         .collect();
     let messages = read_all(
         &cluster.brokers,
+        "pulso-recovery-test",
         &partitions,
         stream.len(),
         Duration::from_secs(120),
@@ -289,32 +175,8 @@ fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord
     records
 }
 
-/// The offset after the last record of each partition, by Kafka topic name.
-fn end_offsets(cluster: &Cluster, records: &[SourceRecord]) -> BTreeMap<(String, i32), i64> {
-    let mut ends: BTreeMap<(String, i32), i64> = cluster
-        .source_topics()
-        .into_iter()
-        .flat_map(|t| (0..PARTITIONS).map(move |p| ((t.clone(), p), 0)))
-        .collect();
-    for r in records {
-        let end = ends
-            .get_mut(&(cluster.kafka_name(r.topic), r.position.partition))
-            .unwrap();
-        *end = (*end).max(r.position.offset + 1);
-    }
-    ends
-}
-
 // ---------------------------------------------------------------------------------------
 // The engine
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `pulso run` child process, killed if the test ends without stopping it.
 struct Engine {
@@ -425,16 +287,6 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.kill9();
     }
-}
-
-/// One partition of `/v1/pipeline_health`.
-#[derive(Debug, serde::Deserialize)]
-struct PartitionJson {
-    topic: String,
-    partition: i32,
-    next_offset: i64,
-    high_watermark: i64,
-    lag: i64,
 }
 
 fn partitions_of(health: &Value) -> Vec<PartitionJson> {
@@ -728,7 +580,7 @@ fn sigkill_recovery_loses_nothing() {
     };
     let started = Instant::now();
     let seed = 31;
-    let cluster = Cluster::create(&brokers);
+    let cluster = Cluster::create(&brokers, "r");
     let generated = generate(&GeneratorConfig {
         seed,
         scale: 200_000,

@@ -1,5 +1,6 @@
-//! Test support shared by the integration tests: random event streams.
+//! Test support shared by the integration tests: random event streams, live Kafka helpers.
 // Each test crate compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod streams;

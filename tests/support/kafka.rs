@@ -1,0 +1,192 @@
+//! Kafka helpers shared by the live-broker tests (`kafka_live`, `recovery`): unique test
+//! topics, producer delivery reports, reading partitions back, end offsets, free ports and
+//! `/v1/pipeline_health` partitions.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pulso_connectors::kafka::create_topics;
+use pulso_connectors::kafka::rdkafka;
+use pulso_events::{SourceRecord, Topic};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::ClientContext;
+
+/// Partitions of every source topic.
+pub const PARTITIONS: i32 = 3;
+/// librdkafka's limit on one message (default 1 000 000 bytes) for the tests' producers and
+/// consumers, raised for generated records over 1 MiB.
+pub const MAX_MESSAGE_BYTES: &str = "8000000";
+
+// ---------------------------------------------------------------------------------------
+// Set-up
+
+pub fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// A unique set of topics on the cluster for one test run.
+#[derive(Clone)]
+pub struct Cluster {
+    pub brokers: String,
+    /// Prefix of every source topic, e.g. `t1234-1700000000000000000.`.
+    pub prefix: String,
+    /// The engine's dead-letter topic (the engine does not prefix it).
+    pub dlq: String,
+}
+
+impl Cluster {
+    /// Creates every topic of [`Topic::ALL`] under a fresh prefix (starting with `tag`) with
+    /// [`PARTITIONS`] partitions, and a fresh one-partition dead-letter topic.
+    pub fn create(brokers: &str, tag: &str) -> Cluster {
+        let run = format!("{tag}{}-{}", std::process::id(), nanos());
+        let cluster = Cluster {
+            brokers: brokers.to_string(),
+            prefix: format!("{run}."),
+            dlq: format!("{run}-pulso.dlq"),
+        };
+        let names: Vec<String> = Topic::ALL.iter().map(|t| cluster.kafka_name(*t)).collect();
+        let mut topics: Vec<(&str, i32)> = names.iter().map(|n| (n.as_str(), PARTITIONS)).collect();
+        topics.push((&cluster.dlq, 1));
+        create_topics(brokers, &topics).expect("creating the test topics");
+        println!(
+            "topics: {}* ({} topics x {PARTITIONS} partitions), DLQ {}",
+            cluster.prefix,
+            Topic::ALL.len(),
+            cluster.dlq
+        );
+        cluster
+    }
+
+    pub fn kafka_name(&self, topic: Topic) -> String {
+        format!("{}{}", self.prefix, topic.name())
+    }
+
+    pub fn source_topics(&self) -> Vec<String> {
+        Topic::ALL.iter().map(|t| self.kafka_name(*t)).collect()
+    }
+}
+
+/// The key of the `index`th generated record: stable, so records spread over the
+/// partitions by librdkafka's key hash.
+pub fn key_of(index: usize) -> Vec<u8> {
+    format!("rec-{index:07}").into_bytes()
+}
+
+/// A local port nobody listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// ---------------------------------------------------------------------------------------
+// Producing
+
+/// Delivery reports of the test producer: every failure.
+#[derive(Default)]
+pub struct Deliveries {
+    pub failures: Mutex<Vec<String>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Err((error, _)) = result {
+            self.failures.lock().unwrap().push(error.to_string());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading back
+
+/// Every record of `partitions` from the beginning, waiting (up to `wait`) until `expected`
+/// have arrived, then `settle` longer for any extra (which the caller then sees). The
+/// consumer's group is `{group_prefix}-{nanos}`.
+pub fn read_all(
+    brokers: &str,
+    group_prefix: &str,
+    partitions: &[(String, i32)],
+    expected: usize,
+    wait: Duration,
+    settle: Duration,
+) -> Vec<OwnedMessage> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{group_prefix}-{}", nanos()))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("max.partition.fetch.bytes", MAX_MESSAGE_BYTES)
+        .create()
+        .expect("creating the read-back consumer");
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partition) in partitions {
+        tpl.add_partition_offset(topic, *partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer
+        .assign(&tpl)
+        .expect("assigning the read-back partitions");
+    let deadline = Instant::now() + wait;
+    let mut messages = Vec::new();
+    let mut settle_until: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if settle_until.is_some_and(|t| now >= t) || now >= deadline {
+            break;
+        }
+        if messages.len() >= expected && settle_until.is_none() {
+            settle_until = Some(now + settle);
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => messages.push(message.detach()),
+            Some(Err(error)) => println!("read-back consumer: {error}"),
+            None => {}
+        }
+    }
+    messages
+}
+
+/// The offset after the last record of each partition, by Kafka topic name.
+pub fn end_offsets(cluster: &Cluster, records: &[SourceRecord]) -> BTreeMap<(String, i32), i64> {
+    let mut ends: BTreeMap<(String, i32), i64> = cluster
+        .source_topics()
+        .into_iter()
+        .flat_map(|t| (0..PARTITIONS).map(move |p| ((t.clone(), p), 0)))
+        .collect();
+    for r in records {
+        let end = ends
+            .get_mut(&(cluster.kafka_name(r.topic), r.position.partition))
+            .unwrap();
+        *end = (*end).max(r.position.offset + 1);
+    }
+    ends
+}
+
+// ---------------------------------------------------------------------------------------
+// The engine
+
+/// One partition of `/v1/pipeline_health`.
+#[derive(Debug, serde::Deserialize)]
+pub struct PartitionJson {
+    pub topic: String,
+    pub partition: i32,
+    pub next_offset: i64,
+    pub high_watermark: i64,
+    pub lag: i64,
+}
