@@ -26,9 +26,9 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 cargo test --workspace --release
 
 # The disruptive tests, alone: they pause the broker / stop ClickHouse for 30 s, so nothing
-# else may share the services meanwhile.
-PULSO_KAFKA_PAUSE_TEST=1 cargo test --release -p pulso-connectors --test kafka -- \
+# else may share the services meanwhile. (`--workspace` reuses the test binaries built above.)
+PULSO_KAFKA_PAUSE_TEST=1 cargo test --workspace --release -- --exact broker_pause_loses_nothing
+PULSO_KAFKA_PAUSE_TEST=1 cargo test --workspace --release -- \
     --ignored --exact broker_pause_loses_and_duplicates_nothing
-PULSO_KAFKA_PAUSE_TEST=1 cargo test --release --test kafka_live -- --exact broker_pause_loses_nothing
-PULSO_CLICKHOUSE_RESTART_TEST=1 cargo test --release -p pulso-sinks --lib -- \
+PULSO_CLICKHOUSE_RESTART_TEST=1 cargo test --workspace --release -- \
     --exact clickhouse::tests::writer_survives_a_server_restart
