@@ -35,12 +35,11 @@ use pulso_connectors::kafka::{
 use pulso_events::views::ViewSet;
 use pulso_events::{Position, Rejection, SourceRecord, Topic};
 use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{Producer, ThreadedProducer};
 use serde_json::Value;
 use support::kafka::{
-    end_offsets, free_port, key_of, read_all, Cluster, Deliveries, PartitionJson,
+    end_offsets, free_port, read_all, send_record, Cluster, Deliveries, PartitionJson,
     MAX_MESSAGE_BYTES, PARTITIONS,
 };
 
@@ -86,19 +85,7 @@ fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::Rang
     let count = range.len();
     for index in range {
         let (topic, value) = &stream[index];
-        let name = cluster.kafka_name(*topic);
-        let key = key_of(index);
-        let mut record = BaseRecord::to(&name).key(&key[..]).payload(&value[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err((error, _)) => panic!("producing record {index} ({name}): {error}"),
-            }
-        }
+        send_record(&producer, cluster, index, *topic, value);
     }
     producer
         .flush(Duration::from_secs(60))

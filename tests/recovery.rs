@@ -32,12 +32,11 @@ use pulso_events::{Position, SourceRecord, Topic};
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use rand::{Rng, SeedableRng};
 use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{Producer, ThreadedProducer};
 use serde_json::Value;
 use support::kafka::{
-    end_offsets, free_port, key_of, nanos, read_all, Cluster, Deliveries, PartitionJson,
+    end_offsets, free_port, nanos, read_all, send_record, Cluster, Deliveries, PartitionJson,
     MAX_MESSAGE_BYTES, PARTITIONS,
 };
 
@@ -83,19 +82,7 @@ fn produce_paced(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], over: Duration)
                 std::thread::sleep(wait);
             }
         }
-        let name = cluster.kafka_name(*topic);
-        let key = key_of(index);
-        let mut record = BaseRecord::to(&name).key(&key[..]).payload(&value[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err((error, _)) => panic!("producing record {index} ({name}): {error}"),
-            }
-        }
+        send_record(&producer, cluster, index, *topic, value);
     }
     producer
         .flush(Duration::from_secs(60))

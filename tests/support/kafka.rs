@@ -12,8 +12,9 @@ use pulso_connectors::kafka::rdkafka;
 use pulso_events::{SourceRecord, Topic};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedMessage;
-use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientContext;
 
@@ -189,4 +190,28 @@ pub struct PartitionJson {
     pub next_offset: i64,
     pub high_watermark: i64,
     pub lag: i64,
+}
+
+/// Sends record `index` of a test stream to its prefixed topic, keyed by index, waiting while
+/// the producer's queue is full.
+pub fn send_record(
+    producer: &ThreadedProducer<Deliveries>,
+    cluster: &Cluster,
+    index: usize,
+    topic: Topic,
+    value: &[u8],
+) {
+    let name = cluster.kafka_name(topic);
+    let key = key_of(index);
+    let mut record = BaseRecord::to(&name).key(&key[..]).payload(value);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err((error, _)) => panic!("producing record {index} ({name}): {error}"),
+        }
+    }
 }
