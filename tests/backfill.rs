@@ -1,7 +1,7 @@
 //! Backfill equals live: `pulso run` on the built-in generator archives what it reads; a
 //! `pulso backfill` of that archive, graded at the live run's `as_of`, gives the same views.
-//! (`pipeline_health` differs by design in `records`/`rejected`: the archive holds accepted
-//! records only.)
+//! (`pipeline_health` included: the archive holds the accepted records, its progress record
+//! the rejected counts.)
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -68,24 +68,14 @@ fn backfill_of_the_archive_equals_the_live_views() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut backfilled = read_views(&backfill.path().join("views")).unwrap();
-
-    for (live_topic, archived) in live_views
-        .pipeline_health
-        .iter()
-        .zip(&backfilled.pipeline_health)
-    {
-        assert_eq!(live_topic.topic, archived.topic);
-        assert_eq!(
-            live_topic.records - live_topic.rejected_total(),
-            archived.records
-        );
-        assert_eq!(
-            (live_topic.duplicates, live_topic.orphan_events),
-            (archived.duplicates, archived.orphan_events)
-        );
-    }
-    backfilled.pipeline_health = live_views.pipeline_health.clone();
+    let backfilled = read_views(&backfill.path().join("views")).unwrap();
+    assert!(
+        live_views
+            .pipeline_health
+            .iter()
+            .any(|h| h.rejected_total() > 0),
+        "the live run rejected records"
+    );
     assert_eq!(backfilled, live_views);
 
     // `pulso verify` agrees, and catches a published view that differs from the archive.

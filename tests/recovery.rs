@@ -11,10 +11,9 @@
 //! engine is killed with SIGKILL 5 times at random moments (0.5–4 s apart) and restarted on
 //! the same `OUT` directory with the same flags. Once production is over and the last engine
 //! has caught up (every partition at lag 0 with `next_offset` at the broker's end offset):
-//! - a fresh Parquet snapshot equals `pulso_oracle::compute` at its `as_of` on every view but
-//!   `pipeline_health`, which is compared on `orphan_events` only (after a recovery the
-//!   engine counts archived accepted records plus newly read ones, and rejected records read
-//!   before a crash are not read again; `duplicates` are printed);
+//! - a fresh Parquet snapshot equals `pulso_oracle::compute` at its `as_of` on every view,
+//!   `pipeline_health` included (records, rejected by reason, duplicates and orphans: the
+//!   rejected records of earlier runs are re-counted from the progress record);
 //! - with `PULSO_CLICKHOUSE_URL`, ClickHouse holds the final snapshot likewise;
 //! - the raw archive holds exactly the accepted records: nothing lost, nothing twice.
 
@@ -425,31 +424,6 @@ fn describe_diff(actual: &ViewSet, expected: &ViewSet) -> String {
     text
 }
 
-/// `orphan_events` per topic (zeros left out).
-fn orphans(views: &ViewSet) -> BTreeMap<String, i64> {
-    views
-        .pipeline_health
-        .iter()
-        .filter(|h| h.orphan_events != 0)
-        .map(|h| (h.topic.clone(), h.orphan_events))
-        .collect()
-}
-
-/// The differences of `actual` from `expected` on every view but `pipeline_health`, and on
-/// `pipeline_health`'s `orphan_events`; empty when they agree.
-fn diff_except_health(actual: &ViewSet, expected: &ViewSet) -> String {
-    let strip = |v: &ViewSet| ViewSet {
-        pipeline_health: Vec::new(),
-        ..v.clone()
-    };
-    let mut text = describe_diff(&strip(actual), &strip(expected));
-    let (a, e) = (orphans(actual), orphans(expected));
-    if a != e {
-        let _ = writeln!(text, "pipeline_health orphan_events: {a:?} vs {e:?}");
-    }
-    text
-}
-
 /// Prints the per-topic `pipeline_health` counters of the engine next to the oracle's.
 fn print_health(actual: &ViewSet, expected: &ViewSet) {
     let oracle: BTreeMap<&str, _> = expected
@@ -473,7 +447,7 @@ fn print_health(actual: &ViewSet, expected: &ViewSet) {
 }
 
 /// Waits for a Parquet snapshot taken after `after` (wall clock, micros; the same one read
-/// twice in a row) and checks it against the oracle except `pipeline_health`.
+/// twice in a row) and checks it against the oracle.
 fn check_fresh_snapshot(views_dir: &Path, records: &[SourceRecord], after: i64) -> ViewSet {
     let started = Instant::now();
     let mut attempts = 0;
@@ -496,11 +470,10 @@ fn check_fresh_snapshot(views_dir: &Path, records: &[SourceRecord], after: i64) 
             continue;
         }
         let expected = pulso_oracle::compute(records, first.as_of);
-        last = diff_except_health(&first, &expected);
+        last = describe_diff(&first, &expected);
         if last.is_empty() {
             println!(
-                "fresh snapshot equals the oracle except pipeline_health (as_of {:?}, {} \
-                 timeline rows, {} open cases; orphan_events equal)",
+                "fresh snapshot equals the oracle (as_of {:?}, {} timeline rows, {} open cases)",
                 first.as_of,
                 first.timelines.len(),
                 first.open_cases.len()
@@ -659,7 +632,7 @@ fn sigkill_recovery_loses_nothing() {
         started.elapsed()
     );
 
-    // (1) A fresh snapshot equals the oracle (pipeline_health: orphan_events only).
+    // (1) A fresh snapshot equals the oracle.
     let views_dir = out.join("views");
     check_fresh_snapshot(&views_dir, &records, now_micros());
 
@@ -672,25 +645,25 @@ fn sigkill_recovery_loses_nothing() {
     );
     let last = pulso_sinks::parquet::read_views(&views_dir).expect("the final snapshot");
     let expected = pulso_oracle::compute(&records, last.as_of);
-    let diff = diff_except_health(&last, &expected);
+    let diff = describe_diff(&last, &expected);
     assert!(
         diff.is_empty(),
         "the final snapshot differs from the oracle:\n{diff}"
     );
-    println!("final snapshot (after SIGINT) equals the oracle except pipeline_health");
+    println!("final snapshot (after SIGINT) equals the oracle");
 
     // (2) ClickHouse holds the final snapshot.
     if let Some((config, _)) = &clickhouse {
         let sink = ClickHouseSink::connect(config.clone()).expect("connecting to ClickHouse");
         let stored = sink.read_views().expect("reading the ClickHouse views");
-        let diff = diff_except_health(&stored, &last);
+        let diff = describe_diff(&stored, &last);
         assert!(
             diff.is_empty(),
             "ClickHouse ({}) differs from the final snapshot (first: ClickHouse):\n{diff}",
             config.database
         );
         println!(
-            "ClickHouse database {} equals the final snapshot except pipeline_health",
+            "ClickHouse database {} equals the final snapshot",
             config.database
         );
         drop_database(config);

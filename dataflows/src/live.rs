@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use differential_dataflow::input::Input;
 use pulso_events::views::ViewRow;
-use pulso_events::{Rejection, SourceRecord};
+use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 
 use crate::runner::DataflowError;
 use crate::{build_views, ingest, Epoch, Ingested};
@@ -21,13 +21,29 @@ pub trait RecordSource {
     /// finished for good.
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>>;
 
-    /// Called when `epoch` is closed, with the accepted records read in it and their event
-    /// times, before its views are computed (e.g. archive them durably).
-    fn epoch_read(&mut self, _epoch: Epoch, _accepted: &[(SourceRecord, i64)]) {}
+    /// Records rejected before a restart, counted per (topic, reason): the live loop feeds
+    /// them to the views once, at start (the records themselves are in the dead-letter topic).
+    fn restored_rejections(&mut self) -> Vec<(Topic, RejectReason, u64)> {
+        Vec::new()
+    }
+
+    /// Called when `epoch` is closed, with what was read in it: the accepted records with their
+    /// event times and where each rejected record was, before its views are computed (e.g.
+    /// archive them durably).
+    fn epoch_read(&mut self, _epoch: Epoch, _read: &EpochRead) {}
 
     /// Called once an epoch's views are complete: the records read so far are processed
     /// (e.g. commit consumer-group offsets).
     fn epoch_processed(&mut self, _epoch: Epoch) {}
+}
+
+/// What one worker read in an epoch.
+#[derive(Debug, Default)]
+pub struct EpochRead {
+    /// The accepted records and their event times, in reading order.
+    pub accepted: Vec<(SourceRecord, i64)>,
+    /// The topic, position and reason of every rejected record.
+    pub rejected: Vec<(Topic, Position, RejectReason)>,
 }
 
 /// Builds worker `index` of `peers`'s source.
@@ -119,6 +135,9 @@ pub fn run_live(
             let mut last_regrade = Instant::now();
             let mut finished = false;
             let mut epoch: Epoch = 0;
+            for (topic, reason, n) in source.restored_rejections() {
+                input.update(Ingested::Rejected { topic, reason }, n as isize);
+            }
             while !finished {
                 let opened = Instant::now();
                 if wall_clock
@@ -135,7 +154,7 @@ pub fn run_live(
                 }
                 let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
                 let mut read = 0;
-                let mut accepted = Vec::new();
+                let mut read_now = EpochRead::default();
                 while read < config.epoch_records && !stop.load(Ordering::Relaxed) {
                     let now = Instant::now();
                     if now >= deadline {
@@ -149,11 +168,16 @@ pub fn run_live(
                                 let (ingested, rejection) = ingest(&record);
                                 match (&ingested, rejection) {
                                     (_, Some(rejection)) => {
+                                        read_now.rejected.push((
+                                            record.topic,
+                                            record.position,
+                                            rejection.reason,
+                                        ));
                                         let _ =
                                             sender.send(EngineEvent::Rejected(record, rejection));
                                     }
                                     (Ingested::Accepted { event, .. }, None) => {
-                                        accepted.push((record, event.timestamp));
+                                        read_now.accepted.push((record, event.timestamp));
                                     }
                                     (Ingested::Rejected { .. }, None) => {}
                                 }
@@ -175,7 +199,7 @@ pub fn run_live(
                 as_of_input.advance_to(epoch);
                 input.flush();
                 as_of_input.flush();
-                source.epoch_read(epoch - 1, &accepted);
+                source.epoch_read(epoch - 1, &read_now);
                 worker.step_while(|| probe.less_than(input.time()));
                 source.epoch_processed(epoch - 1);
                 if index == 0 {

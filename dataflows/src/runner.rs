@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use differential_dataflow::input::Input;
 use pulso_events::views::{ViewRow, ViewSet};
-use pulso_events::{Rejection, SourceRecord};
+use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 
-use crate::{build_views, ingest, Epoch};
+use crate::{build_views, ingest, Epoch, Ingested};
 
 /// How to run a replay.
 #[derive(Clone, Debug)]
@@ -22,6 +22,9 @@ pub struct ReplayConfig {
     pub as_of: Option<i64>,
     /// Counts the records processed so far (all workers), for progress reports.
     pub progress: Option<Arc<AtomicU64>>,
+    /// Records rejected outside `batches`, per (topic, reason): counted in `pipeline_health`
+    /// as if they had been read (a backfill takes them from the archive's progress record).
+    pub restored_rejections: Vec<(Topic, RejectReason, u64)>,
 }
 
 impl Default for ReplayConfig {
@@ -30,6 +33,7 @@ impl Default for ReplayConfig {
             workers: 1,
             as_of: None,
             progress: None,
+            restored_rejections: Vec::new(),
         }
     }
 }
@@ -74,6 +78,7 @@ pub fn replay(
     let workers = config.workers.max(1);
     let fixed_as_of = config.as_of;
     let progress = config.progress.clone();
+    let restored = Arc::new(config.restored_rejections.clone());
     let (sender, receiver) = mpsc::channel::<Message>();
     let shared = Arc::clone(&batches);
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
@@ -95,6 +100,11 @@ pub fn replay(
             as_of_input.insert(t);
         }
         as_of_input.close();
+        if index == 0 {
+            for &(topic, reason, n) in restored.iter() {
+                input.update(Ingested::Rejected { topic, reason }, n as isize);
+            }
+        }
         for (epoch, batch) in shared.iter().enumerate() {
             for (i, record) in batch.iter().enumerate().skip(index).step_by(peers) {
                 let (ingested, rejection) = ingest(record);

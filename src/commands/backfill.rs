@@ -15,9 +15,10 @@ use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
 use pulso_events::SourceRecord;
 use pulso_sinks::clickhouse::ClickHouseConfig;
-use pulso_sinks::parquet::{read_archive, write_views};
+use pulso_sinks::parquet::{read_archive, read_progress, write_views};
 
 use super::replay::write_to_clickhouse;
+use crate::live::recovery::restored_rejections;
 
 /// Flags of `pulso backfill`.
 #[derive(Debug, Args)]
@@ -131,10 +132,17 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
     let finished = Arc::new(AtomicBool::new(false));
     let reporter = spawn_progress(Arc::clone(&done), total, Arc::clone(&finished));
     let started = Instant::now();
+    // The whole archive: the records rejected while it was written count too (the progress
+    // record has them); a time range cannot place them, so it counts archived records only.
+    let restored_rejections = match (from, to) {
+        (None, None) => restored_rejections(&read_progress(&args.archive)?),
+        _ => Vec::new(),
+    };
     let config = ReplayConfig {
         workers: args.workers,
         as_of,
         progress: Some(done),
+        restored_rejections,
     };
     let output = replay(Arc::new(epochs), &config);
     finished.store(true, Ordering::Relaxed);

@@ -171,12 +171,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 );
             }
             let backlogs = Arc::new(Mutex::new(recovered.backlog));
+            let restored = Arc::new(Mutex::new(Some(recovered.rejected)));
             let (resume, epoch_base) = (recovered.resume, recovered.epoch_base);
+            let (tail, partitions) = (recovered.tail, recovered.progress);
             let (config, progress) = (config.clone(), progress.clone().unwrap_or_default());
             Arc::new(move |index, peers| -> Box<dyn RecordSource> {
                 let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
                 let backlog =
                     std::mem::take(&mut backlogs.lock().unwrap_or_else(|e| e.into_inner())[index]);
+                // The rejected counts of the earlier runs enter the views once, on one worker.
+                let rejected = restored
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .unwrap_or_default();
                 let source = KafkaRecordSource::new(
                     config.clone(),
                     index,
@@ -187,7 +195,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 match (source, writer) {
                     (Ok(source), Some(writer)) => Box::new(RecoveringSource::new(
                         backlog,
-                        ArchivingSource::new(source, writer, epoch_base),
+                        tail.clone(),
+                        rejected,
+                        ArchivingSource::new(
+                            source,
+                            writer,
+                            epoch_base,
+                            &config.topic_prefix,
+                            &partitions,
+                        ),
                     )),
                     (Err(error), _) => {
                         tracing::error!(%error, index, "cannot create the Kafka consumer");
@@ -214,6 +230,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
                         GeneratorSource::new(&config, rate),
                         writer,
                         epoch_base,
+                        "",
+                        &Default::default(),
                     )),
                     _ => Box::new(NoSource),
                 }

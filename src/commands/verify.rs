@@ -1,9 +1,9 @@
 //! `pulso verify --archive DIR [--clickhouse URL] [--views DIR] [--api URL]`: recomputes
 //! every view from the raw archive and diffs it against what the live run published
 //! (ClickHouse, its Parquet snapshots, its HTTP API), printing each difference and exiting
-//! non-zero on any. Open cases are
-//! graded at the target's own `as_of`. `pipeline_health` is compared on `duplicates` and
-//! `orphan_events` only (the archive holds accepted records, not rejected ones).
+//! non-zero on any. Open cases are graded at the target's own `as_of`. `pipeline_health`
+//! counts the archived (accepted) records plus the rejected ones of the archive's progress
+//! record; the API's `/v1/pipeline_health` (live counters, lag) is not compared.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,10 +12,12 @@ use anyhow::{bail, Result};
 use clap::Args;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::views::{ViewRow, ViewSet};
-use pulso_events::SourceRecord;
+use pulso_events::{RejectReason, SourceRecord, Topic};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::{read_archive, read_views};
+use pulso_sinks::parquet::{read_archive, read_progress, read_views};
+
+use crate::live::recovery::restored_rejections;
 
 /// Flags of `pulso verify`.
 #[derive(Debug, Args)]
@@ -41,28 +43,27 @@ pub struct VerifyArgs {
     pub workers: usize,
 }
 
-fn recompute(records: &[SourceRecord], workers: usize, as_of: Option<i64>) -> Result<ViewSet> {
-    let epochs: Vec<Vec<SourceRecord>> = records.chunks(50_000).map(|c| c.to_vec()).collect();
+/// What the archive holds: its accepted records and the rejected counts of its progress record.
+struct Archive {
+    records: Vec<SourceRecord>,
+    rejected: Vec<(Topic, RejectReason, u64)>,
+}
+
+fn recompute(archive: &Archive, workers: usize, as_of: Option<i64>) -> Result<ViewSet> {
+    let epochs: Vec<Vec<SourceRecord>> =
+        archive.records.chunks(50_000).map(|c| c.to_vec()).collect();
     let config = ReplayConfig {
         workers,
         as_of,
+        restored_rejections: archive.rejected.clone(),
         ..Default::default()
     };
     Ok(replay(Arc::new(epochs), &config)?.views)
 }
 
-/// Makes `pipeline_health` comparable: only the counters the archive can know.
-fn comparable(mut views: ViewSet) -> ViewSet {
-    for health in &mut views.pipeline_health {
-        health.records = 0;
-        health.rejected = [0; 8];
-    }
-    views
-}
-
 /// Prints the differences of `actual` from `expected`; returns how many there are.
 fn report(target: &str, expected: &ViewSet, actual: &ViewSet) -> usize {
-    let differences = diff_views(&comparable(actual.clone()), &comparable(expected.clone()));
+    let differences = diff_views(actual, expected);
     for (row, diff) in differences.iter().take(50) {
         let what = if *diff > 0 { "missing" } else { "unexpected" };
         println!("{target}: {what} {}", describe(row));
@@ -91,6 +92,10 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             value: r.value,
         })
         .collect();
+    let archive = Archive {
+        records,
+        rejected: restored_rejections(&read_progress(&args.archive)?),
+    };
     let mut targets: Vec<(String, ViewSet)> = Vec::new();
     if let Some(url) = &args.clickhouse {
         let config = ClickHouseConfig {
@@ -108,16 +113,16 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     }
     let mut total = 0;
     for (target, actual) in &targets {
-        let expected = recompute(&records, args.workers, actual.as_of)?;
+        let expected = recompute(&archive, args.workers, actual.as_of)?;
         let n = report(target, &expected, actual);
         println!(
             "{target}: {n} differences from the {} archived records",
-            records.len()
+            archive.records.len()
         );
         total += n;
     }
     if let Some(api) = &args.api {
-        total += verify_api(api, &records, args.workers)?;
+        total += verify_api(api, &archive, args.workers)?;
     }
     if total > 0 {
         bail!("{total} differences between the archive and the published views");
@@ -149,7 +154,7 @@ fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<Str
 
 /// Compares every view the API serves (but `pipeline_health`) with the recomputation, graded
 /// at the API's `as_of`; returns the number of differences.
-fn verify_api(api: &str, records: &[SourceRecord], workers: usize) -> Result<usize> {
+fn verify_api(api: &str, archive: &Archive, workers: usize) -> Result<usize> {
     let mut served = Vec::new();
     let mut as_of = None;
     for view in pulso_events::views::VIEW_NAMES
@@ -164,7 +169,7 @@ fn verify_api(api: &str, records: &[SourceRecord], workers: usize) -> Result<usi
         );
     }
     let as_of = as_of.as_deref().and_then(pulso_events::time::parse_rfc3339);
-    let expected = recompute(records, workers, as_of)?;
+    let expected = recompute(archive, workers, as_of)?;
     let mut wanted: Vec<(String, String)> = pulso_sinks::changes::view_rows(&expected)
         .filter_map(|row| pulso_queries::api::render::row_json(&row))
         .filter(|(view, _)| *view != "pipeline_health")
@@ -189,7 +194,7 @@ fn verify_api(api: &str, records: &[SourceRecord], workers: usize) -> Result<usi
     let n = missing.len() + unexpected.len();
     println!(
         "api {api}: {n} differences from the {} archived records",
-        records.len()
+        archive.records.len()
     );
     Ok(n)
 }

@@ -20,7 +20,7 @@ use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{write_views, RejectedRecord};
 
-use super::sources::PartitionProgress;
+use super::sources::ConsumerPositions;
 
 /// Where the consumer delivers.
 pub struct Outputs {
@@ -32,7 +32,7 @@ pub struct Outputs {
     /// The dead-letter producer and the brokers, with `--brokers`.
     pub kafka: Option<(DlqProducer, String, Vec<String>)>,
     /// Consumer progress per partition, with `--brokers`.
-    pub progress: Option<PartitionProgress>,
+    pub progress: Option<ConsumerPositions>,
     /// The output folder: `views/` snapshots and `rejected.jsonl`.
     pub out: PathBuf,
     /// Seconds between Parquet snapshots.

@@ -1,22 +1,33 @@
 //! Recovery of `pulso run --brokers`: the state is rebuilt by replaying the raw archive
-//! through the same dataflows before Kafka is read again, from right after the archived
-//! offsets. Archived records are not archived a second time, and the restarted run numbers
-//! its archive epochs after the last durable one, so no file of an earlier run is replaced.
+//! through the same dataflows, and the records rejected before the restart are re-counted
+//! from the progress record, before Kafka is read again from the progress record's offsets.
+//! Archived records are neither archived nor ingested a second time (an epoch archived just
+//! before a crash, whose progress was not yet written, is read again from Kafka and its
+//! archived records skipped), and the restarted run numbers its archive epochs after the last
+//! durable one, so no file of an earlier run is replaced.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use pulso_dataflows::live::RecordSource;
+use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
-use pulso_events::{Position, SourceRecord, Topic};
-use pulso_sinks::parquet::{read_archive, read_progress};
+use pulso_events::{Position, RejectReason, SourceRecord, Topic};
+use pulso_sinks::parquet::{read_archive, read_progress, PartitionsProgress, Progress};
 
 /// What a restart resumes from.
 pub struct Recovered {
     /// Archived records, for worker `i % workers`.
     pub backlog: Vec<Vec<SourceRecord>>,
+    /// Archived records at or after their partition's resume offset: Kafka hands them out
+    /// again, and they must be skipped.
+    pub tail: HashSet<(Topic, Position)>,
+    /// Rejected records before the resume offsets, per (topic, reason).
+    pub rejected: Vec<(Topic, RejectReason, u64)>,
+    /// Every (Kafka topic name, partition) of the progress record: resume offsets and the
+    /// rejected counts below them.
+    pub progress: PartitionsProgress,
     /// The next offset per (Kafka topic name, partition).
     pub resume: BTreeMap<(String, i32), i64>,
     /// The first archive epoch this run may use.
@@ -24,21 +35,29 @@ pub struct Recovered {
 }
 
 /// Reads the archive under `root`: its records (split over `workers`), where to resume each
-/// partition (after both the progress record and the last archived offset), and the next
-/// free archive epoch. `topic_prefix` maps topics to their Kafka names.
+/// partition (the progress record), the rejected counts, and the next free archive epoch.
+/// `topic_prefix` maps topics to their Kafka names.
 pub fn recover(root: &Path, workers: usize, topic_prefix: &str) -> Result<Recovered> {
     let progress = read_progress(root)?;
     let archived = read_archive(root, None, None)?;
-    let mut resume = progress.offsets.clone();
+    let mut resume: BTreeMap<(String, i32), i64> = progress
+        .offsets
+        .iter()
+        .map(|(key, p)| (key.clone(), p.next_offset))
+        .collect();
     let mut epoch_base = progress.last_epoch().map_or(0, |e| e + 1);
     let mut backlog = vec![Vec::new(); workers.max(1)];
+    let mut tail = HashSet::new();
     for (i, record) in archived.into_iter().enumerate() {
         let key = (
             format!("{topic_prefix}{}", record.topic.name()),
             record.position.partition,
         );
-        let next = resume.entry(key).or_insert(0);
-        *next = (*next).max(record.position.offset + 1);
+        // A partition archived before its first progress record is read again from its
+        // start, so that its rejected records are counted.
+        if record.position.offset >= *resume.entry(key).or_insert(0) {
+            tail.insert((record.topic, record.position));
+        }
         epoch_base = epoch_base.max(record.epoch + 1);
         let source = SourceRecord {
             topic: record.topic,
@@ -49,28 +68,57 @@ pub fn recover(root: &Path, workers: usize, topic_prefix: &str) -> Result<Recove
         let n = backlog.len();
         backlog[i % n].push(source);
     }
+    let rejected = restored_rejections(&progress);
     Ok(Recovered {
         backlog,
+        tail,
+        rejected,
+        progress: progress.offsets,
         resume,
         epoch_base,
     })
 }
 
-/// Feeds a worker's archived records first, then its live source; archived records are not
-/// passed on to the live source's `epoch_read` (they are archived already).
+/// The rejected counts of an archive's progress record, per (topic, reason). A Kafka topic
+/// name may carry a `--topic-prefix`, so it is matched by its ending (no topic name ends
+/// another).
+pub fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReason, u64)> {
+    let mut counts: BTreeMap<(Topic, RejectReason), u64> = BTreeMap::new();
+    for ((name, reason), n) in progress.rejected() {
+        match Topic::ALL.into_iter().find(|t| name.ends_with(t.name())) {
+            Some(topic) => *counts.entry((topic, reason)).or_insert(0) += n,
+            None => tracing::warn!(topic = %name, "progress record names an unknown topic"),
+        }
+    }
+    counts.into_iter().map(|((t, r), n)| (t, r, n)).collect()
+}
+
+/// Feeds a worker's archived records first, then its live source without the archived
+/// records it hands out again; archived records are not passed on to the live source's
+/// `epoch_read` (they are archived already).
 pub struct RecoveringSource<S> {
     backlog: VecDeque<SourceRecord>,
     replayed: HashSet<(Topic, Position)>,
+    tail: HashSet<(Topic, Position)>,
+    rejected: Vec<(Topic, RejectReason, u64)>,
     inner: S,
 }
 
 impl<S: RecordSource> RecoveringSource<S> {
-    /// Replays `backlog`, then reads `inner`.
-    pub fn new(backlog: Vec<SourceRecord>, inner: S) -> Self {
+    /// Replays `backlog` and restores the `rejected` counts, then reads `inner`, skipping the
+    /// records of `tail`.
+    pub fn new(
+        backlog: Vec<SourceRecord>,
+        tail: HashSet<(Topic, Position)>,
+        rejected: Vec<(Topic, RejectReason, u64)>,
+        inner: S,
+    ) -> Self {
         let replayed = backlog.iter().map(|r| (r.topic, r.position)).collect();
         RecoveringSource {
             backlog: backlog.into(),
             replayed,
+            tail,
+            rejected,
             inner,
         }
     }
@@ -79,21 +127,33 @@ impl<S: RecordSource> RecoveringSource<S> {
 impl<S: RecordSource> RecordSource for RecoveringSource<S> {
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
         if self.backlog.is_empty() {
-            return self.inner.poll(max, timeout);
+            let mut records = self.inner.poll(max, timeout)?;
+            if !self.tail.is_empty() {
+                records.retain(|r| !self.tail.remove(&(r.topic, r.position)));
+            }
+            return Some(records);
         }
         let n = max.min(self.backlog.len());
         Some(self.backlog.drain(..n).collect())
     }
 
-    fn epoch_read(&mut self, epoch: Epoch, accepted: &[(SourceRecord, i64)]) {
+    fn restored_rejections(&mut self) -> Vec<(Topic, RejectReason, u64)> {
+        std::mem::take(&mut self.rejected)
+    }
+
+    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
         if self.replayed.is_empty() {
-            return self.inner.epoch_read(epoch, accepted);
+            return self.inner.epoch_read(epoch, read);
         }
-        let fresh: Vec<(SourceRecord, i64)> = accepted
-            .iter()
-            .filter(|(r, _)| !self.replayed.contains(&(r.topic, r.position)))
-            .cloned()
-            .collect();
+        let fresh = EpochRead {
+            accepted: read
+                .accepted
+                .iter()
+                .filter(|(r, _)| !self.replayed.contains(&(r.topic, r.position)))
+                .cloned()
+                .collect(),
+            rejected: read.rejected.clone(),
+        };
         if self.backlog.is_empty() {
             // Every archived record has gone through an epoch by now.
             self.replayed.clear();
@@ -103,5 +163,85 @@ impl<S: RecordSource> RecordSource for RecoveringSource<S> {
 
     fn epoch_processed(&mut self, epoch: Epoch) {
         self.inner.epoch_processed(epoch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress};
+
+    /// A source handing out `records` once.
+    struct Fixed(Option<Vec<SourceRecord>>);
+
+    impl RecordSource for Fixed {
+        fn poll(&mut self, _max: usize, _timeout: Duration) -> Option<Vec<SourceRecord>> {
+            self.0.take()
+        }
+    }
+
+    fn record(offset: i64) -> SourceRecord {
+        SourceRecord {
+            topic: Topic::Orders,
+            position: Position {
+                partition: 1,
+                offset,
+            },
+            key: None,
+            value: format!("{{\"n\":{offset}}}").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn an_epoch_archived_after_its_progress_is_skipped_when_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = ArchiveWriter::new(dir.path(), 0).unwrap();
+        // Epoch 0: offsets 0..4 archived, progress at 5 with two rejected records (0..5 read).
+        // Epoch 1: offsets 6 and 8 archived, then a crash before its progress was written.
+        let archived = |offsets: &[i64], epoch: u64| -> Vec<ArchiveRecord> {
+            offsets
+                .iter()
+                .map(|&o| {
+                    let r = record(o);
+                    ArchiveRecord {
+                        topic: r.topic,
+                        position: r.position,
+                        key: None,
+                        value: r.value,
+                        timestamp: 1_700_000_000_000_000,
+                        epoch,
+                    }
+                })
+                .collect()
+        };
+        writer.write_epoch(0, &archived(&[0, 2, 4], 0)).unwrap();
+        let mut progress = PartitionProgress::at(5);
+        progress.rejected.insert(RejectReason::MalformedJson, 2);
+        let partitions = BTreeMap::from([(("staging.orders.events".to_string(), 1), progress)]);
+        writer.write_progress(0, &partitions).unwrap();
+        writer.write_epoch(1, &archived(&[6, 8], 1)).unwrap();
+
+        let recovered = recover(dir.path(), 1, "staging.").unwrap();
+        assert_eq!(
+            recovered.resume,
+            BTreeMap::from([(("staging.orders.events".to_string(), 1), 5)])
+        );
+        assert_eq!(recovered.epoch_base, 2);
+        assert_eq!(
+            recovered.rejected,
+            vec![(Topic::Orders, RejectReason::MalformedJson, 2)]
+        );
+        let backlog = recovered.backlog.into_iter().next().unwrap();
+        assert_eq!(backlog.len(), 5);
+        // Kafka hands out 5..=9 again: the archived 6 and 8 are skipped.
+        let live = Fixed(Some((5..10).map(record).collect()));
+        let mut source = RecoveringSource::new(backlog, recovered.tail, recovered.rejected, live);
+        assert_eq!(source.restored_rejections().len(), 1);
+        assert!(source.restored_rejections().is_empty(), "restored once");
+        let mut read = Vec::new();
+        while let Some(records) = source.poll(100, Duration::ZERO) {
+            read.extend(records.into_iter().map(|r| r.position.offset));
+        }
+        assert_eq!(read, vec![0, 2, 4, 6, 8, 5, 7, 9]);
     }
 }

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{Generator, GeneratorConfig};
 use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
-use pulso_dataflows::live::RecordSource;
+use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
-use pulso_events::{Position, SourceRecord, Topic};
-use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter};
+use pulso_events::{Position, RejectReason, SourceRecord, Topic};
+use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
 pub struct GeneratorSource {
@@ -78,13 +78,13 @@ impl RecordSource for NoSource {
 
 /// Consumer progress shared by the Kafka workers with the consumer thread:
 /// `(topic, partition) -> (next_offset, high_watermark)`.
-pub type PartitionProgress = Arc<Mutex<BTreeMap<(String, i32), (i64, i64)>>>;
+pub type ConsumerPositions = Arc<Mutex<BTreeMap<(String, i32), (i64, i64)>>>;
 
 /// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
 /// consumer-group offsets once an epoch is processed.
 pub struct KafkaRecordSource {
     source: KafkaSource,
-    progress: PartitionProgress,
+    progress: ConsumerPositions,
     last_watermarks: Instant,
 }
 
@@ -95,7 +95,7 @@ impl KafkaRecordSource {
         index: usize,
         peers: usize,
         resume: BTreeMap<(String, i32), i64>,
-        progress: PartitionProgress,
+        progress: ConsumerPositions,
     ) -> anyhow::Result<Self> {
         let source = KafkaSource::new(config, index, peers, resume)?;
         Ok(KafkaRecordSource {
@@ -157,21 +157,38 @@ impl Positioned for GeneratorSource {
 }
 
 /// Wraps a source so each epoch's accepted records reach the raw archive (and this worker's
-/// progress record) before the epoch is acknowledged.
+/// progress record, with the rejected counts of its partitions) before the epoch is
+/// acknowledged.
 pub struct ArchivingSource<S> {
     inner: S,
     writer: ArchiveWriter,
     epoch_base: u64,
+    topic_prefix: String,
+    /// Rejected records of each (Kafka topic name, partition) since its first offset: those
+    /// of earlier runs (restored) plus this run's.
+    rejected: BTreeMap<(String, i32), BTreeMap<RejectReason, u64>>,
 }
 
 impl<S: Positioned> ArchivingSource<S> {
     /// Archives what `inner` reads with `writer`, numbering archive epochs from `epoch_base`
-    /// (after those of an earlier run).
-    pub fn new(inner: S, writer: ArchiveWriter, epoch_base: u64) -> Self {
+    /// (after those of an earlier run); `restored` is the progress of an earlier run (its
+    /// rejected counts carry on), `topic_prefix` maps topics to their Kafka names.
+    pub fn new(
+        inner: S,
+        writer: ArchiveWriter,
+        epoch_base: u64,
+        topic_prefix: &str,
+        restored: &PartitionsProgress,
+    ) -> Self {
         ArchivingSource {
             inner,
             writer,
             epoch_base,
+            topic_prefix: topic_prefix.to_string(),
+            rejected: restored
+                .iter()
+                .map(|(key, p)| (key.clone(), p.rejected.clone()))
+                .collect(),
         }
     }
 }
@@ -181,9 +198,10 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
         self.inner.poll(max, timeout)
     }
 
-    fn epoch_read(&mut self, epoch: Epoch, accepted: &[(SourceRecord, i64)]) {
+    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
         let epoch = self.epoch_base + epoch;
-        let records: Vec<ArchiveRecord> = accepted
+        let records: Vec<ArchiveRecord> = read
+            .accepted
             .iter()
             .map(|(record, timestamp)| ArchiveRecord {
                 topic: record.topic,
@@ -194,14 +212,36 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 epoch,
             })
             .collect();
+        for (topic, position, reason) in &read.rejected {
+            let key = (
+                format!("{}{}", self.topic_prefix, topic.name()),
+                position.partition,
+            );
+            *self
+                .rejected
+                .entry(key)
+                .or_default()
+                .entry(*reason)
+                .or_insert(0) += 1;
+        }
         // The archive is the recovery log: failing to write it must not go unnoticed.
         if let Err(error) = self.writer.write_epoch(epoch, &records) {
             tracing::error!(%error, epoch, "writing the raw archive failed");
         }
-        if let Err(error) = self
-            .writer
-            .write_progress(epoch, &self.inner.next_offsets())
-        {
+        let progress: PartitionsProgress = self
+            .inner
+            .next_offsets()
+            .into_iter()
+            .map(|(key, next_offset)| {
+                let rejected = self.rejected.get(&key).cloned().unwrap_or_default();
+                let progress = PartitionProgress {
+                    next_offset,
+                    rejected,
+                };
+                (key, progress)
+            })
+            .collect();
+        if let Err(error) = self.writer.write_progress(epoch, &progress) {
             tracing::error!(%error, epoch, "writing the progress record failed");
         }
     }

@@ -14,9 +14,8 @@
 //! after a crash replaces its files instead of duplicating them, and they carry the worker, so
 //! timely workers writing the same topic and date never collide.
 //!
-//! The progress files ([`write_progress`], [`read_progress`]) hold, per worker, the last epoch
-//! whose archive files are durable and the next offset of every topic-partition it archived:
-//! recovery replays the archive and resumes Kafka right after them.
+//! Each worker's progress record (last durable epoch, next offsets, rejected counts) is in
+//! [`super::progress`].
 //!
 //! Reading back is in [`super::archive_read`].
 
@@ -37,15 +36,13 @@ use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use pulso_events::time::{Micros, MICROS_PER_DAY};
 use pulso_events::{Position, Topic};
-use serde::{Deserialize, Serialize};
 
 use super::atomic::{self, TEMP_SUFFIX};
 use super::columns::TIMESTAMP_ZONE;
+use super::progress::{write_progress, PartitionsProgress};
 use super::{EXTENSION, MAX_ROW_GROUP_ROWS, ZSTD_LEVEL};
 use crate::SinkError;
 
-/// The directory of the progress files, under the archive root.
-pub const PROGRESS_DIR: &str = "_progress";
 /// The Hive partition key of the topic directories.
 pub const TOPIC_KEY: &str = "topic";
 /// The Hive partition key of the date directories.
@@ -153,12 +150,6 @@ pub fn parse_part_file_name(name: &str) -> Option<(u64, usize)> {
         return None;
     }
     Some((epoch.parse().ok()?, worker.parse().ok()?))
-}
-
-/// The path of the progress file of `worker`: `root/_progress/worker-<worker>.json`.
-pub fn progress_path(root: &Path, worker: usize) -> PathBuf {
-    root.join(PROGRESS_DIR)
-        .join(format!("worker-{worker}.json"))
 }
 
 /// Removes the leftover `*.tmp` files of interrupted writes from `dir` and every directory
@@ -355,9 +346,9 @@ impl ArchiveWriter {
     pub fn write_progress(
         &self,
         epoch: u64,
-        offsets: &BTreeMap<(String, i32), i64>,
+        partitions: &PartitionsProgress,
     ) -> Result<PathBuf, SinkError> {
-        write_progress(&self.root, self.worker, epoch, offsets)
+        write_progress(&self.root, self.worker, epoch, partitions)
     }
 }
 
@@ -413,110 +404,4 @@ pub(crate) fn create_dir(
         to_sync.insert(atomic::parent_dir(created).to_path_buf());
     }
     Ok(())
-}
-
-/// What a progress file holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct ProgressFile {
-    worker: usize,
-    /// The last epoch whose archive files are durable.
-    epoch: u64,
-    offsets: Vec<ProgressEntry>,
-}
-
-/// The next offset of one topic-partition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct ProgressEntry {
-    topic: String,
-    partition: i32,
-    next_offset: i64,
-}
-
-/// Writes `worker`'s progress file `root/_progress/worker-<worker>.json` atomically: `epoch`,
-/// the last epoch whose archive files are durable (write it only after
-/// [`ArchiveWriter::write_epoch`] returned), and `offsets`, the next offset to read of every
-/// (topic name, partition) the worker archived.
-pub fn write_progress(
-    root: &Path,
-    worker: usize,
-    epoch: u64,
-    offsets: &BTreeMap<(String, i32), i64>,
-) -> Result<PathBuf, SinkError> {
-    let file = ProgressFile {
-        worker,
-        epoch,
-        offsets: offsets
-            .iter()
-            .map(|((topic, partition), next)| ProgressEntry {
-                topic: topic.clone(),
-                partition: *partition,
-                next_offset: *next,
-            })
-            .collect(),
-    };
-    let path = progress_path(root, worker);
-    let dir = root.join(PROGRESS_DIR);
-    fs::create_dir_all(&dir).map_err(SinkError::io(&dir))?;
-    let mut text = serde_json::to_vec_pretty(&file)?;
-    text.push(b'\n');
-    atomic::write_atomically(&path, |mut out| {
-        std::io::Write::write_all(&mut out, &text).map_err(SinkError::io(&path))?;
-        Ok(out)
-    })?;
-    Ok(path)
-}
-
-/// The progress of every worker of an archive, merged.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// The next offset of every (topic name, partition): the greatest over the workers (a
-    /// partition may have moved between workers across runs).
-    pub offsets: BTreeMap<(String, i32), i64>,
-    /// The last durable epoch of every worker that wrote a progress file.
-    pub workers: BTreeMap<usize, u64>,
-}
-
-impl Progress {
-    /// The greatest durable epoch of any worker (`None` without progress files): a restart
-    /// numbers its epochs after it.
-    pub fn last_epoch(&self) -> Option<u64> {
-        self.workers.values().copied().max()
-    }
-
-    /// The greatest epoch every worker has made durable (`None` without progress files).
-    pub fn complete_epoch(&self) -> Option<u64> {
-        self.workers.values().copied().min()
-    }
-}
-
-/// Reads and merges every `root/_progress/worker-*.json` (an archive without progress files
-/// has the empty [`Progress`]).
-pub fn read_progress(root: &Path) -> Result<Progress, SinkError> {
-    let dir = root.join(PROGRESS_DIR);
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Progress::default()),
-        Err(e) => return Err(SinkError::io(&dir)(e)),
-    };
-    let mut progress = Progress::default();
-    for entry in entries {
-        let entry = entry.map_err(SinkError::io(&dir))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("worker-") && name.ends_with(".json")) {
-            continue;
-        }
-        let path = entry.path();
-        let text = fs::read(&path).map_err(SinkError::io(&path))?;
-        let file: ProgressFile = serde_json::from_slice(&text)?;
-        let epoch = progress.workers.entry(file.worker).or_insert(file.epoch);
-        *epoch = (*epoch).max(file.epoch);
-        for e in file.offsets {
-            let next = progress
-                .offsets
-                .entry((e.topic, e.partition))
-                .or_insert(e.next_offset);
-            *next = (*next).max(e.next_offset);
-        }
-    }
-    Ok(progress)
 }

@@ -1,7 +1,6 @@
 //! Tests of the raw archive: layout, round trips, time ranges, idempotent rewrites, crash
 //! leftovers, progress files.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -377,54 +376,6 @@ fn files_are_zstd_with_bounded_row_groups() {
         .collect();
     assert!(batches.iter().all(|&b| b <= READ_BATCH_ROWS));
     assert_eq!(batches.iter().sum::<usize>(), n);
-}
-
-#[test]
-fn progress_is_written_atomically_and_merged() {
-    let dir = tempfile::tempdir().unwrap();
-    assert_eq!(read_progress(dir.path()).unwrap(), Progress::default());
-    let offsets = |entries: &[(&str, i32, i64)]| -> BTreeMap<(String, i32), i64> {
-        entries
-            .iter()
-            .map(|(t, p, o)| ((t.to_string(), *p), *o))
-            .collect()
-    };
-    let w0 = ArchiveWriter::new(dir.path(), 0).unwrap();
-    w0.write_progress(
-        5,
-        &offsets(&[("orders.events", 0, 100), ("casos.creados", 1, 7)]),
-    )
-    .unwrap();
-    write_progress(
-        dir.path(),
-        1,
-        4,
-        &offsets(&[("orders.events", 1, 50), ("orders.events", 0, 90)]),
-    )
-    .unwrap();
-    // Worker 0 moves on; its file is replaced.
-    let path = w0
-        .write_progress(
-            6,
-            &offsets(&[("orders.events", 0, 120), ("casos.creados", 1, 7)]),
-        )
-        .unwrap();
-    assert_eq!(path, progress_path(dir.path(), 0));
-    assert!(!temp_path(&path).exists());
-    let progress = read_progress(dir.path()).unwrap();
-    assert_eq!(
-        progress.offsets,
-        offsets(&[
-            ("casos.creados", 1, 7),
-            ("orders.events", 0, 120),
-            ("orders.events", 1, 50)
-        ])
-    );
-    assert_eq!(progress.workers, BTreeMap::from([(0, 6), (1, 4)]));
-    assert_eq!(progress.last_epoch(), Some(6));
-    assert_eq!(progress.complete_epoch(), Some(4));
-    // The progress directory is not part of the data.
-    assert!(read_archive(dir.path(), None, None).unwrap().is_empty());
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod cells;
 mod columns;
 mod decode;
 mod encode;
+mod progress;
 mod rejected;
 #[cfg(test)]
 mod tests;
@@ -38,15 +39,18 @@ use cells::Batch;
 
 pub use archive::{
     archive_schema, clean_temp_files_recursive, day_of, format_day, parse_day,
-    parse_part_file_name, part_file_name, partition_dir, progress_path, read_progress,
-    write_progress, ArchiveRecord, ArchiveWriter, Progress, COLUMNS as ARCHIVE_COLUMNS, DATE_KEY,
-    PROGRESS_DIR, TOPIC_KEY,
+    parse_part_file_name, part_file_name, partition_dir, ArchiveRecord, ArchiveWriter,
+    COLUMNS as ARCHIVE_COLUMNS, DATE_KEY, TOPIC_KEY,
 };
 pub use archive_read::{
     list_archive_files, read_archive, ArchiveFile, ArchiveReader, READ_BATCH_ROWS,
 };
 pub use atomic::{clean_temp_files, temp_path, TEMP_SUFFIX};
 pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
+pub use progress::{
+    progress_path, read_progress, write_progress, PartitionProgress, PartitionsProgress, Progress,
+    PROGRESS_DIR,
+};
 pub use rejected::{base64, write_rejected_jsonl, RejectedRecord};
 
 /// Most rows in one row group.
