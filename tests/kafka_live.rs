@@ -34,13 +34,10 @@ use pulso_connectors::kafka::{
 };
 use pulso_events::views::ViewSet;
 use pulso_events::{Position, Rejection, SourceRecord, Topic};
-use rdkafka::config::ClientConfig;
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{Producer, ThreadedProducer};
 use serde_json::Value;
 use support::kafka::{
-    end_offsets, free_port, read_all, send_record, Cluster, Deliveries, PartitionJson,
-    MAX_MESSAGE_BYTES, PARTITIONS,
+    end_offsets, free_port, produce, read_all, Cluster, PartitionJson, PARTITIONS,
 };
 
 mod support;
@@ -69,36 +66,6 @@ fn brokers(test: &str) -> Option<String> {
 
 // ---------------------------------------------------------------------------------------
 // Producing
-
-/// Produces `stream[range]` (keyed by index) to the prefixed topics and waits until every
-/// record is acknowledged.
-fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::Range<usize>) {
-    let started = Instant::now();
-    let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
-        .set("bootstrap.servers", &cluster.brokers)
-        .set("client.id", "pulso-kafka-live-test")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("message.max.bytes", MAX_MESSAGE_BYTES)
-        .create_with_context(Deliveries::default())
-        .expect("creating the test producer");
-    let count = range.len();
-    for index in range {
-        let (topic, value) = &stream[index];
-        send_record(&producer, cluster, index, *topic, value);
-    }
-    producer
-        .flush(Duration::from_secs(60))
-        .expect("flushing the test producer");
-    let failures = producer.context().failures.lock().unwrap().clone();
-    assert!(
-        failures.is_empty(),
-        "{} of {count} records were not delivered, e.g. {:?}",
-        failures.len(),
-        failures.first()
-    );
-    println!("produced {count} records in {:.2?}", started.elapsed());
-}
 
 // ---------------------------------------------------------------------------------------
 // Reading back

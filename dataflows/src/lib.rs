@@ -16,6 +16,7 @@
 
 pub mod aggregate;
 pub mod cases;
+pub mod cluster;
 pub mod health;
 pub mod ingest;
 pub mod inventory;
@@ -29,6 +30,7 @@ pub mod timelines;
 use differential_dataflow::collection::VecCollection;
 use pulso_events::views::ViewRow;
 
+pub use cluster::ClusterConfig;
 pub use ingest::{ingest, Ingested};
 pub use runner::{replay, ReplayConfig, ReplayOutput};
 

@@ -12,6 +12,9 @@ use differential_dataflow::input::Input;
 use pulso_events::views::ViewRow;
 use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 
+use timely::dataflow::operators::{Inspect, Probe};
+
+use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::runner::DataflowError;
 use crate::{build_views, ingest, Epoch, Ingested};
 
@@ -64,8 +67,10 @@ pub enum AsOfMode {
 /// Settings of the live loop.
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
-    /// Timely worker threads.
+    /// Timely worker threads of this process.
     pub workers: usize,
+    /// The processes of the engine; every process receives every view change.
+    pub cluster: ClusterConfig,
     /// Close an epoch after this long...
     pub epoch_ms: u64,
     /// ... or after this many records on a worker, whichever comes first.
@@ -109,112 +114,108 @@ pub fn run_live(
 ) -> Result<(), DataflowError> {
     let config = config.clone();
     let finish = events.clone();
-    let guards = timely::execute(
-        timely::Config::process(config.workers.max(1)),
-        move |worker| {
-            let (index, peers) = (worker.index(), worker.peers());
-            let mut source = sources(index, peers);
-            let sender = events.clone();
-            let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
-            let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
-                let (input, records) = scope.new_collection();
-                let (as_of_input, as_of) = scope.new_collection();
-                let output = sender.clone();
-                let (probe, _) = build_views(records, wall_clock.then_some(as_of))
-                    .inspect(move |(row, time, diff)| {
-                        let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
-                    })
-                    .probe();
-                (input, as_of_input, probe)
-            });
-            let regrade = match config.as_of {
-                AsOfMode::WallClock { regrade_secs } => Duration::from_secs(regrade_secs.max(1)),
-                AsOfMode::MaxEventTime => Duration::MAX,
-            };
-            let mut as_of = None;
-            let mut last_regrade = Instant::now();
-            let mut finished = false;
-            let mut epoch: Epoch = 0;
-            for (topic, reason, n) in source.restored_rejections() {
-                input.update(Ingested::Rejected { topic, reason }, n as isize);
-            }
-            while !finished {
-                let opened = Instant::now();
-                if wall_clock
-                    && index == 0
-                    && (as_of.is_none() || last_regrade.elapsed() >= regrade)
-                {
-                    if let Some(old) = as_of.take() {
-                        as_of_input.remove(old);
-                    }
-                    let now = wall_clock_micros();
-                    as_of_input.insert(now);
-                    as_of = Some(now);
-                    last_regrade = Instant::now();
+    let (workers, processes) = (config.workers.max(1), config.cluster.processes);
+    let guards = timely::execute(config.cluster.timely(workers), move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut source = sources(index, peers);
+        let sender = events.clone();
+        let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
+        let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
+            let (input, records) = scope.new_collection();
+            let (as_of_input, as_of) = scope.new_collection();
+            let output = sender.clone();
+            let views = build_views(records, wall_clock.then_some(as_of));
+            let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
+                .inspect(move |(row, time, diff)| {
+                    let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
+                })
+                .probe();
+            (input, as_of_input, probe)
+        });
+        let regrade = match config.as_of {
+            AsOfMode::WallClock { regrade_secs } => Duration::from_secs(regrade_secs.max(1)),
+            AsOfMode::MaxEventTime => Duration::MAX,
+        };
+        let mut as_of = None;
+        let mut last_regrade = Instant::now();
+        let mut finished = false;
+        let mut epoch: Epoch = 0;
+        for (topic, reason, n) in source.restored_rejections() {
+            input.update(Ingested::Rejected { topic, reason }, n as isize);
+        }
+        while !finished {
+            let opened = Instant::now();
+            if wall_clock && index == 0 && (as_of.is_none() || last_regrade.elapsed() >= regrade) {
+                if let Some(old) = as_of.take() {
+                    as_of_input.remove(old);
                 }
-                let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
-                let mut read = 0;
-                let mut read_now = EpochRead::default();
-                while read < config.epoch_records && !stop.load(Ordering::Relaxed) {
-                    let now = Instant::now();
-                    if now >= deadline {
+                let now = wall_clock_micros();
+                as_of_input.insert(now);
+                as_of = Some(now);
+                last_regrade = Instant::now();
+            }
+            let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
+            let mut read = 0;
+            let mut read_now = EpochRead::default();
+            while read < config.epoch_records && !stop.load(Ordering::Relaxed) {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                let wanted = (config.epoch_records - read).min(10_000);
+                match source.poll(wanted, deadline - now) {
+                    Some(records) => {
+                        read += records.len();
+                        for record in records {
+                            let (ingested, rejection) = ingest(&record);
+                            match (&ingested, rejection) {
+                                (_, Some(rejection)) => {
+                                    read_now.rejected.push((
+                                        record.topic,
+                                        record.position,
+                                        rejection.reason,
+                                    ));
+                                    let _ = sender.send(EngineEvent::Rejected(record, rejection));
+                                }
+                                (Ingested::Accepted { event, .. }, None) => {
+                                    read_now.accepted.push((record, event.timestamp));
+                                }
+                                (Ingested::Rejected { .. }, None) => {}
+                            }
+                            input.insert(ingested);
+                        }
+                    }
+                    None => {
+                        finished = true;
                         break;
                     }
-                    let wanted = (config.epoch_records - read).min(10_000);
-                    match source.poll(wanted, deadline - now) {
-                        Some(records) => {
-                            read += records.len();
-                            for record in records {
-                                let (ingested, rejection) = ingest(&record);
-                                match (&ingested, rejection) {
-                                    (_, Some(rejection)) => {
-                                        read_now.rejected.push((
-                                            record.topic,
-                                            record.position,
-                                            rejection.reason,
-                                        ));
-                                        let _ =
-                                            sender.send(EngineEvent::Rejected(record, rejection));
-                                    }
-                                    (Ingested::Accepted { event, .. }, None) => {
-                                        read_now.accepted.push((record, event.timestamp));
-                                    }
-                                    (Ingested::Rejected { .. }, None) => {}
-                                }
-                                input.insert(ingested);
-                            }
-                        }
-                        None => {
-                            finished = true;
-                            break;
-                        }
-                    }
-                    worker.step();
                 }
-                if stop.load(Ordering::Relaxed) {
-                    finished = true;
-                }
-                epoch += 1;
-                input.advance_to(epoch);
-                as_of_input.advance_to(epoch);
-                input.flush();
-                as_of_input.flush();
-                source.epoch_read(epoch - 1, &read_now);
-                worker.step_while(|| probe.less_than(input.time()));
-                source.epoch_processed(epoch - 1);
-                if index == 0 {
-                    let _ = sender.send(EngineEvent::EpochClosed {
-                        epoch: epoch - 1,
-                        opened,
-                    });
-                }
+                worker.step();
             }
-            // Sources finish independently; keep stepping until every worker is done.
-            input.close();
-            as_of_input.close();
-            while worker.step() {}
-        },
-    )
+            if stop.load(Ordering::Relaxed) {
+                finished = true;
+            }
+            epoch += 1;
+            input.advance_to(epoch);
+            as_of_input.advance_to(epoch);
+            input.flush();
+            as_of_input.flush();
+            source.epoch_read(epoch - 1, &read_now);
+            worker.step_while(|| probe.less_than(input.time()));
+            source.epoch_processed(epoch - 1);
+            // The first worker of each process: its consumer then has the whole epoch.
+            if index % workers == 0 {
+                let _ = sender.send(EngineEvent::EpochClosed {
+                    epoch: epoch - 1,
+                    opened,
+                });
+            }
+        }
+        // Sources finish independently; keep stepping until every worker is done.
+        input.close();
+        as_of_input.close();
+        while worker.step() {}
+    })
     .map_err(DataflowError::Start)?;
     for result in guards.join() {
         result.map_err(DataflowError::Worker)?;

@@ -11,6 +11,10 @@ use differential_dataflow::input::Input;
 use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 
+use timely::dataflow::operators::vec::input::Input as _;
+use timely::dataflow::operators::{Exchange, Inspect, Probe};
+
+use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::{build_views, ingest, Epoch, Ingested};
 
 /// How to run a replay.
@@ -18,6 +22,9 @@ use crate::{build_views, ingest, Epoch, Ingested};
 pub struct ReplayConfig {
     /// Timely workers (threads) in this process.
     pub workers: usize,
+    /// The processes of the replay (one by default): each reads the same batches and ingests
+    /// its workers' share; process 0 collects the views and the rejected records.
+    pub cluster: ClusterConfig,
     /// The instant open cases are graded at; `None`: the greatest event time.
     pub as_of: Option<i64>,
     /// Counts the records processed so far (all workers), for progress reports.
@@ -31,6 +38,7 @@ impl Default for ReplayConfig {
     fn default() -> Self {
         ReplayConfig {
             workers: 1,
+            cluster: ClusterConfig::default(),
             as_of: None,
             progress: None,
             restored_rejections: Vec::new(),
@@ -81,21 +89,33 @@ pub fn replay(
     let restored = Arc::new(config.restored_rejections.clone());
     let (sender, receiver) = mpsc::channel::<Message>();
     let shared = Arc::clone(&batches);
-    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+    let processes = config.cluster.processes;
+    let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
         let sender = sender.clone();
-        let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (input, records) = scope.new_collection();
-            let (as_of_input, as_of) = scope.new_collection();
-            let as_of = fixed_as_of.map(|_| as_of);
-            let output = sender.clone();
-            let (probe, _) = build_views(records, as_of)
-                .inspect(move |(row, _time, diff)| {
-                    let _ = output.send(Message::Change(row.clone(), *diff));
-                })
-                .probe();
-            (input, as_of_input, probe)
-        });
+        let (mut input, mut as_of_input, mut rejected_input, probe) = worker
+            .dataflow::<Epoch, _, _>(|scope| {
+                let (input, records) = scope.new_collection();
+                let (as_of_input, as_of) = scope.new_collection();
+                let as_of = fixed_as_of.map(|_| as_of);
+                let output = sender.clone();
+                let views = build_views(records, as_of);
+                let (probe, _) = route_changes(views, workers, processes, Collect::Leader)
+                    .inspect(move |(row, _time, diff)| {
+                        let _ = output.send(Message::Change(row.clone(), *diff));
+                    })
+                    .probe();
+                // Rejections travel to worker 0, where the rejected records are listed.
+                let (rejected_input, rejected) = scope.new_input::<(usize, usize, Rejection)>();
+                let output = sender.clone();
+                rejected
+                    .exchange(|_| 0)
+                    .inspect(move |(epoch, i, rejection)| {
+                        let _ = output.send(Message::Rejected(*epoch, *i, rejection.clone()));
+                    })
+                    .probe_with(&probe);
+                (input, as_of_input, rejected_input, probe)
+            });
         if let (Some(t), 0) = (fixed_as_of, index) {
             as_of_input.insert(t);
         }
@@ -109,7 +129,7 @@ pub fn replay(
             for (i, record) in batch.iter().enumerate().skip(index).step_by(peers) {
                 let (ingested, rejection) = ingest(record);
                 if let Some(rejection) = rejection {
-                    let _ = sender.send(Message::Rejected(epoch, i, rejection));
+                    rejected_input.send((epoch, i, rejection));
                 }
                 input.insert(ingested);
             }
@@ -118,9 +138,11 @@ pub fn replay(
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
+            rejected_input.advance_to(epoch as Epoch + 1);
             worker.step_while(|| probe.less_than(input.time()));
         }
         input.close();
+        drop(rejected_input);
         while worker.step() {}
     })
     .map_err(DataflowError::Start)?;

@@ -57,6 +57,7 @@ fn an_open_case_breaches_on_time_without_new_events() {
     let (sender, receiver) = mpsc::sync_channel(10_000);
     let config = LiveConfig {
         workers: 1,
+        cluster: Default::default(),
         epoch_ms: 50,
         epoch_records: 1_000,
         as_of: AsOfMode::WallClock { regrade_secs: 1 },

@@ -143,6 +143,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
         as_of,
         progress: Some(done),
         restored_rejections,
+        ..Default::default()
     };
     let output = replay(Arc::new(epochs), &config);
     finished.store(true, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod backfill;
+pub mod cluster;
 pub mod generate;
 pub mod replay;
 pub mod run;

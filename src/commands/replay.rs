@@ -1,5 +1,6 @@
 //! `pulso replay --input DIR --out DIR [--as-of RFC3339] [--workers N] [--epoch-records N]`:
 //! one deterministic pass, views to `OUT/views/<view>.parquet`, rejects to `OUT/rejected.jsonl`.
+//! With `--processes P --process-id I [--hostfile F]` it is one process of a timely cluster.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use pulso_events::views::ViewSet;
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 
+use super::cluster::ClusterArgs;
 use crate::interleave::into_epochs;
 use crate::stats::peak_rss_bytes;
 
@@ -43,6 +45,10 @@ pub struct ReplayArgs {
     /// ClickHouse database for `--clickhouse`.
     #[arg(long, default_value = "pulso")]
     pub clickhouse_database: String,
+    /// Timely cluster settings: every process reads `--input` and ingests its workers' share;
+    /// process 0 writes the outputs.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Runs the replay.
@@ -62,13 +68,27 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let read_secs = read_started.elapsed().as_secs_f64();
 
     let started = Instant::now();
+    let cluster = args.cluster.config()?;
     let config = ReplayConfig {
         workers: args.workers,
+        cluster: cluster.clone(),
         as_of,
         ..Default::default()
     };
     let output = replay(batches, &config)?;
     let secs = started.elapsed().as_secs_f64();
+    let workers = format!(
+        "{} process(es) x {} worker(s)",
+        cluster.processes, args.workers
+    );
+    if !cluster.is_leader() {
+        println!(
+            "process {} replayed its share of {total} records on {workers} in {secs:.2}s; \
+             process 0 writes the outputs",
+            cluster.process_id
+        );
+        return Ok(());
+    }
 
     let views_dir = args.out.join("views");
     std::fs::create_dir_all(&views_dir)
@@ -100,9 +120,8 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     }
 
     println!(
-        "replayed {total} records ({} rejected) on {} worker(s) in {secs:.2}s: {:.0} events/s; read {read_secs:.2}s; {} view changes; peak RSS {:.1} MiB",
+        "replayed {total} records ({} rejected) on {workers} in {secs:.2}s: {:.0} events/s; read {read_secs:.2}s; {} view changes; peak RSS {:.1} MiB",
         rejected.len(),
-        args.workers,
         total as f64 / secs.max(1e-9),
         output.changes,
         peak_rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0),

@@ -19,6 +19,7 @@ use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 use serde::Deserialize;
 
+use super::cluster::ClusterArgs;
 use super::replay::write_to_clickhouse;
 use crate::live::consumer::{consume, Outputs};
 use crate::live::recovery::{recover, RecoveringSource};
@@ -80,6 +81,11 @@ pub struct RunArgs {
     /// Stop when the sources are exhausted (generator) instead of serving until Ctrl-C.
     #[arg(long)]
     pub exit_when_done: bool,
+    /// Timely cluster settings: Kafka partitions spread over the workers of every process;
+    /// every process serves the whole API; process 0 writes the Parquet snapshots and
+    /// ClickHouse.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// The optional config file.
@@ -149,20 +155,26 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let store = Arc::new(ViewStore::new());
     let stop = Arc::new(AtomicBool::new(false));
     let workers = args.workers.max(1);
+    let cluster = args.cluster.config()?;
+    // Global worker indices of this process, and of the whole cluster.
+    let first = cluster.process_id * workers;
+    let local = first..first + workers;
+    let peers = workers * cluster.processes;
 
     let progress = kafka
         .as_ref()
         .map(|_| Arc::new(Mutex::new(Default::default())));
     // Every worker's archive writer is made here, before any epoch is written.
     let archive = args.out.join("archive");
-    let writers: Vec<Option<ArchiveWriter>> = (0..workers)
+    let writers: Vec<Option<ArchiveWriter>> = local
+        .clone()
         .map(|w| ArchiveWriter::new(&archive, w).map(Some))
         .collect::<Result<_, _>>()?;
     let writers = Arc::new(Mutex::new(writers));
     let sources: SourceFactory = match &kafka {
         Some(config) => {
             let started = std::time::Instant::now();
-            let recovered = recover(&archive, workers, &config.topic_prefix)?;
+            let recovered = recover(&archive, local.clone(), peers, &config.topic_prefix)?;
             let archived: usize = recovered.backlog.iter().map(Vec::len).sum();
             if archived > 0 {
                 println!(
@@ -171,20 +183,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 );
             }
             let backlogs = Arc::new(Mutex::new(recovered.backlog));
-            let restored = Arc::new(Mutex::new(Some(recovered.rejected)));
+            let restored = Arc::new(Mutex::new(recovered.rejected));
             let (resume, epoch_base) = (recovered.resume, recovered.epoch_base);
             let (tail, partitions) = (recovered.tail, recovered.progress);
             let (config, progress) = (config.clone(), progress.clone().unwrap_or_default());
             Arc::new(move |index, peers| -> Box<dyn RecordSource> {
-                let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+                let at = index - first;
+                let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[at].take();
                 let backlog =
-                    std::mem::take(&mut backlogs.lock().unwrap_or_else(|e| e.into_inner())[index]);
-                // The rejected counts of the earlier runs enter the views once, on one worker.
-                let rejected = restored
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .unwrap_or_default();
+                    std::mem::take(&mut backlogs.lock().unwrap_or_else(|e| e.into_inner())[at]);
+                // Earlier runs' rejected counts enter the views once, by their partitions' owner.
+                let rejected =
+                    std::mem::take(&mut restored.lock().unwrap_or_else(|e| e.into_inner())[at]);
                 let source = KafkaRecordSource::new(
                     config.clone(),
                     index,
@@ -224,7 +234,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             };
             let rate = args.rate;
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
-                let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[index].take();
+                let writer =
+                    writers.lock().unwrap_or_else(|e| e.into_inner())[index - first].take();
                 match (index, writer) {
                     (0, Some(writer)) => Box::new(ArchivingSource::new(
                         GeneratorSource::new(&config, rate),
@@ -239,7 +250,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
     };
 
-    let clickhouse = match clickhouse {
+    let clickhouse = match clickhouse.filter(|_| cluster.is_leader()) {
         Some(config) => {
             // A restart rebuilds the views from scratch: clear what an earlier run left, then
             // write this run's epochs above every version already there.
@@ -269,6 +280,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         progress,
         out: args.out.clone(),
         snapshot_secs: args.snapshot_secs,
+        process_id: cluster.process_id,
     };
 
     let (sender, receiver) = mpsc::sync_channel(100_000);
@@ -277,6 +289,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .spawn(move || consume(receiver, outputs))?;
     let live = LiveConfig {
         workers,
+        cluster,
         epoch_ms: args.epoch_ms,
         epoch_records: args.epoch_records,
         as_of: AsOfMode::WallClock {

@@ -37,6 +37,10 @@ pub struct Outputs {
     pub out: PathBuf,
     /// Seconds between Parquet snapshots.
     pub snapshot_secs: u64,
+    /// This process of the cluster: process 0 writes the view snapshots and
+    /// `rejected.jsonl`, process `p` its own `rejected-p<p>.jsonl` (it rejects what its
+    /// workers read).
+    pub process_id: usize,
 }
 
 /// Sorts changes and sums the diffs of equal rows, dropping those that cancel.
@@ -69,7 +73,11 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     let views_dir = outputs.out.join("views");
     std::fs::create_dir_all(&views_dir)
         .with_context(|| format!("creating {}", views_dir.display()))?;
-    let rejected_path = outputs.out.join("rejected.jsonl");
+    let rejected_path = outputs.out.join(match outputs.process_id {
+        0 => "rejected.jsonl".to_string(),
+        p => format!("rejected-p{p}.jsonl"),
+    });
+    let snapshots = outputs.process_id == 0;
     let mut rejected = BufWriter::new(
         File::options()
             .create(true)
@@ -118,7 +126,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 status.dlq_size = dlq_size.load(Ordering::Relaxed);
                 refresh_status(&mut outputs, &mut status, Some(epoch));
                 outputs.store.set_live(status.clone());
-                if last_snapshot.elapsed() >= Duration::from_secs(outputs.snapshot_secs.max(1)) {
+                if snapshots
+                    && last_snapshot.elapsed() >= Duration::from_secs(outputs.snapshot_secs.max(1))
+                {
                     rejected.flush()?;
                     write_views(&views_dir, &outputs.store.snapshot())?;
                     last_snapshot = Instant::now();
@@ -128,7 +138,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         }
     }
     rejected.flush()?;
-    write_views(&views_dir, &outputs.store.snapshot())?;
+    if snapshots {
+        write_views(&views_dir, &outputs.store.snapshot())?;
+    }
     if let Some((dlq, _, _)) = &outputs.kafka {
         dlq.flush(Duration::from_secs(10))?;
     }

@@ -7,24 +7,27 @@
 //! durable one, so no file of an earlier run is replaced.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use pulso_connectors::kafka::owner;
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::parquet::{read_archive, read_progress, PartitionsProgress, Progress};
 
-/// What a restart resumes from.
+/// What a restart resumes from, for the workers of this process.
 pub struct Recovered {
-    /// Archived records, for worker `i % workers`.
+    /// Archived records of the partitions each local worker owns (index: local worker).
     pub backlog: Vec<Vec<SourceRecord>>,
     /// Archived records at or after their partition's resume offset: Kafka hands them out
     /// again, and they must be skipped.
     pub tail: HashSet<(Topic, Position)>,
-    /// Rejected records before the resume offsets, per (topic, reason).
-    pub rejected: Vec<(Topic, RejectReason, u64)>,
+    /// Rejected records before the resume offsets of the partitions each local worker owns,
+    /// per (topic, reason) (index: local worker).
+    pub rejected: Vec<Vec<(Topic, RejectReason, u64)>>,
     /// Every (Kafka topic name, partition) of the progress record: resume offsets and the
     /// rejected counts below them.
     pub progress: PartitionsProgress,
@@ -34,41 +37,63 @@ pub struct Recovered {
     pub epoch_base: u64,
 }
 
-/// Reads the archive under `root`: its records (split over `workers`), where to resume each
-/// partition (the progress record), the rejected counts, and the next free archive epoch.
-/// `topic_prefix` maps topics to their Kafka names.
-pub fn recover(root: &Path, workers: usize, topic_prefix: &str) -> Result<Recovered> {
+/// Reads the archive under `root` for the local `workers` (global indices) of `peers`:
+/// the archived records and rejected counts of the partitions each owns under the stable
+/// assignment rule (so with several processes every partition is restored exactly once, from
+/// a shared archive or from each process's own), where to resume each partition (the progress
+/// record), and the next free archive epoch. `topic_prefix` maps topics to their Kafka names.
+pub fn recover(
+    root: &Path,
+    workers: Range<usize>,
+    peers: usize,
+    topic_prefix: &str,
+) -> Result<Recovered> {
     let progress = read_progress(root)?;
     let archived = read_archive(root, None, None)?;
+    let local = |(name, partition): &(String, i32)| {
+        let worker = owner(name, *partition, peers);
+        workers.contains(&worker).then(|| worker - workers.start)
+    };
     let mut resume: BTreeMap<(String, i32), i64> = progress
         .offsets
         .iter()
         .map(|(key, p)| (key.clone(), p.next_offset))
         .collect();
     let mut epoch_base = progress.last_epoch().map_or(0, |e| e + 1);
-    let mut backlog = vec![Vec::new(); workers.max(1)];
+    let mut backlog = vec![Vec::new(); workers.len().max(1)];
     let mut tail = HashSet::new();
-    for (i, record) in archived.into_iter().enumerate() {
+    for record in archived {
+        epoch_base = epoch_base.max(record.epoch + 1);
         let key = (
             format!("{topic_prefix}{}", record.topic.name()),
             record.position.partition,
         );
+        let Some(worker) = local(&key) else {
+            continue;
+        };
         // A partition archived before its first progress record is read again from its
         // start, so that its rejected records are counted.
         if record.position.offset >= *resume.entry(key).or_insert(0) {
             tail.insert((record.topic, record.position));
         }
-        epoch_base = epoch_base.max(record.epoch + 1);
-        let source = SourceRecord {
+        backlog[worker].push(SourceRecord {
             topic: record.topic,
             position: record.position,
             key: record.key,
             value: record.value,
-        };
-        let n = backlog.len();
-        backlog[i % n].push(source);
+        });
     }
-    let rejected = restored_rejections(&progress);
+    let mut rejected = vec![Vec::new(); backlog.len()];
+    for (key, partition) in &progress.offsets {
+        let Some(worker) = local(key) else {
+            continue;
+        };
+        let single = Progress {
+            offsets: BTreeMap::from([(key.clone(), partition.clone())]),
+            ..Default::default()
+        };
+        rejected[worker].extend(restored_rejections(&single));
+    }
     Ok(Recovered {
         backlog,
         tail,
@@ -221,7 +246,7 @@ mod tests {
         writer.write_progress(0, &partitions).unwrap();
         writer.write_epoch(1, &archived(&[6, 8], 1)).unwrap();
 
-        let recovered = recover(dir.path(), 1, "staging.").unwrap();
+        let recovered = recover(dir.path(), 0..1, 1, "staging.").unwrap();
         assert_eq!(
             recovered.resume,
             BTreeMap::from([(("staging.orders.events".to_string(), 1), 5)])
@@ -229,13 +254,14 @@ mod tests {
         assert_eq!(recovered.epoch_base, 2);
         assert_eq!(
             recovered.rejected,
-            vec![(Topic::Orders, RejectReason::MalformedJson, 2)]
+            vec![vec![(Topic::Orders, RejectReason::MalformedJson, 2)]]
         );
+        let rejected = recovered.rejected.into_iter().next().unwrap();
         let backlog = recovered.backlog.into_iter().next().unwrap();
         assert_eq!(backlog.len(), 5);
         // Kafka hands out 5..=9 again: the archived 6 and 8 are skipped.
         let live = Fixed(Some((5..10).map(record).collect()));
-        let mut source = RecoveringSource::new(backlog, recovered.tail, recovered.rejected, live);
+        let mut source = RecoveringSource::new(backlog, recovered.tail, rejected, live);
         assert_eq!(source.restored_rejections().len(), 1);
         assert!(source.restored_rejections().is_empty(), "restored once");
         let mut read = Vec::new();
@@ -243,5 +269,62 @@ mod tests {
             read.extend(records.into_iter().map(|r| r.position.offset));
         }
         assert_eq!(read, vec![0, 2, 4, 6, 8, 5, 7, 9]);
+    }
+
+    #[test]
+    fn processes_restore_disjoint_shares_of_a_shared_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = ArchiveWriter::new(dir.path(), 0).unwrap();
+        let records: Vec<ArchiveRecord> = (0..60)
+            .map(|i| ArchiveRecord {
+                topic: Topic::ALL[i % Topic::ALL.len()],
+                position: Position {
+                    partition: (i % 3) as i32,
+                    offset: i as i64,
+                },
+                key: None,
+                value: b"{}".to_vec(),
+                timestamp: 1_700_000_000_000_000,
+                epoch: 0,
+            })
+            .collect();
+        writer.write_epoch(0, &records).unwrap();
+        let mut counts = PartitionProgress::at(100);
+        counts.rejected.insert(RejectReason::TooLarge, 1);
+        let mut partitions = PartitionsProgress::new();
+        for topic in Topic::ALL {
+            for partition in 0..3 {
+                partitions.insert((topic.name().to_string(), partition), counts.clone());
+            }
+        }
+        writer.write_progress(0, &partitions).unwrap();
+        // Two processes of two workers each: every record and every partition's rejected
+        // count is restored by exactly one worker, its partition's owner.
+        let mut restored = Vec::new();
+        let mut rejected = 0;
+        for process in 0..2 {
+            let workers = process * 2..process * 2 + 2;
+            let recovered = recover(dir.path(), workers.clone(), 4, "").unwrap();
+            for (at, backlog) in recovered.backlog.iter().enumerate() {
+                for r in backlog {
+                    assert_eq!(
+                        owner(r.topic.name(), r.position.partition, 4),
+                        workers.start + at
+                    );
+                    restored.push((r.topic, r.position));
+                }
+            }
+            rejected += recovered
+                .rejected
+                .iter()
+                .flatten()
+                .map(|(_, _, n)| n)
+                .sum::<u64>();
+        }
+        restored.sort();
+        let mut all: Vec<_> = records.iter().map(|r| (r.topic, r.position)).collect();
+        all.sort();
+        assert_eq!(restored, all);
+        assert_eq!(rejected, partitions.len() as u64);
     }
 }

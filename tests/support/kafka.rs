@@ -14,7 +14,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedMessage;
-use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientContext;
 
@@ -214,4 +214,34 @@ pub fn send_record(
             Err((error, _)) => panic!("producing record {index} ({name}): {error}"),
         }
     }
+}
+
+/// Produces `stream[range]` (keyed by index) to the prefixed topics and waits until every
+/// record is acknowledged.
+pub fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::Range<usize>) {
+    let started = Instant::now();
+    let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
+        .set("bootstrap.servers", &cluster.brokers)
+        .set("client.id", "pulso-test-producer")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.max.bytes", MAX_MESSAGE_BYTES)
+        .create_with_context(Deliveries::default())
+        .expect("creating the test producer");
+    let count = range.len();
+    for index in range {
+        let (topic, value) = &stream[index];
+        send_record(&producer, cluster, index, *topic, value);
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .expect("flushing the test producer");
+    let failures = producer.context().failures.lock().unwrap().clone();
+    assert!(
+        failures.is_empty(),
+        "{} of {count} records were not delivered, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+    println!("produced {count} records in {:.2?}", started.elapsed());
 }
