@@ -3,6 +3,8 @@
 //! handed to the caller followed by an `EpochClosed` marker, so consumers apply whole epochs.
 //! Open cases are graded against the wall clock, re-graded at least every `regrade_secs`.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -120,6 +122,9 @@ pub fn run_live(
         let mut source = sources(index, peers);
         let sender = events.clone();
         let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
+        // The greatest epoch of a change this worker collected.
+        let last_change = Rc::new(Cell::new(0));
+        let seen = Rc::clone(&last_change);
         let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
             let (as_of_input, as_of) = scope.new_collection();
@@ -127,6 +132,7 @@ pub fn run_live(
             let views = build_views(records, wall_clock.then_some(as_of));
             let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
                 .inspect(move |(row, time, diff)| {
+                    seen.set(seen.get().max(*time));
                     let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
                 })
                 .probe();
@@ -211,10 +217,29 @@ pub fn run_live(
                 });
             }
         }
-        // Sources finish independently; keep stepping until every worker is done.
+        // Sources finish independently; keep stepping until every worker is done. The
+        // first worker of each process goes on closing the epochs the others close, for
+        // its process's consumer (a process whose sources are done still serves).
         input.close();
         as_of_input.close();
-        while worker.step() {}
+        let mut announced = epoch;
+        loop {
+            let running = worker.step_or_park(Some(Duration::from_millis(20)));
+            if index % workers == 0 {
+                let frontier = probe.with_frontier(|f| f.first().copied());
+                let complete = frontier.unwrap_or(last_change.get() + 1);
+                if complete > announced {
+                    announced = complete;
+                    let _ = sender.send(EngineEvent::EpochClosed {
+                        epoch: complete - 1,
+                        opened: Instant::now(),
+                    });
+                }
+            }
+            if !running {
+                break;
+            }
+        }
     })
     .map_err(DataflowError::Start)?;
     for result in guards.join() {

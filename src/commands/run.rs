@@ -298,13 +298,22 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     let engine_stop = Arc::clone(&stop);
     let done = Arc::new(AtomicBool::new(false));
-    let engine_done = Arc::clone(&done);
+    let failed = Arc::new(AtomicBool::new(false));
+    let (engine_done, engine_failed) = (Arc::clone(&done), Arc::clone(&failed));
     let engine = std::thread::Builder::new()
         .name("pulso-engine".into())
-        .spawn(move || {
-            let result = run_live(&live, sources, sender, engine_stop);
+        .spawn(move || -> Result<()> {
+            // A failed engine (e.g. a cluster peer died) stops the process, non-zero, so that
+            // its supervisor restarts it and it recovers from the archive.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_live(&live, sources, sender, engine_stop)
+            }));
+            engine_failed.store(!matches!(result, Ok(Ok(()))), Ordering::Relaxed);
             engine_done.store(true, Ordering::Relaxed);
-            result
+            match result {
+                Ok(result) => Ok(result?),
+                Err(_) => Err(anyhow!("the engine panicked (did a cluster peer die?)")),
+            }
         })?;
 
     let runtime = tokio::runtime::Runtime::new()?;
@@ -320,6 +329,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
                         if server_stop.load(Ordering::Relaxed) { break; }
                         if exit_when_done && done.load(Ordering::Relaxed) { break; }
+                        if failed.load(Ordering::Relaxed) { break; }
                     }
                 }
             }
@@ -328,12 +338,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         pulso_queries::serve(addr, Arc::clone(&store), shutdown).await
     })?;
     stop.store(true, Ordering::Relaxed);
-    engine
+    let engine = engine
         .join()
-        .map_err(|_| anyhow!("the engine thread panicked"))??;
+        .map_err(|_| anyhow!("the engine thread panicked"))?;
     consumer
         .join()
         .map_err(|_| anyhow!("the consumer thread panicked"))??;
+    engine?;
     println!(
         "pulso: stopped; views in {}",
         args.out.join("views").display()
