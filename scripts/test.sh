@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs and starts the services the tests use
-# (tansu broker, ClickHouse server, a Python venv with pyarrow + duckdb), then checks
+# (tansu broker, ClickHouse server, a Python venv with pyarrow + duckdb, promtool, headless
+# Chromium for the dashboard test), then checks
 # formatting and lints and runs every test of the workspace (release build: the property
 # tests run hundreds of dataflows).
 set -euo pipefail
@@ -20,6 +21,10 @@ export PULSO_BROKER_PID
 # The Prometheus alerting rules shipped for on-call (Debian's prometheus gives promtool).
 command -v promtool >/dev/null || { apt-get update -q && apt-get install -y -q prometheus >/dev/null; }
 promtool test rules deploy/prometheus/pulso-alerts.test.yml
+
+# The dashboard test loads the page in headless Chromium (Debian's chromium).
+command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
+export PULSO_BROWSER_TESTS=1
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings

@@ -1,12 +1,15 @@
 //! `timelines`: every deduplicated event becomes one entry in the timeline of each entity it
-//! names (orders, skus, notifications, cases, citizens, tracked entities).
+//! names (orders, skus, notifications, cases, citizens, tracked entities). Each entry's
+//! summary names the tenant it belongs to, which the query API scopes timelines by.
 
 use differential_dataflow::collection::VecCollection;
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
-    summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome, Topic,
+    timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
+    Outcome, Topic,
 };
 
+use crate::aggregate::least_by_key;
 use crate::{Epoch, SharedEvent};
 
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
@@ -95,13 +98,42 @@ fn entities(event: &Event) -> Vec<(String, String)> {
     out.into_iter().map(|(t, id)| (t.to_string(), id)).collect()
 }
 
-/// The timeline entries of one event.
-fn entries(event: &Event) -> Vec<TimelineEntry> {
+/// The notification a provider webhook or a `notifications.dlq` record refers to: these
+/// carry no tenant of their own (EVENTS.md), so their entries take the tenant of the
+/// notification's send.
+fn attributed_to(event: &Event) -> Option<String> {
+    match &event.body {
+        Body::Notification(NotificationEvent::Webhook {
+            notification_id, ..
+        }) => Some(notification_id.clone()),
+        Body::NotificationDlq(record) => record.notification_id.clone(),
+        _ => None,
+    }
+}
+
+/// The notification a send defines, keyed with `(timestamp, event_id, tenant_id)` so that the
+/// least value is the earliest send's.
+fn send_of(event: &Event) -> Option<(String, (i64, String, String))> {
+    let send = match &event.body {
+        Body::Notification(NotificationEvent::Sent(send))
+        | Body::Caso(CasoEvent::NotificacionEnviada { send, .. }) => send,
+        _ => return None,
+    };
+    let value = (
+        event.timestamp,
+        event.event_id.clone(),
+        event.tenant_id.clone(),
+    );
+    Some((send.notification_id.clone(), value))
+}
+
+/// The timeline entries of one event, belonging to `tenant_id`.
+fn entries(event: &Event, tenant_id: &str) -> Vec<TimelineEntry> {
     let named = entities(event);
     if named.is_empty() {
         return Vec::new();
     }
-    let (event_type, summary) = (event_type(event), summary(event));
+    let (event_type, summary) = (event_type(event), timeline_summary(event, tenant_id));
     named
         .into_iter()
         .map(|(entity_type, entity_id)| TimelineEntry {
@@ -116,7 +148,10 @@ fn entries(event: &Event) -> Vec<TimelineEntry> {
         .collect()
 }
 
-/// Builds `timelines`: one entry per (entity, event), without duplicates.
+/// Builds `timelines`: one entry per (entity, event), without duplicates. Each entry's summary
+/// names the tenant it belongs to: the event's `tenant_id`, except for provider webhooks and
+/// `notifications.dlq` records, which take the tenant of the notification's earliest send
+/// (their own until that send arrives).
 ///
 /// # Contract
 /// Deduplicated events are unique per `(topic, event_id)` except on `tracking.events`, whose
@@ -125,7 +160,25 @@ pub fn timelines<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let tracking = Topic::Tracking.name();
-    let entries = events.flat_map(|event| entries(&event));
+    let own = events
+        .clone()
+        .filter(|event| attributed_to(event).is_none())
+        .flat_map(|event| entries(&event, &event.tenant_id));
+    let attributed = events
+        .clone()
+        .flat_map(|event| attributed_to(&event).map(|id| (id, event)));
+    let send_tenant = least_by_key("EarliestSendTenant", events.flat_map(|e| send_of(&e)))
+        .map(|(id, (_, _, tenant_id))| (id, tenant_id));
+    let with_send = attributed
+        .clone()
+        .join_map(send_tenant.clone(), |_id, event, tenant_id| {
+            entries(event, tenant_id)
+        })
+        .flat_map(|entries| entries);
+    let without_send = attributed
+        .antijoin(send_tenant.map(|(id, _)| id))
+        .flat_map(|(_id, event)| entries(&event, &event.tenant_id));
+    let entries = own.concat(with_send).concat(without_send);
     let deduplicated = entries
         .clone()
         .filter(move |e| e.topic == tracking)

@@ -64,7 +64,19 @@ pub fn format_micro_hours(micro_hours: i64) -> String {
 /// The same event always gives the same text; money is formatted with two decimals and hours
 /// exactly, as strings.
 pub fn summary(event: &Event) -> String {
-    let s = match &event.body {
+    Value::Object(fields(event).0).to_string()
+}
+
+/// The summary of a timeline entry: [`summary`] plus `tenant_id`, the tenant the entry belongs
+/// to (the event's own, or for a provider webhook the tenant of the notification's send). The
+/// query API scopes timeline entries to tenants by this field.
+pub fn timeline_summary(event: &Event, tenant_id: &str) -> String {
+    Value::Object(fields(event).put("tenant_id", tenant_id).0).to_string()
+}
+
+/// The summary's fields.
+fn fields(event: &Event) -> Summary {
+    match &event.body {
         Body::Order(order) => match order {
             OrderEvent::Created {
                 order_id,
@@ -160,8 +172,7 @@ pub fn summary(event: &Event) -> String {
             .put_opt("location", t.location.as_deref())
             .put_opt("source", t.source.as_deref()),
         Body::Caso(caso) => caso_summary(Summary::new(event.topic.name()), caso),
-    };
-    Value::Object(s.0).to_string()
+    }
 }
 
 /// The fields of a Conecta360 event.

@@ -2,9 +2,9 @@
 
 use pulso_events::time::parse_rfc3339;
 use pulso_events::{
-    decode, summary, Body, BounceType, Channel, Event, InventoryEvent, NotificationDlqRecord,
-    NotificationEvent, OrderEvent, OrderItem, Outcome, Position, Reservation, Send, Topic,
-    TrackingEvent,
+    decode, summary, timeline_summary, Body, BounceType, Channel, Event, InventoryEvent,
+    NotificationDlqRecord, NotificationEvent, OrderEvent, OrderItem, Outcome, Position,
+    Reservation, Send, Topic, TrackingEvent,
 };
 use serde_json::{json, Value};
 
@@ -71,6 +71,11 @@ fn orders() {
     let summary: Value = serde_json::from_str(&summary(&created)).unwrap();
     assert_eq!(summary["total"], "1059.97");
     assert_eq!(summary["currency"], "USD");
+    assert!(summary.get("tenant_id").is_none());
+    // A timeline entry's summary adds the tenant the entry belongs to.
+    let entry: Value = serde_json::from_str(&timeline_summary(&created, "acme.eu-1")).unwrap();
+    assert_eq!(entry["tenant_id"], "acme.eu-1");
+    assert_eq!(entry["total"], "1059.97");
 
     let confirmed = ok(
         Topic::Orders,

@@ -8,9 +8,11 @@
 //! The `event_type` is the envelope's type string: the wire name for envelope A (free text
 //! for tracking), the topic name (`evento_tipo`) for envelope B, and
 //! `NOTIFICATION_DEAD_LETTERED` for `notifications.dlq`. The mapping is kept here on purpose,
-//! independent of the engine's. The summary is `pulso_events::summary`.
+//! independent of the engine's. The summary is `pulso_events::timeline_summary`: the event's
+//! summary plus the entry's `tenant_id` (the event's, or for webhooks and `notifications.dlq`
+//! records the tenant of the notification's earliest send, when there is one).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
@@ -19,10 +21,32 @@ use pulso_events::{
 
 /// Every timeline entry of the deduplicated events, without duplicates.
 pub(crate) fn timelines(winners: &[Event]) -> Vec<TimelineEntry> {
+    // The tenant of each notification's earliest send (least `(timestamp, event_id)`).
+    let mut sends: BTreeMap<&str, (i64, &str, &str)> = BTreeMap::new();
+    for e in winners {
+        if let Body::Notification(NotificationEvent::Sent(send))
+        | Body::Caso(CasoEvent::NotificacionEnviada { send, .. }) = &e.body
+        {
+            let candidate = (e.timestamp, e.event_id.as_str(), e.tenant_id.as_str());
+            let earliest = sends.entry(&send.notification_id).or_insert(candidate);
+            *earliest = (*earliest).min(candidate);
+        }
+    }
     let mut entries: BTreeSet<TimelineEntry> = BTreeSet::new();
     for e in winners {
         let event_type = event_type(e);
-        let summary = pulso_events::summary(e);
+        // Webhooks and notifications.dlq records carry no tenant: they belong to the send's.
+        let referred = match &e.body {
+            Body::Notification(NotificationEvent::Webhook {
+                notification_id, ..
+            }) => Some(notification_id.as_str()),
+            Body::NotificationDlq(d) => d.notification_id.as_deref(),
+            _ => None,
+        };
+        let tenant = referred
+            .and_then(|id| sends.get(id))
+            .map_or(e.tenant_id.as_str(), |(_, _, tenant)| tenant);
+        let summary = pulso_events::timeline_summary(e, tenant);
         for (entity_type, entity_id) in entities(e) {
             entries.insert(TimelineEntry {
                 entity_type,

@@ -1,8 +1,16 @@
 //! Pulso's serving side: the in-memory [`store::ViewStore`] that the engine fills one closed
-//! epoch at a time, and the axum HTTP API ([`api`]) that reads it.
+//! epoch at a time, the axum HTTP API ([`api`]) that reads it, scoped per bearer token to
+//! tenants ([`config`]), and the alert rules the engine evaluates against it ([`alerts`]).
+//!
+//! Tests: `cargo test -p pulso-queries` needs nothing else; the dashboard test in headless
+//! Chromium (`tests/browser.rs`) runs only with `PULSO_BROWSER_TESTS=1` and a `chromium`.
 
+pub mod alerts;
 pub mod api;
+pub mod config;
 pub mod store;
 
-pub use api::{app, serve, serve_on, ApiError};
-pub use store::{LiveStatus, PartitionStatus, ViewStore, SCAN_BUDGET};
+pub use alerts::{Alerts, AlertsConfig};
+pub use api::{app, app_with, serve, serve_on, ApiError, ServeConfig, ServeError};
+pub use config::{ApiConfig, ConfigError};
+pub use store::{LiveStatus, PartitionStatus, Tenants, ViewStore, SCAN_BUDGET};

@@ -14,7 +14,7 @@ use pulso_connectors::generator::{GeneratorConfig, SPAN};
 use pulso_connectors::kafka::{DlqProducer, KafkaConfig, StartPosition};
 use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, SourceFactory};
 use pulso_events::views::ViewSet;
-use pulso_queries::ViewStore;
+use pulso_queries::{AlertsConfig, ApiConfig, ServeConfig, ViewStore};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 use serde::Deserialize;
@@ -46,7 +46,9 @@ pub struct RunArgs {
     /// Timely worker threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// JSON config file: `{"kafka": {...}, "clickhouse": {...}}` (flags win).
+    /// JSON config file: `{"kafka": {...}, "clickhouse": {...}, "api": {...}, "alerts":
+    /// {...}}` (flags win). `api`: bearer tokens scoped to tenants and request limits;
+    /// `alerts`: alert rules and webhook (see the README).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Close an epoch after this many milliseconds...
@@ -94,9 +96,20 @@ pub struct RunArgs {
 struct FileConfig {
     kafka: Option<KafkaConfig>,
     clickhouse: Option<ClickHouseConfig>,
+    #[serde(default)]
+    api: ApiConfig,
+    #[serde(default)]
+    alerts: AlertsConfig,
 }
 
-fn load_config(args: &RunArgs) -> Result<(Option<KafkaConfig>, Option<ClickHouseConfig>)> {
+/// The run's configuration: flags over the config file over defaults.
+struct Loaded {
+    kafka: Option<KafkaConfig>,
+    clickhouse: Option<ClickHouseConfig>,
+    serve: ServeConfig,
+}
+
+fn load_config(args: &RunArgs) -> Result<Loaded> {
     let file: FileConfig = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -144,12 +157,28 @@ fn load_config(args: &RunArgs) -> Result<(Option<KafkaConfig>, Option<ClickHouse
         }),
         (None, c) => c,
     };
-    Ok((kafka, clickhouse))
+    let serve = ServeConfig {
+        api: file.api,
+        alerts: file.alerts,
+    };
+    // Refuse a bad `api`/`alerts` section, or an open API on the network, before starting.
+    serve.api.validate()?;
+    serve.alerts.validate()?;
+    serve.api.check_bind(args.http)?;
+    Ok(Loaded {
+        kafka,
+        clickhouse,
+        serve,
+    })
 }
 
 /// Runs the live job until Ctrl-C (or, with `--exit-when-done`, until the generator ends).
 pub fn run(args: &RunArgs) -> Result<()> {
-    let (kafka, clickhouse) = load_config(args)?;
+    let Loaded {
+        kafka,
+        clickhouse,
+        serve,
+    } = load_config(args)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let store = Arc::new(ViewStore::new());
@@ -320,6 +349,16 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let exit_when_done = args.exit_when_done;
     let addr = args.http;
     println!("pulso: serving the API and dashboard on http://{addr}/ (Ctrl-C stops)");
+    if serve.api.requires_tokens() {
+        println!(
+            "pulso: {} API token(s) configured; open the dashboard at http://{addr}/#token=<token>",
+            serve.api.tokens.len()
+        );
+    } else {
+        eprintln!(
+            "pulso: warning: no api.tokens in --config: the API is open (every tenant) to anyone who can reach {addr}"
+        );
+    }
     runtime.block_on(async {
         let server_stop = Arc::clone(&stop);
         let shutdown = async move {
@@ -335,7 +374,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             }
             server_stop.store(true, Ordering::Relaxed);
         };
-        pulso_queries::serve(addr, Arc::clone(&store), shutdown).await
+        pulso_queries::serve(addr, Arc::clone(&store), serve, shutdown).await
     })?;
     stop.store(true, Ordering::Relaxed);
     let engine = engine

@@ -35,7 +35,9 @@ pub struct VerifyArgs {
     /// Check the Parquet view snapshots in this folder (`OUT/views`).
     #[arg(long)]
     pub views: Option<PathBuf>,
-    /// Check the live HTTP API at this base URL (e.g. `http://127.0.0.1:8080`).
+    /// Check the live HTTP API at this base URL (e.g. `http://127.0.0.1:8080`). When the API
+    /// has tokens, give one in the environment variable `PULSO_API_TOKEN` (an all-tenant
+    /// token, so every row is compared).
     #[arg(long)]
     pub api: Option<String>,
     /// Timely worker threads for the recomputation.
@@ -131,6 +133,27 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
+/// A GET of the API with the token of `PULSO_API_TOKEN`, if set, waiting out rate limits.
+fn api_get(url: &str) -> Result<String> {
+    loop {
+        let mut request = ureq::get(url);
+        if let Ok(token) = std::env::var("PULSO_API_TOKEN") {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        match request.call() {
+            Ok(response) => return Ok(response.into_string()?),
+            Err(ureq::Error::Status(429, response)) => {
+                let wait = response
+                    .header("Retry-After")
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(1);
+                std::thread::sleep(std::time::Duration::from_secs(wait));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// One view's rows as the API serves them, following the cursor, with the `as_of` they reflect.
 fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<String>)> {
     let mut rows = Vec::new();
@@ -141,7 +164,7 @@ fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<Str
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let text = ureq::get(&url).call()?.into_string()?;
+        let text = api_get(&url)?;
         let body: serde_json::Value = serde_json::from_str(&text)?;
         as_of = body["as_of"].as_str().map(str::to_string).or(as_of);
         rows.extend(body["rows"].as_array().cloned().unwrap_or_default());

@@ -1,10 +1,13 @@
 //! The API's one error type: a status, a machine-readable code, a message and the offending
-//! parameter, rendered as `{"error": {"code", "message", "parameter"}}`.
+//! parameter, rendered as `{"error": {"code", "message", "parameter"}}` (with
+//! `WWW-Authenticate` on 401 and `Retry-After` on 429).
 
-use axum::http::StatusCode;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answered to a client (never a 500 for bad input).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +20,8 @@ pub struct ApiError {
     pub message: String,
     /// The query or path parameter at fault, if any.
     pub parameter: Option<String>,
+    /// Seconds to wait before retrying (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -36,6 +41,7 @@ impl ApiError {
             code,
             message: message.into(),
             parameter: Some(parameter.to_string()),
+            retry_after: None,
         }
     }
 
@@ -50,6 +56,35 @@ impl ApiError {
             code,
             message: message.into(),
             parameter: parameter.map(str::to_string),
+            retry_after: None,
+        }
+    }
+
+    /// An error with `status` and `code` that names no parameter.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            parameter: None,
+            retry_after: None,
+        }
+    }
+
+    /// 401: no token, or not a configured one (answered with `WWW-Authenticate: Bearer`).
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 429 `rate_limited`, retry after `seconds`.
+    pub fn rate_limited(seconds: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests for this token; retry in {seconds} s"),
+            )
         }
     }
 }
@@ -68,15 +103,22 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error: `{"error": {"code", "message", "parameter"}}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Body<'a> {
     error: Detail<'a>,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorDetail)]
+pub(crate) struct Detail<'a> {
+    /// Machine-readable code, e.g. `invalid_parameter`, `unauthorized`, `rate_limited`.
     code: &'a str,
+    /// Human-readable explanation.
     message: &'a str,
+    /// The query or path parameter at fault, if any.
     parameter: Option<&'a str>,
 }
 
@@ -89,6 +131,19 @@ impl IntoResponse for ApiError {
                 parameter: self.parameter.as_deref(),
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.code == "invalid_token" {
+                "Bearer realm=\"pulso\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"pulso\""
+            };
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

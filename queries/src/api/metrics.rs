@@ -3,17 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use pulso_events::RejectReason;
 
+use super::auth::Principal;
 use super::params::{Params, RawQuery};
 use super::{ApiError, AppState};
+use crate::alerts::State as AlertState;
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 12] = [
@@ -106,11 +109,25 @@ fn number(v: f64) -> String {
     }
 }
 
-/// `GET /metrics`.
+/// The Prometheus metrics: lag, DLQ, rejections, duplicates, freshness, rates, sinks, alert
+/// states and HTTP latency histograms. Operator data.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String),
+        (status = 401, description = "No or bad token", body = super::error::Body),
+        (status = 403, description = "Not an operator token", body = super::error::Body)
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn metrics(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     query: RawQuery,
 ) -> Result<Response, ApiError> {
+    principal.require_operator()?;
     Params::parse(query, &[], false)?;
     let (topics, freshness, epoch) = {
         let t = state.store.read();
@@ -251,6 +268,36 @@ pub(crate) async fn metrics(
         "Sink write failures.",
     );
     let _ = writeln!(out, "pulso_sink_failures_total {}", live.sink_failures);
+    header(
+        &mut out,
+        "pulso_alert_firing",
+        "gauge",
+        "1 while the engine's alert rule fires, else 0.",
+    );
+    for alert in state.alerts.snapshot().1 {
+        let _ = writeln!(
+            out,
+            "pulso_alert_firing{{alert=\"{}\",severity=\"{}\"}} {}",
+            escape(&alert.rule.name),
+            if alert.severity() == crate::alerts::Severity::Critical {
+                "critical"
+            } else {
+                "warning"
+            },
+            u8::from(alert.state == AlertState::Firing)
+        );
+    }
+    header(
+        &mut out,
+        "pulso_alert_webhook_dropped_total",
+        "counter",
+        "Alert state changes the webhook queue could not take.",
+    );
+    let _ = writeln!(
+        out,
+        "pulso_alert_webhook_dropped_total {}",
+        state.alerts.webhook_dropped()
+    );
     state.http.write(&mut out);
 
     Ok((

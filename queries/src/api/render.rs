@@ -12,6 +12,9 @@ use pulso_events::RejectReason;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Number, Value};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// Money in minor units, serialized as a JSON number with exactly two decimals.
 pub(crate) struct Money(pub(crate) Cents);
@@ -36,12 +39,13 @@ impl Serialize for Time {
 }
 
 /// A `notification_rates` row.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct NotificationRatesJson<'a> {
     tenant_id: &'a str,
     channel: &'a str,
     provider: &'a str,
     granularity: &'static str,
+    #[schema(value_type = String, format = DateTime)]
     window_start: Time,
     sent: i64,
     delivered: i64,
@@ -52,6 +56,7 @@ pub(crate) struct NotificationRatesJson<'a> {
     hard_bounced: i64,
     failed: i64,
     fallback: i64,
+    #[schema(value_type = f64)]
     cost_total: Money,
     delivery_rate: Option<f64>,
     bounce_rate: Option<f64>,
@@ -90,10 +95,11 @@ impl<'a> From<&'a NotificationRates> for NotificationRatesJson<'a> {
 }
 
 /// A `notification_bounces` row.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct NotificationBouncesJson<'a> {
     tenant_id: &'a str,
     channel: &'a str,
+    #[schema(value_type = String, format = DateTime)]
     day: Time,
     bounce_type: &'a str,
     reason: &'a str,
@@ -114,17 +120,21 @@ impl<'a> From<&'a NotificationBounces> for NotificationBouncesJson<'a> {
 }
 
 /// An `order_metrics` row.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct OrderMetricsJson<'a> {
     tenant_id: &'a str,
     granularity: &'static str,
+    #[schema(value_type = String, format = DateTime)]
     window_start: Time,
     orders_created: i64,
     orders_confirmed: i64,
     orders_cancelled: i64,
     orders_pending: i64,
+    #[schema(value_type = f64)]
     revenue_confirmed_total: Money,
+    #[schema(value_type = f64)]
     revenue_lost_total: Money,
+    #[schema(value_type = f64)]
     revenue_pending_total: Money,
     cancellation_rate: Option<f64>,
 }
@@ -148,7 +158,7 @@ impl<'a> From<&'a OrderMetrics> for OrderMetricsJson<'a> {
 }
 
 /// An `order_cancellations` row.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct OrderCancellationsJson<'a> {
     tenant_id: &'a str,
     reason: &'a str,
@@ -165,17 +175,54 @@ impl<'a> From<&'a OrderCancellations> for OrderCancellationsJson<'a> {
     }
 }
 
-/// An `inventory_levels` row (its fields already are the columns).
-pub(crate) type InventoryLevelsJson<'a> = &'a InventoryLevels;
+/// An `inventory_levels` row.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct InventoryLevelsJson<'a> {
+    tenant_id: &'a str,
+    sku: &'a str,
+    on_hand: i64,
+    reserved: i64,
+    available: i64,
+    insufficient_stock_events: i64,
+}
 
-/// A `case_backlog` row (its fields already are the columns).
-pub(crate) type CaseBacklogJson<'a> = &'a CaseBacklog;
+impl<'a> From<&'a InventoryLevels> for InventoryLevelsJson<'a> {
+    fn from(r: &'a InventoryLevels) -> Self {
+        InventoryLevelsJson {
+            tenant_id: &r.tenant_id,
+            sku: &r.sku,
+            on_hand: r.on_hand,
+            reserved: r.reserved,
+            available: r.available,
+            insufficient_stock_events: r.insufficient_stock_events,
+        }
+    }
+}
+
+/// A `case_backlog` row.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CaseBacklogJson<'a> {
+    dependencia_id: i64,
+    estado: &'a str,
+    cases: i64,
+}
+
+impl<'a> From<&'a CaseBacklog> for CaseBacklogJson<'a> {
+    fn from(r: &'a CaseBacklog) -> Self {
+        CaseBacklogJson {
+            dependencia_id: r.dependencia_id,
+            estado: &r.estado,
+            cases: r.cases,
+        }
+    }
+}
 
 /// A `sla_compliance` row.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct SlaComplianceJson<'a> {
     dependencia_id: i64,
     prioridad: Option<&'a str>,
+    #[schema(value_type = String, format = DateTime)]
     day: Time,
     met: i64,
     violated: i64,
@@ -202,7 +249,7 @@ impl<'a> From<&'a SlaCompliance> for SlaComplianceJson<'a> {
 }
 
 /// An `open_case_sla` row.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct OpenCaseSlaJson<'a> {
     dependencia_id: i64,
     prioridad: Option<&'a str>,
@@ -222,10 +269,11 @@ impl<'a> From<&'a OpenCaseSla> for OpenCaseSlaJson<'a> {
 }
 
 /// One open case of `/v1/open_cases`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct OpenCaseJson<'a> {
     caso_id: i64,
     numero_caso: &'a str,
+    #[schema(value_type = String, format = DateTime)]
     due_at: Time,
     dependencia_id: i64,
     prioridad: Option<&'a str>,
@@ -246,14 +294,17 @@ impl<'a> From<&'a OpenCase> for OpenCaseJson<'a> {
 }
 
 /// A `timelines` entry, its summary as a parsed JSON object.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TimelineJson<'a> {
     entity_type: &'a str,
     entity_id: &'a str,
+    #[schema(value_type = String, format = DateTime)]
     timestamp: Time,
     event_id: &'a str,
     topic: &'a str,
     event_type: &'a str,
+    /// The few fields a person reads first, and the entry's `tenant_id`.
+    #[schema(value_type = Object)]
     summary: Value,
 }
 
@@ -279,6 +330,33 @@ pub(crate) struct TopicHealthJson<'a>(pub(crate) &'a TopicHealth);
 impl<'a> From<&'a TopicHealth> for TopicHealthJson<'a> {
     fn from(r: &'a TopicHealth) -> Self {
         TopicHealthJson(r)
+    }
+}
+
+impl PartialSchema for TopicHealthJson<'_> {
+    fn schema() -> RefOr<Schema> {
+        let int = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer));
+        let mut object = ObjectBuilder::new()
+            .description(Some("Per-topic pipeline_health counters."))
+            .property(
+                "topic",
+                ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)),
+            )
+            .property("records", int())
+            .property("rejected", int());
+        for reason in RejectReason::ALL {
+            object = object.property(format!("rejected_{}", reason.as_str()), int());
+        }
+        object
+            .property("duplicates", int())
+            .property("orphan_events", int())
+            .into()
+    }
+}
+
+impl ToSchema for TopicHealthJson<'_> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TopicHealthJson".into()
     }
 }
 
@@ -320,8 +398,14 @@ pub fn row_json(row: &pulso_events::views::ViewRow) -> Option<(&'static str, Val
             "order_cancellations",
             json(serde_json::to_value(OrderCancellationsJson::from(r))),
         ),
-        ViewRow::InventoryLevels(r) => ("inventory_levels", json(serde_json::to_value(r))),
-        ViewRow::CaseBacklog(r) => ("case_backlog", json(serde_json::to_value(r))),
+        ViewRow::InventoryLevels(r) => (
+            "inventory_levels",
+            json(serde_json::to_value(InventoryLevelsJson::from(r))),
+        ),
+        ViewRow::CaseBacklog(r) => (
+            "case_backlog",
+            json(serde_json::to_value(CaseBacklogJson::from(r))),
+        ),
         ViewRow::SlaCompliance(r) => (
             "sla_compliance",
             json(serde_json::to_value(SlaComplianceJson::from(r))),

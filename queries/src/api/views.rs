@@ -1,96 +1,105 @@
-//! The read routes: `/v1/views/{view}`, `/v1/timelines/{entity_type}/{entity_id}`,
-//! `/v1/open_cases` and `/v1/pipeline_health`. Each copies one page out under a short read
-//! lock, then renders it; every body says the epoch, as-of and freshness it reflects.
+//! `GET /v1/views/{view}`: one page of any view, filtered, in key order, scoped to the
+//! tenants of the request's token. A filter on a tenant the token may not read gives the same
+//! empty page as a tenant that has no rows; the Conecta360 views are empty for a token without
+//! their tenant; `pipeline_health` needs an operator token.
 
-use std::ops::Bound;
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use pulso_events::time::{format_rfc3339, Granularity, Micros};
+use axum::response::Response;
+use axum::Extension;
+use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{SlaStatus, VIEW_NAMES};
-use serde::Serialize;
+use utoipa::IntoParams;
 
-use super::params::{encode_cursor, Params, RawQuery, TimeRange};
+use super::auth::Principal;
+use super::page::{eq, eq_opt, listing, start, Meta};
+use super::params::{Params, RawQuery, TimeRange};
 use super::render::{
     CaseBacklogJson, InventoryLevelsJson, NotificationBouncesJson, NotificationRatesJson,
-    OpenCaseJson, OpenCaseSlaJson, OrderCancellationsJson, OrderMetricsJson, SlaComplianceJson,
-    TimelineJson, TopicHealthJson,
+    OpenCaseSlaJson, OrderCancellationsJson, OrderMetricsJson, SlaComplianceJson, TimelineJson,
+    TopicHealthJson,
 };
 use super::{ApiError, AppState};
-use crate::store::{Keyed, Page, PartitionStatus, Tables};
+use crate::store::Tenants;
 
 /// Default and maximum page size of `/v1/views/*` and `/v1/open_cases`.
 pub const VIEW_LIMIT: (usize, usize) = (100, 1000);
 /// Default and maximum page size of `/v1/timelines/*`.
 pub const TIMELINE_LIMIT: (usize, usize) = (50, 1000);
 
-/// What a body reflects: the epoch, the grading instant and the freshness.
-#[derive(Serialize)]
-pub(crate) struct Meta {
-    epoch: Option<u64>,
-    as_of: Option<String>,
-    freshness_seconds: f64,
+/// The filters of `/v1/views/{view}` (each view accepts the ones named; any other is a 400).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct ViewFilters {
+    /// notification_rates, notification_bounces, order_metrics, order_cancellations,
+    /// inventory_levels. A tenant the token may not read gives no rows.
+    tenant_id: Option<String>,
+    /// notification_rates, notification_bounces.
+    channel: Option<String>,
+    /// notification_rates.
+    provider: Option<String>,
+    /// notification_rates, order_metrics: `minute`, `hour` or `day`.
+    granularity: Option<String>,
+    /// notification_rates, order_metrics (`window_start`), sla_compliance (`day`): RFC 3339,
+    /// inclusive.
+    from: Option<String>,
+    /// Like `from`, exclusive.
+    to: Option<String>,
+    /// case_backlog, sla_compliance, open_case_sla.
+    dependencia_id: Option<i64>,
+    /// sla_compliance, open_case_sla.
+    prioridad: Option<String>,
+    /// open_case_sla: `BREACHED`, `AT_RISK` or `ON_TRACK`.
+    status: Option<String>,
+    /// inventory_levels.
+    sku: Option<String>,
+    /// pipeline_health.
+    topic: Option<String>,
+    /// timelines.
+    entity_type: Option<String>,
+    /// timelines.
+    entity_id: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
-impl Meta {
-    pub(crate) fn of(tables: &Tables) -> Meta {
-        Meta {
-            epoch: tables.epoch,
-            as_of: tables.as_of.map(format_rfc3339),
-            freshness_seconds: tables.freshness_seconds(SystemTime::now()),
-        }
+/// What the Conecta360 views show a principal: everything if it reads their tenant, else
+/// nothing.
+pub(crate) fn c360_scope(state: &AppState, principal: &Principal) -> Tenants {
+    if principal.tenants.allows(&state.conecta360_tenant) {
+        Tenants::All
+    } else {
+        Tenants::none()
     }
 }
 
-/// The body of every listing: `{view, epoch, as_of, freshness_seconds, rows, next_cursor}`.
-#[derive(Serialize)]
-struct Listing<'a, J> {
-    view: &'a str,
-    #[serde(flatten)]
-    meta: Meta,
-    rows: Vec<J>,
-    next_cursor: Option<String>,
-}
-
-/// Renders one page of `scope` (the cursor's scope, usually the view name).
-fn listing<'r, R, J>(view: &str, scope: &str, meta: Meta, page: &'r Page<R::Key, R>) -> Response
-where
-    R: Keyed,
-    J: Serialize + From<&'r R>,
-{
-    let body = Listing {
-        view,
-        meta,
-        rows: page.rows.iter().map(J::from).collect(),
-        next_cursor: page.next.as_ref().map(|k| encode_cursor(scope, k)),
-    };
-    Json(body).into_response()
-}
-
-/// Where a scan starts: after the cursor, or at `lower` when that is further on.
-fn start<K: Ord>(lower: Option<K>, cursor: Option<K>) -> Bound<K> {
-    match (lower, cursor) {
-        (Some(lower), Some(cursor)) if lower > cursor => Bound::Included(lower),
-        (_, Some(cursor)) => Bound::Excluded(cursor),
-        (Some(lower), None) => Bound::Included(lower),
-        (None, None) => Bound::Unbounded,
-    }
-}
-
-fn eq(wanted: Option<&str>, value: &str) -> bool {
-    wanted.is_none_or(|w| w == value)
-}
-
-fn eq_opt(wanted: Option<&str>, value: Option<&str>) -> bool {
-    wanted.is_none_or(|w| Some(w) == value)
-}
-
-/// `GET /v1/views/{view}`.
+/// One page of a view.
+#[utoipa::path(
+    get,
+    path = "/v1/views/{view}",
+    tag = "views",
+    params(
+        ("view" = String, Path, description = "notification_rates, notification_bounces, order_metrics, order_cancellations, inventory_levels, case_backlog, sla_compliance, open_case_sla, timelines or pipeline_health"),
+        ViewFilters
+    ),
+    responses(
+        (status = 200, description = "One page of rows", body = super::page::ListingDoc),
+        (status = 400, description = "A bad parameter, named in the error", body = super::error::Body),
+        (status = 401, description = "No or bad token", body = super::error::Body),
+        (status = 403, description = "pipeline_health without an operator token", body = super::error::Body),
+        (status = 404, description = "Unknown view", body = super::error::Body),
+        (status = 429, description = "Rate limited", body = super::error::Body)
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn view(
     State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
     path: Result<Path<String>, PathRejection>,
     query: RawQuery,
 ) -> Result<Response, ApiError> {
@@ -128,6 +137,7 @@ pub(crate) async fn view(
             });
             let t = store.read();
             let page = t.notification_rates.page(
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor).as_ref(),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
@@ -150,6 +160,7 @@ pub(crate) async fn view(
             let lower = g.map(|g| (g, range.from.unwrap_or(Micros::MIN), String::new()));
             let t = store.read();
             let page = t.order_metrics.page(
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor).as_ref(),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| range.contains(r.window_start) && eq(tenant, &r.tenant_id),
@@ -169,6 +180,7 @@ pub(crate) async fn view(
             });
             let t = store.read();
             let page = t.notification_bounces.page(
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor).as_ref(),
                 |k| eq(tenant, &k.0),
                 |r| eq(channel, &r.channel),
@@ -187,6 +199,7 @@ pub(crate) async fn view(
             let lower = tenant.map(|t| (t.to_string(), String::new()));
             let t = store.read();
             let page = t.order_cancellations.page(
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor).as_ref(),
                 |k| eq(tenant, &k.0),
                 |_| true,
@@ -205,6 +218,7 @@ pub(crate) async fn view(
             let lower = tenant.map(|t| (t.to_string(), sku.unwrap_or_default().to_string()));
             let t = store.read();
             let page = t.inventory_levels.page(
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor).as_ref(),
                 |k| eq(tenant, &k.0),
                 |r| eq(sku, &r.sku),
@@ -221,6 +235,7 @@ pub(crate) async fn view(
             let lower = dep.map(|d| (d, String::new()));
             let t = store.read();
             let page = t.case_backlog.page(
+                &c360_scope(&state, &principal),
                 start(lower, cursor).as_ref(),
                 |k| dep.is_none_or(|d| k.0 == d),
                 |_| true,
@@ -238,6 +253,7 @@ pub(crate) async fn view(
             let lower = dep.map(|d| (d, None, Micros::MIN));
             let t = store.read();
             let page = t.sla_compliance.page(
+                &c360_scope(&state, &principal),
                 start(lower, cursor).as_ref(),
                 |k| dep.is_none_or(|d| k.0 == d),
                 |r| range.contains(r.day) && eq_opt(prioridad, r.prioridad.as_deref()),
@@ -255,6 +271,7 @@ pub(crate) async fn view(
             let lower = dep.map(|d| (d, None, SlaStatus::Breached));
             let t = store.read();
             let page = t.open_case_sla.page(
+                &c360_scope(&state, &principal),
                 start(lower, cursor).as_ref(),
                 |k| dep.is_none_or(|d| k.0 == d),
                 |r| {
@@ -277,6 +294,7 @@ pub(crate) async fn view(
             });
             let t = store.read();
             let page = t.timelines.page(
+                &principal.tenants,
                 start(lower, cursor).as_ref(),
                 |k| eq(etype, &k.0) && (etype.is_none() || eq(eid, &k.1)),
                 |r| eq(eid, &r.entity_id),
@@ -287,11 +305,13 @@ pub(crate) async fn view(
             Ok(listing::<_, TimelineJson>(name, name, meta, &page))
         }
         "pipeline_health" => {
+            principal.require_operator()?;
             let p = Params::parse(query, &["topic"], true)?;
             let (limit, cursor) = (p.limit(default, max)?, p.cursor(name)?);
             let topic = p.text("topic");
             let t = store.read();
             let page = t.pipeline_health.page(
+                &Tenants::All,
                 start(topic.map(str::to_string), cursor).as_ref(),
                 |k| eq(topic, k),
                 |_| true,
@@ -321,105 +341,4 @@ fn windowed_within(
         Some(g) => kg == g && range.to.is_none_or(|to| start < to),
         None => true,
     }
-}
-
-/// `GET /v1/timelines/{entity_type}/{entity_id}`: one entity's entries by
-/// `(timestamp, event_id)`.
-pub(crate) async fn timeline(
-    State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    query: RawQuery,
-) -> Result<Response, ApiError> {
-    let Path((etype, eid)) =
-        path.map_err(|e| ApiError::bad_request("invalid_path", "entity_id", e.to_string()))?;
-    let p = Params::parse(query, &[], true)?;
-    let (default, max) = TIMELINE_LIMIT;
-    let limit = p.limit(default, max)?;
-    let scope = "timeline";
-    let cursor = p.cursor(scope)?;
-    let lower = (
-        etype.clone(),
-        eid.clone(),
-        Micros::MIN,
-        String::new(),
-        String::new(),
-    );
-    let t = state.store.read();
-    let page = t.timelines.page(
-        start(Some(lower), cursor).as_ref(),
-        |k| k.0 == etype && k.1 == eid,
-        |_| true,
-        limit,
-    );
-    let meta = Meta::of(&t);
-    drop(t);
-    Ok(listing::<_, TimelineJson>("timelines", scope, meta, &page))
-}
-
-/// `GET /v1/open_cases`: open cases by status, most overdue (least `due_at`) first.
-pub(crate) async fn open_cases(
-    State(state): State<AppState>,
-    query: RawQuery,
-) -> Result<Response, ApiError> {
-    let p = Params::parse(query, &["status", "dependencia_id"], true)?;
-    let (default, max) = VIEW_LIMIT;
-    let limit = p.limit(default, max)?;
-    let scope = "open_cases";
-    let cursor = p.cursor(scope)?;
-    let (status, dep) = (p.status()?, p.integer("dependencia_id")?);
-    let lower = status.map(|s| (s, Micros::MIN, i64::MIN));
-    let t = state.store.read();
-    let page = t.open_cases.page(
-        start(lower, cursor).as_ref(),
-        |k| status.is_none_or(|s| k.0 == s),
-        |r| dep.is_none_or(|d| r.dependencia_id == d),
-        limit,
-    );
-    let meta = Meta::of(&t);
-    drop(t);
-    Ok(listing::<_, OpenCaseJson>(scope, scope, meta, &page))
-}
-
-/// The body of `/v1/pipeline_health`.
-#[derive(Serialize)]
-struct Health<'a> {
-    view: &'static str,
-    #[serde(flatten)]
-    meta: Meta,
-    rows: Vec<TopicHealthJson<'a>>,
-    next_cursor: Option<String>,
-    partitions: Vec<PartitionStatus>,
-    dlq_size: i64,
-    events_per_second: f64,
-    epoch_duration_ms: f64,
-    sink_lag_epochs: u64,
-    sink_failures: u64,
-}
-
-/// `GET /v1/pipeline_health`: every topic's counters, every partition's lag, the DLQ size
-/// and the freshness.
-pub(crate) async fn pipeline_health(
-    State(state): State<AppState>,
-    query: RawQuery,
-) -> Result<Response, ApiError> {
-    Params::parse(query, &[], false)?;
-    let (topics, meta) = {
-        let t = state.store.read();
-        let topics: Vec<_> = t.pipeline_health.rows().cloned().collect();
-        (topics, Meta::of(&t))
-    };
-    let live = state.store.live();
-    let body = Health {
-        view: "pipeline_health",
-        meta,
-        rows: topics.iter().map(TopicHealthJson).collect(),
-        next_cursor: None,
-        partitions: live.partitions,
-        dlq_size: live.dlq_size,
-        events_per_second: live.events_per_second,
-        epoch_duration_ms: live.epoch_duration_ms,
-        sink_lag_epochs: live.sink_lag_epochs,
-        sink_failures: live.sink_failures,
-    };
-    Ok(Json(body).into_response())
 }

@@ -1,0 +1,323 @@
+//! The rule evaluator: a pure state machine from samples of the pipeline's health to each
+//! rule's state (`inactive` / `firing`), the instant it entered that state, and the state
+//! changes to notify.
+
+use std::collections::BTreeMap;
+
+use pulso_events::time::Micros;
+use serde::Serialize;
+
+use super::rules::{Metric, Rule, Severity};
+use crate::store::ViewStore;
+
+/// The values the rules compare: the same as `/metrics` reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// The partition with the greatest lag: `(topic, partition, lag)`.
+    pub worst_partition: Option<(String, i32, i64)>,
+    /// Records in the dead-letter topics.
+    pub dlq_size: i64,
+    /// Seconds since the views last caught up.
+    pub freshness_seconds: f64,
+}
+
+impl Sample {
+    /// The store's current values.
+    pub fn of(store: &ViewStore) -> Sample {
+        let live = store.live();
+        let worst_partition = live
+            .partitions
+            .iter()
+            .max_by_key(|p| p.lag)
+            .map(|p| (p.topic.clone(), p.partition, p.lag));
+        Sample {
+            worst_partition,
+            dlq_size: live.dlq_size,
+            freshness_seconds: store.freshness_seconds(),
+        }
+    }
+
+    /// The value of `metric`, and the labels that say where it comes from.
+    fn value(&self, metric: Metric) -> (f64, BTreeMap<String, String>) {
+        match metric {
+            Metric::ConsumerLag => match &self.worst_partition {
+                Some((topic, partition, lag)) => (
+                    *lag as f64,
+                    BTreeMap::from([
+                        ("topic".to_string(), topic.clone()),
+                        ("partition".to_string(), partition.to_string()),
+                    ]),
+                ),
+                None => (0.0, BTreeMap::new()),
+            },
+            Metric::DlqSize => (self.dlq_size as f64, BTreeMap::new()),
+            Metric::FreshnessSeconds => (self.freshness_seconds, BTreeMap::new()),
+        }
+    }
+}
+
+/// A rule's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// The value is at or below the threshold (or not evaluated yet).
+    Inactive,
+    /// The value is above the threshold.
+    Firing,
+}
+
+/// One rule and its current state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    /// The rule.
+    pub rule: Rule,
+    /// Its state.
+    pub state: State,
+    /// When it entered `state` (UTC microseconds): its start for a rule never firing.
+    pub since: Micros,
+    /// The value at the last evaluation (`None` before the first).
+    pub value: Option<f64>,
+    /// Where the value comes from (`topic`, `partition` for the consumer lag).
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Alert {
+    /// One line for people: what is compared with what.
+    pub fn summary(&self) -> String {
+        let value = self.value.map_or("–".to_string(), |v| v.to_string());
+        let at = match (self.labels.get("topic"), self.labels.get("partition")) {
+            (Some(t), Some(p)) => format!(" on {t}/{p}"),
+            _ => String::new(),
+        };
+        let op = if self.state == State::Firing {
+            ">"
+        } else {
+            "<="
+        };
+        format!(
+            "{} {value} {op} {}{at}",
+            self.rule.metric.as_str(),
+            self.rule.threshold
+        )
+    }
+
+    /// The rule's severity.
+    pub fn severity(&self) -> Severity {
+        self.rule.severity
+    }
+}
+
+/// A change of state, as notified to the webhook.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    /// The alert after the change.
+    pub alert: Alert,
+    /// The state before.
+    pub previous: State,
+}
+
+/// Every rule's state, updated by [`Evaluator::evaluate`].
+#[derive(Clone, Debug)]
+pub struct Evaluator {
+    alerts: Vec<Alert>,
+    evaluated_at: Option<Micros>,
+}
+
+impl Evaluator {
+    /// Every rule inactive since `now`.
+    pub fn new(rules: &[Rule], now: Micros) -> Evaluator {
+        let alerts = rules
+            .iter()
+            .map(|rule| Alert {
+                rule: rule.clone(),
+                state: State::Inactive,
+                since: now,
+                value: None,
+                labels: BTreeMap::new(),
+            })
+            .collect();
+        Evaluator {
+            alerts,
+            evaluated_at: None,
+        }
+    }
+
+    /// Compares every rule with `sample` at `now`; returns the rules whose state changed.
+    pub fn evaluate(&mut self, sample: &Sample, now: Micros) -> Vec<Transition> {
+        let mut changes = Vec::new();
+        for alert in &mut self.alerts {
+            let (value, labels) = sample.value(alert.rule.metric);
+            let state = if value > alert.rule.threshold {
+                State::Firing
+            } else {
+                State::Inactive
+            };
+            alert.value = Some(value);
+            alert.labels = labels;
+            if state != alert.state {
+                let previous = alert.state;
+                alert.state = state;
+                alert.since = now;
+                changes.push(Transition {
+                    alert: alert.clone(),
+                    previous,
+                });
+            }
+        }
+        self.evaluated_at = Some(now);
+        changes
+    }
+
+    /// Every rule's current state, in rule order.
+    pub fn alerts(&self) -> &[Alert] {
+        &self.alerts
+    }
+
+    /// When the rules were last evaluated.
+    pub fn evaluated_at(&self) -> Option<Micros> {
+        self.evaluated_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::rules::default_rules;
+
+    fn sample(lag: i64, dlq: i64, freshness: f64) -> Sample {
+        Sample {
+            worst_partition: Some(("orders.events".into(), 3, lag)),
+            dlq_size: dlq,
+            freshness_seconds: freshness,
+        }
+    }
+
+    fn states(e: &Evaluator) -> Vec<(String, State, Micros)> {
+        e.alerts()
+            .iter()
+            .map(|a| (a.rule.name.clone(), a.state, a.since))
+            .collect()
+    }
+
+    #[test]
+    fn fires_and_resolves_with_since_when() {
+        let mut e = Evaluator::new(&default_rules(), 100);
+        assert!(e
+            .alerts()
+            .iter()
+            .all(|a| a.state == State::Inactive && a.since == 100));
+        assert_eq!(e.evaluated_at(), None);
+        // All quiet: no change, since stays at the start.
+        assert!(e.evaluate(&sample(10, 0, 1.0), 200).is_empty());
+        assert_eq!(e.evaluated_at(), Some(200));
+        assert!(e.alerts().iter().all(|a| a.since == 100));
+
+        // Lag 1500: the warning fires, the critical does not.
+        let changes = e.evaluate(&sample(1500, 0, 1.0), 300);
+        assert_eq!(changes.len(), 1);
+        let c = &changes[0];
+        assert_eq!(c.alert.rule.name, "PulsoConsumerLagHigh");
+        assert_eq!(
+            (c.previous, c.alert.state),
+            (State::Inactive, State::Firing)
+        );
+        assert_eq!(c.alert.since, 300);
+        assert_eq!(c.alert.value, Some(1500.0));
+        assert_eq!(c.alert.labels["topic"], "orders.events");
+        assert_eq!(c.alert.labels["partition"], "3");
+        assert_eq!(
+            c.alert.summary(),
+            "consumer_lag 1500 > 1000 on orders.events/3"
+        );
+
+        // Still firing with another value: no change, since kept, value updated.
+        assert!(e.evaluate(&sample(1200, 0, 1.0), 400).is_empty());
+        let lag = &e.alerts()[0];
+        assert_eq!(
+            (lag.state, lag.since, lag.value),
+            (State::Firing, 300, Some(1200.0))
+        );
+
+        // Threshold is strict: exactly 1000 resolves.
+        let changes = e.evaluate(&sample(1000, 0, 1.0), 500);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (changes[0].previous, changes[0].alert.state),
+            (State::Firing, State::Inactive)
+        );
+        assert_eq!(e.alerts()[0].since, 500);
+    }
+
+    #[test]
+    fn every_seed_threshold() {
+        let mut e = Evaluator::new(&default_rules(), 0);
+        let changes = e.evaluate(&sample(6000, 51, 31.0), 1);
+        let mut fired: Vec<&str> = changes.iter().map(|c| c.alert.rule.name.as_str()).collect();
+        fired.sort();
+        assert_eq!(
+            fired,
+            vec![
+                "PulsoConsumerLagCritical",
+                "PulsoConsumerLagHigh",
+                "PulsoDeadLettersCritical",
+                "PulsoDeadLettersHigh",
+                "PulsoViewsStale"
+            ]
+        );
+        // DLQ 11 keeps the warning only; freshness 30 is not above 30.
+        let changes = e.evaluate(&sample(6000, 11, 30.0), 2);
+        let resolved: Vec<&str> = changes.iter().map(|c| c.alert.rule.name.as_str()).collect();
+        assert_eq!(
+            resolved,
+            vec!["PulsoDeadLettersCritical", "PulsoViewsStale"]
+        );
+        let firing: Vec<_> = states(&e)
+            .into_iter()
+            .filter(|(_, s, _)| *s == State::Firing)
+            .map(|(n, _, since)| (n, since))
+            .collect();
+        assert_eq!(
+            firing,
+            vec![
+                ("PulsoConsumerLagHigh".to_string(), 1),
+                ("PulsoConsumerLagCritical".to_string(), 1),
+                ("PulsoDeadLettersHigh".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn no_partitions_means_no_lag() {
+        let mut e = Evaluator::new(&default_rules(), 0);
+        let quiet = Sample {
+            worst_partition: None,
+            dlq_size: 0,
+            freshness_seconds: 0.5,
+        };
+        assert!(e.evaluate(&quiet, 1).is_empty());
+        assert_eq!(e.alerts()[0].value, Some(0.0));
+        assert!(e.alerts()[0].labels.is_empty());
+    }
+
+    #[test]
+    fn samples_the_store_like_metrics() {
+        use crate::store::{LiveStatus, PartitionStatus};
+        let store = ViewStore::new();
+        let p = |partition, lag| PartitionStatus {
+            topic: "t".into(),
+            partition,
+            next_offset: 0,
+            high_watermark: lag,
+            lag,
+        };
+        store.set_live(LiveStatus {
+            partitions: vec![p(0, 5), p(1, 9), p(2, 7)],
+            dlq_size: 4,
+            ..LiveStatus::default()
+        });
+        let s = Sample::of(&store);
+        assert_eq!(s.worst_partition, Some(("t".into(), 1, 9)));
+        assert_eq!(s.dlq_size, 4);
+        assert!(s.freshness_seconds >= 0.0);
+    }
+}

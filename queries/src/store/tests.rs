@@ -1,0 +1,221 @@
+//! The store's tests: epochs applied whole, paging, the scan budget, tenant scoping.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use super::*;
+
+fn inventory(sku: &str, on_hand: i64) -> InventoryLevels {
+    InventoryLevels {
+        tenant_id: "t1".into(),
+        sku: sku.into(),
+        on_hand,
+        reserved: 0,
+        available: on_hand,
+        insufficient_stock_events: 0,
+    }
+}
+
+#[test]
+fn applies_inserts_updates_and_removals() {
+    let store = ViewStore::new();
+    assert_eq!(store.epoch(), None);
+    store.apply_epoch(
+        0,
+        vec![
+            (ViewRow::InventoryLevels(inventory("a", 1)), 1),
+            (ViewRow::InventoryLevels(inventory("b", 2)), 1),
+            (ViewRow::AsOf(10), 1),
+        ],
+    );
+    assert_eq!(store.epoch(), Some(0));
+    assert_eq!(store.as_of(), Some(10));
+    // An update arrives as -old +new, in any order; a row inserted and retracted in the
+    // same epoch never shows.
+    store.apply_epoch(
+        1,
+        vec![
+            (ViewRow::InventoryLevels(inventory("a", 5)), 1),
+            (ViewRow::InventoryLevels(inventory("a", 1)), -1),
+            (ViewRow::InventoryLevels(inventory("b", 2)), -1),
+            (ViewRow::InventoryLevels(inventory("c", 3)), 1),
+            (ViewRow::InventoryLevels(inventory("c", 3)), -1),
+            (ViewRow::AsOf(20), 1),
+            (ViewRow::AsOf(10), -1),
+        ],
+    );
+    let set = store.snapshot();
+    assert_eq!(set.inventory_levels, vec![inventory("a", 5)]);
+    assert_eq!(set.as_of, Some(20));
+    assert_eq!(store.epoch(), Some(1));
+}
+
+#[test]
+fn pages_resume_after_the_last_key() {
+    let store = ViewStore::new();
+    let rows = (0..10)
+        .map(|i| (ViewRow::InventoryLevels(inventory(&format!("s{i}"), i)), 1))
+        .collect();
+    store.apply_epoch(0, rows);
+    let tables = store.read();
+    let mut seen = Vec::new();
+    let mut cursor: Option<InventoryLevelsKey> = None;
+    loop {
+        let start = cursor.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+        let page = tables
+            .inventory_levels
+            .page(&Tenants::All, start, |_| true, |_| true, 3);
+        seen.extend(page.rows.iter().map(|r| r.sku.clone()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = tables
+        .inventory_levels
+        .rows()
+        .map(|r| r.sku.clone())
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(seen.len(), 10);
+}
+
+#[test]
+fn scans_stop_at_the_budget_and_resume() {
+    let store = ViewStore::new();
+    let rows = (0..20)
+        .map(|i| {
+            (
+                ViewRow::InventoryLevels(inventory(&format!("s{i:02}"), i)),
+                1,
+            )
+        })
+        .collect();
+    store.apply_epoch(0, rows);
+    let tables = store.read();
+    let table = &tables.inventory_levels;
+    // Only every fifth row matches; a budget of 4 examines 4 rows per page.
+    let matches = |r: &InventoryLevels| r.on_hand % 5 == 0;
+    let mut seen = Vec::new();
+    let mut cursor: Option<InventoryLevelsKey> = None;
+    let mut pages = 0;
+    loop {
+        let start = cursor.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+        let page = table.page_within_budget(&Tenants::All, start, |_| true, matches, 10, 4);
+        assert!(page.rows.len() <= 1);
+        seen.extend(page.rows.iter().map(|r| r.on_hand));
+        pages += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![0, 5, 10, 15]);
+    assert_eq!(pages, 5);
+}
+
+#[test]
+fn scans_see_only_their_tenants_in_key_order() {
+    let store = ViewStore::new();
+    let row = |tenant: &str, sku: &str| InventoryLevels {
+        tenant_id: tenant.into(),
+        ..inventory(sku, 1)
+    };
+    let rows = ["a", "b", "c"]
+        .iter()
+        .flat_map(|t| (0..5).map(move |i| (ViewRow::InventoryLevels(row(t, &format!("s{i}"))), 1)))
+        .collect();
+    store.apply_epoch(0, rows);
+    let tables = store.read();
+    let table = &tables.inventory_levels;
+    assert_eq!(table.len(), 15);
+    let all: Vec<_> = table.rows().map(|r| r.key()).collect();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "rows() is in key order across tenants");
+    // A budget of 1 makes every page end on the last key examined: never another tenant's.
+    let scope = Tenants::only(["a", "c"]);
+    let mut cursor: Option<InventoryLevelsKey> = None;
+    let mut seen = Vec::new();
+    loop {
+        let start = cursor.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+        let page = table.page_within_budget(&scope, start, |_| true, |_| true, 3, 1);
+        seen.extend(page.rows.iter().map(|r| r.tenant_id.clone()));
+        match page.next {
+            Some(next) => {
+                assert_ne!(next.0, "b");
+                cursor = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    assert!(seen.iter().all(|t| t != "b"));
+    let none = table.page(&Tenants::none(), Bound::Unbounded, |_| true, |_| true, 10);
+    assert!(none.rows.is_empty() && none.next.is_none());
+    // A start key of another tenant only positions the scan.
+    let foreign = ("b".to_string(), "s2".to_string());
+    let page = table.page(&scope, Bound::Excluded(&foreign), |_| true, |_| true, 100);
+    assert!(page.rows.iter().all(|r| r.tenant_id == "c"));
+    assert_eq!(page.rows.len(), 5);
+}
+
+#[test]
+fn readers_see_whole_epochs_only() {
+    let store = Arc::new(ViewStore::new());
+    const SKUS: i64 = 200;
+    const EPOCHS: i64 = 200;
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            for epoch in 0..EPOCHS {
+                let mut changes = Vec::new();
+                for s in 0..SKUS {
+                    let sku = format!("sku-{s:03}");
+                    if epoch > 0 {
+                        changes.push((ViewRow::InventoryLevels(inventory(&sku, epoch - 1)), -1));
+                    }
+                    changes.push((ViewRow::InventoryLevels(inventory(&sku, epoch)), 1));
+                }
+                store.apply_epoch(epoch as u64, changes);
+            }
+        })
+    };
+    let mut observed = 0;
+    while !writer.is_finished() || observed == 0 {
+        let (set, epoch) = {
+            let tables = store.read();
+            (tables.to_view_set(), tables.epoch)
+        };
+        if set.inventory_levels.is_empty() {
+            continue;
+        }
+        observed += 1;
+        assert_eq!(set.inventory_levels.len() as i64, SKUS);
+        let first = set.inventory_levels[0].on_hand;
+        assert!(set.inventory_levels.iter().all(|r| r.on_hand == first));
+        assert_eq!(epoch, Some(first as u64));
+    }
+    writer.join().unwrap();
+    let set = store.snapshot();
+    assert!(set.inventory_levels.iter().all(|r| r.on_hand == EPOCHS - 1));
+}
+
+#[test]
+fn live_status_round_trips() {
+    let store = ViewStore::new();
+    let status = LiveStatus {
+        partitions: vec![PartitionStatus {
+            topic: "orders.events".into(),
+            partition: 0,
+            next_offset: 5,
+            high_watermark: 9,
+            lag: 4,
+        }],
+        dlq_size: 3,
+        ..LiveStatus::default()
+    };
+    store.set_live(status.clone());
+    assert_eq!(store.live(), status);
+    assert!(store.freshness_seconds() >= 0.0);
+}
