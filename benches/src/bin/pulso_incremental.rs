@@ -1,0 +1,266 @@
+//! `pulso-incremental`: Pulso's dataflows (every view) driven epoch by epoch in this process,
+//! to measure what the peer harness (`benches/peers/`) compares against other engines:
+//!
+//! - `latency`: records fed at `--rate` records/s in epochs of `--epoch-records`; for each
+//!   epoch, the time from its due instant (when its last record was due to arrive) to the
+//!   moment every view has absorbed it (the dataflow probe passed the epoch). Late epochs are
+//!   not skipped, so a rate the engine cannot sustain shows as growing latency. A first
+//!   warm-up epoch is fed at once; the schedule starts when it is done.
+//! - `update`: the first `--preload` records in epochs of 50k, then `--repeat` epochs of each
+//!   `--batches` size of the records that follow; the time each such epoch takes.
+//!
+//! Records come from a `pulso generate` folder, interleaved like `pulso replay` orders them.
+//! The view changes are applied to an in-memory map per worker (the materialized views).
+//! Prints one JSON object on stdout.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use clap::{Parser, Subcommand};
+use differential_dataflow::input::Input;
+use pulso_connectors::jsonl;
+use pulso_dataflows::{build_views, ingest, Epoch};
+use pulso_events::SourceRecord;
+
+#[derive(Parser)]
+#[command(about = "Pulso's dataflows driven epoch by epoch: latency and update cost")]
+struct Cli {
+    /// Folder of `<topic>.jsonl` files (`pulso generate`).
+    #[arg(long, global = true, default_value = "data")]
+    input: PathBuf,
+    /// Timely worker threads.
+    #[arg(long, global = true, default_value_t = 1)]
+    workers: usize,
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Paced input: p50/p99 from an epoch's due time to its views being updated.
+    Latency {
+        /// Records per second.
+        #[arg(long)]
+        rate: f64,
+        /// Records per epoch.
+        #[arg(long, default_value_t = 1000)]
+        epoch_records: usize,
+        /// Seconds of input (at most the folder's records).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Time to apply batches of new records once `--preload` records are in.
+    Update {
+        /// Records loaded first (epochs of 50k).
+        #[arg(long)]
+        preload: usize,
+        /// Batch sizes, comma-separated.
+        #[arg(long, default_value = "1000,10000")]
+        batches: String,
+        /// Batches of each size.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+}
+
+/// The folder's records in `pulso replay`'s order: topics interleaved by relative position.
+fn interleaved(records: Vec<SourceRecord>) -> Vec<SourceRecord> {
+    let mut lengths: HashMap<_, u64> = HashMap::new();
+    for r in &records {
+        *lengths.entry(r.topic).or_insert(0) += 1;
+    }
+    let mut keyed: Vec<(u128, usize, SourceRecord)> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let len = lengths[&r.topic].max(1) as u128;
+            (((r.position.offset as u128) << 64) / len, i, r)
+        })
+        .collect();
+    keyed.sort_by_key(|(f, i, _)| (*f, *i));
+    keyed.into_iter().map(|(_, _, r)| r).collect()
+}
+
+/// When epochs are due: `None` (each right after the previous one), or paced at `rate`
+/// records/s, epoch 0 being a warm-up fed at once and the schedule starting when it is done.
+type Pace = Option<f64>;
+
+/// Runs `epochs` through every view on `workers` threads. Epoch `e` is inserted when due (see
+/// [`Pace`]) and right after epoch `e - 1` is complete; returns for each epoch (the instant it
+/// was due or its insertion started, the instant its views were complete) and the number of
+/// view rows at the end.
+fn drive(
+    epochs: Arc<Vec<Vec<SourceRecord>>>,
+    workers: usize,
+    pace: Pace,
+) -> Result<(Vec<(Instant, Instant)>, u64)> {
+    let marks = Arc::new(Mutex::new(Vec::with_capacity(epochs.len())));
+    let changes = Arc::new(Mutex::new(0u64));
+    let (marks_w, changes_w) = (Arc::clone(&marks), Arc::clone(&changes));
+    let guards = timely::execute(timely::Config::process(workers.max(1)), move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let views: std::rc::Rc<std::cell::RefCell<HashMap<_, isize>>> = Default::default();
+        let sink = std::rc::Rc::clone(&views);
+        let (mut input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
+            let (input, records) = scope.new_collection();
+            let (probe, _) = build_views(records, None)
+                .inspect(move |(row, _time, diff)| {
+                    let mut v = sink.borrow_mut();
+                    let count = v.entry(row.clone()).or_insert(0);
+                    *count += *diff;
+                    if *count == 0 {
+                        v.remove(row);
+                    }
+                })
+                .probe();
+            (input, probe)
+        });
+        let mut schedule_start = Instant::now();
+        let mut fed = 0usize;
+        for (epoch, batch) in epochs.iter().enumerate() {
+            fed += batch.len();
+            let mut started = Instant::now();
+            if let (Some(rate), true) = (pace, epoch > 0) {
+                let due =
+                    schedule_start + Duration::from_secs_f64((fed - epochs[0].len()) as f64 / rate);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                started = due;
+            }
+            for record in batch.iter().skip(index).step_by(peers) {
+                input.insert(ingest(record).0);
+            }
+            input.advance_to(epoch as Epoch + 1);
+            input.flush();
+            worker.step_while(|| probe.less_than(input.time()));
+            if epoch == 0 {
+                schedule_start = Instant::now();
+            }
+            if index == 0 {
+                marks_w.lock().unwrap().push((started, Instant::now()));
+            }
+        }
+        input.close();
+        while worker.step() {}
+        *changes_w.lock().unwrap() += views.borrow().len() as u64;
+    })
+    .map_err(|e| anyhow!("timely: {e}"))?;
+    for r in guards.join() {
+        r.map_err(|e| anyhow!("worker: {e}"))?;
+    }
+    let marks = std::mem::take(&mut *marks.lock().unwrap());
+    let rows = *changes.lock().unwrap();
+    Ok((marks, rows))
+}
+
+fn percentile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[((values.len() as f64 * q) as usize).min(values.len() - 1)]
+}
+
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let records = interleaved(jsonl::read_dir(&cli.input)?);
+    let json = match cli.mode {
+        Mode::Latency {
+            rate,
+            epoch_records,
+            seconds,
+        } => {
+            // One warm-up epoch, then `seconds` of paced input.
+            let n = records.len().min((rate * seconds) as usize + epoch_records);
+            let epochs: Vec<Vec<SourceRecord>> = records[..n]
+                .chunks(epoch_records.max(1))
+                .map(<[SourceRecord]>::to_vec)
+                .collect();
+            drop(records);
+            let (marks, rows) = drive(Arc::new(epochs), cli.workers, Some(rate))?;
+            let measured = &marks[1.min(marks.len())..];
+            let mut lat: Vec<f64> = measured
+                .iter()
+                .map(|(due, done)| done.saturating_duration_since(*due).as_secs_f64())
+                .collect();
+            let n = n.saturating_sub(epoch_records);
+            let elapsed = match (marks.first(), marks.last()) {
+                (Some((_, warm)), Some((_, done))) => done.duration_since(*warm).as_secs_f64(),
+                _ => 0.0,
+            };
+            serde_json::json!({
+                "mode": "latency", "workers": cli.workers, "rate": rate,
+                "epoch_records": epoch_records, "records": n, "epochs": measured.len(),
+                "p50_s": percentile(&mut lat, 0.5), "p99_s": percentile(&mut lat, 0.99),
+                "max_s": percentile(&mut lat, 1.0),
+                "achieved_rate": n as f64 / elapsed.max(1e-9),
+                "view_rows": rows, "peak_rss_bytes": peak_rss_bytes(),
+            })
+        }
+        Mode::Update {
+            preload,
+            batches,
+            repeat,
+        } => {
+            let sizes: Vec<usize> = batches
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()?;
+            let needed: usize = sizes.iter().sum::<usize>() * repeat;
+            let preload = preload.min(records.len().saturating_sub(needed));
+            let mut epochs: Vec<Vec<SourceRecord>> = records[..preload]
+                .chunks(50_000)
+                .map(<[SourceRecord]>::to_vec)
+                .collect();
+            let preload_epochs = epochs.len();
+            let mut at = preload;
+            let mut plan = Vec::new();
+            for &size in &sizes {
+                for _ in 0..repeat {
+                    let end = (at + size).min(records.len());
+                    epochs.push(records[at..end].to_vec());
+                    plan.push(size);
+                    at = end;
+                }
+            }
+            drop(records);
+            let (marks, rows) = drive(Arc::new(epochs), cli.workers, None)?;
+            let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
+                (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
+                    done.duration_since(*start).as_secs_f64()
+                }
+                _ => 0.0,
+            };
+            let mut by_size: HashMap<String, Vec<f64>> = HashMap::new();
+            for (size, (start, done)) in plan.iter().zip(&marks[preload_epochs..]) {
+                by_size
+                    .entry(size.to_string())
+                    .or_default()
+                    .push(done.duration_since(*start).as_secs_f64());
+            }
+            serde_json::json!({
+                "mode": "update", "workers": cli.workers, "preloaded": preload,
+                "preload_s": preload_s, "batches": by_size, "view_rows": rows,
+                "peak_rss_bytes": peak_rss_bytes(),
+            })
+        }
+    };
+    println!("{json}");
+    Ok(())
+}
