@@ -30,13 +30,10 @@ use pulso_events::views::ViewSet;
 use pulso_events::{Position, SourceRecord, Topic};
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use rand::{Rng, SeedableRng};
-use rdkafka::config::ClientConfig;
 use rdkafka::message::Message;
-use rdkafka::producer::{Producer, ThreadedProducer};
 use serde_json::Value;
 use support::kafka::{
-    end_offsets, free_port, nanos, read_all, send_record, Cluster, Deliveries, PartitionJson,
-    MAX_MESSAGE_BYTES, PARTITIONS,
+    end_offsets, free_port, nanos, produce_paced, read_all, Cluster, PartitionJson, PARTITIONS,
 };
 
 mod support;
@@ -56,44 +53,6 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn now_micros() -> i64 {
     (nanos() / 1000) as i64
-}
-
-// ---------------------------------------------------------------------------------------
-// Producing
-
-/// Produces the whole stream (keyed by index) at a steady pace over `over`, then waits until
-/// every record is acknowledged.
-fn produce_paced(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], over: Duration) {
-    let started = Instant::now();
-    let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
-        .set("bootstrap.servers", &cluster.brokers)
-        .set("client.id", "pulso-recovery-test")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("message.max.bytes", MAX_MESSAGE_BYTES)
-        .create_with_context(Deliveries::default())
-        .expect("creating the test producer");
-    let count = stream.len();
-    for (index, (topic, value)) in stream.iter().enumerate() {
-        if index % 500 == 0 {
-            let due = over.mul_f64(index as f64 / count as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
-        send_record(&producer, cluster, index, *topic, value);
-    }
-    producer
-        .flush(Duration::from_secs(60))
-        .expect("flushing the test producer");
-    let failures = producer.context().failures.lock().unwrap().clone();
-    assert!(
-        failures.is_empty(),
-        "{} of {count} records were not delivered, e.g. {:?}",
-        failures.len(),
-        failures.first()
-    );
-    println!("produced {count} records in {:.2?}", started.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -568,7 +527,7 @@ fn sigkill_recovery_loses_nothing() {
     let producer = {
         let cluster = cluster.clone();
         let stream = Arc::clone(&stream);
-        std::thread::spawn(move || produce_paced(&cluster, &stream, PRODUCE_OVER))
+        std::thread::spawn(move || produce_paced(&cluster, &stream, 0..stream.len(), PRODUCE_OVER))
     };
     std::thread::sleep(Duration::from_millis(500));
 

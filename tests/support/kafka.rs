@@ -219,6 +219,17 @@ pub fn send_record(
 /// Produces `stream[range]` (keyed by index) to the prefixed topics and waits until every
 /// record is acknowledged.
 pub fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::Range<usize>) {
+    produce_paced(cluster, stream, range, Duration::ZERO);
+}
+
+/// Produces `stream[range]` (keyed by index) at a steady pace spread over `over`, then waits
+/// until every record is acknowledged.
+pub fn produce_paced(
+    cluster: &Cluster,
+    stream: &[(Topic, Vec<u8>)],
+    range: std::ops::Range<usize>,
+    over: Duration,
+) {
     let started = Instant::now();
     let producer: ThreadedProducer<Deliveries> = ClientConfig::new()
         .set("bootstrap.servers", &cluster.brokers)
@@ -229,7 +240,13 @@ pub fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::
         .create_with_context(Deliveries::default())
         .expect("creating the test producer");
     let count = range.len();
-    for index in range {
+    for (n, index) in range.enumerate() {
+        if n % 500 == 0 && !over.is_zero() {
+            let due = over.mul_f64(n as f64 / count as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
         let (topic, value) = &stream[index];
         send_record(&producer, cluster, index, *topic, value);
     }
