@@ -2,10 +2,10 @@
 //! every `epoch_ms` or `epoch_records` records, and the view changes of each closed epoch are
 //! handed to the caller followed by an `EpochClosed` marker, so consumers apply whole epochs.
 //! Open cases are graded against the wall clock, re-graded at least every `regrade_secs`.
+//! In a cluster (see [`crate::cluster`]) the changes reach the first worker of every
+//! process, which announces each epoch to its process's consumer.
 
-use std::cell::Cell;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -117,14 +117,14 @@ pub fn run_live(
     let config = config.clone();
     let finish = events.clone();
     let (workers, processes) = (config.workers.max(1), config.cluster.processes);
+    // The greatest epoch of a change handed to this process's consumer (by any local worker).
+    let last_change = Arc::new(AtomicU64::new(0));
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
         let mut source = sources(index, peers);
         let sender = events.clone();
         let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
-        // The greatest epoch of a change this worker collected.
-        let last_change = Rc::new(Cell::new(0));
-        let seen = Rc::clone(&last_change);
+        let seen = Arc::clone(&last_change);
         let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
             let (as_of_input, as_of) = scope.new_collection();
@@ -132,7 +132,7 @@ pub fn run_live(
             let views = build_views(records, wall_clock.then_some(as_of));
             let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
                 .inspect(move |(row, time, diff)| {
-                    seen.set(seen.get().max(*time));
+                    seen.fetch_max(*time, Ordering::Relaxed);
                     let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
                 })
                 .probe();
@@ -227,7 +227,7 @@ pub fn run_live(
             let running = worker.step_or_park(Some(Duration::from_millis(20)));
             if index % workers == 0 {
                 let frontier = probe.with_frontier(|f| f.first().copied());
-                let complete = frontier.unwrap_or(last_change.get() + 1);
+                let complete = frontier.unwrap_or(last_change.load(Ordering::Relaxed) + 1);
                 if complete > announced {
                     announced = complete;
                     let _ = sender.send(EngineEvent::EpochClosed {
