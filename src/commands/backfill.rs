@@ -15,7 +15,7 @@ use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
 use pulso_events::SourceRecord;
 use pulso_sinks::clickhouse::ClickHouseConfig;
-use pulso_sinks::parquet::{read_archive, read_progress, write_views};
+use pulso_sinks::parquet::{read_archive, read_progress, write_views, ArchiveRecord};
 
 use super::replay::write_to_clickhouse;
 use crate::live::recovery::restored_rejections;
@@ -115,12 +115,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
     let total = archived.len() as u64;
     let records: Vec<SourceRecord> = archived
         .into_iter()
-        .map(|r| SourceRecord {
-            topic: r.topic,
-            position: r.position,
-            key: r.key,
-            value: r.value,
-        })
+        .map(ArchiveRecord::into_source)
         .collect();
     let epochs: Vec<Vec<SourceRecord>> = records
         .chunks(args.epoch_records.max(1))
@@ -155,11 +150,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
         write_views(&out.join("views"), &output.views)?;
     }
     if let Some(url) = &args.clickhouse {
-        let config = ClickHouseConfig {
-            url: url.clone(),
-            database: args.clickhouse_database.clone(),
-            ..Default::default()
-        };
+        let config = ClickHouseConfig::at(url, &args.clickhouse_database);
         let written = write_to_clickhouse(config, &output.views)?;
         println!("clickhouse: {written} row changes written to {url}");
     }

@@ -110,11 +110,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         .collect();
     write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;
     if let Some(url) = &args.clickhouse {
-        let config = ClickHouseConfig {
-            url: url.clone(),
-            database: args.clickhouse_database.clone(),
-            ..ClickHouseConfig::default()
-        };
+        let config = ClickHouseConfig::at(url, &args.clickhouse_database);
         let written = write_to_clickhouse(config, &output.views)?;
         println!("clickhouse: {written} row changes written to {url}");
     }

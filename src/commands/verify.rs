@@ -15,7 +15,7 @@ use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, SourceRecord, Topic};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::{read_archive, read_progress, read_views};
+use pulso_sinks::parquet::{read_archive, read_progress, read_views, ArchiveRecord};
 
 use crate::live::recovery::restored_rejections;
 
@@ -87,12 +87,7 @@ fn describe(row: &ViewRow) -> String {
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let records: Vec<SourceRecord> = read_archive(&args.archive, None, None)?
         .into_iter()
-        .map(|r| SourceRecord {
-            topic: r.topic,
-            position: r.position,
-            key: r.key,
-            value: r.value,
-        })
+        .map(ArchiveRecord::into_source)
         .collect();
     let archive = Archive {
         records,
@@ -100,11 +95,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     };
     let mut targets: Vec<(String, ViewSet)> = Vec::new();
     if let Some(url) = &args.clickhouse {
-        let config = ClickHouseConfig {
-            url: url.clone(),
-            database: args.clickhouse_database.clone(),
-            ..Default::default()
-        };
+        let config = ClickHouseConfig::at(url, &args.clickhouse_database);
         targets.push((
             format!("clickhouse {url}"),
             ClickHouseSink::connect(config)?.read_views()?,

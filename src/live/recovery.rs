@@ -76,24 +76,16 @@ pub fn recover(
         if record.position.offset >= *resume.entry(key).or_insert(0) {
             tail.insert((record.topic, record.position));
         }
-        backlog[worker].push(SourceRecord {
-            topic: record.topic,
-            position: record.position,
-            key: record.key,
-            value: record.value,
-        });
+        backlog[worker].push(record.into_source());
     }
-    let mut rejected = vec![Vec::new(); backlog.len()];
+    // Each local worker re-counts the rejected records of the partitions it owns.
+    let mut owned = vec![Progress::default(); backlog.len()];
     for (key, partition) in &progress.offsets {
-        let Some(worker) = local(key) else {
-            continue;
-        };
-        let single = Progress {
-            offsets: BTreeMap::from([(key.clone(), partition.clone())]),
-            ..Default::default()
-        };
-        rejected[worker].extend(restored_rejections(&single));
+        if let Some(worker) = local(key) {
+            owned[worker].offsets.insert(key.clone(), partition.clone());
+        }
     }
+    let rejected = owned.iter().map(restored_rejections).collect();
     Ok(Recovered {
         backlog,
         tail,

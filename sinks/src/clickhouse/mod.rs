@@ -119,6 +119,15 @@ impl Default for ClickHouseConfig {
 }
 
 impl ClickHouseConfig {
+    /// The server at `url`, database `database`, other settings by default.
+    pub fn at(url: &str, database: &str) -> Self {
+        ClickHouseConfig {
+            url: url.to_string(),
+            database: database.to_string(),
+            ..ClickHouseConfig::default()
+        }
+    }
+
     /// Checks what can be checked without the server.
     pub fn validate(&self) -> Result<(), ClickHouseError> {
         let db = &self.database;

@@ -35,7 +35,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use pulso_events::time::{Micros, MICROS_PER_DAY};
-use pulso_events::{Position, Topic};
+use pulso_events::{Position, SourceRecord, Topic};
 
 use super::atomic::{self, TEMP_SUFFIX};
 use super::columns::TIMESTAMP_ZONE;
@@ -81,6 +81,16 @@ impl ArchiveRecord {
     /// The order [`super::read_archive`] returns records in: `(epoch, topic, partition, offset)`.
     pub fn sort_key(&self) -> (u64, Topic, Position) {
         (self.epoch, self.topic, self.position)
+    }
+
+    /// The source record it archived, to be replayed.
+    pub fn into_source(self) -> SourceRecord {
+        SourceRecord {
+            topic: self.topic,
+            position: self.position,
+            key: self.key,
+            value: self.value,
+        }
     }
 }
 
