@@ -43,7 +43,7 @@ fn golden_views_on_1_2_and_4_workers() {
     for workers in [1, 2, 4] {
         let epochs: Vec<_> = records.chunks(7).map(|c| c.to_vec()).collect();
         let output = replay(
-            Arc::new(epochs),
+            epochs,
             &ReplayConfig {
                 workers,
                 ..Default::default()

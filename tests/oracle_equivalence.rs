@@ -15,10 +15,7 @@ fn check(seed: u64, events: usize, as_of: Option<i64>) -> Result<(), TestCaseErr
     let records = support::streams::random_stream(seed, events);
     let expected = pulso_oracle::compute(&records, as_of);
     for workers in [1, 2, 4] {
-        let epochs = Arc::new(support::streams::random_epochs(
-            &records,
-            seed.wrapping_add(workers as u64),
-        ));
+        let epochs = support::streams::random_epochs(&records, seed.wrapping_add(workers as u64));
         let output = replay(
             epochs,
             &ReplayConfig {

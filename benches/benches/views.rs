@@ -3,9 +3,7 @@
 //! records (criterion). Run: `cargo bench -p pulso-benches --bench views`.
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
-use std::sync::Arc;
-
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pulso_benches::sample_records;
 use pulso_dataflows::{replay, ReplayConfig};
 
@@ -15,13 +13,13 @@ fn all_views(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(records.len() as u64));
     for epoch in [1_000usize, 10_000] {
-        let epochs: Arc<Vec<_>> = Arc::new(records.chunks(epoch).map(|c| c.to_vec()).collect());
+        let epochs: Vec<Vec<_>> = records.chunks(epoch).map(|c| c.to_vec()).collect();
         group.bench_function(format!("epochs_of_{epoch}"), |b| {
-            b.iter(|| {
-                replay(Arc::clone(&epochs), &ReplayConfig::default())
-                    .unwrap()
-                    .changes
-            })
+            b.iter_batched(
+                || epochs.clone(),
+                |epochs| replay(epochs, &ReplayConfig::default()).unwrap().changes,
+                BatchSize::LargeInput,
+            )
         });
     }
     group.finish();

@@ -3,6 +3,7 @@
 
 use differential_dataflow::collection::VecCollection;
 use differential_dataflow::hashable::Hashable;
+use differential_dataflow::operators::CountTotal;
 use differential_dataflow::ExchangeData;
 
 use crate::sums::Sums;
@@ -45,5 +46,5 @@ pub fn sum_by_key<'s, K>(
 where
     K: ExchangeData + Hashable,
 {
-    input.count()
+    input.count_total()
 }

@@ -4,6 +4,7 @@
 //! their department's latest SLA, so an SLA change re-grades the department's cases at once.
 
 use differential_dataflow::collection::VecCollection;
+use differential_dataflow::operators::CountTotal;
 use pulso_events::time::Granularity;
 use pulso_events::views::{
     due_at, CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance, SlaStatus, DEFAULT_SLA_MICRO_HOURS,
@@ -261,7 +262,7 @@ pub fn case_views<'s>(
     let backlog = cases
         .clone()
         .map(|(_, case)| (case.dependencia_id, case.estado))
-        .count()
+        .count_total()
         .map(|((dependencia_id, estado), n)| CaseBacklog {
             dependencia_id,
             estado,
@@ -356,7 +357,7 @@ pub fn case_views<'s>(
     let open_sla = open_cases
         .clone()
         .map(|case| (case.dependencia_id, case.prioridad, case.status))
-        .count()
+        .count_total()
         .map(|((dependencia_id, prioridad, status), n)| OpenCaseSla {
             dependencia_id,
             prioridad,

@@ -1,11 +1,11 @@
 //! What enters the dataflow: each decoded record, accepted or rejected, and the split of the
-//! accepted events into the deduplicated event collection.
+//! accepted events into deduplication candidates.
 
 use differential_dataflow::collection::VecCollection;
-use pulso_events::{decode, Event, RejectReason, Rejection, SourceRecord, Topic};
+use pulso_events::{decode, Position, RejectReason, Rejection, SourceRecord, Topic};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::least_by_key;
+use crate::dedup::Candidate;
 use crate::{Epoch, SharedEvent};
 use std::sync::Arc;
 
@@ -14,10 +14,12 @@ use std::sync::Arc;
 pub enum Ingested {
     /// A valid event, with its raw bytes for the duplicate tie-break.
     Accepted {
-        /// The event.
-        event: Box<Event>,
+        /// The event, shared by every operator that reads it.
+        event: SharedEvent,
         /// The record's raw value bytes.
-        raw: Vec<u8>,
+        raw: Arc<[u8]>,
+        /// Where it was read (decoding depends on it: `notifications.dlq` ids).
+        position: Position,
     },
     /// A rejected record: only its topic and reason matter to the views.
     Rejected {
@@ -28,14 +30,15 @@ pub enum Ingested {
     },
 }
 
-/// Decodes a source record into what the dataflow ingests, and the rejection (for the DLQ)
-/// when there is one.
-pub fn ingest(record: &SourceRecord) -> (Ingested, Option<Rejection>) {
+/// Decodes a source record into what the dataflow ingests; a rejected record is handed back
+/// with its rejection (for the DLQ). The record's bytes move into the dataflow, uncopied.
+pub fn ingest(record: SourceRecord) -> (Ingested, Option<(SourceRecord, Rejection)>) {
     match decode(record.topic, &record.value, record.position) {
         Ok(event) => (
             Ingested::Accepted {
-                event: Box::new(event),
-                raw: record.value.clone(),
+                event: Arc::new(event),
+                raw: Arc::from(record.value),
+                position: record.position,
             },
             None,
         ),
@@ -44,7 +47,7 @@ pub fn ingest(record: &SourceRecord) -> (Ingested, Option<Rejection>) {
                 topic: record.topic,
                 reason: rejection.reason,
             },
-            Some(rejection),
+            Some((record, rejection)),
         ),
     }
 }
@@ -52,25 +55,23 @@ pub fn ingest(record: &SourceRecord) -> (Ingested, Option<Rejection>) {
 /// The idempotency identity of an event: its topic and idempotency key.
 pub type DedupKey = (Topic, String);
 
-/// A candidate for its idempotency key: `(timestamp, raw bytes, event)`; the least wins.
-pub type Candidate = (i64, Arc<[u8]>, SharedEvent);
-
-/// Keeps one event per idempotency key: the one with the least `(timestamp, raw bytes)`,
-/// whatever the arrival order.
-pub fn deduplicate<'s>(
-    accepted: VecCollection<'s, Epoch, (DedupKey, Candidate)>,
-) -> VecCollection<'s, Epoch, SharedEvent> {
-    least_by_key("DedupLeastTimestampBytes", accepted).map(|(_key, (_ts, _raw, event))| event)
-}
-
-/// The accepted events keyed for [`deduplicate`].
+/// The accepted events keyed for [`crate::dedup::deduplicate`].
 pub fn accepted<'s>(
     input: VecCollection<'s, Epoch, Ingested>,
 ) -> VecCollection<'s, Epoch, (DedupKey, Candidate)> {
     input.flat_map(|ingested| match ingested {
-        Ingested::Accepted { event, raw } => Some((
+        Ingested::Accepted {
+            event,
+            raw,
+            position,
+        } => Some((
             (event.topic, event.dedup_key.clone()),
-            (event.timestamp, Arc::from(raw), Arc::from(event)),
+            Candidate {
+                timestamp: event.timestamp,
+                raw,
+                position,
+                event,
+            },
         )),
         Ingested::Rejected { .. } => None,
     })

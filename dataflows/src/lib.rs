@@ -17,6 +17,7 @@
 pub mod aggregate;
 pub mod cases;
 pub mod cluster;
+pub mod dedup;
 pub mod health;
 pub mod ingest;
 pub mod inventory;
@@ -52,7 +53,7 @@ pub fn build_views<'s>(
     as_of: Option<VecCollection<'s, Epoch, i64>>,
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
-    let events = ingest::deduplicate(accepted.clone());
+    let events = dedup::deduplicate(accepted.clone());
 
     let as_of = as_of.unwrap_or_else(|| {
         let per_hour = greatest_by_key(

@@ -173,9 +173,9 @@ pub fn run_live(
                     Some(records) => {
                         read += records.len();
                         for record in records {
-                            let (ingested, rejection) = ingest(&record);
-                            match (&ingested, rejection) {
-                                (_, Some(rejection)) => {
+                            let (ingested, rejected) = ingest(record.clone());
+                            match (&ingested, rejected) {
+                                (_, Some((record, rejection))) => {
                                     read_now.rejected.push((
                                         record.topic,
                                         record.position,

@@ -4,9 +4,12 @@
 //! group and counted the moment the send arrives.
 
 use differential_dataflow::collection::VecCollection;
+use differential_dataflow::operators::CountTotal;
 use pulso_events::time::Granularity;
 use pulso_events::views::{NotificationBounces, NotificationRates};
-use pulso_events::{Body, BounceType, CasoEvent, Event, NotificationEvent, Outcome, Send, Topic};
+use pulso_events::{
+    Body, BounceType, CasoEvent, Channel, Event, NotificationEvent, Outcome, Send, Topic,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
@@ -14,11 +17,31 @@ use crate::health;
 use crate::sums::Sums;
 use crate::{Epoch, SharedEvent};
 
+/// What the views read of a send (not the whole send: this is kept per notification).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct SendFacts {
+    channel: Channel,
+    provider: String,
+    preferred_channel: Option<Channel>,
+    cost: Option<i64>,
+}
+
+impl SendFacts {
+    fn of(send: &Send) -> SendFacts {
+        SendFacts {
+            channel: send.channel,
+            provider: send.provider.clone(),
+            preferred_channel: send.preferred_channel,
+            cost: send.cost,
+        }
+    }
+}
+
 /// One event of a notification, ordered so that sends come first, earliest first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum NotificationFact {
     /// A send: `(timestamp, event_id, tenant, send)`.
-    Sent(i64, String, String, Send),
+    Sent(i64, String, String, SendFacts),
     /// A Conecta360 send with `estado: FALLIDO`.
     SendFailed,
     /// A provider webhook.
@@ -47,7 +70,7 @@ fn facts(event: &Event) -> Option<(String, NotificationFact)> {
             event.timestamp,
             event.event_id.clone(),
             event.tenant_id.clone(),
-            send.clone(),
+            SendFacts::of(send),
         )
     };
     match &event.body {
@@ -75,7 +98,7 @@ fn c360_facts(event: &Event) -> Vec<(String, NotificationFact)> {
                 event.timestamp,
                 event.event_id.clone(),
                 event.tenant_id.clone(),
-                send.clone(),
+                SendFacts::of(send),
             ),
         ));
         if *failed {
@@ -223,7 +246,7 @@ pub fn notification_views<'s>(
                 .collect(),
             NotificationSummary::Orphans(_) => Vec::new(),
         })
-        .count()
+        .count_total()
         .map(
             |((tenant_id, channel, day, bounce_type, reason), n)| NotificationBounces {
                 tenant_id,

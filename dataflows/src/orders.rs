@@ -3,6 +3,7 @@
 //! that arrives before its order is held in the order's group and counted when the order arrives.
 
 use differential_dataflow::collection::VecCollection;
+use differential_dataflow::operators::CountTotal;
 use pulso_events::time::Granularity;
 use pulso_events::views::{OrderCancellations, OrderMetrics};
 use pulso_events::{Body, Event, OrderEvent, Topic};
@@ -136,7 +137,7 @@ pub fn order_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> OrderVi
             } => Some((tenant_id, reason)),
             _ => None,
         })
-        .count()
+        .count_total()
         .map(|((tenant_id, reason), n)| OrderCancellations {
             tenant_id,
             reason,

@@ -2,17 +2,21 @@
 //! deterministic pass where batch `e` is epoch `e`, collecting the final view rows and the
 //! rejected records. Replay, tests and benchmarks use it.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use differential_dataflow::consolidation::consolidate;
 
 use differential_dataflow::input::Input;
-use pulso_events::views::{ViewRow, ViewSet};
+use pulso_events::views::{TimelineEntry, ViewRow, ViewSet};
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::input::Input as _;
-use timely::dataflow::operators::{Exchange, Inspect, Probe};
+use timely::dataflow::operators::{Exchange, Probe};
 
 use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::{build_views, ingest, Epoch, Ingested};
@@ -71,49 +75,141 @@ pub enum DataflowError {
     Multiplicity(Box<ViewRow>, isize),
 }
 
-enum Message {
-    Change(ViewRow, isize),
-    Rejected(usize, usize, Rejection),
+/// Changes of one kind that a worker collected, consolidated as they grow (so that a worker
+/// holds at most about twice its final rows).
+struct Changes<T> {
+    changes: Vec<(T, isize)>,
+    consolidated: usize,
+}
+
+impl<T: Ord> Default for Changes<T> {
+    fn default() -> Self {
+        Changes {
+            changes: Vec::new(),
+            consolidated: 0,
+        }
+    }
+}
+
+impl<T: Ord> Changes<T> {
+    fn push(&mut self, row: T, diff: isize) {
+        self.changes.push((row, diff));
+        if self.changes.len() > 2 * self.consolidated.max(1 << 16) {
+            consolidate(&mut self.changes);
+            self.consolidated = self.changes.len();
+        }
+    }
+
+    /// Appends `other`'s changes.
+    fn append(&mut self, mut other: Changes<T>) {
+        self.changes.append(&mut other.changes);
+    }
+
+    /// The rows present at the end, sorted; an error names a row present other than once.
+    fn into_rows(mut self) -> Result<Vec<T>, (T, isize)> {
+        consolidate(&mut self.changes);
+        if let Some(index) = self.changes.iter().position(|(_, count)| *count != 1) {
+            return Err(self.changes.swap_remove(index));
+        }
+        // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.
+        Ok(self.changes.into_iter().map(|(row, _)| row).collect())
+    }
+}
+
+/// What one worker collected: its view changes (timelines apart: they are most of the rows)
+/// and, on worker 0, the rejected records.
+#[derive(Default)]
+struct Collected {
+    timelines: Changes<TimelineEntry>,
+    others: Changes<ViewRow>,
+    emitted: u64,
+    rejected: Vec<(usize, usize, SourceRecord, Rejection)>,
+}
+
+impl Collected {
+    fn change(&mut self, row: ViewRow, diff: isize) {
+        self.emitted += 1;
+        match row {
+            ViewRow::Timeline(entry) => self.timelines.push(entry, diff),
+            row => self.others.push(row, diff),
+        }
+    }
+}
+
+/// One worker's records: per epoch, `(index in the batch, record)`.
+type Share = Vec<Vec<(usize, SourceRecord)>>;
+
+/// Splits the batches into the shares of this process's workers: record `i` of a batch goes
+/// to global worker `i % peers`; records of other processes' workers are dropped here.
+fn shares(batches: Vec<Vec<SourceRecord>>, workers: usize, cluster: &ClusterConfig) -> Vec<Share> {
+    let peers = workers * cluster.processes;
+    let first = cluster.process_id * workers;
+    let mut shares: Vec<Share> = (0..workers)
+        .map(|_| Vec::with_capacity(batches.len()))
+        .collect();
+    for batch in batches {
+        for share in shares.iter_mut() {
+            share.push(Vec::with_capacity(batch.len() / peers + 1));
+        }
+        for (i, record) in batch.into_iter().enumerate() {
+            if let Some(local) = (i % peers).checked_sub(first).filter(|w| *w < workers) {
+                if let Some(epoch) = shares[local].last_mut() {
+                    epoch.push((i, record));
+                }
+            }
+        }
+    }
+    shares
 }
 
 /// Replays `batches` (batch `e` becomes epoch `e`) through every view and returns the final
 /// views. Within a batch, record `i` goes to worker `i % workers`; the results do not depend
-/// on it, nor on the batch boundaries.
+/// on it, nor on the batch boundaries. The records move into the dataflow (each worker drops
+/// an epoch's records once it has ingested them), so the input is not held twice.
 pub fn replay(
-    batches: Arc<Vec<Vec<SourceRecord>>>,
+    batches: Vec<Vec<SourceRecord>>,
     config: &ReplayConfig,
 ) -> Result<ReplayOutput, DataflowError> {
     let workers = config.workers.max(1);
+    let first = config.cluster.process_id * workers;
+    let shares: Arc<Vec<Mutex<Share>>> = Arc::new(
+        shares(batches, workers, &config.cluster)
+            .into_iter()
+            .map(Mutex::new)
+            .collect(),
+    );
     let fixed_as_of = config.as_of;
     let progress = config.progress.clone();
     let restored = Arc::new(config.restored_rejections.clone());
-    let (sender, receiver) = mpsc::channel::<Message>();
-    let shared = Arc::clone(&batches);
     let processes = config.cluster.processes;
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
-        let sender = sender.clone();
+        let index = worker.index();
+        let collected = Rc::new(RefCell::new(Collected::default()));
         let (mut input, mut as_of_input, mut rejected_input, probe) = worker
             .dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
                 let (as_of_input, as_of) = scope.new_collection();
                 let as_of = fixed_as_of.map(|_| as_of);
-                let output = sender.clone();
                 let views = build_views(records, as_of);
-                let (probe, _) = route_changes(views, workers, processes, Collect::Leader)
-                    .inspect(move |(row, _time, diff)| {
-                        let _ = output.send(Message::Change(row.clone(), *diff));
+                let (probe, changes) =
+                    route_changes(views, workers, processes, Collect::Leader).probe();
+                let into = Rc::clone(&collected);
+                changes.sink(Pipeline, "CollectChanges", move |(input, _)| {
+                    input.for_each(|_, data| {
+                        let mut into = into.borrow_mut();
+                        for (row, _time, diff) in data.drain(..) {
+                            into.change(row, diff);
+                        }
                     })
-                    .probe();
+                });
                 // Rejections travel to worker 0, where the rejected records are listed.
-                let (rejected_input, rejected) = scope.new_input::<(usize, usize, Rejection)>();
-                let output = sender.clone();
-                rejected
-                    .exchange(|_| 0)
-                    .inspect(move |(epoch, i, rejection)| {
-                        let _ = output.send(Message::Rejected(*epoch, *i, rejection.clone()));
-                    })
-                    .probe_with(&probe);
+                let (rejected_input, rejected) =
+                    scope.new_input::<(usize, usize, SourceRecord, Rejection)>();
+                let into = Rc::clone(&collected);
+                let rejected = rejected.exchange(|_| 0).probe_with(&probe);
+                rejected.sink(Pipeline, "CollectRejected", move |(input, _)| {
+                    input.for_each(|_, data| into.borrow_mut().rejected.append(data))
+                });
                 (input, as_of_input, rejected_input, probe)
             });
         if let (Some(t), 0) = (fixed_as_of, index) {
@@ -125,16 +221,18 @@ pub fn replay(
                 input.update(Ingested::Rejected { topic, reason }, n as isize);
             }
         }
-        for (epoch, batch) in shared.iter().enumerate() {
-            for (i, record) in batch.iter().enumerate().skip(index).step_by(peers) {
-                let (ingested, rejection) = ingest(record);
-                if let Some(rejection) = rejection {
-                    rejected_input.send((epoch, i, rejection));
+        let share = std::mem::take(&mut *shares[index - first].lock().expect("share lock"));
+        for (epoch, batch) in share.into_iter().enumerate() {
+            let read = batch.len() as u64;
+            for (i, record) in batch {
+                let (ingested, rejected) = ingest(record);
+                if let Some((record, rejection)) = rejected {
+                    rejected_input.send((epoch, i, record, rejection));
                 }
                 input.insert(ingested);
             }
             if let Some(progress) = &progress {
-                progress.fetch_add(batch.len().div_ceil(peers) as u64, Ordering::Relaxed);
+                progress.fetch_add(read, Ordering::Relaxed);
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
@@ -144,40 +242,34 @@ pub fn replay(
         input.close();
         drop(rejected_input);
         while worker.step() {}
+        let collected = std::mem::take(&mut *collected.borrow_mut());
+        collected
     })
     .map_err(DataflowError::Start)?;
 
-    let mut rows: HashMap<ViewRow, isize> = HashMap::new();
-    let mut rejected = Vec::new();
-    let mut changes = 0u64;
-    for message in receiver {
-        match message {
-            Message::Change(row, diff) => {
-                changes += 1;
-                *rows.entry(row).or_insert(0) += diff;
-            }
-            Message::Rejected(epoch, i, rejection) => rejected.push((epoch, i, rejection)),
-        }
-    }
+    let mut all = Collected::default();
     for result in guards.join() {
-        result.map_err(DataflowError::Worker)?;
+        let collected = result.map_err(DataflowError::Worker)?;
+        all.emitted += collected.emitted;
+        all.timelines.append(collected.timelines);
+        all.others.append(collected.others);
+        all.rejected.extend(collected.rejected);
     }
-    rejected.sort_by_key(|(epoch, i, _)| (*epoch, *i));
+    let multiplicity = |(row, n): (ViewRow, isize)| DataflowError::Multiplicity(Box::new(row), n);
+    let mut views = ViewSet::from_rows(all.others.into_rows().map_err(multiplicity)?);
+    views.timelines = all
+        .timelines
+        .into_rows()
+        .map_err(|(entry, n)| multiplicity((ViewRow::Timeline(entry), n)))?;
+    let mut rejected = all.rejected;
+    rejected.sort_by_key(|(epoch, i, _, _)| (*epoch, *i));
     let rejected = rejected
         .into_iter()
-        .map(|(epoch, i, rejection)| (batches[epoch][i].clone(), rejection))
+        .map(|(_, _, record, rejection)| (record, rejection))
         .collect();
-    let mut present = Vec::with_capacity(rows.len());
-    for (row, count) in rows {
-        match count {
-            0 => {}
-            1 => present.push(row),
-            n => return Err(DataflowError::Multiplicity(Box::new(row), n)),
-        }
-    }
     Ok(ReplayOutput {
-        views: ViewSet::from_rows(present),
+        views,
         rejected,
-        changes,
+        changes: all.emitted,
     })
 }

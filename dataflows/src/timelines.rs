@@ -3,6 +3,7 @@
 //! summary names the tenant it belongs to, which the query API scopes timelines by.
 
 use differential_dataflow::collection::VecCollection;
+use differential_dataflow::operators::ThresholdTotal;
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
     timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
@@ -182,7 +183,7 @@ pub fn timelines<'s>(
     let deduplicated = entries
         .clone()
         .filter(move |e| e.topic == tracking)
-        .distinct();
+        .distinct_total();
     entries
         .filter(move |e| e.topic != tracking)
         .concat(deduplicated)

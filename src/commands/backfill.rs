@@ -140,7 +140,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
         restored_rejections,
         ..Default::default()
     };
-    let output = replay(Arc::new(epochs), &config);
+    let output = replay(epochs, &config);
     finished.store(true, Ordering::Relaxed);
     let _ = reporter.join();
     let output = output?;

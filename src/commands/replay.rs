@@ -3,7 +3,6 @@
 //! With `--processes P --process-id I [--hostfile F]` it is one process of a timely cluster.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
@@ -64,7 +63,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let records = jsonl::read_dir(&args.input)
         .with_context(|| format!("reading {}", args.input.display()))?;
     let total = records.len();
-    let batches = Arc::new(into_epochs(records, args.epoch_records));
+    let batches = into_epochs(records, args.epoch_records);
     let read_secs = read_started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -6,7 +6,6 @@
 //! record; the API's `/v1/pipeline_health` (live counters, lag) is not compared.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -60,7 +59,7 @@ fn recompute(archive: &Archive, workers: usize, as_of: Option<i64>) -> Result<Vi
         restored_rejections: archive.rejected.clone(),
         ..Default::default()
     };
-    Ok(replay(Arc::new(epochs), &config)?.views)
+    Ok(replay(epochs, &config)?.views)
 }
 
 /// Prints the differences of `actual` from `expected`; returns how many there are.

@@ -212,7 +212,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let records = sample_records(args.records, args.seed);
     let epochs: Vec<Vec<_>> = records.chunks(50_000).map(|c| c.to_vec()).collect();
-    let views = replay(Arc::new(epochs), &ReplayConfig::default())?.views;
+    let views = replay(epochs, &ReplayConfig::default())?.views;
     let mut tenants: Vec<String> = views
         .notification_rates
         .iter()

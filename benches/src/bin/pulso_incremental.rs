@@ -133,7 +133,7 @@ fn drive(
                 started = due;
             }
             for record in batch.iter().skip(index).step_by(peers) {
-                input.insert(ingest(record).0);
+                input.insert(ingest(record.clone()).0);
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
