@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use pulso_connectors::jsonl;
 use pulso_dataflows::{replay, ReplayConfig};

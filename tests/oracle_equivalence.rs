@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use proptest::prelude::*;
 use pulso_dataflows::{replay, ReplayConfig};
 

@@ -28,8 +28,11 @@ class Predictor:
     def __init__(self):
         self.per_record = dict(DEFAULT_BYTES_PER_RECORD)
         self.measured = set()
+        self.seconds_per_record = {}
 
-    def observe(self, engine, peak, records):
+    def observe(self, engine, peak, records, wall_s=None):
+        if records and wall_s:
+            self.seconds_per_record[engine] = wall_s / records
         if records:
             b = peak / records
             if engine not in self.measured:
@@ -92,6 +95,12 @@ def run_one(ctx, size, ds, rep, engine, scope, workers, predictor, reference):
     if skip:
         rec.update(status="skipped", reason=skip)
         return rec
+    cap = ctx.args.caps.get(engine)
+    if cap is not None and size > cap:
+        per = predictor.seconds_per_record.get(engine)
+        eta = f"; one repetition would take ~{per * records / 60:.0f} min" if per else ""
+        rec.update(status="skipped", reason=f"not run above {cap:,} records (--cap){eta}")
+        return rec
     need = predictor.predict(engine, records)
     if need > ctx.mem_limit:
         rec.update(status="skipped", reason=(
@@ -123,7 +132,7 @@ def run_one(ctx, size, ds, rep, engine, scope, workers, predictor, reference):
             ctx.skipped[(engine, scope)] = f"{m.status} at {size} records"
         ctx.log(f"    {m.status}: {rec['reason']}")
         return rec
-    predictor.observe(engine, m.peak_rss, records)
+    predictor.observe(engine, m.peak_rss, records, m.wall_s)
     if engine == "pulso":
         mm = PULSO_LINE.search(m.stdout)
         if mm:
@@ -215,7 +224,8 @@ def run_stage(ctx, datasets):
         ds = datasets[size]
         if not ctx.wants("pulso"):
             reference[size] = reference_views(ctx, size, ds)
-        for rep in range(ctx.args.reps):
+        reps = ctx.args.reps if size == min(ctx.sizes) else ctx.args.large_reps
+        for rep in range(reps):
             for engine, scope, workers in variants(ctx):
                 runs.append(run_one(ctx, size, ds, rep, engine, scope, workers, predictor,
                                     reference))

@@ -41,6 +41,12 @@ def parse_args(argv):
                    "'batch,latency' or 'pulso,duckdb' (default: everything)")
     p.add_argument("--skip", default="", help="stages and/or engines to leave out")
     p.add_argument("--reps", type=int, help="repetitions of the batch runs (default 3)")
+    p.add_argument("--large-reps", type=int,
+                   help="repetitions of the batch runs at the sizes above the smallest "
+                        "(default: --reps)")
+    p.add_argument("--cap", default="",
+                   help="engines run only up to a size, e.g. 'flink=1000000,bytewax=1000000': "
+                        "larger runs are skipped, with their predicted time in RESULTS.md")
     p.add_argument("--stage-reps", type=int,
                    help="repetitions of latency/update/live runs (default 3; --quick: 1)")
     p.add_argument("--timeout", type=float, help="per-run timeout in seconds (default 3600; "
@@ -75,6 +81,12 @@ def parse_args(argv):
     q = a.quick
     a.sizes = a.sizes or ("20000" if q else "1000000,10000000")
     a.reps = a.reps or 3
+    a.large_reps = a.large_reps or a.reps
+    try:
+        a.caps = {k.strip(): int(v) for k, v in
+                  (item.split("=") for item in a.cap.split(",") if item.strip())}
+    except ValueError:
+        sys.exit(f"--cap {a.cap!r}: expected engine=records[,engine=records]")
     a.stage_reps = a.stage_reps or (1 if q else 3)
     a.timeout = a.timeout or (600 if q else 3600)
     a.latency_seconds = a.latency_seconds or (2 if q else 10)
