@@ -49,6 +49,8 @@ def parse_args(argv):
                         "larger runs are skipped, with their predicted time in RESULTS.md")
     p.add_argument("--stage-reps", type=int,
                    help="repetitions of latency/update/live runs (default 3; --quick: 1)")
+    p.add_argument("--update-reps", type=int,
+                   help="repetitions of the update stage (default: --stage-reps)")
     p.add_argument("--timeout", type=float, help="per-run timeout in seconds (default 3600; "
                                                  "--quick: 600)")
     p.add_argument("--mem-limit-gb", type=float,
@@ -88,6 +90,7 @@ def parse_args(argv):
     except ValueError:
         sys.exit(f"--cap {a.cap!r}: expected engine=records[,engine=records]")
     a.stage_reps = a.stage_reps or (1 if q else 3)
+    a.update_reps = a.update_reps or a.stage_reps
     a.timeout = a.timeout or (600 if q else 3600)
     a.latency_seconds = a.latency_seconds or (2 if q else 10)
     a.live_seconds = a.live_seconds or (4 if q else 20)

@@ -40,7 +40,7 @@ def run_stage(ctx, datasets, bytes_per_record):
                  ("pulso-all-w2", ds["dir"], 2)]
     if ctx.wants("duckdb"):
         plan.append(("duckdb-subset", ds["subset"], None))
-    for rep in range(ctx.args.stage_reps):
+    for rep in range(ctx.args.update_reps):
         for name, data_dir, workers in plan:
             records = ds["records"] if data_dir == ds["dir"] else ds["subset_records"]
             preload = records - extra

@@ -5,6 +5,10 @@
 //! the windows it belongs to. Each domain module turns the deduplicated events into its views;
 //! [`build_views`] wires them into one stream of [`ViewRow`] changes.
 //!
+//! Deduplication ([`dedup`]) is a dedicated operator: accepted records are only ever added,
+//! so it keeps each idempotency key's winner alone (its raw bytes, not the decoded event) and
+//! emits a retraction and an insertion when a later, lesser candidate wins.
+//!
 //! Shape of every domain: events are keyed by the entity they are about (notification, order,
 //! case, reservation) and co-grouped by one `reduce` per entity — an incremental n-way join,
 //! so an event that arrives before its defining event waits in its entity's group and counts

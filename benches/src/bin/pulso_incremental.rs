@@ -93,15 +93,32 @@ type Pace = Option<f64>;
 /// was due or its insertion started, the instant its views were complete) and the number of
 /// view rows at the end.
 fn drive(
-    epochs: Arc<Vec<Vec<SourceRecord>>>,
+    epochs: Vec<Vec<SourceRecord>>,
     workers: usize,
     pace: Pace,
 ) -> Result<(Vec<(Instant, Instant)>, u64)> {
-    let marks = Arc::new(Mutex::new(Vec::with_capacity(epochs.len())));
+    let workers = workers.max(1);
+    let sizes: Arc<Vec<usize>> = Arc::new(epochs.iter().map(Vec::len).collect());
+    // Record `i` of an epoch goes to worker `i % workers`, which drops it once ingested: the
+    // input is not held next to the dataflow's state.
+    let mut shares: Vec<Vec<Vec<SourceRecord>>> = vec![Vec::new(); workers];
+    for epoch in epochs {
+        let mut split = vec![Vec::new(); workers];
+        for (i, record) in epoch.into_iter().enumerate() {
+            split[i % workers].push(record);
+        }
+        for (share, part) in shares.iter_mut().zip(split) {
+            share.push(part);
+        }
+    }
+    let shares: Arc<Vec<Mutex<Vec<Vec<SourceRecord>>>>> =
+        Arc::new(shares.into_iter().map(Mutex::new).collect());
+    let marks = Arc::new(Mutex::new(Vec::with_capacity(sizes.len())));
     let changes = Arc::new(Mutex::new(0u64));
     let (marks_w, changes_w) = (Arc::clone(&marks), Arc::clone(&changes));
-    let guards = timely::execute(timely::Config::process(workers.max(1)), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let index = worker.index();
+        let share = std::mem::take(&mut *shares[index].lock().unwrap());
         let views: std::rc::Rc<std::cell::RefCell<HashMap<_, isize>>> = Default::default();
         let sink = std::rc::Rc::clone(&views);
         let (mut input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
@@ -120,20 +137,19 @@ fn drive(
         });
         let mut schedule_start = Instant::now();
         let mut fed = 0usize;
-        for (epoch, batch) in epochs.iter().enumerate() {
-            fed += batch.len();
+        for (epoch, batch) in share.into_iter().enumerate() {
+            fed += sizes[epoch];
             let mut started = Instant::now();
             if let (Some(rate), true) = (pace, epoch > 0) {
-                let due =
-                    schedule_start + Duration::from_secs_f64((fed - epochs[0].len()) as f64 / rate);
+                let due = schedule_start + Duration::from_secs_f64((fed - sizes[0]) as f64 / rate);
                 let now = Instant::now();
                 if due > now {
                     std::thread::sleep(due - now);
                 }
                 started = due;
             }
-            for record in batch.iter().skip(index).step_by(peers) {
-                input.insert(ingest(record.clone()).0);
+            for record in batch {
+                input.insert(ingest(record).0);
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
@@ -177,6 +193,22 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
+/// The next `n` records of `records`, moved into epochs of `epoch_records`.
+fn into_epochs(
+    records: &mut impl Iterator<Item = SourceRecord>,
+    n: usize,
+    epoch_records: usize,
+) -> Vec<Vec<SourceRecord>> {
+    let mut epochs = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(epoch_records.max(1));
+        epochs.push(records.by_ref().take(take).collect());
+        left -= take;
+    }
+    epochs
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let records = interleaved(jsonl::read_dir(&cli.input)?);
@@ -188,12 +220,8 @@ fn main() -> Result<()> {
         } => {
             // One warm-up epoch, then `seconds` of paced input.
             let n = records.len().min((rate * seconds) as usize + epoch_records);
-            let epochs: Vec<Vec<SourceRecord>> = records[..n]
-                .chunks(epoch_records.max(1))
-                .map(<[SourceRecord]>::to_vec)
-                .collect();
-            drop(records);
-            let (marks, rows) = drive(Arc::new(epochs), cli.workers, Some(rate))?;
+            let epochs = into_epochs(&mut records.into_iter(), n, epoch_records);
+            let (marks, rows) = drive(epochs, cli.workers, Some(rate))?;
             let measured = &marks[1.min(marks.len())..];
             let mut lat: Vec<f64> = measured
                 .iter()
@@ -224,23 +252,18 @@ fn main() -> Result<()> {
                 .collect::<Result<_, _>>()?;
             let needed: usize = sizes.iter().sum::<usize>() * repeat;
             let preload = preload.min(records.len().saturating_sub(needed));
-            let mut epochs: Vec<Vec<SourceRecord>> = records[..preload]
-                .chunks(50_000)
-                .map(<[SourceRecord]>::to_vec)
-                .collect();
+            let mut rest = records.into_iter();
+            let mut epochs = into_epochs(&mut rest, preload, 50_000);
             let preload_epochs = epochs.len();
-            let mut at = preload;
             let mut plan = Vec::new();
             for &size in &sizes {
                 for _ in 0..repeat {
-                    let end = (at + size).min(records.len());
-                    epochs.push(records[at..end].to_vec());
+                    epochs.push(rest.by_ref().take(size).collect());
                     plan.push(size);
-                    at = end;
                 }
             }
-            drop(records);
-            let (marks, rows) = drive(Arc::new(epochs), cli.workers, None)?;
+            drop(rest);
+            let (marks, rows) = drive(epochs, cli.workers, None)?;
             let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
                 (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
                     done.duration_since(*start).as_secs_f64()
