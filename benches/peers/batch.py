@@ -14,16 +14,18 @@ JOBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobs")
 
 # Default retained bytes per input record, before anything was measured (from 200k-record
 # trial runs, rounded up), and a fixed base; refined by each run's peak RSS.
-DEFAULT_BYTES_PER_RECORD = {"pulso": 5000, "duckdb": 3000, "pathway": 8000, "bytewax": 4000,
+DEFAULT_BYTES_PER_RECORD = {"pulso-all": 5000, "pulso-subset": 5000, "duckdb": 3000, "pathway": 8000, "bytewax": 4000,
                             "flink": 4000}
 BASE_BYTES = {"flink": 1_500_000_000, "pathway": 500_000_000}
 
-PULSO_LINE = re.compile(r"replayed (\d+) records \((\d+) rejected\) on (\d+) worker\(s\) in "
+PULSO_LINE = re.compile(r"replayed (\d+) records \((\d+) rejected\) on "
+                        r"(?:\d+ process\(es\) x )?(\d+) worker\(s\) in "
                         r"([\d.]+)s: (\d+) events/s; read ([\d.]+)s")
 
 
 class Predictor:
-    """Predicts a run's peak RSS from the largest bytes/record seen for that engine."""
+    """Predicts a run's peak RSS from the largest bytes/record seen for that engine (Pulso:
+    per scope, since all views and the two-view subset retain different state per record)."""
 
     def __init__(self):
         self.per_record = dict(DEFAULT_BYTES_PER_RECORD)
@@ -43,6 +45,11 @@ class Predictor:
 
     def predict(self, engine, records):
         return BASE_BYTES.get(engine, 0) + self.per_record[engine] * records
+
+
+def predicted_as(engine, scope):
+    """The predictor's name for an engine's runs on a scope."""
+    return f"pulso-{scope}" if engine == "pulso" else engine
 
 
 def variants(ctx):
@@ -97,15 +104,16 @@ def run_one(ctx, size, ds, rep, engine, scope, workers, predictor, reference):
         return rec
     cap = ctx.args.caps.get(engine)
     if cap is not None and size > cap:
-        per = predictor.seconds_per_record.get(engine)
+        per = predictor.seconds_per_record.get(predicted_as(engine, scope))
         eta = f"; one repetition would take ~{per * records / 60:.0f} min" if per else ""
         rec.update(status="skipped", reason=f"not run above {cap:,} records (--cap){eta}")
         return rec
-    need = predictor.predict(engine, records)
+    predicted = predicted_as(engine, scope)
+    need = predictor.predict(predicted, records)
     if need > ctx.mem_limit:
         rec.update(status="skipped", reason=(
             f"predicted peak RSS {need / 2**30:.1f} GiB "
-            f"({predictor.per_record[engine]:.0f} B/record x {records}) exceeds the "
+            f"({predictor.per_record[predicted]:.0f} B/record x {records}) exceeds the "
             f"memory limit {ctx.mem_limit / 2**30:.1f} GiB"))
         return rec
     out = os.path.join(ctx.work, "runs", f"n{size}", f"{name}-r{rep}")
@@ -132,7 +140,7 @@ def run_one(ctx, size, ds, rep, engine, scope, workers, predictor, reference):
             ctx.skipped[(engine, scope)] = f"{m.status} at {size} records"
         ctx.log(f"    {m.status}: {rec['reason']}")
         return rec
-    predictor.observe(engine, m.peak_rss, records, m.wall_s)
+    predictor.observe(predicted, m.peak_rss, records, m.wall_s)
     if engine == "pulso":
         mm = PULSO_LINE.search(m.stdout)
         if mm:

@@ -15,7 +15,7 @@ JOBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobs")
 def run_stage(ctx, datasets, bytes_per_record):
     sizes = sorted(datasets)
     fitting = [s for s in sizes
-               if bytes_per_record.get("pulso", 5000) * datasets[s]["records"] < ctx.mem_limit]
+               if bytes_per_record.get("pulso-all", 5000) * datasets[s]["records"] < ctx.mem_limit]
     result = {"runs": [], "target_preload": max(sizes)}
     if not fitting:
         result["status"] = "skipped: no generated size fits the memory limit"
