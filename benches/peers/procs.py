@@ -57,7 +57,7 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
 
     CPU time: the sum over the tree's processes of their last seen user+sys time, or the
     root's own rusage (which includes its reaped children) when larger. Peak RSS: the
-    largest sum of RSS over the tree at one sample, or the root's max RSS when larger.
+    largest sum of RSS over the tree at one sample (the root's max RSS when never sampled).
     """
     full_env = dict(os.environ)
     if env:
@@ -103,7 +103,11 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
     cpu = sum(cpu_seen.values())
     if usage is not None and status != "memory-guard":
         cpu = max(cpu, usage.ru_utime + usage.ru_stime)
-        peak = max(peak, usage.ru_maxrss * 1024)
+        # The root's ru_maxrss starts at the harness's own RSS (Linux carries the forking
+        # process's high-water mark across exec), so it is only a fallback for a run too short
+        # to be sampled.
+        if peak == 0:
+            peak = usage.ru_maxrss * 1024
     if log_path:
         err.close()
     tail = ""
