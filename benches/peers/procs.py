@@ -57,12 +57,14 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
 
     CPU time: the sum over the tree's processes of their last seen user+sys time, or the
     root's own rusage (which includes its reaped children) when larger. Peak RSS: the
-    largest sum of RSS over the tree at one sample (the root's max RSS when never sampled).
+    largest sum of RSS over the tree at one sample, or the root's max RSS when larger and
+    above the harness's own (which a child's max RSS starts from).
     """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     err = open(log_path, "w") if log_path else subprocess.DEVNULL
+    own_rss = psutil.Process().memory_info().rss
     started = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=full_env, cwd=cwd,
                          start_new_session=True, text=True)
@@ -104,10 +106,9 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
     if usage is not None and status != "memory-guard":
         cpu = max(cpu, usage.ru_utime + usage.ru_stime)
         # The root's ru_maxrss starts at the harness's own RSS (Linux carries the forking
-        # process's high-water mark across exec), so it is only a fallback for a run too short
-        # to be sampled.
-        if peak == 0:
-            peak = usage.ru_maxrss * 1024
+        # process's high-water mark across exec): above that, it is the root's own peak.
+        if usage.ru_maxrss * 1024 > own_rss:
+            peak = max(peak, usage.ru_maxrss * 1024)
     if log_path:
         err.close()
     tail = ""

@@ -468,34 +468,3 @@ def write_csv(path, key_names, column_names, rows):
         for key, counts in sorted(rows.items()):
             if counts and counts[0] != 0:
                 w.writerow(list(key) + list(counts))
-
-
-def batch_views(facts):
-    """Reference batch computation over decoded facts (used by tests and as a sanity check):
-    returns ({notification key: counts}, {order key: counts})."""
-    best = {}
-    for f in facts:
-        k = (f[TOPIC], f[KEY])
-        cur = best.get(k)
-        if cur is None or dedup_better(f, cur):
-            best[k] = f
-    notes, orders = {}, {}
-    for f in best.values():
-        if f[KIND] in ("send", "hook"):
-            notes.setdefault(f[ENTITY], ([], []))[0 if f[KIND] == "send" else 1].append(f)
-        else:
-            orders.setdefault(f[ENTITY], ([], []))[0 if f[KIND] == "created" else 1].append(f)
-    nrows, orows = {}, {}
-    for sends, hooks in notes.values():
-        s = notification_summary(sends, hooks)
-        if s:
-            for key, counts in notification_rows(*s):
-                cur = nrows.get(key)
-                nrows[key] = counts if cur is None else tuple(a + b for a, b in zip(cur, counts))
-    for created, decisions in orders.values():
-        s = order_summary(created, decisions)
-        if s:
-            for key, counts in order_rows(*s):
-                cur = orows.get(key)
-                orows[key] = counts if cur is None else tuple(a + b for a, b in zip(cur, counts))
-    return nrows, orows
