@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -163,6 +164,15 @@ class Context:
             json.dump(self.results, fh, indent=1, default=str)
 
 
+def source_commit():
+    """The commit the measured binaries were built from (`-dirty`: with uncommitted changes)."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def keep_earlier(ctx):
     """Carries over the stages (and their inputs, installs) of the previous run that this run
     does not repeat, so that stages can be run one at a time into one RESULTS.md."""
@@ -202,6 +212,7 @@ def main(argv=None):
     for binary in (ctx.pulso, ctx.incremental):
         if not os.path.exists(binary):
             sys.exit(f"{binary} is missing: run benches/run_all.sh (it builds it)")
+    commit = source_commit()
     ctx.log(f"stages: {', '.join(ctx.stages)}; engines: {', '.join(ctx.engines)}; sizes: "
             f"{ctx.sizes}; memory limit {ctx.mem_limit / 2**30:.1f} GiB")
     # Install the peers first, so an install failure is known before anything is measured.
@@ -238,6 +249,7 @@ def main(argv=None):
             res = {"status": f"failed: {type(e).__name__}: {e}"}
         res["stage_seconds"] = time.perf_counter() - started
         res["argv"] = argv
+        res["commit"] = commit
         res["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
         ctx.results["stages"][stage] = res
         ctx.checkpoint()

@@ -1,9 +1,8 @@
 """Live path: `pulso run --brokers` against the local broker (scripts/broker.sh, tansu, on a
 port of its own): the sustained rate from the broker into every view, next to a bare
 librdkafka consumer draining the same topics (the ceiling), then the produce-to-view p50/p99
-at 10%, 50% and 90% of Pulso's sustained rate (the approach of benches/live/kafka_ingest.py:
-paced production of a mixed load plus uniquely named tracking events, each polled on
-/v1/timelines/shipment/<id> until visible)."""
+at 10%, 50% and 90% of Pulso's sustained rate (paced production of a mixed load plus uniquely
+named tracking events, each polled on /v1/timelines/shipment/<id> until visible)."""
 import json
 import os
 import signal

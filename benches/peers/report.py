@@ -315,7 +315,8 @@ def write(results, ctx, path):
             st = results["stages"][section]
             body = fn(st)
             if st.get("argv") is not None:
-                body.insert(2, f"From `benches/run_all.sh {' '.join(st['argv'])}`, finished "
+                at = f" at commit {st['commit']}" if st.get("commit") else ""
+                body.insert(2, f"From `benches/run_all.sh {' '.join(st['argv'])}`{at}, finished "
                                f"{st.get('finished', '?')[:19]}Z, stage time "
                                f"{st.get('stage_seconds', 0) / 60:.1f} min.")
                 body.insert(3, "")

@@ -1,18 +1,20 @@
 //! Conecta360 case views: `case_backlog`, `sla_compliance`, `open_case_sla` and the open-case
 //! list. Each case is summarised from all its events (latest state, priority and department;
 //! SLA outcome; closure), then counted per key; open cases are graded against `as_of` and
-//! their department's latest SLA, so an SLA change re-grades the department's cases at once.
+//! their department's latest SLA, so an SLA change re-grades the department's cases at once,
+//! and a move of `as_of` re-grades the cases whose status it changes ([`crate::grading`]).
 
 use differential_dataflow::collection::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use pulso_events::time::Granularity;
 use pulso_events::views::{
-    due_at, CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance, SlaStatus, DEFAULT_SLA_MICRO_HOURS,
+    CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance, DEFAULT_SLA_MICRO_HOURS,
 };
 use pulso_events::{Body, CasoEvent, Event, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{greatest_by_key, sum_by_key};
+use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
 use crate::sums::Sums;
 use crate::{Epoch, SharedEvent};
@@ -336,24 +338,17 @@ pub fn case_views<'s>(
         .clone()
         .antijoin(sla.clone().map(|(dependencia_id, _)| dependencia_id))
         .map(|(dependencia_id, case)| (dependencia_id, (case, DEFAULT_SLA_MICRO_HOURS)));
-    let open_cases = open
-        .join(sla)
-        .concat(with_default)
-        .map(|(dependencia_id, case)| ((), (dependencia_id, case)))
-        .join(as_of.map(|t| ((), t)))
-        .map(
-            |((), ((dependencia_id, ((caso_id, numero_caso, prioridad, created), sla)), as_of))| {
-                let due = due_at(created, sla);
-                OpenCase {
-                    dependencia_id,
-                    prioridad,
-                    status: SlaStatus::at(as_of, due, sla),
-                    due_at: due,
-                    caso_id,
-                    numero_caso,
-                }
-            },
-        );
+    let ungraded = open.join(sla).concat(with_default).map(
+        |(dependencia_id, ((caso_id, numero_caso, prioridad, fecha_creacion), sla))| Ungraded {
+            dependencia_id,
+            caso_id,
+            numero_caso,
+            prioridad,
+            fecha_creacion,
+            sla,
+        },
+    );
+    let open_cases = grade_open_cases(ungraded, as_of);
     let open_sla = open_cases
         .clone()
         .map(|case| (case.dependencia_id, case.prioridad, case.status))

@@ -15,13 +15,15 @@
 //! the moment the defining event arrives. Each entity's summary is then exploded into
 //! [`sums::Sums`] contributions per view key and summed by `count`, so an aggregate row is
 //! updated by adding and retracting contributions rather than by rescanning its window.
-//! Department SLAs meet open cases through `join`/`antijoin`, and open cases meet `as_of`
-//! through a `join`, so an SLA change or a new `as_of` re-grades them at once.
+//! Department SLAs meet open cases through `join`/`antijoin`, so an SLA change re-grades the
+//! department's cases at once; open cases meet `as_of` in a grading operator ([`grading`])
+//! that re-grades, when `as_of` moves, only the cases whose status changes.
 
 pub mod aggregate;
 pub mod cases;
 pub mod cluster;
 pub mod dedup;
+pub mod grading;
 pub mod health;
 pub mod ingest;
 pub mod inventory;

@@ -137,11 +137,15 @@ impl Collected {
 }
 
 /// One worker's records: per epoch, `(index in the batch, record)`.
-type Share = Vec<Vec<(usize, SourceRecord)>>;
+pub type Share = Vec<Vec<(usize, SourceRecord)>>;
 
 /// Splits the batches into the shares of this process's workers: record `i` of a batch goes
 /// to global worker `i % peers`; records of other processes' workers are dropped here.
-fn shares(batches: Vec<Vec<SourceRecord>>, workers: usize, cluster: &ClusterConfig) -> Vec<Share> {
+pub fn shares(
+    batches: Vec<Vec<SourceRecord>>,
+    workers: usize,
+    cluster: &ClusterConfig,
+) -> Vec<Share> {
     let peers = workers * cluster.processes;
     let first = cluster.process_id * workers;
     let mut shares: Vec<Share> = (0..workers)

@@ -22,7 +22,8 @@ use anyhow::{anyhow, Result};
 use clap::{Parser, Subcommand};
 use differential_dataflow::input::Input;
 use pulso_connectors::jsonl;
-use pulso_dataflows::{build_views, ingest, Epoch};
+use pulso_dataflows::runner::{shares, Share};
+use pulso_dataflows::{build_views, ingest, ClusterConfig, Epoch};
 use pulso_events::SourceRecord;
 
 #[derive(Parser)]
@@ -99,20 +100,14 @@ fn drive(
 ) -> Result<(Vec<(Instant, Instant)>, u64)> {
     let workers = workers.max(1);
     let sizes: Arc<Vec<usize>> = Arc::new(epochs.iter().map(Vec::len).collect());
-    // Record `i` of an epoch goes to worker `i % workers`, which drops it once ingested: the
-    // input is not held next to the dataflow's state.
-    let mut shares: Vec<Vec<Vec<SourceRecord>>> = vec![Vec::new(); workers];
-    for epoch in epochs {
-        let mut split = vec![Vec::new(); workers];
-        for (i, record) in epoch.into_iter().enumerate() {
-            split[i % workers].push(record);
-        }
-        for (share, part) in shares.iter_mut().zip(split) {
-            share.push(part);
-        }
-    }
-    let shares: Arc<Vec<Mutex<Vec<Vec<SourceRecord>>>>> =
-        Arc::new(shares.into_iter().map(Mutex::new).collect());
+    // Each worker takes its share, as `pulso replay` splits records, and drops an epoch's
+    // records once ingested: the input is not held next to the dataflow's state.
+    let shares: Arc<Vec<Mutex<Share>>> = Arc::new(
+        shares(epochs, workers, &ClusterConfig::default())
+            .into_iter()
+            .map(Mutex::new)
+            .collect(),
+    );
     let marks = Arc::new(Mutex::new(Vec::with_capacity(sizes.len())));
     let changes = Arc::new(Mutex::new(0u64));
     let (marks_w, changes_w) = (Arc::clone(&marks), Arc::clone(&changes));
@@ -148,7 +143,7 @@ fn drive(
                 }
                 started = due;
             }
-            for record in batch {
+            for (_, record) in batch {
                 input.insert(ingest(record).0);
             }
             input.advance_to(epoch as Epoch + 1);
