@@ -61,7 +61,7 @@ class Broker:
 
 
 class Sampler(threading.Thread):
-    """Samples a running process tree's RSS and CPU time until stopped."""
+    """Samples a running process tree's peak RSS and CPU time until stopped."""
 
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -69,16 +69,8 @@ class Sampler(threading.Thread):
 
     def run(self):
         while not self.stop_flag:
-            rss = 0
-            try:
-                for q in [self.proc] + self.proc.children(recursive=True):
-                    with q.oneshot():
-                        rss += q.memory_info().rss
-                        t = q.cpu_times()
-                        self.cpu[q.pid] = t.user + t.system
-            except psutil.Error:
-                pass
-            self.peak = max(self.peak, rss)
+            _, hwm = procs.sample_tree(procs.tree(self.proc), self.cpu)
+            self.peak = max(self.peak, hwm)
             time.sleep(0.2)
 
     def cpu_s(self):

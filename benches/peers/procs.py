@@ -37,11 +37,43 @@ class Measured:
         return f"exit {self.rc}: " + " | ".join(t.strip()[:200] for t in tail)
 
 
-def _tree(proc):
+def tree(proc):
     try:
         return [proc] + proc.children(recursive=True)
     except psutil.Error:
         return [proc]
+
+
+def high_water(q):
+    """A process's peak RSS since it started its program (VmHWM; a new program starts a new
+    count, unlike `ru_maxrss`, which a child inherits from the forking harness), or its RSS
+    now when /proc does not say."""
+    try:
+        with open(f"/proc/{q.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return q.memory_info().rss
+    except psutil.Error:
+        return 0
+
+
+def sample_tree(processes, cpu_seen):
+    """(RSS now, sum of peak RSS) over `processes`; records each one's CPU time in `cpu_seen`."""
+    rss = hwm = 0
+    for q in processes:
+        try:
+            with q.oneshot():
+                rss += q.memory_info().rss
+                t = q.cpu_times()
+                cpu_seen[q.pid] = t.user + t.system
+            hwm += high_water(q)
+        except psutil.Error:
+            pass
+    return rss, hwm
 
 
 def kill_tree(pid):
@@ -57,14 +89,13 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
 
     CPU time: the sum over the tree's processes of their last seen user+sys time, or the
     root's own rusage (which includes its reaped children) when larger. Peak RSS: the
-    largest sum of RSS over the tree at one sample, or the root's max RSS when larger and
-    above the harness's own (which a child's max RSS starts from).
+    largest sum over the tree's live processes of their own peak RSS (VmHWM) at one sample,
+    so a peak between two samples counts.
     """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     err = open(log_path, "w") if log_path else subprocess.DEVNULL
-    own_rss = psutil.Process().memory_info().rss
     started = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=full_env, cwd=cwd,
                          start_new_session=True, text=True)
@@ -80,16 +111,8 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
         if done:
             p.returncode = os.waitstatus_to_exitcode(wstatus)
             break
-        rss = 0
-        for q in _tree(root):
-            try:
-                with q.oneshot():
-                    rss += q.memory_info().rss
-                    t = q.cpu_times()
-                    cpu_seen[q.pid] = t.user + t.system
-            except psutil.Error:
-                pass
-        peak = max(peak, rss)
+        rss, hwm = sample_tree(tree(root), cpu_seen)
+        peak = max(peak, hwm)
         elapsed = time.perf_counter() - started
         if status is None and mem_limit and rss > mem_limit:
             status, note = "memory-guard", (f"process tree RSS {rss / 2**30:.1f} GiB > limit "
@@ -105,10 +128,6 @@ def run(cmd, *, timeout, mem_limit, log_path=None, env=None, cwd=None, sample_s=
     cpu = sum(cpu_seen.values())
     if usage is not None and status != "memory-guard":
         cpu = max(cpu, usage.ru_utime + usage.ru_stime)
-        # The root's ru_maxrss starts at the harness's own RSS (Linux carries the forking
-        # process's high-water mark across exec): above that, it is the root's own peak.
-        if usage.ru_maxrss * 1024 > own_rss:
-            peak = max(peak, usage.ru_maxrss * 1024)
     if log_path:
         err.close()
     tail = ""
