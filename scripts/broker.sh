@@ -9,17 +9,19 @@
 #   scripts/broker.sh status    # running or not; exit 0 when running
 #
 # Environment: PULSO_BROKER_PORT (default 9092), PULSO_BROKER_HOST (default 127.0.0.1).
-# The broker writes its log to ./build/broker.log and its pid to ./build/broker.pid.
+# The broker writes its log to ./build/broker.log and its pid to ./build/broker.pid (on
+# another port: ./build/broker-<port>.log and .pid, so that brokers on two ports coexist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD="$PWD/build"
 VENV="$BUILD/venv-broker"
 BIN="$BUILD/bin/tansu"
-PIDFILE="$BUILD/broker.pid"
-LOG="$BUILD/broker.log"
 HOST="${PULSO_BROKER_HOST:-127.0.0.1}"
 PORT="${PULSO_BROKER_PORT:-9092}"
+SUFFIX="$([[ "$PORT" == 9092 ]] || echo "-$PORT")"
+PIDFILE="$BUILD/broker$SUFFIX.pid"
+LOG="$BUILD/broker$SUFFIX.log"
 
 # True when something accepts TCP connections on HOST:PORT.
 port_open() {
