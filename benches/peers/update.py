@@ -6,6 +6,7 @@ fits (the issue asks for 10M; the reason is recorded when a smaller N is used)."
 import os
 import statistics
 
+import batch
 import envs
 import procs
 
@@ -14,8 +15,8 @@ JOBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobs")
 
 def run_stage(ctx, datasets, bytes_per_record):
     sizes = sorted(datasets)
-    fitting = [s for s in sizes
-               if bytes_per_record.get("pulso-all", 5000) * datasets[s]["records"] < ctx.mem_limit]
+    per_record = bytes_per_record.get("pulso-all", batch.DEFAULT_BYTES_PER_RECORD["pulso-all"])
+    fitting = [s for s in sizes if per_record * datasets[s]["records"] < ctx.mem_limit]
     result = {"runs": [], "target_preload": max(sizes)}
     if not fitting:
         result["status"] = "skipped: no generated size fits the memory limit"

@@ -22,7 +22,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, InputCapability};
 
 use crate::Epoch;
 
@@ -70,16 +70,28 @@ impl Ungraded {
     }
 }
 
-/// Per epoch not yet complete: the capability to emit at it, its case changes and its
-/// `as_of` changes.
-type Pending = BTreeMap<
-    Epoch,
-    (
-        Capability<Epoch>,
-        Vec<(Ungraded, isize)>,
-        Vec<(Micros, isize)>,
-    ),
->;
+/// An epoch not yet complete: the capability to emit at it, its case and `as_of` changes.
+struct PendingEpoch {
+    capability: Capability<Epoch>,
+    cases: Vec<(Ungraded, isize)>,
+    as_of: Vec<(Micros, isize)>,
+}
+
+/// The epochs not yet complete.
+type Pending = BTreeMap<Epoch, PendingEpoch>;
+
+/// Epoch `time`'s entry in `pending`, created (holding a capability for it) on first use.
+fn pending_at<'p>(
+    pending: &'p mut Pending,
+    capability: &InputCapability<Epoch>,
+    time: Epoch,
+) -> &'p mut PendingEpoch {
+    pending.entry(time).or_insert_with(|| PendingEpoch {
+        capability: capability.delayed(&time, 0),
+        cases: Vec::new(),
+        as_of: Vec::new(),
+    })
+}
 
 /// One worker's open cases: each with an id, its multiplicity, and its step points indexed.
 #[derive(Default)]
@@ -152,23 +164,15 @@ pub fn grade_open_cases<'s>(
                 move |(cases_in, cases_frontier), (as_of_in, as_of_frontier), output| {
                     cases_in.for_each(|capability, data| {
                         for (case, time, diff) in data.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| {
-                                    (capability.delayed(&time, 0), Vec::new(), Vec::new())
-                                })
-                                .1
+                            pending_at(&mut pending, &capability, time)
+                                .cases
                                 .push((case, diff));
                         }
                     });
                     as_of_in.for_each(|capability, data| {
                         for (instant, time, diff) in data.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| {
-                                    (capability.delayed(&time, 0), Vec::new(), Vec::new())
-                                })
-                                .2
+                            pending_at(&mut pending, &capability, time)
+                                .as_of
                                 .push((instant, diff));
                         }
                     });
@@ -177,7 +181,11 @@ pub fn grade_open_cases<'s>(
                         if cases_frontier.less_equal(&time) || as_of_frontier.less_equal(&time) {
                             break;
                         }
-                        let (capability, mut changes, as_of_changes) = entry.remove();
+                        let PendingEpoch {
+                            capability,
+                            cases: mut changes,
+                            as_of: as_of_changes,
+                        } = entry.remove();
                         let mut session = output.session(&capability);
                         // The case changes, graded at the `as_of` values they met.
                         consolidate(&mut changes);
