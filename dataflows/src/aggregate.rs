@@ -6,6 +6,7 @@ use differential_dataflow::hashable::Hashable;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::ExchangeData;
 
+use crate::summarise::SummariseNamed;
 use crate::sums::Sums;
 use crate::Epoch;
 
@@ -16,10 +17,10 @@ pub fn least_by_key<'s, K, V>(
     input: VecCollection<'s, Epoch, (K, V)>,
 ) -> VecCollection<'s, Epoch, (K, V)>
 where
-    K: ExchangeData + Hashable,
+    K: ExchangeData + Hashable + std::hash::Hash,
     V: ExchangeData,
 {
-    input.reduce_named(name, |_key, values, output| {
+    input.summarise_named(name, |_key, values, output| {
         output.push((values[0].0.clone(), 1));
     })
 }
@@ -30,10 +31,10 @@ pub fn greatest_by_key<'s, K, V>(
     input: VecCollection<'s, Epoch, (K, V)>,
 ) -> VecCollection<'s, Epoch, (K, V)>
 where
-    K: ExchangeData + Hashable,
+    K: ExchangeData + Hashable + std::hash::Hash,
     V: ExchangeData,
 {
-    input.reduce_named(name, |_key, values, output| {
+    input.summarise_named(name, |_key, values, output| {
         output.push((values[values.len() - 1].0.clone(), 1));
     })
 }

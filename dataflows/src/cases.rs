@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{greatest_by_key, sum_by_key};
 use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
+use crate::summarise::SummariseNamed;
 use crate::sums::Sums;
 use crate::{Epoch, SharedEvent};
 
@@ -250,7 +251,7 @@ pub fn case_views<'s>(
     let outputs = events
         .clone()
         .flat_map(|event| fact(&event))
-        .reduce_named("CaseSummary", |_id, facts, output| summarise(facts, output));
+        .summarise_named("CaseSummary", |_id, facts, output| summarise(facts, output));
 
     let orphans = outputs.clone().flat_map(|(_, output)| match output {
         CaseOutput::Orphans(topic, n) => Some(health::orphans(topic, n)),

@@ -67,6 +67,16 @@ impl Winner {
     }
 }
 
+/// What the operator emits: a deduplicated event, or a change of the greatest event time of
+/// this worker's winners (the default `as_of` of open cases).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Deduplicated {
+    /// A winner (or, with a negative difference, a retracted one).
+    Event(SharedEvent),
+    /// This worker's greatest winner event time.
+    GreatestTime(i64),
+}
+
 /// An update of the candidates collection.
 type CandidateUpdate = ((DedupKey, Candidate), Epoch, isize);
 
@@ -79,17 +89,23 @@ type Pending = BTreeMap<Epoch, (Capability<Epoch>, Vec<(DedupKey, Candidate)>)>;
 /// Candidates are only ever inserted (positive differences, as every source of Pulso does);
 /// a retraction would need every losing candidate kept, which this operator does not do, so
 /// it is ignored (and a debug build stops on it).
+///
+/// Besides the events, each worker emits the greatest event time of its winners whenever it
+/// changes: it grows with each new winner, and falls only when the winner holding it is
+/// replaced by a conflicting duplicate of a lesser timestamp (then the worker's winners are
+/// scanned once for the new greatest; such replacements are rare).
 pub fn deduplicate<'s>(
     candidates: VecCollection<'s, Epoch, (DedupKey, Candidate)>,
-) -> VecCollection<'s, Epoch, SharedEvent> {
+) -> VecCollection<'s, Epoch, Deduplicated> {
     let by_key = Exchange::new(|((key, _), _, _): &CandidateUpdate| key.hashed());
     candidates
         .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<(SharedEvent, Epoch, isize)>>, _, _, _>(
+        .unary_frontier::<CapacityContainerBuilder<Vec<(Deduplicated, Epoch, isize)>>, _, _, _>(
             by_key,
             "DedupLeastTimestampBytes",
             |_capability, _info| {
                 let mut winners: HashMap<DedupKey, Winner> = HashMap::new();
+                let mut greatest: Option<i64> = None;
                 let mut pending = Pending::new();
                 move |(input, frontier), output| {
                     input.for_each(|capability, data| {
@@ -114,12 +130,15 @@ pub fn deduplicate<'s>(
                         arrived.sort_unstable();
                         arrived.dedup_by(|later, first| later.0 == first.0);
                         let mut session = output.session(&capability);
+                        let before = greatest;
+                        let mut rescan = false;
                         for (key, candidate) in arrived {
                             let topic = key.0;
                             match winners.entry(key) {
                                 Entry::Vacant(vacant) => {
                                     vacant.insert(Winner::of(&candidate));
-                                    session.give((candidate.event, time, 1));
+                                    greatest = greatest.max(Some(candidate.timestamp));
+                                    session.give((Deduplicated::Event(candidate.event), time, 1));
                                 }
                                 Entry::Occupied(mut winner)
                                     if winner.get().loses_to(&candidate) =>
@@ -127,14 +146,31 @@ pub fn deduplicate<'s>(
                                     // Always decodes (it did when it won); were it not to, the
                                     // old winner stays rather than leave two events counted.
                                     if let Some(old) = winner.get().event(topic) {
+                                        rescan |= Some(winner.get().timestamp) == greatest
+                                            && candidate.timestamp < winner.get().timestamp;
                                         winner.insert(Winner::of(&candidate));
-                                        session.give((old, time, -1));
-                                        session.give((candidate.event, time, 1));
+                                        session.give((Deduplicated::Event(old), time, -1));
+                                        session.give((
+                                            Deduplicated::Event(candidate.event),
+                                            time,
+                                            1,
+                                        ));
                                     } else {
                                         debug_assert!(false, "a winner no longer decodes");
                                     }
                                 }
                                 Entry::Occupied(_) => {}
+                            }
+                        }
+                        if rescan {
+                            greatest = winners.values().map(|w| w.timestamp).max();
+                        }
+                        if greatest != before {
+                            if let Some(t) = before {
+                                session.give((Deduplicated::GreatestTime(t), time, -1));
+                            }
+                            if let Some(t) = greatest {
+                                session.give((Deduplicated::GreatestTime(t), time, 1));
                             }
                         }
                     }

@@ -7,6 +7,7 @@ use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
+use crate::summarise::SummariseNamed;
 use crate::sums::Sums;
 use crate::{Epoch, SharedEvent};
 
@@ -96,7 +97,7 @@ pub fn inventory_levels<'s>(
             )),
             _ => None,
         })
-        .reduce_named("OnHand", |_sku, facts, output| {
+        .summarise_named("OnHand", |_sku, facts, output| {
             output.push((on_hand(facts), 1))
         })
         .explode(|(sku, level): (SkuKey, i64)| Some((sku, one_at(ON_HAND, level))));
@@ -114,7 +115,7 @@ pub fn inventory_levels<'s>(
             InventoryEvent::Released { order_id } => vec![(order_id, ReservationFact::Released)],
             _ => Vec::new(),
         })
-        .reduce_named("ReservedUnlessReleased", |_order, facts, output| {
+        .summarise_named("ReservedUnlessReleased", |_order, facts, output| {
             if matches!(facts[0].0, ReservationFact::Released) {
                 return;
             }

@@ -26,11 +26,13 @@ pub mod dedup;
 pub mod grading;
 pub mod health;
 pub mod ingest;
+pub mod intern;
 pub mod inventory;
 pub mod live;
 pub mod notifications;
 pub mod orders;
 pub mod runner;
+pub mod summarise;
 pub mod sums;
 pub mod timelines;
 
@@ -42,15 +44,13 @@ pub use ingest::{ingest, Ingested};
 pub use runner::{replay, ReplayConfig, ReplayOutput};
 
 use crate::aggregate::greatest_by_key;
+use crate::dedup::Deduplicated;
 
 /// The timely timestamp: an epoch number.
 pub type Epoch = u64;
 
 /// A deduplicated event, shared (not copied) by every operator that reads it.
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
-
-/// Microseconds in an hour: the bucket of the two-level max of event time.
-const HOUR_MICROS: i64 = 3_600_000_000;
 
 /// Builds every view from the ingested records. `as_of` is the instant open cases are graded
 /// at; when `None`, it is the greatest event time of the deduplicated events.
@@ -59,16 +59,18 @@ pub fn build_views<'s>(
     as_of: Option<VecCollection<'s, Epoch, i64>>,
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
-    let events = dedup::deduplicate(accepted.clone());
+    let deduplicated = dedup::deduplicate(accepted.clone());
+    let events = deduplicated.clone().flat_map(|d| match d {
+        Deduplicated::Event(event) => Some(event),
+        Deduplicated::GreatestTime(_) => None,
+    });
 
     let as_of = as_of.unwrap_or_else(|| {
-        let per_hour = greatest_by_key(
-            "MaxEventTimePerHour",
-            events
-                .clone()
-                .map(|e| (e.timestamp.div_euclid(HOUR_MICROS), e.timestamp)),
-        );
-        greatest_by_key("MaxEventTime", per_hour.map(|(_, t)| ((), t))).map(|((), t)| t)
+        let per_worker = deduplicated.flat_map(|d| match d {
+            Deduplicated::GreatestTime(t) => Some(((), t)),
+            Deduplicated::Event(_) => None,
+        });
+        greatest_by_key("MaxEventTime", per_worker).map(|((), t)| t)
     });
 
     let notifications = notifications::notification_views(events.clone());

@@ -12,8 +12,12 @@ use pulso_events::{
 };
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::aggregate::sum_by_key;
 use crate::health;
+use crate::intern::{Interner, Name};
+use crate::summarise::SummariseNamed;
 use crate::sums::Sums;
 use crate::{Epoch, SharedEvent};
 
@@ -21,18 +25,49 @@ use crate::{Epoch, SharedEvent};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 struct SendFacts {
     channel: Channel,
-    provider: String,
+    provider: Name,
     preferred_channel: Option<Channel>,
     cost: Option<i64>,
 }
 
 impl SendFacts {
-    fn of(send: &Send) -> SendFacts {
+    fn of(send: &Send, names: &mut Interner) -> SendFacts {
         SendFacts {
             channel: send.channel,
-            provider: send.provider.clone(),
+            provider: names.name(&send.provider),
             preferred_channel: send.preferred_channel,
             cost: send.cost,
+        }
+    }
+}
+
+/// What a provider webhook says, reduced to what the views read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Hook {
+    Delivered,
+    Opened,
+    Clicked,
+    Converted,
+    /// Bounce type and reason (`unspecified` when the webhook gives none).
+    Bounced(BounceType, Name),
+    Failed,
+}
+
+impl Hook {
+    fn of(outcome: &Outcome, names: &mut Interner) -> Hook {
+        match outcome {
+            Outcome::Delivered => Hook::Delivered,
+            Outcome::Opened => Hook::Opened,
+            Outcome::Clicked => Hook::Clicked,
+            Outcome::Converted => Hook::Converted,
+            Outcome::Bounced {
+                bounce_type,
+                reason,
+            } => Hook::Bounced(
+                *bounce_type,
+                names.name(reason.as_deref().unwrap_or("unspecified")),
+            ),
+            Outcome::Failed { .. } => Hook::Failed,
         }
     }
 }
@@ -41,11 +76,11 @@ impl SendFacts {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum NotificationFact {
     /// A send: `(timestamp, event_id, tenant, send)`.
-    Sent(i64, String, String, SendFacts),
+    Sent(i64, Arc<str>, Name, SendFacts),
     /// A Conecta360 send with `estado: FALLIDO`.
     SendFailed,
     /// A provider webhook.
-    Webhook(Outcome),
+    Webhook(Hook),
 }
 
 /// What one notification contributes to the views.
@@ -53,59 +88,48 @@ enum NotificationFact {
 enum NotificationSummary {
     /// A sent notification: its earliest send and the totals it adds to its cohort.
     Cohort {
-        tenant_id: String,
-        channel: String,
-        provider: String,
+        tenant_id: Name,
+        channel: Channel,
+        provider: Name,
         sent_at: i64,
         totals: [i64; 10],
-        bounces: Vec<(BounceType, String)>,
+        bounces: Vec<(BounceType, Name)>,
     },
     /// Webhook events of a notification never sent.
     Orphans(i64),
 }
 
-fn facts(event: &Event) -> Option<(String, NotificationFact)> {
-    let sent = |send: &Send| {
+/// The facts of one event about notifications (a Conecta360 `FALLIDO` send gives two).
+fn facts(event: &Event, names: &mut Interner) -> Vec<(String, NotificationFact)> {
+    let sent = |send: &Send, names: &mut Interner| {
         NotificationFact::Sent(
             event.timestamp,
-            event.event_id.clone(),
-            event.tenant_id.clone(),
-            SendFacts::of(send),
+            Arc::from(event.event_id.as_str()),
+            names.name(&event.tenant_id),
+            SendFacts::of(send, names),
         )
     };
     match &event.body {
         Body::Notification(NotificationEvent::Sent(send)) => {
-            Some((send.notification_id.clone(), sent(send)))
+            vec![(send.notification_id.clone(), sent(send, names))]
         }
         Body::Notification(NotificationEvent::Webhook {
             notification_id,
             outcome,
-        }) => Some((
+        }) => vec![(
             notification_id.clone(),
-            NotificationFact::Webhook(outcome.clone()),
-        )),
-        _ => None,
-    }
-}
-
-fn c360_facts(event: &Event) -> Vec<(String, NotificationFact)> {
-    let mut out = Vec::new();
-    if let Body::Caso(CasoEvent::NotificacionEnviada { send, failed, .. }) = &event.body {
-        let id = send.notification_id.clone();
-        out.push((
-            id.clone(),
-            NotificationFact::Sent(
-                event.timestamp,
-                event.event_id.clone(),
-                event.tenant_id.clone(),
-                SendFacts::of(send),
-            ),
-        ));
-        if *failed {
-            out.push((id, NotificationFact::SendFailed));
+            NotificationFact::Webhook(Hook::of(outcome, names)),
+        )],
+        Body::Caso(CasoEvent::NotificacionEnviada { send, failed, .. }) => {
+            let id = send.notification_id.clone();
+            let mut out = vec![(id.clone(), sent(send, names))];
+            if *failed {
+                out.push((id, NotificationFact::SendFailed));
+            }
+            out
         }
+        _ => Vec::new(),
     }
-    out
 }
 
 /// Totals of one cohort member: sent, delivered, opened, clicked, converted, bounced,
@@ -126,23 +150,19 @@ fn summarise(facts: &[(&NotificationFact, isize)]) -> NotificationSummary {
         match fact {
             NotificationFact::Sent(..) => {}
             NotificationFact::SendFailed => totals[7] = 1,
-            NotificationFact::Webhook(outcome) => match outcome {
-                Outcome::Delivered => totals[1] = 1,
-                Outcome::Opened => totals[2] = 1,
-                Outcome::Clicked => totals[3] = 1,
-                Outcome::Converted => totals[4] = 1,
-                Outcome::Bounced {
-                    bounce_type,
-                    reason,
-                } => {
+            NotificationFact::Webhook(hook) => match hook {
+                Hook::Delivered => totals[1] = 1,
+                Hook::Opened => totals[2] = 1,
+                Hook::Clicked => totals[3] = 1,
+                Hook::Converted => totals[4] = 1,
+                Hook::Bounced(bounce_type, reason) => {
                     totals[5] = 1;
                     if *bounce_type == BounceType::Hard {
                         totals[6] = 1;
                     }
-                    let reason = reason.clone().unwrap_or_else(|| "unspecified".to_string());
-                    bounces.push((*bounce_type, reason));
+                    bounces.push((*bounce_type, reason.clone()));
                 }
-                Outcome::Failed { .. } => totals[7] = 1,
+                Hook::Failed => totals[7] = 1,
             },
         }
     }
@@ -152,7 +172,7 @@ fn summarise(facts: &[(&NotificationFact, isize)]) -> NotificationSummary {
     totals[9] = send.cost.unwrap_or(0);
     NotificationSummary::Cohort {
         tenant_id: tenant_id.clone(),
-        channel: send.channel.as_str().to_string(),
+        channel: send.channel,
         provider: send.provider.clone(),
         sent_at: *sent_at,
         totals,
@@ -174,12 +194,10 @@ pub struct NotificationViews<'s> {
 pub fn notification_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
 ) -> NotificationViews<'s> {
-    let facts = events
-        .clone()
-        .flat_map(|event| facts(&event))
-        .concat(events.flat_map(|event| c360_facts(&event)));
+    let mut names = Interner::default();
+    let facts = events.flat_map(move |event| facts(&event, &mut names));
     let summaries = facts
-        .reduce_named("NotificationSummary", |_id, facts, output| {
+        .summarise_named("NotificationSummary", |_id, facts, output| {
             output.push((summarise(facts), 1));
         })
         .map(|(_id, summary)| summary);
@@ -198,7 +216,7 @@ pub fn notification_views<'s>(
             for granularity in Granularity::ALL {
                 let key = (
                     tenant_id.clone(),
-                    channel.clone(),
+                    channel,
                     provider.clone(),
                     granularity,
                     granularity.floor(sent_at),
@@ -210,9 +228,9 @@ pub fn notification_views<'s>(
     }))
     .map(
         |((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
-            tenant_id,
-            channel,
-            provider,
+            tenant_id: tenant_id.to_string(),
+            channel: channel.as_str().to_string(),
+            provider: provider.to_string(),
             granularity,
             window_start,
             sent: s.get(0),
@@ -241,7 +259,7 @@ pub fn notification_views<'s>(
                 .into_iter()
                 .map(|(bounce_type, reason)| {
                     let day = Granularity::Day.floor(sent_at);
-                    (tenant_id.clone(), channel.clone(), day, bounce_type, reason)
+                    (tenant_id.clone(), channel, day, bounce_type, reason)
                 })
                 .collect(),
             NotificationSummary::Orphans(_) => Vec::new(),
@@ -249,11 +267,11 @@ pub fn notification_views<'s>(
         .count_total()
         .map(
             |((tenant_id, channel, day, bounce_type, reason), n)| NotificationBounces {
-                tenant_id,
-                channel,
+                tenant_id: tenant_id.to_string(),
+                channel: channel.as_str().to_string(),
                 day,
                 bounce_type: bounce_type.as_str().to_string(),
-                reason,
+                reason: reason.to_string(),
                 notifications: n as i64,
             },
         );

@@ -9,8 +9,12 @@ use pulso_events::views::{OrderCancellations, OrderMetrics};
 use pulso_events::{Body, Event, OrderEvent, Topic};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::aggregate::sum_by_key;
 use crate::health;
+use crate::intern::{Interner, Name};
+use crate::summarise::SummariseNamed;
 use crate::sums::Sums;
 use crate::{Epoch, SharedEvent};
 
@@ -18,9 +22,9 @@ use crate::{Epoch, SharedEvent};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum OrderFact {
     /// `(timestamp, event_id, tenant, total)` of an `ORDER_CREATED`.
-    Created(i64, String, String, i64),
+    Created(i64, Arc<str>, Name, i64),
     /// `(timestamp, event_id, cancel reason)`; `None` for a confirm.
-    Status(i64, String, Option<String>),
+    Status(i64, Arc<str>, Option<Name>),
 }
 
 /// What one order contributes to the views.
@@ -28,27 +32,27 @@ enum OrderFact {
 enum OrderSummary {
     /// An existing order.
     Order {
-        tenant_id: String,
+        tenant_id: Name,
         created_at: i64,
         total: i64,
         /// `None`: pending; `Some(None)`: confirmed; `Some(Some(reason))`: cancelled.
-        status: Option<Option<String>>,
+        status: Option<Option<Name>>,
     },
     /// Confirms/cancels of an order never created.
     Orphans(i64),
 }
 
-fn fact(event: &Event) -> Option<(String, OrderFact)> {
+fn fact(event: &Event, names: &mut Interner) -> Option<(String, OrderFact)> {
     let Body::Order(order) = &event.body else {
         return None;
     };
-    let (ts, id) = (event.timestamp, event.event_id.clone());
+    let (ts, id) = (event.timestamp, Arc::from(event.event_id.as_str()));
     let fact = match order {
         OrderEvent::Created { total, .. } => {
-            OrderFact::Created(ts, id, event.tenant_id.clone(), *total)
+            OrderFact::Created(ts, id, names.name(&event.tenant_id), *total)
         }
         OrderEvent::Confirmed { .. } => OrderFact::Status(ts, id, None),
-        OrderEvent::Cancelled { reason, .. } => OrderFact::Status(ts, id, Some(reason.clone())),
+        OrderEvent::Cancelled { reason, .. } => OrderFact::Status(ts, id, Some(names.name(reason))),
     };
     Some((order.order_id().to_string(), fact))
 }
@@ -81,9 +85,10 @@ pub struct OrderViews<'s> {
 
 /// Builds the order views.
 pub fn order_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> OrderViews<'s> {
+    let mut names = Interner::default();
     let summaries = events
-        .flat_map(|event| fact(&event))
-        .reduce_named("OrderSummary", |_id, facts, output| {
+        .flat_map(move |event| fact(&event, &mut names))
+        .summarise_named("OrderSummary", |_id, facts, output| {
             output.push((summarise(facts), 1));
         })
         .map(|(_id, summary)| summary);
@@ -115,7 +120,7 @@ pub fn order_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> OrderVi
         out
     }))
     .map(|((tenant_id, granularity, window_start), s)| OrderMetrics {
-        tenant_id,
+        tenant_id: tenant_id.to_string(),
         granularity,
         window_start,
         orders_created: s.get(0),
@@ -139,8 +144,8 @@ pub fn order_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> OrderVi
         })
         .count_total()
         .map(|((tenant_id, reason), n)| OrderCancellations {
-            tenant_id,
-            reason,
+            tenant_id: tenant_id.to_string(),
+            reason: reason.to_string(),
             orders: n as i64,
         });
 

@@ -6,11 +6,16 @@ use differential_dataflow::collection::VecCollection;
 use differential_dataflow::operators::ThresholdTotal;
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
-    timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
-    Outcome, Topic,
+    timeline_summary, with_tenant, Body, CasoEvent, Event, InventoryEvent, NotificationEvent,
+    OrderEvent, Outcome, Topic,
 };
 
-use crate::aggregate::least_by_key;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::intern::{Interner, Name};
+use crate::summarise::SummariseNamed;
 use crate::{Epoch, SharedEvent};
 
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
@@ -112,20 +117,52 @@ fn attributed_to(event: &Event) -> Option<String> {
     }
 }
 
+/// What the attribution of webhook and DLQ entries to their notification's tenant keeps per
+/// notification: its sends (the least is the earliest) and the entries attributed to it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Attribution {
+    /// A send: `(timestamp, event_id, tenant_id)`.
+    Send(i64, Arc<str>, Name),
+    /// An entry of a webhook or DLQ record, made for its own tenant (named here).
+    Entry(Name, TimelineEntry),
+}
+
 /// The notification a send defines, keyed with `(timestamp, event_id, tenant_id)` so that the
 /// least value is the earliest send's.
-fn send_of(event: &Event) -> Option<(String, (i64, String, String))> {
+fn send_of(event: &Event, names: &mut Interner) -> Option<(String, Attribution)> {
     let send = match &event.body {
         Body::Notification(NotificationEvent::Sent(send))
         | Body::Caso(CasoEvent::NotificacionEnviada { send, .. }) => send,
         _ => return None,
     };
-    let value = (
+    let value = Attribution::Send(
         event.timestamp,
-        event.event_id.clone(),
-        event.tenant_id.clone(),
+        Arc::from(event.event_id.as_str()),
+        names.name(&event.tenant_id),
     );
     Some((send.notification_id.clone(), value))
+}
+
+/// The entries attributed to one notification, each for the tenant of its earliest send (its
+/// own until a send is known).
+fn attribute(facts: &[(&Attribution, isize)], output: &mut Vec<(TimelineEntry, isize)>) {
+    let send_tenant = match facts[0].0 {
+        Attribution::Send(_, _, tenant) => Some(tenant),
+        Attribution::Entry(..) => None,
+    };
+    for (fact, n) in facts {
+        if let Attribution::Entry(own, entry) = fact {
+            let entry = match send_tenant {
+                Some(tenant) if tenant != own => TimelineEntry {
+                    summary: with_tenant(&entry.summary, own, tenant)
+                        .unwrap_or_else(|| entry.summary.clone()),
+                    ..entry.clone()
+                },
+                _ => entry.clone(),
+            };
+            output.push((entry, *n));
+        }
+    }
 }
 
 /// The timeline entries of one event, belonging to `tenant_id`.
@@ -165,21 +202,26 @@ pub fn timelines<'s>(
         .clone()
         .filter(|event| attributed_to(event).is_none())
         .flat_map(|event| entries(&event, &event.tenant_id));
+    let mut names = Interner::default();
     let attributed = events
-        .clone()
-        .flat_map(|event| attributed_to(&event).map(|id| (id, event)));
-    let send_tenant = least_by_key("EarliestSendTenant", events.flat_map(|e| send_of(&e)))
-        .map(|(id, (_, _, tenant_id))| (id, tenant_id));
-    let with_send = attributed
-        .clone()
-        .join_map(send_tenant.clone(), |_id, event, tenant_id| {
-            entries(event, tenant_id)
+        .flat_map(move |event| {
+            let mut facts: Vec<(String, Attribution)> =
+                send_of(&event, &mut names).into_iter().collect();
+            if let Some(id) = attributed_to(&event) {
+                let tenant = names.name(&event.tenant_id);
+                facts.extend(
+                    entries(&event, &event.tenant_id)
+                        .into_iter()
+                        .map(|entry| (id.clone(), Attribution::Entry(Arc::clone(&tenant), entry))),
+                );
+            }
+            facts
         })
-        .flat_map(|entries| entries);
-    let without_send = attributed
-        .antijoin(send_tenant.map(|(id, _)| id))
-        .flat_map(|(_id, event)| entries(&event, &event.tenant_id));
-    let entries = own.concat(with_send).concat(without_send);
+        .summarise_named("AttributedToEarliestSend", |_id, facts, output| {
+            attribute(facts, output)
+        })
+        .map(|(_id, entry)| entry);
+    let entries = own.concat(attributed);
     let deduplicated = entries
         .clone()
         .filter(move |e| e.topic == tracking)

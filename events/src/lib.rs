@@ -14,5 +14,5 @@ pub mod views;
 pub use decode::{decode, decode_with, DecodeOptions, MAX_RECORD_BYTES};
 pub use model::*;
 pub use reject::{RejectReason, Rejection};
-pub use summary::{summary, timeline_summary};
+pub use summary::{summary, timeline_summary, with_tenant};
 pub use topic::Topic;

@@ -74,6 +74,23 @@ pub fn timeline_summary(event: &Event, tenant_id: &str) -> String {
     Value::Object(fields(event).put("tenant_id", tenant_id).0).to_string()
 }
 
+/// A [`timeline_summary`] made for tenant `from`, made for tenant `to` instead: the same text
+/// `timeline_summary(event, to)` gives. Returns `None` if `summary` does not name `from`.
+///
+/// Summaries are JSON objects built by this module with exactly one `tenant_id` key; inside
+/// a JSON string every `"` is escaped, so the key's unescaped text occurs once, as the key.
+pub fn with_tenant(summary: &str, from: &str, to: &str) -> Option<String> {
+    let quoted = |tenant: &str| Value::from(tenant).to_string();
+    let needle = format!("\"tenant_id\":{}", quoted(from));
+    let at = summary.find(&needle)?;
+    let mut out = String::with_capacity(summary.len() + to.len());
+    out.push_str(&summary[..at]);
+    out.push_str("\"tenant_id\":");
+    out.push_str(&quoted(to));
+    out.push_str(&summary[at + needle.len()..]);
+    Some(out)
+}
+
 /// The summary's fields.
 fn fields(event: &Event) -> Summary {
     match &event.body {
@@ -256,5 +273,46 @@ mod tests {
         assert_eq!(format_micro_hours(88_500_000), "88.5");
         assert_eq!(format_micro_hours(1), "0.000001");
         assert_eq!(format_micro_hours(-1_250_000), "-1.25");
+    }
+
+    #[test]
+    fn with_tenant_is_the_summary_made_for_the_other_tenant() {
+        use crate::model::{BounceType, Event, NotificationDlqRecord, NotificationEvent, Outcome};
+        use crate::topic::Topic;
+        let hook = |reason: &str| Event {
+            timestamp: 0,
+            topic: Topic::Notifications,
+            event_id: "e-1".to_string(),
+            dedup_key: "e-1".to_string(),
+            tenant_id: "default".to_string(),
+            body: Body::Notification(NotificationEvent::Webhook {
+                notification_id: "n-\"tenant_id\":\"default\"".to_string(),
+                outcome: Outcome::Bounced {
+                    bounce_type: BounceType::Hard,
+                    reason: Some(reason.to_string()),
+                },
+            }),
+        };
+        let dlq = Event {
+            topic: Topic::NotificationsDlq,
+            tenant_id: "we\"ird\\".to_string(),
+            body: Body::NotificationDlq(NotificationDlqRecord {
+                notification_id: Some("n-1".to_string()),
+                reason: Some("\"tenant_id\":\"we\"ird\\\"".to_string()),
+                last_error: None,
+                retry_count: Some(3),
+            }),
+            ..hook("x")
+        };
+        for event in [hook("mailbox full"), hook("\"tenant_id\":\"default\""), dlq] {
+            let own = timeline_summary(&event, &event.tenant_id);
+            for to in ["acme", "conecta360", "x\"y", "default"] {
+                assert_eq!(
+                    with_tenant(&own, &event.tenant_id, to).as_deref(),
+                    Some(timeline_summary(&event, to).as_str())
+                );
+            }
+        }
+        assert_eq!(with_tenant("{\"event_type\":\"X\"}", "a", "b"), None);
     }
 }
