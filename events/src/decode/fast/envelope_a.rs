@@ -1,0 +1,337 @@
+//! Fast path of envelope A (`orders.events`, `inventory.events`, `notifications.events`,
+//! `tracking.events`, `notifications.dlq`): one borrowing struct of every field these topics
+//! read, then the reference decoder's rules per topic and event type.
+
+use serde::Deserialize;
+
+use super::raw::{
+    bounded, id, int, int_in, is_scalar, money, one_of, opt, string, time, version_1, Obj, Raw,
+    RawObj,
+};
+use crate::decode::envelope_a::{
+    channel, is_currency, is_tenant, CATEGORIES, CHANNELS, DEFAULT_TENANT,
+};
+use crate::model::{
+    Body, BounceType, Event, InventoryEvent, NotificationDlqRecord, NotificationEvent, OrderEvent,
+    OrderItem, Outcome, Position, Reservation, Send, TrackingEvent,
+};
+use crate::topic::Topic;
+
+/// The fields of an envelope A record (any topic); others are ignored.
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow)]
+    event_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    event_type: Option<Raw<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Raw<'a>>,
+    #[serde(borrow)]
+    tenant_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    schema_version: Option<Raw<'a>>,
+    #[serde(borrow)]
+    order_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    customer_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    items: Option<Vec<Obj<Item<'a>>>>,
+    #[serde(borrow)]
+    total: Option<Raw<'a>>,
+    #[serde(borrow)]
+    currency: Option<Raw<'a>>,
+    #[serde(borrow)]
+    reason: Option<Raw<'a>>,
+    #[serde(borrow)]
+    sku: Option<Raw<'a>>,
+    #[serde(borrow)]
+    on_hand: Option<Raw<'a>>,
+    #[serde(borrow)]
+    delta: Option<Raw<'a>>,
+    #[serde(borrow)]
+    available: Option<Raw<'a>>,
+    #[serde(borrow)]
+    requested: Option<Raw<'a>>,
+    #[serde(borrow)]
+    notification_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    channel: Option<Raw<'a>>,
+    #[serde(borrow)]
+    provider: Option<Raw<'a>>,
+    #[serde(borrow)]
+    category: Option<Raw<'a>>,
+    #[serde(borrow)]
+    preferred_channel: Option<Raw<'a>>,
+    #[serde(borrow)]
+    cost: Option<Raw<'a>>,
+    #[serde(borrow)]
+    caso_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    template: Option<Raw<'a>>,
+    #[serde(borrow)]
+    bounce_type: Option<Raw<'a>>,
+    #[serde(borrow)]
+    last_error: Option<Raw<'a>>,
+    #[serde(borrow)]
+    retry_count: Option<Raw<'a>>,
+    #[serde(borrow)]
+    entity_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    entity_type: Option<Raw<'a>>,
+    #[serde(borrow)]
+    dedup_key: Option<Raw<'a>>,
+    #[serde(borrow)]
+    location: Option<Raw<'a>>,
+    #[serde(borrow)]
+    source: Option<Raw<'a>>,
+    #[serde(borrow)]
+    attributes: Option<RawObj<'a>>,
+    #[serde(borrow)]
+    original_notification: Option<Obj<Original<'a>>>,
+    #[serde(borrow)]
+    failure_timestamp: Option<Raw<'a>>,
+}
+
+/// An element of `items` (orders and reservations).
+#[derive(Deserialize)]
+struct Item<'a> {
+    #[serde(borrow)]
+    sku: Option<Raw<'a>>,
+    #[serde(borrow)]
+    quantity: Option<Raw<'a>>,
+    #[serde(borrow)]
+    unit_price: Option<Raw<'a>>,
+}
+
+/// The fields of a dead letter's `original_notification` that are read.
+#[derive(Deserialize)]
+struct Original<'a> {
+    #[serde(borrow)]
+    notification_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    tenant_id: Option<Raw<'a>>,
+}
+
+/// The event of a valid envelope A record of `topic`, else `None`.
+pub(super) fn decode(topic: Topic, text: &str, position: Position) -> Option<Event> {
+    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(text).ok()?;
+    opt(r.schema_version, version_1)?;
+    if topic == Topic::NotificationsDlq {
+        return dlq(&r, position);
+    }
+    let event_id = bounded(r.event_id?, 1, 128)?;
+    let event_type = string(r.event_type?)?;
+    let timestamp = time(r.timestamp?)?;
+    let tenant_id = match r.tenant_id {
+        Some(raw) => string(raw).filter(|t| is_tenant(t))?.into_owned(),
+        None => DEFAULT_TENANT.to_string(),
+    };
+    let mut dedup_key = None;
+    let body = match topic {
+        Topic::Orders => Body::Order(order(&r, &event_type)?),
+        Topic::Inventory => Body::Inventory(inventory(&r, &event_type)?),
+        Topic::Notifications => Body::Notification(notification(&r, &event_type)?),
+        _ => {
+            bounded(r.event_type?, 1, 64)?;
+            dedup_key = opt(r.dedup_key, id)?;
+            Body::Tracking(tracking(&r, &event_type)?)
+        }
+    };
+    let event_id = event_id.into_owned();
+    Some(Event {
+        timestamp,
+        topic,
+        dedup_key: dedup_key.map_or_else(|| event_id.clone(), |k| k.into_owned()),
+        event_id,
+        tenant_id,
+        body,
+    })
+}
+
+/// A required non-empty string, owned.
+fn id_of(raw: Option<Raw<'_>>) -> Option<String> {
+    Some(id(raw?)?.into_owned())
+}
+
+/// An optional string, owned.
+fn opt_text(raw: Option<Raw<'_>>) -> Option<Option<String>> {
+    opt(raw, |r| string(r).map(|s| s.into_owned()))
+}
+
+/// The non-empty `items`.
+fn items<'r, 'a>(r: &'r Record<'a>) -> Option<&'r [Obj<Item<'a>>]> {
+    r.items.as_deref().filter(|items| !items.is_empty())
+}
+
+/// `orders.events`.
+fn order(r: &Record<'_>, event_type: &str) -> Option<OrderEvent> {
+    match event_type {
+        "ORDER_CREATED" => {
+            let order_id = id_of(r.order_id)?;
+            let customer_id = id_of(r.customer_id)?;
+            let items = items(r)?
+                .iter()
+                .map(|Obj(item)| {
+                    Some(OrderItem {
+                        sku: id_of(item.sku)?,
+                        quantity: int_in(item.quantity?, 1, i64::MAX)?,
+                        unit_price: money(item.unit_price?)?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            let total = money(r.total?)?;
+            let currency = match r.currency {
+                Some(raw) => string(raw).filter(|c| is_currency(c))?.into_owned(),
+                None => "USD".to_string(),
+            };
+            Some(OrderEvent::Created {
+                order_id,
+                customer_id,
+                items,
+                total,
+                currency,
+            })
+        }
+        "ORDER_CONFIRMED" => Some(OrderEvent::Confirmed {
+            order_id: id_of(r.order_id)?,
+        }),
+        "ORDER_CANCELLED" => Some(OrderEvent::Cancelled {
+            order_id: id_of(r.order_id)?,
+            reason: string(r.reason?)?.into_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// `inventory.events`.
+fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
+    match event_type {
+        "STOCK_SET" => Some(InventoryEvent::StockSet {
+            sku: id_of(r.sku)?,
+            on_hand: int_in(r.on_hand?, 0, i64::MAX)?,
+        }),
+        "STOCK_ADJUSTED" => Some(InventoryEvent::StockAdjusted {
+            sku: id_of(r.sku)?,
+            delta: int(r.delta?)?,
+        }),
+        "INVENTORY_RESERVED" => {
+            let order_id = id_of(r.order_id)?;
+            let items = items(r)?
+                .iter()
+                .map(|Obj(item)| {
+                    Some(Reservation {
+                        sku: id_of(item.sku)?,
+                        quantity: int_in(item.quantity?, 1, i64::MAX)?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(InventoryEvent::Reserved { order_id, items })
+        }
+        "INVENTORY_RELEASED" => Some(InventoryEvent::Released {
+            order_id: id_of(r.order_id)?,
+        }),
+        "INSUFFICIENT_STOCK" => Some(InventoryEvent::InsufficientStock {
+            order_id: id_of(r.order_id)?,
+            sku: id_of(r.sku)?,
+            available: int(r.available?)?,
+            requested: int(r.requested?)?,
+        }),
+        _ => None,
+    }
+}
+
+/// `notifications.events`.
+fn notification(r: &Record<'_>, event_type: &str) -> Option<NotificationEvent> {
+    let notification_id = id_of(r.notification_id)?;
+    let outcome = match event_type {
+        "NOTIFICATION_SENT" => {
+            return Some(NotificationEvent::Sent(Send {
+                notification_id,
+                channel: channel(one_of(r.channel?, CHANNELS)?),
+                provider: string(r.provider?)?.into_owned(),
+                category: opt(r.category, |c| one_of(c, CATEGORIES))?
+                    .unwrap_or("TRANSACTIONAL")
+                    .to_string(),
+                preferred_channel: opt(r.preferred_channel, |c| one_of(c, CHANNELS))?.map(channel),
+                cost: opt(r.cost, money)?,
+                order_id: opt(r.order_id, |o| id(o).map(|s| s.into_owned()))?,
+                caso_id: opt(r.caso_id, int)?,
+                template: opt_text(r.template)?,
+            }));
+        }
+        "NOTIFICATION_DELIVERED" => Outcome::Delivered,
+        "NOTIFICATION_OPENED" => Outcome::Opened,
+        "NOTIFICATION_CLICKED" => Outcome::Clicked,
+        "NOTIFICATION_CONVERTED" => Outcome::Converted,
+        "NOTIFICATION_BOUNCED" => Outcome::Bounced {
+            bounce_type: match one_of(r.bounce_type?, &["HARD", "SOFT"])? {
+                "HARD" => BounceType::Hard,
+                _ => BounceType::Soft,
+            },
+            reason: opt_text(r.reason)?,
+        },
+        "NOTIFICATION_FAILED" => Outcome::Failed {
+            last_error: opt_text(r.last_error)?,
+            retry_count: opt(r.retry_count, int)?,
+        },
+        _ => return None,
+    };
+    Some(NotificationEvent::Webhook {
+        notification_id,
+        outcome,
+    })
+}
+
+/// `tracking.events` (free-text event type).
+fn tracking(r: &Record<'_>, event_type: &str) -> Option<TrackingEvent> {
+    let entity_id = id_of(r.entity_id)?;
+    let entity_type = id_of(r.entity_type)?;
+    let location = opt_text(r.location)?;
+    let source = opt_text(r.source)?;
+    if let Some(attributes) = &r.attributes {
+        if !attributes.members().all(is_scalar) {
+            return None;
+        }
+    }
+    Some(TrackingEvent {
+        event_type: event_type.to_string(),
+        entity_type,
+        entity_id,
+        location,
+        source,
+    })
+}
+
+/// `notifications.dlq`: identified by its position, timed by `failure_timestamp`.
+fn dlq(r: &Record<'_>, position: Position) -> Option<Event> {
+    let Obj(original) = r.original_notification.as_ref()?;
+    let timestamp = time(r.failure_timestamp?)?;
+    let record = NotificationDlqRecord {
+        notification_id: original
+            .notification_id
+            .and_then(id)
+            .map(|s| s.into_owned()),
+        reason: opt_text(r.reason)?,
+        last_error: opt_text(r.last_error)?,
+        retry_count: opt(r.retry_count, int)?,
+    };
+    let tenant_id = original
+        .tenant_id
+        .and_then(string)
+        .filter(|t| is_tenant(t))
+        .map_or_else(|| DEFAULT_TENANT.to_string(), |t| t.into_owned());
+    let event_id = format!(
+        "{}/{}/{}",
+        Topic::NotificationsDlq.name(),
+        position.partition,
+        position.offset
+    );
+    Some(Event {
+        timestamp,
+        topic: Topic::NotificationsDlq,
+        dedup_key: event_id.clone(),
+        event_id,
+        tenant_id,
+        body: Body::NotificationDlq(record),
+    })
+}

@@ -1,0 +1,200 @@
+//! Fast path of envelope B (`EventoBase`, the Conecta360 topics): a borrowing struct of the
+//! envelope, `datos` as raw members validated against the same schema tables as the reference
+//! decoder (`schema_b`), then the typed [`CasoEvent`].
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use super::raw::{
+    bounded, hours, int, int_in, is_number, is_object, money, one_of, opt, scalar_text, string,
+    time, version_1, Obj, Raw, RawObj,
+};
+use crate::decode::envelope_a::channel;
+use crate::decode::envelope_b::SLA_CAMPO;
+use crate::decode::fields::non_negative_scaled;
+use crate::decode::schema_b::{datos_schema, is_numero_caso, Kind, Prop};
+use crate::decode::DecodeOptions;
+use crate::model::{Body, Cambio, CasoEvent, Event, MicroHours, Send};
+use crate::topic::Topic;
+
+/// The envelope fields of an envelope B record; others are ignored.
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow)]
+    evento_id: Option<Raw<'a>>,
+    #[serde(borrow)]
+    evento_tipo: Option<Raw<'a>>,
+    #[serde(borrow)]
+    evento_version: Option<Raw<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Raw<'a>>,
+    #[serde(borrow)]
+    origen: Option<Raw<'a>>,
+    #[serde(borrow)]
+    datos: Option<RawObj<'a>>,
+    #[serde(rename = "metadata")]
+    _metadata: Option<Obj<IgnoredAny>>,
+}
+
+/// The event of a valid envelope B record of `topic`, else `None`.
+pub(super) fn decode(options: &DecodeOptions, topic: Topic, text: &str) -> Option<Event> {
+    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(text).ok()?;
+    version_1(r.evento_version?)?;
+    if string(r.evento_tipo?)? != topic.name() {
+        return None;
+    }
+    let evento_id = bounded(r.evento_id?, 1, 128)?;
+    let timestamp = time(r.timestamp?)?;
+    string(r.origen?)?;
+    let datos = r.datos.as_ref()?;
+    let cambios = validate(datos, datos_schema(topic))?;
+    let evento_id = evento_id.into_owned();
+    Some(Event {
+        timestamp,
+        topic,
+        dedup_key: evento_id.clone(),
+        event_id: evento_id,
+        tenant_id: options.conecta360_tenant.clone(),
+        body: Body::Caso(caso(topic, datos, cambios)?),
+    })
+}
+
+/// Checks `object` against `props` like `schema_b::validate`; returns the parsed `cambios`
+/// entries when the schema has them (empty when absent).
+fn validate<'a>(object: &RawObj<'a>, props: &[Prop]) -> Option<Vec<RawObj<'a>>> {
+    let mut cambios = Vec::new();
+    for prop in props {
+        let Some(raw) = object.get(prop.name) else {
+            if prop.required {
+                return None;
+            }
+            continue;
+        };
+        let ok = match prop.kind {
+            Kind::Int => int(raw).is_some(),
+            Kind::IntIn(min, max) => int_in(raw, min, max).is_some(),
+            Kind::Str => string(raw).is_some(),
+            Kind::Enum(allowed) => one_of(raw, allowed).is_some(),
+            Kind::NumeroCaso => string(raw).is_some_and(|t| is_numero_caso(&t)),
+            Kind::DateTime => time(raw).is_some(),
+            Kind::Number => is_number(raw),
+            Kind::Hours => hours(raw).is_some(),
+            Kind::Money => money(raw).is_some(),
+            Kind::Object(inner) => {
+                is_object(raw) && {
+                    let nested = serde_json::from_str::<RawObj<'_>>(raw.get()).ok()?;
+                    validate(&nested, inner).is_some()
+                }
+            }
+            Kind::Cambios => {
+                cambios = serde_json::from_str::<Vec<RawObj<'a>>>(raw.get()).ok()?;
+                cambios.iter().all(valid_cambio)
+            }
+        };
+        if !ok {
+            return None;
+        }
+    }
+    Some(cambios)
+}
+
+/// A `cambios` entry: `campo` a string, `valor_anterior`/`valor_nuevo` strings or numbers.
+fn valid_cambio(entry: &RawObj<'_>) -> bool {
+    entry.get("campo").and_then(string).is_some()
+        && ["valor_anterior", "valor_nuevo"]
+            .iter()
+            .all(|name| opt(entry.get(name), scalar_text).is_some())
+}
+
+/// The typed event of validated `datos` of `topic`.
+fn caso(topic: Topic, d: &RawObj<'_>, cambios: Vec<RawObj<'_>>) -> Option<CasoEvent> {
+    let int_of = |name: &str| int(d.get(name)?);
+    let text = |name: &str| Some(string(d.get(name)?)?.into_owned());
+    let opt_text = |name: &str| opt(d.get(name), |r| string(r).map(|s| s.into_owned()));
+    Some(match topic {
+        Topic::CasosCreados => CasoEvent::Creado {
+            caso_id: int_of("caso_id")?,
+            numero_caso: text("numero_caso")?,
+            ciudadano_id: int_of("ciudadano_id")?,
+            categoria_id: int_of("categoria_id")?,
+            dependencia_id: int_of("dependencia_id")?,
+            prioridad: opt_text("prioridad")?,
+            fecha_creacion: time(d.get("fecha_creacion")?)?,
+        },
+        Topic::CasosAsignados => CasoEvent::Asignado {
+            caso_id: int_of("caso_id")?,
+            dependencia_id: int_of("dependencia_id")?,
+            estado_nuevo: text("estado_nuevo")?,
+            fecha_asignacion: time(d.get("fecha_asignacion")?)?,
+        },
+        Topic::CasosActualizados => CasoEvent::Actualizado {
+            caso_id: int_of("caso_id")?,
+            cambios: cambios
+                .iter()
+                .map(|entry| {
+                    Some(Cambio {
+                        campo: string(entry.get("campo")?)?.into_owned(),
+                        valor_nuevo: opt(entry.get("valor_nuevo"), scalar_text)?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        },
+        Topic::CasosCerrados => CasoEvent::Cerrado {
+            caso_id: int_of("caso_id")?,
+            motivo_cierre: text("motivo_cierre")?,
+            fecha_cierre: time(d.get("fecha_cierre")?)?,
+            tiempo_total_horas: opt(d.get("tiempo_total_horas"), hours)?,
+            satisfaccion_ciudadano: opt(d.get("satisfaccion_ciudadano"), int)?,
+        },
+        Topic::NotificacionesEnviadas => CasoEvent::NotificacionEnviada {
+            send: Send {
+                notification_id: format!("c360-{}", int_of("notificacion_id")?),
+                channel: channel(&string(d.get("canal")?)?),
+                provider: opt_text("proveedor")?.unwrap_or_else(|| "unknown".to_string()),
+                category: "TRANSACTIONAL".to_string(),
+                preferred_channel: None,
+                cost: opt(d.get("costo_estimado"), money)?,
+                order_id: None,
+                caso_id: Some(int_of("caso_id")?),
+                template: None,
+            },
+            failed: string(d.get("estado")?)? == "FALLIDO",
+            tipo: text("tipo")?,
+        },
+        Topic::SlaViolados => CasoEvent::SlaViolado {
+            sla_id: int_of("sla_id")?,
+            caso_id: int_of("caso_id")?,
+        },
+        Topic::SlaCumplidos => CasoEvent::SlaCumplido {
+            sla_id: int_of("sla_id")?,
+            caso_id: int_of("caso_id")?,
+        },
+        Topic::CiudadanosRegistrados => CasoEvent::CiudadanoRegistrado {
+            ciudadano_id: int_of("ciudadano_id")?,
+            canal_registro: opt_text("canal_registro")?,
+        },
+        Topic::DependenciasConfiguradas => CasoEvent::DependenciaConfigurada {
+            dependencia_id: int_of("dependencia_id")?,
+            codigo: text("codigo")?,
+            sla_horas: sla_horas(d, &cambios)?,
+        },
+        _ => return None,
+    })
+}
+
+/// The SLA hours set by the last `cambios` entry for [`SLA_CAMPO`] (a number >= 0 or a
+/// string holding one), in micro-hours; `Some(None)` when no entry sets them.
+fn sla_horas(d: &RawObj<'_>, cambios: &[RawObj<'_>]) -> Option<Option<MicroHours>> {
+    if d.get("cambios").is_none() {
+        return Some(None);
+    }
+    let mut hours = None;
+    for entry in cambios {
+        if string(entry.get("campo")?)? != SLA_CAMPO {
+            continue;
+        }
+        let text = scalar_text(entry.get("valor_nuevo")?)?;
+        hours = Some(non_negative_scaled(&text, 6)?);
+    }
+    Some(hours)
+}

@@ -1,0 +1,49 @@
+//! The fast path of decoding: typed, borrowing serde structs that turn a *valid* record
+//! straight into its [`Event`] without building a `serde_json::Value`. It applies every check
+//! of the reference decoder; whenever it meets anything it does not fully accept (a serde
+//! error, a duplicate key, an unexpected type, a failed check, a `\u` escape, deep nesting),
+//! it answers `None` and the caller falls back to the reference decoder, which then produces
+//! the exact rejection (or the event). So rejections are those of the reference decoder by
+//! construction.
+
+mod envelope_a;
+mod envelope_b;
+mod raw;
+
+use super::DecodeOptions;
+use crate::model::{Event, Position};
+use crate::topic::Topic;
+
+/// More `{`/`[` bytes than this (in the whole record) go to the reference decoder, which
+/// enforces serde_json's nesting limit (128) that skipped values do not.
+const MAX_OPENERS: usize = 100;
+
+/// The event of a record the fast path fully accepts, else `None` (the caller falls back to
+/// the reference decoder). The size limit is checked by the caller.
+pub(crate) fn decode(
+    options: &DecodeOptions,
+    topic: Topic,
+    value: &[u8],
+    position: Position,
+) -> Option<Event> {
+    // Skipped values are not checked for UTF-8 by serde_json's slice reader: check it all.
+    let text = std::str::from_utf8(value).ok()?;
+    if !plain(value) {
+        return None;
+    }
+    if topic.is_envelope_b() {
+        envelope_b::decode(options, topic, text)
+    } else {
+        envelope_a::decode(topic, text, position)
+    }
+}
+
+/// True when the record has no `\u` escape (skipped values do not get their surrogates
+/// checked) and little nesting.
+fn plain(value: &[u8]) -> bool {
+    let openers = value.iter().filter(|&&b| b == b'{' || b == b'[').count();
+    if openers > MAX_OPENERS {
+        return false;
+    }
+    !value.contains(&b'\\') || !value.windows(2).any(|w| w == b"\\u")
+}
