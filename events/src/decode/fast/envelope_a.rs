@@ -5,8 +5,8 @@
 use serde::Deserialize;
 
 use super::raw::{
-    bounded, id, int, int_in, is_scalar, money, one_of, opt, string, time, version_1, Obj, Raw,
-    RawObj,
+    bounded, id, int, int_in, is_scalar, money, one_of, opt, text, time, version_1, Json, Obj, Raw,
+    RawObj, Text,
 };
 use crate::decode::envelope_a::{
     channel, is_currency, is_tenant, CATEGORIES, CHANNELS, DEFAULT_TENANT,
@@ -21,29 +21,29 @@ use crate::topic::Topic;
 #[derive(Deserialize)]
 struct Record<'a> {
     #[serde(borrow)]
-    event_id: Option<Raw<'a>>,
+    event_id: Option<Text<'a>>,
     #[serde(borrow)]
-    event_type: Option<Raw<'a>>,
+    event_type: Option<Text<'a>>,
     #[serde(borrow)]
-    timestamp: Option<Raw<'a>>,
+    timestamp: Option<Text<'a>>,
     #[serde(borrow)]
-    tenant_id: Option<Raw<'a>>,
+    tenant_id: Option<Text<'a>>,
     #[serde(borrow)]
-    schema_version: Option<Raw<'a>>,
+    schema_version: Option<Text<'a>>,
     #[serde(borrow)]
-    order_id: Option<Raw<'a>>,
+    order_id: Option<Text<'a>>,
     #[serde(borrow)]
-    customer_id: Option<Raw<'a>>,
+    customer_id: Option<Text<'a>>,
     #[serde(borrow)]
     items: Option<Vec<Obj<Item<'a>>>>,
     #[serde(borrow)]
     total: Option<Raw<'a>>,
     #[serde(borrow)]
-    currency: Option<Raw<'a>>,
+    currency: Option<Text<'a>>,
     #[serde(borrow)]
-    reason: Option<Raw<'a>>,
+    reason: Option<Text<'a>>,
     #[serde(borrow)]
-    sku: Option<Raw<'a>>,
+    sku: Option<Text<'a>>,
     #[serde(borrow)]
     on_hand: Option<Raw<'a>>,
     #[serde(borrow)]
@@ -53,50 +53,50 @@ struct Record<'a> {
     #[serde(borrow)]
     requested: Option<Raw<'a>>,
     #[serde(borrow)]
-    notification_id: Option<Raw<'a>>,
+    notification_id: Option<Text<'a>>,
     #[serde(borrow)]
-    channel: Option<Raw<'a>>,
+    channel: Option<Text<'a>>,
     #[serde(borrow)]
-    provider: Option<Raw<'a>>,
+    provider: Option<Text<'a>>,
     #[serde(borrow)]
-    category: Option<Raw<'a>>,
+    category: Option<Text<'a>>,
     #[serde(borrow)]
-    preferred_channel: Option<Raw<'a>>,
+    preferred_channel: Option<Text<'a>>,
     #[serde(borrow)]
     cost: Option<Raw<'a>>,
     #[serde(borrow)]
     caso_id: Option<Raw<'a>>,
     #[serde(borrow)]
-    template: Option<Raw<'a>>,
+    template: Option<Text<'a>>,
     #[serde(borrow)]
-    bounce_type: Option<Raw<'a>>,
+    bounce_type: Option<Text<'a>>,
     #[serde(borrow)]
-    last_error: Option<Raw<'a>>,
+    last_error: Option<Text<'a>>,
     #[serde(borrow)]
     retry_count: Option<Raw<'a>>,
     #[serde(borrow)]
-    entity_id: Option<Raw<'a>>,
+    entity_id: Option<Text<'a>>,
     #[serde(borrow)]
-    entity_type: Option<Raw<'a>>,
+    entity_type: Option<Text<'a>>,
     #[serde(borrow)]
-    dedup_key: Option<Raw<'a>>,
+    dedup_key: Option<Text<'a>>,
     #[serde(borrow)]
-    location: Option<Raw<'a>>,
+    location: Option<Text<'a>>,
     #[serde(borrow)]
-    source: Option<Raw<'a>>,
+    source: Option<Text<'a>>,
     #[serde(borrow)]
     attributes: Option<RawObj<'a>>,
     #[serde(borrow)]
     original_notification: Option<Obj<Original<'a>>>,
     #[serde(borrow)]
-    failure_timestamp: Option<Raw<'a>>,
+    failure_timestamp: Option<Text<'a>>,
 }
 
 /// An element of `items` (orders and reservations).
 #[derive(Deserialize)]
 struct Item<'a> {
     #[serde(borrow)]
-    sku: Option<Raw<'a>>,
+    sku: Option<Text<'a>>,
     #[serde(borrow)]
     quantity: Option<Raw<'a>>,
     #[serde(borrow)]
@@ -113,17 +113,17 @@ struct Original<'a> {
 }
 
 /// The event of a valid envelope A record of `topic`, else `None`.
-pub(super) fn decode(topic: Topic, text: &str, position: Position) -> Option<Event> {
-    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(text).ok()?;
-    opt(r.schema_version, version_1)?;
+pub(super) fn decode(topic: Topic, json: &str, position: Position) -> Option<Event> {
+    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(json).ok()?;
+    opt(r.schema_version.as_ref(), version_1)?;
     if topic == Topic::NotificationsDlq {
         return dlq(&r, position);
     }
-    let event_id = bounded(r.event_id?, 1, 128)?;
-    let event_type = string(r.event_type?)?;
-    let timestamp = time(r.timestamp?)?;
-    let tenant_id = match r.tenant_id {
-        Some(raw) => string(raw).filter(|t| is_tenant(t))?.into_owned(),
+    let event_id = bounded(r.event_id.as_ref()?, 1, 128)?;
+    let event_type = text(r.event_type.as_ref()?)?;
+    let timestamp = time(r.timestamp.as_ref()?)?;
+    let tenant_id = match r.tenant_id.as_ref() {
+        Some(raw) => text(raw).filter(|t| is_tenant(t))?.into_owned(),
         None => DEFAULT_TENANT.to_string(),
     };
     let mut dedup_key = None;
@@ -132,8 +132,8 @@ pub(super) fn decode(topic: Topic, text: &str, position: Position) -> Option<Eve
         Topic::Inventory => Body::Inventory(inventory(&r, &event_type)?),
         Topic::Notifications => Body::Notification(notification(&r, &event_type)?),
         _ => {
-            bounded(r.event_type?, 1, 64)?;
-            dedup_key = opt(r.dedup_key, id)?;
+            bounded(r.event_type.as_ref()?, 1, 64)?;
+            dedup_key = opt(r.dedup_key.as_ref(), id)?;
             Body::Tracking(tracking(&r, &event_type)?)
         }
     };
@@ -149,13 +149,13 @@ pub(super) fn decode(topic: Topic, text: &str, position: Position) -> Option<Eve
 }
 
 /// A required non-empty string, owned.
-fn id_of(raw: Option<Raw<'_>>) -> Option<String> {
-    Some(id(raw?)?.into_owned())
+fn id_of<'a>(value: Option<impl Json<'a>>) -> Option<String> {
+    Some(id(value?)?.into_owned())
 }
 
 /// An optional string, owned.
-fn opt_text(raw: Option<Raw<'_>>) -> Option<Option<String>> {
-    opt(raw, |r| string(r).map(|s| s.into_owned()))
+fn opt_text<'a>(value: Option<impl Json<'a>>) -> Option<Option<String>> {
+    opt(value, |v| text(v).map(|s| s.into_owned()))
 }
 
 /// The non-empty `items`.
@@ -167,21 +167,21 @@ fn items<'r, 'a>(r: &'r Record<'a>) -> Option<&'r [Obj<Item<'a>>]> {
 fn order(r: &Record<'_>, event_type: &str) -> Option<OrderEvent> {
     match event_type {
         "ORDER_CREATED" => {
-            let order_id = id_of(r.order_id)?;
-            let customer_id = id_of(r.customer_id)?;
+            let order_id = id_of(r.order_id.as_ref())?;
+            let customer_id = id_of(r.customer_id.as_ref())?;
             let items = items(r)?
                 .iter()
                 .map(|Obj(item)| {
                     Some(OrderItem {
-                        sku: id_of(item.sku)?,
+                        sku: id_of(item.sku.as_ref())?,
                         quantity: int_in(item.quantity?, 1, i64::MAX)?,
                         unit_price: money(item.unit_price?)?,
                     })
                 })
                 .collect::<Option<Vec<_>>>()?;
             let total = money(r.total?)?;
-            let currency = match r.currency {
-                Some(raw) => string(raw).filter(|c| is_currency(c))?.into_owned(),
+            let currency = match r.currency.as_ref() {
+                Some(raw) => text(raw).filter(|c| is_currency(c))?.into_owned(),
                 None => "USD".to_string(),
             };
             Some(OrderEvent::Created {
@@ -193,11 +193,11 @@ fn order(r: &Record<'_>, event_type: &str) -> Option<OrderEvent> {
             })
         }
         "ORDER_CONFIRMED" => Some(OrderEvent::Confirmed {
-            order_id: id_of(r.order_id)?,
+            order_id: id_of(r.order_id.as_ref())?,
         }),
         "ORDER_CANCELLED" => Some(OrderEvent::Cancelled {
-            order_id: id_of(r.order_id)?,
-            reason: string(r.reason?)?.into_owned(),
+            order_id: id_of(r.order_id.as_ref())?,
+            reason: text(r.reason.as_ref()?)?.into_owned(),
         }),
         _ => None,
     }
@@ -207,20 +207,20 @@ fn order(r: &Record<'_>, event_type: &str) -> Option<OrderEvent> {
 fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
     match event_type {
         "STOCK_SET" => Some(InventoryEvent::StockSet {
-            sku: id_of(r.sku)?,
+            sku: id_of(r.sku.as_ref())?,
             on_hand: int_in(r.on_hand?, 0, i64::MAX)?,
         }),
         "STOCK_ADJUSTED" => Some(InventoryEvent::StockAdjusted {
-            sku: id_of(r.sku)?,
+            sku: id_of(r.sku.as_ref())?,
             delta: int(r.delta?)?,
         }),
         "INVENTORY_RESERVED" => {
-            let order_id = id_of(r.order_id)?;
+            let order_id = id_of(r.order_id.as_ref())?;
             let items = items(r)?
                 .iter()
                 .map(|Obj(item)| {
                     Some(Reservation {
-                        sku: id_of(item.sku)?,
+                        sku: id_of(item.sku.as_ref())?,
                         quantity: int_in(item.quantity?, 1, i64::MAX)?,
                     })
                 })
@@ -228,11 +228,11 @@ fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
             Some(InventoryEvent::Reserved { order_id, items })
         }
         "INVENTORY_RELEASED" => Some(InventoryEvent::Released {
-            order_id: id_of(r.order_id)?,
+            order_id: id_of(r.order_id.as_ref())?,
         }),
         "INSUFFICIENT_STOCK" => Some(InventoryEvent::InsufficientStock {
-            order_id: id_of(r.order_id)?,
-            sku: id_of(r.sku)?,
+            order_id: id_of(r.order_id.as_ref())?,
+            sku: id_of(r.sku.as_ref())?,
             available: int(r.available?)?,
             requested: int(r.requested?)?,
         }),
@@ -242,21 +242,22 @@ fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
 
 /// `notifications.events`.
 fn notification(r: &Record<'_>, event_type: &str) -> Option<NotificationEvent> {
-    let notification_id = id_of(r.notification_id)?;
+    let notification_id = id_of(r.notification_id.as_ref())?;
     let outcome = match event_type {
         "NOTIFICATION_SENT" => {
             return Some(NotificationEvent::Sent(Send {
                 notification_id,
-                channel: channel(one_of(r.channel?, CHANNELS)?),
-                provider: string(r.provider?)?.into_owned(),
-                category: opt(r.category, |c| one_of(c, CATEGORIES))?
+                channel: channel(one_of(r.channel.as_ref()?, CHANNELS)?),
+                provider: text(r.provider.as_ref()?)?.into_owned(),
+                category: opt(r.category.as_ref(), |c| one_of(c, CATEGORIES))?
                     .unwrap_or("TRANSACTIONAL")
                     .to_string(),
-                preferred_channel: opt(r.preferred_channel, |c| one_of(c, CHANNELS))?.map(channel),
+                preferred_channel: opt(r.preferred_channel.as_ref(), |c| one_of(c, CHANNELS))?
+                    .map(channel),
                 cost: opt(r.cost, money)?,
-                order_id: opt(r.order_id, |o| id(o).map(|s| s.into_owned()))?,
+                order_id: opt(r.order_id.as_ref(), |o| id(o).map(|s| s.into_owned()))?,
                 caso_id: opt(r.caso_id, int)?,
-                template: opt_text(r.template)?,
+                template: opt_text(r.template.as_ref())?,
             }));
         }
         "NOTIFICATION_DELIVERED" => Outcome::Delivered,
@@ -264,14 +265,14 @@ fn notification(r: &Record<'_>, event_type: &str) -> Option<NotificationEvent> {
         "NOTIFICATION_CLICKED" => Outcome::Clicked,
         "NOTIFICATION_CONVERTED" => Outcome::Converted,
         "NOTIFICATION_BOUNCED" => Outcome::Bounced {
-            bounce_type: match one_of(r.bounce_type?, &["HARD", "SOFT"])? {
+            bounce_type: match one_of(r.bounce_type.as_ref()?, &["HARD", "SOFT"])? {
                 "HARD" => BounceType::Hard,
                 _ => BounceType::Soft,
             },
-            reason: opt_text(r.reason)?,
+            reason: opt_text(r.reason.as_ref())?,
         },
         "NOTIFICATION_FAILED" => Outcome::Failed {
-            last_error: opt_text(r.last_error)?,
+            last_error: opt_text(r.last_error.as_ref())?,
             retry_count: opt(r.retry_count, int)?,
         },
         _ => return None,
@@ -284,10 +285,10 @@ fn notification(r: &Record<'_>, event_type: &str) -> Option<NotificationEvent> {
 
 /// `tracking.events` (free-text event type).
 fn tracking(r: &Record<'_>, event_type: &str) -> Option<TrackingEvent> {
-    let entity_id = id_of(r.entity_id)?;
-    let entity_type = id_of(r.entity_type)?;
-    let location = opt_text(r.location)?;
-    let source = opt_text(r.source)?;
+    let entity_id = id_of(r.entity_id.as_ref())?;
+    let entity_type = id_of(r.entity_type.as_ref())?;
+    let location = opt_text(r.location.as_ref())?;
+    let source = opt_text(r.source.as_ref())?;
     if let Some(attributes) = &r.attributes {
         if !attributes.members().all(is_scalar) {
             return None;
@@ -305,19 +306,19 @@ fn tracking(r: &Record<'_>, event_type: &str) -> Option<TrackingEvent> {
 /// `notifications.dlq`: identified by its position, timed by `failure_timestamp`.
 fn dlq(r: &Record<'_>, position: Position) -> Option<Event> {
     let Obj(original) = r.original_notification.as_ref()?;
-    let timestamp = time(r.failure_timestamp?)?;
+    let timestamp = time(r.failure_timestamp.as_ref()?)?;
     let record = NotificationDlqRecord {
         notification_id: original
             .notification_id
             .and_then(id)
             .map(|s| s.into_owned()),
-        reason: opt_text(r.reason)?,
-        last_error: opt_text(r.last_error)?,
+        reason: opt_text(r.reason.as_ref())?,
+        last_error: opt_text(r.last_error.as_ref())?,
         retry_count: opt(r.retry_count, int)?,
     };
     let tenant_id = original
         .tenant_id
-        .and_then(string)
+        .and_then(text)
         .filter(|t| is_tenant(t))
         .map_or_else(|| DEFAULT_TENANT.to_string(), |t| t.into_owned());
     let event_id = format!(

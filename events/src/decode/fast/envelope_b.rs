@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::raw::{
     bounded, hours, int, int_in, is_number, is_object, money, one_of, opt, scalar_text, string,
-    time, version_1, Obj, Raw, RawObj,
+    text, time, version_1, Obj, RawObj, Text,
 };
 use crate::decode::envelope_a::channel;
 use crate::decode::envelope_b::SLA_CAMPO;
@@ -21,15 +21,15 @@ use crate::topic::Topic;
 #[derive(Deserialize)]
 struct Record<'a> {
     #[serde(borrow)]
-    evento_id: Option<Raw<'a>>,
+    evento_id: Option<Text<'a>>,
     #[serde(borrow)]
-    evento_tipo: Option<Raw<'a>>,
+    evento_tipo: Option<Text<'a>>,
     #[serde(borrow)]
-    evento_version: Option<Raw<'a>>,
+    evento_version: Option<Text<'a>>,
     #[serde(borrow)]
-    timestamp: Option<Raw<'a>>,
+    timestamp: Option<Text<'a>>,
     #[serde(borrow)]
-    origen: Option<Raw<'a>>,
+    origen: Option<Text<'a>>,
     #[serde(borrow)]
     datos: Option<RawObj<'a>>,
     #[serde(rename = "metadata")]
@@ -37,15 +37,15 @@ struct Record<'a> {
 }
 
 /// The event of a valid envelope B record of `topic`, else `None`.
-pub(super) fn decode(options: &DecodeOptions, topic: Topic, text: &str) -> Option<Event> {
-    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(text).ok()?;
-    version_1(r.evento_version?)?;
-    if string(r.evento_tipo?)? != topic.name() {
+pub(super) fn decode(options: &DecodeOptions, topic: Topic, json: &str) -> Option<Event> {
+    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(json).ok()?;
+    version_1(r.evento_version.as_ref()?)?;
+    if text(r.evento_tipo.as_ref()?)? != topic.name() {
         return None;
     }
-    let evento_id = bounded(r.evento_id?, 1, 128)?;
-    let timestamp = time(r.timestamp?)?;
-    string(r.origen?)?;
+    let evento_id = bounded(r.evento_id.as_ref()?, 1, 128)?;
+    let timestamp = time(r.timestamp.as_ref()?)?;
+    text(r.origen.as_ref()?)?;
     let datos = r.datos.as_ref()?;
     let cambios = validate(datos, datos_schema(topic))?;
     let evento_id = evento_id.into_owned();

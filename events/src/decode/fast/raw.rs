@@ -36,6 +36,46 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
     }
 }
 
+/// A JSON string field, borrowed from the record when it has no escapes.
+pub(super) struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> de::Visitor<'de> for Visit<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Visit(PhantomData))
+    }
+}
+
+/// A JSON value whose string content can be read: a raw value (any JSON) or a [`Text`].
+pub(super) trait Json<'a>: Copy {
+    /// The string held, unescaped; `None` when the value is not a JSON string.
+    fn text(self) -> Option<Cow<'a, str>>;
+}
+
+impl<'a> Json<'a> for Raw<'a> {
+    fn text(self) -> Option<Cow<'a, str>> {
+        string(self)
+    }
+}
+
+impl<'a> Json<'a> for &'a Text<'_> {
+    fn text(self) -> Option<Cow<'a, str>> {
+        Some(Cow::Borrowed(&self.0))
+    }
+}
+
 /// A JSON object as its raw members, in order; duplicate keys and escaped keys are errors.
 pub(super) struct RawObj<'a>(Vec<(&'a str, Raw<'a>)>);
 
@@ -112,25 +152,32 @@ pub(super) fn string(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The string held by a JSON string value.
+pub(super) fn text<'a>(value: impl Json<'a>) -> Option<Cow<'a, str>> {
+    value.text()
+}
+
 /// A non-empty string.
-pub(super) fn id(raw: Raw<'_>) -> Option<Cow<'_, str>> {
-    string(raw).filter(|s| !s.is_empty())
+pub(super) fn id<'a>(value: impl Json<'a>) -> Option<Cow<'a, str>> {
+    value.text().filter(|s| !s.is_empty())
 }
 
 /// A string of `min..=max` characters.
-pub(super) fn bounded(raw: Raw<'_>, min: usize, max: usize) -> Option<Cow<'_, str>> {
-    string(raw).filter(|s| (min..=max).contains(&s.chars().count()))
+pub(super) fn bounded<'a>(value: impl Json<'a>, min: usize, max: usize) -> Option<Cow<'a, str>> {
+    value
+        .text()
+        .filter(|s| (min..=max).contains(&s.chars().count()))
 }
 
 /// A string that is one of `allowed`, as the `'static` name.
-pub(super) fn one_of(raw: Raw<'_>, allowed: &[&'static str]) -> Option<&'static str> {
-    let text = string(raw)?;
+pub(super) fn one_of<'a>(value: impl Json<'a>, allowed: &[&'static str]) -> Option<&'static str> {
+    let text = value.text()?;
     allowed.iter().copied().find(|a| *a == text)
 }
 
 /// A version text of major 1 (the only one accepted).
-pub(super) fn version_1(raw: Raw<'_>) -> Option<()> {
-    (version_major(&string(raw)?)? == "1").then_some(())
+pub(super) fn version_1<'a>(value: impl Json<'a>) -> Option<()> {
+    (version_major(&value.text()?)? == "1").then_some(())
 }
 
 /// The decimal text of a JSON number as `serde_json::Number` (arbitrary precision) keeps it:
@@ -173,8 +220,8 @@ pub(super) fn hours(raw: Raw<'_>) -> Option<i64> {
 }
 
 /// An RFC 3339 timestamp with a zone, in UTC microseconds.
-pub(super) fn time(raw: Raw<'_>) -> Option<Micros> {
-    parse_rfc3339(&string(raw)?)
+pub(super) fn time<'a>(value: impl Json<'a>) -> Option<Micros> {
+    parse_rfc3339(&value.text()?)
 }
 
 /// A string or number as text (a number keeps its decimal text).
@@ -187,10 +234,7 @@ pub(super) fn scalar_text(raw: Raw<'_>) -> Option<String> {
 
 /// An optional field converted by `convert`: absent is `Some(None)`, a failed conversion is
 /// `None` (not handled).
-pub(super) fn opt<'a, T>(
-    raw: Option<Raw<'a>>,
-    convert: impl FnOnce(Raw<'a>) -> Option<T>,
-) -> Option<Option<T>> {
+pub(super) fn opt<V, T>(raw: Option<V>, convert: impl FnOnce(V) -> Option<T>) -> Option<Option<T>> {
     match raw {
         Some(raw) => convert(raw).map(Some),
         None => Some(None),
