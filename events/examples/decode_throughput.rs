@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use pulso_events::decode::{decode_fast, decode_reference};
 use pulso_events::{decode_with, DecodeOptions, Position, Topic};
 
+/// Records of some topics.
+type Records = Vec<(Topic, Vec<u8>)>;
+
 /// Records per second of `decode` over `records`, repeated for at least 0.5 s.
 fn rate(records: &[(Topic, Vec<u8>)], decode: impl Fn(Topic, &[u8]) -> bool) -> f64 {
     let (mut n, start) = (0usize, Instant::now());
@@ -32,7 +35,7 @@ fn main() {
         "{:<28} {:>12} {:>12} {:>8} {:>10}",
         "topic", "reference/s", "decode/s", "speedup", "fast share"
     );
-    let mut groups: Vec<(String, Vec<(Topic, Vec<u8>)>)> = Topic::ALL
+    let mut groups: Vec<(String, Records)> = Topic::ALL
         .iter()
         .map(|t| {
             let records = all.iter().filter(|(x, _)| x == t).cloned().collect();

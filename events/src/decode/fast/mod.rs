@@ -9,6 +9,7 @@
 mod envelope_a;
 mod envelope_b;
 mod raw;
+mod time;
 
 use super::DecodeOptions;
 use crate::model::{Event, Position};

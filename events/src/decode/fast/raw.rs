@@ -221,7 +221,8 @@ pub(super) fn hours(raw: Raw<'_>) -> Option<i64> {
 
 /// An RFC 3339 timestamp with a zone, in UTC microseconds.
 pub(super) fn time<'a>(value: impl Json<'a>) -> Option<Micros> {
-    parse_rfc3339(&value.text()?)
+    let text = value.text()?;
+    super::time::parse_common(&text).or_else(|| parse_rfc3339(&text))
 }
 
 /// A string or number as text (a number keeps its decimal text).
