@@ -1,6 +1,8 @@
 //! Fast path of envelope A (`orders.events`, `inventory.events`, `notifications.events`,
-//! `tracking.events`, `notifications.dlq`): one borrowing struct of every field these topics
-//! read, then the reference decoder's rules per topic and event type.
+//! `tracking.events`, `notifications.dlq`): one borrowing struct per topic of the fields it
+//! reads, then the reference decoder's rules per topic and event type.
+
+use std::borrow::Cow;
 
 use serde::Deserialize;
 
@@ -15,81 +17,167 @@ use crate::model::{
     Body, BounceType, Event, InventoryEvent, NotificationDlqRecord, NotificationEvent, OrderEvent,
     OrderItem, Outcome, Position, Reservation, Send, TrackingEvent,
 };
+use crate::time::Micros;
 use crate::topic::Topic;
 
-/// The fields of an envelope A record (any topic); others are ignored.
+/// Declares the record struct of one topic: the envelope fields plus `$field`s; fields it
+/// does not name are ignored.
+macro_rules! record {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Deserialize)]
+        struct $name<'a> {
+            #[serde(borrow)]
+            event_id: Option<Text<'a>>,
+            #[serde(borrow)]
+            event_type: Option<Text<'a>>,
+            #[serde(borrow)]
+            timestamp: Option<Text<'a>>,
+            #[serde(borrow)]
+            tenant_id: Option<Text<'a>>,
+            #[serde(borrow)]
+            schema_version: Option<Text<'a>>,
+            $(
+                #[serde(borrow)]
+                $field: Option<$ty>,
+            )*
+        }
+
+        impl<'a> $name<'a> {
+            /// The envelope fields.
+            fn envelope(&self) -> Envelope<'_, 'a> {
+                Envelope {
+                    event_id: self.event_id.as_ref(),
+                    event_type: self.event_type.as_ref(),
+                    timestamp: self.timestamp.as_ref(),
+                    tenant_id: self.tenant_id.as_ref(),
+                    schema_version: self.schema_version.as_ref(),
+                }
+            }
+        }
+    };
+}
+
+record! {
+    /// An `orders.events` record.
+    OrderRecord {
+        order_id: Text<'a>,
+        customer_id: Text<'a>,
+        items: Vec<Obj<Item<'a>>>,
+        total: Raw<'a>,
+        currency: Text<'a>,
+        reason: Text<'a>,
+    }
+}
+
+record! {
+    /// An `inventory.events` record.
+    InventoryRecord {
+        order_id: Text<'a>,
+        items: Vec<Obj<Item<'a>>>,
+        sku: Text<'a>,
+        on_hand: Raw<'a>,
+        delta: Raw<'a>,
+        available: Raw<'a>,
+        requested: Raw<'a>,
+    }
+}
+
+record! {
+    /// A `notifications.events` record.
+    NotificationRecord {
+        notification_id: Text<'a>,
+        channel: Text<'a>,
+        provider: Text<'a>,
+        category: Text<'a>,
+        preferred_channel: Text<'a>,
+        cost: Raw<'a>,
+        order_id: Text<'a>,
+        caso_id: Raw<'a>,
+        template: Text<'a>,
+        bounce_type: Text<'a>,
+        reason: Text<'a>,
+        last_error: Text<'a>,
+        retry_count: Raw<'a>,
+    }
+}
+
+record! {
+    /// A `tracking.events` record.
+    TrackingRecord {
+        entity_id: Text<'a>,
+        entity_type: Text<'a>,
+        dedup_key: Text<'a>,
+        location: Text<'a>,
+        source: Text<'a>,
+        attributes: RawObj<'a>,
+    }
+}
+
+/// A `notifications.dlq` record (no envelope).
 #[derive(Deserialize)]
-struct Record<'a> {
-    #[serde(borrow)]
-    event_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    event_type: Option<Text<'a>>,
-    #[serde(borrow)]
-    timestamp: Option<Text<'a>>,
-    #[serde(borrow)]
-    tenant_id: Option<Text<'a>>,
+struct DlqRecord<'a> {
     #[serde(borrow)]
     schema_version: Option<Text<'a>>,
-    #[serde(borrow)]
-    order_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    customer_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    items: Option<Vec<Obj<Item<'a>>>>,
-    #[serde(borrow)]
-    total: Option<Raw<'a>>,
-    #[serde(borrow)]
-    currency: Option<Text<'a>>,
-    #[serde(borrow)]
-    reason: Option<Text<'a>>,
-    #[serde(borrow)]
-    sku: Option<Text<'a>>,
-    #[serde(borrow)]
-    on_hand: Option<Raw<'a>>,
-    #[serde(borrow)]
-    delta: Option<Raw<'a>>,
-    #[serde(borrow)]
-    available: Option<Raw<'a>>,
-    #[serde(borrow)]
-    requested: Option<Raw<'a>>,
-    #[serde(borrow)]
-    notification_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    channel: Option<Text<'a>>,
-    #[serde(borrow)]
-    provider: Option<Text<'a>>,
-    #[serde(borrow)]
-    category: Option<Text<'a>>,
-    #[serde(borrow)]
-    preferred_channel: Option<Text<'a>>,
-    #[serde(borrow)]
-    cost: Option<Raw<'a>>,
-    #[serde(borrow)]
-    caso_id: Option<Raw<'a>>,
-    #[serde(borrow)]
-    template: Option<Text<'a>>,
-    #[serde(borrow)]
-    bounce_type: Option<Text<'a>>,
-    #[serde(borrow)]
-    last_error: Option<Text<'a>>,
-    #[serde(borrow)]
-    retry_count: Option<Raw<'a>>,
-    #[serde(borrow)]
-    entity_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    entity_type: Option<Text<'a>>,
-    #[serde(borrow)]
-    dedup_key: Option<Text<'a>>,
-    #[serde(borrow)]
-    location: Option<Text<'a>>,
-    #[serde(borrow)]
-    source: Option<Text<'a>>,
-    #[serde(borrow)]
-    attributes: Option<RawObj<'a>>,
     #[serde(borrow)]
     original_notification: Option<Obj<Original<'a>>>,
     #[serde(borrow)]
     failure_timestamp: Option<Text<'a>>,
+    #[serde(borrow)]
+    reason: Option<Text<'a>>,
+    #[serde(borrow)]
+    last_error: Option<Text<'a>>,
+    #[serde(borrow)]
+    retry_count: Option<Raw<'a>>,
+}
+
+/// The envelope fields of a record.
+struct Envelope<'r, 'a> {
+    event_id: Option<&'r Text<'a>>,
+    event_type: Option<&'r Text<'a>>,
+    timestamp: Option<&'r Text<'a>>,
+    tenant_id: Option<&'r Text<'a>>,
+    schema_version: Option<&'r Text<'a>>,
+}
+
+/// The checked envelope of a record.
+struct Head<'r> {
+    event_id: Cow<'r, str>,
+    event_type: Cow<'r, str>,
+    timestamp: Micros,
+    tenant_id: String,
+}
+
+impl<'r> Envelope<'r, '_> {
+    /// The envelope checks: `event_id` of 1..128 characters, `event_type` a string,
+    /// `timestamp` RFC 3339, `tenant_id` well-formed, `schema_version` 1.x.
+    fn check(&self) -> Option<Head<'r>> {
+        opt(self.schema_version, version_1)?;
+        Some(Head {
+            event_id: bounded(self.event_id?, 1, 128)?,
+            event_type: text(self.event_type?)?,
+            timestamp: time(self.timestamp?)?,
+            tenant_id: match self.tenant_id {
+                Some(t) => text(t).filter(|t| is_tenant(t))?.into_owned(),
+                None => DEFAULT_TENANT.to_string(),
+            },
+        })
+    }
+}
+
+impl Head<'_> {
+    /// The event of `topic` with `body` (and the idempotency key `dedup_key` if any).
+    fn event(self, topic: Topic, body: Body, dedup_key: Option<Cow<'_, str>>) -> Event {
+        let event_id = self.event_id.into_owned();
+        Event {
+            timestamp: self.timestamp,
+            topic,
+            dedup_key: dedup_key.map_or_else(|| event_id.clone(), Cow::into_owned),
+            event_id,
+            tenant_id: self.tenant_id,
+            body,
+        }
+    }
 }
 
 /// An element of `items` (orders and reservations).
@@ -114,38 +202,40 @@ struct Original<'a> {
 
 /// The event of a valid envelope A record of `topic`, else `None`.
 pub(super) fn decode(topic: Topic, json: &str, position: Position) -> Option<Event> {
-    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(json).ok()?;
-    opt(r.schema_version.as_ref(), version_1)?;
-    if topic == Topic::NotificationsDlq {
-        return dlq(&r, position);
-    }
-    let event_id = bounded(r.event_id.as_ref()?, 1, 128)?;
-    let event_type = text(r.event_type.as_ref()?)?;
-    let timestamp = time(r.timestamp.as_ref()?)?;
-    let tenant_id = match r.tenant_id.as_ref() {
-        Some(raw) => text(raw).filter(|t| is_tenant(t))?.into_owned(),
-        None => DEFAULT_TENANT.to_string(),
-    };
-    let mut dedup_key = None;
-    let body = match topic {
-        Topic::Orders => Body::Order(order(&r, &event_type)?),
-        Topic::Inventory => Body::Inventory(inventory(&r, &event_type)?),
-        Topic::Notifications => Body::Notification(notification(&r, &event_type)?),
-        _ => {
-            bounded(r.event_type.as_ref()?, 1, 64)?;
-            dedup_key = opt(r.dedup_key.as_ref(), id)?;
-            Body::Tracking(tracking(&r, &event_type)?)
+    match topic {
+        Topic::Orders => {
+            let Obj(r) = serde_json::from_str::<Obj<OrderRecord<'_>>>(json).ok()?;
+            let head = r.envelope().check()?;
+            let body = Body::Order(order(&r, &head.event_type)?);
+            Some(head.event(topic, body, None))
         }
-    };
-    let event_id = event_id.into_owned();
-    Some(Event {
-        timestamp,
-        topic,
-        dedup_key: dedup_key.map_or_else(|| event_id.clone(), |k| k.into_owned()),
-        event_id,
-        tenant_id,
-        body,
-    })
+        Topic::Inventory => {
+            let Obj(r) = serde_json::from_str::<Obj<InventoryRecord<'_>>>(json).ok()?;
+            let head = r.envelope().check()?;
+            let body = Body::Inventory(inventory(&r, &head.event_type)?);
+            Some(head.event(topic, body, None))
+        }
+        Topic::Notifications => {
+            let Obj(r) = serde_json::from_str::<Obj<NotificationRecord<'_>>>(json).ok()?;
+            let head = r.envelope().check()?;
+            let body = Body::Notification(notification(&r, &head.event_type)?);
+            Some(head.event(topic, body, None))
+        }
+        Topic::Tracking => {
+            let Obj(r) = serde_json::from_str::<Obj<TrackingRecord<'_>>>(json).ok()?;
+            let head = r.envelope().check()?;
+            bounded(r.event_type.as_ref()?, 1, 64)?;
+            let dedup_key = opt(r.dedup_key.as_ref(), id)?;
+            let body = Body::Tracking(tracking(&r, &head.event_type)?);
+            Some(head.event(topic, body, dedup_key))
+        }
+        Topic::NotificationsDlq => {
+            let Obj(r) = serde_json::from_str::<Obj<DlqRecord<'_>>>(json).ok()?;
+            opt(r.schema_version.as_ref(), version_1)?;
+            dlq(&r, position)
+        }
+        _ => None,
+    }
 }
 
 /// A required non-empty string, owned.
@@ -159,17 +249,17 @@ fn opt_text<'a>(value: Option<impl Json<'a>>) -> Option<Option<String>> {
 }
 
 /// The non-empty `items`.
-fn items<'r, 'a>(r: &'r Record<'a>) -> Option<&'r [Obj<Item<'a>>]> {
-    r.items.as_deref().filter(|items| !items.is_empty())
+fn items<'r, 'a>(items: &'r Option<Vec<Obj<Item<'a>>>>) -> Option<&'r [Obj<Item<'a>>]> {
+    items.as_deref().filter(|items| !items.is_empty())
 }
 
 /// `orders.events`.
-fn order(r: &Record<'_>, event_type: &str) -> Option<OrderEvent> {
+fn order(r: &OrderRecord<'_>, event_type: &str) -> Option<OrderEvent> {
     match event_type {
         "ORDER_CREATED" => {
             let order_id = id_of(r.order_id.as_ref())?;
             let customer_id = id_of(r.customer_id.as_ref())?;
-            let items = items(r)?
+            let items = items(&r.items)?
                 .iter()
                 .map(|Obj(item)| {
                     Some(OrderItem {
@@ -204,7 +294,7 @@ fn order(r: &Record<'_>, event_type: &str) -> Option<OrderEvent> {
 }
 
 /// `inventory.events`.
-fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
+fn inventory(r: &InventoryRecord<'_>, event_type: &str) -> Option<InventoryEvent> {
     match event_type {
         "STOCK_SET" => Some(InventoryEvent::StockSet {
             sku: id_of(r.sku.as_ref())?,
@@ -216,7 +306,7 @@ fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
         }),
         "INVENTORY_RESERVED" => {
             let order_id = id_of(r.order_id.as_ref())?;
-            let items = items(r)?
+            let items = items(&r.items)?
                 .iter()
                 .map(|Obj(item)| {
                     Some(Reservation {
@@ -241,7 +331,7 @@ fn inventory(r: &Record<'_>, event_type: &str) -> Option<InventoryEvent> {
 }
 
 /// `notifications.events`.
-fn notification(r: &Record<'_>, event_type: &str) -> Option<NotificationEvent> {
+fn notification(r: &NotificationRecord<'_>, event_type: &str) -> Option<NotificationEvent> {
     let notification_id = id_of(r.notification_id.as_ref())?;
     let outcome = match event_type {
         "NOTIFICATION_SENT" => {
@@ -284,7 +374,7 @@ fn notification(r: &Record<'_>, event_type: &str) -> Option<NotificationEvent> {
 }
 
 /// `tracking.events` (free-text event type).
-fn tracking(r: &Record<'_>, event_type: &str) -> Option<TrackingEvent> {
+fn tracking(r: &TrackingRecord<'_>, event_type: &str) -> Option<TrackingEvent> {
     let entity_id = id_of(r.entity_id.as_ref())?;
     let entity_type = id_of(r.entity_type.as_ref())?;
     let location = opt_text(r.location.as_ref())?;
@@ -304,7 +394,7 @@ fn tracking(r: &Record<'_>, event_type: &str) -> Option<TrackingEvent> {
 }
 
 /// `notifications.dlq`: identified by its position, timed by `failure_timestamp`.
-fn dlq(r: &Record<'_>, position: Position) -> Option<Event> {
+fn dlq(r: &DlqRecord<'_>, position: Position) -> Option<Event> {
     let Obj(original) = r.original_notification.as_ref()?;
     let timestamp = time(r.failure_timestamp.as_ref()?)?;
     let record = NotificationDlqRecord {
