@@ -1,13 +1,17 @@
 //! Fast path of envelope B (`EventoBase`, the Conecta360 topics): a borrowing struct of the
-//! envelope, `datos` as raw members validated against the same schema tables as the reference
-//! decoder (`schema_b`), then the typed [`CasoEvent`].
+//! envelope with the `datos` struct of the topic, validated against the same schema tables as
+//! the reference decoder (`schema_b`), then the typed [`CasoEvent`].
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use super::datos::{
+    CasoActualizado, CasoAsignado, CasoCerrado, CasoCreado, CiudadanoRegistrado,
+    DependenciaConfigurada, NotificacionEnviada, Props, SlaCumplido, SlaViolado,
+};
 use super::raw::{
     bounded, hours, int, int_in, is_number, is_object, money, one_of, opt, scalar_text, string,
-    text, time, version_1, Obj, RawObj, Text,
+    text, time, version_1, Json, Obj, RawObj, Text,
 };
 use crate::decode::envelope_a::channel;
 use crate::decode::envelope_b::SLA_CAMPO;
@@ -17,9 +21,10 @@ use crate::decode::DecodeOptions;
 use crate::model::{Body, Cambio, CasoEvent, Event, MicroHours, Send};
 use crate::topic::Topic;
 
-/// The envelope fields of an envelope B record; others are ignored.
+/// The envelope fields of an envelope B record with the `datos` struct `D`; others are
+/// ignored.
 #[derive(Deserialize)]
-struct Record<'a> {
+struct Record<'a, D> {
     #[serde(borrow)]
     evento_id: Option<Text<'a>>,
     #[serde(borrow)]
@@ -30,15 +35,35 @@ struct Record<'a> {
     timestamp: Option<Text<'a>>,
     #[serde(borrow)]
     origen: Option<Text<'a>>,
-    #[serde(borrow)]
-    datos: Option<RawObj<'a>>,
+    datos: Option<Obj<D>>,
     #[serde(rename = "metadata")]
     _metadata: Option<Obj<IgnoredAny>>,
 }
 
 /// The event of a valid envelope B record of `topic`, else `None`.
 pub(super) fn decode(options: &DecodeOptions, topic: Topic, json: &str) -> Option<Event> {
-    let Obj(r) = serde_json::from_str::<Obj<Record<'_>>>(json).ok()?;
+    match topic {
+        Topic::CasosCreados => decode_as::<CasoCreado<'_>>(options, topic, json),
+        Topic::CasosAsignados => decode_as::<CasoAsignado<'_>>(options, topic, json),
+        Topic::CasosActualizados => decode_as::<CasoActualizado<'_>>(options, topic, json),
+        Topic::CasosCerrados => decode_as::<CasoCerrado<'_>>(options, topic, json),
+        Topic::NotificacionesEnviadas => decode_as::<NotificacionEnviada<'_>>(options, topic, json),
+        Topic::SlaViolados => decode_as::<SlaViolado<'_>>(options, topic, json),
+        Topic::SlaCumplidos => decode_as::<SlaCumplido<'_>>(options, topic, json),
+        Topic::CiudadanosRegistrados => decode_as::<CiudadanoRegistrado<'_>>(options, topic, json),
+        Topic::DependenciasConfiguradas => {
+            decode_as::<DependenciaConfigurada<'_>>(options, topic, json)
+        }
+        _ => None,
+    }
+}
+
+/// [`decode`] with the `datos` struct `D` of `topic`.
+fn decode_as<'a, D>(options: &DecodeOptions, topic: Topic, json: &'a str) -> Option<Event>
+where
+    D: Props<'a> + Deserialize<'a>,
+{
+    let Obj(r) = serde_json::from_str::<Obj<Record<'a, D>>>(json).ok()?;
     version_1(r.evento_version.as_ref()?)?;
     if text(r.evento_tipo.as_ref()?)? != topic.name() {
         return None;
@@ -46,7 +71,7 @@ pub(super) fn decode(options: &DecodeOptions, topic: Topic, json: &str) -> Optio
     let evento_id = bounded(r.evento_id.as_ref()?, 1, 128)?;
     let timestamp = time(r.timestamp.as_ref()?)?;
     text(r.origen.as_ref()?)?;
-    let datos = r.datos.as_ref()?;
+    let Obj(datos) = r.datos.as_ref()?;
     let cambios = validate(datos, datos_schema(topic))?;
     let evento_id = evento_id.into_owned();
     Some(Event {
@@ -61,33 +86,34 @@ pub(super) fn decode(options: &DecodeOptions, topic: Topic, json: &str) -> Optio
 
 /// Checks `object` against `props` like `schema_b::validate`; returns the parsed `cambios`
 /// entries when the schema has them (empty when absent).
-fn validate<'a>(object: &RawObj<'a>, props: &[Prop]) -> Option<Vec<RawObj<'a>>> {
+fn validate<'a>(object: &impl Props<'a>, props: &[Prop]) -> Option<Vec<RawObj<'a>>> {
     let mut cambios = Vec::new();
     for prop in props {
-        let Some(raw) = object.get(prop.name) else {
+        let Some(v) = object.prop(prop.name) else {
             if prop.required {
                 return None;
             }
             continue;
         };
         let ok = match prop.kind {
-            Kind::Int => int(raw).is_some(),
-            Kind::IntIn(min, max) => int_in(raw, min, max).is_some(),
-            Kind::Str => string(raw).is_some(),
-            Kind::Enum(allowed) => one_of(raw, allowed).is_some(),
-            Kind::NumeroCaso => string(raw).is_some_and(|t| is_numero_caso(&t)),
-            Kind::DateTime => time(raw).is_some(),
-            Kind::Number => is_number(raw),
-            Kind::Hours => hours(raw).is_some(),
-            Kind::Money => money(raw).is_some(),
+            Kind::Int => v.raw().and_then(int).is_some(),
+            Kind::IntIn(min, max) => v.raw().and_then(|r| int_in(r, min, max)).is_some(),
+            Kind::Str => v.text().is_some(),
+            Kind::Enum(allowed) => one_of(v, allowed).is_some(),
+            Kind::NumeroCaso => v.text().is_some_and(|t| is_numero_caso(&t)),
+            Kind::DateTime => time(v).is_some(),
+            Kind::Number => v.raw().is_some_and(is_number),
+            Kind::Hours => v.raw().and_then(hours).is_some(),
+            Kind::Money => v.raw().and_then(money).is_some(),
             Kind::Object(inner) => {
+                let raw = v.raw()?;
                 is_object(raw) && {
                     let nested = serde_json::from_str::<RawObj<'_>>(raw.get()).ok()?;
                     validate(&nested, inner).is_some()
                 }
             }
             Kind::Cambios => {
-                cambios = serde_json::from_str::<Vec<RawObj<'a>>>(raw.get()).ok()?;
+                cambios = serde_json::from_str::<Vec<RawObj<'a>>>(v.raw()?.get()).ok()?;
                 cambios.iter().all(valid_cambio)
             }
         };
@@ -107,10 +133,10 @@ fn valid_cambio(entry: &RawObj<'_>) -> bool {
 }
 
 /// The typed event of validated `datos` of `topic`.
-fn caso(topic: Topic, d: &RawObj<'_>, cambios: Vec<RawObj<'_>>) -> Option<CasoEvent> {
-    let int_of = |name: &str| int(d.get(name)?);
-    let text = |name: &str| Some(string(d.get(name)?)?.into_owned());
-    let opt_text = |name: &str| opt(d.get(name), |r| string(r).map(|s| s.into_owned()));
+fn caso<'a>(topic: Topic, d: &impl Props<'a>, cambios: Vec<RawObj<'_>>) -> Option<CasoEvent> {
+    let int_of = |name: &str| int(d.prop(name)?.raw()?);
+    let text = |name: &str| Some(d.prop(name)?.text()?.into_owned());
+    let opt_text = |name: &str| opt(d.prop(name), |v| v.text().map(|s| s.into_owned()));
     Some(match topic {
         Topic::CasosCreados => CasoEvent::Creado {
             caso_id: int_of("caso_id")?,
@@ -119,13 +145,13 @@ fn caso(topic: Topic, d: &RawObj<'_>, cambios: Vec<RawObj<'_>>) -> Option<CasoEv
             categoria_id: int_of("categoria_id")?,
             dependencia_id: int_of("dependencia_id")?,
             prioridad: opt_text("prioridad")?,
-            fecha_creacion: time(d.get("fecha_creacion")?)?,
+            fecha_creacion: time(d.prop("fecha_creacion")?)?,
         },
         Topic::CasosAsignados => CasoEvent::Asignado {
             caso_id: int_of("caso_id")?,
             dependencia_id: int_of("dependencia_id")?,
             estado_nuevo: text("estado_nuevo")?,
-            fecha_asignacion: time(d.get("fecha_asignacion")?)?,
+            fecha_asignacion: time(d.prop("fecha_asignacion")?)?,
         },
         Topic::CasosActualizados => CasoEvent::Actualizado {
             caso_id: int_of("caso_id")?,
@@ -142,23 +168,23 @@ fn caso(topic: Topic, d: &RawObj<'_>, cambios: Vec<RawObj<'_>>) -> Option<CasoEv
         Topic::CasosCerrados => CasoEvent::Cerrado {
             caso_id: int_of("caso_id")?,
             motivo_cierre: text("motivo_cierre")?,
-            fecha_cierre: time(d.get("fecha_cierre")?)?,
-            tiempo_total_horas: opt(d.get("tiempo_total_horas"), hours)?,
-            satisfaccion_ciudadano: opt(d.get("satisfaccion_ciudadano"), int)?,
+            fecha_cierre: time(d.prop("fecha_cierre")?)?,
+            tiempo_total_horas: opt(d.prop("tiempo_total_horas"), |v| hours(v.raw()?))?,
+            satisfaccion_ciudadano: opt(d.prop("satisfaccion_ciudadano"), |v| int(v.raw()?))?,
         },
         Topic::NotificacionesEnviadas => CasoEvent::NotificacionEnviada {
             send: Send {
                 notification_id: format!("c360-{}", int_of("notificacion_id")?),
-                channel: channel(&string(d.get("canal")?)?),
+                channel: channel(&d.prop("canal")?.text()?),
                 provider: opt_text("proveedor")?.unwrap_or_else(|| "unknown".to_string()),
                 category: "TRANSACTIONAL".to_string(),
                 preferred_channel: None,
-                cost: opt(d.get("costo_estimado"), money)?,
+                cost: opt(d.prop("costo_estimado"), |v| money(v.raw()?))?,
                 order_id: None,
                 caso_id: Some(int_of("caso_id")?),
                 template: None,
             },
-            failed: string(d.get("estado")?)? == "FALLIDO",
+            failed: d.prop("estado")?.text()? == "FALLIDO",
             tipo: text("tipo")?,
         },
         Topic::SlaViolados => CasoEvent::SlaViolado {
@@ -184,8 +210,8 @@ fn caso(topic: Topic, d: &RawObj<'_>, cambios: Vec<RawObj<'_>>) -> Option<CasoEv
 
 /// The SLA hours set by the last `cambios` entry for [`SLA_CAMPO`] (a number >= 0 or a
 /// string holding one), in micro-hours; `Some(None)` when no entry sets them.
-fn sla_horas(d: &RawObj<'_>, cambios: &[RawObj<'_>]) -> Option<Option<MicroHours>> {
-    if d.get("cambios").is_none() {
+fn sla_horas<'a>(d: &impl Props<'a>, cambios: &[RawObj<'_>]) -> Option<Option<MicroHours>> {
+    if d.prop("cambios").is_none() {
         return Some(None);
     }
     let mut hours = None;

@@ -6,6 +6,7 @@
 //! the exact rejection (or the event). So rejections are those of the reference decoder by
 //! construction.
 
+mod datos;
 mod envelope_a;
 mod envelope_b;
 mod raw;
