@@ -50,25 +50,32 @@ fn plain(value: &[u8]) -> bool {
 }
 
 /// The number of `{` and `[` bytes (`b | 0x20 == b'{'` holds for exactly these two), eight
-/// bytes at a time (exact zero-byte count of `(word | 0x20..) ^ 0x7b..`).
+/// bytes at a time: each byte of `(word | 0x20..) ^ 0x7b..` that is zero is one of them,
+/// marked as a 1 in that byte, summed bytewise over at most 31 words, then across bytes.
 fn openers(value: &[u8]) -> usize {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const CASE: u64 = 0x2020_2020_2020_2020;
     const BRACE: u64 = 0x7b7b_7b7b_7b7b_7b7b;
-    let mut words = value.chunks_exact(8);
+    const ONES: u64 = 0x0101_0101_0101_0101;
     let mut count = 0;
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let t = (u64::from_le_bytes(bytes) | CASE) ^ BRACE;
-        count += (!(((t & LOW7) + LOW7) | t | LOW7)).count_ones() as usize;
+    let mut blocks = value.chunks_exact(8 * 31);
+    let sum_words = |block: &[u8]| {
+        let mut sums = 0u64;
+        for word in block.chunks_exact(8) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(word);
+            let t = (u64::from_le_bytes(bytes) | CASE) ^ BRACE;
+            sums += (!(((t & LOW7) + LOW7) | t | LOW7)) >> 7;
+        }
+        (sums.wrapping_mul(ONES) >> 56) as usize
+    };
+    for block in &mut blocks {
+        count += sum_words(block);
     }
-    count
-        + words
-            .remainder()
-            .iter()
-            .filter(|&&b| b | 0x20 == b'{')
-            .count()
+    let rest = blocks.remainder();
+    let whole = rest.len() / 8 * 8;
+    count += sum_words(&rest[..whole]);
+    count + rest[whole..].iter().filter(|&&b| b | 0x20 == b'{').count()
 }
 
 #[cfg(test)]
@@ -78,7 +85,7 @@ mod tests {
     #[test]
     fn counts_openers_exactly() {
         let text: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        for len in [0, 1, 7, 8, 9, 100, 1000] {
+        for len in [0, 1, 7, 8, 9, 100, 247, 248, 249, 255, 256, 500, 1000] {
             let naive = text[..len]
                 .iter()
                 .filter(|&&b| b == b'{' || b == b'[')
