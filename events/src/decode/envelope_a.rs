@@ -30,10 +30,11 @@ const NOTIFICATION_TYPES: &[&str] = &[
 ];
 /// The notification channels.
 pub(crate) const CHANNELS: &[&str] = &["EMAIL", "SMS", "PUSH", "WHATSAPP"];
-const CATEGORIES: &[&str] = &["TRANSACTIONAL", "MARKETING"];
+/// The notification categories.
+pub(crate) const CATEGORIES: &[&str] = &["TRANSACTIONAL", "MARKETING"];
 
 /// The tenant when a record names none.
-const DEFAULT_TENANT: &str = "default";
+pub(crate) const DEFAULT_TENANT: &str = "default";
 
 /// Decodes an envelope A record (the object `map`) of `topic`.
 pub(super) fn decode(topic: Topic, map: &Map<String, Value>, position: Position) -> Res<Event> {
@@ -72,16 +73,17 @@ pub(super) fn decode(topic: Topic, map: &Map<String, Value>, position: Position)
     })
 }
 
+/// True for a tenant id: 1..64 characters of `[A-Za-z0-9_.-]`.
+pub(crate) fn is_tenant(t: &str) -> bool {
+    (1..=64).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
 /// The value as a tenant id: 1..64 characters of `[A-Za-z0-9_.-]`.
 fn as_tenant<'v>(value: &'v Value, path: &str) -> Res<&'v str> {
     match value.as_str() {
-        Some(t)
-            if (1..=64).contains(&t.len())
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) =>
-        {
-            Ok(t)
-        }
+        Some(t) if is_tenant(t) => Ok(t),
         _ => Err(fields::invalid(
             path,
             "1 to 64 characters of [A-Za-z0-9_.-]",
@@ -136,10 +138,15 @@ fn order(f: &Fields<'_>, event_type: &str) -> Res<OrderEvent> {
     }
 }
 
+/// True for a currency code: 3 ASCII letters.
+pub(crate) fn is_currency(c: &str) -> bool {
+    c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
 /// The value as a currency code: 3 ASCII letters.
 fn as_currency<'v>(value: &'v Value, path: &str) -> Res<&'v str> {
     match value.as_str() {
-        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => Ok(c),
+        Some(c) if is_currency(c) => Ok(c),
         _ => Err(fields::invalid(path, "a currency code of 3 letters")),
     }
 }

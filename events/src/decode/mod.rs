@@ -4,12 +4,13 @@
 
 mod envelope_a;
 mod envelope_b;
+mod fast;
 mod fields;
 mod schema_b;
 
 use serde_json::{Map, Value};
 
-use crate::model::{Decoded, Position};
+use crate::model::{Decoded, Event, Position};
 use crate::reject::{RejectReason, Rejection};
 use crate::topic::Topic;
 
@@ -43,7 +44,41 @@ pub fn decode(topic: Topic, value: &[u8], position: Position) -> Decoded {
 
 /// Decodes one record value of `topic` read at `position`: the event, or the first failing
 /// check as a [`Rejection`] whose detail names the field. Never panics on any input.
+///
+/// Valid records take a typed, borrowing fast path; anything it does not fully accept goes
+/// to the reference decoder ([`decode_reference`]), so results are those of the reference.
 pub fn decode_with(
+    options: &DecodeOptions,
+    topic: Topic,
+    value: &[u8],
+    position: Position,
+) -> Decoded {
+    match decode_fast(options, topic, value, position) {
+        Some(event) => Ok(event),
+        None => decode_reference(options, topic, value, position),
+    }
+}
+
+/// The fast path alone: the event of a record it fully accepts, else `None` ("not handled").
+/// Whenever it answers, the event equals [`decode_reference`]'s. Exposed for tests and
+/// benchmarks.
+#[doc(hidden)]
+pub fn decode_fast(
+    options: &DecodeOptions,
+    topic: Topic,
+    value: &[u8],
+    position: Position,
+) -> Option<Event> {
+    if value.len() > MAX_RECORD_BYTES {
+        return None;
+    }
+    fast::decode(options, topic, value, position)
+}
+
+/// The reference decoder: parses the record into a `serde_json::Value`, then checks every
+/// field in the order of `docs/SEMANTICS.md`. Exposed for tests and benchmarks.
+#[doc(hidden)]
+pub fn decode_reference(
     options: &DecodeOptions,
     topic: Topic,
     value: &[u8],

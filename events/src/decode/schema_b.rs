@@ -259,17 +259,19 @@ pub(crate) fn as_scalar_text(value: &Value, path: &str) -> Res<String> {
     }
 }
 
+/// True for a case number matching `^CRV-\d{4}-\d{8}$` (ASCII digits).
+pub(crate) fn is_numero_caso(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 17
+        && b.starts_with(b"CRV-")
+        && b[8] == b'-'
+        && b[4..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
+}
+
 /// The value as a case number matching `^CRV-\d{4}-\d{8}$` (ASCII digits).
 pub(crate) fn as_numero_caso<'v>(value: &'v Value, path: &str) -> Res<&'v str> {
-    let ok = |text: &str| {
-        let b = text.as_bytes();
-        b.len() == 17
-            && b.starts_with(b"CRV-")
-            && b[8] == b'-'
-            && b[4..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
-    };
     match value.as_str() {
-        Some(text) if ok(text) => Ok(text),
+        Some(text) if is_numero_caso(text) => Ok(text),
         _ => Err(Rejection::new(
             RejectReason::InvalidField,
             format!("field `{path}` must match {NUMERO_CASO_PATTERN}"),
