@@ -2,18 +2,18 @@
 //! bytes)` wins, whatever the arrival order (EVENTS.md).
 //!
 //! A dedicated operator rather than a differential `reduce`: accepted records are only ever
-//! added, so all a key needs is its current winner. The operator keeps one entry per key (the
-//! winner's timestamp, raw bytes and event), where a `reduce` would keep every candidate twice
-//! (input and output arrangements) and pay for merging them. When a better candidate arrives
-//! later, the old winner is retracted and the new one added in the same epoch.
+//! added, so all a key needs is its current winner. The operator keeps one compact entry per
+//! key ([`WinnerTable`]: timestamp, position, and where the winner's key and bytes lie in a
+//! log outside the heap), where a `reduce` would keep every candidate twice (input and output
+//! arrangements). When a better candidate arrives later, the old winner is decoded again from
+//! its logged bytes and retracted, and the new one added, in the same epoch.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::hashable::Hashable;
-use pulso_events::{decode, Position, Topic};
+use pulso_events::{decode, Position};
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
@@ -21,6 +21,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::ingest::DedupKey;
+use crate::winners::{Offer, WinnerTable};
 use crate::{Epoch, SharedEvent};
 
 /// An accepted event competing for its idempotency key.
@@ -34,37 +35,6 @@ pub struct Candidate {
     pub position: Position,
     /// The decoded event.
     pub event: SharedEvent,
-}
-
-/// What the operator keeps of a key's winner: enough to compare a later candidate with it
-/// and to decode the event again should it have to be retracted (rare: a conflicting
-/// duplicate that arrives later and wins). The decoded event itself is not kept, which
-/// halves the operator's memory.
-struct Winner {
-    timestamp: i64,
-    raw: Arc<[u8]>,
-    position: Position,
-}
-
-impl Winner {
-    fn of(candidate: &Candidate) -> Winner {
-        Winner {
-            timestamp: candidate.timestamp,
-            raw: Arc::clone(&candidate.raw),
-            position: candidate.position,
-        }
-    }
-
-    /// Whether `candidate` beats this winner: a less `(timestamp, raw bytes)`. Equal ones are
-    /// the same record (same bytes, same key), so the winner stays.
-    fn loses_to(&self, candidate: &Candidate) -> bool {
-        (candidate.timestamp, &*candidate.raw) < (self.timestamp, &*self.raw)
-    }
-
-    /// The winner's event, decoded again exactly as it was when it won.
-    fn event(&self, topic: Topic) -> Option<SharedEvent> {
-        decode(topic, &self.raw, self.position).ok().map(Arc::new)
-    }
 }
 
 /// What the operator emits: a deduplicated event, or a change of the greatest event time of
@@ -104,7 +74,7 @@ pub fn deduplicate<'s>(
             by_key,
             "DedupLeastTimestampBytes",
             |_capability, _info| {
-                let mut winners: HashMap<DedupKey, Winner> = HashMap::new();
+                let mut winners = WinnerTable::default();
                 let mut greatest: Option<i64> = None;
                 let mut pending = Pending::new();
                 move |(input, frontier), output| {
@@ -132,38 +102,34 @@ pub fn deduplicate<'s>(
                         let mut session = output.session(&capability);
                         let before = greatest;
                         let mut rescan = false;
-                        for (key, candidate) in arrived {
-                            let topic = key.0;
-                            match winners.entry(key) {
-                                Entry::Vacant(vacant) => {
-                                    vacant.insert(Winner::of(&candidate));
+                        for ((topic, key), candidate) in arrived {
+                            let offer = winners.offer(
+                                topic,
+                                &key,
+                                candidate.timestamp,
+                                &candidate.raw,
+                                candidate.position,
+                            );
+                            match offer {
+                                Offer::New => {
                                     greatest = greatest.max(Some(candidate.timestamp));
                                     session.give((Deduplicated::Event(candidate.event), time, 1));
                                 }
-                                Entry::Occupied(mut winner)
-                                    if winner.get().loses_to(&candidate) =>
-                                {
-                                    // Always decodes (it did when it won); were it not to, the
-                                    // old winner stays rather than leave two events counted.
-                                    if let Some(old) = winner.get().event(topic) {
-                                        rescan |= Some(winner.get().timestamp) == greatest
-                                            && candidate.timestamp < winner.get().timestamp;
-                                        winner.insert(Winner::of(&candidate));
-                                        session.give((Deduplicated::Event(old), time, -1));
-                                        session.give((
-                                            Deduplicated::Event(candidate.event),
-                                            time,
-                                            1,
-                                        ));
-                                    } else {
-                                        debug_assert!(false, "a winner no longer decodes");
-                                    }
+                                Offer::Replaces(raw, position) => {
+                                    // The old winner decoded when it won, so it decodes again;
+                                    // were it not to, the run stops rather than miscount.
+                                    let old = decode(topic, &raw, position)
+                                        .expect("a deduplication winner decodes again");
+                                    rescan |= Some(old.timestamp) == greatest
+                                        && candidate.timestamp < old.timestamp;
+                                    session.give((Deduplicated::Event(Arc::new(old)), time, -1));
+                                    session.give((Deduplicated::Event(candidate.event), time, 1));
                                 }
-                                Entry::Occupied(_) => {}
+                                Offer::Loses => {}
                             }
                         }
                         if rescan {
-                            greatest = winners.values().map(|w| w.timestamp).max();
+                            greatest = winners.greatest_timestamp();
                         }
                         if greatest != before {
                             if let Some(t) = before {

@@ -35,6 +35,8 @@ pub mod runner;
 pub mod summarise;
 pub mod sums;
 pub mod timelines;
+pub mod winner_log;
+pub mod winners;
 
 use differential_dataflow::collection::VecCollection;
 use pulso_events::views::ViewRow;

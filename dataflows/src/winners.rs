@@ -1,0 +1,220 @@
+//! The deduplication operator's table of winners, one compact entry per idempotency key.
+//!
+//! A key is held as its topic and a 128-bit hash of its text; the entry holds the winner's
+//! timestamp, position and the [`Slot`] of its key and raw bytes in the [`WinnerLog`]
+//! (~64 bytes per key instead of the key text and the record's bytes, ~450). Whenever a
+//! candidate's hash finds an entry, the logged key text is compared: a different key with the
+//! same hash (never seen in practice, but possible) lives in an exact side table instead, so
+//! the result is exact. A later candidate is compared with the winner by timestamp first; on
+//! a tie its bytes are compared with the logged ones.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use pulso_events::{Position, Topic};
+use twox_hash::XxHash3_128;
+
+use crate::winner_log::{Slot, WinnerLog};
+
+/// What the table keeps of a key's winner.
+#[derive(Clone, Copy, Debug)]
+struct Winner {
+    timestamp: i64,
+    position: Position,
+    slot: Slot,
+}
+
+/// The outcome of offering a candidate for its key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// The first candidate of its key: it wins.
+    New,
+    /// It beats the winner, whose raw bytes and position are handed back (to retract it).
+    Replaces(Vec<u8>, Position),
+    /// The winner stays (an equal or greater candidate).
+    Loses,
+}
+
+/// The winners of one worker's keys.
+#[derive(Debug)]
+pub struct WinnerTable {
+    by_hash: HashMap<(Topic, u64, u64), Winner>,
+    /// Keys whose hash an entry of `by_hash` for another key already holds.
+    collided: HashMap<(Topic, String), Winner>,
+    log: WinnerLog,
+    /// The 128-bit hash of a key's text (XXH3; replaceable in tests to force collisions).
+    hash: fn(&[u8]) -> u128,
+}
+
+impl Default for WinnerTable {
+    fn default() -> Self {
+        WinnerTable::with_log(WinnerLog::default())
+    }
+}
+
+impl WinnerTable {
+    /// A table whose byte log stays in memory.
+    pub fn in_memory() -> Self {
+        WinnerTable::with_log(WinnerLog::in_memory())
+    }
+
+    fn with_log(log: WinnerLog) -> Self {
+        WinnerTable {
+            by_hash: HashMap::new(),
+            collided: HashMap::new(),
+            log,
+            hash: XxHash3_128::oneshot,
+        }
+    }
+
+    /// Offers the candidate `(timestamp, raw)` read at `position` for `key` of `topic`: the
+    /// least `(timestamp, raw bytes)` of a key wins.
+    pub fn offer(
+        &mut self,
+        topic: Topic,
+        key: &str,
+        timestamp: i64,
+        raw: &[u8],
+        position: Position,
+    ) -> Offer {
+        let hash = (self.hash)(key.as_bytes());
+        let hashed = (topic, (hash >> 64) as u64, hash as u64);
+        let log = &mut self.log;
+        let winner = match self.by_hash.entry(hashed) {
+            Entry::Vacant(vacant) => {
+                let slot = log.append(key.as_bytes(), raw);
+                vacant.insert(Winner {
+                    timestamp,
+                    position,
+                    slot,
+                });
+                return Offer::New;
+            }
+            Entry::Occupied(occupied) => occupied.into_mut(),
+        };
+        let (logged_key, logged_raw) = log.read(winner.slot);
+        if logged_key == key.as_bytes() {
+            return challenge(log, winner, key, timestamp, raw, position, logged_raw);
+        }
+        match self.collided.entry((topic, key.to_string())) {
+            Entry::Vacant(vacant) => {
+                let slot = log.append(key.as_bytes(), raw);
+                vacant.insert(Winner {
+                    timestamp,
+                    position,
+                    slot,
+                });
+                Offer::New
+            }
+            Entry::Occupied(occupied) => {
+                let winner = occupied.into_mut();
+                let (_, logged_raw) = log.read(winner.slot);
+                challenge(log, winner, key, timestamp, raw, position, logged_raw)
+            }
+        }
+    }
+
+    /// The greatest winner timestamp, by a scan of every entry.
+    pub fn greatest_timestamp(&self) -> Option<i64> {
+        self.by_hash
+            .values()
+            .chain(self.collided.values())
+            .map(|w| w.timestamp)
+            .max()
+    }
+
+    /// Keys held.
+    pub fn len(&self) -> usize {
+        self.by_hash.len() + self.collided.len()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Compares a candidate with `winner` (whose logged bytes are `winner_raw`), replacing it when
+/// the candidate is less.
+fn challenge(
+    log: &mut WinnerLog,
+    winner: &mut Winner,
+    key: &str,
+    timestamp: i64,
+    raw: &[u8],
+    position: Position,
+    winner_raw: Vec<u8>,
+) -> Offer {
+    if (timestamp, raw) >= (winner.timestamp, winner_raw.as_slice()) {
+        return Offer::Loses;
+    }
+    let old_position = winner.position;
+    *winner = Winner {
+        timestamp,
+        position,
+        slot: log.append(key.as_bytes(), raw),
+    };
+    Offer::Replaces(winner_raw, old_position)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: i64) -> Position {
+        Position {
+            partition: 0,
+            offset,
+        }
+    }
+
+    #[test]
+    fn least_timestamp_then_bytes_wins() {
+        let mut table = WinnerTable::default();
+        let t = Topic::Orders;
+        assert_eq!(table.offer(t, "k", 10, b"b", at(0)), Offer::New);
+        assert_eq!(table.offer(t, "k", 10, b"b", at(1)), Offer::Loses);
+        assert_eq!(table.offer(t, "k", 11, b"a", at(2)), Offer::Loses);
+        assert_eq!(
+            table.offer(t, "k", 10, b"a", at(3)),
+            Offer::Replaces(b"b".to_vec(), at(0))
+        );
+        assert_eq!(
+            table.offer(t, "k", 9, b"z", at(4)),
+            Offer::Replaces(b"a".to_vec(), at(3))
+        );
+        assert_eq!(
+            table.offer(Topic::Inventory, "k", 50, b"z", at(5)),
+            Offer::New
+        );
+        assert_eq!(table.len(), 2);
+        assert_eq!(table.greatest_timestamp(), Some(50));
+    }
+
+    #[test]
+    fn keys_sharing_a_hash_are_kept_apart() {
+        let mut table = WinnerTable::in_memory();
+        table.hash = |_| 7;
+        let t = Topic::Orders;
+        assert_eq!(table.offer(t, "a", 10, b"x", at(0)), Offer::New);
+        assert_eq!(table.offer(t, "b", 20, b"y", at(1)), Offer::New);
+        assert_eq!(table.offer(t, "c", 5, b"z", at(2)), Offer::New);
+        assert_eq!(table.offer(t, "a", 10, b"x", at(3)), Offer::Loses);
+        assert_eq!(table.offer(t, "b", 20, b"y", at(4)), Offer::Loses);
+        assert_eq!(
+            table.offer(t, "b", 20, b"w", at(5)),
+            Offer::Replaces(b"y".to_vec(), at(1))
+        );
+        assert_eq!(
+            table.offer(t, "c", 4, b"z", at(6)),
+            Offer::Replaces(b"z".to_vec(), at(2))
+        );
+        assert_eq!(
+            table.offer(Topic::Inventory, "b", 1, b"q", at(7)),
+            Offer::New
+        );
+        assert_eq!(table.len(), 4);
+        assert_eq!(table.collided.len(), 2);
+        assert_eq!(table.greatest_timestamp(), Some(20));
+    }
+}
