@@ -155,7 +155,7 @@ fn attribute(facts: &[(&Attribution, isize)], output: &mut Vec<(TimelineEntry, i
             let entry = match send_tenant {
                 Some(tenant) if tenant != own => TimelineEntry {
                     summary: with_tenant(&entry.summary, own, tenant)
-                        .unwrap_or_else(|| entry.summary.clone()),
+                        .map_or_else(|| Arc::clone(&entry.summary), Arc::from),
                     ..entry.clone()
                 },
                 _ => entry.clone(),
@@ -166,22 +166,28 @@ fn attribute(facts: &[(&Attribution, isize)], output: &mut Vec<(TimelineEntry, i
 }
 
 /// The timeline entries of one event, belonging to `tenant_id`.
-fn entries(event: &Event, tenant_id: &str) -> Vec<TimelineEntry> {
+///
+/// The texts an event's entries share (event id, summary) are one allocation; entity types,
+/// topics and event types are interned.
+fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<TimelineEntry> {
     let named = entities(event);
     if named.is_empty() {
         return Vec::new();
     }
-    let (event_type, summary) = (event_type(event), timeline_summary(event, tenant_id));
+    let event_type = names.name(&event_type(event));
+    let topic = names.name(event.topic.name());
+    let summary: Arc<str> = Arc::from(timeline_summary(event, tenant_id));
+    let event_id: Arc<str> = Arc::from(event.event_id.as_str());
     named
         .into_iter()
         .map(|(entity_type, entity_id)| TimelineEntry {
-            entity_type,
-            entity_id,
+            entity_type: names.name(&entity_type),
+            entity_id: Arc::from(entity_id),
             timestamp: event.timestamp,
-            event_id: event.event_id.clone(),
-            topic: event.topic.name().to_string(),
-            event_type: event_type.clone(),
-            summary: summary.clone(),
+            event_id: Arc::clone(&event_id),
+            topic: Arc::clone(&topic),
+            event_type: Arc::clone(&event_type),
+            summary: Arc::clone(&summary),
         })
         .collect()
 }
@@ -198,10 +204,11 @@ pub fn timelines<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let tracking = Topic::Tracking.name();
+    let mut own_names = Interner::default();
     let own = events
         .clone()
         .filter(|event| attributed_to(event).is_none())
-        .flat_map(|event| entries(&event, &event.tenant_id));
+        .flat_map(move |event| entries(&event, &event.tenant_id, &mut own_names));
     let mut names = Interner::default();
     let attributed = events
         .flat_map(move |event| {
@@ -210,7 +217,7 @@ pub fn timelines<'s>(
             if let Some(id) = attributed_to(&event) {
                 let tenant = names.name(&event.tenant_id);
                 facts.extend(
-                    entries(&event, &event.tenant_id)
+                    entries(&event, &event.tenant_id, &mut names)
                         .into_iter()
                         .map(|entry| (id.clone(), Attribution::Entry(Arc::clone(&tenant), entry))),
                 );
@@ -224,9 +231,9 @@ pub fn timelines<'s>(
     let entries = own.concat(attributed);
     let deduplicated = entries
         .clone()
-        .filter(move |e| e.topic == tracking)
+        .filter(move |e| &*e.topic == tracking)
         .distinct_total();
     entries
-        .filter(move |e| e.topic != tracking)
+        .filter(move |e| &*e.topic != tracking)
         .concat(deduplicated)
 }

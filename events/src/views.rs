@@ -3,6 +3,8 @@
 //! Rows hold exact integers only (counts, cents, micro-hours); rates and averages are
 //! derived by the methods here, so every producer of a row derives them the same way.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::MicroHours;
@@ -297,19 +299,19 @@ pub struct OpenCase {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// `order`, `sku`, `notification`, `caso`, `ciudadano`, or a tracking entity type.
-    pub entity_type: String,
+    pub entity_type: Arc<str>,
     /// The entity.
-    pub entity_id: String,
+    pub entity_id: Arc<str>,
     /// Event time.
     pub timestamp: Micros,
     /// The event's id.
-    pub event_id: String,
+    pub event_id: Arc<str>,
     /// The topic it came from.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// Its type (`evento_tipo` for envelope B).
-    pub event_type: String,
+    pub event_type: Arc<str>,
     /// JSON text of the few fields a person reads first.
-    pub summary: String,
+    pub summary: Arc<str>,
 }
 
 /// Per-topic counters of `pipeline_health` that a replay knows.

@@ -1047,8 +1047,8 @@ fn duplicate_orphans_count_once_and_tracking_dedups_by_dedup_key() {
     let shipment: Vec<_> = views
         .timelines
         .iter()
-        .filter(|e| e.entity_type == "shipment")
-        .map(|e| (e.event_id.as_str(), e.event_type.as_str()))
+        .filter(|e| &*e.entity_type == "shipment")
+        .map(|e| (e.event_id.as_ref(), e.event_type.as_ref()))
         .collect();
     assert_eq!(shipment, vec![("t2", "PICKED_UP"), ("t3", "PICKED_UP")]);
 }
@@ -1142,11 +1142,11 @@ fn timelines_name_every_entity() {
         .iter()
         .map(|e| {
             (
-                e.entity_type.as_str(),
-                e.entity_id.as_str(),
-                e.event_id.as_str(),
-                e.topic.as_str(),
-                e.event_type.as_str(),
+                e.entity_type.as_ref(),
+                e.entity_id.as_ref(),
+                e.event_id.as_ref(),
+                e.topic.as_ref(),
+                e.event_type.as_ref(),
             )
         })
         .collect();

@@ -49,13 +49,13 @@ pub(crate) fn timelines(winners: &[Event]) -> Vec<TimelineEntry> {
         let summary = pulso_events::timeline_summary(e, tenant);
         for (entity_type, entity_id) in entities(e) {
             entries.insert(TimelineEntry {
-                entity_type,
-                entity_id,
+                entity_type: entity_type.into(),
+                entity_id: entity_id.into(),
                 timestamp: e.timestamp,
-                event_id: e.event_id.clone(),
-                topic: e.topic.name().to_string(),
-                event_type: event_type.clone(),
-                summary: summary.clone(),
+                event_id: e.event_id.as_str().into(),
+                topic: e.topic.name().into(),
+                event_type: event_type.as_str().into(),
+                summary: summary.as_str().into(),
             });
         }
     }

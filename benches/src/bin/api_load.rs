@@ -131,7 +131,7 @@ fn queries(set: &ViewSet, tenants: &[String], rng: &mut Rng, n: usize) -> Vec<Qu
             let tenant = pulso_queries::store::summary_tenant(&e.summary)
                 .map(|t| t.into_owned())
                 .unwrap_or_default();
-            (e.entity_type.clone(), e.entity_id.clone(), tenant)
+            (e.entity_type.to_string(), e.entity_id.to_string(), tenant)
         })
         .collect();
     let day = 86_400_000_000_i64;

@@ -66,17 +66,17 @@ pub(crate) async fn timeline(
     let cursor = p.cursor(scope)?;
     let first_page = cursor.is_none();
     let lower = (
-        etype.clone(),
-        eid.clone(),
+        Arc::from(etype.as_str()),
+        Arc::from(eid.as_str()),
         Micros::MIN,
-        String::new(),
-        String::new(),
+        Arc::from(""),
+        Arc::from(""),
     );
     let t = state.store.read();
     let page = t.timelines.page(
         &principal.tenants,
         start(Some(lower), cursor).as_ref(),
-        |k| k.0 == etype && k.1 == eid,
+        |k| *k.0 == *etype && *k.1 == *eid,
         |_| true,
         limit,
     );

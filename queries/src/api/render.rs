@@ -318,7 +318,7 @@ impl<'a> From<&'a TimelineEntry> for TimelineJson<'a> {
             topic: &r.topic,
             event_type: &r.event_type,
             summary: serde_json::from_str(&r.summary)
-                .unwrap_or_else(|_| Value::String(r.summary.clone())),
+                .unwrap_or_else(|_| Value::String(r.summary.to_string())),
         }
     }
 }

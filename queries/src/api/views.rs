@@ -289,8 +289,8 @@ pub(crate) async fn view(
             let (limit, cursor) = (p.limit(default, max)?, p.cursor(name)?);
             let (etype, eid) = (p.text("entity_type"), p.text("entity_id"));
             let lower = etype.map(|e| {
-                let id = eid.unwrap_or_default().to_string();
-                (e.to_string(), id, Micros::MIN, String::new(), String::new())
+                let id: Arc<str> = Arc::from(eid.unwrap_or_default());
+                (Arc::from(e), id, Micros::MIN, Arc::from(""), Arc::from(""))
             });
             let t = store.read();
             let page = t.timelines.page(

@@ -1,6 +1,7 @@
 //! The key of every view's rows in the serving store, and the tenant each row belongs to.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{
@@ -30,7 +31,7 @@ pub type OpenCaseSlaKey = (i64, Option<String>, SlaStatus);
 /// Key of the open-case listing: `(status, due_at, caso_id)`, most overdue first per status.
 pub type OpenCaseKey = (SlaStatus, Micros, i64);
 /// Key of `timelines`: `(entity_type, entity_id, timestamp, event_id, topic)`.
-pub type TimelineKey = (String, String, Micros, String, String);
+pub type TimelineKey = (Arc<str>, Arc<str>, Micros, Arc<str>, Arc<str>);
 /// Key of the per-topic `pipeline_health` rows: the topic.
 pub type TopicHealthKey = String;
 

@@ -81,7 +81,7 @@ pub fn timeline_of(tenant: &str, entity: &str, ts: &str, event_id: &str) -> Time
         event_id: event_id.into(),
         topic: "orders.events".into(),
         event_type: "ORDER_CREATED".into(),
-        summary: format!(r#"{{"status":"CREATED","tenant_id":"{tenant}","total":12.5}}"#),
+        summary: format!(r#"{{"status":"CREATED","tenant_id":"{tenant}","total":12.5}}"#).into(),
     }
 }
 

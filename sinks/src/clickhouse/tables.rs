@@ -477,13 +477,13 @@ fn timelines() -> Table<TimelineEntry> {
         "timelines",
         |r| {
             Ok(TimelineEntry {
-                entity_type: r.string("entity_type")?,
-                entity_id: r.string("entity_id")?,
+                entity_type: r.string("entity_type")?.into(),
+                entity_id: r.string("entity_id")?.into(),
                 timestamp: r.time("timestamp")?,
-                event_id: r.string("event_id")?,
-                topic: r.string("topic")?,
-                event_type: r.string("event_type")?,
-                summary: r.string("summary")?,
+                event_id: r.string("event_id")?.into(),
+                topic: r.string("topic")?.into(),
+                event_type: r.string("event_type")?.into(),
+                summary: r.string("summary")?.into(),
             })
         },
         |row, views| views.timelines.push(row),
@@ -512,7 +512,7 @@ fn pipeline_health() -> Table<TopicHealth> {
                 *count = r.int64(&rejected_column(reason))?;
             }
             Ok(TopicHealth {
-                topic: r.string("topic")?,
+                topic: r.string("topic")?.into(),
                 records: r.int64("records")?,
                 rejected,
                 duplicates: r.int64("duplicates")?,

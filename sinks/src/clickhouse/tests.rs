@@ -242,7 +242,7 @@ fn set_c() -> ViewSet {
     v.sla_compliance.push(sla(None, 4, 2));
     v.open_cases
         .push(open_case(3, Some("BAJA"), SlaStatus::OnTrack));
-    v.timelines.retain(|t| t.entity_id != "o-2");
+    v.timelines.retain(|t| &*t.entity_id != "o-2");
     v.sort();
     v
 }
@@ -574,16 +574,17 @@ fn clickhouse_throughput() {
         .map(|i| {
             let entry = TimelineEntry {
                 entity_type: "order".into(),
-                entity_id: format!("ORD-{:07}", i / 10),
+                entity_id: format!("ORD-{:07}", i / 10).into(),
                 timestamp: T0 + i * 1_000,
-                event_id: format!("evt-{i:09}"),
+                event_id: format!("evt-{i:09}").into(),
                 topic: "orders.events".into(),
                 event_type: "ORDER_CONFIRMED".into(),
                 summary: format!(
                     r#"{{"status":"CONFIRMED","total":"{}.{:02}"}}"#,
                     i % 1000,
                     i % 100
-                ),
+                )
+                .into(),
             };
             (ViewRow::Timeline(entry), 1)
         })

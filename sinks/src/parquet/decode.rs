@@ -131,13 +131,13 @@ pub(crate) fn open_cases(r: &Row) -> Result<OpenCase, SinkError> {
 /// `timelines`.
 pub(crate) fn timelines(r: &Row) -> Result<TimelineEntry, SinkError> {
     Ok(TimelineEntry {
-        entity_type: r.string("entity_type")?,
-        entity_id: r.string("entity_id")?,
+        entity_type: r.string("entity_type")?.into(),
+        entity_id: r.string("entity_id")?.into(),
         timestamp: r.timestamp("timestamp")?,
-        event_id: r.string("event_id")?,
-        topic: r.string("topic")?,
-        event_type: r.string("event_type")?,
-        summary: r.string("summary")?,
+        event_id: r.string("event_id")?.into(),
+        topic: r.string("topic")?.into(),
+        event_type: r.string("event_type")?.into(),
+        summary: r.string("summary")?.into(),
     })
 }
 
@@ -148,7 +148,7 @@ pub(crate) fn pipeline_health(r: &Row) -> Result<TopicHealth, SinkError> {
         *count = r.int64(&rejected_column(reason))?;
     }
     Ok(TopicHealth {
-        topic: r.string("topic")?,
+        topic: r.string("topic")?.into(),
         records: r.int64("records")?,
         rejected,
         duplicates: r.int64("duplicates")?,

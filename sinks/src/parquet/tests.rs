@@ -419,7 +419,7 @@ fn row_groups_hold_at_most_128k_rows() {
         entity_type: "sku".into(),
         entity_id: "SKU-1".into(),
         timestamp: T0 + i,
-        event_id: format!("e-{i:07}"),
+        event_id: format!("e-{i:07}").into(),
         topic: "inventory.events".into(),
         event_type: "STOCK_ADJUSTED".into(),
         summary: "{}".into(),
