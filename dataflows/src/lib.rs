@@ -1,23 +1,28 @@
 //! Pulso's dataflows: every view of VIEWS.md maintained incrementally with timely and
-//! differential dataflow. Pure dataflow code: no network, no files.
+//! differential dataflow. Pure dataflow code: no network; its one file is the deduplication
+//! operator's spill log, an anonymous temporary file ([`winner_log`]).
 //!
 //! Time is a `u64` epoch (not event time); event time is data, so a late event simply updates
 //! the windows it belongs to. Each domain module turns the deduplicated events into its views;
 //! [`build_views`] wires them into one stream of [`ViewRow`] changes.
 //!
-//! Deduplication ([`dedup`]) is a dedicated operator: accepted records are only ever added,
-//! so it keeps each idempotency key's winner alone (its raw bytes, not the decoded event) and
-//! emits a retraction and an insertion when a later, lesser candidate wins.
-//!
-//! Shape of every domain: events are keyed by the entity they are about (notification, order,
-//! case, reservation) and co-grouped by one `reduce` per entity — an incremental n-way join,
-//! so an event that arrives before its defining event waits in its entity's group and counts
-//! the moment the defining event arrives. Each entity's summary is then exploded into
-//! [`sums::Sums`] contributions per view key and summed by `count`, so an aggregate row is
-//! updated by adding and retracting contributions rather than by rescanning its window.
-//! Department SLAs meet open cases through `join`/`antijoin`, so an SLA change re-grades the
-//! department's cases at once; open cases meet `as_of` in a grading operator ([`grading`])
-//! that re-grades, when `as_of` moves, only the cases whose status changes.
+//! State layout (core v2): every piece of per-event or per-entity state lives in a dedicated
+//! operator that keeps one compact copy of it, never in a differential arrangement of events.
+//! - Deduplication ([`dedup`]) keeps, per idempotency key, a ~64-byte entry ([`winners`]):
+//!   a 128-bit hash of the key, the winner's timestamp and position, and where its key text
+//!   and raw bytes lie in a per-worker spill log ([`winner_log`]) that is read back only when
+//!   a later candidate of the same key arrives. It also reports each worker's greatest winner
+//!   timestamp, the default `as_of`.
+//! - Entities (notification, order, case, reservation, sku, notification attribution) are
+//!   summarised by [`summarise::summarise_by_key`]: per key, a small sorted vector of compact
+//!   facts (interned names via [`intern`], no decoded events), from which the old and new
+//!   summary of a changed key are computed each epoch; only their difference leaves.
+//! - Summaries are exploded into [`sums::Sums`] contributions per view key and summed by
+//!   differential's `count_total`, whose state is one row per aggregate key (windows, not
+//!   events). Department SLAs meet open cases through `join`/`antijoin` (few departments); open
+//!   cases meet `as_of` in a grading operator ([`grading`]) that re-grades, when `as_of`
+//!   moves, only the cases whose status changes.
+//! - Timeline entries share their event's id and summary text and intern the rest.
 
 pub mod aggregate;
 pub mod cases;
