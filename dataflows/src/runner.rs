@@ -314,15 +314,15 @@ where
         all.others.append(collected.others);
         all.rejected.extend(collected.rejected);
     }
+    if let Some(error) = input_error {
+        return Err(error);
+    }
     let multiplicity = |(row, n): (ViewRow, isize)| DataflowError::Multiplicity(Box::new(row), n);
     let mut views = ViewSet::from_rows(all.others.into_rows().map_err(multiplicity)?);
     views.timelines = all
         .timelines
         .into_rows()
         .map_err(|(entry, n)| multiplicity((ViewRow::Timeline(entry), n)))?;
-    if let Some(error) = input_error {
-        return Err(error);
-    }
     let mut rejected = all.rejected;
     rejected.sort_by_key(|(epoch, i, _, _)| (*epoch, *i));
     let rejected = rejected
