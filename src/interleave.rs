@@ -1,5 +1,7 @@
 //! Splits the records of several topic files into epochs, interleaving the topics in
-//! proportion to their length, as if they had arrived together.
+//! proportion to their length, as if they had arrived together. `pulso replay` streams this
+//! order with `pulso_connectors::jsonl::stream_dir`; this in-memory version is the reference
+//! its tests check it against.
 
 use pulso_events::SourceRecord;
 
@@ -37,4 +39,59 @@ pub fn into_epochs(records: Vec<SourceRecord>, per_epoch: usize) -> Vec<Vec<Sour
         epochs.push(current);
     }
     epochs
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use pulso_connectors::jsonl;
+    use pulso_events::{SourceRecord, Topic};
+
+    use super::into_epochs;
+
+    /// `into_epochs(read_dir(dir))` and `stream_dir(dir).epochs(..)` agree, record by record.
+    fn assert_same_epochs(dir: &Path, per_epoch: usize) {
+        let expected = into_epochs(jsonl::read_dir(dir).unwrap(), per_epoch);
+        let stream = jsonl::stream_dir(dir).unwrap();
+        let total = expected.iter().map(Vec::len).sum::<usize>();
+        assert_eq!(stream.total(), total as u64);
+        let got: Vec<Vec<SourceRecord>> = stream.epochs(per_epoch).map(Result::unwrap).collect();
+        assert_eq!(got.len(), expected.len(), "epochs of {per_epoch}");
+        for (e, (got, expected)) in got.iter().zip(&expected).enumerate() {
+            assert!(got == expected, "epoch {e} of {per_epoch} differs");
+        }
+    }
+
+    #[test]
+    fn streamed_epochs_equal_into_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        // Lengths with common factors (equal fractions across topics: ties) and without;
+        // empty lines, CRLF, a missing final newline, an empty file and an unknown topic.
+        let lengths = [(Topic::Orders, 12), (Topic::CasosCreados, 6)];
+        for (topic, n) in lengths {
+            let text: String = (0..n).map(|i| format!("{{\"{topic}\":{i}}}\n")).collect();
+            std::fs::write(jsonl::topic_path(dir.path(), topic), text).unwrap();
+        }
+        let odd = "{\"a\":1}\r\n\n{\"a\":2}\n\r\n{\"a\":3}\n{\"a\":4}\n{\"a\":5}";
+        std::fs::write(jsonl::topic_path(dir.path(), Topic::Tracking), odd).unwrap();
+        let long: String = (0..1009).map(|i| format!("{i}\n")).collect();
+        std::fs::write(jsonl::topic_path(dir.path(), Topic::Inventory), long).unwrap();
+        std::fs::write(jsonl::topic_path(dir.path(), Topic::SlaViolados), "").unwrap();
+        std::fs::write(jsonl::topic_path(dir.path(), Topic::SlaCumplidos), "\n").unwrap();
+        std::fs::write(dir.path().join("payments.events.jsonl"), "{}\n").unwrap();
+        for per_epoch in [0, 1, 5, 7, 100, 5000] {
+            assert_same_epochs(dir.path(), per_epoch);
+        }
+    }
+
+    /// On a real folder: `PULSO_ORDER_INPUT=/work/data/n1m cargo test --release --bin pulso`.
+    #[test]
+    fn streamed_epochs_equal_into_epochs_on_a_folder() {
+        let Some(input) = std::env::var_os("PULSO_ORDER_INPUT") else {
+            eprintln!("SKIPPED: set PULSO_ORDER_INPUT to a JSONL folder");
+            return;
+        };
+        assert_same_epochs(Path::new(&input), 50_000);
+    }
 }

@@ -85,3 +85,29 @@ fn replay_command_writes_the_golden_views_and_rejects() {
         "the golden input has bad records"
     );
 }
+
+#[test]
+fn streamed_replay_equals_the_golden_views_and_stops_on_input_errors() {
+    let input = golden().join("input");
+    for workers in [1, 3] {
+        let config = ReplayConfig {
+            workers,
+            ..Default::default()
+        };
+        let epochs = jsonl::stream_dir(&input).unwrap().epochs(5);
+        let output = pulso_dataflows::replay_stream(epochs, &config).unwrap();
+        assert_eq!(output.views, expected_views(), "workers = {workers}");
+
+        let records = jsonl::read_dir(&input).unwrap();
+        let failing = records
+            .chunks(4)
+            .take(3)
+            .map(|c| Ok(c.to_vec()))
+            .chain([Err(std::io::Error::other("disk gone"))]);
+        let err = pulso_dataflows::replay_stream(failing, &config).unwrap_err();
+        assert!(
+            matches!(err, pulso_dataflows::runner::DataflowError::Input(_)),
+            "{err}"
+        );
+    }
+}

@@ -48,7 +48,7 @@ use pulso_events::views::ViewRow;
 
 pub use cluster::ClusterConfig;
 pub use ingest::{ingest, Ingested};
-pub use runner::{replay, ReplayConfig, ReplayOutput};
+pub use runner::{replay, replay_stream, ReplayConfig, ReplayOutput};
 
 use crate::aggregate::greatest_by_key;
 use crate::dedup::Deduplicated;

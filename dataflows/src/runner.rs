@@ -1,10 +1,14 @@
 //! Runs the dataflows over recorded batches on 1..N timely workers in this process: one
 //! deterministic pass where batch `e` is epoch `e`, collecting the final view rows and the
-//! rejected records. Replay, tests and benchmarks use it.
+//! rejected records. Replay, tests and benchmarks use it. The batches may be read as the
+//! replay goes ([`replay_stream`]): each worker receives its share of an epoch through a
+//! bounded channel.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 
 use differential_dataflow::consolidation::consolidate;
@@ -20,6 +24,9 @@ use timely::dataflow::operators::{Exchange, Probe};
 
 use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::{build_views, ingest, Epoch, Ingested};
+
+/// Epochs of input a worker may have waiting (beyond the one it ingests).
+const EPOCHS_IN_FLIGHT: usize = 2;
 
 /// How to run a replay.
 #[derive(Clone, Debug)]
@@ -70,6 +77,9 @@ pub enum DataflowError {
     /// A worker thread panicked.
     #[error("a dataflow worker failed: {0}")]
     Worker(String),
+    /// Reading the input batches failed.
+    #[error("reading the input failed: {0}")]
+    Input(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A view row ended with a multiplicity other than 0 or 1 (a bug in a view).
     #[error("view row with multiplicity {1}: {0:?}")]
     Multiplicity(Box<ViewRow>, isize),
@@ -174,14 +184,29 @@ pub fn replay(
     batches: Vec<Vec<SourceRecord>>,
     config: &ReplayConfig,
 ) -> Result<ReplayOutput, DataflowError> {
+    replay_stream(batches.into_iter().map(Ok::<_, Infallible>), config)
+}
+
+/// Like [`replay`], with the batches read as the replay goes: the calling thread pulls batch
+/// `e` from `batches`, splits it into its workers' shares (record `i` to global worker
+/// `i % peers`) and hands each share to its worker through a bounded channel, so that only a
+/// few epochs of input are held at a time. An `Err` batch stops the replay with
+/// [`DataflowError::Input`].
+pub fn replay_stream<I, E>(batches: I, config: &ReplayConfig) -> Result<ReplayOutput, DataflowError>
+where
+    I: IntoIterator<Item = Result<Vec<SourceRecord>, E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
     let workers = config.workers.max(1);
     let first = config.cluster.process_id * workers;
-    let shares: Arc<Vec<Mutex<Share>>> = Arc::new(
-        shares(batches, workers, &config.cluster)
-            .into_iter()
-            .map(Mutex::new)
-            .collect(),
-    );
+    let peers = workers * config.cluster.processes;
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| {
+            let (sender, receiver) = sync_channel::<Vec<(usize, SourceRecord)>>(EPOCHS_IN_FLIGHT);
+            (sender, Mutex::new(Some(receiver)))
+        })
+        .unzip();
+    let receivers = Arc::new(receivers);
     let fixed_as_of = config.as_of;
     let progress = config.progress.clone();
     let restored = Arc::new(config.restored_rejections.clone());
@@ -225,7 +250,11 @@ pub fn replay(
                 input.update(Ingested::Rejected { topic, reason }, n as isize);
             }
         }
-        let share = std::mem::take(&mut *shares[index - first].lock().expect("share lock"));
+        let share = receivers[index - first]
+            .lock()
+            .expect("share lock")
+            .take()
+            .expect("one receiver per worker");
         for (epoch, batch) in share.into_iter().enumerate() {
             let read = batch.len() as u64;
             for (i, record) in batch {
@@ -251,6 +280,32 @@ pub fn replay(
     })
     .map_err(DataflowError::Start)?;
 
+    // Feed the workers; a closed channel means its worker failed (`join` tells why).
+    let mut input_error = None;
+    'feed: for batch in batches {
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                input_error = Some(DataflowError::Input(Box::new(e)));
+                break;
+            }
+        };
+        let mut split: Vec<Vec<(usize, SourceRecord)>> = (0..workers)
+            .map(|_| Vec::with_capacity(batch.len() / peers + 1))
+            .collect();
+        for (i, record) in batch.into_iter().enumerate() {
+            if let Some(local) = (i % peers).checked_sub(first).filter(|w| *w < workers) {
+                split[local].push((i, record));
+            }
+        }
+        for (sender, share) in senders.iter().zip(split) {
+            if sender.send(share).is_err() {
+                break 'feed;
+            }
+        }
+    }
+    drop(senders);
+
     let mut all = Collected::default();
     for result in guards.join() {
         let collected = result.map_err(DataflowError::Worker)?;
@@ -258,6 +313,9 @@ pub fn replay(
         all.timelines.append(collected.timelines);
         all.others.append(collected.others);
         all.rejected.extend(collected.rejected);
+    }
+    if let Some(error) = input_error {
+        return Err(error);
     }
     let multiplicity = |(row, n): (ViewRow, isize)| DataflowError::Multiplicity(Box::new(row), n);
     let mut views = ViewSet::from_rows(all.others.into_rows().map_err(multiplicity)?);

@@ -12,9 +12,12 @@ use proptest::prelude::*;
 use pulso_dataflows::summarise::SummariseNamed;
 use pulso_dataflows::Epoch;
 
+/// A summary: key, least fact, greatest fact, total count (or -1: a fact seen twice).
+type Summary = (u8, u16, u16, i64);
+
 /// Per key: the least fact, the greatest, the total count, and one row per fact seen twice;
 /// nothing for a key whose least fact is odd and greater than 6 (an empty output).
-fn logic(key: &u8, facts: &[(&u16, isize)], output: &mut Vec<((u8, u16, u16, i64), isize)>) {
+fn logic(key: &u8, facts: &[(&u16, isize)], output: &mut Vec<(Summary, isize)>) {
     let least = *facts[0].0;
     if least % 2 == 1 && least > 6 {
         return;
@@ -58,7 +61,7 @@ fn run(steps: Vec<Step>, workers: usize, ours: bool) -> Vec<Vec<(Row, isize)>> {
             } else {
                 facts.reduce_named("Reference", logic)
             };
-            summaries.inspect(move |change| sink.lock().unwrap().push(change.clone()));
+            summaries.inspect(move |change| sink.lock().unwrap().push(*change));
             input
         });
         for (epoch, step) in steps.iter().enumerate() {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
-use pulso_dataflows::{replay, ReplayConfig};
+use pulso_dataflows::{replay_stream, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
 use pulso_sinks::parquet::{clean_temp_files, write_rejected_jsonl, write_views, RejectedRecord};
 
@@ -17,7 +17,6 @@ use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 
 use super::cluster::ClusterArgs;
-use crate::interleave::into_epochs;
 use crate::stats::peak_rss_bytes;
 
 /// Flags of `pulso replay`.
@@ -59,11 +58,13 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         ),
         None => None,
     };
+    // The first pass (opening and counting the lines of every topic file); the records are
+    // read as the replay goes, in `into_epochs`' order.
     let read_started = Instant::now();
-    let records = jsonl::read_dir(&args.input)
-        .with_context(|| format!("reading {}", args.input.display()))?;
-    let total = records.len();
-    let batches = into_epochs(records, args.epoch_records);
+    let batches = jsonl::stream_dir(&args.input)
+        .with_context(|| format!("reading {}", args.input.display()))?
+        .epochs(args.epoch_records);
+    let total = batches.total();
     let read_secs = read_started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -74,7 +75,8 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         as_of,
         ..Default::default()
     };
-    let output = replay(batches, &config)?;
+    let output = replay_stream(batches, &config)
+        .with_context(|| format!("replaying {}", args.input.display()))?;
     let secs = started.elapsed().as_secs_f64();
     let workers = format!(
         "{} process(es) x {} worker(s)",
