@@ -512,7 +512,7 @@ fn pipeline_health() -> Table<TopicHealth> {
                 *count = r.int64(&rejected_column(reason))?;
             }
             Ok(TopicHealth {
-                topic: r.string("topic")?.into(),
+                topic: r.string("topic")?,
                 records: r.int64("records")?,
                 rejected,
                 duplicates: r.int64("duplicates")?,

@@ -148,7 +148,7 @@ pub(crate) fn pipeline_health(r: &Row) -> Result<TopicHealth, SinkError> {
         *count = r.int64(&rejected_column(reason))?;
     }
     Ok(TopicHealth {
-        topic: r.string("topic")?.into(),
+        topic: r.string("topic")?,
         records: r.int64("records")?,
         rejected,
         duplicates: r.int64("duplicates")?,
