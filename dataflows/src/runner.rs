@@ -156,24 +156,35 @@ pub fn shares(
     workers: usize,
     cluster: &ClusterConfig,
 ) -> Vec<Share> {
-    let peers = workers * cluster.processes;
-    let first = cluster.process_id * workers;
     let mut shares: Vec<Share> = (0..workers)
         .map(|_| Vec::with_capacity(batches.len()))
         .collect();
     for batch in batches {
-        for share in shares.iter_mut() {
-            share.push(Vec::with_capacity(batch.len() / peers + 1));
-        }
-        for (i, record) in batch.into_iter().enumerate() {
-            if let Some(local) = (i % peers).checked_sub(first).filter(|w| *w < workers) {
-                if let Some(epoch) = shares[local].last_mut() {
-                    epoch.push((i, record));
-                }
-            }
+        for (share, epoch) in shares.iter_mut().zip(split(batch, workers, cluster)) {
+            share.push(epoch);
         }
     }
     shares
+}
+
+/// One batch split among this process's `workers`: record `i` goes to global worker
+/// `i % peers` and keeps its index; records of other processes' workers are dropped.
+fn split(
+    batch: Vec<SourceRecord>,
+    workers: usize,
+    cluster: &ClusterConfig,
+) -> Vec<Vec<(usize, SourceRecord)>> {
+    let peers = workers * cluster.processes;
+    let first = cluster.process_id * workers;
+    let mut split: Vec<Vec<(usize, SourceRecord)>> = (0..workers)
+        .map(|_| Vec::with_capacity(batch.len() / peers + 1))
+        .collect();
+    for (i, record) in batch.into_iter().enumerate() {
+        if let Some(local) = (i % peers).checked_sub(first).filter(|w| *w < workers) {
+            split[local].push((i, record));
+        }
+    }
+    split
 }
 
 /// Replays `batches` (batch `e` becomes epoch `e`) through every view and returns the final
@@ -199,7 +210,6 @@ where
 {
     let workers = config.workers.max(1);
     let first = config.cluster.process_id * workers;
-    let peers = workers * config.cluster.processes;
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
         .map(|_| {
             let (sender, receiver) = sync_channel::<Vec<(usize, SourceRecord)>>(EPOCHS_IN_FLIGHT);
@@ -290,15 +300,7 @@ where
                 break;
             }
         };
-        let mut split: Vec<Vec<(usize, SourceRecord)>> = (0..workers)
-            .map(|_| Vec::with_capacity(batch.len() / peers + 1))
-            .collect();
-        for (i, record) in batch.into_iter().enumerate() {
-            if let Some(local) = (i % peers).checked_sub(first).filter(|w| *w < workers) {
-                split[local].push((i, record));
-            }
-        }
-        for (sender, share) in senders.iter().zip(split) {
+        for (sender, share) in senders.iter().zip(split(batch, workers, &config.cluster)) {
             if sender.send(share).is_err() {
                 break 'feed;
             }

@@ -87,11 +87,6 @@ impl WinnerLog {
         (record, bytes)
     }
 
-    /// Bytes held in memory (the tail, or everything without a file).
-    pub fn in_memory_bytes(&self) -> usize {
-        self.tail.len()
-    }
-
     fn flush(&mut self) {
         if let Some(file) = &mut self.file {
             file.write_all(&self.tail)

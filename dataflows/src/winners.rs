@@ -24,6 +24,23 @@ struct Winner {
     slot: Slot,
 }
 
+impl Winner {
+    /// A winner whose key and raw bytes are appended to `log`.
+    fn logged(
+        log: &mut WinnerLog,
+        key: &str,
+        timestamp: i64,
+        raw: &[u8],
+        position: Position,
+    ) -> Self {
+        Winner {
+            timestamp,
+            position,
+            slot: log.append(key.as_bytes(), raw),
+        }
+    }
+}
+
 /// The outcome of offering a candidate for its key.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Offer {
@@ -82,12 +99,7 @@ impl WinnerTable {
         let log = &mut self.log;
         let winner = match self.by_hash.entry(hashed) {
             Entry::Vacant(vacant) => {
-                let slot = log.append(key.as_bytes(), raw);
-                vacant.insert(Winner {
-                    timestamp,
-                    position,
-                    slot,
-                });
+                vacant.insert(Winner::logged(log, key, timestamp, raw, position));
                 return Offer::New;
             }
             Entry::Occupied(occupied) => occupied.into_mut(),
@@ -98,12 +110,7 @@ impl WinnerTable {
         }
         match self.collided.entry((topic, key.to_string())) {
             Entry::Vacant(vacant) => {
-                let slot = log.append(key.as_bytes(), raw);
-                vacant.insert(Winner {
-                    timestamp,
-                    position,
-                    slot,
-                });
+                vacant.insert(Winner::logged(log, key, timestamp, raw, position));
                 Offer::New
             }
             Entry::Occupied(occupied) => {
@@ -124,13 +131,9 @@ impl WinnerTable {
     }
 
     /// Keys held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.by_hash.len() + self.collided.len()
-    }
-
-    /// Whether no key is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -149,11 +152,7 @@ fn challenge(
         return Offer::Loses;
     }
     let old_position = winner.position;
-    *winner = Winner {
-        timestamp,
-        position,
-        slot: log.append(key.as_bytes(), raw),
-    };
+    *winner = Winner::logged(log, key, timestamp, raw, position);
     Offer::Replaces(winner_raw, old_position)
 }
 

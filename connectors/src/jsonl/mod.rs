@@ -23,6 +23,6 @@ mod stream_tests;
 mod tests;
 
 pub use error::SourceError;
-pub use read::{read_dir, read_topic_file, scan_dir, split_lines, JsonlDir};
+pub use read::{line_record, read_dir, read_topic_file, scan_dir, split_lines, JsonlDir};
 pub use stream::{count_lines, stream_dir, Epochs, JsonlStream};
 pub use write::{topic_path, write_dir};

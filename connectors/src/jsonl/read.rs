@@ -55,16 +55,22 @@ pub fn read_topic_file(path: &Path, topic: Topic) -> Result<Vec<SourceRecord>, S
     let bytes = std::fs::read(path).map_err(|e| SourceError::io(path, e))?;
     Ok(split_lines(&bytes)
         .enumerate()
-        .map(|(index, line)| SourceRecord {
-            topic,
-            position: Position {
-                partition: 0,
-                offset: index as i64,
-            },
-            key: None,
-            value: line.to_vec(),
-        })
+        .map(|(index, line)| line_record(topic, index as i64, line.to_vec()))
         .collect())
+}
+
+/// The record of line `index` (0-based) of a topic file: partition 0, offset = the line
+/// index, no key.
+pub fn line_record(topic: Topic, index: i64, value: Vec<u8>) -> SourceRecord {
+    SourceRecord {
+        topic,
+        position: Position {
+            partition: 0,
+            offset: index,
+        },
+        key: None,
+        value,
+    }
 }
 
 /// Splits file contents into lines without their `\n` / `\r\n`. Every line is returned,

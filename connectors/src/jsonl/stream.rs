@@ -14,9 +14,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use pulso_events::{Position, SourceRecord, Topic};
+use pulso_events::{SourceRecord, Topic};
 
 use super::error::SourceError;
+use super::read::line_record;
 use super::write::topic_path;
 
 /// Buffer size of the line-counting pass and of the lazy readers.
@@ -131,15 +132,7 @@ impl TopicReader {
         self.next += 1;
         // Position within the topic as a fraction of its length (fixed point).
         let fraction = ((offset as u128) << 64) / self.lines as u128;
-        let record = SourceRecord {
-            topic: self.topic,
-            position: Position {
-                partition: 0,
-                offset: offset as i64,
-            },
-            key: None,
-            value,
-        };
+        let record = line_record(self.topic, offset as i64, value);
         self.head = Some((fraction, record));
         Ok(())
     }

@@ -292,6 +292,17 @@ fn tracking(f: &Fields<'_>, event_type: &str) -> Res<TrackingEvent> {
 }
 
 /// `notifications.dlq`: identified by its position, timed by `failure_timestamp`.
+/// The event id of a `notifications.dlq` record, which has none of its own:
+/// `notifications.dlq/<partition>/<offset>`.
+pub(crate) fn dlq_event_id(position: Position) -> String {
+    format!(
+        "{}/{}/{}",
+        Topic::NotificationsDlq.name(),
+        position.partition,
+        position.offset
+    )
+}
+
 fn dlq(f: &Fields<'_>, position: Position) -> Res<Event> {
     f.require(&["original_notification", "failure_timestamp"])?;
     let original = f.nested("original_notification")?;
@@ -311,12 +322,7 @@ fn dlq(f: &Fields<'_>, position: Position) -> Res<Event> {
         .get("tenant_id")
         .and_then(|v| as_tenant(v, "").ok())
         .unwrap_or(DEFAULT_TENANT);
-    let event_id = format!(
-        "{}/{}/{}",
-        Topic::NotificationsDlq.name(),
-        position.partition,
-        position.offset
-    );
+    let event_id = dlq_event_id(position);
     Ok(Event {
         timestamp,
         topic: Topic::NotificationsDlq,

@@ -11,7 +11,7 @@ use super::raw::{
     RawObj, Text,
 };
 use crate::decode::envelope_a::{
-    channel, is_currency, is_tenant, CATEGORIES, CHANNELS, DEFAULT_TENANT,
+    channel, dlq_event_id, is_currency, is_tenant, CATEGORIES, CHANNELS, DEFAULT_TENANT,
 };
 use crate::model::{
     Body, BounceType, Event, InventoryEvent, NotificationDlqRecord, NotificationEvent, OrderEvent,
@@ -411,12 +411,7 @@ fn dlq(r: &DlqRecord<'_>, position: Position) -> Option<Event> {
         .and_then(text)
         .filter(|t| is_tenant(t))
         .map_or_else(|| DEFAULT_TENANT.to_string(), |t| t.into_owned());
-    let event_id = format!(
-        "{}/{}/{}",
-        Topic::NotificationsDlq.name(),
-        position.partition,
-        position.offset
-    );
+    let event_id = dlq_event_id(position);
     Some(Event {
         timestamp,
         topic: Topic::NotificationsDlq,
