@@ -26,6 +26,7 @@
 
 pub mod aggregate;
 pub mod cases;
+pub mod clock;
 pub mod cluster;
 pub mod dedup;
 pub mod grading;
@@ -36,6 +37,7 @@ pub mod inventory;
 pub mod live;
 pub mod notifications;
 pub mod orders;
+pub mod retention;
 pub mod runner;
 pub mod summarise;
 pub mod sums;
