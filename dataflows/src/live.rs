@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
 use pulso_events::views::ViewRow;
@@ -16,7 +16,9 @@ use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 
 use timely::dataflow::operators::{Inspect, Probe};
 
+use crate::clock::EngineClock;
 use crate::cluster::{route_changes, ClusterConfig, Collect};
+use crate::retention::Retention;
 use crate::runner::DataflowError;
 use crate::{build_views, ingest, Epoch, Ingested};
 
@@ -79,6 +81,11 @@ pub struct LiveConfig {
     pub epoch_records: usize,
     /// How open cases are graded.
     pub as_of: AsOfMode,
+    /// Retention horizons (VIEWS.md, "Retention").
+    pub retention: Retention,
+    /// "Now" for live `as_of` and the future-tolerance check: the wall clock, or the
+    /// generator's scaled clock.
+    pub clock: EngineClock,
 }
 
 /// What the live loop tells its consumer.
@@ -97,13 +104,6 @@ pub enum EngineEvent {
     },
     /// Every source is finished and every epoch closed.
     Finished,
-}
-
-fn wall_clock_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }
 
 /// Runs the live loop until every source is finished or `stop` is set. Blocks; the
@@ -155,7 +155,7 @@ pub fn run_live(
                 if let Some(old) = as_of.take() {
                     as_of_input.remove(old);
                 }
-                let now = wall_clock_micros();
+                let now = config.clock.now_micros();
                 as_of_input.insert(now);
                 as_of = Some(now);
                 last_regrade = Instant::now();

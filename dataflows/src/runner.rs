@@ -22,7 +22,9 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::input::Input as _;
 use timely::dataflow::operators::{Exchange, Probe};
 
+use crate::clock::EngineClock;
 use crate::cluster::{route_changes, ClusterConfig, Collect};
+use crate::retention::Retention;
 use crate::{build_views, ingest, Epoch, Ingested};
 
 /// Epochs of input a worker may have waiting (beyond the one it ingests).
@@ -43,6 +45,10 @@ pub struct ReplayConfig {
     /// Records rejected outside `batches`, per (topic, reason): counted in `pipeline_health`
     /// as if they had been read (a backfill takes them from the archive's progress record).
     pub restored_rejections: Vec<(Topic, RejectReason, u64)>,
+    /// Retention horizons (VIEWS.md, "Retention"); the defaults as written there.
+    pub retention: Retention,
+    /// The clock of the future-tolerance check.
+    pub clock: EngineClock,
 }
 
 impl Default for ReplayConfig {
@@ -53,6 +59,8 @@ impl Default for ReplayConfig {
             as_of: None,
             progress: None,
             restored_rejections: Vec::new(),
+            retention: Retention::default(),
+            clock: EngineClock::Wall,
         }
     }
 }

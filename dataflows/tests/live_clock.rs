@@ -61,6 +61,8 @@ fn an_open_case_breaches_on_time_without_new_events() {
         epoch_ms: 50,
         epoch_records: 1_000,
         as_of: AsOfMode::WallClock { regrade_secs: 1 },
+        retention: Default::default(),
+        clock: Default::default(),
     };
     let record = case_due_in(Duration::from_secs(2));
     let sources = Arc::new(

@@ -324,6 +324,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         as_of: AsOfMode::WallClock {
             regrade_secs: args.regrade_secs.min(60),
         },
+        retention: Default::default(),
+        clock: Default::default(),
     };
     let engine_stop = Arc::clone(&stop);
     let done = Arc::new(AtomicBool::new(false));
