@@ -55,7 +55,7 @@ pub fn pipeline_health<'s>(
         .concat(winner_keys.explode(|(topic, _)| Some((topic, one_at(DUPLICATES, -1)))));
     let orphans = orphan_counts.explode(|(topic, sums)| Some((topic, sums)));
     sum_by_key(records.concat(duplicates).concat(orphans)).map(|(topic, sums)| {
-        let mut rejected = [0; 8];
+        let mut rejected = [0; RejectReason::ALL.len()];
         rejected.copy_from_slice(&sums.0[REJECTED..DUPLICATES]);
         TopicHealth {
             topic: topic.name().to_string(),

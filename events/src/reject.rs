@@ -22,11 +22,14 @@ pub enum RejectReason {
     TooLarge,
     /// `evento_tipo` differs from the topic name.
     TopicMismatch,
+    /// The event time is earlier than the watermark minus `retention.late_after`
+    /// (VIEWS.md, "Retention").
+    TooLate,
 }
 
 impl RejectReason {
     /// Every reason, in a fixed order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::MalformedJson,
         RejectReason::NotAnObject,
         RejectReason::MissingField,
@@ -35,6 +38,7 @@ impl RejectReason {
         RejectReason::UnsupportedVersion,
         RejectReason::TooLarge,
         RejectReason::TopicMismatch,
+        RejectReason::TooLate,
     ];
 
     /// The `dlq.reason` header value.
@@ -48,6 +52,7 @@ impl RejectReason {
             RejectReason::UnsupportedVersion => "unsupported_version",
             RejectReason::TooLarge => "too_large",
             RejectReason::TopicMismatch => "topic_mismatch",
+            RejectReason::TooLate => "too_late",
         }
     }
 }

@@ -322,7 +322,7 @@ pub struct TopicHealth {
     /// Records read.
     pub records: i64,
     /// Records rejected, per reason in the order of [`crate::RejectReason::ALL`].
-    pub rejected: [i64; 8],
+    pub rejected: [i64; crate::RejectReason::ALL.len()],
     /// Accepted records whose idempotency key had already been seen.
     pub duplicates: i64,
     /// Events whose defining event is missing (not counted in the views yet).

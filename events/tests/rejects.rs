@@ -318,7 +318,12 @@ fn every_reason_is_covered() {
         RejectReason::TooLarge,
         RejectReason::TopicMismatch,
     ];
-    assert!(RejectReason::ALL.iter().all(|r| covered.contains(r)));
+    // `too_late` is decided by retention against the watermark, not by decoding (tested in
+    // the dataflows).
+    assert!(RejectReason::ALL
+        .iter()
+        .filter(|r| **r != RejectReason::TooLate)
+        .all(|r| covered.contains(r)));
 }
 
 #[test]

@@ -163,7 +163,8 @@ pub(crate) fn bad_record(
             v["evento_tipo"] = json!(others[rng.gen_range(0..others.len())].name());
             serde_json::to_vec(&v).ok()
         }
-        RejectReason::TooLarge => None,
+        // Made elsewhere (`too_large`), or decided by retention rather than by the bytes.
+        RejectReason::TooLarge | RejectReason::TooLate => None,
     }
 }
 

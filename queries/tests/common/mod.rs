@@ -267,7 +267,7 @@ pub fn fixture() -> Vec<ViewRow> {
         "e-21",
     )));
     for (topic, records) in [("orders.events", 100), ("casos.creados", 7)] {
-        let mut rejected = [0; 8];
+        let mut rejected = [0; pulso_events::RejectReason::ALL.len()];
         rejected[0] = 2;
         rejected[3] = 1;
         rows.push(ViewRow::TopicHealth(TopicHealth {

@@ -112,7 +112,7 @@ fn health(topic: &str, records: i64) -> TopicHealth {
     TopicHealth {
         topic: topic.into(),
         records,
-        rejected: [1, 0, 2, 0, 0, 0, 0, 3],
+        rejected: [1, 0, 2, 0, 0, 0, 0, 3, 0],
         duplicates: 4,
         orphan_events: 5,
     }

@@ -211,7 +211,7 @@ fn sample() -> ViewSet {
             TopicHealth {
                 topic: "orders.events".into(),
                 records: 100,
-                rejected: [1, 2, 3, 4, 5, 6, 7, 8],
+                rejected: [1, 2, 3, 4, 5, 6, 7, 8, 9],
                 duplicates: 3,
                 orphan_events: 2,
             },
