@@ -7,6 +7,9 @@
 //! log outside the heap), where a `reduce` would keep every candidate twice (input and output
 //! arrangements). When a better candidate arrives later, the old winner is decoded again from
 //! its logged bytes and retracted, and the new one added, in the same epoch.
+//!
+//! Retention: at epoch `e`, a winner earlier than `W(e) - late_after` has expired; a later
+//! candidate of its key counts as a new event (see [`crate::winners`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,11 +19,13 @@ use differential_dataflow::hashable::Hashable;
 use pulso_events::{decode, Position};
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::ingest::DedupKey;
+use crate::retention::Horizon;
+use crate::watermark::{Maxima, Watermark};
 use crate::winners::{Offer, WinnerTable};
 use crate::{Epoch, SharedEvent};
 
@@ -64,20 +69,32 @@ type Pending = BTreeMap<Epoch, (Capability<Epoch>, Vec<(DedupKey, Candidate)>)>;
 /// changes: it grows with each new winner, and falls only when the winner holding it is
 /// replaced by a conflicting duplicate of a lesser timestamp (then the worker's winners are
 /// scanned once for the new greatest; such replacements are rare).
+///
+/// `maxima` gives the watermark; winners earlier than `W(e) - late_after` expire.
 pub fn deduplicate<'s>(
     candidates: VecCollection<'s, Epoch, (DedupKey, Candidate)>,
+    maxima: Maxima<'s>,
+    late_after: Horizon,
 ) -> VecCollection<'s, Epoch, Deduplicated> {
     let by_key = Exchange::new(|((key, _), _, _): &CandidateUpdate| key.hashed());
     candidates
         .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<(Deduplicated, Epoch, isize)>>, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Deduplicated, Epoch, isize)>>, _, _, _, _>(
+            maxima,
             by_key,
+            Pipeline,
             "DedupLeastTimestampBytes",
             |_capability, _info| {
                 let mut winners = WinnerTable::default();
                 let mut greatest: Option<i64> = None;
                 let mut pending = Pending::new();
-                move |(input, frontier), output| {
+                let mut watermark = Watermark::default();
+                move |(input, frontier), (maxima, maxima_frontier), output| {
+                    maxima.for_each(|_, data| {
+                        for (epoch, max) in data.drain(..) {
+                            watermark.receive(epoch, max);
+                        }
+                    });
                     input.for_each(|capability, data| {
                         for ((key, candidate), time, diff) in data.drain(..) {
                             debug_assert!(diff > 0, "a deduplication candidate was retracted");
@@ -91,11 +108,17 @@ pub fn deduplicate<'s>(
                         }
                     });
                     while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key()) {
+                        if frontier.less_equal(entry.key())
+                            || maxima_frontier.less_than(entry.key())
+                        {
                             break;
                         }
                         let time = *entry.key();
                         let (capability, mut arrived) = entry.remove();
+                        let cutoff = late_after.cutoff(watermark.at(time));
+                        if let Some(cutoff) = cutoff {
+                            winners.expire(cutoff);
+                        }
                         // The least candidate of each key among this epoch's arrivals first.
                         arrived.sort_unstable();
                         arrived.dedup_by(|later, first| later.0 == first.0);
@@ -109,6 +132,7 @@ pub fn deduplicate<'s>(
                                 candidate.timestamp,
                                 &candidate.raw,
                                 candidate.position,
+                                cutoff,
                             );
                             match offer {
                                 Offer::New => {

@@ -6,6 +6,7 @@ use pulso_events::{decode, Position, RejectReason, Rejection, SourceRecord, Topi
 use serde::{Deserialize, Serialize};
 
 use crate::dedup::Candidate;
+use crate::watermark::Admission;
 use crate::{Epoch, SharedEvent};
 use std::sync::Arc;
 
@@ -30,10 +31,20 @@ pub enum Ingested {
     },
 }
 
-/// Decodes a source record into what the dataflow ingests; a rejected record is handed back
-/// with its rejection (for the DLQ). The record's bytes move into the dataflow, uncopied.
-pub fn ingest(record: SourceRecord) -> (Ingested, Option<(SourceRecord, Rejection)>) {
-    match decode(record.topic, &record.value, record.position) {
+/// Decodes a source record into what the dataflow ingests, and applies the retention rules
+/// of its epoch (`admission`: too late, too far in the future); a rejected record is handed
+/// back with its rejection (for the DLQ). The record's bytes move into the dataflow, uncopied.
+pub fn ingest(
+    record: SourceRecord,
+    admission: &Admission,
+) -> (Ingested, Option<(SourceRecord, Rejection)>) {
+    let decoded = decode(record.topic, &record.value, record.position).and_then(|event| {
+        match admission.refuse(event.timestamp) {
+            Some(rejection) => Err(rejection),
+            None => Ok(event),
+        }
+    });
+    match decoded {
         Ok(event) => (
             Ingested::Accepted {
                 event: Arc::new(event),

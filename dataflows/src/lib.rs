@@ -42,6 +42,7 @@ pub mod runner;
 pub mod summarise;
 pub mod sums;
 pub mod timelines;
+pub mod watermark;
 pub mod winner_log;
 pub mod winners;
 
@@ -54,6 +55,8 @@ pub use runner::{replay, replay_stream, ReplayConfig, ReplayOutput};
 
 use crate::aggregate::greatest_by_key;
 use crate::dedup::Deduplicated;
+use crate::retention::Retention;
+use crate::watermark::Maxima;
 
 /// The timely timestamp: an epoch number.
 pub type Epoch = u64;
@@ -62,13 +65,17 @@ pub type Epoch = u64;
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 
 /// Builds every view from the ingested records. `as_of` is the instant open cases are graded
-/// at; when `None`, it is the greatest event time of the deduplicated events.
+/// at; when `None`, it is the greatest event time of the deduplicated events. `maxima` (of
+/// [`watermark::epoch_maxima`] over `input`) gives the watermark, against which state
+/// expires as `retention` says.
 pub fn build_views<'s>(
     input: VecCollection<'s, Epoch, Ingested>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,
+    maxima: Maxima<'s>,
+    retention: &Retention,
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
-    let deduplicated = dedup::deduplicate(accepted.clone());
+    let deduplicated = dedup::deduplicate(accepted.clone(), maxima.clone(), retention.late_after);
     let events = deduplicated.clone().flat_map(|d| match d {
         Deduplicated::Event(event) => Some(event),
         Deduplicated::GreatestTime(_) => None,

@@ -20,6 +20,7 @@ use crate::clock::EngineClock;
 use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::retention::Retention;
 use crate::runner::DataflowError;
+use crate::watermark::{epoch_maxima, observe, Admission};
 use crate::{build_views, ingest, Epoch, Ingested};
 
 /// A source of records for one worker (a Kafka consumer of its partitions, a generator...).
@@ -125,19 +126,27 @@ pub fn run_live(
         let sender = events.clone();
         let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
         let seen = Arc::clone(&last_change);
-        let (mut input, mut as_of_input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (input, records) = scope.new_collection();
-            let (as_of_input, as_of) = scope.new_collection();
-            let output = sender.clone();
-            let views = build_views(records, wall_clock.then_some(as_of));
-            let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
-                .inspect(move |(row, time, diff)| {
-                    seen.fetch_max(*time, Ordering::Relaxed);
-                    let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
-                })
-                .probe();
-            (input, as_of_input, probe)
-        });
+        let (mut input, mut as_of_input, probe, watermark) =
+            worker.dataflow::<Epoch, _, _>(|scope| {
+                let (input, records) = scope.new_collection();
+                let (as_of_input, as_of) = scope.new_collection();
+                let output = sender.clone();
+                let maxima = epoch_maxima(&records);
+                let views = build_views(
+                    records,
+                    wall_clock.then_some(as_of),
+                    maxima.clone(),
+                    &config.retention,
+                );
+                let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
+                    .inspect(move |(row, time, diff)| {
+                        seen.fetch_max(*time, Ordering::Relaxed);
+                        let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
+                    })
+                    .probe();
+                let watermark = observe(maxima, &probe);
+                (input, as_of_input, probe, watermark)
+            });
         let regrade = match config.as_of {
             AsOfMode::WallClock { regrade_secs } => Duration::from_secs(regrade_secs.max(1)),
             AsOfMode::MaxEventTime => Duration::MAX,
@@ -163,6 +172,11 @@ pub fn run_live(
             let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
             let mut read = 0;
             let mut read_now = EpochRead::default();
+            let mut admission = Admission {
+                watermark: watermark.borrow_mut().at(epoch),
+                retention: config.retention,
+                now: config.clock.now_micros(),
+            };
             while read < config.epoch_records && !stop.load(Ordering::Relaxed) {
                 let now = Instant::now();
                 if now >= deadline {
@@ -172,8 +186,9 @@ pub fn run_live(
                 match source.poll(wanted, deadline - now) {
                     Some(records) => {
                         read += records.len();
+                        admission.now = config.clock.now_micros();
                         for record in records {
-                            let (ingested, rejected) = ingest(record.clone());
+                            let (ingested, rejected) = ingest(record.clone(), &admission);
                             match (&ingested, rejected) {
                                 (_, Some((record, rejection))) => {
                                     read_now.rejected.push((

@@ -25,6 +25,7 @@ use timely::dataflow::operators::{Exchange, Probe};
 use crate::clock::EngineClock;
 use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::retention::Retention;
+use crate::watermark::{epoch_maxima, observe, Admission};
 use crate::{build_views, ingest, Epoch, Ingested};
 
 /// Epochs of input a worker may have waiting (beyond the one it ingests).
@@ -229,17 +230,20 @@ where
     let progress = config.progress.clone();
     let restored = Arc::new(config.restored_rejections.clone());
     let processes = config.cluster.processes;
+    let (retention, clock) = (config.retention, config.clock);
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
         let collected = Rc::new(RefCell::new(Collected::default()));
-        let (mut input, mut as_of_input, mut rejected_input, probe) = worker
+        let (mut input, mut as_of_input, mut rejected_input, probe, watermark) = worker
             .dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
                 let (as_of_input, as_of) = scope.new_collection();
                 let as_of = fixed_as_of.map(|_| as_of);
-                let views = build_views(records, as_of);
+                let maxima = epoch_maxima(&records);
+                let views = build_views(records, as_of, maxima.clone(), &retention);
                 let (probe, changes) =
                     route_changes(views, workers, processes, Collect::Leader).probe();
+                let watermark = observe(maxima, &probe);
                 let into = Rc::clone(&collected);
                 changes.sink(Pipeline, "CollectChanges", move |(input, _)| {
                     input.for_each(|_, data| {
@@ -257,7 +261,7 @@ where
                 rejected.sink(Pipeline, "CollectRejected", move |(input, _)| {
                     input.for_each(|_, data| into.borrow_mut().rejected.append(data))
                 });
-                (input, as_of_input, rejected_input, probe)
+                (input, as_of_input, rejected_input, probe, watermark)
             });
         if let (Some(t), 0) = (fixed_as_of, index) {
             as_of_input.insert(t);
@@ -275,8 +279,13 @@ where
             .expect("one receiver per worker");
         for (epoch, batch) in share.into_iter().enumerate() {
             let read = batch.len() as u64;
+            let admission = Admission {
+                watermark: watermark.borrow_mut().at(epoch as Epoch),
+                retention,
+                now: clock.now_micros(),
+            };
             for (i, record) in batch {
-                let (ingested, rejected) = ingest(record);
+                let (ingested, rejected) = ingest(record, &admission);
                 if let Some((record, rejection)) = rejected {
                     rejected_input.send((epoch, i, record, rejection));
                 }

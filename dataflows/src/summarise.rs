@@ -19,17 +19,55 @@ use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::ToStream;
 use timely::dataflow::operators::Capability;
 
+use crate::retention::Horizon;
+use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
 
-/// The facts of one key: distinct facts in ascending order, each with its (non-zero) count.
-type Facts<F> = Vec<(F, isize)>;
+/// The facts of one key: distinct `(fact, event time)` in ascending order, each with its
+/// (non-zero) count. Facts without expiry carry `()` for their time.
+type Facts<F, T> = Vec<((F, T), isize)>;
 
 /// Updates waiting for their epoch to close, with the capability to emit at it.
-type Pending<K, F> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((K, F), isize)>)>;
+type Pending<K, F, T> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((K, (F, T)), isize)>)>;
+
+/// Width of the expiry buckets (one minute of event time).
+const BUCKET: i64 = 60_000_000;
+
+/// How a summarised entity expires (VIEWS.md, "Retention"): at epoch `e`, a key whose latest
+/// fact is earlier than `W(e) - horizon` leaves the operator without changing its summary's
+/// contribution, unless `keep` says it is still live (an open case). A fact that arrives for
+/// it later starts the key afresh (an orphan, when it is not the defining event).
+pub struct Expiry<'s, F> {
+    /// The watermark's epoch maxima.
+    pub maxima: Maxima<'s>,
+    /// How long after its latest fact a key is kept.
+    pub horizon: Horizon,
+    /// True for a key that must stay whatever its age.
+    pub keep: fn(&[(&F, isize)]) -> bool,
+}
+
+/// The event time of a fact, when it has one (only facts with a time can expire).
+pub trait FactTime: ExchangeData + Copy {
+    /// UTC microseconds, or `None`.
+    fn micros(&self) -> Option<i64>;
+}
+
+impl FactTime for () {
+    fn micros(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl FactTime for i64 {
+    fn micros(&self) -> Option<i64> {
+        Some(*self)
+    }
+}
 
 /// Keeps each key's facts and emits, per epoch, the changes of `(key, summary)` that `logic`
 /// computes from them: `logic(key, facts, output)` sees the key's distinct facts in ascending
@@ -42,7 +80,7 @@ type Pending<K, F> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((K, F), isize)>)>;
 pub fn summarise_by_key<'s, K, F, S, L>(
     name: &str,
     input: VecCollection<'s, Epoch, (K, F)>,
-    mut logic: L,
+    logic: L,
 ) -> VecCollection<'s, Epoch, (K, S)>
 where
     K: ExchangeData + Hashable + Hash,
@@ -50,17 +88,76 @@ where
     S: ExchangeData,
     L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>) + 'static,
 {
-    let by_key = Exchange::new(|((key, _), _, _): &((K, F), Epoch, isize)| key.hashed().into());
+    let timed = input.map(|(key, fact)| (key, (fact, ())));
+    summarise_core(name, timed, None, logic)
+}
+
+/// [`summarise_by_key`] over facts with their event times, whose keys expire as `expiry`
+/// says. Retractions must only reach keys that have not expired (true when every horizon is
+/// at least `late_after`: a retracted winner is never older than `W(e) - late_after`).
+pub fn summarise_expiring<'s, K, F, S, L>(
+    name: &str,
+    input: VecCollection<'s, Epoch, (K, (F, i64))>,
+    expiry: Expiry<'s, F>,
+    logic: L,
+) -> VecCollection<'s, Epoch, (K, S)>
+where
+    K: ExchangeData + Hashable + Hash,
+    F: ExchangeData,
+    S: ExchangeData,
+    L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>) + 'static,
+{
+    summarise_core(name, input, Some(expiry), logic)
+}
+
+/// A key's state: its facts, and the minute bucket it is queued in for expiry.
+struct Held<F, T> {
+    facts: Facts<F, T>,
+    queued: Option<i64>,
+}
+
+fn summarise_core<'s, K, F, T, S, L>(
+    name: &str,
+    input: VecCollection<'s, Epoch, (K, (F, T))>,
+    expiry: Option<Expiry<'s, F>>,
+    mut logic: L,
+) -> VecCollection<'s, Epoch, (K, S)>
+where
+    K: ExchangeData + Hashable + Hash,
+    F: ExchangeData,
+    T: FactTime,
+    S: ExchangeData,
+    L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>) + 'static,
+{
+    let by_key =
+        Exchange::new(|((key, _), _, _): &((K, (F, T)), Epoch, isize)| key.hashed().into());
+    let (maxima, horizon, keep) = match expiry {
+        Some(e) => (e.maxima, e.horizon, e.keep),
+        None => (
+            Vec::<(Epoch, i64)>::new().to_stream(input.inner.scope()),
+            Horizon::OFF,
+            (|_: &[(&F, isize)]| true) as fn(&[(&F, isize)]) -> bool,
+        ),
+    };
     input
         .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<((K, S), Epoch, isize)>>, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<((K, S), Epoch, isize)>>, _, _, _, _>(
+            maxima,
             by_key,
+            Pipeline,
             name,
             |_capability, _info| {
-                let mut state: HashMap<K, Facts<F>> = HashMap::new();
-                let mut pending = Pending::<K, F>::new();
+                let mut state: HashMap<K, Held<F, T>> = HashMap::new();
+                let mut queue: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut watermark = Watermark::default();
+                let mut pending = Pending::<K, F, T>::new();
                 let mut summaries: Vec<(S, isize)> = Vec::new();
-                move |(input, frontier), output| {
+                move |(input, frontier), (maxima, maxima_frontier), output| {
+                    maxima.for_each(|_, data| {
+                        for (epoch, max) in data.drain(..) {
+                            watermark.receive(epoch, max);
+                        }
+                    });
                     input.for_each(|capability, data| {
                         for (fact, time, diff) in data.drain(..) {
                             pending
@@ -71,11 +168,17 @@ where
                         }
                     });
                     while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key()) {
+                        if frontier.less_equal(entry.key())
+                            || maxima_frontier.less_than(entry.key())
+                        {
                             break;
                         }
                         let time = *entry.key();
                         let (capability, mut updates) = entry.remove();
+                        let cutoff = horizon.cutoff(watermark.at(time));
+                        if let Some(cutoff) = cutoff {
+                            expire_queued(&mut state, &mut queue, cutoff, keep);
+                        }
                         consolidate(&mut updates);
                         let mut session = output.session(&capability);
                         let mut updates = updates.into_iter().peekable();
@@ -87,21 +190,35 @@ where
                                 changes.push((fact, diff));
                             }
                             summaries.clear();
-                            let facts = match state.entry(key.clone()) {
+                            let held = match state.entry(key.clone()) {
                                 Entry::Occupied(occupied) => occupied.into_mut(),
-                                Entry::Vacant(vacant) => vacant.insert(Vec::new()),
+                                Entry::Vacant(vacant) => vacant.insert(Held {
+                                    facts: Vec::new(),
+                                    queued: None,
+                                }),
                             };
-                            if !facts.is_empty() {
-                                apply(&mut logic, &key, facts, &mut summaries);
+                            if expired(&held.facts, cutoff, keep) {
+                                // Gone before this epoch: its contribution stays as it was.
+                                held.facts.clear();
+                            }
+                            if !held.facts.is_empty() {
+                                apply(&mut logic, &key, &held.facts, &mut summaries);
                                 for (_, n) in summaries.iter_mut() {
                                     *n = -*n;
                                 }
                             }
-                            merge(facts, changes);
-                            if facts.is_empty() {
+                            merge(&mut held.facts, changes);
+                            if held.facts.is_empty() {
                                 state.remove(&key);
                             } else {
-                                apply(&mut logic, &key, facts, &mut summaries);
+                                apply(&mut logic, &key, &held.facts, &mut summaries);
+                                if let Some(latest) = latest(&held.facts) {
+                                    let bucket = latest.div_euclid(BUCKET);
+                                    if held.queued != Some(bucket) && horizon != Horizon::OFF {
+                                        held.queued = Some(bucket);
+                                        queue.entry(bucket).or_default().push(key.clone());
+                                    }
+                                }
                             }
                             consolidate(&mut summaries);
                             for (summary, n) in summaries.drain(..) {
@@ -116,12 +233,80 @@ where
 }
 
 /// Calls `logic` on `facts` as `reduce` would: the facts by reference, with their counts.
-fn apply<K, F, S, L>(logic: &mut L, key: &K, facts: &Facts<F>, output: &mut Vec<(S, isize)>)
+fn apply<K, F, T, S, L>(logic: &mut L, key: &K, facts: &Facts<F, T>, output: &mut Vec<(S, isize)>)
 where
+    F: PartialEq,
     L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>),
 {
-    let refs: Vec<(&F, isize)> = facts.iter().map(|(f, n)| (f, *n)).collect();
+    let mut refs = Vec::with_capacity(facts.len());
+    coalesce(facts, &mut refs);
     logic(key, &refs, output);
+}
+
+/// The latest event time among `facts`.
+fn latest<F, T: FactTime>(facts: &Facts<F, T>) -> Option<i64> {
+    facts.iter().filter_map(|((_, t), _)| t.micros()).max()
+}
+
+/// Whether a key with `facts` has expired at `cutoff`.
+fn expired<F: PartialEq, T: FactTime>(
+    facts: &Facts<F, T>,
+    cutoff: Option<i64>,
+    keep: fn(&[(&F, isize)]) -> bool,
+) -> bool {
+    let (Some(cutoff), Some(latest)) = (cutoff, latest(facts)) else {
+        return false;
+    };
+    if latest >= cutoff {
+        return false;
+    }
+    let mut refs = Vec::new();
+    coalesce(facts, &mut refs);
+    !keep(&refs)
+}
+
+/// Removes the queued keys whose latest fact is in a minute wholly before `cutoff` and that
+/// have expired (keys kept by `keep` are dequeued; their next fact queues them again).
+fn expire_queued<K, F: PartialEq, T>(
+    state: &mut HashMap<K, Held<F, T>>,
+    queue: &mut BTreeMap<i64, Vec<K>>,
+    cutoff: i64,
+    keep: fn(&[(&F, isize)]) -> bool,
+) where
+    K: Hash + Eq,
+    T: FactTime,
+{
+    while let Some(entry) = queue.first_entry() {
+        let bucket = *entry.key();
+        if (bucket + 1) * BUCKET > cutoff {
+            break;
+        }
+        for key in entry.remove() {
+            if let Entry::Occupied(held) = state.entry(key) {
+                if held.get().queued != Some(bucket) {
+                    continue;
+                }
+                if expired(&held.get().facts, Some(cutoff), keep) {
+                    held.remove();
+                } else {
+                    held.into_mut().queued = None;
+                }
+            }
+        }
+    }
+}
+
+/// The facts as `logic` sees them: equal facts of different times are one fact whose count
+/// is the sum (as a `reduce` over the facts without their times would see them).
+fn coalesce<'a, F: PartialEq, T>(facts: &'a Facts<F, T>, refs: &mut Vec<(&'a F, isize)>) {
+    refs.clear();
+    for ((fact, _), n) in facts {
+        match refs.last_mut() {
+            Some((last, count)) if *last == fact => *count += n,
+            _ => refs.push((fact, *n)),
+        }
+    }
+    refs.retain(|(_, n)| *n != 0);
 }
 
 /// [`summarise_by_key`] as a method, named like differential's `reduce_named` so that a
@@ -150,7 +335,7 @@ where
 
 /// Adds `changes` (sorted by fact, consolidated) to `facts` (sorted, non-zero counts),
 /// dropping facts whose count becomes zero.
-fn merge<F: Ord>(facts: &mut Facts<F>, changes: Vec<(F, isize)>) {
+fn merge<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
     if facts.is_empty() {
         facts.extend(changes.into_iter().filter(|(_, n)| *n != 0));
         return;

@@ -7,9 +7,14 @@
 //! same hash (never seen in practice, but possible) lives in an exact side table instead, so
 //! the result is exact. A later candidate is compared with the winner by timestamp first; on
 //! a tie its bytes are compared with the logged ones.
+//!
+//! Retention (VIEWS.md): a winner earlier than the cutoff `W(e) - late_after` has expired. A
+//! candidate that finds an expired winner is a new event (the old one stays counted), which
+//! keeps the rule exact whenever entries are actually removed; [`WinnerTable::expire`] frees
+//! them by minute buckets of their timestamp, so expiry costs only the keys that expire.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use pulso_events::{Position, Topic};
 use twox_hash::XxHash3_128;
@@ -52,10 +57,19 @@ pub enum Offer {
     Loses,
 }
 
+/// A key of [`WinnerTable::by_hash`]: the topic and the key text's 128-bit hash.
+type Hashed = (Topic, u64, u64);
+
+/// Width of the expiry buckets (one minute of event time).
+const BUCKET: i64 = 60_000_000;
+
 /// The winners of one worker's keys.
 #[derive(Debug)]
 pub struct WinnerTable {
-    by_hash: HashMap<(Topic, u64, u64), Winner>,
+    by_hash: HashMap<Hashed, Winner>,
+    /// Keys by the minute of a winner's timestamp, for expiry (an entry whose winner has since
+    /// changed is checked, and skipped, when its bucket expires).
+    by_minute: BTreeMap<i64, Vec<Hashed>>,
     /// Keys whose hash an entry of `by_hash` for another key already holds.
     collided: HashMap<(Topic, String), Winner>,
     log: WinnerLog,
@@ -78,6 +92,7 @@ impl WinnerTable {
     fn with_log(log: WinnerLog) -> Self {
         WinnerTable {
             by_hash: HashMap::new(),
+            by_minute: BTreeMap::new(),
             collided: HashMap::new(),
             log,
             hash: XxHash3_128::oneshot,
@@ -85,7 +100,8 @@ impl WinnerTable {
     }
 
     /// Offers the candidate `(timestamp, raw)` read at `position` for `key` of `topic`: the
-    /// least `(timestamp, raw bytes)` of a key wins.
+    /// least `(timestamp, raw bytes)` of a key wins. A winner earlier than `cutoff` has
+    /// expired: the candidate is then [`Offer::New`].
     pub fn offer(
         &mut self,
         topic: Topic,
@@ -93,32 +109,74 @@ impl WinnerTable {
         timestamp: i64,
         raw: &[u8],
         position: Position,
+        cutoff: Option<i64>,
     ) -> Offer {
         let hash = (self.hash)(key.as_bytes());
         let hashed = (topic, (hash >> 64) as u64, hash as u64);
         let log = &mut self.log;
-        let winner = match self.by_hash.entry(hashed) {
-            Entry::Vacant(vacant) => {
-                vacant.insert(Winner::logged(log, key, timestamp, raw, position));
-                return Offer::New;
-            }
-            Entry::Occupied(occupied) => occupied.into_mut(),
-        };
-        let (logged_key, logged_raw) = log.read(winner.slot);
-        if logged_key == key.as_bytes() {
-            return challenge(log, winner, key, timestamp, raw, position, logged_raw);
-        }
-        match self.collided.entry((topic, key.to_string())) {
+        let expired = |winner: &Winner| cutoff.is_some_and(|c| winner.timestamp < c);
+        let offer = match self.by_hash.entry(hashed) {
             Entry::Vacant(vacant) => {
                 vacant.insert(Winner::logged(log, key, timestamp, raw, position));
                 Offer::New
             }
             Entry::Occupied(occupied) => {
                 let winner = occupied.into_mut();
-                let (_, logged_raw) = log.read(winner.slot);
-                challenge(log, winner, key, timestamp, raw, position, logged_raw)
+                if expired(winner) {
+                    // An expired winner's entry is taken over, whichever key it held.
+                    *winner = Winner::logged(log, key, timestamp, raw, position);
+                    Offer::New
+                } else {
+                    let (logged_key, logged_raw) = log.read(winner.slot);
+                    if logged_key == key.as_bytes() {
+                        challenge(log, winner, key, timestamp, raw, position, logged_raw)
+                    } else {
+                        let candidate = (timestamp, raw, position);
+                        return offer_collided(
+                            &mut self.collided,
+                            log,
+                            topic,
+                            key,
+                            candidate,
+                            cutoff,
+                        );
+                    }
+                }
+            }
+        };
+        if offer != Offer::Loses {
+            self.by_minute
+                .entry(timestamp.div_euclid(BUCKET))
+                .or_default()
+                .push(hashed);
+        }
+        offer
+    }
+
+    /// Removes the winners earlier than `cutoff` whose whole minute is before it (the others
+    /// are treated as expired by [`WinnerTable::offer`] and removed with a later cutoff).
+    /// Returns how many keys were removed.
+    pub fn expire(&mut self, cutoff: i64) -> usize {
+        let mut removed = 0;
+        while let Some(entry) = self.by_minute.first_entry() {
+            if (*entry.key() + 1) * BUCKET > cutoff {
+                break;
+            }
+            for hashed in entry.remove() {
+                if let Entry::Occupied(winner) = self.by_hash.entry(hashed) {
+                    if winner.get().timestamp < cutoff {
+                        winner.remove();
+                        removed += 1;
+                    }
+                }
             }
         }
+        if !self.collided.is_empty() {
+            let before = self.collided.len();
+            self.collided.retain(|_, winner| winner.timestamp >= cutoff);
+            removed += before - self.collided.len();
+        }
+        removed
     }
 
     /// The greatest winner timestamp, by a scan of every entry.
@@ -134,6 +192,33 @@ impl WinnerTable {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.by_hash.len() + self.collided.len()
+    }
+}
+
+/// [`WinnerTable::offer`] for a key whose hash another key's entry holds.
+fn offer_collided(
+    collided: &mut HashMap<(Topic, String), Winner>,
+    log: &mut WinnerLog,
+    topic: Topic,
+    key: &str,
+    (timestamp, raw, position): (i64, &[u8], Position),
+    cutoff: Option<i64>,
+) -> Offer {
+    let fresh = |log: &mut WinnerLog| Winner::logged(log, key, timestamp, raw, position);
+    match collided.entry((topic, key.to_string())) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(fresh(log));
+            Offer::New
+        }
+        Entry::Occupied(occupied) => {
+            let winner = occupied.into_mut();
+            if cutoff.is_some_and(|c| winner.timestamp < c) {
+                *winner = fresh(log);
+                return Offer::New;
+            }
+            let (_, logged_raw) = log.read(winner.slot);
+            challenge(log, winner, key, timestamp, raw, position, logged_raw)
+        }
     }
 }
 
@@ -167,23 +252,53 @@ mod tests {
         }
     }
 
+    impl WinnerTable {
+        fn offer_now(&mut self, t: Topic, k: &str, ts: i64, raw: &[u8], p: Position) -> Offer {
+            self.offer(t, k, ts, raw, p, None)
+        }
+    }
+
+    #[test]
+    fn expired_winners_give_way_and_are_removed() {
+        let mut table = WinnerTable::default();
+        let t = Topic::Orders;
+        let minute = BUCKET;
+        assert_eq!(table.offer(t, "a", 10, b"x", at(0), None), Offer::New);
+        assert_eq!(
+            table.offer(t, "b", 5 * minute, b"x", at(1), None),
+            Offer::New
+        );
+        // Not expired: the later candidate loses.
+        assert_eq!(table.offer(t, "a", 20, b"x", at(2), Some(10)), Offer::Loses);
+        // Expired (10 < 11): the candidate is a new event.
+        assert_eq!(table.offer(t, "a", 20, b"x", at(3), Some(11)), Offer::New);
+        assert_eq!(table.expire(2 * minute), 1);
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.expire(6 * minute), 1);
+        assert_eq!(table.len(), 0);
+        assert_eq!(
+            table.offer(t, "b", 6 * minute, b"x", at(4), None),
+            Offer::New
+        );
+    }
+
     #[test]
     fn least_timestamp_then_bytes_wins() {
         let mut table = WinnerTable::default();
         let t = Topic::Orders;
-        assert_eq!(table.offer(t, "k", 10, b"b", at(0)), Offer::New);
-        assert_eq!(table.offer(t, "k", 10, b"b", at(1)), Offer::Loses);
-        assert_eq!(table.offer(t, "k", 11, b"a", at(2)), Offer::Loses);
+        assert_eq!(table.offer_now(t, "k", 10, b"b", at(0)), Offer::New);
+        assert_eq!(table.offer_now(t, "k", 10, b"b", at(1)), Offer::Loses);
+        assert_eq!(table.offer_now(t, "k", 11, b"a", at(2)), Offer::Loses);
         assert_eq!(
-            table.offer(t, "k", 10, b"a", at(3)),
+            table.offer_now(t, "k", 10, b"a", at(3)),
             Offer::Replaces(b"b".to_vec(), at(0))
         );
         assert_eq!(
-            table.offer(t, "k", 9, b"z", at(4)),
+            table.offer_now(t, "k", 9, b"z", at(4)),
             Offer::Replaces(b"a".to_vec(), at(3))
         );
         assert_eq!(
-            table.offer(Topic::Inventory, "k", 50, b"z", at(5)),
+            table.offer_now(Topic::Inventory, "k", 50, b"z", at(5)),
             Offer::New
         );
         assert_eq!(table.len(), 2);
@@ -195,21 +310,21 @@ mod tests {
         let mut table = WinnerTable::in_memory();
         table.hash = |_| 7;
         let t = Topic::Orders;
-        assert_eq!(table.offer(t, "a", 10, b"x", at(0)), Offer::New);
-        assert_eq!(table.offer(t, "b", 20, b"y", at(1)), Offer::New);
-        assert_eq!(table.offer(t, "c", 5, b"z", at(2)), Offer::New);
-        assert_eq!(table.offer(t, "a", 10, b"x", at(3)), Offer::Loses);
-        assert_eq!(table.offer(t, "b", 20, b"y", at(4)), Offer::Loses);
+        assert_eq!(table.offer_now(t, "a", 10, b"x", at(0)), Offer::New);
+        assert_eq!(table.offer_now(t, "b", 20, b"y", at(1)), Offer::New);
+        assert_eq!(table.offer_now(t, "c", 5, b"z", at(2)), Offer::New);
+        assert_eq!(table.offer_now(t, "a", 10, b"x", at(3)), Offer::Loses);
+        assert_eq!(table.offer_now(t, "b", 20, b"y", at(4)), Offer::Loses);
         assert_eq!(
-            table.offer(t, "b", 20, b"w", at(5)),
+            table.offer_now(t, "b", 20, b"w", at(5)),
             Offer::Replaces(b"y".to_vec(), at(1))
         );
         assert_eq!(
-            table.offer(t, "c", 4, b"z", at(6)),
+            table.offer_now(t, "c", 4, b"z", at(6)),
             Offer::Replaces(b"z".to_vec(), at(2))
         );
         assert_eq!(
-            table.offer(Topic::Inventory, "b", 1, b"q", at(7)),
+            table.offer_now(Topic::Inventory, "b", 1, b"q", at(7)),
             Offer::New
         );
         assert_eq!(table.len(), 4);

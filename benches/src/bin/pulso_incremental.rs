@@ -22,7 +22,10 @@ use anyhow::{anyhow, Result};
 use clap::{Parser, Subcommand};
 use differential_dataflow::input::Input;
 use pulso_connectors::jsonl;
+use pulso_dataflows::clock::wall_clock_micros;
+use pulso_dataflows::retention::Retention;
 use pulso_dataflows::runner::{shares, Share};
+use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, ClusterConfig, Epoch};
 use pulso_events::SourceRecord;
 
@@ -116,9 +119,11 @@ fn drive(
         let share = std::mem::take(&mut *shares[index].lock().unwrap());
         let views: std::rc::Rc<std::cell::RefCell<HashMap<_, isize>>> = Default::default();
         let sink = std::rc::Rc::clone(&views);
-        let (mut input, probe) = worker.dataflow::<Epoch, _, _>(|scope| {
+        let retention = Retention::default();
+        let (mut input, probe, watermark) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
-            let (probe, _) = build_views(records, None)
+            let maxima = epoch_maxima(&records);
+            let (probe, _) = build_views(records, None, maxima.clone(), &retention)
                 .inspect(move |(row, _time, diff)| {
                     let mut v = sink.borrow_mut();
                     let count = v.entry(row.clone()).or_insert(0);
@@ -128,7 +133,8 @@ fn drive(
                     }
                 })
                 .probe();
-            (input, probe)
+            let watermark = observe(maxima, &probe);
+            (input, probe, watermark)
         });
         let mut schedule_start = Instant::now();
         let mut fed = 0usize;
@@ -143,8 +149,13 @@ fn drive(
                 }
                 started = due;
             }
+            let admission = Admission {
+                watermark: watermark.borrow_mut().at(epoch as Epoch),
+                retention,
+                now: wall_clock_micros(),
+            };
             for (_, record) in batch {
-                input.insert(ingest(record).0);
+                input.insert(ingest(record, &admission).0);
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
