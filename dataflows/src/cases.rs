@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{greatest_by_key, sum_by_key};
 use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
-use crate::summarise::SummariseNamed;
+use crate::retention::Horizon;
+use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
+use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
 
 /// What one event says about a case.
@@ -243,15 +245,38 @@ pub struct CaseViews<'s> {
     pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
 }
 
-/// Builds the case views; `as_of` holds the one instant open cases are graded at.
+/// Whether the case of `facts` exists and is not `CERRADO`: it never expires.
+fn is_open(facts: &[(&CaseFact, isize)]) -> bool {
+    let mut outputs = Vec::new();
+    summarise(facts, &mut outputs);
+    outputs
+        .iter()
+        .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.estado != "CERRADO"))
+}
+
+/// Builds the case views; `as_of` holds the one instant open cases are graded at. A closed
+/// case (or the events of a case never created) whose latest event is earlier than
+/// `W(e) - entities` leaves the state; open cases stay until they close.
 pub fn case_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     as_of: VecCollection<'s, Epoch, i64>,
+    maxima: Maxima<'s>,
+    entities: Horizon,
 ) -> CaseViews<'s> {
-    let outputs = events
-        .clone()
-        .flat_map(|event| fact(&event))
-        .summarise_named("CaseSummary", |_id, facts, output| summarise(facts, output));
+    let facts = events.clone().flat_map(|event| {
+        fact(&event).map(|(id, fact)| {
+            let at = fact.0;
+            (id, (fact, at))
+        })
+    });
+    let expiry = Expiry {
+        maxima,
+        horizon: entities,
+        keep: is_open,
+    };
+    let outputs = summarise_expiring("CaseSummary", facts, expiry, |_id, facts, output| {
+        summarise(facts, output)
+    });
 
     let orphans = outputs.clone().flat_map(|(_, output)| match output {
         CaseOutput::Orphans(topic, n) => Some(health::orphans(topic, n)),

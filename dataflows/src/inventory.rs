@@ -7,8 +7,10 @@ use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
-use crate::summarise::SummariseNamed;
+use crate::retention::Horizon;
+use crate::summarise::{summarise_expiring, Expiry, SummariseNamed};
 use crate::sums::Sums;
+use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
 
 /// `(tenant_id, sku)`.
@@ -61,8 +63,14 @@ fn on_hand(facts: &[(&StockFact, isize)]) -> i64 {
 }
 
 /// Builds `inventory_levels`.
+///
+/// Stock levels are kept for good (skus are few); a reservation whose latest event is earlier
+/// than `W(e) - entities` leaves the state (its quantity stays reserved unless released later
+/// within the same reservation: a later release starts the order afresh, as an orphan).
 pub fn inventory_levels<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    entities: Horizon,
 ) -> VecCollection<'s, Epoch, InventoryLevels> {
     let inventory = events.flat_map(|event| match &event.body {
         Body::Inventory(inv) => Some((
@@ -102,20 +110,31 @@ pub fn inventory_levels<'s>(
         })
         .explode(|(sku, level): (SkuKey, i64)| Some((sku, one_at(ON_HAND, level))));
 
-    let reserved = inventory
+    let reservations = inventory
         .clone()
-        .flat_map(|(tenant, _, _, inv)| match inv {
+        .flat_map(|(tenant, at, _, inv)| match inv {
             InventoryEvent::Reserved { order_id, items } => items
                 .into_iter()
                 .map(|item| {
                     let fact = ReservationFact::Reserved(tenant.clone(), item.sku, item.quantity);
-                    (order_id.clone(), fact)
+                    (order_id.clone(), (fact, at))
                 })
                 .collect(),
-            InventoryEvent::Released { order_id } => vec![(order_id, ReservationFact::Released)],
+            InventoryEvent::Released { order_id } => {
+                vec![(order_id, (ReservationFact::Released, at))]
+            }
             _ => Vec::new(),
-        })
-        .summarise_named("ReservedUnlessReleased", |_order, facts, output| {
+        });
+    let expiry = Expiry {
+        maxima,
+        horizon: entities,
+        keep: |_| false,
+    };
+    let reserved = summarise_expiring(
+        "ReservedUnlessReleased",
+        reservations,
+        expiry,
+        |_order, facts, output| {
             if matches!(facts[0].0, ReservationFact::Released) {
                 return;
             }
@@ -124,10 +143,9 @@ pub fn inventory_levels<'s>(
                     output.push(((tenant.clone(), sku.clone(), *quantity * *n as i64), 1));
                 }
             }
-        })
-        .explode(|(_order, (tenant, sku, quantity))| {
-            Some(((tenant, sku), one_at(RESERVED, quantity)))
-        });
+        },
+    )
+    .explode(|(_order, (tenant, sku, quantity))| Some(((tenant, sku), one_at(RESERVED, quantity))));
 
     let mentions = inventory.explode(|(tenant, _, _, inv)| {
         let mut out = Vec::new();

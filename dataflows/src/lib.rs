@@ -89,11 +89,12 @@ pub fn build_views<'s>(
         greatest_by_key("MaxEventTime", per_worker).map(|((), t)| t)
     });
 
-    let notifications = notifications::notification_views(events.clone());
-    let orders = orders::order_views(events.clone());
-    let inventory = inventory::inventory_levels(events.clone());
-    let cases = cases::case_views(events.clone(), as_of.clone());
-    let timelines = timelines::timelines(events.clone());
+    let entities = retention.entities;
+    let notifications = notifications::notification_views(events.clone(), maxima.clone(), entities);
+    let orders = orders::order_views(events.clone(), maxima.clone(), entities);
+    let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), entities);
+    let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), entities);
+    let timelines = timelines::timelines(events.clone(), maxima, entities);
     let health = health::pipeline_health(
         input,
         accepted.map(|(key, _)| key),

@@ -17,8 +17,10 @@ use std::sync::Arc;
 use crate::aggregate::sum_by_key;
 use crate::health;
 use crate::intern::{Interner, Name};
-use crate::summarise::SummariseNamed;
+use crate::retention::Horizon;
+use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
+use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
 
 /// What the views read of a send (not the whole send: this is kept per notification).
@@ -191,16 +193,35 @@ pub struct NotificationViews<'s> {
 }
 
 /// Builds the notification views.
+///
+/// A notification whose latest event is earlier than `W(e) - entities` leaves the state
+/// (its counts stay); an event that names it later starts it afresh.
 pub fn notification_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    entities: Horizon,
 ) -> NotificationViews<'s> {
     let mut names = Interner::default();
-    let facts = events.flat_map(move |event| facts(&event, &mut names));
-    let summaries = facts
-        .summarise_named("NotificationSummary", |_id, facts, output| {
+    let facts = events.flat_map(move |event| {
+        let at = event.timestamp;
+        facts(&event, &mut names)
+            .into_iter()
+            .map(move |(id, fact)| (id, (fact, at)))
+    });
+    let expiry = Expiry {
+        maxima,
+        horizon: entities,
+        keep: |_| false,
+    };
+    let summaries = summarise_expiring(
+        "NotificationSummary",
+        facts,
+        expiry,
+        |_id, facts, output| {
             output.push((summarise(facts), 1));
-        })
-        .map(|(_id, summary)| summary);
+        },
+    )
+    .map(|(_id, summary)| summary);
 
     let rates = sum_by_key(summaries.clone().explode(|summary| {
         let mut out = Vec::new();

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use crate::aggregate::sum_by_key;
 use crate::health;
 use crate::intern::{Interner, Name};
-use crate::summarise::SummariseNamed;
+use crate::retention::Horizon;
+use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
+use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
 
 /// One event of an order; creations sort before status changes, each by `(timestamp, event_id)`.
@@ -84,14 +86,28 @@ pub struct OrderViews<'s> {
 }
 
 /// Builds the order views.
-pub fn order_views<'s>(events: VecCollection<'s, Epoch, SharedEvent>) -> OrderViews<'s> {
+///
+/// An order whose latest event is earlier than `W(e) - entities` leaves the state (its counts
+/// stay); an event that names it later starts it afresh.
+pub fn order_views<'s>(
+    events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    entities: Horizon,
+) -> OrderViews<'s> {
     let mut names = Interner::default();
-    let summaries = events
-        .flat_map(move |event| fact(&event, &mut names))
-        .summarise_named("OrderSummary", |_id, facts, output| {
-            output.push((summarise(facts), 1));
-        })
-        .map(|(_id, summary)| summary);
+    let facts = events.flat_map(move |event| {
+        let at = event.timestamp;
+        fact(&event, &mut names).map(|(id, fact)| (id, (fact, at)))
+    });
+    let expiry = Expiry {
+        maxima,
+        horizon: entities,
+        keep: |_| false,
+    };
+    let summaries = summarise_expiring("OrderSummary", facts, expiry, |_id, facts, output| {
+        output.push((summarise(facts), 1));
+    })
+    .map(|(_id, summary)| summary);
 
     let metrics = sum_by_key(summaries.clone().explode(|summary| {
         let mut out = Vec::new();

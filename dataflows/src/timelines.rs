@@ -15,7 +15,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::intern::{Interner, Name};
-use crate::summarise::SummariseNamed;
+use crate::retention::Horizon;
+use crate::summarise::{summarise_expiring, Expiry};
+use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
 
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
@@ -200,8 +202,13 @@ fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<Timeline
 /// # Contract
 /// Deduplicated events are unique per `(topic, event_id)` except on `tracking.events`, whose
 /// idempotency key is `dedup_key`: only those entries need (and pay for) a `distinct`.
+///
+/// The attribution of a notification leaves the state like the notification does (latest
+/// event earlier than `W(e) - entities`); a webhook arriving after it takes its own tenant.
 pub fn timelines<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    entities: Horizon,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let tracking = Topic::Tracking.name();
     let mut own_names = Interner::default();
@@ -210,24 +217,32 @@ pub fn timelines<'s>(
         .filter(|event| attributed_to(event).is_none())
         .flat_map(move |event| entries(&event, &event.tenant_id, &mut own_names));
     let mut names = Interner::default();
-    let attributed = events
-        .flat_map(move |event| {
-            let mut facts: Vec<(String, Attribution)> =
-                send_of(&event, &mut names).into_iter().collect();
-            if let Some(id) = attributed_to(&event) {
-                let tenant = names.name(&event.tenant_id);
-                facts.extend(
-                    entries(&event, &event.tenant_id, &mut names)
-                        .into_iter()
-                        .map(|entry| (id.clone(), Attribution::Entry(Arc::clone(&tenant), entry))),
-                );
-            }
-            facts
-        })
-        .summarise_named("AttributedToEarliestSend", |_id, facts, output| {
-            attribute(facts, output)
-        })
-        .map(|(_id, entry)| entry);
+    let facts = events.flat_map(move |event| {
+        let mut facts: Vec<(String, Attribution)> =
+            send_of(&event, &mut names).into_iter().collect();
+        if let Some(id) = attributed_to(&event) {
+            let tenant = names.name(&event.tenant_id);
+            facts.extend(
+                entries(&event, &event.tenant_id, &mut names)
+                    .into_iter()
+                    .map(|entry| (id.clone(), Attribution::Entry(Arc::clone(&tenant), entry))),
+            );
+        }
+        let at = event.timestamp;
+        facts.into_iter().map(move |(id, fact)| (id, (fact, at)))
+    });
+    let expiry = Expiry {
+        maxima,
+        horizon: entities,
+        keep: |_| false,
+    };
+    let attributed = summarise_expiring(
+        "AttributedToEarliestSend",
+        facts,
+        expiry,
+        |_id, facts, output| attribute(facts, output),
+    )
+    .map(|(_id, entry)| entry);
     let entries = own.concat(attributed);
     let deduplicated = entries
         .clone()
