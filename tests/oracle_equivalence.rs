@@ -2,28 +2,75 @@
 //! late arrival, orphans, bad records, SLA changes) split at random epoch boundaries, the
 //! dataflows on 1, 2 and 4 workers produce exactly the oracle's views.
 //!
+//! Retention (VIEWS.md) applies per epoch, so the oracle runs the same epochs: with the
+//! default horizons (the streams hold events a week late, some of them too late), and with
+//! horizons of hours that the streams' three days cross many times (too-late records, dedup
+//! keys and entities expiring, orphans of expired entities).
+//!
 //! `PROPTEST_CASES` raises the number of cases (default 200).
 
 mod support;
 
 use proptest::prelude::*;
+use pulso_dataflows::clock::EngineClock;
+use pulso_dataflows::retention::{Horizon, Retention};
 use pulso_dataflows::{replay, ReplayConfig};
+use pulso_events::RejectReason;
 
-fn check(seed: u64, events: usize, as_of: Option<i64>) -> Result<(), TestCaseError> {
+/// An instant after the streams (2024-01-15 plus three days), so nothing is in the future.
+const NOW: i64 = 1_705_276_800_000_000 + 4 * 86_400_000_000;
+
+/// Short horizons: six hours late, entities gone after twelve hours.
+fn short() -> Retention {
+    let hours = |h: i64| Horizon::micros(h * 3_600_000_000);
+    Retention {
+        late_after: hours(6),
+        entities: hours(12),
+        timelines: hours(12),
+        future_tolerance: hours(1),
+        ..Retention::default()
+    }
+}
+
+fn check(
+    seed: u64,
+    events: usize,
+    as_of: Option<i64>,
+    retention: Retention,
+) -> Result<(), TestCaseError> {
     let records = support::streams::random_stream(seed, events);
-    let expected = pulso_oracle::compute(&records, as_of);
+    let horizons = pulso_oracle::Horizons {
+        late_after: retention.late_after.as_micros(),
+        entities: retention.entities.as_micros(),
+        future_tolerance: retention.future_tolerance.as_micros(),
+        now: NOW,
+    };
     for workers in [1, 2, 4] {
         let epochs = support::streams::random_epochs(&records, seed.wrapping_add(workers as u64));
+        let expected = pulso_oracle::compute_retained(&epochs, as_of, &horizons);
         let output = replay(
             epochs,
             &ReplayConfig {
                 workers,
                 as_of,
+                retention,
+                clock: EngineClock::Scaled {
+                    wall_origin: 0,
+                    event_origin: NOW,
+                    factor: 0.0,
+                },
                 ..Default::default()
             },
         )
         .expect("replay runs");
         prop_assert_eq!(&output.views, &expected, "workers = {}", workers);
+        let too_late = output
+            .rejected
+            .iter()
+            .filter(|(_, r)| r.reason == RejectReason::TooLate)
+            .count() as i64;
+        let counted: i64 = expected.pipeline_health.iter().map(|h| h.rejected[8]).sum();
+        prop_assert_eq!(too_late, counted);
         let rejected: usize = expected
             .pipeline_health
             .iter()
@@ -43,11 +90,26 @@ proptest! {
     fn views_equal_the_oracle(seed in any::<u64>(), events in 1usize..160, fixed in proptest::option::of(0i64..5)) {
         // Sometimes grade open cases at a fixed instant around the streams' days.
         let as_of = fixed.map(|d| 1_705_276_800_000_000 + d * 86_400_000_000);
-        check(seed, events, as_of)?;
+        check(seed, events, as_of, Retention::default())?;
+    }
+
+    #[test]
+    fn views_equal_the_oracle_across_short_horizons(seed in any::<u64>(), events in 1usize..240) {
+        check(seed, events, None, short())?;
     }
 }
 
 #[test]
 fn a_large_stream_equals_the_oracle() {
-    check(7, 3_000, None).unwrap();
+    check(7, 3_000, None, Retention::default()).unwrap();
+}
+
+#[test]
+fn a_large_stream_crossing_short_horizons_equals_the_oracle() {
+    check(11, 3_000, None, short()).unwrap();
+}
+
+#[test]
+fn without_retention_nothing_is_too_late() {
+    check(13, 2_000, None, Retention::OFF).unwrap();
 }

@@ -52,3 +52,23 @@ pub(crate) fn dedup(decoded: &[(SourceRecord, Decoded)]) -> Deduped {
         distinct_keys,
     }
 }
+
+/// The counts of [`dedup`] for events that retention already deduplicated (`counted` may hold
+/// two events of one key when the first winner expired before the second arrived).
+pub(crate) fn counted(decoded: &[(SourceRecord, Decoded)], counted: Vec<Event>) -> Deduped {
+    let mut accepted: HashMap<Topic, i64> = HashMap::new();
+    for (record, result) in decoded {
+        if result.is_ok() {
+            *accepted.entry(record.topic).or_default() += 1;
+        }
+    }
+    let mut distinct_keys: HashMap<Topic, i64> = HashMap::new();
+    for event in &counted {
+        *distinct_keys.entry(event.topic).or_default() += 1;
+    }
+    Deduped {
+        winners: counted,
+        accepted,
+        distinct_keys,
+    }
+}

@@ -20,6 +20,7 @@ use crate::dedup::Deduped;
 pub(crate) fn pipeline_health(
     decoded: &[(SourceRecord, Decoded)],
     deduped: &Deduped,
+    winners: &[Event],
 ) -> Vec<TopicHealth> {
     let mut topics: BTreeMap<Topic, TopicHealth> = BTreeMap::new();
     for (record, result) in decoded {
@@ -41,7 +42,7 @@ pub(crate) fn pipeline_health(
         let distinct = deduped.distinct_keys.get(topic).copied().unwrap_or(0);
         health.duplicates = accepted - distinct;
     }
-    for (topic, count) in orphans(&deduped.winners) {
+    for (topic, count) in orphans(winners) {
         if let Some(health) = topics.get_mut(&topic) {
             health.orphan_events += count;
         }

@@ -17,6 +17,7 @@ mod inventory;
 mod notifications;
 mod orders;
 mod pick;
+mod retention;
 mod timelines;
 
 #[cfg(test)]
@@ -25,6 +26,8 @@ mod tests;
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
 use pulso_events::{Decoded, SourceRecord};
+
+pub use retention::Horizons;
 
 /// Computes every view over `records` from scratch.
 ///
@@ -50,8 +53,48 @@ pub fn compute_from_decoded(
     as_of: Option<Micros>,
 ) -> ViewSet {
     let deduped = dedup::dedup(&decoded);
-    let winners = &deduped.winners;
+    views_of(&decoded, &deduped, &deduped.winners, |_| 0, as_of)
+}
 
+/// Computes every view over `batches` (batch `e` is epoch `e`) with the retention rules of
+/// VIEWS.md ("Retention"): the watermark per epoch, `too_late` and future rejections,
+/// expiry of dedup keys and of entities (see [`Horizons`]). Windowed rows and timeline
+/// entries are not expired here: the result is the whole view (what the engine's views and
+/// their history hold together).
+pub fn compute_retained(
+    batches: &[Vec<SourceRecord>],
+    as_of: Option<Micros>,
+    horizons: &Horizons,
+) -> ViewSet {
+    let retained = retention::run_epochs(batches, horizons);
+    let deduped = dedup::counted(&retained.decoded, retained.counted.clone());
+    let (for_views, case_ids) = retained.for_views();
+    let mut views = views_of(
+        &retained.decoded,
+        &deduped,
+        &for_views,
+        |i| retained.attribution_generation(i),
+        as_of,
+    );
+    for case in &mut views.open_cases {
+        if let Some(original) = case_ids.get(&case.caso_id) {
+            case.caso_id = *original;
+        }
+    }
+    views.sort();
+    views
+}
+
+/// The views of the counted events: `winners` (with ids per generation) for the views,
+/// `deduped.winners` (as they were) for the timelines, whose webhook entries are attributed
+/// within their `attribution` generation.
+fn views_of(
+    decoded: &[(SourceRecord, Decoded)],
+    deduped: &dedup::Deduped,
+    winners: &[pulso_events::Event],
+    attribution: impl Fn(usize) -> u32,
+    as_of: Option<Micros>,
+) -> ViewSet {
     let as_of = as_of.or_else(|| winners.iter().map(|e| e.timestamp).max());
     let cases = cases::Cases::build(winners);
     let (open_case_sla, open_cases) = match as_of {
@@ -70,8 +113,8 @@ pub fn compute_from_decoded(
         sla_compliance: cases.sla_compliance(),
         open_case_sla,
         open_cases,
-        timelines: timelines::timelines(winners),
-        pipeline_health: health::pipeline_health(&decoded, &deduped),
+        timelines: timelines::timelines(&deduped.winners, attribution),
+        pipeline_health: health::pipeline_health(decoded, deduped, winners),
     };
     views.sort();
     views

@@ -20,20 +20,26 @@ use pulso_events::{
 };
 
 /// Every timeline entry of the deduplicated events, without duplicates.
-pub(crate) fn timelines(winners: &[Event]) -> Vec<TimelineEntry> {
+/// Webhook and DLQ entries take the tenant of the earliest send of their notification within
+/// the same `attribution` generation (retention; always 0 without it).
+pub(crate) fn timelines(
+    winners: &[Event],
+    attribution: impl Fn(usize) -> u32,
+) -> Vec<TimelineEntry> {
     // The tenant of each notification's earliest send (least `(timestamp, event_id)`).
-    let mut sends: BTreeMap<&str, (i64, &str, &str)> = BTreeMap::new();
-    for e in winners {
+    let mut sends: BTreeMap<(&str, u32), (i64, &str, &str)> = BTreeMap::new();
+    for (i, e) in winners.iter().enumerate() {
         if let Body::Notification(NotificationEvent::Sent(send))
         | Body::Caso(CasoEvent::NotificacionEnviada { send, .. }) = &e.body
         {
             let candidate = (e.timestamp, e.event_id.as_str(), e.tenant_id.as_str());
-            let earliest = sends.entry(&send.notification_id).or_insert(candidate);
+            let key = (send.notification_id.as_str(), attribution(i));
+            let earliest = sends.entry(key).or_insert(candidate);
             *earliest = (*earliest).min(candidate);
         }
     }
     let mut entries: BTreeSet<TimelineEntry> = BTreeSet::new();
-    for e in winners {
+    for (i, e) in winners.iter().enumerate() {
         let event_type = event_type(e);
         // Webhooks and notifications.dlq records carry no tenant: they belong to the send's.
         let referred = match &e.body {
@@ -44,7 +50,7 @@ pub(crate) fn timelines(winners: &[Event]) -> Vec<TimelineEntry> {
             _ => None,
         };
         let tenant = referred
-            .and_then(|id| sends.get(id))
+            .and_then(|id| sends.get(&(id, attribution(i))))
             .map_or(e.tenant_id.as_str(), |(_, _, tenant)| tenant);
         let summary = pulso_events::timeline_summary(e, tenant);
         for (entity_type, entity_id) in entities(e) {
