@@ -13,14 +13,15 @@ use clap::Args;
 use pulso_connectors::generator::{GeneratorConfig, SPAN};
 use pulso_connectors::kafka::{DlqProducer, KafkaConfig, StartPosition};
 use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, SourceFactory};
+use pulso_dataflows::retention::Retention;
 use pulso_events::views::ViewSet;
-use pulso_queries::{AlertsConfig, ApiConfig, ServeConfig, ViewStore};
+use pulso_queries::{ServeConfig, ViewStore};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
-use serde::Deserialize;
 
 use super::cluster::ClusterArgs;
 use super::replay::write_to_clickhouse;
+use crate::config::FileConfig;
 use crate::live::consumer::{consume, Outputs};
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
@@ -47,8 +48,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// JSON config file: `{"kafka": {...}, "clickhouse": {...}, "api": {...}, "alerts":
-    /// {...}}` (flags win). `api`: bearer tokens scoped to tenants and request limits;
-    /// `alerts`: alert rules and webhook (see the README).
+    /// {...}, "retention": {...}}` (flags win). `api`: bearer tokens scoped to tenants and
+    /// request limits; `alerts`: alert rules and webhook; `retention`: the horizons past
+    /// which state leaves the engine (see the README).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Close an epoch after this many milliseconds...
@@ -90,33 +92,19 @@ pub struct RunArgs {
     pub cluster: ClusterArgs,
 }
 
-/// The optional config file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    kafka: Option<KafkaConfig>,
-    clickhouse: Option<ClickHouseConfig>,
-    #[serde(default)]
-    api: ApiConfig,
-    #[serde(default)]
-    alerts: AlertsConfig,
-}
-
 /// The run's configuration: flags over the config file over defaults.
 struct Loaded {
     kafka: Option<KafkaConfig>,
     clickhouse: Option<ClickHouseConfig>,
     serve: ServeConfig,
+    retention: Retention,
 }
 
 fn load_config(args: &RunArgs) -> Result<Loaded> {
-    let file: FileConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
-        }
-        None => FileConfig::default(),
+    let file = FileConfig::load(args.config.as_deref())?;
+    let clickhouse = match &args.clickhouse {
+        Some(url) => Some(file.clickhouse_at(url, None)),
+        None => file.clickhouse.clone(),
     };
     let kafka = match (&args.brokers, file.kafka) {
         (Some(brokers), Some(mut k)) => {
@@ -150,13 +138,6 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         Ok(k)
     })
     .transpose()?;
-    let clickhouse = match (&args.clickhouse, file.clickhouse) {
-        (Some(url), c) => Some(ClickHouseConfig {
-            url: url.clone(),
-            ..c.unwrap_or_default()
-        }),
-        (None, c) => c,
-    };
     let serve = ServeConfig {
         api: file.api,
         alerts: file.alerts,
@@ -169,6 +150,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         kafka,
         clickhouse,
         serve,
+        retention: file.retention,
     })
 }
 
@@ -178,6 +160,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         kafka,
         clickhouse,
         serve,
+        retention,
     } = load_config(args)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -260,6 +243,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 seed: args.seed,
                 scale: args.scale,
                 start: now - SPAN,
+                span: SPAN,
             };
             let rate = args.rate;
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
@@ -324,7 +308,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         as_of: AsOfMode::WallClock {
             regrade_secs: args.regrade_secs.min(60),
         },
-        retention: Default::default(),
+        retention,
         clock: Default::default(),
     };
     let engine_stop = Arc::clone(&stop);
