@@ -2,6 +2,7 @@
 //! JSONL topics through every view, and write the views to Parquet.
 
 mod commands;
+mod config;
 #[cfg(test)]
 mod interleave;
 mod live;

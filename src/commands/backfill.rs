@@ -1,7 +1,7 @@
-//! `pulso backfill --archive DIR [--from T] [--to T] (--out DIR | --clickhouse URL)`: replays
-//! the raw Parquet archive through the same dataflows and writes the views. Outputs are
-//! written atomically (Parquet) or idempotently (ClickHouse), so an interrupted backfill can
-//! simply be run again.
+//! `pulso backfill --archive DIR [--from T] [--to T] (--out DIR | --clickhouse URL)
+//! [--config FILE]`: replays the raw Parquet archive through the same dataflows (with the
+//! config file's retention horizons) and writes the views. Outputs are written atomically
+//! (Parquet) or idempotently (ClickHouse), so an interrupted backfill can simply be run again.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,10 +14,10 @@ use clap::Args;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
 use pulso_events::SourceRecord;
-use pulso_sinks::clickhouse::ClickHouseConfig;
 use pulso_sinks::parquet::{read_archive, read_progress, write_views, ArchiveRecord};
 
 use super::replay::write_to_clickhouse;
+use crate::config::FileConfig;
 use crate::live::recovery::restored_rejections;
 
 /// Flags of `pulso backfill`.
@@ -39,9 +39,10 @@ pub struct BackfillArgs {
     /// Write the views to this ClickHouse server.
     #[arg(long)]
     pub clickhouse: Option<String>,
-    /// ClickHouse database for `--clickhouse`.
-    #[arg(long, default_value = "pulso")]
-    pub clickhouse_database: String,
+    /// ClickHouse database for `--clickhouse` (default: the config file's
+    /// `clickhouse.database`, else `pulso`).
+    #[arg(long)]
+    pub clickhouse_database: Option<String>,
     /// Grade open cases at this instant (RFC 3339); default: the greatest event time.
     #[arg(long)]
     pub as_of: Option<String>,
@@ -51,6 +52,11 @@ pub struct BackfillArgs {
     /// Records per epoch.
     #[arg(long, default_value_t = 50_000)]
     pub epoch_records: usize,
+    /// JSON config file, the format of `pulso run --config`: its `retention` section sets the
+    /// horizons, and with `--clickhouse` its `clickhouse`
+    /// section the connection settings (user, password, database...); other sections are ignored.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 fn time_flag(name: &str, value: &Option<String>) -> Result<Option<i64>> {
@@ -109,6 +115,7 @@ fn spawn_progress(
 
 /// Runs the backfill.
 pub fn run(args: &BackfillArgs) -> Result<()> {
+    let file = FileConfig::load(args.config.as_deref())?;
     let (from, to) = (time_flag("from", &args.from)?, time_flag("to", &args.to)?);
     let as_of = time_flag("as-of", &args.as_of)?;
     let archived = read_archive(&args.archive, from, to)?;
@@ -138,6 +145,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
         as_of,
         progress: Some(done),
         restored_rejections,
+        retention: file.retention,
         ..Default::default()
     };
     let output = replay(epochs, &config);
@@ -150,7 +158,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
         write_views(&out.join("views"), &output.views)?;
     }
     if let Some(url) = &args.clickhouse {
-        let config = ClickHouseConfig::at(url, &args.clickhouse_database);
+        let config = file.clickhouse_at(url, args.clickhouse_database.as_deref());
         let written = write_to_clickhouse(config, &output.views)?;
         println!("clickhouse: {written} row changes written to {url}");
     }

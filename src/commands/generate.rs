@@ -1,4 +1,5 @@
-//! `pulso generate --out DIR [--seed S] [--scale N]`.
+//! `pulso generate --out DIR [--seed S] [--scale N] [--time-scale F [--rate R]]`: the built-in
+//! generator's stream, written as one JSONL file per topic.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_connectors::jsonl;
+
+use super::time_scale;
 
 /// Flags of `pulso generate`.
 #[derive(Debug, Args)]
@@ -20,16 +23,28 @@ pub struct GenerateArgs {
     /// Roughly how many records in all.
     #[arg(long, default_value_t = 100_000)]
     pub scale: u64,
+    /// Event time advances this many seconds per second of a reader going at `--rate`: the
+    /// records span scale × F / rate seconds instead of 14 days (same start,
+    /// 2024-01-15T00:00:00Z).
+    #[arg(long)]
+    pub time_scale: Option<f64>,
+    /// The nominal read rate (records/s) of `--time-scale`; alone it changes nothing.
+    #[arg(long, default_value_t = 20_000.0)]
+    pub rate: f64,
 }
 
 /// Generates the streams and writes them.
 pub fn run(args: &GenerateArgs) -> Result<()> {
+    time_scale::check(args.time_scale, args.rate)?;
     let started = Instant::now();
-    let config = GeneratorConfig {
+    let mut config = GeneratorConfig {
         seed: args.seed,
         scale: args.scale,
         ..GeneratorConfig::default()
     };
+    if let Some(factor) = args.time_scale {
+        config = config.time_scaled(factor, args.rate);
+    }
     let records = generate(&config);
     let count = records.len();
     std::fs::create_dir_all(&args.out)

@@ -5,4 +5,5 @@ pub mod cluster;
 pub mod generate;
 pub mod replay;
 pub mod run;
+pub mod time_scale;
 pub mod verify;

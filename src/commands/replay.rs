@@ -1,5 +1,6 @@
-//! `pulso replay --input DIR --out DIR [--as-of RFC3339] [--workers N] [--epoch-records N]`:
-//! one deterministic pass, views to `OUT/views/<view>.parquet`, rejects to `OUT/rejected.jsonl`.
+//! `pulso replay --input DIR --out DIR [--as-of RFC3339] [--workers N] [--epoch-records N]
+//! [--config FILE]`: one deterministic pass, views to `OUT/views/<view>.parquet`, rejects to
+//! `OUT/rejected.jsonl`; the config file's `retention` section sets the horizons.
 //! With `--processes P --process-id I [--hostfile F]` it is one process of a timely cluster.
 
 use std::path::PathBuf;
@@ -15,6 +16,8 @@ use pulso_sinks::parquet::{clean_temp_files, write_rejected_jsonl, write_views, 
 use pulso_events::views::ViewSet;
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
+
+use crate::config::FileConfig;
 
 use super::cluster::ClusterArgs;
 use crate::stats::peak_rss_bytes;
@@ -40,9 +43,15 @@ pub struct ReplayArgs {
     /// Also write the views to this ClickHouse server (HTTP URL, e.g. http://127.0.0.1:8123).
     #[arg(long)]
     pub clickhouse: Option<String>,
-    /// ClickHouse database for `--clickhouse`.
-    #[arg(long, default_value = "pulso")]
-    pub clickhouse_database: String,
+    /// ClickHouse database for `--clickhouse` (default: the config file's
+    /// `clickhouse.database`, else `pulso`).
+    #[arg(long)]
+    pub clickhouse_database: Option<String>,
+    /// JSON config file, the format of `pulso run --config`: its `retention` section sets the
+    /// horizons, and with `--clickhouse` its `clickhouse`
+    /// section the connection settings (user, password, database...); other sections are ignored.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Timely cluster settings: every process reads `--input` and ingests its workers' share;
     /// process 0 writes the outputs.
     #[command(flatten)]
@@ -51,6 +60,7 @@ pub struct ReplayArgs {
 
 /// Runs the replay.
 pub fn run(args: &ReplayArgs) -> Result<()> {
+    let file = FileConfig::load(args.config.as_deref())?;
     let as_of = match &args.as_of {
         Some(text) => Some(
             parse_rfc3339(text)
@@ -73,6 +83,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         workers: args.workers,
         cluster: cluster.clone(),
         as_of,
+        retention: file.retention,
         ..Default::default()
     };
     let output = replay_stream(batches, &config)
@@ -111,7 +122,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         .collect();
     write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;
     if let Some(url) = &args.clickhouse {
-        let config = ClickHouseConfig::at(url, &args.clickhouse_database);
+        let config = file.clickhouse_at(url, args.clickhouse_database.as_deref());
         let written = write_to_clickhouse(config, &output.views)?;
         println!("clickhouse: {written} row changes written to {url}");
     }

@@ -8,19 +8,21 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use pulso_connectors::generator::{GeneratorConfig, SPAN};
 use pulso_connectors::kafka::{DlqProducer, KafkaConfig, StartPosition};
+use pulso_dataflows::clock::EngineClock;
 use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, SourceFactory};
+use pulso_dataflows::retention::Retention;
 use pulso_events::views::ViewSet;
-use pulso_queries::{AlertsConfig, ApiConfig, ServeConfig, ViewStore};
+use pulso_queries::{ServeConfig, ViewStore};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
-use serde::Deserialize;
 
 use super::cluster::ClusterArgs;
 use super::replay::write_to_clickhouse;
+use super::time_scale;
+use crate::config::FileConfig;
 use crate::live::consumer::{consume, Outputs};
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
@@ -47,8 +49,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// JSON config file: `{"kafka": {...}, "clickhouse": {...}, "api": {...}, "alerts":
-    /// {...}}` (flags win). `api`: bearer tokens scoped to tenants and request limits;
-    /// `alerts`: alert rules and webhook (see the README).
+    /// {...}, "retention": {...}}` (flags win). `api`: bearer tokens scoped to tenants and
+    /// request limits; `alerts`: alert rules and webhook; `retention`: the horizons past
+    /// which state leaves the engine (see the README).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Close an epoch after this many milliseconds...
@@ -66,6 +69,13 @@ pub struct RunArgs {
     /// Generator: random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Generator: event time advances this many seconds per wall second (e.g. 600: ten
+    /// hours of events per wall minute). The stream starts now and its `--scale` records
+    /// span scale × F / rate seconds; this scaled clock is the engine's "now" (live
+    /// `as_of`, the future-tolerance check). Without it the 14 days end now and "now" is
+    /// the wall clock.
+    #[arg(long)]
+    pub time_scale: Option<f64>,
     /// Kafka: where to start: `earliest` (default), `latest`, or an RFC 3339 time (the
     /// first record at or after it). Overrides `kafka.start` of `--config`.
     #[arg(long)]
@@ -77,7 +87,8 @@ pub struct RunArgs {
     /// `dlq_topic`). Not prefixed by `--topic-prefix`.
     #[arg(long)]
     pub dlq_topic: Option<String>,
-    /// Re-grade open cases against the wall clock at least this often (seconds).
+    /// Re-grade open cases against the wall clock at least this often (seconds; with
+    /// `--time-scale F`, this many seconds of the scaled clock, at least every wall second).
     #[arg(long, default_value_t = 30)]
     pub regrade_secs: u64,
     /// Stop when the sources are exhausted (generator) instead of serving until Ctrl-C.
@@ -90,33 +101,23 @@ pub struct RunArgs {
     pub cluster: ClusterArgs,
 }
 
-/// The optional config file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    kafka: Option<KafkaConfig>,
-    clickhouse: Option<ClickHouseConfig>,
-    #[serde(default)]
-    api: ApiConfig,
-    #[serde(default)]
-    alerts: AlertsConfig,
-}
-
 /// The run's configuration: flags over the config file over defaults.
 struct Loaded {
     kafka: Option<KafkaConfig>,
     clickhouse: Option<ClickHouseConfig>,
     serve: ServeConfig,
+    retention: Retention,
 }
 
 fn load_config(args: &RunArgs) -> Result<Loaded> {
-    let file: FileConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
-        }
-        None => FileConfig::default(),
+    let file = FileConfig::load(args.config.as_deref())?;
+    time_scale::check(args.time_scale, args.rate)?;
+    if args.time_scale.is_some() && (args.brokers.is_some() || file.kafka.is_some()) {
+        bail!("--time-scale applies to the built-in generator only, not to a Kafka source");
+    }
+    let clickhouse = match &args.clickhouse {
+        Some(url) => Some(file.clickhouse_at(url, None)),
+        None => file.clickhouse.clone(),
     };
     let kafka = match (&args.brokers, file.kafka) {
         (Some(brokers), Some(mut k)) => {
@@ -150,13 +151,6 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         Ok(k)
     })
     .transpose()?;
-    let clickhouse = match (&args.clickhouse, file.clickhouse) {
-        (Some(url), c) => Some(ClickHouseConfig {
-            url: url.clone(),
-            ..c.unwrap_or_default()
-        }),
-        (None, c) => c,
-    };
     let serve = ServeConfig {
         api: file.api,
         alerts: file.alerts,
@@ -169,6 +163,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         kafka,
         clickhouse,
         serve,
+        retention: file.retention,
     })
 }
 
@@ -178,6 +173,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         kafka,
         clickhouse,
         serve,
+        retention,
     } = load_config(args)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -200,6 +196,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .map(|w| ArchiveWriter::new(&archive, w).map(Some))
         .collect::<Result<_, _>>()?;
     let writers = Arc::new(Mutex::new(writers));
+    let generator = time_scale::live_generator(
+        args.seed,
+        args.scale,
+        args.time_scale,
+        args.rate,
+        chrono::Utc::now().timestamp_micros(),
+    );
+    if let (Some(factor), None) = (args.time_scale, &kafka) {
+        println!(
+            "pulso: generator time scale {factor}: event time starts now and advances {factor} s per wall second at --rate {}; {} records span {:.1} h",
+            args.rate,
+            args.scale,
+            generator.span as f64 / 3.6e9
+        );
+    }
     let sources: SourceFactory = match &kafka {
         Some(config) => {
             let started = std::time::Instant::now();
@@ -255,19 +266,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         None => {
             // The generator starts afresh; its archive epochs follow an earlier run's.
             let epoch_base = read_progress(&archive)?.last_epoch().map_or(0, |e| e + 1);
-            let now = chrono::Utc::now().timestamp_micros();
-            let config = GeneratorConfig {
-                seed: args.seed,
-                scale: args.scale,
-                start: now - SPAN,
-            };
             let rate = args.rate;
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
                 let writer =
                     writers.lock().unwrap_or_else(|e| e.into_inner())[index - first].take();
                 match (index, writer) {
                     (0, Some(writer)) => Box::new(ArchivingSource::new(
-                        GeneratorSource::new(&config, rate),
+                        GeneratorSource::new(&generator, rate),
                         writer,
                         epoch_base,
                         "",
@@ -322,10 +327,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         epoch_ms: args.epoch_ms,
         epoch_records: args.epoch_records,
         as_of: AsOfMode::WallClock {
-            regrade_secs: args.regrade_secs.min(60),
+            regrade_secs: time_scale::regrade_secs(args.regrade_secs.min(60), args.time_scale),
         },
-        retention: Default::default(),
-        clock: Default::default(),
+        retention,
+        clock: match &kafka {
+            Some(_) => EngineClock::Wall,
+            None => time_scale::live_clock(args.time_scale, generator.start),
+        },
     };
     let engine_stop = Arc::clone(&stop);
     let done = Arc::new(AtomicBool::new(false));

@@ -1,7 +1,7 @@
-//! `pulso verify --archive DIR [--clickhouse URL] [--views DIR] [--api URL]`: recomputes
-//! every view from the raw archive and diffs it against what the live run published
-//! (ClickHouse, its Parquet snapshots, its HTTP API), printing each difference and exiting
-//! non-zero on any. Open cases are graded at the target's own `as_of`. `pipeline_health`
+//! `pulso verify --archive DIR [--clickhouse URL] [--views DIR] [--api URL] [--config FILE]`:
+//! recomputes every view from the raw archive (with the config file's retention horizons)
+//! and diffs it against what the live run published (ClickHouse, its Parquet snapshots, its
+//! HTTP API), printing each difference and exiting non-zero on any. Open cases are graded at the target's own `as_of`. `pipeline_health`
 //! counts the archived (accepted) records plus the rejected ones of the archive's progress
 //! record; the API's `/v1/pipeline_health` (live counters, lag) is not compared.
 
@@ -9,13 +9,15 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use pulso_dataflows::retention::Retention;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, SourceRecord, Topic};
 use pulso_sinks::changes::diff_views;
-use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
+use pulso_sinks::clickhouse::ClickHouseSink;
 use pulso_sinks::parquet::{read_archive, read_progress, read_views, ArchiveRecord};
 
+use crate::config::FileConfig;
 use crate::live::recovery::restored_rejections;
 
 /// Flags of `pulso verify`.
@@ -28,9 +30,10 @@ pub struct VerifyArgs {
     /// Check this ClickHouse server's views.
     #[arg(long)]
     pub clickhouse: Option<String>,
-    /// ClickHouse database for `--clickhouse`.
-    #[arg(long, default_value = "pulso")]
-    pub clickhouse_database: String,
+    /// ClickHouse database for `--clickhouse` (default: the config file's
+    /// `clickhouse.database`, else `pulso`).
+    #[arg(long)]
+    pub clickhouse_database: Option<String>,
     /// Check the Parquet view snapshots in this folder (`OUT/views`).
     #[arg(long)]
     pub views: Option<PathBuf>,
@@ -42,6 +45,11 @@ pub struct VerifyArgs {
     /// Timely worker threads for the recomputation.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
+    /// JSON config file, the format of `pulso run --config`: its `retention` section sets the
+    /// horizons of the recomputation (give the live run's file), and with
+    /// `--clickhouse` its `clickhouse` section the connection settings; other sections are ignored.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// What the archive holds: its accepted records and the rejected counts of its progress record.
@@ -50,13 +58,19 @@ struct Archive {
     rejected: Vec<(Topic, RejectReason, u64)>,
 }
 
-fn recompute(archive: &Archive, workers: usize, as_of: Option<i64>) -> Result<ViewSet> {
+fn recompute(
+    archive: &Archive,
+    workers: usize,
+    retention: Retention,
+    as_of: Option<i64>,
+) -> Result<ViewSet> {
     let epochs: Vec<Vec<SourceRecord>> =
         archive.records.chunks(50_000).map(|c| c.to_vec()).collect();
     let config = ReplayConfig {
         workers,
         as_of,
         restored_rejections: archive.rejected.clone(),
+        retention,
         ..Default::default()
     };
     Ok(replay(epochs, &config)?.views)
@@ -84,6 +98,7 @@ fn describe(row: &ViewRow) -> String {
 
 /// Runs the check.
 pub fn run(args: &VerifyArgs) -> Result<()> {
+    let file = FileConfig::load(args.config.as_deref())?;
     let records: Vec<SourceRecord> = read_archive(&args.archive, None, None)?
         .into_iter()
         .map(ArchiveRecord::into_source)
@@ -94,7 +109,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     };
     let mut targets: Vec<(String, ViewSet)> = Vec::new();
     if let Some(url) = &args.clickhouse {
-        let config = ClickHouseConfig::at(url, &args.clickhouse_database);
+        let config = file.clickhouse_at(url, args.clickhouse_database.as_deref());
         targets.push((
             format!("clickhouse {url}"),
             ClickHouseSink::connect(config)?.read_views()?,
@@ -105,7 +120,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     }
     let mut total = 0;
     for (target, actual) in &targets {
-        let expected = recompute(&archive, args.workers, actual.as_of)?;
+        let expected = recompute(&archive, args.workers, file.retention, actual.as_of)?;
         let n = report(target, &expected, actual);
         println!(
             "{target}: {n} differences from the {} archived records",
@@ -114,7 +129,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         total += n;
     }
     if let Some(api) = &args.api {
-        total += verify_api(api, &archive, args.workers)?;
+        total += verify_api(api, &archive, args.workers, file.retention)?;
     }
     if total > 0 {
         bail!("{total} differences between the archive and the published views");
@@ -167,7 +182,7 @@ fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<Str
 
 /// Compares every view the API serves (but `pipeline_health`) with the recomputation, graded
 /// at the API's `as_of`; returns the number of differences.
-fn verify_api(api: &str, archive: &Archive, workers: usize) -> Result<usize> {
+fn verify_api(api: &str, archive: &Archive, workers: usize, retention: Retention) -> Result<usize> {
     let mut served = Vec::new();
     let mut as_of = None;
     for view in pulso_events::views::VIEW_NAMES
@@ -182,7 +197,7 @@ fn verify_api(api: &str, archive: &Archive, workers: usize) -> Result<usize> {
         );
     }
     let as_of = as_of.as_deref().and_then(pulso_events::time::parse_rfc3339);
-    let expected = recompute(archive, workers, as_of)?;
+    let expected = recompute(archive, workers, retention, as_of)?;
     let mut wanted: Vec<(String, String)> = pulso_sinks::changes::view_rows(&expected)
         .filter_map(|row| pulso_queries::api::render::row_json(&row))
         .filter(|(view, _)| *view != "pipeline_health")

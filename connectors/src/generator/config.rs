@@ -1,10 +1,10 @@
 //! Generator configuration.
 
-use super::format::DAY;
+use super::format::{DAY, SEC};
 
-/// The simulated time span of a generated stream: scenarios start uniformly over it, and no
-/// event has an event time after `start + SPAN` (14 days, long enough for open cases to be
-/// `BREACHED`, `AT_RISK` and `ON_TRACK` against the greatest event time).
+/// The default simulated time span of a generated stream: scenarios start uniformly over it,
+/// and no event has an event time after `start + span` (14 days, long enough for open cases
+/// to be `BREACHED`, `AT_RISK` and `ON_TRACK` against the greatest event time).
 pub const SPAN: i64 = 14 * DAY;
 
 /// `2024-01-15T00:00:00Z` in UTC microseconds.
@@ -19,15 +19,31 @@ pub struct GeneratorConfig {
     pub scale: u64,
     /// UTC microseconds of the first event (default `2024-01-15T00:00:00Z`).
     pub start: i64,
+    /// Simulated time the `scale` records span, in microseconds (default [`SPAN`], 14 days):
+    /// the stream's clock advances `span / scale` per record.
+    pub span: i64,
 }
 
 impl GeneratorConfig {
-    /// A config with this seed and scale, starting at [`DEFAULT_START`].
+    /// A config with this seed and scale, starting at [`DEFAULT_START`] and spanning [`SPAN`].
     pub fn new(seed: u64, scale: u64) -> GeneratorConfig {
         GeneratorConfig {
             seed,
             scale,
             start: DEFAULT_START,
+            span: SPAN,
+        }
+    }
+
+    /// This config with its span set so that, read at `rate` records per second, its event
+    /// time advances `time_scale` seconds per wall-clock second: `span = scale × time_scale /
+    /// rate` seconds (at least one second).
+    pub fn time_scaled(self, time_scale: f64, rate: f64) -> GeneratorConfig {
+        let seconds = self.scale.max(1) as f64 * time_scale / rate;
+        let span = (seconds * SEC as f64).clamp(SEC as f64, i64::MAX as f64 / 4.0);
+        GeneratorConfig {
+            span: span as i64,
+            ..self
         }
     }
 }

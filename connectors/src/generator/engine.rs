@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::config::{GeneratorConfig, SPAN};
+use super::config::GeneratorConfig;
 use super::faults;
 use super::format::{self, HOUR, SEC};
 use super::stats::GeneratorStats;
@@ -63,6 +63,8 @@ pub struct Generator {
     pub(crate) horizon_end: i64,
     target: u64,
     start: i64,
+    /// Simulated time over which the `target` records are spread.
+    span: i64,
     clock: i64,
     heap: BinaryHeap<Reverse<Pending>>,
     seq: u64,
@@ -98,9 +100,10 @@ impl Generator {
         let mut generator = Generator {
             rng,
             world,
-            horizon_end: config.start + SPAN,
+            horizon_end: config.start.saturating_add(config.span),
             target: scale,
             start: config.start,
+            span: config.span,
             clock: config.start,
             heap: BinaryHeap::new(),
             seq: 0,
@@ -308,7 +311,7 @@ impl Generator {
 
     /// Advances the clock and starts one scenario.
     fn step(&mut self) {
-        let progress = (SPAN as i128 * self.scheduled as i128) / self.target as i128;
+        let progress = (self.span as i128 * self.scheduled as i128) / self.target as i128;
         self.clock = self.clock.max(self.start + progress as i64);
         let now = self.clock;
         if self

@@ -1,6 +1,7 @@
 //! A seedable generator of realistic event streams for every topic of `EVENTS.md`.
 //!
-//! It simulates, over [`SPAN`] (14 days) from [`GeneratorConfig::start`]:
+//! It simulates, over [`GeneratorConfig::span`] (by default [`SPAN`], 14 days) from
+//! [`GeneratorConfig::start`]:
 //! - e-commerce sagas: `ORDER_CREATED` → `INVENTORY_RESERVED` → `ORDER_CONFIRMED`, or
 //!   `ORDER_CANCELLED` (`PAYMENT_FAILED`, `CUSTOMER_REQUEST` + `INVENTORY_RELEASED`;
 //!   `INSUFFICIENT_STOCK` after an `INSUFFICIENT_STOCK` event), stock counts and adjustments;

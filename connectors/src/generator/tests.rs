@@ -380,3 +380,50 @@ fn decoder_accepts_most_and_sees_every_reason() {
         );
     }
 }
+
+#[test]
+fn time_scaled_stream_spans_scale_times_factor_over_rate() {
+    // Read at 1,000 records/s with time scale 3,600, the stream's event time advances one
+    // hour per wall second: 20,000 records span 20,000 × 3,600 / 1,000 s = 20 h.
+    let (scale, factor, rate) = (20_000, 3_600.0, 1_000.0);
+    let config = GeneratorConfig::new(5, scale).time_scaled(factor, rate);
+    let span = 20 * format::HOUR;
+    assert_eq!(config.span, span);
+    let records = generate(&config);
+    let times: Vec<Option<i64>> = parsed(&records)
+        .iter()
+        .map(|(_, v)| v.as_ref().and_then(timestamp))
+        .collect();
+    let valid: Vec<i64> = times.iter().flatten().copied().collect();
+    assert_eq!(valid.iter().min().copied(), Some(config.start));
+    let max = valid.iter().max().copied().unwrap();
+    assert!(max <= config.start + span + 200 * format::SEC, "{max}");
+    assert!(max >= config.start + span - span / 20, "{max}");
+    // Paced at `rate`, the i-th record is read i / rate seconds in: between the records at a
+    // quarter and at three quarters of the stream, event time advances about
+    // (n / 2) × factor / rate seconds, i.e. `factor` seconds per wall second. (The stream
+    // runs a roughly constant lead ahead of `start + i × factor / rate`: the records that
+    // scenarios schedule for later count as produced when they are scheduled.)
+    let n = records.len();
+    let median_at = |percent: usize| {
+        let mut around: Vec<i64> = times[n * (percent - 5) / 100..n * (percent + 5) / 100]
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        around.sort_unstable();
+        around[around.len() / 2]
+    };
+    let advanced = (median_at(75) - median_at(25)) as f64 / format::SEC as f64;
+    let expected = n as f64 / 2.0 * factor / rate;
+    assert!(
+        (advanced / expected - 1.0).abs() < 0.1,
+        "advanced {advanced}s, expected {expected}s"
+    );
+}
+
+#[test]
+fn default_span_is_fourteen_days() {
+    assert_eq!(GeneratorConfig::default().span, SPAN);
+    assert_eq!(GeneratorConfig::new(1, 10).span, 14 * format::DAY);
+}
