@@ -13,7 +13,6 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
-use pulso_events::SourceRecord;
 use pulso_sinks::parquet::{read_archive, read_progress, write_views, ArchiveRecord};
 
 use super::replay::write_to_clickhouse;
@@ -49,8 +48,9 @@ pub struct BackfillArgs {
     /// Timely worker threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// Records per epoch.
-    #[arg(long, default_value_t = 50_000)]
+    /// Ignored: the archive's own epochs are replayed, so that the watermark, `too_late`
+    /// and expiries are the live run's (kept so that older scripts still run).
+    #[arg(long, default_value_t = 50_000, hide = true)]
     pub epoch_records: usize,
     /// JSON config file, the format of `pulso run --config`: its `retention` section sets the
     /// horizons, and with `--clickhouse` its `clickhouse`
@@ -120,15 +120,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
     let as_of = time_flag("as-of", &args.as_of)?;
     let archived = read_archive(&args.archive, from, to)?;
     let total = archived.len() as u64;
-    let records: Vec<SourceRecord> = archived
-        .into_iter()
-        .map(ArchiveRecord::into_source)
-        .collect();
-    let epochs: Vec<Vec<SourceRecord>> = records
-        .chunks(args.epoch_records.max(1))
-        .map(|c| c.to_vec())
-        .collect();
-    drop(records);
+    let epochs = ArchiveRecord::into_epochs(archived);
 
     let done = Arc::new(AtomicU64::new(0));
     let finished = Arc::new(AtomicBool::new(false));

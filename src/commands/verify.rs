@@ -54,7 +54,8 @@ pub struct VerifyArgs {
 
 /// What the archive holds: its accepted records and the rejected counts of its progress record.
 struct Archive {
-    records: Vec<SourceRecord>,
+    /// The accepted records, in the live run's epochs.
+    epochs: Vec<Vec<SourceRecord>>,
     rejected: Vec<(Topic, RejectReason, u64)>,
 }
 
@@ -64,8 +65,7 @@ fn recompute(
     retention: Retention,
     as_of: Option<i64>,
 ) -> Result<ViewSet> {
-    let epochs: Vec<Vec<SourceRecord>> =
-        archive.records.chunks(50_000).map(|c| c.to_vec()).collect();
+    let epochs = archive.epochs.clone();
     let config = ReplayConfig {
         workers,
         as_of,
@@ -99,12 +99,8 @@ fn describe(row: &ViewRow) -> String {
 /// Runs the check.
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let file = FileConfig::load(args.config.as_deref())?;
-    let records: Vec<SourceRecord> = read_archive(&args.archive, None, None)?
-        .into_iter()
-        .map(ArchiveRecord::into_source)
-        .collect();
     let archive = Archive {
-        records,
+        epochs: ArchiveRecord::into_epochs(read_archive(&args.archive, None, None)?),
         rejected: restored_rejections(&read_progress(&args.archive)?),
     };
     let mut targets: Vec<(String, ViewSet)> = Vec::new();
@@ -124,7 +120,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         let n = report(target, &expected, actual);
         println!(
             "{target}: {n} differences from the {} archived records",
-            archive.records.len()
+            archive.epochs.iter().map(Vec::len).sum::<usize>()
         );
         total += n;
     }
@@ -222,7 +218,7 @@ fn verify_api(api: &str, archive: &Archive, workers: usize, retention: Retention
     let n = missing.len() + unexpected.len();
     println!(
         "api {api}: {n} differences from the {} archived records",
-        archive.records.len()
+        archive.epochs.iter().map(Vec::len).sum::<usize>()
     );
     Ok(n)
 }

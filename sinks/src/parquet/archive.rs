@@ -83,6 +83,23 @@ impl ArchiveRecord {
         (self.epoch, self.topic, self.position)
     }
 
+    /// Archived records (sorted by [`ArchiveRecord::sort_key`]) as the live run's epochs, to
+    /// be replayed with the same watermark and expiries (VIEWS.md, "Retention").
+    pub fn into_epochs(records: Vec<ArchiveRecord>) -> Vec<Vec<SourceRecord>> {
+        let mut epochs: Vec<Vec<SourceRecord>> = Vec::new();
+        let mut current = None;
+        for record in records {
+            if current != Some(record.epoch) {
+                current = Some(record.epoch);
+                epochs.push(Vec::new());
+            }
+            if let Some(epoch) = epochs.last_mut() {
+                epoch.push(record.into_source());
+            }
+        }
+        epochs
+    }
+
     /// The source record it archived, to be replayed.
     pub fn into_source(self) -> SourceRecord {
         SourceRecord {
