@@ -13,7 +13,7 @@ mod support;
 
 use proptest::prelude::*;
 use pulso_dataflows::clock::EngineClock;
-use pulso_dataflows::retention::{Horizon, Retention};
+use pulso_dataflows::retention::{Horizon, Retention, WindowHorizons};
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::RejectReason;
 
@@ -25,10 +25,14 @@ fn short() -> Retention {
     let hours = |h: i64| Horizon::micros(h * 3_600_000_000);
     Retention {
         late_after: hours(6),
+        windows: WindowHorizons {
+            minute: hours(6),
+            hour: hours(12),
+            day: hours(30),
+        },
         entities: hours(12),
         timelines: hours(12),
         future_tolerance: hours(1),
-        ..Retention::default()
     }
 }
 
@@ -44,6 +48,7 @@ fn check(
         entities: retention.entities.as_micros(),
         future_tolerance: retention.future_tolerance.as_micros(),
         now: NOW,
+        windows: retention.windows,
     };
     for workers in [1, 2, 4] {
         let epochs = support::streams::random_epochs(&records, seed.wrapping_add(workers as u64));

@@ -13,13 +13,14 @@ use pulso_events::views::{
 use pulso_events::{Body, CasoEvent, Event, Topic};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{greatest_by_key, sum_by_key};
+use crate::aggregate::greatest_by_key;
 use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
-use crate::retention::Horizon;
+use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
+use crate::windows::sum_windows;
 use crate::{Epoch, SharedEvent};
 
 /// What one event says about a case.
@@ -261,7 +262,7 @@ pub fn case_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     as_of: VecCollection<'s, Epoch, i64>,
     maxima: Maxima<'s>,
-    entities: Horizon,
+    retention: Retention,
 ) -> CaseViews<'s> {
     let facts = events.clone().flat_map(|event| {
         fact(&event).map(|(id, fact)| {
@@ -270,8 +271,8 @@ pub fn case_views<'s>(
         })
     });
     let expiry = Expiry {
-        maxima,
-        horizon: entities,
+        maxima: maxima.clone(),
+        horizon: retention.entities,
         keep: is_open,
     };
     let outputs = summarise_expiring("CaseSummary", facts, expiry, |_id, facts, output| {
@@ -297,27 +298,33 @@ pub fn case_views<'s>(
             cases: n as i64,
         });
 
-    let compliance = sum_by_key(cases.clone().explode(|(_, case)| {
-        let mut out = Vec::new();
-        if let Some((violated, day)) = case.outcome {
-            let key = (case.dependencia_id, case.prioridad.clone(), day);
-            out.push((key, Sums::of(&[i64::from(!violated), i64::from(violated)])));
-        }
-        if let Some((day, hours, satisfaction)) = case.closure {
-            let key = (case.dependencia_id, case.prioridad.clone(), day);
-            let totals = [
-                0,
-                0,
-                1,
-                hours.unwrap_or(0),
-                i64::from(hours.is_some()),
-                satisfaction.unwrap_or(0),
-                i64::from(satisfaction.is_some()),
-            ];
-            out.push((key, Sums::of(&totals)));
-        }
-        out
-    }))
+    let compliance = sum_windows(
+        "SlaCompliance",
+        cases.clone().explode(|(_, case)| {
+            let mut out = Vec::new();
+            if let Some((violated, day)) = case.outcome {
+                let key = (case.dependencia_id, case.prioridad.clone(), day);
+                out.push((key, Sums::of(&[i64::from(!violated), i64::from(violated)])));
+            }
+            if let Some((day, hours, satisfaction)) = case.closure {
+                let key = (case.dependencia_id, case.prioridad.clone(), day);
+                let totals = [
+                    0,
+                    0,
+                    1,
+                    hours.unwrap_or(0),
+                    i64::from(hours.is_some()),
+                    satisfaction.unwrap_or(0),
+                    i64::from(satisfaction.is_some()),
+                ];
+                out.push((key, Sums::of(&totals)));
+            }
+            out
+        }),
+        |k| (Granularity::Day, k.2),
+        maxima,
+        retention.windows,
+    )
     .map(|((dependencia_id, prioridad, day), s)| SlaCompliance {
         dependencia_id,
         prioridad,

@@ -37,20 +37,22 @@ pub mod inventory;
 pub mod live;
 pub mod notifications;
 pub mod orders;
-pub mod retention;
 pub mod runner;
 pub mod summarise;
 pub mod sums;
 pub mod timelines;
 pub mod watermark;
+pub mod windows;
 pub mod winner_log;
 pub mod winners;
 
-use differential_dataflow::collection::VecCollection;
+use differential_dataflow::collection::{AsCollection, VecCollection};
 use pulso_events::views::ViewRow;
+use timely::dataflow::operators::vec::Map;
 
 pub use cluster::ClusterConfig;
 pub use ingest::{ingest, Ingested};
+pub use pulso_events::retention;
 pub use runner::{replay, replay_stream, ReplayConfig, ReplayOutput};
 
 use crate::aggregate::greatest_by_key;
@@ -89,12 +91,19 @@ pub fn build_views<'s>(
         greatest_by_key("MaxEventTime", per_worker).map(|((), t)| t)
     });
 
-    let entities = retention.entities;
-    let notifications = notifications::notification_views(events.clone(), maxima.clone(), entities);
-    let orders = orders::order_views(events.clone(), maxima.clone(), entities);
-    let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), entities);
-    let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), entities);
-    let timelines = timelines::timelines(events.clone(), maxima, entities);
+    let notifications =
+        notifications::notification_views(events.clone(), maxima.clone(), *retention);
+    let orders = orders::order_views(events.clone(), maxima.clone(), *retention);
+    let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), retention.entities);
+    let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), *retention);
+    let timelines = timelines::timelines(events.clone(), maxima.clone(), *retention);
+    let watermark = greatest_by_key(
+        "Watermark",
+        maxima
+            .map(|(epoch, max)| (((), max), epoch, 1))
+            .as_collection(),
+    )
+    .map(|((), w)| ViewRow::Watermark(w));
     let health = health::pipeline_health(
         input,
         accepted.map(|(key, _)| key),
@@ -119,4 +128,5 @@ pub fn build_views<'s>(
         .concat(timelines.map(ViewRow::Timeline))
         .concat(health.map(ViewRow::TopicHealth))
         .concat(as_of.map(ViewRow::AsOf))
+        .concat(watermark)
 }

@@ -4,7 +4,6 @@
 //! group and counted the moment the send arrives.
 
 use differential_dataflow::collection::VecCollection;
-use differential_dataflow::operators::CountTotal;
 use pulso_events::time::Granularity;
 use pulso_events::views::{NotificationBounces, NotificationRates};
 use pulso_events::{
@@ -14,13 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
-use crate::aggregate::sum_by_key;
 use crate::health;
 use crate::intern::{Interner, Name};
-use crate::retention::Horizon;
+use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
+use crate::windows::sum_windows;
 use crate::{Epoch, SharedEvent};
 
 /// What the views read of a send (not the whole send: this is kept per notification).
@@ -199,7 +198,7 @@ pub struct NotificationViews<'s> {
 pub fn notification_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
-    entities: Horizon,
+    retention: Retention,
 ) -> NotificationViews<'s> {
     let mut names = Interner::default();
     let facts = events.flat_map(move |event| {
@@ -209,8 +208,8 @@ pub fn notification_views<'s>(
             .map(move |(id, fact)| (id, (fact, at)))
     });
     let expiry = Expiry {
-        maxima,
-        horizon: entities,
+        maxima: maxima.clone(),
+        horizon: retention.entities,
         keep: |_| false,
     };
     let summaries = summarise_expiring(
@@ -223,30 +222,36 @@ pub fn notification_views<'s>(
     )
     .map(|(_id, summary)| summary);
 
-    let rates = sum_by_key(summaries.clone().explode(|summary| {
-        let mut out = Vec::new();
-        if let NotificationSummary::Cohort {
-            tenant_id,
-            channel,
-            provider,
-            sent_at,
-            totals,
-            ..
-        } = summary
-        {
-            for granularity in Granularity::ALL {
-                let key = (
-                    tenant_id.clone(),
-                    channel,
-                    provider.clone(),
-                    granularity,
-                    granularity.floor(sent_at),
-                );
-                out.push((key, Sums::of(&totals)));
+    let rates = sum_windows(
+        "NotificationRates",
+        summaries.clone().explode(|summary| {
+            let mut out = Vec::new();
+            if let NotificationSummary::Cohort {
+                tenant_id,
+                channel,
+                provider,
+                sent_at,
+                totals,
+                ..
+            } = summary
+            {
+                for granularity in Granularity::ALL {
+                    let key = (
+                        tenant_id.clone(),
+                        channel,
+                        provider.clone(),
+                        granularity,
+                        granularity.floor(sent_at),
+                    );
+                    out.push((key, Sums::of(&totals)));
+                }
             }
-        }
-        out
-    }))
+            out
+        }),
+        |k| (k.3, k.4),
+        maxima.clone(),
+        retention.windows,
+    )
     .map(
         |((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
             tenant_id: tenant_id.to_string(),
@@ -285,17 +290,24 @@ pub fn notification_views<'s>(
                 .collect(),
             NotificationSummary::Orphans(_) => Vec::new(),
         })
-        .count_total()
-        .map(
-            |((tenant_id, channel, day, bounce_type, reason), n)| NotificationBounces {
-                tenant_id: tenant_id.to_string(),
-                channel: channel.as_str().to_string(),
-                day,
-                bounce_type: bounce_type.as_str().to_string(),
-                reason: reason.to_string(),
-                notifications: n as i64,
-            },
-        );
+        .explode(|key| Some((key, Sums::of(&[1]))));
+    let bounces = sum_windows(
+        "NotificationBounces",
+        bounces,
+        |k| (Granularity::Day, k.2),
+        maxima,
+        retention.windows,
+    )
+    .map(
+        |((tenant_id, channel, day, bounce_type, reason), s)| NotificationBounces {
+            tenant_id: tenant_id.to_string(),
+            channel: channel.as_str().to_string(),
+            day,
+            bounce_type: bounce_type.as_str().to_string(),
+            reason: reason.to_string(),
+            notifications: s.get(0),
+        },
+    );
 
     let orphans = summaries.flat_map(|summary| match summary {
         NotificationSummary::Orphans(n) if n > 0 => Some(health::orphans(Topic::Notifications, n)),

@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
-use crate::aggregate::sum_by_key;
 use crate::health;
 use crate::intern::{Interner, Name};
-use crate::retention::Horizon;
+use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
+use crate::windows::sum_windows;
 use crate::{Epoch, SharedEvent};
 
 /// One event of an order; creations sort before status changes, each by `(timestamp, event_id)`.
@@ -92,7 +92,7 @@ pub struct OrderViews<'s> {
 pub fn order_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
-    entities: Horizon,
+    retention: Retention,
 ) -> OrderViews<'s> {
     let mut names = Interner::default();
     let facts = events.flat_map(move |event| {
@@ -100,8 +100,8 @@ pub fn order_views<'s>(
         fact(&event, &mut names).map(|(id, fact)| (id, (fact, at)))
     });
     let expiry = Expiry {
-        maxima,
-        horizon: entities,
+        maxima: maxima.clone(),
+        horizon: retention.entities,
         keep: |_| false,
     };
     let summaries = summarise_expiring("OrderSummary", facts, expiry, |_id, facts, output| {
@@ -109,32 +109,38 @@ pub fn order_views<'s>(
     })
     .map(|(_id, summary)| summary);
 
-    let metrics = sum_by_key(summaries.clone().explode(|summary| {
-        let mut out = Vec::new();
-        if let OrderSummary::Order {
-            tenant_id,
-            created_at,
-            total,
-            status,
-        } = summary
-        {
-            // created, confirmed, cancelled, pending, revenue confirmed, lost, pending
-            let totals = match status {
-                Some(None) => [1, 1, 0, 0, total, 0, 0],
-                Some(Some(_)) => [1, 0, 1, 0, 0, total, 0],
-                None => [1, 0, 0, 1, 0, 0, total],
-            };
-            for granularity in Granularity::ALL {
-                let key = (
-                    tenant_id.clone(),
-                    granularity,
-                    granularity.floor(created_at),
-                );
-                out.push((key, Sums::of(&totals)));
+    let metrics = sum_windows(
+        "OrderMetrics",
+        summaries.clone().explode(|summary| {
+            let mut out = Vec::new();
+            if let OrderSummary::Order {
+                tenant_id,
+                created_at,
+                total,
+                status,
+            } = summary
+            {
+                // created, confirmed, cancelled, pending, revenue confirmed, lost, pending
+                let totals = match status {
+                    Some(None) => [1, 1, 0, 0, total, 0, 0],
+                    Some(Some(_)) => [1, 0, 1, 0, 0, total, 0],
+                    None => [1, 0, 0, 1, 0, 0, total],
+                };
+                for granularity in Granularity::ALL {
+                    let key = (
+                        tenant_id.clone(),
+                        granularity,
+                        granularity.floor(created_at),
+                    );
+                    out.push((key, Sums::of(&totals)));
+                }
             }
-        }
-        out
-    }))
+            out
+        }),
+        |k| (k.1, k.2),
+        maxima,
+        retention.windows,
+    )
     .map(|((tenant_id, granularity, window_start), s)| OrderMetrics {
         tenant_id: tenant_id.to_string(),
         granularity,

@@ -69,8 +69,11 @@ impl Default for ReplayConfig {
 /// What a replay produced.
 #[derive(Debug, Default)]
 pub struct ReplayOutput {
-    /// Every view after the last epoch.
+    /// Every view after the last epoch: the whole views, rows expired by retention included
+    /// (see [`pulso_events::retention::Retention::split`] for the retained part).
     pub views: ViewSet,
+    /// The greatest accepted event time (VIEWS.md, "Retention"), `None` without events.
+    pub watermark: Option<i64>,
     /// Every rejected record with its reason, in input order.
     pub rejected: Vec<(SourceRecord, Rejection)>,
     /// View changes the dataflow emitted (all epochs, before accumulation).
@@ -337,7 +340,12 @@ where
         return Err(error);
     }
     let multiplicity = |(row, n): (ViewRow, isize)| DataflowError::Multiplicity(Box::new(row), n);
-    let mut views = ViewSet::from_rows(all.others.into_rows().map_err(multiplicity)?);
+    let rows = all.others.into_rows().map_err(multiplicity)?;
+    let watermark = rows.iter().find_map(|row| match row {
+        ViewRow::Watermark(w) => Some(*w),
+        _ => None,
+    });
+    let mut views = ViewSet::from_rows(rows);
     views.timelines = all
         .timelines
         .into_rows()
@@ -350,6 +358,7 @@ where
         .collect();
     Ok(ReplayOutput {
         views,
+        watermark,
         rejected,
         changes: all.emitted,
     })

@@ -3,7 +3,6 @@
 //! summary names the tenant it belongs to, which the query API scopes timelines by.
 
 use differential_dataflow::collection::VecCollection;
-use differential_dataflow::operators::ThresholdTotal;
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
     timeline_summary, with_tenant, Body, CasoEvent, Event, InventoryEvent, NotificationEvent,
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::intern::{Interner, Name};
-use crate::retention::Horizon;
+use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
@@ -205,10 +204,13 @@ fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<Timeline
 ///
 /// The attribution of a notification leaves the state like the notification does (latest
 /// event earlier than `W(e) - entities`); a webhook arriving after it takes its own tenant.
+/// The entries themselves are not held here (the serving store holds them, and drops those
+/// earlier than `W(e) - timelines`), except the `tracking.events` entries their `distinct`
+/// keeps, which leave it past the same horizon.
 pub fn timelines<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
-    entities: Horizon,
+    retention: Retention,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let tracking = Topic::Tracking.name();
     let mut own_names = Interner::default();
@@ -232,8 +234,8 @@ pub fn timelines<'s>(
         facts.into_iter().map(move |(id, fact)| (id, (fact, at)))
     });
     let expiry = Expiry {
-        maxima,
-        horizon: entities,
+        maxima: maxima.clone(),
+        horizon: retention.entities,
         keep: |_| false,
     };
     let attributed = summarise_expiring(
@@ -244,10 +246,25 @@ pub fn timelines<'s>(
     )
     .map(|(_id, entry)| entry);
     let entries = own.concat(attributed);
-    let deduplicated = entries
+    let tracked = entries
         .clone()
         .filter(move |e| &*e.topic == tracking)
-        .distinct_total();
+        .map(|entry| {
+            let at = entry.timestamp;
+            (entry, ((), at))
+        });
+    let expiry = Expiry {
+        maxima,
+        horizon: retention.timelines,
+        keep: |_| false,
+    };
+    let deduplicated = summarise_expiring(
+        "DistinctTrackingEntries",
+        tracked,
+        expiry,
+        |_, _, output| output.push(((), 1)),
+    )
+    .map(|(entry, ())| entry);
     entries
         .filter(move |e| &*e.topic != tracking)
         .concat(deduplicated)

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod model;
 pub mod money;
 pub mod reject;
+pub mod retention;
 pub mod summary;
 pub mod time;
 pub mod topic;

@@ -411,6 +411,10 @@ pub enum ViewRow {
     TopicHealth(TopicHealth),
     /// The instant open cases are graded at.
     AsOf(Micros),
+    /// The greatest accepted event time so far (VIEWS.md, "Retention"): windowed rows and
+    /// timeline entries it has expired leave the served views for the sinks' history. Not a
+    /// row of any view: [`ViewSet::from_rows`] skips it.
+    Watermark(Micros),
 }
 
 impl ViewSet {
@@ -431,6 +435,7 @@ impl ViewSet {
                 ViewRow::Timeline(r) => set.timelines.push(r),
                 ViewRow::TopicHealth(r) => set.pipeline_health.push(r),
                 ViewRow::AsOf(t) => set.as_of = Some(t),
+                ViewRow::Watermark(_) => {}
             }
         }
         set.sort();

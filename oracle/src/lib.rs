@@ -58,9 +58,9 @@ pub fn compute_from_decoded(
 
 /// Computes every view over `batches` (batch `e` is epoch `e`) with the retention rules of
 /// VIEWS.md ("Retention"): the watermark per epoch, `too_late` and future rejections,
-/// expiry of dedup keys and of entities (see [`Horizons`]). Windowed rows and timeline
-/// entries are not expired here: the result is the whole view (what the engine's views and
-/// their history hold together).
+/// expiry of dedup keys, entities and windows (see [`Horizons`]). The result is the whole
+/// view: what the engine's retained views and their history hold together (timeline entries
+/// and windowed rows are only split between the two, by the final watermark).
 pub fn compute_retained(
     batches: &[Vec<SourceRecord>],
     as_of: Option<Micros>,
@@ -81,8 +81,82 @@ pub fn compute_retained(
             case.caso_id = *original;
         }
     }
+    freeze_windows(&mut views, &retained, horizons);
     views.sort();
     views
+}
+
+/// Windowed rows as retention leaves them: a row whose window expired at epoch `x` keeps its
+/// value after epoch `x - 1` (changes after that are not applied), computed from the events
+/// counted then.
+fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons: &Horizons) {
+    let retention = pulso_events::retention::Retention {
+        windows: horizons.windows,
+        ..pulso_events::retention::Retention::OFF
+    };
+    let w = &retained.watermarks;
+    let Some(last) = w.len().checked_sub(1) else {
+        return;
+    };
+    let expired =
+        |due: Option<i64>, wm: Option<i64>| matches!((due, wm), (Some(d), Some(w)) if d <= w);
+    let rates_due = |r: &pulso_events::views::NotificationRates| {
+        retention.window_due(r.granularity, r.window_start)
+    };
+    let bounces_due = |r: &pulso_events::views::NotificationBounces| {
+        retention.window_due(pulso_events::time::Granularity::Day, r.day)
+    };
+    let metrics_due =
+        |r: &pulso_events::views::OrderMetrics| retention.window_due(r.granularity, r.window_start);
+    let sla_due = |r: &pulso_events::views::SlaCompliance| {
+        retention.window_due(pulso_events::time::Granularity::Day, r.day)
+    };
+    let mut frozen = ViewSet::default();
+    for x in 1..w.len() {
+        if w[x] == w[x - 1] {
+            continue;
+        }
+        let newly = |due: Option<i64>| expired(due, w[x]) && !expired(due, w[x - 1]);
+        let events = retained.counted_after(x - 1);
+        let before = ViewSet {
+            notification_rates: notifications::notification_rates(&events),
+            notification_bounces: notifications::notification_bounces(&events),
+            order_metrics: orders::order_metrics(&events),
+            sla_compliance: cases::Cases::build(&events).sla_compliance(),
+            ..ViewSet::default()
+        };
+        let rates = before.notification_rates.into_iter();
+        frozen
+            .notification_rates
+            .extend(rates.filter(|r| newly(rates_due(r))));
+        let bounces = before.notification_bounces.into_iter();
+        frozen
+            .notification_bounces
+            .extend(bounces.filter(|r| newly(bounces_due(r))));
+        let metrics = before.order_metrics.into_iter();
+        frozen
+            .order_metrics
+            .extend(metrics.filter(|r| newly(metrics_due(r))));
+        let sla = before.sla_compliance.into_iter();
+        frozen
+            .sla_compliance
+            .extend(sla.filter(|r| newly(sla_due(r))));
+    }
+    let wl = w[last];
+    views
+        .notification_rates
+        .retain(|r| !expired(rates_due(r), wl));
+    views.notification_rates.extend(frozen.notification_rates);
+    views
+        .notification_bounces
+        .retain(|r| !expired(bounces_due(r), wl));
+    views
+        .notification_bounces
+        .extend(frozen.notification_bounces);
+    views.order_metrics.retain(|r| !expired(metrics_due(r), wl));
+    views.order_metrics.extend(frozen.order_metrics);
+    views.sla_compliance.retain(|r| !expired(sla_due(r), wl));
+    views.sla_compliance.extend(frozen.sla_compliance);
 }
 
 /// The views of the counted events: `winners` (with ids per generation) for the views,

@@ -13,6 +13,8 @@
 
 use std::collections::HashMap;
 
+use pulso_events::retention::WindowHorizons;
+
 use pulso_events::{
     Body, CasoEvent, Decoded, Event, InventoryEvent, NotificationEvent, OrderEvent, RejectReason,
     Rejection, SourceRecord, Topic,
@@ -29,6 +31,10 @@ pub struct Horizons {
     pub future_tolerance: Option<i64>,
     /// The clock's reading for the future-tolerance check.
     pub now: i64,
+    /// `retention.windows`: a windowed row whose window ends at or before `W(e) - horizon`
+    /// leaves the engine at epoch `e` as it was after epoch `e - 1`; later changes to it are
+    /// not applied.
+    pub windows: WindowHorizons,
 }
 
 /// The id spaces in which entities expire.
@@ -97,10 +103,15 @@ struct Generation {
 pub(crate) struct Retained {
     /// Every record, with its decoding or rejection (too-late and future ones included).
     pub decoded: Vec<(SourceRecord, Decoded)>,
-    /// The counted events: current winners and expired winners.
+    /// The counted events at the end: current winners and expired winners.
     pub counted: Vec<Event>,
     /// Per counted event, its generation in each space it belongs to.
     generations: Vec<Vec<(Space, u32)>>,
+    /// Every event that was ever a winner, with the epoch it won in and the one it was
+    /// replaced in (if it was), and its generations: the counted events of any epoch.
+    history: Vec<(Event, usize, Option<usize>, Vec<(Space, u32)>)>,
+    /// `W(e)` of each epoch.
+    pub watermarks: Vec<Option<i64>>,
 }
 
 impl Retained {
@@ -114,6 +125,24 @@ impl Retained {
             .iter()
             .find(|(s, _)| *s == space)
             .map_or(0, |(_, g)| *g)
+    }
+
+    /// The events counted at the end of epoch `epoch`, their ids made distinct per generation
+    /// as [`Retained::for_views`] does.
+    pub fn counted_after(&self, epoch: usize) -> Vec<Event> {
+        let mut events = Vec::new();
+        for (event, added, removed, generations) in &self.history {
+            if *added <= epoch && removed.is_none_or(|r| r > epoch) {
+                let mut event = event.clone();
+                for (space, g) in generations {
+                    if *g > 0 && *space != Space::Attribution {
+                        rename(&mut event, *space, *g);
+                    }
+                }
+                events.push(event);
+            }
+        }
+        events
     }
 
     /// The counted events with the ids of later generations made distinct, for the views, and
@@ -212,7 +241,11 @@ pub(crate) fn run_epochs(batches: &[Vec<SourceRecord>], horizons: &Horizons) -> 
     let mut entities: HashMap<(Space, String), Generation> = HashMap::new();
     let mut generations: Vec<Vec<(Space, u32)>> = Vec::new();
     let mut watermark: Option<i64> = None;
-    for batch in batches {
+    let mut watermarks = Vec::new();
+    let mut added_at: Vec<usize> = Vec::new();
+    let mut removed_at: Vec<Option<usize>> = Vec::new();
+    for (epoch, batch) in batches.iter().enumerate() {
+        watermarks.push(watermark);
         let cutoff = |horizon: Option<i64>| Some(watermark? - horizon?);
         let (late_cutoff, entity_cutoff) = (cutoff(horizons.late_after), cutoff(horizons.entities));
         let mut epoch_max: Option<i64> = None;
@@ -267,11 +300,14 @@ pub(crate) fn run_epochs(batches: &[Vec<SourceRecord>], horizons: &Horizons) -> 
             };
             if let Some(old) = retract {
                 live[old] = false;
+                removed_at[old] = Some(epoch);
                 removed.push(old);
             }
             let index = counted.len();
             counted.push(event);
             live.push(true);
+            added_at.push(epoch);
+            removed_at.push(None);
             generations.push(Vec::new());
             winners.insert(key, (t, raw, index));
             added.push(index);
@@ -324,5 +360,12 @@ pub(crate) fn run_epochs(batches: &[Vec<SourceRecord>], horizons: &Horizons) -> 
         decoded,
         counted: keep.iter().map(|&i| counted[i].clone()).collect(),
         generations: keep.iter().map(|&i| generations[i].clone()).collect(),
+        history: (0..counted.len())
+            .map(|i| {
+                let g = generations[i].clone();
+                (counted[i].clone(), added_at[i], removed_at[i], g)
+            })
+            .collect(),
+        watermarks,
     }
 }

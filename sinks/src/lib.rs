@@ -10,7 +10,8 @@ pub mod parquet;
 
 pub use crate::changes::{diff_views, view_rows};
 pub use crate::parquet::{
-    clean_temp_files, read_views, write_rejected_jsonl, write_views, RejectedRecord,
+    clean_temp_files, read_history, read_views, write_history, write_rejected_jsonl, write_views,
+    RejectedRecord, HISTORY_DIR,
 };
 
 /// Why a sink could not write or read its files.

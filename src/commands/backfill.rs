@@ -13,7 +13,9 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
-use pulso_sinks::parquet::{read_archive, read_progress, write_views, ArchiveRecord};
+use pulso_sinks::parquet::{
+    read_archive, read_progress, write_history, write_views, ArchiveRecord, HISTORY_DIR,
+};
 
 use super::replay::write_to_clickhouse;
 use crate::config::FileConfig;
@@ -147,7 +149,9 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
     let secs = started.elapsed().as_secs_f64();
 
     if let Some(out) = &args.out {
-        write_views(&out.join("views"), &output.views)?;
+        let (retained, expired) = file.retention.split(output.views.clone(), output.watermark);
+        write_views(&out.join("views"), &retained)?;
+        write_history(&out.join(HISTORY_DIR), &expired, "backfill")?;
     }
     if let Some(url) = &args.clickhouse {
         let config = file.clickhouse_at(url, args.clickhouse_database.as_deref());

@@ -11,7 +11,9 @@ use clap::Args;
 use pulso_connectors::jsonl;
 use pulso_dataflows::{replay_stream, ReplayConfig};
 use pulso_events::time::parse_rfc3339;
-use pulso_sinks::parquet::{clean_temp_files, write_rejected_jsonl, write_views, RejectedRecord};
+use pulso_sinks::parquet::{
+    clean_temp_files, write_history, write_rejected_jsonl, write_views, RejectedRecord, HISTORY_DIR,
+};
 
 use pulso_events::views::ViewSet;
 use pulso_sinks::changes::diff_views;
@@ -107,7 +109,10 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         .with_context(|| format!("creating {}", views_dir.display()))?;
     clean_temp_files(&views_dir)?;
     clean_temp_files(&args.out)?;
-    write_views(&views_dir, &output.views)?;
+    // Retention: the snapshot holds the retained rows, the history the expired ones.
+    let (retained, expired) = file.retention.split(output.views.clone(), output.watermark);
+    write_views(&views_dir, &retained)?;
+    write_history(&args.out.join(HISTORY_DIR), &expired, "replay")?;
     let rejected: Vec<RejectedRecord> = output
         .rejected
         .iter()

@@ -177,7 +177,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     } = load_config(args)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let store = Arc::new(ViewStore::new());
+    let store = Arc::new(ViewStore::with_retention(retention));
     let stop = Arc::new(AtomicBool::new(false));
     let workers = args.workers.max(1);
     let cluster = args.cluster.config()?;

@@ -16,9 +16,10 @@ use anyhow::{Context, Result};
 use pulso_connectors::kafka::{topic_size, DlqProducer};
 use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
+use pulso_events::views::ViewSet;
 use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
-use pulso_sinks::parquet::{write_views, RejectedRecord};
+use pulso_sinks::parquet::{write_history, write_views, RejectedRecord, HISTORY_DIR};
 
 use super::sources::ConsumerPositions;
 
@@ -86,6 +87,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             .with_context(|| format!("opening {}", rejected_path.display()))?,
     );
     let mut pending: Vec<(ViewRow, isize)> = Vec::new();
+    // Rows retention expired from the store since the last snapshot, for the history.
+    let mut expired: Vec<ViewRow> = Vec::new();
+    let history = outputs.out.join(HISTORY_DIR);
     let mut last_snapshot = Instant::now();
     let dlq_size = spawn_dlq_size_probe(outputs.kafka.as_ref());
     let mut status = LiveStatus::default();
@@ -116,7 +120,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 if let Some((writer, base)) = &outputs.clickhouse {
                     writer.send(base + epoch, changes.clone())?;
                 }
-                outputs.store.apply_epoch(epoch, changes);
+                expired.extend(outputs.store.apply_epoch(epoch, changes));
                 status.epoch_duration_ms = opened.elapsed().as_secs_f64() * 1e3;
                 let elapsed = rate_window.0.elapsed().as_secs_f64();
                 if elapsed >= 1.0 {
@@ -131,6 +135,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 {
                     rejected.flush()?;
                     write_views(&views_dir, &outputs.store.snapshot())?;
+                    let part = format!("e{epoch:020}");
+                    write_history(&history, &ViewSet::from_rows(expired.drain(..)), &part)?;
                     last_snapshot = Instant::now();
                 }
             }
@@ -140,6 +146,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     rejected.flush()?;
     if snapshots {
         write_views(&views_dir, &outputs.store.snapshot())?;
+        let part = format!("e{:020}", outputs.store.epoch().unwrap_or(0) + 1);
+        write_history(&history, &ViewSet::from_rows(expired), &part)?;
     }
     if let Some((dlq, _, _)) = &outputs.kafka {
         dlq.flush(Duration::from_secs(10))?;

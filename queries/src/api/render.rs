@@ -422,7 +422,7 @@ pub fn row_json(row: &pulso_events::views::ViewRow) -> Option<(&'static str, Val
             "pipeline_health",
             json(serde_json::to_value(TopicHealthJson::from(r))),
         ),
-        ViewRow::OpenCase(_) | ViewRow::AsOf(_) => return None,
+        ViewRow::OpenCase(_) | ViewRow::AsOf(_) | ViewRow::Watermark(_) => return None,
     };
     value.map(|v| (view, v))
 }

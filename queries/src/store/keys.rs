@@ -187,7 +187,7 @@ pub(crate) fn tenant_of(row: &ViewRow) -> String {
         ViewRow::OpenCase(r) => r.tenant(),
         ViewRow::Timeline(r) => r.tenant(),
         ViewRow::TopicHealth(r) => r.tenant(),
-        ViewRow::AsOf(_) => Cow::Borrowed(""),
+        ViewRow::AsOf(_) | ViewRow::Watermark(_) => Cow::Borrowed(""),
     };
     tenant.into_owned()
 }

@@ -10,7 +10,8 @@ mod tenants;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
-use pulso_events::time::Micros;
+use pulso_events::retention::Retention;
+use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
     OrderCancellations, OrderMetrics, SlaCompliance, TimelineEntry, TopicHealth, ViewRow, ViewSet,
@@ -28,6 +29,10 @@ pub struct Tables {
     pub epoch: Option<u64>,
     /// The instant `open_case_sla` is graded at.
     pub as_of: Option<Micros>,
+    /// The greatest accepted event time (VIEWS.md, "Retention"); `None` before any.
+    pub watermark: Option<Micros>,
+    /// The horizons past which rows leave the store.
+    pub retention: Retention,
     /// When the last epoch was applied (the store's creation before the first).
     pub applied_at: SystemTime,
     /// `notification_rates`.
@@ -55,10 +60,12 @@ pub struct Tables {
 }
 
 impl Tables {
-    fn new(now: SystemTime) -> Tables {
+    fn new(now: SystemTime, retention: Retention) -> Tables {
         Tables {
             epoch: None,
             as_of: None,
+            watermark: None,
+            retention,
             applied_at: now,
             notification_rates: Table::default(),
             notification_bounces: Table::default(),
@@ -99,24 +106,92 @@ impl Tables {
                     self.as_of = None;
                 }
             }
+            // The watermark only grows: its old value is replaced by the insert.
+            ViewRow::Watermark(_) => {}
         }
     }
 
     fn insert(&mut self, tenant: String, row: ViewRow) {
+        let retention = self.retention;
         match row {
-            ViewRow::NotificationRates(r) => self.notification_rates.insert(tenant, r),
-            ViewRow::NotificationBounces(r) => self.notification_bounces.insert(tenant, r),
-            ViewRow::OrderMetrics(r) => self.order_metrics.insert(tenant, r),
+            ViewRow::NotificationRates(r) => {
+                let due = retention.window_due(r.granularity, r.window_start);
+                self.notification_rates.insert_expiring(tenant, r, due)
+            }
+            ViewRow::NotificationBounces(r) => {
+                let due = retention.window_due(Granularity::Day, r.day);
+                self.notification_bounces.insert_expiring(tenant, r, due)
+            }
+            ViewRow::OrderMetrics(r) => {
+                let due = retention.window_due(r.granularity, r.window_start);
+                self.order_metrics.insert_expiring(tenant, r, due)
+            }
             ViewRow::OrderCancellations(r) => self.order_cancellations.insert(tenant, r),
             ViewRow::InventoryLevels(r) => self.inventory_levels.insert(tenant, r),
             ViewRow::CaseBacklog(r) => self.case_backlog.insert(tenant, r),
-            ViewRow::SlaCompliance(r) => self.sla_compliance.insert(tenant, r),
+            ViewRow::SlaCompliance(r) => {
+                let due = retention.window_due(Granularity::Day, r.day);
+                self.sla_compliance.insert_expiring(tenant, r, due)
+            }
             ViewRow::OpenCaseSla(r) => self.open_case_sla.insert(tenant, r),
             ViewRow::OpenCase(r) => self.open_cases.insert(tenant, r),
-            ViewRow::Timeline(r) => self.timelines.insert(tenant, r),
+            ViewRow::Timeline(r) => {
+                let due = retention.timeline_due(r.timestamp);
+                self.timelines.insert_expiring(tenant, r, due)
+            }
             ViewRow::TopicHealth(r) => self.pipeline_health.insert(tenant, r),
             ViewRow::AsOf(t) => self.as_of = Some(t),
+            ViewRow::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
         }
+    }
+
+    /// Removes the rows the watermark has expired (windowed rows, timeline entries) and
+    /// returns them, for the sinks' history.
+    fn expire(&mut self) -> Vec<ViewRow> {
+        let Some(w) = self.watermark else {
+            return Vec::new();
+        };
+        let mut expired: Vec<ViewRow> = Vec::new();
+        expired.extend(
+            self.notification_rates
+                .expire(w)
+                .into_iter()
+                .map(ViewRow::NotificationRates),
+        );
+        expired.extend(
+            self.notification_bounces
+                .expire(w)
+                .into_iter()
+                .map(ViewRow::NotificationBounces),
+        );
+        expired.extend(
+            self.order_metrics
+                .expire(w)
+                .into_iter()
+                .map(ViewRow::OrderMetrics),
+        );
+        expired.extend(
+            self.sla_compliance
+                .expire(w)
+                .into_iter()
+                .map(ViewRow::SlaCompliance),
+        );
+        expired.extend(self.timelines.expire(w).into_iter().map(ViewRow::Timeline));
+        expired
+    }
+
+    /// The first instant of `granularity` windows still held (`None`: all are).
+    pub fn retained_windows_from(&self, granularity: Granularity) -> Option<Micros> {
+        self.retention
+            .windows
+            .of(granularity)
+            .cutoff(self.watermark)
+            .map(|cutoff| cutoff.saturating_sub(granularity.micros()))
+    }
+
+    /// The earliest timeline entry time still held (`None`: all are).
+    pub fn retained_timelines_from(&self) -> Option<Micros> {
+        self.retention.timelines.cutoff(self.watermark)
     }
 
     /// All current rows as a sorted [`ViewSet`].
@@ -189,10 +264,15 @@ impl Default for ViewStore {
 }
 
 impl ViewStore {
-    /// An empty store (no epoch applied yet).
+    /// An empty store (no epoch applied yet) that keeps every row.
     pub fn new() -> ViewStore {
+        ViewStore::with_retention(Retention::OFF)
+    }
+
+    /// An empty store whose windowed rows and timeline entries expire as `retention` says.
+    pub fn with_retention(retention: Retention) -> ViewStore {
         ViewStore {
-            tables: RwLock::new(Tables::new(SystemTime::now())),
+            tables: RwLock::new(Tables::new(SystemTime::now(), retention)),
             live: RwLock::new(LiveStatus::default()),
         }
     }
@@ -200,12 +280,18 @@ impl ViewStore {
     /// Applies every change of one closed epoch at once: changes are consolidated per row,
     /// then rows with a negative net diff are removed and rows with a positive one inserted,
     /// all under one write lock, so readers see the state before or after, never between.
-    pub fn apply_epoch(&self, epoch: u64, changes: Vec<(ViewRow, isize)>) {
-        self.apply_epoch_at(epoch, changes, SystemTime::now());
+    /// Returns the rows that the epoch's watermark expired (retention), which leave the store.
+    pub fn apply_epoch(&self, epoch: u64, changes: Vec<(ViewRow, isize)>) -> Vec<ViewRow> {
+        self.apply_epoch_at(epoch, changes, SystemTime::now())
     }
 
     /// [`ViewStore::apply_epoch`] recording `now` as the time the views caught up.
-    pub fn apply_epoch_at(&self, epoch: u64, mut changes: Vec<(ViewRow, isize)>, now: SystemTime) {
+    pub fn apply_epoch_at(
+        &self,
+        epoch: u64,
+        mut changes: Vec<(ViewRow, isize)>,
+        now: SystemTime,
+    ) -> Vec<ViewRow> {
         // Consolidate outside the lock: the write lock is held only for the map updates.
         changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut removed = Vec::new();
@@ -229,10 +315,17 @@ impl ViewStore {
         for (tenant, row) in inserted {
             tables.insert(tenant, row);
         }
+        let expired = tables.expire();
         tables.epoch = Some(epoch);
         tables.applied_at = now;
         drop(tables);
-        tracing::trace!(epoch, removed = removed.len(), "applied epoch to the store");
+        tracing::trace!(
+            epoch,
+            removed = removed.len(),
+            expired = expired.len(),
+            "applied epoch to the store"
+        );
+        expired
     }
 
     /// A read lock on the current tables: hold it only while copying out a page.

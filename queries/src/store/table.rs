@@ -2,7 +2,7 @@
 //! reader may see. A scan never examines (so never counts, pages on, or returns a cursor into)
 //! the rows of a tenant it may not see.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::iter::Peekable;
 use std::ops::Bound;
 
@@ -27,6 +27,9 @@ pub struct Page<K, R> {
 pub struct Table<R: Keyed> {
     tenants: BTreeMap<String, BTreeMap<R::Key, R>>,
     len: usize,
+    /// `(due, tenant, key)` of rows that expire (retention): a row leaves the table once the
+    /// watermark reaches its due instant. An entry whose row has gone meanwhile is skipped.
+    expiring: BTreeSet<(i64, String, R::Key)>,
 }
 
 impl<R: Keyed> Default for Table<R> {
@@ -34,6 +37,7 @@ impl<R: Keyed> Default for Table<R> {
         Table {
             tenants: BTreeMap::new(),
             len: 0,
+            expiring: BTreeSet::new(),
         }
     }
 }
@@ -137,6 +141,39 @@ impl<R: Keyed> Table<R> {
                 self.tenants.remove(tenant);
             }
         }
+    }
+
+    /// Inserts `row` under `tenant` like [`Table::insert`]; with a `due` instant, the row
+    /// expires once the watermark reaches it ([`Table::expire`]).
+    pub(crate) fn insert_expiring(&mut self, tenant: String, row: R, due: Option<i64>) {
+        if let Some(due) = due {
+            self.expiring.insert((due, tenant.clone(), row.key()));
+        }
+        self.insert(tenant, row);
+    }
+
+    /// Removes and returns the rows whose due instant is at or before `watermark`.
+    pub(crate) fn expire(&mut self, watermark: i64) -> Vec<R> {
+        let mut expired = Vec::new();
+        while let Some((due, _, _)) = self.expiring.first() {
+            if *due > watermark {
+                break;
+            }
+            let Some((_, tenant, key)) = self.expiring.pop_first() else {
+                break;
+            };
+            let Some(rows) = self.tenants.get_mut(&tenant) else {
+                continue;
+            };
+            if let Some(row) = rows.remove(&key) {
+                self.len -= 1;
+                expired.push(row);
+            }
+            if rows.is_empty() {
+                self.tenants.remove(&tenant);
+            }
+        }
+        expired
     }
 
     /// Inserts `row` under `tenant`, replacing the row of the same key.

@@ -203,7 +203,8 @@ impl ClickHouseSink {
     fn key_states(&self, changes: &[(ViewRow, isize)]) -> Vec<Pending> {
         let mut keyed: Vec<(usize, Vec<u8>, usize)> = Vec::with_capacity(changes.len());
         for (index, (row, diff)) in changes.iter().enumerate() {
-            if *diff == 0 {
+            // Expiry deletes nothing in ClickHouse: the watermark that drives it is not stored.
+            if *diff == 0 || matches!(row, ViewRow::Watermark(_)) {
                 continue;
             }
             let mut key = Vec::new();

@@ -169,6 +169,9 @@ macro_rules! dispatch {
                 let ($table, $r, $index) = (&$tables.as_of, &value, 11usize);
                 $body
             }
+            ViewRow::Watermark(_) => {
+                unreachable!("the sink filters the watermark out: no table stores it")
+            }
         }
     };
 }

@@ -8,9 +8,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use pulso_events::time::Granularity;
-use pulso_events::time::{MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND};
+use crate::time::{Granularity, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND};
 use serde::{Deserialize, Serialize};
+
+use crate::views::ViewSet;
 
 /// A retention horizon: how far behind the watermark state is kept (`None`: forever).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -214,6 +215,65 @@ impl Retention {
             }
         }
         Ok(())
+    }
+}
+
+impl Retention {
+    /// The instant at which a row of the window `(granularity, start)` expires: when the
+    /// watermark reaches it, the window ends at or before `W - windows.<granularity>`
+    /// (`None`: never).
+    pub fn window_due(&self, granularity: Granularity, start: i64) -> Option<i64> {
+        let end = start.saturating_add(granularity.micros());
+        Some(end.saturating_add(self.windows.of(granularity).as_micros()?))
+    }
+
+    /// The instant at which a timeline entry of event time `timestamp` expires: when the
+    /// watermark reaches it, the entry is earlier than `W - timelines` (`None`: never).
+    pub fn timeline_due(&self, timestamp: i64) -> Option<i64> {
+        Some(
+            timestamp
+                .saturating_add(self.timelines.as_micros()?)
+                .saturating_add(1),
+        )
+    }
+}
+
+impl Retention {
+    /// Splits whole views (every row a replay computed) into the rows still retained at
+    /// `watermark` and the rows it has expired (windowed rows, timeline entries).
+    pub fn split(&self, mut views: ViewSet, watermark: Option<i64>) -> (ViewSet, ViewSet) {
+        let mut expired = ViewSet::default();
+        let Some(w) = watermark else {
+            return (views, expired);
+        };
+        let gone = |due: Option<i64>| due.is_some_and(|d| d <= w);
+        fn part<T>(rows: &mut Vec<T>, out: &mut Vec<T>, gone: impl Fn(&T) -> bool) {
+            let (old, kept): (Vec<T>, Vec<T>) = std::mem::take(rows).into_iter().partition(gone);
+            *rows = kept;
+            *out = old;
+        }
+        part(
+            &mut views.notification_rates,
+            &mut expired.notification_rates,
+            |r| gone(self.window_due(r.granularity, r.window_start)),
+        );
+        part(
+            &mut views.notification_bounces,
+            &mut expired.notification_bounces,
+            |r| gone(self.window_due(Granularity::Day, r.day)),
+        );
+        part(&mut views.order_metrics, &mut expired.order_metrics, |r| {
+            gone(self.window_due(r.granularity, r.window_start))
+        });
+        part(
+            &mut views.sla_compliance,
+            &mut expired.sla_compliance,
+            |r| gone(self.window_due(Granularity::Day, r.day)),
+        );
+        part(&mut views.timelines, &mut expired.timelines, |r| {
+            gone(self.timeline_due(r.timestamp))
+        });
+        (views, expired)
     }
 }
 

@@ -1,0 +1,138 @@
+//! `sum_windows`: the totals of windowed view rows, whose windows expire (VIEWS.md,
+//! "Retention": a row whose window ends at or before `W(e) - windows.<granularity>` leaves the
+//! engine).
+//!
+//! Like differential's `count_total` over [`Sums`] differences, it emits each changed row's old
+//! totals retracted and new totals inserted, once per epoch; unlike it, it keeps one `Sums` per
+//! row in a hash map, and forgets a row once its window has expired. Changes that reach an
+//! expired window afterwards (a webhook for a notification sent long before, a closure dated
+//! long ago) are not applied: the row stays as it left, in the sinks' history.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+
+use differential_dataflow::collection::{AsCollection, VecCollection};
+use differential_dataflow::difference::{IsZero, Semigroup};
+use differential_dataflow::hashable::Hashable;
+use differential_dataflow::ExchangeData;
+use pulso_events::time::Granularity;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
+
+use crate::retention::WindowHorizons;
+use crate::sums::Sums;
+use crate::watermark::{Maxima, Watermark};
+use crate::Epoch;
+
+/// Changes waiting for their epoch to close, with the capability to emit at it.
+type Pending<K> = BTreeMap<Epoch, (Capability<Epoch>, HashMap<K, Sums>)>;
+
+/// Whether the window `(granularity, start)` has expired at watermark `w`.
+pub fn window_expired(
+    horizons: &WindowHorizons,
+    (granularity, start): (Granularity, i64),
+    w: Option<i64>,
+) -> bool {
+    let end = start.saturating_add(granularity.micros());
+    horizons
+        .of(granularity)
+        .cutoff(w)
+        .is_some_and(|cutoff| end <= cutoff)
+}
+
+/// Sums the `Sums` contributions of each key, whose window `window(key)` expires as
+/// `horizons` say against the watermark of `maxima`. Emits `(key, totals)` rows: present when
+/// the totals are not all zero.
+pub fn sum_windows<'s, K>(
+    name: &str,
+    input: VecCollection<'s, Epoch, K, Sums>,
+    window: fn(&K) -> (Granularity, i64),
+    maxima: Maxima<'s>,
+    horizons: WindowHorizons,
+) -> VecCollection<'s, Epoch, (K, Sums)>
+where
+    K: ExchangeData + Hashable + Hash,
+{
+    let by_key = Exchange::new(|(key, _, _): &(K, Epoch, Sums)| key.hashed().into());
+    input
+        .inner
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<((K, Sums), Epoch, isize)>>, _, _, _, _>(
+            maxima,
+            by_key,
+            Pipeline,
+            name,
+            |_capability, _info| {
+                let mut totals: HashMap<K, Sums> = HashMap::new();
+                // Keys by the instant their window expires (window end plus horizon).
+                let mut expiries: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut pending = Pending::<K>::new();
+                let mut watermark = Watermark::default();
+                move |(input, frontier), (maxima, maxima_frontier), output| {
+                    maxima.for_each(|_, data| {
+                        for (epoch, max) in data.drain(..) {
+                            watermark.receive(epoch, max);
+                        }
+                    });
+                    input.for_each(|capability, data| {
+                        for (key, time, diff) in data.drain(..) {
+                            let changes = &mut pending
+                                .entry(time)
+                                .or_insert_with(|| (capability.delayed(&time, 0), HashMap::new()))
+                                .1;
+                            changes.entry(key).or_default().plus_equals(&diff);
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key())
+                            || maxima_frontier.less_than(entry.key())
+                        {
+                            break;
+                        }
+                        let time = *entry.key();
+                        let (capability, changes) = entry.remove();
+                        let w = watermark.at(time);
+                        if let Some(w) = w {
+                            while let Some(due) = expiries.first_entry() {
+                                if *due.key() > w {
+                                    break;
+                                }
+                                for key in due.remove() {
+                                    totals.remove(&key);
+                                }
+                            }
+                        }
+                        let mut session = output.session(&capability);
+                        for (key, delta) in changes {
+                            let (granularity, start) = window(&key);
+                            if delta.is_zero() || window_expired(&horizons, (granularity, start), w)
+                            {
+                                continue;
+                            }
+                            let old = totals.get(&key).copied().unwrap_or_default();
+                            let mut new = old;
+                            new.plus_equals(&delta);
+                            if !old.is_zero() {
+                                session.give(((key.clone(), old), time, -1));
+                            }
+                            if new.is_zero() {
+                                totals.remove(&key);
+                                continue;
+                            }
+                            session.give(((key.clone(), new), time, 1));
+                            if old.is_zero() {
+                                if let Some(h) = horizons.of(granularity).as_micros() {
+                                    let end = start.saturating_add(granularity.micros());
+                                    let due = end.saturating_add(h);
+                                    expiries.entry(due).or_default().push(key.clone());
+                                }
+                            }
+                            totals.insert(key, new);
+                        }
+                    }
+                }
+            },
+        )
+        .as_collection()
+}

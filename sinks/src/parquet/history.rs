@@ -1,0 +1,139 @@
+//! View history (VIEWS.md, "Retention"): rows that expired from the engine are appended once
+//! to `root/<view>/date=<day>/part-<name>.parquet`, with the columns of the view's snapshot
+//! file, so that snapshot ∪ history is the whole view. `<day>` is the day of the row's window
+//! start (of the entry's time for `timelines`).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use pulso_events::views::ViewSet;
+
+use super::archive::{day_of, format_day, DATE_KEY};
+use super::cells::Batch;
+use super::{write_batch, ViewFile, EXTENSION, VIEW_FILES};
+use crate::SinkError;
+
+/// The folder of the history under an output folder.
+pub const HISTORY_DIR: &str = "history";
+
+/// The views that have history: the windowed ones and `timelines`.
+const WITH_HISTORY: [&str; 5] = [
+    "notification_rates",
+    "notification_bounces",
+    "order_metrics",
+    "sla_compliance",
+    "timelines",
+];
+
+/// The day each row of `name` belongs to in `expired`, in the rows' order.
+fn days(name: &str, expired: &ViewSet) -> Vec<i64> {
+    match name {
+        "notification_rates" => expired
+            .notification_rates
+            .iter()
+            .map(|r| day_of(r.window_start))
+            .collect(),
+        "notification_bounces" => expired
+            .notification_bounces
+            .iter()
+            .map(|r| day_of(r.day))
+            .collect(),
+        "order_metrics" => expired
+            .order_metrics
+            .iter()
+            .map(|r| day_of(r.window_start))
+            .collect(),
+        "sla_compliance" => expired
+            .sla_compliance
+            .iter()
+            .map(|r| day_of(r.day))
+            .collect(),
+        _ => expired
+            .timelines
+            .iter()
+            .map(|r| day_of(r.timestamp))
+            .collect(),
+    }
+}
+
+/// The rows of `expired` whose day is `day`, as a set holding only them (for one view).
+fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
+    fn pick<T: Clone>(rows: &[T], days: &[i64], day: i64) -> Vec<T> {
+        rows.iter()
+            .zip(days)
+            .filter(|(_, d)| **d == day)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+    let mut set = ViewSet::default();
+    match name {
+        "notification_rates" => {
+            set.notification_rates = pick(&expired.notification_rates, days, day)
+        }
+        "notification_bounces" => {
+            set.notification_bounces = pick(&expired.notification_bounces, days, day)
+        }
+        "order_metrics" => set.order_metrics = pick(&expired.order_metrics, days, day),
+        "sla_compliance" => set.sla_compliance = pick(&expired.sla_compliance, days, day),
+        _ => set.timelines = pick(&expired.timelines, days, day),
+    }
+    set
+}
+
+fn files() -> impl Iterator<Item = &'static ViewFile> {
+    VIEW_FILES.iter().filter(|f| WITH_HISTORY.contains(&f.name))
+}
+
+/// Appends the rows of `expired` to the history under `root`, one file per view and day named
+/// `part-<part>.parquet` (each written atomically); returns the rows written.
+pub fn write_history(root: &Path, expired: &ViewSet, part: &str) -> Result<usize, SinkError> {
+    let mut written = 0;
+    for file in files() {
+        let days = days(file.name, expired);
+        let mut distinct: Vec<i64> = days.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for day in distinct {
+            let rows = of_day(file.name, expired, &days, day);
+            let batch = (file.encode)(&rows)?;
+            written += batch.num_rows();
+            let dir = root
+                .join(file.name)
+                .join(format!("{DATE_KEY}={}", format_day(day)?));
+            fs::create_dir_all(&dir).map_err(SinkError::io(&dir))?;
+            write_batch(&dir.join(format!("part-{part}.{EXTENSION}")), &batch, None)?;
+        }
+    }
+    Ok(written)
+}
+
+/// Reads every history file under `root` back into one set (the rows expired so far).
+pub fn read_history(root: &Path) -> Result<ViewSet, SinkError> {
+    let mut views = ViewSet::default();
+    for file in files() {
+        let mut paths: BTreeMap<PathBuf, ()> = BTreeMap::new();
+        let dir = root.join(file.name);
+        let Ok(days) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for day in days.flatten() {
+            let day = day.path();
+            for part in fs::read_dir(&day).map_err(SinkError::io(&day))?.flatten() {
+                let path = part.path();
+                if path.extension().is_some_and(|e| e == EXTENSION) {
+                    paths.insert(path, ());
+                }
+            }
+        }
+        for path in paths.into_keys() {
+            let reader = File::open(&path).map_err(SinkError::io(&path))?;
+            for batch in ParquetRecordBatchReaderBuilder::try_new(reader)?.build()? {
+                (file.decode)(&Batch::new(file.name, &batch?), &mut views)?;
+            }
+        }
+    }
+    views.sort();
+    Ok(views)
+}
