@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use pulso_events::time::format_rfc3339;
-use pulso_sinks::parquet::read_views;
+use pulso_sinks::parquet::read_whole_views;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -44,7 +44,7 @@ fn backfill_of_the_archive_equals_the_live_views() {
         .status()
         .unwrap();
     assert!(status.success());
-    let live_views = read_views(&live.path().join("views")).unwrap();
+    let live_views = read_whole_views(&live.path().join("views")).unwrap();
     let as_of = live_views
         .as_of
         .expect("the live run graded its open cases");
@@ -68,7 +68,7 @@ fn backfill_of_the_archive_equals_the_live_views() {
         .status()
         .unwrap();
     assert!(status.success());
-    let backfilled = read_views(&backfill.path().join("views")).unwrap();
+    let backfilled = read_whole_views(&backfill.path().join("views")).unwrap();
     assert!(
         live_views
             .pipeline_health

@@ -11,8 +11,16 @@ use std::process::Command;
 use pulso_connectors::jsonl;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 
+/// Retention off: the random streams hold records a week late, which the default
+/// `late_after` (7 days) would reject; this test is about ClickHouse, not retention.
+const RETENTION_OFF: &str = r#"{"retention": {"late_after": "off", "entities": "off",
+    "timelines": "off", "future_tolerance": "off",
+    "windows": {"minute": "off", "hour": "off", "day": "off"}}}"#;
+
 fn replay_into(url: &str, database: &str, input: &Path) {
     let out = tempfile::tempdir().unwrap();
+    let config = out.path().join("retention-off.json");
+    std::fs::write(&config, RETENTION_OFF).unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
         .args([
             "replay",
@@ -26,6 +34,8 @@ fn replay_into(url: &str, database: &str, input: &Path) {
         .arg("--out")
         .arg(out.path())
         .args(["--clickhouse", url, "--clickhouse-database", database])
+        .arg("--config")
+        .arg(&config)
         .status()
         .unwrap();
     assert!(status.success());

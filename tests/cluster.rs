@@ -19,7 +19,7 @@ use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_events::views::ViewSet;
 use pulso_events::Topic;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::{list_archive_files, read_archive, read_views};
+use pulso_sinks::parquet::{list_archive_files, read_archive, read_whole_views};
 use serde_json::Value;
 use support::kafka::{free_port, nanos, produce, Cluster};
 
@@ -134,7 +134,7 @@ fn replay_on_two_processes_equals_one() {
             "replay {processes} process(es) x {workers} worker(s): {:.2?}",
             started.elapsed()
         );
-        let views = read_views(&run.join("out/views")).unwrap();
+        let views = read_whole_views(&run.join("out/views")).unwrap();
         let rejected = std::fs::read(run.join("out/rejected.jsonl")).unwrap();
         outs.push((views, rejected, ch.as_ref().map(clickhouse_views)));
     }
@@ -282,7 +282,7 @@ fn live_run_on_two_processes_equals_one() {
             assert!(status.success());
         }
         wait_all(children);
-        let mut views = read_views(&out.join("views")).unwrap();
+        let mut views = read_whole_views(&out.join("views")).unwrap();
         // Open cases are graded at each run's wall clock: compare what the records decide.
         views.as_of = None;
         views.open_case_sla.clear();

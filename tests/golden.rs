@@ -71,7 +71,7 @@ fn replay_command_writes_the_golden_views_and_rejects() {
         .status()
         .unwrap();
     assert!(status.success());
-    let views = pulso_sinks::parquet::read_views(&out.path().join("views")).unwrap();
+    let views = pulso_sinks::parquet::read_whole_views(&out.path().join("views")).unwrap();
     assert_eq!(views, expected_views());
 
     let rejected = std::fs::read_to_string(out.path().join("rejected.jsonl")).unwrap();

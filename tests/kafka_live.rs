@@ -438,9 +438,9 @@ fn check_snapshot(views_dir: &Path, records: &[SourceRecord], log: &dyn Fn() -> 
             "no snapshot with {total} records equal to the oracle within 60 s: {last}\n{}",
             log()
         );
-        let first = pulso_sinks::parquet::read_views(views_dir);
+        let first = pulso_sinks::parquet::read_whole_views(views_dir);
         std::thread::sleep(Duration::from_millis(100));
-        let second = pulso_sinks::parquet::read_views(views_dir);
+        let second = pulso_sinks::parquet::read_whole_views(views_dir);
         let (Ok(first), Ok(second)) = (first, second) else {
             std::thread::sleep(Duration::from_millis(200));
             continue;
@@ -751,7 +751,7 @@ fn scenario(brokers: &str, seed: u64, scale: u64, broker_pause: Option<(u32, Dur
         engine.log_tail()
     );
     println!("engine exited 0 {:.2?} after SIGINT", stopping.elapsed());
-    let last = pulso_sinks::parquet::read_views(&views_dir).expect("the final snapshot");
+    let last = pulso_sinks::parquet::read_whole_views(&views_dir).expect("the final snapshot");
     let expected = pulso_oracle::compute(&records, last.as_of);
     assert!(
         last == expected,

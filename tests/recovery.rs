@@ -332,9 +332,9 @@ fn check_fresh_snapshot(views_dir: &Path, records: &[SourceRecord], after: i64) 
             started.elapsed() < Duration::from_secs(60),
             "no fresh snapshot equal to the oracle within 60 s: {last}"
         );
-        let first = pulso_sinks::parquet::read_views(views_dir);
+        let first = pulso_sinks::parquet::read_whole_views(views_dir);
         std::thread::sleep(Duration::from_millis(100));
-        let second = pulso_sinks::parquet::read_views(views_dir);
+        let second = pulso_sinks::parquet::read_whole_views(views_dir);
         let (Ok(first), Ok(second)) = (first, second) else {
             std::thread::sleep(Duration::from_millis(200));
             continue;
@@ -518,7 +518,7 @@ fn sigkill_recovery_loses_nothing() {
         "pulso run exited with {status} after SIGINT\n{}",
         engine.log_tail()
     );
-    let last = pulso_sinks::parquet::read_views(&views_dir).expect("the final snapshot");
+    let last = pulso_sinks::parquet::read_whole_views(&views_dir).expect("the final snapshot");
     let expected = pulso_oracle::compute(&records, last.as_of);
     let diff = describe_diff(&last, &expected);
     assert!(

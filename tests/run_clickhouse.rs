@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::read_views;
+use pulso_sinks::parquet::read_whole_views;
 
 fn live_run(url: &str, database: &str, seed: &str) -> pulso_events::views::ViewSet {
     let out = tempfile::tempdir().unwrap();
@@ -38,7 +38,7 @@ fn live_run(url: &str, database: &str, seed: &str) -> pulso_events::views::ViewS
         .status()
         .unwrap();
     assert!(status.success());
-    read_views(&out.path().join("views")).unwrap()
+    read_whole_views(&out.path().join("views")).unwrap()
 }
 
 #[test]

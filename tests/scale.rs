@@ -26,7 +26,7 @@ fn replay_output_equals_the_oracle_at_scale() {
         records.len(),
         started.elapsed().as_secs_f64()
     );
-    let views = pulso_sinks::parquet::read_views(&PathBuf::from(out).join("views")).unwrap();
+    let views = pulso_sinks::parquet::read_whole_views(&PathBuf::from(out).join("views")).unwrap();
     assert_eq!(views.as_of, expected.as_of);
     macro_rules! same {
         ($($field:ident),*) => {$(

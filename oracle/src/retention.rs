@@ -98,6 +98,10 @@ struct Generation {
     members: Vec<usize>,
 }
 
+/// An event that was a winner: the epoch it won in, the epoch it was replaced in (if it was),
+/// and its generation in each space.
+type Winner = (Event, usize, Option<usize>, Vec<(Space, u32)>);
+
 /// What the epochs produced: every record with what became of it, the counted events, and
 /// each counted event's generation per space.
 pub(crate) struct Retained {
@@ -109,7 +113,7 @@ pub(crate) struct Retained {
     generations: Vec<Vec<(Space, u32)>>,
     /// Every event that was ever a winner, with the epoch it won in and the one it was
     /// replaced in (if it was), and its generations: the counted events of any epoch.
-    history: Vec<(Event, usize, Option<usize>, Vec<(Space, u32)>)>,
+    history: Vec<Winner>,
     /// `W(e)` of each epoch.
     pub watermarks: Vec<Option<i64>>,
 }

@@ -15,9 +15,7 @@ use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, SourceRecord, Topic};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::ClickHouseSink;
-use pulso_sinks::parquet::{
-    read_archive, read_history, read_progress, read_views, ArchiveRecord, HISTORY_DIR,
-};
+use pulso_sinks::parquet::{read_archive, read_progress, read_whole_views, ArchiveRecord};
 
 use crate::config::FileConfig;
 use crate::live::recovery::restored_rejections;
@@ -81,26 +79,6 @@ fn recompute(
     Ok((output.views, output.watermark))
 }
 
-/// A run's Parquet views: its snapshot in `dir` and, when present, the history next to it
-/// (`dir/../history`), together the whole views.
-fn read_parquet_views(dir: &std::path::Path) -> Result<ViewSet> {
-    let mut views = read_views(dir)?;
-    let history = dir
-        .parent()
-        .map(|out| out.join(HISTORY_DIR))
-        .filter(|h| h.is_dir());
-    if let Some(history) = history {
-        let old = read_history(&history)?;
-        views.notification_rates.extend(old.notification_rates);
-        views.notification_bounces.extend(old.notification_bounces);
-        views.order_metrics.extend(old.order_metrics);
-        views.sla_compliance.extend(old.sla_compliance);
-        views.timelines.extend(old.timelines);
-        views.sort();
-    }
-    Ok(views)
-}
-
 /// Prints the differences of `actual` from `expected`; returns how many there are.
 fn report(target: &str, expected: &ViewSet, actual: &ViewSet) -> usize {
     let differences = diff_views(actual, expected);
@@ -137,10 +115,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         ));
     }
     if let Some(dir) = &args.views {
-        targets.push((
-            format!("parquet {}", dir.display()),
-            read_parquet_views(dir)?,
-        ));
+        targets.push((format!("parquet {}", dir.display()), read_whole_views(dir)?));
     }
     let mut total = 0;
     for (target, actual) in &targets {

@@ -134,9 +134,10 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     && last_snapshot.elapsed() >= Duration::from_secs(outputs.snapshot_secs.max(1))
                 {
                     rejected.flush()?;
-                    write_views(&views_dir, &outputs.store.snapshot())?;
+                    // History first: a reader of snapshot and history never misses a row.
                     let part = format!("e{epoch:020}");
                     write_history(&history, &ViewSet::from_rows(expired.drain(..)), &part)?;
+                    write_views(&views_dir, &outputs.store.snapshot())?;
                     last_snapshot = Instant::now();
                 }
             }
@@ -145,9 +146,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     }
     rejected.flush()?;
     if snapshots {
-        write_views(&views_dir, &outputs.store.snapshot())?;
         let part = format!("e{:020}", outputs.store.epoch().unwrap_or(0) + 1);
         write_history(&history, &ViewSet::from_rows(expired), &part)?;
+        write_views(&views_dir, &outputs.store.snapshot())?;
     }
     if let Some((dlq, _, _)) = &outputs.kafka {
         dlq.flush(Duration::from_secs(10))?;

@@ -109,6 +109,32 @@ pub fn write_history(root: &Path, expired: &ViewSet, part: &str) -> Result<usize
     Ok(written)
 }
 
+/// A run's whole views: its snapshot in `views_dir` and the rows of the history next to it
+/// (`views_dir/../history`, when present). A row in both (written to the history just before
+/// the snapshot that drops it) counts once.
+pub fn read_whole_views(views_dir: &Path) -> Result<ViewSet, SinkError> {
+    let mut views = super::read_views(views_dir)?;
+    let history = views_dir
+        .parent()
+        .map(|out| out.join(HISTORY_DIR))
+        .filter(|h| h.is_dir());
+    if let Some(history) = history {
+        let old = read_history(&history)?;
+        views.notification_rates.extend(old.notification_rates);
+        views.notification_bounces.extend(old.notification_bounces);
+        views.order_metrics.extend(old.order_metrics);
+        views.sla_compliance.extend(old.sla_compliance);
+        views.timelines.extend(old.timelines);
+        views.sort();
+        views.notification_rates.dedup();
+        views.notification_bounces.dedup();
+        views.order_metrics.dedup();
+        views.sla_compliance.dedup();
+        views.timelines.dedup();
+    }
+    Ok(views)
+}
+
 /// Reads every history file under `root` back into one set (the rows expired so far).
 pub fn read_history(root: &Path) -> Result<ViewSet, SinkError> {
     let mut views = ViewSet::default();
