@@ -41,6 +41,7 @@ async fn every_view_has_the_envelope() {
                 "epoch",
                 "as_of",
                 "freshness_seconds",
+                "retained_from",
                 "rows",
                 "next_cursor"
             ]),

@@ -101,7 +101,10 @@ fn jsonl_round_trip() {
 fn every_bad_kind_at_its_share_and_recognisable() {
     let (records, stats) = generate_with_stats(&GeneratorConfig::new(5, 20_000));
     // `too_late` is decided by retention against the watermark, not by the bytes.
-    for reason in RejectReason::ALL.into_iter().filter(|r| *r != RejectReason::TooLate) {
+    for reason in RejectReason::ALL
+        .into_iter()
+        .filter(|r| *r != RejectReason::TooLate)
+    {
         let count = stats.bad.get(&reason).copied().unwrap_or(0);
         assert!(count > 0, "no {reason}");
         if reason == RejectReason::TooLarge {
@@ -374,7 +377,10 @@ fn decoder_accepts_most_and_sees_every_reason() {
     );
     // Every bad record is rejected for the reason it was made for, and nothing else is.
     assert_eq!(rejected, stats.bad);
-    for reason in RejectReason::ALL.into_iter().filter(|r| *r != RejectReason::TooLate) {
+    for reason in RejectReason::ALL
+        .into_iter()
+        .filter(|r| *r != RejectReason::TooLate)
+    {
         assert!(
             rejected.get(&reason).copied().unwrap_or(0) > 0,
             "decoder never gave {reason}"

@@ -8,7 +8,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pulso_events::time::Micros;
+use pulso_events::time::{format_rfc3339, Micros};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -81,13 +81,27 @@ pub(crate) async fn timeline(
         limit,
     );
     let meta = Meta::of(&t);
+    let retained_from = t.retained_timelines_from();
     drop(t);
     if first_page && page.rows.is_empty() {
-        return Err(ApiError::not_found(
-            "unknown_entity",
-            Some("entity_id"),
-            format!("no timeline for {etype} `{eid}`"),
-        ));
+        return Err(match retained_from {
+            // Retention: the entity may have had entries that expired from the engine.
+            Some(from) => ApiError::not_found(
+                "unknown_or_expired_entity",
+                Some("entity_id"),
+                format!(
+                    "no timeline entry for {etype} `{eid}` since {} (retention: entries before \
+                     then have expired from the engine; they are in the Parquet history and \
+                     ClickHouse)",
+                    format_rfc3339(from)
+                ),
+            ),
+            None => ApiError::not_found(
+                "unknown_entity",
+                Some("entity_id"),
+                format!("no timeline for {etype} `{eid}`"),
+            ),
+        });
     }
     Ok(listing::<_, TimelineJson>("timelines", scope, meta, &page))
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use pulso_events::time::format_rfc3339;
+use pulso_events::time::{format_rfc3339, Granularity};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,6 +22,38 @@ pub(crate) struct Meta {
     as_of: Option<String>,
     /// Seconds since the views last caught up.
     freshness_seconds: f64,
+    /// Retention (VIEWS.md): from when the engine still serves rows.
+    retained_from: RetainedFrom,
+}
+
+/// From when each kind of expiring row is still served (RFC 3339; `null`: everything since
+/// the start is). Earlier rows are in the Parquet history (`OUT/history/`) and ClickHouse.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RetainedFrom {
+    /// The greatest accepted event time, which retention counts back from.
+    pub(crate) watermark: Option<String>,
+    /// The earliest `window_start` of `minute` rows still served.
+    pub(crate) minute: Option<String>,
+    /// The earliest `window_start` of `hour` rows still served.
+    pub(crate) hour: Option<String>,
+    /// The earliest `window_start` (`day` of `notification_bounces` and `sla_compliance`) of
+    /// `day` rows still served.
+    pub(crate) day: Option<String>,
+    /// The earliest timeline entry time still served.
+    pub(crate) timelines: Option<String>,
+}
+
+impl RetainedFrom {
+    pub(crate) fn of(tables: &Tables) -> RetainedFrom {
+        let window = |g: Granularity| tables.retained_windows_from(g).map(format_rfc3339);
+        RetainedFrom {
+            watermark: tables.watermark.map(format_rfc3339),
+            minute: window(Granularity::Minute),
+            hour: window(Granularity::Hour),
+            day: window(Granularity::Day),
+            timelines: tables.retained_timelines_from().map(format_rfc3339),
+        }
+    }
 }
 
 impl Meta {
@@ -30,6 +62,7 @@ impl Meta {
             epoch: tables.epoch,
             as_of: tables.as_of.map(format_rfc3339),
             freshness_seconds: tables.freshness_seconds(SystemTime::now()),
+            retained_from: RetainedFrom::of(tables),
         }
     }
 }
@@ -56,6 +89,8 @@ pub(crate) struct ListingDoc {
     as_of: Option<String>,
     /// Seconds since the views last caught up.
     freshness_seconds: f64,
+    /// Retention: from when rows are still served.
+    retained_from: RetainedFrom,
     /// One page of rows, in key order; columns as in VIEWS.md (schemas `*Json`).
     #[schema(value_type = Vec<Object>)]
     rows: Vec<()>,

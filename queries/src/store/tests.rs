@@ -219,3 +219,126 @@ fn live_status_round_trips() {
     assert_eq!(store.live(), status);
     assert!(store.freshness_seconds() >= 0.0);
 }
+
+fn order_metrics(granularity: Granularity, window_start: i64, created: i64) -> OrderMetrics {
+    OrderMetrics {
+        tenant_id: "t1".into(),
+        granularity,
+        window_start,
+        orders_created: created,
+        orders_confirmed: 0,
+        orders_cancelled: 0,
+        orders_pending: created,
+        revenue_confirmed_total: 0,
+        revenue_lost_total: 0,
+        revenue_pending_total: 0,
+    }
+}
+
+fn entry(timestamp: i64) -> TimelineEntry {
+    TimelineEntry {
+        entity_type: "order".into(),
+        entity_id: "o1".into(),
+        timestamp,
+        event_id: format!("e{timestamp}").into(),
+        topic: "orders.events".into(),
+        event_type: "ORDER_CREATED".into(),
+        summary: "{\"tenant_id\":\"t1\"}".into(),
+    }
+}
+
+#[test]
+fn the_watermark_expires_windows_and_timeline_entries_once() {
+    use pulso_events::retention::{Horizon, Retention, WindowHorizons};
+    const MIN: i64 = 60_000_000;
+    let retention = Retention {
+        late_after: Horizon::micros(10 * MIN),
+        windows: WindowHorizons {
+            minute: Horizon::micros(10 * MIN),
+            hour: Horizon::micros(120 * MIN),
+            day: Horizon::OFF,
+        },
+        entities: Horizon::micros(10 * MIN),
+        timelines: Horizon::micros(30 * MIN),
+        future_tolerance: Horizon::OFF,
+    };
+    let store = ViewStore::with_retention(retention);
+    let expired = store.apply_epoch(
+        0,
+        vec![
+            (
+                ViewRow::OrderMetrics(order_metrics(Granularity::Minute, 0, 1)),
+                1,
+            ),
+            (
+                ViewRow::OrderMetrics(order_metrics(Granularity::Minute, MIN, 1)),
+                1,
+            ),
+            (
+                ViewRow::OrderMetrics(order_metrics(Granularity::Hour, 0, 2)),
+                1,
+            ),
+            (ViewRow::Timeline(entry(0)), 1),
+            (ViewRow::Timeline(entry(5 * MIN)), 1),
+            (ViewRow::Watermark(10 * MIN), 1),
+        ],
+    );
+    assert!(expired.is_empty(), "nothing is old enough yet: {expired:?}");
+    let tables = store.read();
+    assert_eq!(
+        tables.retained_windows_from(Granularity::Minute),
+        Some(0)
+    );
+    assert_eq!(tables.retained_timelines_from(), Some(-20 * MIN));
+    drop(tables);
+    // W = 11 min: the minute window [0, 1 min) ends at or before W - 10 min.
+    let expired = store.apply_epoch(
+        1,
+        vec![
+            (
+                ViewRow::OrderMetrics(order_metrics(Granularity::Minute, MIN, 1)),
+                -1,
+            ),
+            (
+                ViewRow::OrderMetrics(order_metrics(Granularity::Minute, MIN, 3)),
+                1,
+            ),
+            (ViewRow::Watermark(10 * MIN), -1),
+            (ViewRow::Watermark(11 * MIN), 1),
+        ],
+    );
+    assert_eq!(
+        expired,
+        vec![ViewRow::OrderMetrics(order_metrics(
+            Granularity::Minute,
+            0,
+            1
+        ))]
+    );
+    // W = 31 min: the second minute row, and the entry at 0 (earlier than W - 30 min), go;
+    // the hour row and the entry at 5 min stay.
+    let expired = store.apply_epoch(
+        2,
+        vec![
+            (ViewRow::Watermark(11 * MIN), -1),
+            (ViewRow::Watermark(31 * MIN), 1),
+        ],
+    );
+    assert_eq!(
+        expired,
+        vec![
+            ViewRow::OrderMetrics(order_metrics(Granularity::Minute, MIN, 3)),
+            ViewRow::Timeline(entry(0)),
+        ]
+    );
+    let set = store.snapshot();
+    assert_eq!(
+        set.order_metrics,
+        vec![order_metrics(Granularity::Hour, 0, 2)]
+    );
+    assert_eq!(set.timelines, vec![entry(5 * MIN)]);
+    // A late retraction of an expired row changes nothing.
+    let expired = store.apply_epoch(3, vec![(ViewRow::Timeline(entry(0)), -1)]);
+    assert!(expired.is_empty());
+    assert_eq!(store.snapshot().timelines, vec![entry(5 * MIN)]);
+}
