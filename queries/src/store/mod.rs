@@ -183,9 +183,17 @@ impl Tables {
     /// The earliest `window_start` of `granularity` rows still held (`None`: all are): a
     /// window is held while it ends after `W - windows.<granularity>`.
     pub fn retained_windows_from(&self, granularity: Granularity) -> Option<Micros> {
-        let cutoff = self.retention.windows.of(granularity).cutoff(self.watermark)?;
+        let cutoff = self
+            .retention
+            .windows
+            .of(granularity)
+            .cutoff(self.watermark)?;
         let size = granularity.micros();
-        Some(granularity.floor(cutoff.saturating_sub(size)).saturating_add(size))
+        Some(
+            granularity
+                .floor(cutoff.saturating_sub(size))
+                .saturating_add(size),
+        )
     }
 
     /// The earliest timeline entry time still held (`None`: all are).

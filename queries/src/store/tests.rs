@@ -285,10 +285,7 @@ fn the_watermark_expires_windows_and_timeline_entries_once() {
     );
     assert!(expired.is_empty(), "nothing is old enough yet: {expired:?}");
     let tables = store.read();
-    assert_eq!(
-        tables.retained_windows_from(Granularity::Minute),
-        Some(0)
-    );
+    assert_eq!(tables.retained_windows_from(Granularity::Minute), Some(0));
     assert_eq!(tables.retained_timelines_from(), Some(-20 * MIN));
     drop(tables);
     // W = 11 min: the minute window [0, 1 min) ends at or before W - 10 min.
