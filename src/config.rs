@@ -1,5 +1,5 @@
 //! The JSON config file of `--config`, one format for every command: `pulso run` reads all
-//! of it; `replay`, `backfill` and `verify` read its `retention` section and, when they talk
+//! of it (`generator` only when it runs the built-in generator); `replay`, `backfill` and `verify` read its `retention` section and, when they talk
 //! to ClickHouse, its `clickhouse` section (the other sections are accepted and ignored, so
 //! one file serves them all). Unknown sections and fields are refused.
 
@@ -13,7 +13,7 @@ use pulso_sinks::clickhouse::ClickHouseConfig;
 use serde::Deserialize;
 
 /// The config file: `{"kafka": {...}, "clickhouse": {...}, "api": {...}, "alerts": {...},
-/// "retention": {...}}`, every section optional.
+/// "retention": {...}, "generator": {...}}`, every section optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -30,6 +30,40 @@ pub struct FileConfig {
     /// Retention horizons (VIEWS.md, "Retention"); the defaults when absent.
     #[serde(default)]
     pub retention: Retention,
+    /// The built-in generator of `pulso run` (its flags win).
+    #[serde(default)]
+    pub generator: GeneratorSection,
+}
+
+/// The `generator` section: settings of `pulso run`'s built-in generator, each optional
+/// (the flag of the same name wins; see `pulso run --help` for the defaults).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSection {
+    /// Records per second (`--rate`).
+    pub rate: Option<f64>,
+    /// Records in all (`--scale`).
+    pub scale: Option<u64>,
+    /// Random seed (`--seed`).
+    pub seed: Option<u64>,
+    /// Event seconds per wall second (`--time-scale`).
+    pub time_scale: Option<f64>,
+    /// Whether the generated records are archived under `OUT/archive` (`--no-archive`
+    /// sets false).
+    pub archive: Option<bool>,
+}
+
+impl GeneratorSection {
+    /// Each setting of `self`, else of `other`.
+    pub fn or(self, other: GeneratorSection) -> GeneratorSection {
+        GeneratorSection {
+            rate: self.rate.or(other.rate),
+            scale: self.scale.or(other.scale),
+            seed: self.seed.or(other.seed),
+            time_scale: self.time_scale.or(other.time_scale),
+            archive: self.archive.or(other.archive),
+        }
+    }
 }
 
 impl FileConfig {
@@ -109,6 +143,26 @@ mod tests {
         );
         assert!(load_text(r#"{"retentoin": {}}"#).is_err());
         assert!(load_text(r#"{"retention": {"windows": {"week": "7d"}}}"#).is_err());
+    }
+
+    #[test]
+    fn generator_section_under_the_flags() {
+        let config = load_text(
+            r#"{"generator": {"rate": 2000, "time_scale": 600, "scale": 1000000000000,
+                "archive": false}}"#,
+        )
+        .unwrap();
+        let file = config.generator;
+        assert_eq!(file.scale, Some(1_000_000_000_000));
+        let flags = GeneratorSection {
+            rate: Some(50.0),
+            ..Default::default()
+        };
+        let merged = flags.or(file);
+        assert_eq!(merged.rate, Some(50.0));
+        assert_eq!(merged.time_scale, Some(600.0));
+        assert_eq!((merged.archive, merged.seed), (Some(false), None));
+        assert!(load_text(r#"{"generator": {"speed": 2}}"#).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `--time-scale F`: `pulso generate` spreads its records over scale × F / rate seconds, and
 //! `pulso run` on the generator starts the stream now and grades open cases against a clock
-//! that runs F times faster than the wall; a Kafka run or a bad factor is refused. Needs
-//! nothing but the binary.
+//! that runs F times faster than the wall (from the flags or the config file's `generator`
+//! section); a Kafka run or a bad factor is refused. Needs nothing but the binary.
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -101,6 +101,41 @@ fn run_grades_against_the_scaled_clock() {
 }
 
 #[test]
+fn run_takes_the_generator_section() {
+    let out = tempfile::tempdir().unwrap();
+    let config = out.path().join("pulso.json");
+    std::fs::write(
+        &config,
+        r#"{"generator": {"rate": 10000, "scale": 20000, "seed": 3, "time_scale": 3600,
+            "archive": false}}"#,
+    )
+    .unwrap();
+    let started = now_micros();
+    let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .args(["run", "--exit-when-done", "--snapshot-secs", "1"])
+        .args(["--http", &format!("127.0.0.1:{}", free_port())])
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let views = read_views(&out.path().join("views")).unwrap();
+    let as_of = views.as_of.expect("the live run graded its open cases");
+    assert!(
+        as_of >= started + MICROS_PER_HOUR / 2,
+        "as_of {as_of}, started {started}"
+    );
+    let records: i64 = views.pipeline_health.iter().map(|h| h.records).sum();
+    assert!(records >= 19_000, "{records} records read");
+    assert!(
+        !out.path().join("archive").exists(),
+        "archive: false wrote an archive"
+    );
+}
+
+#[test]
 fn bad_time_scales_are_refused() {
     let out = tempfile::tempdir().unwrap();
     let port = format!("127.0.0.1:{}", free_port());
@@ -111,6 +146,7 @@ fn bad_time_scales_are_refused() {
             vec!["--time-scale", "600", "--brokers", "127.0.0.1:1"],
             "built-in generator only",
         ),
+        (vec!["--rate", "0"], "--rate 0"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_pulso"))
             .args(["run", "--http", &port])

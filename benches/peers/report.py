@@ -346,6 +346,26 @@ def write(results, ctx, path):
         "streaming mode with mini-batch, Python UDTF for decoding, results through the "
         "`print` sink. Per-run logs and raw figures: build/bench-work/ (results.json).", "",
     ]
+    lines += kept_sections(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+# Sections of RESULTS.md that other scripts write and a harness run keeps as they are.
+KEPT = ("## Soak",)  # benches/soak.py
+
+
+def kept_sections(path):
+    """The lines of the sections of `path` named in KEPT (each up to the next `## `)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        old = fh.read().splitlines()
+    kept = []
+    for i, line in enumerate(old):
+        if line.strip() in KEPT:
+            end = next((j for j in range(i + 1, len(old)) if old[j].startswith("## ")),
+                       len(old))
+            kept += old[i:end]
+    return kept

@@ -9,7 +9,7 @@ use clap::Args;
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_connectors::jsonl;
 
-use super::time_scale;
+use super::generator;
 
 /// Flags of `pulso generate`.
 #[derive(Debug, Args)]
@@ -35,7 +35,7 @@ pub struct GenerateArgs {
 
 /// Generates the streams and writes them.
 pub fn run(args: &GenerateArgs) -> Result<()> {
-    time_scale::check(args.time_scale, args.rate)?;
+    generator::check(args.time_scale, args.rate)?;
     let started = Instant::now();
     let mut config = GeneratorConfig {
         seed: args.seed,

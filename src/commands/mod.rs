@@ -3,7 +3,7 @@
 pub mod backfill;
 pub mod cluster;
 pub mod generate;
+pub mod generator;
 pub mod replay;
 pub mod run;
-pub mod time_scale;
 pub mod verify;

@@ -1,7 +1,8 @@
 //! `pulso run`: the live job. Reads Kafka (`--brokers`) or, by default, the built-in
 //! generator; keeps every view live in the serving store behind the HTTP API, refreshes
-//! `OUT/views/<view>.parquet` every `--snapshot-secs`, archives Kafka records under
-//! `OUT/archive/`, and with `--clickhouse` keeps ClickHouse current.
+//! `OUT/views/<view>.parquet` every `--snapshot-secs`, archives the records it reads under
+//! `OUT/archive/` (the generator's unless `--no-archive`), and with `--clickhouse` keeps
+//! ClickHouse current.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,9 +21,9 @@ use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 
 use super::cluster::ClusterArgs;
+use super::generator::LiveGenerator;
 use super::replay::write_to_clickhouse;
-use super::time_scale;
-use crate::config::FileConfig;
+use crate::config::{FileConfig, GeneratorSection};
 use crate::live::consumer::{consume, Outputs};
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
@@ -49,9 +50,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// JSON config file: `{"kafka": {...}, "clickhouse": {...}, "api": {...}, "alerts":
-    /// {...}, "retention": {...}}` (flags win). `api`: bearer tokens scoped to tenants and
-    /// request limits; `alerts`: alert rules and webhook; `retention`: the horizons past
-    /// which state leaves the engine (see the README).
+    /// {...}, "retention": {...}, "generator": {...}}` (flags win). `api`: bearer tokens
+    /// scoped to tenants and request limits; `alerts`: alert rules and webhook;
+    /// `retention`: the horizons past which state leaves the engine; `generator`: `rate`,
+    /// `scale`, `seed`, `time_scale`, `archive` of the built-in generator (see the README).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Close an epoch after this many milliseconds...
@@ -60,22 +62,26 @@ pub struct RunArgs {
     /// ... or this many records per worker.
     #[arg(long, default_value_t = 20_000)]
     pub epoch_records: usize,
-    /// Generator: records per second.
-    #[arg(long, default_value_t = 5_000.0)]
-    pub rate: f64,
-    /// Generator: records in all.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub scale: u64,
-    /// Generator: random seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Generator: records per second (default 5000, or `generator.rate` of `--config`).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Generator: records in all (default 10,000,000, or `generator.scale`).
+    #[arg(long)]
+    pub scale: Option<u64>,
+    /// Generator: random seed (default 1, or `generator.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Generator: event time advances this many seconds per wall second (e.g. 600: ten
-    /// hours of events per wall minute). The stream starts now and its `--scale` records
-    /// span scale × F / rate seconds; this scaled clock is the engine's "now" (live
-    /// `as_of`, the future-tolerance check). Without it the 14 days end now and "now" is
-    /// the wall clock.
+    /// hours of events per wall minute; or `generator.time_scale`). The stream starts now
+    /// and its `--scale` records span scale × F / rate seconds; this scaled clock is the
+    /// engine's "now" (live `as_of`, the future-tolerance check). Without it the 14 days
+    /// end now and "now" is the wall clock.
     #[arg(long)]
     pub time_scale: Option<f64>,
+    /// Generator: do not archive the generated records under `OUT/archive` (or
+    /// `generator.archive: false`); the archive grows with every record read.
+    #[arg(long)]
+    pub no_archive: bool,
     /// Kafka: where to start: `earliest` (default), `latest`, or an RFC 3339 time (the
     /// first record at or after it). Overrides `kafka.start` of `--config`.
     #[arg(long)]
@@ -107,13 +113,21 @@ struct Loaded {
     clickhouse: Option<ClickHouseConfig>,
     serve: ServeConfig,
     retention: Retention,
+    generator: LiveGenerator,
 }
 
 fn load_config(args: &RunArgs) -> Result<Loaded> {
     let file = FileConfig::load(args.config.as_deref())?;
-    time_scale::check(args.time_scale, args.rate)?;
-    if args.time_scale.is_some() && (args.brokers.is_some() || file.kafka.is_some()) {
-        bail!("--time-scale applies to the built-in generator only, not to a Kafka source");
+    let flags = GeneratorSection {
+        rate: args.rate,
+        scale: args.scale,
+        seed: args.seed,
+        time_scale: args.time_scale,
+        archive: args.no_archive.then_some(false),
+    };
+    let generator = LiveGenerator::resolve(flags, file.generator)?;
+    if generator.time_scale.is_some() && (args.brokers.is_some() || file.kafka.is_some()) {
+        bail!("--time-scale (generator.time_scale) applies to the built-in generator only, not to a Kafka source");
     }
     let clickhouse = match &args.clickhouse {
         Some(url) => Some(file.clickhouse_at(url, None)),
@@ -164,6 +178,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         clickhouse,
         serve,
         retention: file.retention,
+        generator,
     })
 }
 
@@ -174,6 +189,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         clickhouse,
         serve,
         retention,
+        generator,
     } = load_config(args)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -189,26 +205,25 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let progress = kafka
         .as_ref()
         .map(|_| Arc::new(Mutex::new(Default::default())));
-    // Every worker's archive writer is made here, before any epoch is written.
+    // Every worker's archive writer is made here, before any epoch is written (none when the
+    // generator runs with `--no-archive`).
     let archive = args.out.join("archive");
+    let archiving = kafka.is_some() || generator.archive;
     let writers: Vec<Option<ArchiveWriter>> = local
         .clone()
-        .map(|w| ArchiveWriter::new(&archive, w).map(Some))
+        .map(|w| match archiving {
+            true => ArchiveWriter::new(&archive, w).map(Some),
+            false => Ok(None),
+        })
         .collect::<Result<_, _>>()?;
     let writers = Arc::new(Mutex::new(writers));
-    let generator = time_scale::live_generator(
-        args.seed,
-        args.scale,
-        args.time_scale,
-        args.rate,
-        chrono::Utc::now().timestamp_micros(),
-    );
-    if let (Some(factor), None) = (args.time_scale, &kafka) {
+    let stream = generator.config(chrono::Utc::now().timestamp_micros());
+    if let (Some(factor), None) = (generator.time_scale, &kafka) {
         println!(
-            "pulso: generator time scale {factor}: event time starts now and advances {factor} s per wall second at --rate {}; {} records span {:.1} h",
-            args.rate,
-            args.scale,
-            generator.span as f64 / 3.6e9
+            "pulso: generator time scale {factor}: event time starts now and advances {factor} s per wall second at {} records/s; {} records span {:.1} h",
+            generator.rate,
+            generator.scale,
+            stream.span as f64 / 3.6e9
         );
     }
     let sources: SourceFactory = match &kafka {
@@ -265,19 +280,23 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         None => {
             // The generator starts afresh; its archive epochs follow an earlier run's.
-            let epoch_base = read_progress(&archive)?.last_epoch().map_or(0, |e| e + 1);
-            let rate = args.rate;
+            let epoch_base = match archiving {
+                true => read_progress(&archive)?.last_epoch().map_or(0, |e| e + 1),
+                false => 0,
+            };
+            let rate = generator.rate;
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
                 let writer =
                     writers.lock().unwrap_or_else(|e| e.into_inner())[index - first].take();
                 match (index, writer) {
                     (0, Some(writer)) => Box::new(ArchivingSource::new(
-                        GeneratorSource::new(&generator, rate),
+                        GeneratorSource::new(&stream, rate),
                         writer,
                         epoch_base,
                         "",
                         &Default::default(),
                     )),
+                    (0, None) => Box::new(GeneratorSource::new(&stream, rate)),
                     _ => Box::new(NoSource),
                 }
             })
@@ -327,12 +346,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         epoch_ms: args.epoch_ms,
         epoch_records: args.epoch_records,
         as_of: AsOfMode::WallClock {
-            regrade_secs: time_scale::regrade_secs(args.regrade_secs.min(60), args.time_scale),
+            regrade_secs: generator.regrade_secs(args.regrade_secs.min(60)),
         },
         retention,
         clock: match &kafka {
             Some(_) => EngineClock::Wall,
-            None => time_scale::live_clock(args.time_scale, generator.start),
+            None => generator.clock(stream.start),
         },
     };
     let engine_stop = Arc::clone(&stop);
