@@ -30,6 +30,8 @@ pub struct WinnerLog {
     flushed: u64,
     /// Bytes not yet in the file (all of them when there is no file).
     tail: Vec<u8>,
+    /// Records appended (live or not).
+    records: u64,
 }
 
 impl Default for WinnerLog {
@@ -38,6 +40,7 @@ impl Default for WinnerLog {
             file: tempfile::tempfile().ok(),
             flushed: 0,
             tail: Vec::new(),
+            records: 0,
         }
     }
 }
@@ -49,7 +52,21 @@ impl WinnerLog {
             file: None,
             flushed: 0,
             tail: Vec::new(),
+            records: 0,
         }
+    }
+
+    /// An empty log of the same kind (file or memory).
+    pub fn empty_like(&self) -> Self {
+        match self.file {
+            Some(_) => WinnerLog::default(),
+            None => WinnerLog::in_memory(),
+        }
+    }
+
+    /// Records appended so far, live or not.
+    pub fn records(&self) -> u64 {
+        self.records
     }
 
     /// Appends `key` and `bytes` as one record.
@@ -59,6 +76,7 @@ impl WinnerLog {
     /// its state, and the run fails loudly rather than miscount.
     pub fn append(&mut self, key: &[u8], bytes: &[u8]) -> Slot {
         let offset = self.flushed + self.tail.len() as u64;
+        self.records += 1;
         let key_len = u16::try_from(key.len()).expect("idempotency keys are at most 128 bytes");
         self.tail.extend_from_slice(&key_len.to_le_bytes());
         self.tail.extend_from_slice(key);

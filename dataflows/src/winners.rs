@@ -63,6 +63,11 @@ type Hashed = (Topic, u64, u64);
 /// Width of the expiry buckets (one minute of event time).
 const BUCKET: i64 = 60_000_000;
 
+/// The log is rewritten with the live winners only once it holds more than twice as many
+/// records as there are live keys, and at least this many more: its size stays within a
+/// small multiple of the live state, at an amortised cost of one copy per appended record.
+const COMPACT_SLACK: u64 = 1 << 20;
+
 /// The winners of one worker's keys.
 #[derive(Debug)]
 pub struct WinnerTable {
@@ -176,7 +181,22 @@ impl WinnerTable {
             self.collided.retain(|_, winner| winner.timestamp >= cutoff);
             removed += before - self.collided.len();
         }
+        let live = (self.by_hash.len() + self.collided.len()) as u64;
+        if self.log.records() > 2 * live + COMPACT_SLACK {
+            self.compact();
+        }
         removed
+    }
+
+    /// Rewrites the log with the live winners' records only.
+    fn compact(&mut self) {
+        let old = &self.log;
+        let mut log = old.empty_like();
+        for winner in self.by_hash.values_mut().chain(self.collided.values_mut()) {
+            let (key, bytes) = old.read(winner.slot);
+            winner.slot = log.append(&key, &bytes);
+        }
+        self.log = log;
     }
 
     /// The greatest winner timestamp, by a scan of every entry.
@@ -280,6 +300,31 @@ mod tests {
             table.offer(t, "b", 6 * minute, b"x", at(4), None),
             Offer::New
         );
+    }
+
+    #[test]
+    fn compaction_keeps_the_live_winners_only() {
+        let mut table = WinnerTable::in_memory();
+        let t = Topic::Orders;
+        let n = COMPACT_SLACK as i64 + 100;
+        for i in 0..n {
+            let key = format!("k{i}");
+            let ts = i * BUCKET;
+            assert_eq!(table.offer(t, &key, ts, b"old", at(i), None), Offer::New);
+        }
+        // All but the last ten expire: the log is rewritten with those ten.
+        table.expire((n - 10) * BUCKET);
+        assert_eq!(table.len(), 10);
+        assert_eq!(table.log.records(), 10);
+        for i in n - 10..n {
+            let (key, ts) = (format!("k{i}"), i * BUCKET);
+            assert_eq!(table.offer(t, &key, ts, b"old", at(i), None), Offer::Loses);
+            assert_eq!(table.offer(t, &key, ts, b"zzz", at(i), None), Offer::Loses);
+            assert_eq!(
+                table.offer(t, &key, ts, b"abc", at(i), None),
+                Offer::Replaces(b"old".to_vec(), at(i))
+            );
+        }
     }
 
     #[test]
