@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pulso_connectors::jsonl;
+use pulso_dataflows::retention::Retention;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::views::ViewSet;
+
+/// The golden input holds records more than a week late in file order on purpose (and spans
+/// 14 days): these tests check the views of VIEWS.md without retention, which
+/// `tests/oracle_equivalence.rs` and `tests/retention_history.rs` cover.
+const RETENTION_OFF: &str = r#"{"retention": {"late_after": "off", "entities": "off",
+    "timelines": "off", "future_tolerance": "off",
+    "windows": {"minute": "off", "hour": "off", "day": "off"}}}"#;
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -45,6 +53,7 @@ fn golden_views_on_1_2_and_4_workers() {
             epochs,
             &ReplayConfig {
                 workers,
+                retention: Retention::OFF,
                 ..Default::default()
             },
         )
@@ -56,6 +65,8 @@ fn golden_views_on_1_2_and_4_workers() {
 #[test]
 fn replay_command_writes_the_golden_views_and_rejects() {
     let out = tempfile::tempdir().unwrap();
+    let config = out.path().join("retention-off.json");
+    std::fs::write(&config, RETENTION_OFF).unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
         .args([
             "replay",
@@ -68,6 +79,8 @@ fn replay_command_writes_the_golden_views_and_rejects() {
         .arg(golden().join("input"))
         .arg("--out")
         .arg(out.path())
+        .arg("--config")
+        .arg(&config)
         .status()
         .unwrap();
     assert!(status.success());
@@ -92,6 +105,7 @@ fn streamed_replay_equals_the_golden_views_and_stops_on_input_errors() {
     for workers in [1, 3] {
         let config = ReplayConfig {
             workers,
+            retention: Retention::OFF,
             ..Default::default()
         };
         let epochs = jsonl::stream_dir(&input).unwrap().epochs(5);

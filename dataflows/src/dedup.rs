@@ -90,11 +90,7 @@ pub fn deduplicate<'s>(
                 let mut pending = Pending::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
-                    maxima.for_each(|_, data| {
-                        for (epoch, max) in data.drain(..) {
-                            watermark.receive(epoch, max);
-                        }
-                    });
+                    maxima.for_each(|_, data| watermark.receive_all(data));
                     input.for_each(|capability, data| {
                         for ((key, candidate), time, diff) in data.drain(..) {
                             debug_assert!(diff > 0, "a deduplication candidate was retracted");

@@ -153,11 +153,7 @@ where
                 let mut pending = Pending::<K, F, T>::new();
                 let mut summaries: Vec<(S, isize)> = Vec::new();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
-                    maxima.for_each(|_, data| {
-                        for (epoch, max) in data.drain(..) {
-                            watermark.receive(epoch, max);
-                        }
-                    });
+                    maxima.for_each(|_, data| watermark.receive_all(data));
                     input.for_each(|capability, data| {
                         for (fact, time, diff) in data.drain(..) {
                             pending

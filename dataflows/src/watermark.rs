@@ -96,6 +96,13 @@ impl Watermark {
         *entry = (*entry).max(max);
     }
 
+    /// Notes every `(epoch, max)` of `maxima` (a batch of the maxima stream), emptying it.
+    pub fn receive_all(&mut self, maxima: &mut Vec<(Epoch, i64)>) {
+        for (epoch, max) in maxima.drain(..) {
+            self.receive(epoch, max);
+        }
+    }
+
     /// `W(epoch)`: the greatest event time accepted before `epoch` (`None` before any).
     pub fn at(&mut self, epoch: Epoch) -> Option<i64> {
         while let Some(entry) = self.pending.first_entry() {

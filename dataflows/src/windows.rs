@@ -70,11 +70,7 @@ where
                 let mut pending = Pending::<K>::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
-                    maxima.for_each(|_, data| {
-                        for (epoch, max) in data.drain(..) {
-                            watermark.receive(epoch, max);
-                        }
-                    });
+                    maxima.for_each(|_, data| watermark.receive_all(data));
                     input.for_each(|capability, data| {
                         for (key, time, diff) in data.drain(..) {
                             let changes = &mut pending

@@ -73,6 +73,7 @@ impl LiveGenerator {
             scale: self.scale,
             start: now - SPAN,
             span: SPAN,
+            steady_cases: false,
         };
         match self.time_scale {
             None => config,

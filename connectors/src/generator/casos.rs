@@ -26,7 +26,22 @@ struct Caso {
     prioridad: Option<&'static str>,
 }
 
+/// A department SLA in a steady stream: a twelfth (at least an hour).
+pub(crate) fn steady_sla(hours: i64) -> i64 {
+    (hours / 12).max(1)
+}
+
 impl Generator {
+    /// An SLA of the department tables as this stream uses it (a twelfth with
+    /// [`super::GeneratorConfig::steady_cases`]).
+    pub(crate) fn sla_hours(&self, hours: i64) -> i64 {
+        if self.steady_cases {
+            steady_sla(hours)
+        } else {
+            hours
+        }
+    }
+
     /// Every department's SLA configuration at the start of the stream.
     pub(crate) fn bootstrap_dependencias(&mut self, t0: i64) {
         for i in 0..self.world.deps.len() {
@@ -40,7 +55,8 @@ impl Generator {
         let i = self.between(0, self.world.deps.len() as i64) as usize;
         let old = self.world.deps[i].sla_hours;
         if sla || self.chance(0.6) {
-            let new = self.pick(&[24, 48, 72, 96, 120, 168, 240]);
+            let picked = self.pick(&[24, 48, 72, 96, 120, 168, 240]);
+            let new = self.sla_hours(picked);
             if self.configure(t0, i, old, new, false) {
                 self.world.deps[i].sla_hours = new;
             }
@@ -268,6 +284,8 @@ impl Generator {
                 self.between(sla_hours * 5, sla_hours * 20)
             };
             Some(tenths_of_hours / 5 * 5) // whole or half hours
+        } else if self.steady_cases {
+            Some(self.between(sla_hours * 10, sla_hours * 20) / 5 * 5)
         } else {
             None
         };

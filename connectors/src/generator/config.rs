@@ -22,6 +22,11 @@ pub struct GeneratorConfig {
     /// Simulated time the `scale` records span, in microseconds (default [`SPAN`], 14 days):
     /// the stream's clock advances `span / scale` per record.
     pub span: i64,
+    /// A stream that can run for ever with bounded live state: departments' SLAs are a
+    /// twelfth of the defaults (2 to 20 hours) and every case closes, the ones that would
+    /// stay open within one to two SLAs (set by [`GeneratorConfig::time_scaled`]). Open
+    /// cases are live state that no retention horizon may expire (VIEWS.md).
+    pub steady_cases: bool,
 }
 
 impl GeneratorConfig {
@@ -32,6 +37,7 @@ impl GeneratorConfig {
             scale,
             start: DEFAULT_START,
             span: SPAN,
+            steady_cases: false,
         }
     }
 
@@ -43,6 +49,7 @@ impl GeneratorConfig {
         let span = (seconds * SEC as f64).clamp(SEC as f64, i64::MAX as f64 / 4.0);
         GeneratorConfig {
             span: span as i64,
+            steady_cases: true,
             ..self
         }
     }

@@ -75,6 +75,8 @@ pub struct Generator {
     sla_changes_at: VecDeque<u64>,
     pub(crate) stats: GeneratorStats,
     drained: bool,
+    /// See [`GeneratorConfig::steady_cases`].
+    pub(crate) steady_cases: bool,
 }
 
 impl Generator {
@@ -114,7 +116,13 @@ impl Generator {
             sla_changes_at,
             stats: GeneratorStats::default(),
             drained: false,
+            steady_cases: config.steady_cases,
         };
+        if config.steady_cases {
+            for dep in &mut generator.world.deps {
+                dep.sla_hours = super::casos::steady_sla(dep.sla_hours);
+            }
+        }
         generator.bootstrap(config.start);
         generator
     }

@@ -434,3 +434,44 @@ fn default_span_is_fourteen_days() {
     assert_eq!(GeneratorConfig::default().span, SPAN);
     assert_eq!(GeneratorConfig::new(1, 10).span, 14 * format::DAY);
 }
+
+#[test]
+fn a_steady_stream_closes_its_cases_within_hours() {
+    // The share of created cases that close, and how long cases live, in event time.
+    fn lives(config: &GeneratorConfig) -> (f64, i64) {
+        let mut created: HashMap<i64, i64> = HashMap::new();
+        let mut closed: HashMap<i64, i64> = HashMap::new();
+        for (topic, value) in parsed(&generate(config)) {
+            let Some(v) = value else { continue };
+            let (Some(id), Some(t)) = (v["datos"]["caso_id"].as_i64(), timestamp(&v)) else {
+                continue;
+            };
+            match topic {
+                Topic::CasosCreados => created.insert(id, t),
+                Topic::CasosCerrados => closed.insert(id, t),
+                _ => None,
+            };
+        }
+        let done = created.keys().filter(|id| closed.contains_key(id)).count();
+        // The 95th percentile: a few closures are faults (re-deliveries with another time).
+        let mut lives: Vec<i64> = closed
+            .iter()
+            .filter_map(|(id, t)| Some(t - created.get(id)?))
+            .collect();
+        lives.sort_unstable();
+        let p95 = lives.get(lives.len() * 95 / 100).copied().unwrap_or(0);
+        (done as f64 / created.len().max(1) as f64, p95)
+    }
+    let (default_share, _) = lives(&GeneratorConfig::new(9, 20_000));
+    // 14 days of event time, like the default stream (20,000 × 6,000 / 100 s).
+    let steady = GeneratorConfig::new(9, 20_000).time_scaled(6_000.0, 100.0);
+    assert!(steady.steady_cases);
+    let (steady_share, longest) = lives(&steady);
+    // By default a fifth of the cases never close (and more close after the stream ends);
+    // in a steady stream only the cases of its last hours are still open.
+    assert!(default_share < 0.75, "{default_share}");
+    assert!(steady_share > 0.85, "{steady_share}");
+    // A twelfth of the longest SLA (240 h) is 20 h: cases close within about two SLAs of
+    // their last update (by default, up to twenty days after creation).
+    assert!(longest <= 72 * format::HOUR, "{longest}");
+}
