@@ -219,6 +219,16 @@ impl Retention {
 }
 
 impl Retention {
+    /// These horizons for records read back from the archive: they passed the
+    /// future-tolerance check when the live run read them (against its clock, maybe a scaled
+    /// one), so a backfill does not check them again against today's wall clock.
+    pub fn for_archive(self) -> Retention {
+        Retention {
+            future_tolerance: Horizon::OFF,
+            ..self
+        }
+    }
+
     /// The instant at which a row of the window `(granularity, start)` expires: when the
     /// watermark reaches it, the window ends at or before `W - windows.<granularity>`
     /// (`None`: never).

@@ -139,7 +139,7 @@ pub fn run(args: &BackfillArgs) -> Result<()> {
         as_of,
         progress: Some(done),
         restored_rejections,
-        retention: file.retention,
+        retention: file.retention.for_archive(),
         ..Default::default()
     };
     let output = replay(epochs, &config);
