@@ -286,26 +286,36 @@ fn topics_and_partitions_created_later_are_picked_up() {
     };
     let prefix = unique_prefix("later");
     let tracking = format!("{prefix}tracking.events");
-    let unknown = format!("{prefix}not.a.pulso.topic");
+    let other = format!("{prefix}not.a.pulso.topic");
     // `latest` applies to partitions present at start; later ones are read from the start.
     let mut config = config(&brokers, &prefix, &[Topic::Tracking]);
-    config.topics.push("not.a.pulso.topic".into());
     config.start = StartPosition::Latest;
     let mut source = KafkaSource::new(config, 0, 1, BTreeMap::new()).unwrap();
     source.set_refresh_interval(Duration::from_millis(200));
     assert!(source.assigned().is_empty());
     assert!(source.poll_batch(10, Duration::from_millis(300)).is_empty());
 
-    create_topics(&brokers, &[(&tracking, 2), (&unknown, 1)]).unwrap();
+    create_topics(&brokers, &[(&tracking, 2), (&other, 1)]).unwrap();
     produce(&brokers, &tracking, 0, 0, 30);
     produce(&brokers, &tracking, 1, 0, 20);
-    produce(&brokers, &unknown, 0, 0, 4);
+    produce(&brokers, &other, 0, 0, 4);
     let got = drain(&mut [&mut source], 50).remove(0);
     check_exactly(&got, Topic::Tracking, &[0, 0], &[30, 20]);
     assert_eq!(got.len(), 50);
-    assert_eq!(source.skipped_unknown(), 4);
-    assert_eq!(source.next_offsets()[&(unknown.clone(), 0)], 4);
-    assert_eq!(source.assigned().len(), 3);
+    // A topic that is not configured is never assigned.
+    assert_eq!(source.skipped_unknown(), 0);
+    assert_eq!(source.assigned().len(), 2);
+}
+
+#[test]
+fn a_source_naming_a_topic_not_in_events_md_refuses_to_start() {
+    // No broker needed: the names are checked before any client is created.
+    let mut config = KafkaConfig::new("127.0.0.1:1");
+    config.topics.push("payments.events".into());
+    let err = KafkaSource::new(config, 0, 1, BTreeMap::new())
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("payments.events"), "{err}");
 }
 
 #[test]

@@ -201,6 +201,11 @@ async fn metrics_are_prometheus_text() {
     assert_eq!(find("pulso_epoch_duration_ms", &[]), 12.0);
     assert_eq!(find("pulso_sink_lag_epochs", &[]), 1.0);
     assert_eq!(find("pulso_sink_failures_total", &[]), 2.0);
+    let tables = store().read().row_counts();
+    for (view, count) in tables {
+        assert_eq!(find("pulso_view_rows", &[("view", view)]), count as f64);
+    }
+    assert!(tables.iter().any(|(_, count)| *count > 0));
     let route = [("route", "/v1/views/{view}")];
     assert_eq!(
         find("pulso_http_request_duration_seconds_count", &route),

@@ -19,8 +19,9 @@ use pulso_events::views::ViewRow;
 use pulso_events::views::ViewSet;
 use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
-use pulso_sinks::parquet::{write_history, write_views, RejectedRecord, HISTORY_DIR};
+use pulso_sinks::parquet::{write_history, RejectedRecord, HISTORY_DIR};
 
+use super::snapshot::write_store_views;
 use super::sources::ConsumerPositions;
 
 /// Where the consumer delivers.
@@ -137,7 +138,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     // History first: a reader of snapshot and history never misses a row.
                     let part = format!("e{epoch:020}");
                     write_history(&history, &ViewSet::from_rows(expired.drain(..)), &part)?;
-                    write_views(&views_dir, &outputs.store.snapshot())?;
+                    write_store_views(&views_dir, &outputs.store)?;
                     last_snapshot = Instant::now();
                 }
             }
@@ -148,7 +149,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     if snapshots {
         let part = format!("e{:020}", outputs.store.epoch().unwrap_or(0) + 1);
         write_history(&history, &ViewSet::from_rows(expired), &part)?;
-        write_views(&views_dir, &outputs.store.snapshot())?;
+        write_store_views(&views_dir, &outputs.store)?;
     }
     if let Some((dlq, _, _)) = &outputs.kafka {
         dlq.flush(Duration::from_secs(10))?;

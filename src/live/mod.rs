@@ -4,4 +4,5 @@
 
 pub mod consumer;
 pub mod recovery;
+pub mod snapshot;
 pub mod sources;

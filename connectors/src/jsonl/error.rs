@@ -16,6 +16,20 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// The folder holds `*.jsonl` files that are not a known topic: they would not be read.
+    #[error(
+        "{}: {} not a known topic and would not be read: {} (topic files are named \
+         exactly `<topic>.jsonl`, e.g. `orders.events.jsonl`; rename or move them)",
+        dir.display(),
+        if files.len() == 1 { "this file is" } else { "these files are" },
+        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownTopicFiles {
+        /// The folder.
+        dir: PathBuf,
+        /// The files, sorted.
+        files: Vec<PathBuf>,
+    },
     /// A value to write contains a line break, which would split it into two records.
     #[error("record {index} of topic {topic} contains a line break and cannot be written as one JSONL line")]
     LineBreakInValue {

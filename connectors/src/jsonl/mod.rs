@@ -5,9 +5,10 @@
 //! (without `\n` / `\r\n`) as value. Nothing is skipped: an empty line is a record (the decoder
 //! rejects it as `malformed_json`), except the empty piece after the file's last newline.
 //!
-//! Files named `<name>.jsonl` whose `<name>` is not a known topic are not read; [`scan_dir`]
-//! returns their paths in [`JsonlDir::ignored`] (and [`read_dir`] drops that list). Other
-//! files and sub-directories are ignored silently.
+//! A folder holding a file whose extension is `jsonl` (in any case) but whose name is not
+//! exactly `<topic>.jsonl` is refused by [`read_dir`] and [`stream_dir`] with an error naming
+//! the files, so no input is skipped silently; [`scan_dir`] lists them instead. Files with
+//! other extensions and sub-directories are not input and are left alone.
 //!
 //! [`stream_dir`] reads the same records lazily, interleaved across topics in proportion to
 //! the files' lengths (the order `pulso replay` ingests them in).
@@ -23,6 +24,8 @@ mod stream_tests;
 mod tests;
 
 pub use error::SourceError;
-pub use read::{line_record, read_dir, read_topic_file, scan_dir, split_lines, JsonlDir};
+pub use read::{
+    line_record, read_dir, read_topic_file, scan_dir, split_lines, unknown_topic_files, JsonlDir,
+};
 pub use stream::{count_lines, stream_dir, Epochs, JsonlStream};
-pub use write::{topic_path, write_dir};
+pub use write::{topic_path, write_dir, EXTENSION};

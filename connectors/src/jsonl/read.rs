@@ -5,41 +5,31 @@ use std::path::{Path, PathBuf};
 use pulso_events::{Position, SourceRecord, Topic};
 
 use super::error::SourceError;
-use super::write::topic_path;
+use super::write::{topic_path, EXTENSION};
 
 /// What [`scan_dir`] found in a folder.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JsonlDir {
     /// The records of every known topic file, in [`Topic::ALL`] order, then line order.
     pub records: Vec<SourceRecord>,
-    /// `*.jsonl` files whose name is not a known topic (not read), sorted.
+    /// `*.jsonl` files whose name is not a known topic (not read), sorted
+    /// ([`unknown_topic_files`]).
     pub ignored: Vec<PathBuf>,
 }
 
-/// Reads the records of every known topic file present in `dir` (see the module docs).
-/// Files of unknown topics are ignored; use [`scan_dir`] to get their names.
+/// Reads the records of every topic file in `dir` (see the module docs). A folder holding a
+/// `*.jsonl` file (any case of the extension) that is not a known topic is refused with
+/// [`SourceError::UnknownTopicFiles`] naming it: input is never skipped silently.
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceRecord>, SourceError> {
-    Ok(scan_dir(dir)?.records)
+    let scanned = scan_dir(dir)?;
+    refuse_unknown(dir, scanned.ignored)?;
+    Ok(scanned.records)
 }
 
-/// Like [`read_dir`], and also lists the `*.jsonl` files of unknown topics.
+/// Like [`read_dir`], but lists the `*.jsonl` files of unknown topics instead of refusing
+/// them (they are not read).
 pub fn scan_dir(dir: &Path) -> Result<JsonlDir, SourceError> {
-    let mut ignored = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| SourceError::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| SourceError::io(dir, e))?;
-        let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if let Some(stem) = name.strip_suffix(".jsonl") {
-            if Topic::from_name(stem).is_none() && path.is_file() {
-                ignored.push(path);
-            }
-        }
-    }
-    ignored.sort();
-
+    let ignored = unknown_topic_files(dir)?;
     let mut records = Vec::new();
     for topic in Topic::ALL {
         let path = topic_path(dir, topic);
@@ -48,6 +38,42 @@ pub fn scan_dir(dir: &Path) -> Result<JsonlDir, SourceError> {
         }
     }
     Ok(JsonlDir { records, ignored })
+}
+
+/// The files of `dir` whose extension is `jsonl` in any case but whose name is not exactly
+/// `<topic>.jsonl` for a known topic (`Orders.Events.jsonl`, `orders.event.jsonl`,
+/// `inventory.events.JSONL`...), sorted. Fails when `dir` cannot be listed.
+pub fn unknown_topic_files(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let mut unknown = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| SourceError::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| SourceError::io(dir, e))?.path();
+        let is_jsonl = path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case(EXTENSION));
+        let known = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(Topic::from_name)
+            .is_some();
+        if is_jsonl && !known && path.is_file() {
+            unknown.push(path);
+        }
+    }
+    unknown.sort();
+    Ok(unknown)
+}
+
+/// Fails with [`SourceError::UnknownTopicFiles`] when `unknown` is not empty.
+pub(crate) fn refuse_unknown(dir: &Path, unknown: Vec<PathBuf>) -> Result<(), SourceError> {
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(SourceError::UnknownTopicFiles {
+        dir: dir.to_path_buf(),
+        files: unknown,
+    })
 }
 
 /// Reads one topic file: partition 0, offset = 0-based line index, no key.

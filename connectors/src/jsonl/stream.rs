@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use pulso_events::{SourceRecord, Topic};
 
 use super::error::SourceError;
-use super::read::line_record;
+use super::read::{line_record, refuse_unknown, unknown_topic_files};
 use super::write::topic_path;
 
 /// Buffer size of the line-counting pass and of the lazy readers.
@@ -52,8 +52,8 @@ struct TopicReader {
 /// Opens every known topic file present in `dir` and counts its lines; the records are read
 /// as the returned stream is iterated.
 pub fn stream_dir(dir: &Path) -> Result<JsonlStream, SourceError> {
-    // Same existence check as `read_dir` (which also fails on a missing folder).
-    std::fs::read_dir(dir).map_err(|e| SourceError::io(dir, e))?;
+    // Same checks as `read_dir`: a missing folder or an unknown topic file is an error.
+    refuse_unknown(dir, unknown_topic_files(dir)?)?;
     let mut topics = Vec::new();
     for topic in Topic::ALL {
         let path = topic_path(dir, topic);

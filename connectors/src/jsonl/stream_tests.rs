@@ -44,7 +44,7 @@ fn streams_every_record_in_interleaved_order() {
     write(dir.path(), Topic::CasosCreados, "a\r\n\n\r\nb");
     write(dir.path(), Topic::SlaViolados, "");
     write(dir.path(), Topic::SlaCumplidos, "\n");
-    std::fs::write(dir.path().join("payments.events.jsonl"), "{}\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "{}\n").unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
 
     let expected = sorted(dir.path());

@@ -75,6 +75,41 @@ fn unknown_topic_files_are_listed_and_not_read() {
 }
 
 #[test]
+fn read_and_stream_refuse_files_that_are_not_a_known_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orders.events.jsonl"), b"{}\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"hello\n").unwrap();
+    for name in [
+        "Orders.Events.jsonl",
+        "orders.event.jsonl",
+        "inventory.events.JSONL",
+    ] {
+        std::fs::write(dir.path().join(name), b"{}\n").unwrap();
+    }
+    let expected: Vec<_> = [
+        "Orders.Events.jsonl",
+        "inventory.events.JSONL",
+        "orders.event.jsonl",
+    ]
+    .iter()
+    .map(|n| dir.path().join(n))
+    .collect();
+    for err in [
+        read_dir(dir.path()).unwrap_err(),
+        crate::jsonl::stream_dir(dir.path()).unwrap_err(),
+    ] {
+        let message = err.to_string();
+        let SourceError::UnknownTopicFiles { files, .. } = err else {
+            panic!("unexpected error {err}");
+        };
+        assert_eq!(files, expected);
+        assert!(message.contains("inventory.events.JSONL"), "{message}");
+        assert!(message.contains("rename or move"), "{message}");
+    }
+    assert_eq!(scan_dir(dir.path()).unwrap().records.len(), 1);
+}
+
+#[test]
 fn refuses_values_with_line_breaks() {
     let dir = tempfile::tempdir().unwrap();
     let err = write_dir(dir.path(), vec![(Topic::Orders, b"{\n}".to_vec())]).unwrap_err();

@@ -9,9 +9,12 @@ use pulso_events::Topic;
 
 use super::error::SourceError;
 
+/// The extension of topic files.
+pub const EXTENSION: &str = "jsonl";
+
 /// The file of `topic` in `dir`: `DIR/<topic name>.jsonl`.
 pub fn topic_path(dir: &Path, topic: Topic) -> PathBuf {
-    dir.join(format!("{}.jsonl", topic.name()))
+    dir.join(format!("{}.{EXTENSION}", topic.name()))
 }
 
 /// Appends each value as one line (`value` + `\n`) to its topic's file in `dir`, creating the

@@ -47,8 +47,9 @@ pub enum StartPosition {
 pub struct KafkaConfig {
     /// Bootstrap servers, `host:port[,host:port...]` (librdkafka `bootstrap.servers`).
     pub brokers: String,
-    /// Topics to read. Topics that do not exist yet are not an error: they are picked up when
-    /// they appear. Default: every topic of `EVENTS.md` ([`Topic::ALL`]).
+    /// Topics to read, by their EVENTS.md names (a name that is not one is refused at start).
+    /// Topics that do not exist yet are not an error: they are picked up when they appear.
+    /// Default: every topic of `EVENTS.md` ([`Topic::ALL`]).
     #[serde(default = "default_topics")]
     pub topics: Vec<String>,
     /// Prefix of every Kafka topic name read (default none): with `"staging."`, topic
@@ -109,6 +110,16 @@ impl KafkaConfig {
         self.topics
             .iter()
             .map(|t| format!("{}{t}", self.topic_prefix))
+            .collect()
+    }
+
+    /// The names in [`KafkaConfig::topics`] that are not topics of EVENTS.md (a source refuses
+    /// to start with any: their records could only be dropped).
+    pub fn unknown_topics(&self) -> Vec<&str> {
+        self.topics
+            .iter()
+            .map(String::as_str)
+            .filter(|t| Topic::from_name(t).is_none())
             .collect()
     }
 
@@ -196,6 +207,18 @@ mod tests {
         assert_eq!(config.start, StartPosition::Earliest);
         assert_eq!(config.group_id, "pulso");
         assert_eq!(config.dlq_topic, "pulso.dlq");
+    }
+
+    #[test]
+    fn names_that_are_not_topics_are_reported() {
+        let mut config = KafkaConfig::new("b:9092");
+        assert!(config.unknown_topics().is_empty());
+        config.topics.push("payments.events".into());
+        config.topics.push("Orders.Events".into());
+        assert_eq!(
+            config.unknown_topics(),
+            ["payments.events", "Orders.Events"]
+        );
     }
 
     #[test]

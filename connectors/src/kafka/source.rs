@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pulso_events::{Position, SourceRecord};
+use pulso_events::{Position, SourceRecord, Topic};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::Message;
@@ -136,6 +136,14 @@ impl KafkaSource {
         if worker_index >= peers {
             return Err(Error::Config(format!(
                 "worker index {worker_index} out of range for {peers} peers"
+            )));
+        }
+        let unknown = config.unknown_topics();
+        if !unknown.is_empty() {
+            return Err(Error::Config(format!(
+                "kafka.topics names topics that are not in EVENTS.md: {} (known: {})",
+                unknown.join(", "),
+                Topic::ALL.map(Topic::name).join(", ")
             )));
         }
         let consumer: BaseConsumer<SourceContext> = config

@@ -129,10 +129,16 @@ pub(crate) async fn metrics(
 ) -> Result<Response, ApiError> {
     principal.require_operator()?;
     Params::parse(query, &[], false)?;
-    let (topics, freshness, epoch) = {
+    let (topics, freshness, epoch, rows) = {
         let t = state.store.read();
         let topics: Vec<_> = t.pipeline_health.rows().cloned().collect();
-        (topics, t.freshness_seconds(SystemTime::now()), t.epoch)
+        let rows = t.row_counts();
+        (
+            topics,
+            t.freshness_seconds(SystemTime::now()),
+            t.epoch,
+            rows,
+        )
     };
     let live = state.store.live();
     let mut out = String::new();
@@ -232,6 +238,15 @@ pub(crate) async fn metrics(
         "The last epoch applied to the serving store (-1 before the first).",
     );
     let _ = writeln!(out, "pulso_epoch {}", epoch.map_or(-1, |e| e as i128));
+    header(
+        &mut out,
+        "pulso_view_rows",
+        "gauge",
+        "Rows each view holds in the serving store (what retention keeps).",
+    );
+    for (view, count) in rows {
+        let _ = writeln!(out, "pulso_view_rows{{view=\"{view}\"}} {count}");
+    }
     header(
         &mut out,
         "pulso_events_per_second",

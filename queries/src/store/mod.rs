@@ -201,6 +201,23 @@ impl Tables {
         self.retention.timelines.cutoff(self.watermark)
     }
 
+    /// The number of rows each view holds, by view name (for `/metrics`).
+    pub fn row_counts(&self) -> [(&'static str, usize); 11] {
+        [
+            ("notification_rates", self.notification_rates.len()),
+            ("notification_bounces", self.notification_bounces.len()),
+            ("order_metrics", self.order_metrics.len()),
+            ("order_cancellations", self.order_cancellations.len()),
+            ("inventory_levels", self.inventory_levels.len()),
+            ("case_backlog", self.case_backlog.len()),
+            ("sla_compliance", self.sla_compliance.len()),
+            ("open_case_sla", self.open_case_sla.len()),
+            ("open_cases", self.open_cases.len()),
+            ("timelines", self.timelines.len()),
+            ("pipeline_health", self.pipeline_health.len()),
+        ]
+    }
+
     /// All current rows as a sorted [`ViewSet`].
     pub fn to_view_set(&self) -> ViewSet {
         fn all<R: Keyed>(t: &Table<R>) -> Vec<R> {

@@ -22,8 +22,9 @@ mod progress;
 mod rejected;
 #[cfg(test)]
 mod tests;
+mod view_write;
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -54,6 +55,7 @@ pub use progress::{
     PROGRESS_DIR,
 };
 pub use rejected::{base64, write_rejected_jsonl, RejectedRecord};
+pub use view_write::{prepare_views_dir, write_view, write_views, ViewRows, WRITE_CHUNK_ROWS};
 
 /// Most rows in one row group.
 pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -109,20 +111,6 @@ pub fn file_names() -> impl Iterator<Item = &'static str> {
 /// The path of the file of view `name` in `dir`: `dir/<name>.parquet`.
 pub fn view_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.{EXTENSION}"))
-}
-
-/// Writes every view of `views` to `dir/<view>.parquet` (creating `dir`), each file replaced
-/// atomically, after removing leftover temporary files of interrupted writes. Rows are written
-/// in the order of the set.
-pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
-    fs::create_dir_all(dir).map_err(SinkError::io(dir))?;
-    clean_temp_files(dir)?;
-    for file in &VIEW_FILES {
-        let batch = (file.encode)(views)?;
-        let as_of = views.as_of.filter(|_| file.name == AS_OF_FILE);
-        write_batch(&view_path(dir, file.name), &batch, as_of)?;
-    }
-    Ok(())
 }
 
 /// The writer settings of every view file, with `as_of` in the metadata when given.
