@@ -16,10 +16,9 @@ use anyhow::{Context, Result};
 use pulso_connectors::kafka::{topic_size, DlqProducer};
 use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
-use pulso_events::views::ViewSet;
 use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
-use pulso_sinks::parquet::{write_history, RejectedRecord, HISTORY_DIR};
+use pulso_sinks::parquet::{HistoryWriter, RejectedRecord, HISTORY_DIR};
 
 use super::snapshot::write_store_views;
 use super::sources::ConsumerPositions;
@@ -88,9 +87,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             .with_context(|| format!("opening {}", rejected_path.display()))?,
     );
     let mut pending: Vec<(ViewRow, isize)> = Vec::new();
-    // Rows retention expired from the store since the last snapshot, for the history.
-    let mut expired: Vec<ViewRow> = Vec::new();
-    let history = outputs.out.join(HISTORY_DIR);
+    // Rows retention expires from the store go to the history (process 0, as the snapshots).
+    let mut history = HistoryWriter::new(&outputs.out.join(HISTORY_DIR));
     let mut last_snapshot = Instant::now();
     let dlq_size = spawn_dlq_size_probe(outputs.kafka.as_ref());
     let mut status = LiveStatus::default();
@@ -121,7 +119,10 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 if let Some((writer, base)) = &outputs.clickhouse {
                     writer.send(base + epoch, changes.clone())?;
                 }
-                expired.extend(outputs.store.apply_epoch(epoch, changes));
+                let expired = outputs.store.apply_epoch(epoch, changes);
+                if snapshots {
+                    history.extend(expired, epoch)?;
+                }
                 status.epoch_duration_ms = opened.elapsed().as_secs_f64() * 1e3;
                 let elapsed = rate_window.0.elapsed().as_secs_f64();
                 if elapsed >= 1.0 {
@@ -136,8 +137,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 {
                     rejected.flush()?;
                     // History first: a reader of snapshot and history never misses a row.
-                    let part = format!("e{epoch:020}");
-                    write_history(&history, &ViewSet::from_rows(expired.drain(..)), &part)?;
+                    history.publish(epoch)?;
                     write_store_views(&views_dir, &outputs.store)?;
                     last_snapshot = Instant::now();
                 }
@@ -147,8 +147,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     }
     rejected.flush()?;
     if snapshots {
-        let part = format!("e{:020}", outputs.store.epoch().unwrap_or(0) + 1);
-        write_history(&history, &ViewSet::from_rows(expired), &part)?;
+        history.publish(outputs.store.epoch().map_or(0, |e| e + 1))?;
         write_store_views(&views_dir, &outputs.store)?;
     }
     if let Some((dlq, _, _)) = &outputs.kafka {

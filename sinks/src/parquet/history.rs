@@ -28,7 +28,7 @@ const WITH_HISTORY: [&str; 5] = [
 ];
 
 /// The day each row of `name` belongs to in `expired`, in the rows' order.
-fn days(name: &str, expired: &ViewSet) -> Vec<i64> {
+pub(super) fn days_of(name: &str, expired: &ViewSet) -> Vec<i64> {
     match name {
         "notification_rates" => expired
             .notification_rates
@@ -59,7 +59,7 @@ fn days(name: &str, expired: &ViewSet) -> Vec<i64> {
 }
 
 /// The rows of `expired` whose day is `day`, as a set holding only them (for one view).
-fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
+pub(super) fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
     fn pick<T: Clone>(rows: &[T], days: &[i64], day: i64) -> Vec<T> {
         rows.iter()
             .zip(days)
@@ -82,7 +82,7 @@ fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
     set
 }
 
-fn files() -> impl Iterator<Item = &'static ViewFile> {
+pub(super) fn files() -> impl Iterator<Item = &'static ViewFile> {
     VIEW_FILES.iter().filter(|f| WITH_HISTORY.contains(&f.name))
 }
 
@@ -91,7 +91,7 @@ fn files() -> impl Iterator<Item = &'static ViewFile> {
 pub fn write_history(root: &Path, expired: &ViewSet, part: &str) -> Result<usize, SinkError> {
     let mut written = 0;
     for file in files() {
-        let days = days(file.name, expired);
+        let days = days_of(file.name, expired);
         let mut distinct: Vec<i64> = days.clone();
         distinct.sort_unstable();
         distinct.dedup();

@@ -18,6 +18,9 @@ mod columns;
 mod decode;
 mod encode;
 mod history;
+#[cfg(test)]
+mod history_tests;
+mod history_writer;
 mod progress;
 mod rejected;
 #[cfg(test)]
@@ -50,6 +53,7 @@ pub use archive_read::{
 pub use atomic::{clean_temp_files, temp_path, TEMP_SUFFIX};
 pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
 pub use history::{read_history, read_whole_views, write_history, HISTORY_DIR};
+pub use history_writer::HistoryWriter;
 pub use progress::{
     progress_path, read_progress, write_progress, PartitionProgress, PartitionsProgress, Progress,
     PROGRESS_DIR,
