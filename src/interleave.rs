@@ -79,7 +79,7 @@ mod tests {
         std::fs::write(jsonl::topic_path(dir.path(), Topic::Inventory), long).unwrap();
         std::fs::write(jsonl::topic_path(dir.path(), Topic::SlaViolados), "").unwrap();
         std::fs::write(jsonl::topic_path(dir.path(), Topic::SlaCumplidos), "\n").unwrap();
-        std::fs::write(dir.path().join("payments.events.jsonl"), "{}\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "{}\n").unwrap();
         for per_epoch in [0, 1, 5, 7, 100, 5000] {
             assert_same_epochs(dir.path(), per_epoch);
         }

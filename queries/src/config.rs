@@ -9,7 +9,8 @@
 //!     {"name": "on-call", "token": "…", "tenants": ["*"], "operator": true}
 //!   ],
 //!   "limits": {"max_body_bytes": 16384, "max_uri_bytes": 8192, "request_timeout_ms": 10000,
-//!              "rate_limit": {"per_second": 50, "burst": 100}}
+//!              "rate_limit": {"per_second": 50, "burst": 100}, "max_connections": 128,
+//!              "header_read_timeout_ms": 10000, "shutdown_timeout_ms": 5000}
 //! }}
 //! ```
 
@@ -132,6 +133,15 @@ pub struct Limits {
     pub request_timeout_ms: u64,
     /// Per-token rate limit (429 with `Retry-After` beyond).
     pub rate_limit: RateLimit,
+    /// Most connections served at once; further ones wait to be accepted. Keep it well below
+    /// the process's file-descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Time a connection may take to deliver a request head, or stay idle between requests,
+    /// before it is closed (slow or idle clients).
+    pub header_read_timeout_ms: u64,
+    /// Time open connections get to finish once the server is asked to stop; the rest are
+    /// dropped.
+    pub shutdown_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -141,6 +151,9 @@ impl Default for Limits {
             max_uri_bytes: 8 * 1024,
             request_timeout_ms: 10_000,
             rate_limit: RateLimit::default(),
+            max_connections: 128,
+            header_read_timeout_ms: 10_000,
+            shutdown_timeout_ms: 5_000,
         }
     }
 }
@@ -210,6 +223,8 @@ impl ApiConfig {
             ("max_uri_bytes", l.max_uri_bytes == 0),
             ("request_timeout_ms", l.request_timeout_ms == 0),
             ("rate_limit.burst", l.rate_limit.burst == 0),
+            ("max_connections", l.max_connections == 0),
+            ("header_read_timeout_ms", l.header_read_timeout_ms == 0),
             (
                 "rate_limit.per_second",
                 !(l.rate_limit.per_second.is_finite() && l.rate_limit.per_second > 0.0),

@@ -19,6 +19,7 @@ use pulso_events::views::ViewSet;
 use pulso_queries::{ServeConfig, ViewStore};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
+use tokio::signal::unix::{signal, SignalKind};
 
 use super::cluster::ClusterArgs;
 use super::generator::LiveGenerator;
@@ -390,10 +391,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     runtime.block_on(async {
         let server_stop = Arc::clone(&stop);
+        let mut terminate = signal(SignalKind::terminate())?;
         let shutdown = async move {
             loop {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => break,
+                    _ = terminate.recv() => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
                         if server_stop.load(Ordering::Relaxed) { break; }
                         if exit_when_done && done.load(Ordering::Relaxed) { break; }

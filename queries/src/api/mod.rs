@@ -20,6 +20,7 @@ mod openapi;
 mod page;
 mod params;
 pub mod render;
+mod server;
 mod views;
 
 use std::future::Future;
@@ -198,11 +199,9 @@ pub async fn serve_on(
     let router = app_with(Arc::clone(&store), &config.api, Arc::clone(&alerts))?;
     let evaluation = tokio::spawn(alerts.run(store, std::future::pending()));
     tracing::info!(%addr, tokens = config.api.tokens.len(), "serving the query API");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    server::serve_router(listener, router, &config.api.limits, shutdown).await;
     evaluation.abort();
-    Ok(served?)
+    Ok(())
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -1,0 +1,96 @@
+//! The API's HTTP/1.1 server loop (hyper, with hyper-util's graceful shutdown), instead of
+//! `axum::serve`, for the limits a server facing the network needs:
+//! - a **connection cap**: at most `max_connections` connections are served at once; further
+//!   ones wait in the kernel's accept queue until one closes (so the process never runs out
+//!   of file descriptors because of idle clients);
+//! - a **header-read timeout**: a connection that does not deliver a whole request head within
+//!   `header_read_timeout_ms` (slowloris), or stays idle that long between requests, is
+//!   closed;
+//! - a **bounded shutdown**: once `shutdown` completes, no new connection is accepted, the
+//!   open ones finish their requests, and after `shutdown_timeout_ms` the remaining ones are
+//!   dropped, whatever the clients do.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::config::Limits;
+
+/// Serves `router` on `listener` with the connection limits of `limits` until `shutdown`
+/// completes (see the module docs).
+pub(crate) async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_error(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%client, %error, "API connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let grace = Duration::from_millis(limits.shutdown_timeout_ms);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            seconds = grace.as_secs_f64(),
+            "API connections still open after the shutdown timeout: dropping them"
+        );
+    }
+}
+
+/// Waits after a failed `accept`: briefly for per-connection errors, a second when the
+/// process is out of file descriptors (so the loop does not spin).
+async fn accept_error(error: std::io::Error) {
+    let per_connection = matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    );
+    if per_connection {
+        return;
+    }
+    tracing::error!(%error, "accepting an API connection failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
