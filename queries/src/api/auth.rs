@@ -3,15 +3,18 @@
 //! constant time (no early exit, and no hint of which one matched); tokens are never logged.
 //! Without configured tokens the API is open: every request acts as the all-tenant operator.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
+use super::limits::whole_seconds;
 use super::{ApiError, AppState};
 use crate::config::{ApiConfig, Secret, ALL_TENANTS};
 use crate::store::Tenants;
@@ -136,19 +139,47 @@ impl Auth {
 }
 
 /// Middleware of the protected routes: puts the request's [`Principal`] in its extensions, or
-/// answers 401.
+/// answers 401 — 429 once the bucket shared by every request without a valid token is spent.
+/// Every 401, 403 and 429 is written to the audit log (target `pulso::audit`): status, the
+/// token's name or `anonymous`, the client's address and the route, never the token.
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match state.auth.authenticate(request.headers()) {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.to_string());
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |p| p.as_str().to_owned(),
+    );
+    let (principal, response) = match state.auth.authenticate(request.headers()) {
         Ok(principal) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
+            request.extensions_mut().insert(Arc::clone(&principal));
+            (principal.name.clone(), next.run(request).await)
         }
-        Err(error) => error.into_response(),
+        Err(error) => {
+            let response = match state.limiter.take_anonymous(Instant::now()) {
+                Ok(()) => error.into_response(),
+                Err(wait) => ApiError::rate_limited(whole_seconds(wait)).into_response(),
+            };
+            ("anonymous".to_owned(), response)
+        }
+    };
+    let status = response.status();
+    if matches!(status.as_u16(), 401 | 403 | 429) {
+        tracing::warn!(
+            target: "pulso::audit",
+            status = status.as_u16(),
+            principal,
+            client,
+            route,
+            "API request refused"
+        );
     }
+    response
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ struct Bucket {
     refilled: Instant,
 }
 
-/// One token bucket per principal.
+/// One token bucket per principal, and one shared by every request without a valid token.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     buckets: Vec<Mutex<Bucket>>,
@@ -32,9 +32,9 @@ pub(crate) struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Full buckets for `principals` principals.
+    /// Full buckets for `principals` principals and the anonymous one.
     pub(crate) fn new(principals: usize, limit: RateLimit, now: Instant) -> RateLimiter {
-        let buckets = (0..principals)
+        let buckets = (0..=principals)
             .map(|_| {
                 Mutex::new(Bucket {
                     tokens: f64::from(limit.burst),
@@ -43,6 +43,11 @@ impl RateLimiter {
             })
             .collect();
         RateLimiter { buckets, limit }
+    }
+
+    /// Takes one request from the bucket of requests without a valid token.
+    pub(crate) fn take_anonymous(&self, now: Instant) -> Result<(), Duration> {
+        self.take(self.buckets.len() - 1, now)
     }
 
     /// Takes one request from `principal`'s bucket at `now`, or says how long until one is
@@ -80,12 +85,15 @@ pub(crate) async fn rate_limit(
         .map(|p| p.id);
     if let Some(id) = principal {
         if let Err(wait) = state.limiter.take(id, Instant::now()) {
-            // Whole seconds, rounded up, at least 1.
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return ApiError::rate_limited(seconds.max(1)).into_response();
+            return ApiError::rate_limited(whole_seconds(wait)).into_response();
         }
     }
     next.run(request).await
+}
+
+/// A wait as whole seconds for `Retry-After`: rounded up, at least 1.
+pub(crate) fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// Middleware: 503 `timeout` when the request takes longer than `request_timeout_ms`.
