@@ -102,6 +102,26 @@ fn parse_sample(line: &str) -> (String, Vec<(String, String)>, f64) {
 }
 
 #[tokio::test]
+async fn health_is_503_while_the_engine_cannot_make_progress_durably() {
+    let store = store();
+    let app = app(std::sync::Arc::clone(&store));
+    let (status, body) = get_json(&app, "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert!(body.get("reason").is_none());
+    store.set_failure(Some(
+        "writing epoch 7 of the raw archive failed: disk full".into(),
+    ));
+    let (status, body) = get_json(&app, "/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["status"], "failing");
+    assert!(body["reason"].as_str().unwrap().contains("disk full"));
+    assert_eq!(body["epoch"], 7);
+    store.set_failure(None);
+    assert_eq!(get_json(&app, "/health").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn metrics_are_prometheus_text() {
     let app = app(store());
     // A request first, so the latency histogram has a route.
@@ -201,6 +221,7 @@ async fn metrics_are_prometheus_text() {
     assert_eq!(find("pulso_epoch_duration_ms", &[]), 12.0);
     assert_eq!(find("pulso_sink_lag_epochs", &[]), 1.0);
     assert_eq!(find("pulso_sink_failures_total", &[]), 2.0);
+    assert_eq!(find("pulso_durability_failing", &[]), 0.0);
     let tables = store().read().row_counts();
     for (view, count) in tables {
         assert_eq!(find("pulso_view_rows", &[("view", view)]), count as f64);

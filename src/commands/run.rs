@@ -26,6 +26,7 @@ use super::generator::LiveGenerator;
 use super::replay::write_to_clickhouse;
 use crate::config::{FileConfig, GeneratorSection};
 use crate::live::consumer::{consume, Outputs};
+use crate::live::durability::Durability;
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
 
@@ -227,8 +228,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
             stream.span as f64 / 3.6e9
         );
     }
+    let durability = Durability::default();
     let sources: SourceFactory = match &kafka {
         Some(config) => {
+            let durability = durability.clone();
             let started = std::time::Instant::now();
             let recovered = recover(&archive, local.clone(), peers, &config.topic_prefix)?;
             let archived: usize = recovered.backlog.iter().map(Vec::len).sum();
@@ -269,6 +272,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                             epoch_base,
                             &config.topic_prefix,
                             &partitions,
+                            durability.clone(),
                         ),
                     )),
                     (Err(error), _) => {
@@ -286,6 +290,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 false => 0,
             };
             let rate = generator.rate;
+            let durability = durability.clone();
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
                 let writer =
                     writers.lock().unwrap_or_else(|e| e.into_inner())[index - first].take();
@@ -296,6 +301,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                         epoch_base,
                         "",
                         &Default::default(),
+                        durability.clone(),
                     )),
                     (0, None) => Box::new(GeneratorSource::new(&stream, rate)),
                     _ => Box::new(NoSource),
@@ -338,9 +344,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
 
     let (sender, receiver) = mpsc::sync_channel(100_000);
+    let consumer_durability = durability.clone();
     let consumer = std::thread::Builder::new()
         .name("pulso-consumer".into())
-        .spawn(move || consume(receiver, outputs))?;
+        .spawn(move || {
+            // The consumer writes the views, the DLQ and the snapshots: if it stops, the run
+            // must stop too rather than serve views that no longer move.
+            let result = consume(receiver, outputs);
+            if let Err(error) = &result {
+                consumer_durability.report(format!("the output consumer stopped: {error:#}"), true);
+            }
+            result
+        })?;
     let live = LiveConfig {
         workers,
         cluster,
@@ -391,6 +406,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     runtime.block_on(async {
         let server_stop = Arc::clone(&stop);
+        let (durability, failing_store) = (durability.clone(), Arc::clone(&store));
         let mut terminate = signal(SignalKind::terminate())?;
         let shutdown = async move {
             loop {
@@ -399,6 +415,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     _ = terminate.recv() => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
                         if server_stop.load(Ordering::Relaxed) { break; }
+                        let failure = durability.failure();
+                        let fatal = failure.as_ref().is_some_and(|(_, fatal)| *fatal);
+                        failing_store.set_failure(failure.map(|(reason, _)| reason));
+                        if fatal { break; }
                         if exit_when_done && done.load(Ordering::Relaxed) { break; }
                         if failed.load(Ordering::Relaxed) { break; }
                     }
@@ -416,6 +436,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .join()
         .map_err(|_| anyhow!("the consumer thread panicked"))??;
     engine?;
+    if let Some((reason, true)) = durability.failure() {
+        bail!("stopped: {reason}");
+    }
     println!(
         "pulso: stopped; views in {}",
         args.out.join("views").display()

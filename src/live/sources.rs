@@ -13,6 +13,8 @@ use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
+use super::durability::Durability;
+
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
 pub struct GeneratorSource {
     generator: Generator,
@@ -167,18 +169,24 @@ pub struct ArchivingSource<S> {
     /// Rejected records of each (Kafka topic name, partition) since its first offset: those
     /// of earlier runs (restored) plus this run's.
     rejected: BTreeMap<(String, i32), BTreeMap<RejectReason, u64>>,
+    /// Retries of failed writes, and the failure reported to the run.
+    durability: Durability,
+    /// Set once a write failed for good: the source reads and acknowledges nothing more.
+    stopped: bool,
 }
 
 impl<S: Positioned> ArchivingSource<S> {
     /// Archives what `inner` reads with `writer`, numbering archive epochs from `epoch_base`
     /// (after those of an earlier run); `restored` is the progress of an earlier run (its
-    /// rejected counts carry on), `topic_prefix` maps topics to their Kafka names.
+    /// rejected counts carry on), `topic_prefix` maps topics to their Kafka names. Failed
+    /// writes are retried and reported through `durability`.
     pub fn new(
         inner: S,
         writer: ArchiveWriter,
         epoch_base: u64,
         topic_prefix: &str,
         restored: &PartitionsProgress,
+        durability: Durability,
     ) -> Self {
         ArchivingSource {
             inner,
@@ -189,16 +197,24 @@ impl<S: Positioned> ArchivingSource<S> {
                 .iter()
                 .map(|(key, p)| (key.clone(), p.rejected.clone()))
                 .collect(),
+            durability,
+            stopped: false,
         }
     }
 }
 
 impl<S: Positioned> RecordSource for ArchivingSource<S> {
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
+        if self.stopped {
+            return None;
+        }
         self.inner.poll(max, timeout)
     }
 
     fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+        if self.stopped {
+            return;
+        }
         let epoch = self.epoch_base + epoch;
         let records: Vec<ArchiveRecord> = read
             .accepted
@@ -224,9 +240,16 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 .entry(*reason)
                 .or_insert(0) += 1;
         }
-        // The archive is the recovery log: failing to write it must not go unnoticed.
-        if let Err(error) = self.writer.write_epoch(epoch, &records) {
-            tracing::error!(%error, epoch, "writing the raw archive failed");
+        // The archive is the recovery log: no progress record may pass an epoch it lacks.
+        let what = format!("writing epoch {epoch} of the raw archive");
+        let writer = &mut self.writer;
+        if self
+            .durability
+            .write(&what, || writer.write_epoch(epoch, &records))
+            .is_err()
+        {
+            self.stopped = true;
+            return;
         }
         let progress: PartitionsProgress = self
             .inner
@@ -241,12 +264,21 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 (key, progress)
             })
             .collect();
-        if let Err(error) = self.writer.write_progress(epoch, &progress) {
-            tracing::error!(%error, epoch, "writing the progress record failed");
+        let what = format!("writing the progress record of epoch {epoch}");
+        let writer = &mut self.writer;
+        if self
+            .durability
+            .write(&what, || writer.write_progress(epoch, &progress))
+            .is_err()
+        {
+            self.stopped = true;
         }
     }
 
     fn epoch_processed(&mut self, epoch: Epoch) {
-        self.inner.epoch_processed(epoch);
+        // Offsets are committed only for epochs the archive and progress records hold.
+        if !self.stopped {
+            self.inner.epoch_processed(epoch);
+        }
     }
 }

@@ -285,6 +285,17 @@ pub(crate) async fn metrics(
     let _ = writeln!(out, "pulso_sink_failures_total {}", live.sink_failures);
     header(
         &mut out,
+        "pulso_durability_failing",
+        "gauge",
+        "1 while the engine cannot make progress durably (archive, progress record, output consumer), else 0.",
+    );
+    let _ = writeln!(
+        out,
+        "pulso_durability_failing {}",
+        u8::from(state.store.failure().is_some())
+    );
+    header(
+        &mut out,
         "pulso_alert_firing",
         "gauge",
         "1 while the engine's alert rule fires, else 0.",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
@@ -34,19 +35,24 @@ pub(crate) async fn dashboard() -> Html<&'static str> {
 /// The body of `/health`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct HealthBody {
-    /// Always `ok`.
+    /// `ok`, or `failing` when the engine cannot make progress durably.
     status: &'static str,
+    /// Why the engine is failing (absent when `ok`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     #[serde(flatten)]
     meta: Meta,
 }
 
-/// `ok` and the epoch served.
+/// `ok` and the epoch served; 503 `failing` with the reason while the engine cannot make
+/// progress durably (a failing archive or progress write, a stopped output consumer).
 #[utoipa::path(
     get,
     path = "/health",
     tag = "open",
     responses(
         (status = 200, description = "The API is up", body = HealthBody),
+        (status = 503, description = "The engine cannot make progress durably (`reason` says why)", body = HealthBody),
         (status = 400, description = "A parameter was given", body = super::error::Body)
     )
 )]
@@ -56,7 +62,20 @@ pub(crate) async fn health(
 ) -> Result<Response, ApiError> {
     Params::parse(query, &[], false)?;
     let meta = Meta::of(&state.store.read());
-    Ok(Json(HealthBody { status: "ok", meta }).into_response())
+    let reason = state.store.failure();
+    let (code, status) = match reason {
+        Some(_) => (StatusCode::SERVICE_UNAVAILABLE, "failing"),
+        None => (StatusCode::OK, "ok"),
+    };
+    Ok((
+        code,
+        Json(HealthBody {
+            status,
+            reason,
+            meta,
+        }),
+    )
+        .into_response())
 }
 
 /// This API's OpenAPI 3 document, generated from the code.

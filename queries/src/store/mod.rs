@@ -279,6 +279,8 @@ pub struct LiveStatus {
 pub struct ViewStore {
     tables: RwLock<Tables>,
     live: RwLock<LiveStatus>,
+    /// Why the engine cannot make progress durably, while it is so (`/health` answers 503).
+    failure: RwLock<Option<String>>,
 }
 
 impl Default for ViewStore {
@@ -298,6 +300,7 @@ impl ViewStore {
         ViewStore {
             tables: RwLock::new(Tables::new(SystemTime::now(), retention)),
             live: RwLock::new(LiveStatus::default()),
+            failure: RwLock::new(None),
         }
     }
 
@@ -375,6 +378,19 @@ impl ViewStore {
     /// Seconds since the last applied epoch (since creation before the first).
     pub fn freshness_seconds(&self) -> f64 {
         self.read().freshness_seconds(SystemTime::now())
+    }
+
+    /// Sets (or, with `None`, clears) why the engine cannot make progress durably.
+    pub fn set_failure(&self, failure: Option<String>) {
+        *self.failure.write().unwrap_or_else(PoisonError::into_inner) = failure;
+    }
+
+    /// Why the engine cannot make progress durably, if it cannot.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces the engine's live status.

@@ -1,0 +1,96 @@
+//! The archiving source on a failing disk: once the archive cannot be written, no progress
+//! record or offset acknowledgement goes past the failed epoch, the source reads nothing
+//! more, and the failure is reported as fatal.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use pulso_dataflows::live::{EpochRead, RecordSource};
+use pulso_dataflows::Epoch;
+use pulso_events::{Position, SourceRecord, Topic};
+use pulso_sinks::parquet::{read_progress, ArchiveWriter};
+
+use super::durability::Durability;
+use super::sources::{ArchivingSource, Positioned};
+
+/// A source of one record per poll that counts its acknowledgements.
+#[derive(Default)]
+struct Counting {
+    offset: i64,
+    processed: Vec<Epoch>,
+}
+
+impl RecordSource for Counting {
+    fn poll(&mut self, _max: usize, _timeout: Duration) -> Option<Vec<SourceRecord>> {
+        self.offset += 1;
+        Some(vec![record(self.offset - 1)])
+    }
+
+    fn epoch_processed(&mut self, epoch: Epoch) {
+        self.processed.push(epoch);
+    }
+}
+
+impl Positioned for Counting {
+    fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        BTreeMap::from([(("orders.events".to_owned(), 0), self.offset)])
+    }
+}
+
+fn record(offset: i64) -> SourceRecord {
+    SourceRecord {
+        topic: Topic::Orders,
+        position: Position {
+            partition: 0,
+            offset,
+        },
+        key: None,
+        value: b"{}".to_vec(),
+    }
+}
+
+fn read_of(records: Vec<SourceRecord>) -> EpochRead {
+    EpochRead {
+        accepted: records
+            .into_iter()
+            .map(|r| (r, 1_705_314_600_000_000))
+            .collect(),
+        rejected: Vec::new(),
+    }
+}
+
+#[test]
+fn a_failing_archive_stops_progress_and_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let writer = ArchiveWriter::new(&root, 0).unwrap();
+    let durability = Durability::default();
+    let mut source = ArchivingSource::new(
+        Counting::default(),
+        writer,
+        0,
+        "",
+        &Default::default(),
+        durability.clone(),
+    );
+    // Epoch 0 is archived, its progress recorded and acknowledged.
+    let records = source.poll(10, Duration::ZERO).unwrap();
+    source.epoch_read(0, &read_of(records));
+    source.epoch_processed(0);
+    assert_eq!(read_progress(&root).unwrap().last_epoch(), Some(0));
+    assert_eq!(durability.failure(), None);
+
+    // The archive's folder becomes a file: every write of epoch 1 fails.
+    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::write(&root, b"not a folder").unwrap();
+    let records = source.poll(10, Duration::ZERO).unwrap();
+    source.epoch_read(1, &read_of(records));
+    source.epoch_processed(1);
+    let (reason, fatal) = durability.failure().expect("the failure is reported");
+    assert!(fatal, "{reason}");
+    assert!(reason.contains("epoch 1 of the raw archive"), "{reason}");
+    // Nothing more is read, and epoch 1 is never acknowledged.
+    assert!(source.poll(10, Duration::ZERO).is_none());
+    std::fs::remove_file(&root).unwrap();
+    assert!(read_progress(&root).unwrap().last_epoch().is_none());
+}
