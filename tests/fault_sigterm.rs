@@ -2,31 +2,15 @@
 //! keep connections open. `pulso run` must exit 0 within 10 s and leave its final Parquet
 //! snapshot. Prints its figure.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod support;
+
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Whether `GET /health` answers 200 on `port`.
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let request = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let mut response = String::new();
-    stream.write_all(request).is_ok()
-        && stream.read_to_string(&mut response).is_ok()
-        && response.starts_with("HTTP/1.1 200")
-}
+use support::engine::{free_port, healthy};
 
 fn snapshot_files(views: &Path) -> usize {
     std::fs::read_dir(views).map_or(0, |d| {
