@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
