@@ -228,7 +228,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             stream.span as f64 / 3.6e9
         );
     }
-    let durability = Durability::default();
+    let durability = Durability::new(Arc::clone(&store));
     let sources: SourceFactory = match &kafka {
         Some(config) => {
             let durability = durability.clone();
@@ -406,7 +406,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     runtime.block_on(async {
         let server_stop = Arc::clone(&stop);
-        let (durability, failing_store) = (durability.clone(), Arc::clone(&store));
+        let durability = durability.clone();
         let mut terminate = signal(SignalKind::terminate())?;
         let shutdown = async move {
             loop {
@@ -415,10 +415,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     _ = terminate.recv() => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
                         if server_stop.load(Ordering::Relaxed) { break; }
-                        let failure = durability.failure();
-                        let fatal = failure.as_ref().is_some_and(|(_, fatal)| *fatal);
-                        failing_store.set_failure(failure.map(|(reason, _)| reason));
-                        if fatal { break; }
+                        if durability.is_fatal() { break; }
                         if exit_when_done && done.load(Ordering::Relaxed) { break; }
                         if failed.load(Ordering::Relaxed) { break; }
                     }

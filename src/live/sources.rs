@@ -241,11 +241,11 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 .or_insert(0) += 1;
         }
         // The archive is the recovery log: no progress record may pass an epoch it lacks.
-        let what = format!("writing epoch {epoch} of the raw archive");
+        let what = || format!("writing epoch {epoch} of the raw archive");
         let writer = &mut self.writer;
         if self
             .durability
-            .write(&what, || writer.write_epoch(epoch, &records))
+            .write(what, || writer.write_epoch(epoch, &records))
             .is_err()
         {
             self.stopped = true;
@@ -264,11 +264,11 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 (key, progress)
             })
             .collect();
-        let what = format!("writing the progress record of epoch {epoch}");
+        let what = || format!("writing the progress record of epoch {epoch}");
         let writer = &mut self.writer;
         if self
             .durability
-            .write(&what, || writer.write_progress(epoch, &progress))
+            .write(what, || writer.write_progress(epoch, &progress))
             .is_err()
         {
             self.stopped = true;

@@ -3,11 +3,13 @@
 //! more, and the failure is reported as fatal.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, SourceRecord, Topic};
+use pulso_queries::ViewStore;
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 
 use super::durability::Durability;
@@ -64,7 +66,7 @@ fn a_failing_archive_stops_progress_and_reading() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("archive");
     let writer = ArchiveWriter::new(&root, 0).unwrap();
-    let durability = Durability::default();
+    let durability = Durability::new(Arc::new(ViewStore::new()));
     let mut source = ArchivingSource::new(
         Counting::default(),
         writer,

@@ -21,15 +21,20 @@ pub struct JsonlDir {
 /// `*.jsonl` file (any case of the extension) that is not a known topic is refused with
 /// [`SourceError::UnknownTopicFiles`] naming it: input is never skipped silently.
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceRecord>, SourceError> {
-    let scanned = scan_dir(dir)?;
-    refuse_unknown(dir, scanned.ignored)?;
-    Ok(scanned.records)
+    refuse_unknown(dir, unknown_topic_files(dir)?)?;
+    read_topic_files(dir)
 }
 
 /// Like [`read_dir`], but lists the `*.jsonl` files of unknown topics instead of refusing
 /// them (they are not read).
 pub fn scan_dir(dir: &Path) -> Result<JsonlDir, SourceError> {
     let ignored = unknown_topic_files(dir)?;
+    let records = read_topic_files(dir)?;
+    Ok(JsonlDir { records, ignored })
+}
+
+/// The records of every known topic file present in `dir`, in [`Topic::ALL`] order.
+fn read_topic_files(dir: &Path) -> Result<Vec<SourceRecord>, SourceError> {
     let mut records = Vec::new();
     for topic in Topic::ALL {
         let path = topic_path(dir, topic);
@@ -37,7 +42,7 @@ pub fn scan_dir(dir: &Path) -> Result<JsonlDir, SourceError> {
             records.extend(read_topic_file(&path, topic)?);
         }
     }
-    Ok(JsonlDir { records, ignored })
+    Ok(records)
 }
 
 /// The files of `dir` whose extension is `jsonl` in any case but whose name is not exactly

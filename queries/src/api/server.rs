@@ -35,7 +35,8 @@ pub(crate) async fn serve_router(
     limits: &Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // `max_connections` is validated non-zero with the rest of the config.
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -90,8 +91,8 @@ pub(crate) async fn serve_router(
     }
 }
 
-/// Waits after a failed `accept`: briefly for per-connection errors, a second when the
-/// process is out of file descriptors (so the loop does not spin).
+/// After a failed `accept`: goes on at once when only that connection failed, and waits a
+/// second otherwise (e.g. out of file descriptors) so the loop does not spin.
 async fn accept_error(error: std::io::Error) {
     let per_connection = matches!(
         error.kind(),

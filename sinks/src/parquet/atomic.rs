@@ -26,16 +26,21 @@ where
     let tmp = temp_path(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(SinkError::io(&tmp))?;
-        let file = write(file)?;
-        file.sync_all().map_err(SinkError::io(&tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(SinkError::io(path))?;
-        sync_dir(parent_dir(path))
+        commit(write(file)?, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Makes `file`, written at [`temp_path`]`(path)`, the file at `path`: fsyncs it, renames it
+/// over `path` and fsyncs the directory.
+pub(crate) fn commit(file: File, path: &Path) -> Result<(), SinkError> {
+    file.sync_all().map_err(SinkError::io(&temp_path(path)))?;
+    drop(file);
+    fs::rename(temp_path(path), path).map_err(SinkError::io(path))?;
+    sync_dir(parent_dir(path))
 }
 
 /// The directory holding `path` (`.` for a bare file name).

@@ -8,6 +8,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow::record_batch::RecordBatch;
 use pulso_events::views::ViewSet;
 
 use super::archive::{day_of, format_day, DATE_KEY};
@@ -28,7 +29,7 @@ const WITH_HISTORY: [&str; 5] = [
 ];
 
 /// The day each row of `name` belongs to in `expired`, in the rows' order.
-pub(super) fn days_of(name: &str, expired: &ViewSet) -> Vec<i64> {
+fn days_of(name: &str, expired: &ViewSet) -> Vec<i64> {
     match name {
         "notification_rates" => expired
             .notification_rates
@@ -59,7 +60,7 @@ pub(super) fn days_of(name: &str, expired: &ViewSet) -> Vec<i64> {
 }
 
 /// The rows of `expired` whose day is `day`, as a set holding only them (for one view).
-pub(super) fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
+fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
     fn pick<T: Clone>(rows: &[T], days: &[i64], day: i64) -> Vec<T> {
         rows.iter()
             .zip(days)
@@ -82,30 +83,52 @@ pub(super) fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> V
     set
 }
 
-pub(super) fn files() -> impl Iterator<Item = &'static ViewFile> {
+fn files() -> impl Iterator<Item = &'static ViewFile> {
     VIEW_FILES.iter().filter(|f| WITH_HISTORY.contains(&f.name))
 }
 
-/// Appends the rows of `expired` to the history under `root`, one file per view and day named
-/// `part-<part>.parquet` (each written atomically); returns the rows written.
-pub fn write_history(root: &Path, expired: &ViewSet, part: &str) -> Result<usize, SinkError> {
-    let mut written = 0;
+/// For each view with history and each day of its rows in `expired` (in view, then day
+/// order): the view's name, the day, and that day's rows as one batch.
+pub(super) fn day_batches(
+    expired: &ViewSet,
+    mut each: impl FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>,
+) -> Result<(), SinkError> {
     for file in files() {
         let days = days_of(file.name, expired);
         let mut distinct: Vec<i64> = days.clone();
         distinct.sort_unstable();
         distinct.dedup();
         for day in distinct {
-            let rows = of_day(file.name, expired, &days, day);
-            let batch = (file.encode)(&rows)?;
-            written += batch.num_rows();
-            let dir = root
-                .join(file.name)
-                .join(format!("{DATE_KEY}={}", format_day(day)?));
-            fs::create_dir_all(&dir).map_err(SinkError::io(&dir))?;
-            write_batch(&dir.join(format!("part-{part}.{EXTENSION}")), &batch, None)?;
+            let batch = (file.encode)(&of_day(file.name, expired, &days, day))?;
+            each(file.name, day, batch)?;
         }
     }
+    Ok(())
+}
+
+/// The path of part `part` of view `name`'s history of `day` under `root`, creating its
+/// folder: `root/<view>/date=<day>/part-<part>.parquet`.
+pub(super) fn part_path(
+    root: &Path,
+    name: &str,
+    day: i64,
+    part: &str,
+) -> Result<PathBuf, SinkError> {
+    let dir = root
+        .join(name)
+        .join(format!("{DATE_KEY}={}", format_day(day)?));
+    fs::create_dir_all(&dir).map_err(SinkError::io(&dir))?;
+    Ok(dir.join(format!("part-{part}.{EXTENSION}")))
+}
+
+/// Appends the rows of `expired` to the history under `root`, one file per view and day named
+/// `part-<part>.parquet` (each written atomically); returns the rows written.
+pub fn write_history(root: &Path, expired: &ViewSet, part: &str) -> Result<usize, SinkError> {
+    let mut written = 0;
+    day_batches(expired, |name, day, batch| {
+        written += batch.num_rows();
+        write_batch(&part_path(root, name, day, part)?, &batch, None)
+    })?;
     Ok(written)
 }
 

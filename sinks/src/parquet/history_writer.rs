@@ -3,17 +3,16 @@
 //! renamed into place atomically) just before a snapshot. Memory holds at most one chunk of
 //! rows plus the writers' compressed pages, however many rows expire between snapshots.
 
-use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::collections::btree_map::{BTreeMap, Entry};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use ::parquet::arrow::ArrowWriter;
 use pulso_events::views::{ViewRow, ViewSet};
 
-use super::archive::{format_day, DATE_KEY};
-use super::atomic::{parent_dir, sync_dir, temp_path};
-use super::history::{days_of, files, of_day};
-use super::{writer_properties, EXTENSION, WRITE_CHUNK_ROWS};
+use super::atomic::{commit, temp_path};
+use super::history::{day_batches, part_path};
+use super::{writer_properties, WRITE_CHUNK_ROWS};
 use crate::SinkError;
 
 /// Appends expired rows to the history under a root folder (see the module docs).
@@ -60,12 +59,7 @@ impl HistoryWriter {
     pub fn publish(&mut self, epoch: u64) -> Result<(), SinkError> {
         self.encode_pending(epoch)?;
         for (_, part) in std::mem::take(&mut self.open) {
-            let tmp = temp_path(&part.path);
-            let file = part.writer.into_inner()?;
-            file.sync_all().map_err(SinkError::io(&tmp))?;
-            drop(file);
-            fs::rename(&tmp, &part.path).map_err(SinkError::io(&part.path))?;
-            sync_dir(parent_dir(&part.path))?;
+            commit(part.writer.into_inner()?, &part.path)?;
         }
         Ok(())
     }
@@ -75,35 +69,20 @@ impl HistoryWriter {
             return Ok(());
         }
         let expired = ViewSet::from_rows(self.pending.drain(..));
-        for file in files() {
-            let days = days_of(file.name, &expired);
-            let mut distinct = days.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            for day in distinct {
-                let batch = (file.encode)(&of_day(file.name, &expired, &days, day))?;
-                let part = match self.open.entry((file.name, day)) {
-                    std::collections::btree_map::Entry::Occupied(part) => part.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(slot) => {
-                        let dir = self
-                            .root
-                            .join(file.name)
-                            .join(format!("{DATE_KEY}={}", format_day(day)?));
-                        fs::create_dir_all(&dir).map_err(SinkError::io(&dir))?;
-                        let path = dir.join(format!("part-e{epoch:020}.{EXTENSION}"));
-                        let tmp = temp_path(&path);
-                        let out = File::create(&tmp).map_err(SinkError::io(&tmp))?;
-                        let writer = ArrowWriter::try_new(
-                            out,
-                            batch.schema(),
-                            Some(writer_properties(None)?),
-                        )?;
-                        slot.insert(OpenPart { path, writer })
-                    }
-                };
-                part.writer.write(&batch)?;
-            }
-        }
-        Ok(())
+        let (root, open) = (&self.root, &mut self.open);
+        day_batches(&expired, |name, day, batch| {
+            let part = match open.entry((name, day)) {
+                Entry::Occupied(part) => part.into_mut(),
+                Entry::Vacant(slot) => {
+                    let path = part_path(root, name, day, &format!("e{epoch:020}"))?;
+                    let tmp = temp_path(&path);
+                    let out = File::create(&tmp).map_err(SinkError::io(&tmp))?;
+                    let properties = writer_properties(None)?;
+                    let writer = ArrowWriter::try_new(out, batch.schema(), Some(properties))?;
+                    slot.insert(OpenPart { path, writer })
+                }
+            };
+            Ok(part.writer.write(&batch)?)
+        })
     }
 }
