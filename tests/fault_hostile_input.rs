@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use pulso_events::time::{parse_rfc3339, Granularity};
 use pulso_sinks::parquet::read_views;
 
 /// A valid `ORDER_CREATED` for order `n` (the last line of the file carries no newline).
@@ -69,6 +70,18 @@ fn hostile_lines_are_all_counted_and_every_rejection_is_written_with_its_reason(
         ([created(9, "2.00", ts).as_bytes(), b"\r"].concat(), None),
         (Vec::new(), Some("malformed_json")),
         (created(10, "3.00", ts).into_bytes(), None),
+        // Amounts at the limit are accepted and their sum is exact; above it, rejected.
+        (created(11, "9999999999999999.99", ts).into_bytes(), None),
+        (created(12, "9999999999999999.99", ts).into_bytes(), None),
+        (created(13, "9999999999999999.99", ts).into_bytes(), None),
+        (
+            created(14, "12345678901234567.89", ts).into_bytes(),
+            Some("invalid_field"),
+        ),
+        (
+            created(15, "92233720368547758.07", ts).into_bytes(),
+            Some("invalid_field"),
+        ),
     ];
     // Duplicate keys and year 0000 may be accepted or rejected, as long as they are counted:
     // `Some("")` means "any outcome, but if rejected, with a reason".
@@ -126,6 +139,24 @@ fn hostile_lines_are_all_counted_and_every_rejection_is_written_with_its_reason(
             Some(reason) => assert_eq!(got.map(String::as_str), Some(*reason), "line {offset}"),
         }
     }
+    // The day's pending revenue is the exact sum of the accepted totals of that day.
+    let pending: i128 = read_views(&out.join("views"))
+        .unwrap()
+        .order_metrics
+        .iter()
+        .filter(|m| {
+            m.granularity == Granularity::Day
+                && m.window_start == Granularity::Day.floor(parse_rfc3339(ts).unwrap())
+        })
+        .map(|m| m.revenue_pending_total)
+        .sum();
+    let accepted: i128 = [1_050, 200, 300]
+        .into_iter()
+        .chain([999_999_999_999_999_999; 3])
+        .sum::<i128>()
+        // The duplicate-key line (offset 9) may be accepted.
+        + if rejected.contains_key(&9) { 0 } else { 100 };
+    assert_eq!(pending, accepted, "the day's pending revenue");
     println!(
         "F6 hostile input: {} lines in, {} records counted, {} rejected (every one in \
          rejected.jsonl with its reason), replay exit 0 in {:.2?}",

@@ -42,7 +42,20 @@ fn check(
     as_of: Option<i64>,
     retention: Retention,
 ) -> Result<(), TestCaseError> {
-    let records = support::streams::random_stream(seed, events);
+    check_stream(
+        seed,
+        support::streams::random_stream(seed, events),
+        as_of,
+        retention,
+    )
+}
+
+fn check_stream(
+    seed: u64,
+    records: Vec<pulso_events::SourceRecord>,
+    as_of: Option<i64>,
+    retention: Retention,
+) -> Result<(), TestCaseError> {
     let horizons = pulso_oracle::Horizons {
         late_after: retention.late_after.as_micros(),
         entities: retention.entities.as_micros(),
@@ -104,6 +117,21 @@ proptest! {
     }
 }
 
+proptest! {
+    // A quarter of the cases of the main properties (`PROPTEST_CASES` / 4, default 50).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200) / 4
+    ))]
+
+    #[test]
+    fn views_equal_the_oracle_at_the_limits(seed in any::<u64>(), events in 1usize..160) {
+        // Amounts, quantities, levels and hours at and just over the limits: over-limit
+        // records are rejected `invalid_field`, sums and levels stay exact.
+        let records = support::streams::random_stream_at_limits(seed, events);
+        check_stream(seed, records, None, Retention::default())?;
+    }
+}
+
 #[test]
 fn a_large_stream_equals_the_oracle() {
     check(7, 3_000, None, Retention::default()).unwrap();
@@ -117,4 +145,30 @@ fn a_large_stream_crossing_short_horizons_equals_the_oracle() {
 #[test]
 fn without_retention_nothing_is_too_late() {
     check(13, 2_000, None, Retention::OFF).unwrap();
+}
+
+#[test]
+fn a_level_beyond_64_bits_is_reported_saturated_as_the_oracle_does() {
+    // 1,100 adjustments of the largest accepted delta: the exact level (~9.9e18) passes
+    // i64::MAX; money and counts stay exact.
+    let max = pulso_events::money::MAX_EXACT_INTEGER;
+    let records: Vec<pulso_events::SourceRecord> = (0..1_100)
+        .map(|i| pulso_events::SourceRecord {
+            topic: pulso_events::Topic::Inventory,
+            position: pulso_events::Position {
+                partition: 0,
+                offset: i,
+            },
+            key: None,
+            value: format!(
+                r#"{{"event_id":"a{i}","event_type":"STOCK_ADJUSTED","timestamp":"2024-01-15T10:00:00Z","sku":"A","delta":{max}}}"#
+            )
+            .into_bytes(),
+        })
+        .collect();
+    let output = replay(vec![records.clone()], &ReplayConfig::default()).expect("replay runs");
+    assert_eq!(output.views.inventory_levels.len(), 1);
+    assert_eq!(output.views.inventory_levels[0].on_hand, i64::MAX);
+    assert_eq!(output.views.inventory_levels[0].available, i64::MAX);
+    check_stream(1, records, None, Retention::default()).unwrap();
 }

@@ -329,13 +329,13 @@ pub fn case_views<'s>(
         dependencia_id,
         prioridad,
         day,
-        met: s.get(0),
-        violated: s.get(1),
-        closed: s.get(2),
-        resolution_micro_hours_sum: s.get(3),
-        resolution_count: s.get(4),
-        satisfaction_sum: s.get(5),
-        satisfaction_count: s.get(6),
+        met: s.count(0),
+        violated: s.count(1),
+        closed: s.count(2),
+        resolution_micro_hours_sum: s.count(3),
+        resolution_count: s.count(4),
+        satisfaction_sum: s.count(5),
+        satisfaction_count: s.count(6),
     });
 
     let open = cases

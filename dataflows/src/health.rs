@@ -21,7 +21,7 @@ const ORPHANS: usize = DUPLICATES + 1;
 
 fn one_at(index: usize, value: i64) -> Sums {
     let mut sums = Sums::default();
-    sums.0[index] = value;
+    sums.0[index] = i128::from(value);
     sums
 }
 
@@ -55,14 +55,13 @@ pub fn pipeline_health<'s>(
         .concat(winner_keys.explode(|(topic, _)| Some((topic, one_at(DUPLICATES, -1)))));
     let orphans = orphan_counts.explode(|(topic, sums)| Some((topic, sums)));
     sum_by_key(records.concat(duplicates).concat(orphans)).map(|(topic, sums)| {
-        let mut rejected = [0; RejectReason::ALL.len()];
-        rejected.copy_from_slice(&sums.0[REJECTED..DUPLICATES]);
+        let rejected = std::array::from_fn(|i| sums.count(REJECTED + i));
         TopicHealth {
             topic: topic.name().to_string(),
-            records: sums.get(RECORDS),
+            records: sums.count(RECORDS),
             rejected,
-            duplicates: sums.get(DUPLICATES),
-            orphan_events: sums.get(ORPHANS),
+            duplicates: sums.count(DUPLICATES),
+            orphan_events: sums.count(ORPHANS),
         }
     })
 }

@@ -2,6 +2,7 @@
 //! reservations of orders not released, and insufficient-stock events, summed per sku.
 
 use differential_dataflow::collection::VecCollection;
+use pulso_events::money::saturate;
 use pulso_events::views::InventoryLevels;
 use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
@@ -41,22 +42,22 @@ const RESERVED: usize = 1;
 const INSUFFICIENT: usize = 2;
 const MENTIONS: usize = 3;
 
-fn one_at(index: usize, value: i64) -> Sums {
+fn one_at(index: usize, value: i128) -> Sums {
     let mut sums = Sums::default();
     sums.0[index] = value;
     sums
 }
 
 /// The on-hand level from a sku's stock events (sorted by `(timestamp, event_id)`).
-fn on_hand(facts: &[(&StockFact, isize)]) -> i64 {
+fn on_hand(facts: &[(&StockFact, isize)]) -> i128 {
     let start = facts.iter().rposition(|(f, _)| f.absolute).unwrap_or(0);
     facts[start..]
         .iter()
         .map(|(f, n)| {
             if f.absolute {
-                f.value
+                i128::from(f.value)
             } else {
-                f.value * *n as i64
+                i128::from(f.value) * *n as i128
             }
         })
         .sum()
@@ -108,7 +109,7 @@ pub fn inventory_levels<'s>(
         .summarise_named("OnHand", |_sku, facts, output| {
             output.push((on_hand(facts), 1))
         })
-        .explode(|(sku, level): (SkuKey, i64)| Some((sku, one_at(ON_HAND, level))));
+        .explode(|(sku, level): (SkuKey, i128)| Some((sku, one_at(ON_HAND, level))));
 
     let reservations = inventory
         .clone()
@@ -145,7 +146,9 @@ pub fn inventory_levels<'s>(
             }
         },
     )
-    .explode(|(_order, (tenant, sku, quantity))| Some(((tenant, sku), one_at(RESERVED, quantity))));
+    .explode(|(_order, (tenant, sku, quantity))| {
+        Some(((tenant, sku), one_at(RESERVED, i128::from(quantity))))
+    });
 
     let mentions = inventory.explode(|(tenant, _, _, inv)| {
         let mut out = Vec::new();
@@ -169,13 +172,13 @@ pub fn inventory_levels<'s>(
     });
 
     sum_by_key(stock.concat(reserved).concat(mentions))
-        .filter(|(_, s)| s.get(MENTIONS) > 0)
+        .filter(|(_, s)| s.count(MENTIONS) > 0)
         .map(|((tenant_id, sku), s)| InventoryLevels {
             tenant_id,
             sku,
-            on_hand: s.get(ON_HAND),
-            reserved: s.get(RESERVED),
-            available: s.get(ON_HAND) - s.get(RESERVED),
-            insufficient_stock_events: s.get(INSUFFICIENT),
+            on_hand: s.count(ON_HAND),
+            reserved: s.count(RESERVED),
+            available: saturate(s.get(ON_HAND) - s.get(RESERVED), "available"),
+            insufficient_stock_events: s.count(INSUFFICIENT),
         })
 }

@@ -4,6 +4,33 @@
 /// Money in minor units (cents): `1059.97` is `105997`.
 pub type Cents = i64;
 
+/// A sum of money in minor units: wide enough that no sum of accepted amounts overflows
+/// (10^20 amounts of [`MAX_AMOUNT`] still fit); published as `DECIMAL(38, 2)`.
+pub type CentsTotal = i128;
+
+/// The largest amount one event may carry, `9999999999999999.99`: what a `DECIMAL(18, 2)`
+/// column holds. Larger amounts are rejected `invalid_field` at ingest.
+pub const MAX_AMOUNT: Cents = 999_999_999_999_999_999;
+
+/// The largest magnitude of a quantity, a stock level, a stock delta or a duration in
+/// micro-hours one event may carry: `2^53 - 1`, the largest integer every JSON reader holds
+/// exactly (RFC 7493, I-JSON). Larger magnitudes are rejected `invalid_field` at ingest.
+pub const MAX_EXACT_INTEGER: i64 = (1 << 53) - 1;
+
+/// `value` as an `i64` view column, saturating (with a warning naming `what`) in the one case
+/// a sum of accepted values cannot hold: more than 1,024 values near [`MAX_EXACT_INTEGER`]
+/// added into one level.
+pub fn saturate(value: i128, what: &str) -> i64 {
+    i64::try_from(value).unwrap_or_else(|_| {
+        tracing::warn!(value = %value, "{what} exceeds the 64-bit range; reported saturated");
+        if value < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        }
+    })
+}
+
 /// Converts a JSON number's decimal text to an integer count of `10^-scale` units, rounding
 /// half away from zero. Returns `None` for text that is not a finite decimal number or that
 /// overflows `i64`.
@@ -64,7 +91,8 @@ pub fn decimal_to_scaled(text: &str, scale: u32) -> Option<i64> {
 }
 
 /// Formats minor units as a decimal with two places: `105997` is `"1059.97"`.
-pub fn format_cents(cents: Cents) -> String {
+pub fn format_cents(cents: impl Into<CentsTotal>) -> String {
+    let cents: CentsTotal = cents.into();
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)

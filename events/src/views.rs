@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::MicroHours;
-use crate::money::Cents;
+use crate::money::CentsTotal;
 use crate::time::{Granularity, Micros};
 
 /// A ratio as VIEWS.md defines rates: `None` when the denominator is 0.
@@ -62,7 +62,7 @@ pub struct NotificationRates {
     /// ... whose earliest send used a channel other than the preferred one.
     pub fallback: i64,
     /// Sum of the cost of the earliest sends, in minor units.
-    pub cost_total: Cents,
+    pub cost_total: CentsTotal,
 }
 
 impl NotificationRates {
@@ -127,11 +127,11 @@ pub struct OrderMetrics {
     /// ... neither.
     pub orders_pending: i64,
     /// Total of confirmed orders, minor units.
-    pub revenue_confirmed_total: Cents,
+    pub revenue_confirmed_total: CentsTotal,
     /// Total of cancelled orders, minor units.
-    pub revenue_lost_total: Cents,
+    pub revenue_lost_total: CentsTotal,
     /// Total of pending orders, minor units.
-    pub revenue_pending_total: Cents,
+    pub revenue_pending_total: CentsTotal,
 }
 
 impl OrderMetrics {

@@ -346,3 +346,104 @@ fn notifications_dlq_rejections() {
     assert_eq!(r.reason, RejectReason::InvalidField);
     assert!(r.detail.contains("`retry_count`"));
 }
+
+/// A flat event of `topic` with `fields` (raw JSON text, so numbers keep their digits).
+fn flat(event_type: &str, fields: &str) -> String {
+    format!(
+        r#"{{"event_id":"e1","event_type":"{event_type}","timestamp":"2024-01-15T10:30:00Z",{fields}}}"#
+    )
+}
+
+#[test]
+fn amounts_and_counts_beyond_the_limits_are_invalid_fields_naming_the_limit() {
+    let order = |total: &str, quantity: &str, price: &str| {
+        flat(
+            "ORDER_CREATED",
+            &format!(
+                r#""order_id":"o1","customer_id":"c","items":[{{"sku":"A","quantity":{quantity},"unit_price":{price}}}],"total":{total}"#
+            ),
+        )
+    };
+    let accepted = [
+        (
+            Topic::Orders,
+            order("9999999999999999.99", "9007199254740991", "0"),
+        ),
+        (
+            Topic::Orders,
+            order("9999999999999999.994", "1", "9999999999999999.99"),
+        ),
+        (
+            Topic::Inventory,
+            flat("STOCK_SET", r#""sku":"A","on_hand":9007199254740991"#),
+        ),
+        (
+            Topic::Inventory,
+            flat("STOCK_ADJUSTED", r#""sku":"A","delta":-9007199254740991"#),
+        ),
+    ];
+    for (topic, text) in accepted {
+        let decoded = decode(topic, text.as_bytes(), Position::default());
+        assert!(decoded.is_ok(), "{text}: {decoded:?}");
+    }
+    let amount = "at most 9999999999999999.99, the largest amount a DECIMAL(18, 2) column holds";
+    let rejected = [
+        (
+            Topic::Orders,
+            order("12345678901234567.89", "1", "1"),
+            "`total` must be at most 9999999999999999.99",
+        ),
+        (
+            Topic::Orders,
+            order("92233720368547758.07", "1", "1"),
+            amount,
+        ),
+        (
+            Topic::Orders,
+            order("9999999999999999.995", "1", "1"),
+            amount,
+        ),
+        (Topic::Orders, order("1e400", "1", "1"), amount),
+        (
+            Topic::Orders,
+            order("1", "1", "10000000000000000"),
+            "`items[0].unit_price`",
+        ),
+        (
+            Topic::Orders,
+            order("1", "9007199254740992", "1"),
+            "`items[0].quantity` must be an integer from 1 to 9007199254740991",
+        ),
+        (
+            Topic::Inventory,
+            flat("STOCK_SET", r#""sku":"A","on_hand":9223372036854775807"#),
+            "`on_hand` must be an integer from 0 to 9007199254740991",
+        ),
+        (
+            Topic::Inventory,
+            flat("STOCK_ADJUSTED", r#""sku":"A","delta":-9007199254740992"#),
+            "`delta` must be an integer from -9007199254740991 to 9007199254740991",
+        ),
+        (
+            Topic::Inventory,
+            flat(
+                "INVENTORY_RESERVED",
+                r#""order_id":"o1","items":[{"sku":"A","quantity":9223372036854775807}]"#,
+            ),
+            "`items[0].quantity` must be an integer from 1",
+        ),
+        (
+            Topic::Notifications,
+            flat(
+                "NOTIFICATION_SENT",
+                r#""notification_id":"n1","channel":"SMS","provider":"T","cost":10000000000000000"#,
+            ),
+            "`cost` must be at most 9999999999999999.99",
+        ),
+    ];
+    for (topic, text, detail) in rejected {
+        let r = run(topic, text.as_bytes());
+        assert_eq!(r.reason, RejectReason::InvalidField, "{text}: {r}");
+        assert!(r.detail.contains(detail), "{text}: {}", r.detail);
+    }
+}

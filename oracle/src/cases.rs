@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use pulso_events::model::MicroHours;
+use pulso_events::money::saturate;
 use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{
     due_at, CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance, SlaStatus, DEFAULT_SLA_MICRO_HOURS,
@@ -221,6 +222,8 @@ impl<'a> Cases<'a> {
                     ..SlaCompliance::default()
                 })
         }
+        // Exact sums of hours, published saturated as the engine does.
+        let mut hours_sums: BTreeMap<(i64, Option<&str>, Micros), i128> = BTreeMap::new();
         for c in &self.cases {
             if let Some((violated, at)) = c.sla_outcome {
                 let r = row(&mut rows, c, Granularity::Day.floor(at));
@@ -231,16 +234,24 @@ impl<'a> Cases<'a> {
                 }
             }
             if let Some(closing) = c.cerrado {
-                let r = row(&mut rows, c, Granularity::Day.floor(closing.fecha_cierre));
+                let day = Granularity::Day.floor(closing.fecha_cierre);
+                let r = row(&mut rows, c, day);
                 r.closed += 1;
                 if let Some(hours) = closing.tiempo_total_horas {
-                    r.resolution_micro_hours_sum += hours;
+                    *hours_sums
+                        .entry((c.dependencia_id, c.prioridad, day))
+                        .or_default() += i128::from(hours);
                     r.resolution_count += 1;
                 }
                 if let Some(s) = closing.satisfaccion {
                     r.satisfaction_sum += s;
                     r.satisfaction_count += 1;
                 }
+            }
+        }
+        for (key, sum) in hours_sums {
+            if let Some(r) = rows.get_mut(&key) {
+                r.resolution_micro_hours_sum = saturate(sum, "resolution_micro_hours_sum");
             }
         }
         rows.into_values().collect()

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use pulso_events::money::saturate;
 use pulso_events::views::InventoryLevels;
 use pulso_events::{Body, Event, InventoryEvent};
 
@@ -66,27 +67,27 @@ pub(crate) fn inventory_levels(winners: &[Event]) -> Vec<InventoryLevels> {
 
     skus.into_iter()
         .map(|((tenant_id, sku), s)| {
-            let base = s.set.value().copied().unwrap_or(0);
+            let base = i128::from(s.set.value().copied().unwrap_or(0));
             let since = s.set.key();
-            let adjusted: i64 = s
+            let adjusted: i128 = s
                 .adjustments
                 .iter()
                 .filter(|(at, _)| since.is_none_or(|set_at| at > set_at))
-                .map(|(_, delta)| delta)
+                .map(|(_, delta)| i128::from(*delta))
                 .sum();
             let on_hand = base + adjusted;
-            let reserved: i64 = s
+            let reserved: i128 = s
                 .reservations
                 .iter()
                 .filter(|(order_id, _)| !released.contains(order_id))
-                .map(|(_, quantity)| quantity)
+                .map(|(_, quantity)| i128::from(*quantity))
                 .sum();
             InventoryLevels {
                 tenant_id: tenant_id.to_string(),
                 sku: sku.to_string(),
-                on_hand,
-                reserved,
-                available: on_hand - reserved,
+                on_hand: saturate(on_hand, "on_hand"),
+                reserved: saturate(reserved, "reserved"),
+                available: saturate(on_hand - reserved, "available"),
                 insufficient_stock_events: s.insufficient,
             }
         })

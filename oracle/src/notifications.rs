@@ -113,7 +113,7 @@ pub(crate) fn notification_rates(winners: &[Event]) -> Vec<NotificationRates> {
             row.hard_bounced += i64::from(n.bounces.iter().any(|(t, _)| *t == BounceType::Hard));
             row.failed += i64::from(n.failed);
             row.fallback += i64::from(send.preferred_channel.is_some_and(|p| p != send.channel));
-            row.cost_total += send.cost.unwrap_or(0);
+            row.cost_total += i128::from(send.cost.unwrap_or(0));
         }
     }
     rows.into_values().collect()

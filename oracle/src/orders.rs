@@ -90,15 +90,15 @@ pub(crate) fn order_metrics(winners: &[Event]) -> Vec<OrderMetrics> {
             match o.status {
                 Some((Status::Confirmed, _)) => {
                     row.orders_confirmed += 1;
-                    row.revenue_confirmed_total += o.total;
+                    row.revenue_confirmed_total += i128::from(o.total);
                 }
                 Some((Status::Cancelled, _)) => {
                     row.orders_cancelled += 1;
-                    row.revenue_lost_total += o.total;
+                    row.revenue_lost_total += i128::from(o.total);
                 }
                 None => {
                     row.orders_pending += 1;
-                    row.revenue_pending_total += o.total;
+                    row.revenue_pending_total += i128::from(o.total);
                 }
             }
         }

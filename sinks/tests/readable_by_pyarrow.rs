@@ -115,8 +115,9 @@ fn views() -> ViewSet {
             orders_cancelled: 1,
             orders_pending: 1,
             revenue_confirmed_total: 211_994,
-            revenue_lost_total: 5,
-            revenue_pending_total: -100,
+            // Sums beyond 64 bits: three of the largest amounts, the largest DECIMAL(38, 2).
+            revenue_lost_total: 3 * i128::from(pulso_events::money::MAX_AMOUNT),
+            revenue_pending_total: -(10_i128.pow(38) - 1),
         }],
         order_cancellations: vec![OrderCancellations {
             tenant_id: "acme".into(),

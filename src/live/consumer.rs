@@ -2,7 +2,7 @@
 //! epoch closes, applies them to the serving store and ClickHouse (all views together, so no
 //! reader sees half an epoch), sends rejected records to the dead-letter topic and
 //! `rejected.jsonl`, keeps the live status (lag, DLQ size, rates) current, and refreshes the
-//! Parquet view snapshots every `snapshot_secs`.
+//! Parquet view snapshots every `snapshot_secs` (a large view less often: see `snapshot`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,7 +20,7 @@ use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, RejectedRecord, HISTORY_DIR};
 
-use super::snapshot::write_store_views;
+use super::snapshot::Snapshots;
 use super::sources::ConsumerPositions;
 
 /// Where the consumer delivers.
@@ -36,7 +36,7 @@ pub struct Outputs {
     pub progress: Option<ConsumerPositions>,
     /// The output folder: `views/` snapshots and `rejected.jsonl`.
     pub out: PathBuf,
-    /// Seconds between Parquet snapshots.
+    /// Seconds between Parquet snapshots (the least; see [`Snapshots`]).
     pub snapshot_secs: u64,
     /// This process of the cluster: process 0 writes the view snapshots and
     /// `rejected.jsonl`, process `p` its own `rejected-p<p>.jsonl` (it rejects what its
@@ -78,7 +78,10 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         0 => "rejected.jsonl".to_string(),
         p => format!("rejected-p{p}.jsonl"),
     });
-    let snapshots = outputs.process_id == 0;
+    // Process 0 writes the snapshots and the history.
+    let leader = outputs.process_id == 0;
+    let snapshot_interval = Duration::from_secs(outputs.snapshot_secs.max(1));
+    let mut snapshots = Snapshots::new(&views_dir, snapshot_interval);
     let mut rejected = BufWriter::new(
         File::options()
             .create(true)
@@ -120,7 +123,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     writer.send(base + epoch, changes.clone())?;
                 }
                 let expired = outputs.store.apply_epoch(epoch, changes);
-                if snapshots {
+                if leader {
                     history.extend(expired, epoch)?;
                 }
                 status.epoch_duration_ms = opened.elapsed().as_secs_f64() * 1e3;
@@ -132,13 +135,11 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 status.dlq_size = dlq_size.load(Ordering::Relaxed);
                 refresh_status(&mut outputs, &mut status, Some(epoch));
                 outputs.store.set_live(status.clone());
-                if snapshots
-                    && last_snapshot.elapsed() >= Duration::from_secs(outputs.snapshot_secs.max(1))
-                {
+                if leader && last_snapshot.elapsed() >= snapshot_interval {
                     rejected.flush()?;
                     // History first: a reader of snapshot and history never misses a row.
                     history.publish(epoch)?;
-                    write_store_views(&views_dir, &outputs.store)?;
+                    snapshots.write_due(&outputs.store)?;
                     last_snapshot = Instant::now();
                 }
             }
@@ -146,9 +147,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         }
     }
     rejected.flush()?;
-    if snapshots {
+    if leader {
         history.publish(outputs.store.epoch().map_or(0, |e| e + 1))?;
-        write_store_views(&views_dir, &outputs.store)?;
+        snapshots.write_all(&outputs.store)?;
     }
     if let Some((dlq, _, _)) = &outputs.kafka {
         dlq.flush(Duration::from_secs(10))?;

@@ -2,36 +2,88 @@
 //! view's rows are sorted by reference and encoded a chunk at a time under the store's read
 //! lock, so a snapshot costs a pointer per row plus one chunk, never a copy of the views.
 //! Only the consumer thread applies epochs, so the store cannot change while it writes.
+//!
+//! Each view keeps its own schedule: it is rewritten at most every snapshot interval, and a
+//! view whose last write took `d` waits at least [`COST_FACTOR`]` × d` before the next one.
+//! So small views stay as fresh as the interval while a large one (the retained timelines)
+//! costs the consumer thread at most about 1/[`COST_FACTOR`] of its time; the last snapshot
+//! of a run writes every view.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use pulso_events::time::Micros;
 use pulso_queries::store::{Keyed, Table};
 use pulso_queries::ViewStore;
 use pulso_sinks::parquet::{prepare_views_dir, write_view, ViewRows};
 use pulso_sinks::SinkError;
 
-/// Writes every view of `store` to `dir/<view>.parquet`, each replaced atomically, with the
-/// rows of each view in order (as `write_views` writes a sorted `ViewSet`).
-pub fn write_store_views(dir: &Path, store: &ViewStore) -> Result<(), SinkError> {
-    prepare_views_dir(dir)?;
-    let tables = store.read();
-    let as_of = tables.as_of;
-    write_view(dir, sorted(&tables.notification_rates), as_of)?;
-    write_view(dir, sorted(&tables.notification_bounces), as_of)?;
-    write_view(dir, sorted(&tables.order_metrics), as_of)?;
-    write_view(dir, sorted(&tables.order_cancellations), as_of)?;
-    write_view(dir, sorted(&tables.inventory_levels), as_of)?;
-    write_view(dir, sorted(&tables.case_backlog), as_of)?;
-    write_view(dir, sorted(&tables.sla_compliance), as_of)?;
-    write_view(dir, sorted(&tables.open_case_sla), as_of)?;
-    write_view(dir, sorted(&tables.open_cases), as_of)?;
-    write_view(dir, sorted(&tables.timelines), as_of)?;
-    write_view(dir, sorted(&tables.pipeline_health), as_of)
+/// A view waits at least this many times its last write's duration before the next one.
+pub const COST_FACTOR: u32 = 20;
+
+/// The Parquet view snapshots of a live run, each view on its own schedule.
+#[derive(Debug)]
+pub struct Snapshots {
+    dir: PathBuf,
+    interval: Duration,
+    /// When each view written so far is next due.
+    due: HashMap<&'static str, Instant>,
 }
 
-/// The rows of `table` in row order, by reference.
-fn sorted<R: Keyed + Ord + ViewRows>(table: &Table<R>) -> Vec<&R> {
-    let mut rows: Vec<&R> = table.rows().collect();
-    rows.sort_unstable();
-    rows
+impl Snapshots {
+    /// Snapshots of `dir/<view>.parquet`, each view rewritten at most every `interval`.
+    pub fn new(dir: &Path, interval: Duration) -> Self {
+        Snapshots {
+            dir: dir.to_owned(),
+            interval,
+            due: HashMap::new(),
+        }
+    }
+
+    /// Rewrites the views that are due (every view the first time).
+    pub fn write_due(&mut self, store: &ViewStore) -> Result<(), SinkError> {
+        self.write(store, false)
+    }
+
+    /// Rewrites every view (the last snapshot of a run).
+    pub fn write_all(&mut self, store: &ViewStore) -> Result<(), SinkError> {
+        self.write(store, true)
+    }
+
+    fn write(&mut self, store: &ViewStore, all: bool) -> Result<(), SinkError> {
+        prepare_views_dir(&self.dir)?;
+        let tables = store.read();
+        let as_of = tables.as_of;
+        self.view(&tables.notification_rates, as_of, all)?;
+        self.view(&tables.notification_bounces, as_of, all)?;
+        self.view(&tables.order_metrics, as_of, all)?;
+        self.view(&tables.order_cancellations, as_of, all)?;
+        self.view(&tables.inventory_levels, as_of, all)?;
+        self.view(&tables.case_backlog, as_of, all)?;
+        self.view(&tables.sla_compliance, as_of, all)?;
+        self.view(&tables.open_case_sla, as_of, all)?;
+        self.view(&tables.open_cases, as_of, all)?;
+        self.view(&tables.timelines, as_of, all)?;
+        self.view(&tables.pipeline_health, as_of, all)
+    }
+
+    /// Writes `table`'s rows in row order, replaced atomically, if it is due or `all`.
+    fn view<R: Keyed + Ord + ViewRows>(
+        &mut self,
+        table: &Table<R>,
+        as_of: Option<Micros>,
+        all: bool,
+    ) -> Result<(), SinkError> {
+        let started = Instant::now();
+        if !all && self.due.get(R::NAME).is_some_and(|due| started < *due) {
+            return Ok(());
+        }
+        let mut rows: Vec<&R> = table.rows().collect();
+        rows.sort_unstable();
+        write_view(&self.dir, rows, as_of)?;
+        let wait = self.interval.max(started.elapsed() * COST_FACTOR);
+        self.due.insert(R::NAME, started + wait);
+        Ok(())
+    }
 }

@@ -2,6 +2,7 @@
 //! exact and conflicting duplicates, late and shuffled arrival, orphans, bad records of every
 //! reason and SLA configuration changes. Deterministic for a seed.
 
+use pulso_events::money::{MAX_AMOUNT, MAX_EXACT_INTEGER};
 use pulso_events::{Position, SourceRecord, Topic};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -22,6 +23,9 @@ fn rfc3339(rng: &mut ChaCha8Rng, seconds: i64) -> String {
 
 struct Builder {
     rng: ChaCha8Rng,
+    /// Draw amounts, quantities, levels and hours at (and just over) the limits of EVENTS.md
+    /// as Pulso reads it: `MAX_AMOUNT`, `MAX_EXACT_INTEGER` (docs/SEMANTICS.md).
+    at_limits: bool,
     next_id: u64,
     records: Vec<(Topic, Vec<u8>)>,
     ids: Vec<(Topic, String)>,
@@ -89,8 +93,27 @@ impl Builder {
     }
 
     fn money(&mut self) -> Value {
-        let cents: i64 = self.rng.gen_range(0..100_000);
+        let cents: i64 = if self.at_limits && self.rng.gen_bool(0.6) {
+            // The largest amount, one cent over it, or a value near it.
+            MAX_AMOUNT - self.rng.gen_range(-1..3)
+        } else {
+            self.rng.gen_range(0..100_000)
+        };
         serde_json::from_str(&format!("{}.{:02}", cents / 100, cents % 100)).unwrap()
+    }
+
+    /// A count in `low..high`, or (at the limits) one at or just over `MAX_EXACT_INTEGER`.
+    fn count(&mut self, low: i64, high: i64) -> i64 {
+        if self.at_limits && self.rng.gen_bool(0.5) {
+            let near = MAX_EXACT_INTEGER - self.rng.gen_range(-1..3);
+            if low < 0 && self.rng.gen_bool(0.5) {
+                -near
+            } else {
+                near
+            }
+        } else {
+            self.rng.gen_range(low..high)
+        }
     }
 
     fn push(&mut self, topic: Topic, value: Value) {
@@ -103,7 +126,7 @@ impl Builder {
         let value = match self.rng.gen_range(0..3) {
             0 => {
                 let items: Vec<Value> = (0..self.rng.gen_range(1..3))
-                    .map(|_| json!({"sku": format!("s{}", self.rng.gen_range(0..5)), "quantity": self.rng.gen_range(1..4), "unit_price": 9.99}))
+                    .map(|_| json!({"sku": format!("s{}", self.rng.gen_range(0..5)), "quantity": self.count(1, 4), "unit_price": 9.99}))
                     .collect();
                 let total = self.money();
                 self.flat(
@@ -131,7 +154,7 @@ impl Builder {
         let order = format!("o{}", self.rng.gen_range(0..8));
         let value = match self.rng.gen_range(0..5) {
             0 => {
-                let n = self.rng.gen_range(0..50);
+                let n = self.count(0, 50);
                 self.flat(
                     Topic::Inventory,
                     "STOCK_SET",
@@ -139,7 +162,7 @@ impl Builder {
                 )
             }
             1 => {
-                let n = self.rng.gen_range(-5..6);
+                let n = self.count(-5, 6);
                 self.flat(
                     Topic::Inventory,
                     "STOCK_ADJUSTED",
@@ -147,7 +170,7 @@ impl Builder {
                 )
             }
             2 => {
-                let q = self.rng.gen_range(1..4);
+                let q = self.count(1, 4);
                 self.flat(
                     Topic::Inventory,
                     "INVENTORY_RESERVED",
@@ -240,7 +263,14 @@ impl Builder {
             4 => {
                 let mut d = json!({"caso_id": caso, "numero_caso": numero, "motivo_cierre": "RESUELTO", "estado_final": "CERRADO", "fecha_cierre": day(self)});
                 if self.rng.gen_bool(0.7) {
-                    d["tiempo_total_horas"] = json!(self.rng.gen_range(1..200) as f64 / 2.0);
+                    d["tiempo_total_horas"] = if self.at_limits && self.rng.gen_bool(0.5) {
+                        // Micro-hours at or just over the limit.
+                        let micro = MAX_EXACT_INTEGER - self.rng.gen_range(-1..3);
+                        let text = format!("{}.{:06}", micro / 1_000_000, micro % 1_000_000);
+                        serde_json::from_str(&text).unwrap()
+                    } else {
+                        json!(self.rng.gen_range(1..200) as f64 / 2.0)
+                    };
                 }
                 if self.rng.gen_bool(0.7) {
                     d["satisfaccion_ciudadano"] = json!(self.rng.gen_range(1..6));
@@ -321,8 +351,19 @@ fn merge(target: &mut Value, fields: Value) {
 /// A random stream of about `events` records for `seed`, in shuffled arrival order, with
 /// positions numbered per topic in arrival order.
 pub fn random_stream(seed: u64, events: usize) -> Vec<SourceRecord> {
+    stream(seed, events, false)
+}
+
+/// [`random_stream`] with amounts, quantities, stock levels and hours at and just over the
+/// limits Pulso accepts, so sums and levels go far beyond 64 bits.
+pub fn random_stream_at_limits(seed: u64, events: usize) -> Vec<SourceRecord> {
+    stream(seed, events, true)
+}
+
+fn stream(seed: u64, events: usize, at_limits: bool) -> Vec<SourceRecord> {
     let mut b = Builder {
         rng: ChaCha8Rng::seed_from_u64(seed),
+        at_limits,
         next_id: 0,
         records: Vec::new(),
         ids: Vec::new(),

@@ -9,6 +9,7 @@ use crate::model::{
     Body, BounceType, Channel, Event, InventoryEvent, NotificationDlqRecord, NotificationEvent,
     OrderEvent, OrderItem, Outcome, Position, Reservation, Send, TrackingEvent,
 };
+use crate::money::MAX_EXACT_INTEGER;
 use crate::topic::Topic;
 
 const ORDER_TYPES: &[&str] = &["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_CANCELLED"];
@@ -109,7 +110,8 @@ fn order(f: &Fields<'_>, event_type: &str) -> Res<OrderEvent> {
                     item.require(&["sku", "quantity", "unit_price"])?;
                     Ok(OrderItem {
                         sku: item.id("sku")?.to_string(),
-                        quantity: item.req("quantity", |v, p| as_int_in(v, p, 1, i64::MAX))?,
+                        quantity: item
+                            .req("quantity", |v, p| as_int_in(v, p, 1, MAX_EXACT_INTEGER))?,
                         unit_price: item.money("unit_price")?,
                     })
                 })
@@ -158,14 +160,16 @@ fn inventory(f: &Fields<'_>, event_type: &str) -> Res<InventoryEvent> {
             f.require(&["sku", "on_hand"])?;
             Ok(InventoryEvent::StockSet {
                 sku: f.id("sku")?.to_string(),
-                on_hand: f.req("on_hand", |v, p| as_int_in(v, p, 0, i64::MAX))?,
+                on_hand: f.req("on_hand", |v, p| as_int_in(v, p, 0, MAX_EXACT_INTEGER))?,
             })
         }
         "STOCK_ADJUSTED" => {
             f.require(&["sku", "delta"])?;
             Ok(InventoryEvent::StockAdjusted {
                 sku: f.id("sku")?.to_string(),
-                delta: f.int("delta")?,
+                delta: f.req("delta", |v, p| {
+                    as_int_in(v, p, -MAX_EXACT_INTEGER, MAX_EXACT_INTEGER)
+                })?,
             })
         }
         "INVENTORY_RESERVED" => {
@@ -182,7 +186,8 @@ fn inventory(f: &Fields<'_>, event_type: &str) -> Res<InventoryEvent> {
                     item.require(&["sku", "quantity"])?;
                     Ok(Reservation {
                         sku: item.id("sku")?.to_string(),
-                        quantity: item.req("quantity", |v, p| as_int_in(v, p, 1, i64::MAX))?,
+                        quantity: item
+                            .req("quantity", |v, p| as_int_in(v, p, 1, MAX_EXACT_INTEGER))?,
                     })
                 })
                 .collect::<Res<Vec<_>>>()?;

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::money::{decimal_to_scaled, Cents};
+use crate::money::{decimal_to_scaled, Cents, MAX_AMOUNT, MAX_EXACT_INTEGER};
 use crate::reject::{RejectReason, Rejection};
 use crate::time::{parse_rfc3339, Micros};
 
@@ -249,13 +249,30 @@ pub(crate) fn as_number_text(value: &Value, path: &str) -> Res<String> {
 pub(crate) fn as_money(value: &Value, path: &str) -> Res<Cents> {
     let what = "a number >= 0";
     let text = as_number_text(value, path).map_err(|_| invalid(path, what))?;
-    non_negative_scaled(&text, 2).ok_or_else(|| invalid(path, what))
+    if is_negative(&text) {
+        return Err(invalid(path, what));
+    }
+    scaled(&text, 2)
+        .filter(|cents| *cents <= MAX_AMOUNT)
+        .ok_or_else(|| invalid(path, AMOUNT_LIMIT))
 }
 
-/// The value as hours (any JSON number) in exact micro-hours.
+/// The detail of an amount over [`MAX_AMOUNT`].
+const AMOUNT_LIMIT: &str =
+    "at most 9999999999999999.99, the largest amount a DECIMAL(18, 2) column holds";
+
+/// The value as hours (any JSON number) in exact micro-hours, at most
+/// [`MAX_EXACT_INTEGER`] micro-hours in magnitude.
 pub(crate) fn as_hours(value: &Value, path: &str) -> Res<i64> {
     let text = as_number_text(value, path)?;
-    scaled(&text, 6).ok_or_else(|| invalid(path, "a number of hours within range"))
+    scaled(&text, 6)
+        .filter(|m| m.unsigned_abs() <= MAX_EXACT_INTEGER as u64)
+        .ok_or_else(|| {
+            invalid(
+                path,
+                "a number of hours from -9007199254.740991 to 9007199254.740991",
+            )
+        })
 }
 
 /// The value as an RFC 3339 timestamp with a zone, in UTC microseconds.

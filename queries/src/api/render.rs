@@ -2,7 +2,7 @@
 //! as numbers with two decimals, `window_start`/`day`/`due_at`/`timestamp` as RFC 3339,
 //! rates and averages as numbers or `null`.
 
-use pulso_events::money::{format_cents, Cents};
+use pulso_events::money::{format_cents, CentsTotal};
 use pulso_events::time::{format_rfc3339, Micros};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
@@ -17,7 +17,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 /// Money in minor units, serialized as a JSON number with exactly two decimals.
-pub(crate) struct Money(pub(crate) Cents);
+pub(crate) struct Money(pub(crate) CentsTotal);
 
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

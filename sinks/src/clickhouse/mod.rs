@@ -13,7 +13,7 @@
 //! - a view `<db>.<view>` = `SELECT <columns> FROM <db>.<view>_store FINAL WHERE
 //!   is_deleted = 0`, so `SELECT * FROM pulso.<view>` returns exactly the view's current rows.
 //!
-//! Column types: strings `String`, counts and ids `Int64`, money `*_total` `Decimal(18, 2)`,
+//! Column types: strings `String`, counts and ids `Int64`, money `*_total` `Decimal(38, 2)`,
 //! rates and averages `Nullable(Float64)`. ClickHouse 18.16 has no `DateTime64`, so every
 //! timestamp `t` is stored twice: `t DateTime('UTC')` (whole seconds, for people and SQL) and
 //! `t_us Int64` (exact microseconds since the epoch); the key uses `t_us`, the view shows `t`

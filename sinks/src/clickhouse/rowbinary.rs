@@ -1,6 +1,6 @@
 //! ClickHouse's RowBinary format, for the few types the sink uses: `String` (LEB128 length and
 //! bytes), `Int64`/`UInt64`/`UInt32` (`DateTime`)/`UInt8`/`Float64` little-endian,
-//! `Decimal(18, 2)` as its scaled `Int64`, and `Nullable(T)` as a 0/1 null flag then `T`.
+//! `Decimal(38, 2)` as its scaled 128-bit integer, and `Nullable(T)` as a 0/1 null flag then `T`.
 
 /// Appends a `String`.
 pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -17,8 +17,13 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Appends an `Int64` (also `Decimal(18, 2)` from its minor units).
+/// Appends an `Int64`.
 pub(crate) fn put_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Appends a `Decimal(38, 2)` from its minor units (a little-endian 128-bit integer).
+pub(crate) fn put_i128(out: &mut Vec<u8>, v: i128) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
@@ -98,9 +103,14 @@ impl<'a> Reader<'a> {
         String::from_utf8(bytes.to_vec()).map_err(|e| format!("string not UTF-8: {e}"))
     }
 
-    /// An `Int64` (or a `Decimal(18, 2)` in minor units).
+    /// An `Int64`.
     pub(crate) fn i64(&mut self) -> Result<i64, String> {
         Ok(i64::from_le_bytes(self.array()?))
+    }
+
+    /// A `Decimal(38, 2)` in minor units.
+    pub(crate) fn i128(&mut self) -> Result<i128, String> {
+        Ok(i128::from_le_bytes(self.array()?))
     }
 
     /// A `UInt32` (a `DateTime`).

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use pulso_events::money::Cents;
+use pulso_events::money::CentsTotal;
 use pulso_events::time::{Granularity, Micros, MICROS_PER_SECOND};
 use pulso_events::views::{SlaStatus, ViewSet};
 
@@ -23,7 +23,7 @@ pub const IS_NULL_SUFFIX: &str = "_is_null";
 /// The ClickHouse type of timestamps (second precision, displayed in UTC).
 pub const DATETIME: &str = "DateTime('UTC')";
 /// The ClickHouse type of money.
-pub const MONEY: &str = "Decimal(18, 2)";
+pub const MONEY: &str = "Decimal(38, 2)";
 
 /// An accessor of one column of rows `T` giving `V`.
 type Get<T, V> = Box<dyn Fn(&T) -> V + Send + Sync>;
@@ -37,7 +37,7 @@ enum Getter<T> {
     Str(GetStr<T>),
     Int(Get<T, i64>),
     Time(Get<T, Micros>),
-    Money(Get<T, Cents>),
+    Money(Get<T, CentsTotal>),
     Rate(Get<T, Option<f64>>),
     OptStr(GetOptStr<T>),
 }
@@ -54,6 +54,7 @@ struct Column<T> {
 enum Cell {
     Str(String),
     Int(i64),
+    Money(CentsTotal),
     Rate,
     OptStr(Option<String>),
     DateTime,
@@ -91,11 +92,19 @@ impl Row<'_> {
         }
     }
 
-    /// An `Int64` column (or a `Decimal(18, 2)` one, in minor units).
+    /// An `Int64` column.
     pub(crate) fn int64(&self, name: &str) -> Result<i64, String> {
         match self.cell(name)? {
             Cell::Int(v) => Ok(*v),
             other => Err(format!("{name}: expected an integer, found {other:?}")),
+        }
+    }
+
+    /// A `Decimal(38, 2)` money column, in minor units.
+    pub(crate) fn money(&self, name: &str) -> Result<CentsTotal, String> {
+        match self.cell(name)? {
+            Cell::Money(v) => Ok(*v),
+            other => Err(format!("{name}: expected money, found {other:?}")),
         }
     }
 
@@ -205,8 +214,12 @@ impl<T> Table<T> {
         self.column(name, key, Getter::Time(Box::new(f)))
     }
 
-    /// A `Decimal(18, 2)` money column from minor units.
-    pub(crate) fn money(self, name: &str, f: impl Fn(&T) -> Cents + Send + Sync + 'static) -> Self {
+    /// A `Decimal(38, 2)` money column from minor units.
+    pub(crate) fn money(
+        self,
+        name: &str,
+        f: impl Fn(&T) -> CentsTotal + Send + Sync + 'static,
+    ) -> Self {
         self.column(name, false, Getter::Money(Box::new(f)))
     }
 
@@ -295,7 +308,8 @@ impl<T> Table<T> {
         for c in self.columns.iter().filter(|c| c.key) {
             match &c.get {
                 Getter::Str(f) => rb::put_str(out, f(row)),
-                Getter::Int(f) | Getter::Time(f) | Getter::Money(f) => rb::put_i64(out, f(row)),
+                Getter::Int(f) | Getter::Time(f) => rb::put_i64(out, f(row)),
+                Getter::Money(f) => rb::put_i128(out, f(row)),
                 Getter::OptStr(f) => {
                     let v = f(row);
                     rb::put_u8(out, u8::from(v.is_none()));
@@ -311,7 +325,8 @@ impl<T> Table<T> {
         for c in &self.columns {
             match &c.get {
                 Getter::Str(f) => rb::put_str(out, f(row)),
-                Getter::Int(f) | Getter::Money(f) => rb::put_i64(out, f(row)),
+                Getter::Int(f) => rb::put_i64(out, f(row)),
+                Getter::Money(f) => rb::put_i128(out, f(row)),
                 Getter::Time(f) => {
                     let t = f(row);
                     rb::put_u32(out, datetime_seconds(t));
@@ -364,7 +379,8 @@ impl<T> Table<T> {
         for c in &self.columns {
             let cell = match c.get {
                 Getter::Str(_) => Cell::Str(reader.string()?),
-                Getter::Int(_) | Getter::Money(_) => Cell::Int(reader.i64()?),
+                Getter::Int(_) => Cell::Int(reader.i64()?),
+                Getter::Money(_) => Cell::Money(reader.i128()?),
                 Getter::Time(_) => {
                     reader.u32()?;
                     Cell::DateTime

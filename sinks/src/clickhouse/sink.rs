@@ -9,8 +9,8 @@ use pulso_events::views::{ViewRow, ViewSet};
 use super::error::ClickHouseError;
 use super::http::Http;
 use super::metrics::SinkMetrics;
-use super::schema::STORE_SUFFIX;
-use super::tables::Tables;
+use super::schema::{MONEY, STORE_SUFFIX};
+use super::tables::{AnyTable, Tables};
 use super::ClickHouseConfig;
 
 /// Writes view changes to ClickHouse and reads the views back. See the module documentation
@@ -91,10 +91,43 @@ impl ClickHouseSink {
         let db = &self.config.database;
         for table in self.tables.all() {
             let store = format!("{db}.{}{STORE_SUFFIX}", table.name());
+            self.widen_money(&store, &format!("{db}.{}", table.name()), table)?;
             self.check_columns(&store, &table.store_column_names())?;
             let view = format!("{db}.{}", table.name());
             self.check_columns(&view, &table.view_column_names())?;
         }
+        Ok(())
+    }
+
+    /// Widens the money columns of a storage table created by an older Pulso
+    /// (`Decimal(18, 2)`) to [`MONEY`], and recreates the view over it (views hold no data).
+    fn widen_money(
+        &self,
+        store: &str,
+        view: &str,
+        table: &dyn AnyTable,
+    ) -> Result<(), ClickHouseError> {
+        let sql = format!("DESCRIBE TABLE {store} FORMAT TabSeparated");
+        let answer = self.retry("checking the schema", || self.http.query(&sql))?;
+        let text = String::from_utf8_lossy(&answer);
+        let narrow: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter(|(_, ty)| ty.starts_with("Decimal(18, 2)"))
+            .map(|(name, _)| name)
+            .collect();
+        if narrow.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(table = store, columns = ?narrow, "widening money columns to {MONEY}");
+        for column in narrow {
+            let alter = format!("ALTER TABLE {store} MODIFY COLUMN {column} {MONEY}");
+            self.retry("widening a money column", || self.http.query(&alter))?;
+        }
+        let drop = format!("DROP TABLE IF EXISTS {view}");
+        self.retry("recreating a view", || self.http.query(&drop))?;
+        let create = table.create_view_sql(&self.config.database);
+        self.retry("recreating a view", || self.http.query(&create))?;
         Ok(())
     }
 

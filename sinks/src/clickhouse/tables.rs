@@ -253,7 +253,7 @@ fn notification_rates() -> Table<NotificationRates> {
                 hard_bounced: r.int64("hard_bounced")?,
                 failed: r.int64("failed")?,
                 fallback: r.int64("fallback")?,
-                cost_total: r.int64("cost_total")?,
+                cost_total: r.money("cost_total")?,
             })
         },
         |row, views| views.notification_rates.push(row),
@@ -316,9 +316,9 @@ fn order_metrics() -> Table<OrderMetrics> {
                 orders_confirmed: r.int64("orders_confirmed")?,
                 orders_cancelled: r.int64("orders_cancelled")?,
                 orders_pending: r.int64("orders_pending")?,
-                revenue_confirmed_total: r.int64("revenue_confirmed_total")?,
-                revenue_lost_total: r.int64("revenue_lost_total")?,
-                revenue_pending_total: r.int64("revenue_pending_total")?,
+                revenue_confirmed_total: r.money("revenue_confirmed_total")?,
+                revenue_lost_total: r.money("revenue_lost_total")?,
+                revenue_pending_total: r.money("revenue_pending_total")?,
             })
         },
         |row, views| views.order_metrics.push(row),

@@ -202,6 +202,8 @@ fn set_a() -> ViewSet {
         ],
         pipeline_health: vec![health("orders.events", 10), health("casos.creados", 3)],
     };
+    // Money sums beyond 64 bits: the largest DECIMAL(38, 2).
+    v.notification_rates[2].cost_total = 10_i128.pow(38) - 1;
     v.sort();
     v
 }
@@ -323,6 +325,41 @@ fn writes_epochs_and_reads_the_latest_set() {
     }
     assert_eq!(sink.metrics().epochs_written(), 4);
     assert_eq!(sink.metrics().last_written_epoch(), Some(4));
+    sink.drop_database().unwrap();
+}
+
+#[test]
+fn money_columns_of_an_older_schema_are_widened_keeping_their_rows() {
+    let Some(config) = config("widen") else {
+        return;
+    };
+    let db = config.database.clone();
+    let sink = ClickHouseSink::connect(config.clone()).unwrap();
+    // The schema of an older Pulso: money as Decimal(18, 2), with a row in it.
+    let store = format!("{db}.order_metrics{STORE_SUFFIX}");
+    query_text(
+        &sink,
+        &format!("ALTER TABLE {store} MODIFY COLUMN revenue_lost_total Decimal(18, 2)"),
+    );
+    query_text(
+        &sink,
+        &format!(
+            "INSERT INTO {store} (tenant_id, granularity, window_start, window_start_us, \
+             orders_created, orders_confirmed, orders_cancelled, orders_pending, \
+             revenue_confirmed_total, revenue_lost_total, revenue_pending_total, version, \
+             is_deleted) VALUES ('acme', 'day', 0, 0, 1, 0, 1, 0, 0, 12.34, 0, 1, 0)"
+        ),
+    );
+    let mut sink = ClickHouseSink::connect(config).unwrap();
+    let sql = format!("SELECT type FROM system.columns WHERE database = '{db}' AND table = 'order_metrics{STORE_SUFFIX}' AND name = 'revenue_lost_total'");
+    assert_eq!(query_text(&sink, &sql).trim(), "Decimal(38, 2)");
+    let sql = format!("SELECT revenue_lost_total FROM {db}.order_metrics FORMAT TSV");
+    assert_eq!(query_text(&sink, &sql), "12.34\n");
+    let views = sink.read_views().unwrap();
+    assert_eq!(views.order_metrics[0].revenue_lost_total, 1_234);
+    let sets = [set_a()];
+    let (epoch, changes) = epochs(&sets).remove(0);
+    sink.write_epoch(epoch + 1, &changes).unwrap();
     sink.drop_database().unwrap();
 }
 
@@ -682,7 +719,7 @@ fn schema_sql_uses_only_portable_statements() {
         "ENGINE = ReplacingMergeTree(version) ORDER BY (tenant_id, channel, provider, \
          granularity, window_start_us)"
     ));
-    assert!(rates.contains("cost_total Decimal(18, 2)"));
+    assert!(rates.contains("cost_total Decimal(38, 2)"));
     assert!(rates.contains("delivery_rate Nullable(Float64)"));
     assert!(rates.contains("window_start DateTime('UTC'), window_start_us Int64"));
     assert!(rates.contains("version UInt64, is_deleted UInt8"));

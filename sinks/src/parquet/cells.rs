@@ -3,7 +3,7 @@
 
 use arrow::array::{Array, Decimal128Array, Int64Array, StringArray, TimestampMicrosecondArray};
 use arrow::record_batch::RecordBatch;
-use pulso_events::money::Cents;
+use pulso_events::money::CentsTotal;
 use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::SlaStatus;
 
@@ -118,13 +118,13 @@ impl Row<'_> {
     }
 
     /// A DECIMAL(_, 2) money cell, in cents.
-    pub(crate) fn cents(&self, name: &str) -> Result<Cents, SinkError> {
+    pub(crate) fn cents(&self, name: &str) -> Result<CentsTotal, SinkError> {
         let (scale, value) =
             self.required(name, |a: &Decimal128Array, i| (a.scale(), a.value(i)))?;
         if scale != MONEY_SCALE {
             return Err(self.invalid(name, format_args!("with scale {scale}")));
         }
-        Cents::try_from(value).map_err(|_| self.invalid(name, value))
+        Ok(value)
     }
 
     /// A granularity cell (`minute`, `hour`, `day`).

@@ -8,13 +8,13 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use pulso_events::money::Cents;
+use pulso_events::money::CentsTotal;
 use pulso_events::time::Micros;
 
 use crate::SinkError;
 
-/// Precision of the money columns: DECIMAL(18, 2).
-pub const MONEY_PRECISION: u8 = 18;
+/// Precision of the money columns: DECIMAL(38, 2), room for any sum of accepted amounts.
+pub const MONEY_PRECISION: u8 = 38;
 /// Scale of the money columns (minor units).
 pub const MONEY_SCALE: i8 = 2;
 /// Time zone of the timestamp columns.
@@ -69,9 +69,9 @@ impl<'a, T> Columns<'a, T> {
         self.push(name, false, Arc::new(array))
     }
 
-    /// A non-null DECIMAL(18, 2) money column from integer cents.
-    pub(crate) fn money(self, name: &str, f: impl Fn(&T) -> Cents) -> Self {
-        let array = Decimal128Array::from_iter_values(self.rows.iter().map(|r| f(r) as i128))
+    /// A non-null DECIMAL(38, 2) money column from integer cents.
+    pub(crate) fn money(self, name: &str, f: impl Fn(&T) -> CentsTotal) -> Self {
+        let array = Decimal128Array::from_iter_values(self.rows.iter().map(f))
             .with_data_type(DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE));
         self.push(name, false, Arc::new(array))
     }

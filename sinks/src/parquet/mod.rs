@@ -1,6 +1,6 @@
 //! The views as Parquet files: `dir/<view>.parquet` for every view of `VIEWS.md` plus
 //! `open_cases.parquet`, with the column names and order of `VIEWS.md`, timestamps as
-//! TIMESTAMP(MICROS, UTC), money as DECIMAL(18, 2), rates as nullable DOUBLE. Files are
+//! TIMESTAMP(MICROS, UTC), money as DECIMAL(38, 2), rates as nullable DOUBLE. Files are
 //! zstd-compressed, in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, and replaced
 //! atomically. [`read_views`] reads them back into the exact [`ViewSet`] written.
 //!

@@ -86,7 +86,7 @@ fn sample() -> ViewSet {
                 orders_confirmed: 0,
                 orders_cancelled: 0,
                 orders_pending: 0,
-                revenue_confirmed_total: 99_999_999_999_999_999, // the largest DECIMAL(18, 2)
+                revenue_confirmed_total: 10_i128.pow(38) - 1, // the largest DECIMAL(38, 2)
                 revenue_lost_total: 0,
                 revenue_pending_total: 0,
             },
@@ -313,7 +313,7 @@ fn schema_follows_views_md() {
     assert!(!window.self_type().is_optional());
 
     let cost = column("cost_total");
-    assert_eq!(cost.logical_type_ref(), Some(&LogicalType::decimal(2, 18)));
+    assert_eq!(cost.logical_type_ref(), Some(&LogicalType::decimal(2, 38)));
     assert!(!cost.self_type().is_optional());
 
     let rate = column("delivery_rate");

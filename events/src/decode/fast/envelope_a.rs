@@ -17,6 +17,7 @@ use crate::model::{
     Body, BounceType, Event, InventoryEvent, NotificationDlqRecord, NotificationEvent, OrderEvent,
     OrderItem, Outcome, Position, Reservation, Send, TrackingEvent,
 };
+use crate::money::MAX_EXACT_INTEGER;
 use crate::time::Micros;
 use crate::topic::Topic;
 
@@ -264,7 +265,7 @@ fn order(r: &OrderRecord<'_>, event_type: &str) -> Option<OrderEvent> {
                 .map(|Obj(item)| {
                     Some(OrderItem {
                         sku: id_of(item.sku.as_ref())?,
-                        quantity: int_in(item.quantity?, 1, i64::MAX)?,
+                        quantity: int_in(item.quantity?, 1, MAX_EXACT_INTEGER)?,
                         unit_price: money(item.unit_price?)?,
                     })
                 })
@@ -298,11 +299,11 @@ fn inventory(r: &InventoryRecord<'_>, event_type: &str) -> Option<InventoryEvent
     match event_type {
         "STOCK_SET" => Some(InventoryEvent::StockSet {
             sku: id_of(r.sku.as_ref())?,
-            on_hand: int_in(r.on_hand?, 0, i64::MAX)?,
+            on_hand: int_in(r.on_hand?, 0, MAX_EXACT_INTEGER)?,
         }),
         "STOCK_ADJUSTED" => Some(InventoryEvent::StockAdjusted {
             sku: id_of(r.sku.as_ref())?,
-            delta: int(r.delta?)?,
+            delta: int_in(r.delta?, -MAX_EXACT_INTEGER, MAX_EXACT_INTEGER)?,
         }),
         "INVENTORY_RESERVED" => {
             let order_id = id_of(r.order_id.as_ref())?;
@@ -311,7 +312,7 @@ fn inventory(r: &InventoryRecord<'_>, event_type: &str) -> Option<InventoryEvent
                 .map(|Obj(item)| {
                     Some(Reservation {
                         sku: id_of(item.sku.as_ref())?,
-                        quantity: int_in(item.quantity?, 1, i64::MAX)?,
+                        quantity: int_in(item.quantity?, 1, MAX_EXACT_INTEGER)?,
                     })
                 })
                 .collect::<Option<Vec<_>>>()?;

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::decode::fields::{non_negative_scaled, scaled};
 use crate::decode::version_major;
-use crate::money::Cents;
+use crate::money::{Cents, MAX_AMOUNT, MAX_EXACT_INTEGER};
 use crate::time::{parse_rfc3339, Micros};
 
 /// A raw JSON value borrowed from the record.
@@ -211,12 +211,12 @@ pub(super) fn int_in(raw: Raw<'_>, min: i64, max: i64) -> Option<i64> {
 
 /// Money: a JSON number >= 0, in cents.
 pub(super) fn money(raw: Raw<'_>) -> Option<Cents> {
-    non_negative_scaled(&number_text(raw)?, 2)
+    non_negative_scaled(&number_text(raw)?, 2).filter(|cents| *cents <= MAX_AMOUNT)
 }
 
 /// Hours (any JSON number in range) in micro-hours.
 pub(super) fn hours(raw: Raw<'_>) -> Option<i64> {
-    scaled(&number_text(raw)?, 6)
+    scaled(&number_text(raw)?, 6).filter(|m| m.unsigned_abs() <= MAX_EXACT_INTEGER as u64)
 }
 
 /// An RFC 3339 timestamp with a zone, in UTC microseconds.
