@@ -87,3 +87,41 @@ impl Snapshots {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulso_events::views::{TopicHealth, ViewRow};
+
+    fn modified(dir: &Path, view: &str) -> std::time::SystemTime {
+        std::fs::metadata(dir.join(format!("{view}.parquet")))
+            .unwrap()
+            .modified()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_view_is_rewritten_when_due_and_every_view_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ViewStore::new();
+        let mut snapshots = Snapshots::new(dir.path(), Duration::from_secs(3600));
+        snapshots.write_due(&store).unwrap();
+        let first = modified(dir.path(), "pipeline_health");
+        let row = TopicHealth {
+            topic: "orders.events".into(),
+            records: 1,
+            ..TopicHealth::default()
+        };
+        store.apply_epoch(0, vec![(ViewRow::TopicHealth(row), 1)]);
+        std::thread::sleep(Duration::from_millis(20));
+        // Not due for an hour: the file keeps the empty view.
+        snapshots.write_due(&store).unwrap();
+        assert_eq!(modified(dir.path(), "pipeline_health"), first);
+        let read = pulso_sinks::parquet::read_views(dir.path()).unwrap();
+        assert!(read.pipeline_health.is_empty());
+        // The last snapshot writes every view.
+        snapshots.write_all(&store).unwrap();
+        let read = pulso_sinks::parquet::read_views(dir.path()).unwrap();
+        assert_eq!(read.pipeline_health.len(), 1);
+    }
+}

@@ -1,12 +1,13 @@
 //! The views as Parquet files: `dir/<view>.parquet` for every view of `VIEWS.md` plus
 //! `open_cases.parquet`, with the column names and order of `VIEWS.md`, timestamps as
 //! TIMESTAMP(MICROS, UTC), money as DECIMAL(38, 2), rates as nullable DOUBLE. Files are
-//! zstd-compressed, in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, and replaced
-//! atomically. [`read_views`] reads them back into the exact [`ViewSet`] written.
+//! zstd-compressed (level [`VIEW_ZSTD_LEVEL`]: a live run rewrites them often), in row groups
+//! of [`WRITE_CHUNK_ROWS`] rows (so a writer buffers one chunk), and replaced atomically.
+//! [`read_views`] reads them back into the exact [`ViewSet`] written.
 //!
 //! The raw archive of every accepted record ([`ArchiveWriter`], [`read_archive`],
-//! [`ArchiveReader`]) is Hive-partitioned Parquet under `root/topic=…/date=…/`, with the same
-//! compression, row groups and atomic writes.
+//! [`ArchiveReader`]) is Hive-partitioned Parquet under `root/topic=…/date=…/`, zstd level
+//! [`ZSTD_LEVEL`] in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, written atomically.
 
 mod archive;
 mod archive_read;
@@ -63,8 +64,10 @@ pub use view_write::{prepare_views_dir, write_view, write_views, ViewRows, WRITE
 
 /// Most rows in one row group.
 pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
-/// The zstd compression level.
+/// The zstd compression level of the raw archive (written once, kept long).
 pub const ZSTD_LEVEL: i32 = 3;
+/// The zstd compression level of view files and history parts (rewritten every snapshot).
+pub const VIEW_ZSTD_LEVEL: i32 = 1;
 /// The key-value metadata key of `open_case_sla.parquet` holding `as_of` (UTC microseconds
 /// since the epoch, as decimal text); absent when the set has no `as_of`.
 pub const AS_OF_KEY: &str = "pulso.as_of";
@@ -121,8 +124,8 @@ pub fn view_path(dir: &Path, name: &str) -> PathBuf {
 fn writer_properties(as_of: Option<Micros>) -> Result<WriterProperties, SinkError> {
     let metadata = as_of.map(|t| vec![KeyValue::new(AS_OF_KEY.to_owned(), t.to_string())]);
     Ok(WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
-        .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(VIEW_ZSTD_LEVEL)?))
+        .set_max_row_group_row_count(Some(WRITE_CHUNK_ROWS))
         .set_key_value_metadata(metadata)
         .build())
 }
