@@ -109,6 +109,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     detail: rejection.detail,
                     key: record.key,
                     value: record.value,
+                    tombstone: record.tombstone,
                 }
                 .to_json_line()?;
                 writeln!(rejected, "{line}")?;

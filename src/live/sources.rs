@@ -59,6 +59,8 @@ impl RecordSource for GeneratorSource {
                 position,
                 key: None,
                 value,
+                tombstone: false,
+                headers: Vec::new(),
             });
         }
         if records.is_empty() {
@@ -226,6 +228,7 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 value: record.value.clone(),
                 timestamp: *timestamp,
                 epoch,
+                headers: record.headers.clone(),
             })
             .collect();
         for (topic, position, reason) in &read.rejected {

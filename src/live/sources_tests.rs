@@ -48,6 +48,8 @@ fn record(offset: i64) -> SourceRecord {
         },
         key: None,
         value: b"{}".to_vec(),
+        tombstone: false,
+        headers: Vec::new(),
     }
 }
 

@@ -359,6 +359,8 @@ pub fn random_stream(seed: u64, events: usize) -> Vec<SourceRecord> {
                 position,
                 key: None,
                 value,
+                tombstone: false,
+                headers: Vec::new(),
             }
         })
         .collect()

@@ -9,6 +9,7 @@
 //! compression, row groups and atomic writes.
 
 mod archive;
+mod archive_headers;
 mod archive_read;
 #[cfg(test)]
 mod archive_tests;
