@@ -99,6 +99,8 @@ fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord
                 },
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                tombstone: false,
+                headers: Vec::new(),
             }
         })
         .collect();
@@ -489,7 +491,7 @@ fn check_dlq(cluster: &Cluster, records: &[SourceRecord], expected_count: usize,
     let started = Instant::now();
     let mut rejected: BTreeMap<(Topic, Position), (&SourceRecord, Rejection)> = BTreeMap::new();
     for record in records {
-        if let Err(rejection) = pulso_events::decode(record.topic, &record.value, record.position) {
+        if let Err(rejection) = record.decode() {
             rejected.insert((record.topic, record.position), (record, rejection));
         }
     }
@@ -770,7 +772,7 @@ fn scenario(brokers: &str, seed: u64, scale: u64, broker_pause: Option<(u32, Dur
     let archived = pulso_sinks::parquet::read_archive(&archive_dir, None, None).unwrap();
     let accepted: BTreeMap<(Topic, Position), &SourceRecord> = records
         .iter()
-        .filter(|r| pulso_events::decode(r.topic, &r.value, r.position).is_ok())
+        .filter(|r| r.decode().is_ok())
         .map(|r| ((r.topic, r.position), r))
         .collect();
     assert_eq!(

@@ -153,17 +153,20 @@ fn a_level_beyond_64_bits_is_reported_saturated_as_the_oracle_does() {
     // i64::MAX; money and counts stay exact.
     let max = pulso_events::money::MAX_EXACT_INTEGER;
     let records: Vec<pulso_events::SourceRecord> = (0..1_100)
-        .map(|i| pulso_events::SourceRecord {
-            topic: pulso_events::Topic::Inventory,
-            position: pulso_events::Position {
+        .map(|i| {
+            let value = format!(
+                r#"{{"event_id":"a{i}","event_type":"STOCK_ADJUSTED","timestamp":"2024-01-15T10:00:00Z","sku":"A","delta":{max}}}"#
+            );
+            let position = pulso_events::Position {
                 partition: 0,
                 offset: i,
-            },
-            key: None,
-            value: format!(
-                r#"{{"event_id":"a{i}","event_type":"STOCK_ADJUSTED","timestamp":"2024-01-15T10:00:00Z","sku":"A","delta":{max}}}"#
+            };
+            pulso_events::SourceRecord::new(
+                pulso_events::Topic::Inventory,
+                position,
+                None,
+                value.into_bytes(),
             )
-            .into_bytes(),
         })
         .collect();
     let output = replay(vec![records.clone()], &ReplayConfig::default()).expect("replay runs");

@@ -87,6 +87,8 @@ fn read_back(cluster: &Cluster, stream: &[(Topic, Vec<u8>)]) -> Vec<SourceRecord
                 },
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                tombstone: false,
+                headers: Vec::new(),
             }
         })
         .collect();
@@ -561,7 +563,7 @@ fn sigkill_recovery_loses_nothing() {
         pulso_sinks::parquet::read_archive(&archive_dir, None, None).expect("reading the archive");
     let accepted: BTreeMap<(Topic, Position), &SourceRecord> = records
         .iter()
-        .filter(|r| pulso_events::decode(r.topic, &r.value, r.position).is_ok())
+        .filter(|r| r.decode().is_ok())
         .map(|r| ((r.topic, r.position), r))
         .collect();
     let mut seen: BTreeSet<(Topic, Position)> = BTreeSet::new();

@@ -48,6 +48,8 @@ fn epochs() -> Vec<Vec<SourceRecord>> {
             },
             key: None,
             value,
+            tombstone: false,
+            headers: Vec::new(),
         })
         .collect();
     records.chunks(500).map(|c| c.to_vec()).collect()

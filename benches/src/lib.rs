@@ -27,6 +27,8 @@ pub fn sample_records(n: u64, seed: u64) -> Vec<SourceRecord> {
             position,
             key: None,
             value,
+            tombstone: false,
+            headers: Vec::new(),
         }
     })
     .collect()

@@ -365,6 +365,8 @@ fn dlq_keeps_bytes_and_adds_headers() {
         },
         key: Some(vec![0, 159, 146, 150, b'k']),
         value: vec![b'{', 0xff, 0xfe, 0, b'"'],
+        tombstone: false,
+        headers: Vec::new(),
     };
     let without_key = SourceRecord {
         topic: Topic::Notifications,
@@ -374,6 +376,8 @@ fn dlq_keeps_bytes_and_adds_headers() {
         },
         key: None,
         value: br#"{"event_id": 1}"#.to_vec(),
+        tombstone: false,
+        headers: Vec::new(),
     };
     let first = Rejection::new(RejectReason::MalformedJson, "expected value at line 1");
     let second = Rejection::new(

@@ -2,7 +2,7 @@
 //! accepted events into deduplication candidates.
 
 use differential_dataflow::collection::VecCollection;
-use pulso_events::{decode, Position, RejectReason, Rejection, SourceRecord, Topic};
+use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::dedup::Candidate;
@@ -38,12 +38,12 @@ pub fn ingest(
     record: SourceRecord,
     admission: &Admission,
 ) -> (Ingested, Option<(SourceRecord, Rejection)>) {
-    let decoded = decode(record.topic, &record.value, record.position).and_then(|event| {
-        match admission.refuse(event.timestamp) {
+    let decoded = record
+        .decode()
+        .and_then(|event| match admission.refuse(event.timestamp) {
             Some(rejection) => Err(rejection),
             None => Ok(event),
-        }
-    });
+        });
     match decoded {
         Ok(event) => (
             Ingested::Accepted {

@@ -41,7 +41,9 @@ pub trait RecordSource {
     fn epoch_read(&mut self, _epoch: Epoch, _read: &EpochRead) {}
 
     /// Called once an epoch's views are complete: the records read so far are processed
-    /// (e.g. commit consumer-group offsets).
+    /// (e.g. commit consumer-group offsets). The epoch's `EpochClosed` is already on its way
+    /// to the consumer, so this may wait for the consumer to have handled it (every event of
+    /// the epoch, its rejections included, is sent before it).
     fn epoch_processed(&mut self, _epoch: Epoch) {}
 }
 
@@ -223,14 +225,15 @@ pub fn run_live(
             as_of_input.flush();
             source.epoch_read(epoch - 1, &read_now);
             worker.step_while(|| probe.less_than(input.time()));
-            source.epoch_processed(epoch - 1);
-            // The first worker of each process: its consumer then has the whole epoch.
+            // The first worker of each process: its consumer then has the whole epoch. Sent
+            // before the source hears the epoch is processed, which may wait for the consumer.
             if index % workers == 0 {
                 let _ = sender.send(EngineEvent::EpochClosed {
                     epoch: epoch - 1,
                     opened,
                 });
             }
+            source.epoch_processed(epoch - 1);
         }
         // Sources finish independently; keep stepping until every worker is done. The
         // first worker of each process goes on closing the epochs the others close, for

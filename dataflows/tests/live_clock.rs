@@ -49,6 +49,8 @@ fn case_due_in(due_in: Duration) -> SourceRecord {
         position: Position::default(),
         key: None,
         value: serde_json::to_vec(&value).unwrap(),
+        tombstone: false,
+        headers: Vec::new(),
     }
 }
 

@@ -436,8 +436,20 @@ impl CasoEvent {
 /// What the decoder made of one record: a valid event or a rejection.
 pub type Decoded = Result<Event, crate::reject::Rejection>;
 
+/// One header of a source record: its name and value (`None`: a null header value).
+pub type RecordHeader = (String, Option<Vec<u8>>);
+
+/// The `dlq.detail` of a rejected Kafka tombstone (a record whose value is null).
+pub const TOMBSTONE_DETAIL: &str = "null value (Kafka tombstone)";
+
 /// One record read from a source, decoded, with the bytes kept for the duplicate tie-break
 /// (`least (timestamp, raw value bytes)` wins) and for the dead-letter topic.
+///
+/// Only the value bytes take part in the duplicate tie-break (the dataflows compare
+/// `(timestamp, value)`, never the whole record); `tombstone` and `headers` travel with the
+/// record to the dead-letter topic and the raw archive. The derived order compares topic and
+/// position first, which identify a record, so the later fields never decide it between two
+/// different records.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SourceRecord {
     /// The topic.
@@ -446,6 +458,41 @@ pub struct SourceRecord {
     pub position: Position,
     /// The record key, when present.
     pub key: Option<Vec<u8>>,
-    /// The raw value bytes.
+    /// The raw value bytes (empty for a tombstone).
     pub value: Vec<u8>,
+    /// Whether the value was null (a Kafka tombstone): such a record is rejected as
+    /// `malformed_json` with the detail [`TOMBSTONE_DETAIL`], and its dead-letter copy has a
+    /// null value.
+    #[serde(default)]
+    pub tombstone: bool,
+    /// The record's headers, in order, as read (Kafka); empty, and unallocated, for sources
+    /// without headers.
+    #[serde(default)]
+    pub headers: Vec<RecordHeader>,
+}
+
+impl SourceRecord {
+    /// A record without headers whose value is `value` (not a tombstone).
+    pub fn new(topic: Topic, position: Position, key: Option<Vec<u8>>, value: Vec<u8>) -> Self {
+        SourceRecord {
+            topic,
+            position,
+            key,
+            value,
+            tombstone: false,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Decodes the record: a tombstone is rejected as `malformed_json` ("null value (Kafka
+    /// tombstone)"), anything else as [`crate::decode`] says.
+    pub fn decode(&self) -> Decoded {
+        if self.tombstone {
+            return Err(crate::reject::Rejection::new(
+                crate::reject::RejectReason::MalformedJson,
+                TOMBSTONE_DETAIL,
+            ));
+        }
+        crate::decode(self.topic, &self.value, self.position)
+    }
 }

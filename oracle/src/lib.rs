@@ -31,15 +31,16 @@ pub use retention::Horizons;
 
 /// Computes every view over `records` from scratch.
 ///
-/// Each record is decoded with [`pulso_events::decode`]. `as_of` grades `open_case_sla`;
-/// when `None`, the greatest event time of the deduplicated events is used (and when there
-/// are no events at all, `as_of` stays `None` and there are no open-case rows).
+/// Each record is decoded with [`SourceRecord::decode`] (a tombstone is `malformed_json`).
+/// `as_of` grades `open_case_sla`; when `None`, the greatest event time of the deduplicated
+/// events is used (and when there are no events at all, `as_of` stays `None` and there are
+/// no open-case rows).
 /// Every list of the result is sorted ([`ViewSet::sort`]).
 pub fn compute(records: &[SourceRecord], as_of: Option<Micros>) -> ViewSet {
     let decoded = records
         .iter()
         .map(|r| {
-            let d = pulso_events::decode(r.topic, &r.value, r.position);
+            let d = r.decode();
             (r.clone(), d)
         })
         .collect();

@@ -256,7 +256,7 @@ pub(crate) fn run_epochs(batches: &[Vec<SourceRecord>], horizons: &Horizons) -> 
         // The least candidate of each key in this epoch.
         let mut candidates: HashMap<(Topic, String), (i64, Vec<u8>, Event)> = HashMap::new();
         for record in batch {
-            let mut result = pulso_events::decode(record.topic, &record.value, record.position);
+            let mut result = record.decode();
             if let Ok(event) = &result {
                 let t = event.timestamp;
                 let future = horizons

@@ -57,6 +57,8 @@ fn record(topic: Topic, offset: usize, value: &[u8]) -> SourceRecord {
         },
         key: None,
         value: value.to_vec(),
+        tombstone: false,
+        headers: Vec::new(),
     }
 }
 

@@ -64,6 +64,7 @@ fn archive_throughput() {
             value,
             timestamp: event.timestamp,
             epoch: 0,
+            headers: Vec::new(),
         });
     }
     let payload: u64 = records

@@ -89,6 +89,7 @@ fn archive_records(epoch: u64, worker: usize) -> Vec<ArchiveRecord> {
                 // Epoch 2 crosses midnight.
                 timestamp: t0() + epoch as i64 * 7 * MICROS_PER_HOUR + offset,
                 epoch,
+                headers: Vec::new(),
             });
         }
     }

@@ -123,6 +123,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
             detail: rejection.detail.clone(),
             key: record.key.clone(),
             value: record.value.clone(),
+            tombstone: record.tombstone,
         })
         .collect();
     write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;

@@ -26,6 +26,7 @@ use super::generator::LiveGenerator;
 use super::replay::write_to_clickhouse;
 use crate::config::{FileConfig, GeneratorSection};
 use crate::live::consumer::{consume, Outputs};
+use crate::live::dead_letters::{DeadLetters, DlqDelivered};
 use crate::live::durability::Durability;
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
@@ -229,9 +230,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         );
     }
     let durability = Durability::new(Arc::clone(&store));
+    // How far the output consumer has delivered the dead letters (progress records wait).
+    let delivered = DlqDelivered::default();
     let sources: SourceFactory = match &kafka {
         Some(config) => {
             let durability = durability.clone();
+            let delivered = delivered.clone();
             let started = std::time::Instant::now();
             let recovered = recover(&archive, local.clone(), peers, &config.topic_prefix)?;
             let archived: usize = recovered.backlog.iter().map(Vec::len).sum();
@@ -273,7 +277,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
                             &config.topic_prefix,
                             &partitions,
                             durability.clone(),
-                        ),
+                        )
+                        .with_dead_letters(delivered.clone()),
                     )),
                     (Err(error), _) => {
                         tracing::error!(%error, index, "cannot create the Kafka consumer");
@@ -324,7 +329,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     let kafka_outputs = match &kafka {
         Some(config) => {
-            let dlq = DlqProducer::new(config)?;
+            let producer = DlqProducer::new(config)?;
+            let dlq = DeadLetters::new(Box::new(producer), durability.clone(), delivered);
             let dlq_topics = vec![
                 config.dlq_topic.clone(),
                 format!("{}notifications.dlq", config.topic_prefix),
@@ -429,13 +435,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let engine = engine
         .join()
         .map_err(|_| anyhow!("the engine thread panicked"))?;
-    consumer
+    let consumed = consumer
         .join()
-        .map_err(|_| anyhow!("the consumer thread panicked"))??;
-    engine?;
+        .map_err(|_| anyhow!("the consumer thread panicked"))?;
+    // A fatal durability failure first: it names the write that failed.
     if let Some((reason, true)) = durability.failure() {
         bail!("stopped: {reason}");
     }
+    consumed?;
+    engine?;
     println!(
         "pulso: stopped; views in {}",
         args.out.join("views").display()

@@ -1,8 +1,9 @@
 //! The consumer of the engine's events: gathers each epoch's view changes and, when the
 //! epoch closes, applies them to the serving store and ClickHouse (all views together, so no
-//! reader sees half an epoch), sends rejected records to the dead-letter topic and
-//! `rejected.jsonl`, keeps the live status (lag, DLQ size, rates) current, and refreshes the
-//! Parquet view snapshots every `snapshot_secs` (a large view less often: see `snapshot`).
+//! reader sees half an epoch), sends rejected records to the dead-letter topic (flushed when
+//! their epoch closes, see [`super::dead_letters`]) and `rejected.jsonl`, keeps the live
+//! status (lag, DLQ size, rates) current, and refreshes the Parquet view snapshots every
+//! `snapshot_secs` (a large view less often: see `snapshot`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,13 +14,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use pulso_connectors::kafka::{topic_size, DlqProducer};
+use pulso_connectors::kafka::topic_size;
 use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
 use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, RejectedRecord, HISTORY_DIR};
 
+use super::dead_letters::DeadLetters;
 use super::snapshot::Snapshots;
 use super::sources::ConsumerPositions;
 
@@ -30,8 +32,8 @@ pub struct Outputs {
     /// The ClickHouse writer, with `--clickhouse`, and the version of this run's epoch 0
     /// (above every version an earlier run wrote, so this run's rows replace them).
     pub clickhouse: Option<(WriterHandle, u64)>,
-    /// The dead-letter producer and the brokers, with `--brokers`.
-    pub kafka: Option<(DlqProducer, String, Vec<String>)>,
+    /// The dead letters, the brokers and the DLQ topics (for their size), with `--brokers`.
+    pub kafka: Option<(DeadLetters, String, Vec<String>)>,
     /// Consumer progress per partition, with `--brokers`.
     pub progress: Option<ConsumerPositions>,
     /// The output folder: `views/` snapshots and `rejected.jsonl`.
@@ -100,10 +102,10 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         match event {
             EngineEvent::Change(_, row, diff) => pending.push((row, diff)),
             EngineEvent::Rejected(record, rejection) => {
-                if let Some((dlq, _, _)) = &outputs.kafka {
-                    if let Err(error) = dlq.send(&record, &rejection) {
-                        tracing::error!(%error, "sending to the dead-letter topic failed");
-                    }
+                if let Some((dlq, _, _)) = &mut outputs.kafka {
+                    // Retried; a failure that stays is fatal and stops the run.
+                    dlq.reject(&record, &rejection)
+                        .context("the dead-letter topic")?;
                 }
                 let line = RejectedRecord {
                     topic: record.topic,
@@ -112,11 +114,16 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     detail: rejection.detail,
                     key: record.key,
                     value: record.value,
+                    tombstone: record.tombstone,
                 }
                 .to_json_line()?;
                 writeln!(rejected, "{line}")?;
             }
             EngineEvent::EpochClosed { epoch, opened } => {
+                // First the epoch's dead letters: the sources' progress records wait for them.
+                if let Some((dlq, _, _)) = &mut outputs.kafka {
+                    dlq.epoch_closed(epoch).context("the dead-letter topic")?;
+                }
                 let changes = consolidate(std::mem::take(&mut pending));
                 rate_window.1 += records_in(&changes);
                 if let Some((writer, base)) = &outputs.clickhouse {
@@ -151,8 +158,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         history.publish(outputs.store.epoch().map_or(0, |e| e + 1))?;
         snapshots.write_all(&outputs.store)?;
     }
-    if let Some((dlq, _, _)) = &outputs.kafka {
-        dlq.flush(Duration::from_secs(10))?;
+    if let Some((dlq, _, _)) = &mut outputs.kafka {
+        dlq.finish().context("the dead-letter topic")?;
     }
     if let Some((writer, _)) = outputs.clickhouse.take() {
         writer.close()?;
@@ -162,7 +169,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
 
 /// Measures the DLQ topics' sizes every 5 s on a thread of its own (broker round trips must
 /// not stall the epochs), into the returned counter.
-fn spawn_dlq_size_probe(kafka: Option<&(DlqProducer, String, Vec<String>)>) -> Arc<AtomicI64> {
+fn spawn_dlq_size_probe(kafka: Option<&(DeadLetters, String, Vec<String>)>) -> Arc<AtomicI64> {
     let size = Arc::new(AtomicI64::new(0));
     if let Some((_, brokers, topics)) = kafka {
         let (brokers, topics, out) = (brokers.clone(), topics.clone(), Arc::clone(&size));

@@ -3,6 +3,9 @@
 //! epochs to the serving store, ClickHouse, the dead-letter topic and Parquet snapshots.
 
 pub mod consumer;
+pub mod dead_letters;
+#[cfg(test)]
+mod dead_letters_tests;
 pub mod durability;
 pub mod recovery;
 pub mod snapshot;

@@ -206,6 +206,8 @@ mod tests {
             },
             key: None,
             value: format!("{{\"n\":{offset}}}").into_bytes(),
+            tombstone: false,
+            headers: Vec::new(),
         }
     }
 
@@ -227,6 +229,7 @@ mod tests {
                         value: r.value,
                         timestamp: 1_700_000_000_000_000,
                         epoch,
+                        headers: Vec::new(),
                     }
                 })
                 .collect()
@@ -278,6 +281,7 @@ mod tests {
                 value: b"{}".to_vec(),
                 timestamp: 1_700_000_000_000_000,
                 epoch: 0,
+                headers: Vec::new(),
             })
             .collect();
         writer.write_epoch(0, &records).unwrap();

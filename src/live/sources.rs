@@ -1,6 +1,7 @@
 //! Record sources of the live job: the paced built-in generator, Kafka (one consumer per
 //! worker, partitions assigned by the stable rule), and a wrapper that writes each epoch's
-//! accepted records to the raw Parquet archive before the epoch's offsets are acknowledged.
+//! accepted records to the raw Parquet archive, and its progress record once the epoch's
+//! dead letters are delivered, before the epoch's offsets are acknowledged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
+use super::dead_letters::DlqDelivered;
 use super::durability::Durability;
 
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
@@ -59,6 +61,8 @@ impl RecordSource for GeneratorSource {
                 position,
                 key: None,
                 value,
+                tombstone: false,
+                headers: Vec::new(),
             });
         }
         if records.is_empty() {
@@ -158,9 +162,10 @@ impl Positioned for GeneratorSource {
     }
 }
 
-/// Wraps a source so each epoch's accepted records reach the raw archive (and this worker's
-/// progress record, with the rejected counts of its partitions) before the epoch is
-/// acknowledged.
+/// Wraps a source so each epoch's accepted records reach the raw archive (when the epoch is
+/// read) and this worker's progress record, with the rejected counts of its partitions (once
+/// the epoch is processed and, if it rejected records, its dead letters are delivered),
+/// before the epoch is acknowledged.
 pub struct ArchivingSource<S> {
     inner: S,
     writer: ArchiveWriter,
@@ -173,6 +178,11 @@ pub struct ArchivingSource<S> {
     durability: Durability,
     /// Set once a write failed for good: the source reads and acknowledges nothing more.
     stopped: bool,
+    /// With a dead-letter topic: how far the output consumer has delivered it.
+    dead_letters: Option<DlqDelivered>,
+    /// The archive epoch of the last epoch read, and whether this worker rejected records in
+    /// it: its progress record is written when it is processed.
+    read: Option<(u64, bool)>,
 }
 
 impl<S: Positioned> ArchivingSource<S> {
@@ -199,13 +209,29 @@ impl<S: Positioned> ArchivingSource<S> {
                 .collect(),
             durability,
             stopped: false,
+            dead_letters: None,
+            read: None,
         }
+    }
+
+    /// Makes each epoch's progress record wait until the output consumer has delivered the
+    /// epoch's dead letters (when this worker rejected records in it): a progress record
+    /// past undelivered rejections would lose them on a restart.
+    pub fn with_dead_letters(mut self, delivered: DlqDelivered) -> Self {
+        self.dead_letters = Some(delivered);
+        self
+    }
+
+    /// The wrapped source.
+    #[cfg(test)]
+    pub fn inner(&self) -> &S {
+        &self.inner
     }
 }
 
 impl<S: Positioned> RecordSource for ArchivingSource<S> {
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
-        if self.stopped {
+        if self.stopped || self.durability.is_fatal() {
             return None;
         }
         self.inner.poll(max, timeout)
@@ -226,6 +252,7 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 value: record.value.clone(),
                 timestamp: *timestamp,
                 epoch,
+                headers: record.headers.clone(),
             })
             .collect();
         for (topic, position, reason) in &read.rejected {
@@ -251,6 +278,23 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
             self.stopped = true;
             return;
         }
+        self.read = Some((epoch, !read.rejected.is_empty()));
+    }
+
+    fn epoch_processed(&mut self, processed: Epoch) {
+        let Some((epoch, rejected)) = self.read.take() else {
+            return;
+        };
+        if self.stopped {
+            return;
+        }
+        // Nor may it pass rejections the dead-letter topic lacks.
+        if let (true, Some(delivered)) = (rejected, &self.dead_letters) {
+            if !delivered.wait_for(processed, &self.durability) {
+                self.stopped = true;
+                return;
+            }
+        }
         let progress: PartitionsProgress = self
             .inner
             .next_offsets()
@@ -272,13 +316,9 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
             .is_err()
         {
             self.stopped = true;
+            return;
         }
-    }
-
-    fn epoch_processed(&mut self, epoch: Epoch) {
         // Offsets are committed only for epochs the archive and progress records hold.
-        if !self.stopped {
-            self.inner.epoch_processed(epoch);
-        }
+        self.inner.epoch_processed(processed);
     }
 }

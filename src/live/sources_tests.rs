@@ -1,6 +1,8 @@
 //! The archiving source on a failing disk: once the archive cannot be written, no progress
 //! record or offset acknowledgement goes past the failed epoch, the source reads nothing
-//! more, and the failure is reported as fatal.
+//! more, and the failure is reported as fatal. And with a dead-letter topic: the progress
+//! record of an epoch with rejections waits until its dead letters are delivered, and is
+//! never written when the DLQ fails for good.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,10 +10,11 @@ use std::time::Duration;
 
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
-use pulso_events::{Position, SourceRecord, Topic};
+use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_queries::ViewStore;
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 
+use super::dead_letters::DlqDelivered;
 use super::durability::Durability;
 use super::sources::{ArchivingSource, Positioned};
 
@@ -48,6 +51,8 @@ fn record(offset: i64) -> SourceRecord {
         },
         key: None,
         value: b"{}".to_vec(),
+        tombstone: false,
+        headers: Vec::new(),
     }
 }
 
@@ -95,4 +100,88 @@ fn a_failing_archive_stops_progress_and_reading() {
     assert!(source.poll(10, Duration::ZERO).is_none());
     std::fs::remove_file(&root).unwrap();
     assert!(read_progress(&root).unwrap().last_epoch().is_none());
+}
+
+/// An archiving source over [`Counting`] under `root`, waiting for `delivered`.
+fn gated(
+    root: &std::path::Path,
+    durability: &Durability,
+    delivered: &DlqDelivered,
+) -> ArchivingSource<Counting> {
+    let writer = ArchiveWriter::new(root, 0).unwrap();
+    ArchivingSource::new(
+        Counting::default(),
+        writer,
+        0,
+        "",
+        &Default::default(),
+        durability.clone(),
+    )
+    .with_dead_letters(delivered.clone())
+}
+
+/// One accepted record and one rejected record.
+fn read_with_rejection(source: &mut ArchivingSource<Counting>) -> EpochRead {
+    let accepted = source.poll(10, Duration::ZERO).unwrap();
+    let rejected = source.poll(10, Duration::ZERO).unwrap();
+    let mut read = read_of(accepted);
+    read.rejected = rejected
+        .iter()
+        .map(|r| (r.topic, r.position, RejectReason::MalformedJson))
+        .collect();
+    read
+}
+
+#[test]
+fn a_progress_record_waits_for_the_epochs_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let durability = Durability::new(Arc::new(ViewStore::new()));
+    let delivered = DlqDelivered::default();
+    let mut source = gated(&root, &durability, &delivered);
+    // Epoch 0 without rejections: no wait.
+    let records = source.poll(10, Duration::ZERO).unwrap();
+    source.epoch_read(0, &read_of(records));
+    source.epoch_processed(0);
+    assert_eq!(read_progress(&root).unwrap().last_epoch(), Some(0));
+
+    // Epoch 1 rejected a record: its progress waits for the consumer's delivery.
+    let read = read_with_rejection(&mut source);
+    source.epoch_read(1, &read);
+    let waiting = std::thread::spawn(move || {
+        source.epoch_processed(1);
+        source
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!waiting.is_finished(), "the progress record waits");
+    assert_eq!(read_progress(&root).unwrap().last_epoch(), Some(0));
+    delivered.delivered_through(1);
+    let source = waiting.join().unwrap();
+    let progress = read_progress(&root).unwrap();
+    assert_eq!(progress.last_epoch(), Some(1));
+    assert_eq!(progress.rejected().values().sum::<u64>(), 1);
+    assert_eq!(source.inner().processed, vec![0, 1]);
+}
+
+#[test]
+fn no_progress_record_passes_dead_letters_that_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let durability = Durability::new(Arc::new(ViewStore::new()));
+    let delivered = DlqDelivered::default();
+    let mut source = gated(&root, &durability, &delivered);
+    let read = read_with_rejection(&mut source);
+    source.epoch_read(0, &read);
+    // The consumer gave up on the DLQ: the epoch is never acknowledged.
+    durability.report(
+        "flushing the dead-letter topic (epoch 0) failed 6 times".into(),
+        true,
+    );
+    source.epoch_processed(0);
+    assert!(read_progress(&root).unwrap().last_epoch().is_none());
+    assert!(
+        source.poll(10, Duration::ZERO).is_none(),
+        "reads nothing more"
+    );
+    assert!(source.inner().processed.is_empty());
 }

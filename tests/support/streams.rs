@@ -400,6 +400,8 @@ fn stream(seed: u64, events: usize, at_limits: bool) -> Vec<SourceRecord> {
                 position,
                 key: None,
                 value,
+                tombstone: false,
+                headers: Vec::new(),
             }
         })
         .collect()

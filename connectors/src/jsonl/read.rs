@@ -101,6 +101,8 @@ pub fn line_record(topic: Topic, index: i64, value: Vec<u8>) -> SourceRecord {
         },
         key: None,
         value,
+        tombstone: false,
+        headers: Vec::new(),
     }
 }
 

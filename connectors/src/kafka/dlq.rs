@@ -1,5 +1,7 @@
 //! [`DlqProducer`]: writes rejected records to the engine's dead-letter topic, unchanged
-//! (original key and value bytes), with the `dlq.*` headers of `EVENTS.md`.
+//! (original key and value bytes, null for a tombstone, and original headers), with the
+//! `dlq.*` headers of `EVENTS.md` after the original ones (and `dlq.tombstone: true` for a
+//! tombstone).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -26,6 +28,9 @@ pub const HEADER_SOURCE_PARTITION: &str = "dlq.source.partition";
 pub const HEADER_SOURCE_OFFSET: &str = "dlq.source.offset";
 /// Header: when it was rejected (RFC 3339, UTC).
 pub const HEADER_FAILED_AT: &str = "dlq.failed_at";
+/// Header: `true` when the rejected record was a tombstone (its value was null, and the
+/// dead-letter copy's value is null too). Absent otherwise.
+pub const HEADER_TOMBSTONE: &str = "dlq.tombstone";
 
 /// How long [`DlqProducer::send`] keeps retrying while librdkafka's queue is full.
 const QUEUE_FULL_WAIT: Duration = Duration::from_secs(30);
@@ -87,25 +92,38 @@ impl DlqProducer {
         &self.topic
     }
 
-    /// Queues `record` for the dead-letter topic: its original key and value bytes, with the
-    /// headers `dlq.reason`, `dlq.detail`, `dlq.source.topic`, `dlq.source.partition`,
-    /// `dlq.source.offset` and `dlq.failed_at` (now, RFC 3339 UTC). Waits (up to 30 s) while
-    /// the local queue is full; delivery failures are reported by [`DlqProducer::flush`].
+    /// Queues `record` for the dead-letter topic: its original key and value bytes (a null
+    /// value for a tombstone) and its original headers, in order, followed by the headers
+    /// `dlq.reason`, `dlq.detail`, `dlq.source.topic`, `dlq.source.partition`,
+    /// `dlq.source.offset`, `dlq.failed_at` (now, RFC 3339 UTC) and, for a tombstone,
+    /// `dlq.tombstone: true`. Waits (up to 30 s) while the local queue is full; delivery
+    /// failures are reported by [`DlqProducer::flush`].
     pub fn send(&self, record: &SourceRecord, rejection: &Rejection) -> Result<()> {
         let partition = record.position.partition.to_string();
         let offset = record.position.offset.to_string();
         let source_topic = format!("{}{}", self.source_prefix, record.topic.name());
         let failed_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        let headers = OwnedHeaders::new_with_capacity(6)
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 7);
+        for (key, value) in &record.headers {
+            headers = headers.insert(Header {
+                key: key.as_str(),
+                value: value.as_deref(),
+            });
+        }
+        let mut headers = headers
             .insert(header(HEADER_REASON, rejection.reason.as_str()))
             .insert(header(HEADER_DETAIL, &rejection.detail))
             .insert(header(HEADER_SOURCE_TOPIC, &source_topic))
             .insert(header(HEADER_SOURCE_PARTITION, &partition))
             .insert(header(HEADER_SOURCE_OFFSET, &offset))
             .insert(header(HEADER_FAILED_AT, &failed_at));
-        let mut message = BaseRecord::to(&self.topic)
-            .payload(&record.value[..])
-            .headers(headers);
+        if record.tombstone {
+            headers = headers.insert(header(HEADER_TOMBSTONE, "true"));
+        }
+        let mut message: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).headers(headers);
+        if !record.tombstone {
+            message = message.payload(&record.value[..]);
+        }
         if let Some(key) = &record.key {
             message = message.key(&key[..]);
         }

@@ -8,8 +8,9 @@
 //!   offsets kept by the engine (the progress record), periodic metadata refresh so topics and
 //!   partitions created later are picked up, watermarks for lag, and consumer-group commits for
 //!   external lag monitoring.
-//! - [`DlqProducer`]: writes rejected records, unchanged, to the engine's dead-letter topic
-//!   with the `dlq.*` headers of `EVENTS.md`.
+//! - [`DlqProducer`]: writes rejected records, unchanged (a tombstone's null value and the
+//!   original headers included), to the engine's dead-letter topic with the `dlq.*` headers
+//!   of `EVENTS.md`.
 //! - [`create_topics`], [`topic_size`]: small admin helpers.
 //!
 //! Nothing here panics on broker trouble: librdkafka reconnects by itself, polls return no
@@ -27,7 +28,7 @@ pub use assign::{fnv1a, owner};
 pub use config::{KafkaConfig, StartPosition, DEFAULT_DLQ_TOPIC, DEFAULT_GROUP_ID};
 pub use dlq::{
     DlqProducer, HEADER_DETAIL, HEADER_FAILED_AT, HEADER_REASON, HEADER_SOURCE_OFFSET,
-    HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC,
+    HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC, HEADER_TOMBSTONE,
 };
 pub use error::{Error, Result};
 pub use source::{KafkaSource, PartitionKey, DEFAULT_REFRESH_INTERVAL};

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pulso_events::{Position, SourceRecord, Topic};
+use pulso_events::{Position, RecordHeader, SourceRecord, Topic};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedHeaders, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::util::Timeout;
@@ -21,6 +21,14 @@ use super::admin::end_of_last_batch;
 use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
+
+/// The headers of a Kafka record, in order (null values kept as `None`).
+fn headers_of(headers: &BorrowedHeaders) -> Vec<RecordHeader> {
+    headers
+        .iter()
+        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+        .collect()
+}
 
 /// A topic-partition: `(topic name, partition)`.
 pub type PartitionKey = (String, i32);
@@ -375,6 +383,7 @@ impl KafkaSource {
                 self.skipped_unknown += 1;
                 continue;
             };
+            let payload = message.payload();
             records.push(SourceRecord {
                 topic,
                 position: Position {
@@ -382,7 +391,10 @@ impl KafkaSource {
                     offset,
                 },
                 key: message.key().map(<[u8]>::to_vec),
-                value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                value: payload.map(<[u8]>::to_vec).unwrap_or_default(),
+                // A null value (not an empty one) is a tombstone.
+                tombstone: payload.is_none(),
+                headers: message.headers().map(headers_of).unwrap_or_default(),
             });
         }
         records

@@ -1,5 +1,5 @@
-//! The raw archive: every accepted record (topic, partition, offset, key, value, event time and
-//! epoch) as Hive-style partitioned Parquet files,
+//! The raw archive: every accepted record (topic, partition, offset, key, value, event time,
+//! epoch and Kafka headers) as Hive-style partitioned Parquet files,
 //!
 //! ```text
 //! root/topic=<topic name>/date=<YYYY-MM-DD>/part-e<epoch, 20 digits>-w<worker, 3 digits>.parquet
@@ -17,7 +17,8 @@
 //! Each worker's progress record (last durable epoch, next offsets, rejected counts) is in
 //! [`super::progress`].
 //!
-//! Reading back is in [`super::archive_read`].
+//! Reading back is in [`super::archive_read`]; the `headers` column (absent from archives
+//! written before it existed, which read back without headers) in [`super::archive_headers`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -35,8 +36,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use pulso_events::time::{Micros, MICROS_PER_DAY};
-use pulso_events::{Position, SourceRecord, Topic};
+use pulso_events::{Position, RecordHeader, SourceRecord, Topic};
 
+use super::archive_headers::{encode_headers, headers_field, HEADERS_COLUMN};
 use super::atomic::{self, TEMP_SUFFIX};
 use super::columns::TIMESTAMP_ZONE;
 use super::progress::{write_progress, PartitionsProgress};
@@ -49,7 +51,7 @@ pub const TOPIC_KEY: &str = "topic";
 pub const DATE_KEY: &str = "date";
 
 /// The column names, in file order.
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "topic",
     "partition",
     "offset",
@@ -57,6 +59,7 @@ pub const COLUMNS: [&str; 7] = [
     "value",
     "timestamp",
     "epoch",
+    HEADERS_COLUMN,
 ];
 
 /// One archived record: a [`pulso_events::SourceRecord`] with its event time and the epoch
@@ -75,6 +78,8 @@ pub struct ArchiveRecord {
     pub timestamp: Micros,
     /// The epoch that accepted the record.
     pub epoch: u64,
+    /// The record's Kafka headers, in order (empty when it had none).
+    pub headers: Vec<RecordHeader>,
 }
 
 impl ArchiveRecord {
@@ -107,12 +112,16 @@ impl ArchiveRecord {
             position: self.position,
             key: self.key,
             value: self.value,
+            // Tombstones are rejected, so never archived.
+            tombstone: false,
+            headers: self.headers,
         }
     }
 }
 
 /// The Arrow schema of an archive file: `topic` utf8, `partition` int32, `offset` int64, `key`
-/// nullable binary, `value` binary, `timestamp` TIMESTAMP(MICROSECOND, UTC), `epoch` int64.
+/// nullable binary, `value` binary, `timestamp` TIMESTAMP(MICROSECOND, UTC), `epoch` int64,
+/// `headers` nullable `list<struct<key: utf8, value: binary (nullable)>>` (null: no headers).
 pub fn archive_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new(COLUMNS[0], DataType::Utf8, false),
@@ -126,6 +135,7 @@ pub fn archive_schema() -> SchemaRef {
             false,
         ),
         Field::new(COLUMNS[6], DataType::Int64, false),
+        headers_field(),
     ]))
 }
 
@@ -242,6 +252,7 @@ pub(crate) fn encode(
                 .with_timezone(TIMESTAMP_ZONE),
         ),
         Arc::new(Int64Array::from_value(epoch as i64, records.len())),
+        encode_headers(records)?,
     ];
     Ok(RecordBatch::try_new(archive_schema(), columns)?)
 }

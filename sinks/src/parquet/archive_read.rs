@@ -22,6 +22,7 @@ use pulso_events::time::{Micros, MICROS_PER_DAY};
 use pulso_events::{Position, Topic};
 
 use super::archive::{parse_day, parse_part_file_name, ArchiveRecord, DATE_KEY, TOPIC_KEY};
+use super::archive_headers::HeadersColumn;
 use super::EXTENSION;
 use crate::SinkError;
 
@@ -175,6 +176,8 @@ fn decode_batch(
     let values = column::<BinaryArray>(path, batch, "value")?;
     let timestamps = column::<TimestampMicrosecondArray>(path, batch, "timestamp")?;
     let epochs = column::<Int64Array>(path, batch, "epoch")?;
+    // Absent from archives written before it existed: no headers then.
+    let headers = HeadersColumn::of(batch, |message| layout_error(path, message))?;
     for (name, array) in [
         ("topic", topics as &dyn Array),
         ("partition", partitions),
@@ -216,6 +219,7 @@ fn decode_batch(
             value: values.value(i).to_vec(),
             timestamp,
             epoch,
+            headers: headers.row(i),
         });
     }
     Ok(records)

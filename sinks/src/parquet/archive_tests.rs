@@ -26,6 +26,7 @@ fn record(topic: Topic, partition: i32, offset: i64, timestamp: i64, epoch: u64)
         value: format!("{{\"p\":{partition},\"o\":{offset}}}").into_bytes(),
         timestamp,
         epoch,
+        headers: Vec::new(),
     }
 }
 
@@ -315,6 +316,7 @@ fn binary_values_and_keys_round_trip() {
             value: vec![0xc3, 0x28, 0x00, 0xa0, 0xa1, 0xf0, 0x28, 0x8c, 0xbc],
             timestamp: t0(),
             epoch: 1,
+            headers: Vec::new(),
         },
         ArchiveRecord {
             topic: Topic::Tracking,
@@ -326,6 +328,7 @@ fn binary_values_and_keys_round_trip() {
             value: Vec::new(),
             timestamp: t0() + 1,
             epoch: 1,
+            headers: Vec::new(),
         },
         ArchiveRecord {
             topic: Topic::Tracking,
@@ -337,6 +340,7 @@ fn binary_values_and_keys_round_trip() {
             value: "ñandú ✓".as_bytes().to_vec(),
             timestamp: t0() + 2,
             epoch: 1,
+            headers: Vec::new(),
         },
     ];
     writer.write_epoch(1, &records).unwrap();

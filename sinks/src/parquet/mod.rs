@@ -10,6 +10,7 @@
 //! [`ZSTD_LEVEL`] in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, written atomically.
 
 mod archive;
+mod archive_headers;
 mod archive_read;
 #[cfg(test)]
 mod archive_tests;

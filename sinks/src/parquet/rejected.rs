@@ -1,5 +1,6 @@
 //! Rejected records as JSON lines: one object per record with where it was read, why it was
-//! rejected, and its original bytes (as text, plus base64 when they are not UTF-8).
+//! rejected, and its original bytes (as text, plus base64 when they are not UTF-8; `null` for
+//! a Kafka tombstone, whose value was null).
 
 use std::borrow::Cow;
 use std::io::{BufWriter, Write};
@@ -24,8 +25,10 @@ pub struct RejectedRecord {
     pub detail: String,
     /// The record's key, if it had one.
     pub key: Option<Vec<u8>>,
-    /// The record's value, as read.
+    /// The record's value, as read (empty for a tombstone).
     pub value: Vec<u8>,
+    /// Whether the value was null (a Kafka tombstone): the line's `value` is then `null`.
+    pub tombstone: bool,
 }
 
 /// One JSON line of [`write_rejected_jsonl`].
@@ -37,7 +40,7 @@ struct Line<'a> {
     reason: &'static str,
     detail: &'a str,
     key: Option<Cow<'a, str>>,
-    value: Cow<'a, str>,
+    value: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_base64: Option<String>,
 }
@@ -52,14 +55,14 @@ impl RejectedRecord {
             reason: self.reason.as_str(),
             detail: &self.detail,
             key: self.key.as_deref().map(String::from_utf8_lossy),
-            value: String::from_utf8_lossy(&self.value),
+            value: (!self.tombstone).then(|| String::from_utf8_lossy(&self.value)),
             value_base64: (!utf8).then(|| base64(&self.value)),
         }
     }
 
     /// The record as one JSON object: `topic`, `partition`, `offset`, `reason`, `detail`,
-    /// `key` (lossy UTF-8, or null), `value` (lossy UTF-8) and, only when the value is not
-    /// valid UTF-8, `value_base64` holding its exact bytes.
+    /// `key` (lossy UTF-8, or null), `value` (lossy UTF-8, or null for a tombstone) and, only
+    /// when the value is not valid UTF-8, `value_base64` holding its exact bytes.
     pub fn to_json_line(&self) -> Result<String, SinkError> {
         Ok(serde_json::to_string(&self.line())?)
     }

@@ -499,6 +499,7 @@ fn rejected_records_are_json_lines() {
             detail: "field `order_id` is missing".into(),
             key: Some(b"o-1".to_vec()),
             value: br#"{"event_type":"ORDER_CREATED"}"#.to_vec(),
+            tombstone: false,
         },
         RejectedRecord {
             topic: Topic::CasosCreados,
@@ -507,6 +508,16 @@ fn rejected_records_are_json_lines() {
             detail: "not UTF-8".into(),
             key: None,
             value: vec![0xff, b'a', 0xfe],
+            tombstone: false,
+        },
+        RejectedRecord {
+            topic: Topic::Inventory,
+            position: Position::default(),
+            reason: RejectReason::MalformedJson,
+            detail: pulso_events::TOMBSTONE_DETAIL.into(),
+            key: Some(b"sku-1".to_vec()),
+            value: Vec::new(),
+            tombstone: true,
         },
     ];
     write_rejected_jsonl(&path, &records).unwrap();
@@ -517,7 +528,7 @@ fn rejected_records_are_json_lines() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[0],
         serde_json::json!({
@@ -530,6 +541,10 @@ fn rejected_records_are_json_lines() {
     assert_eq!(lines[1]["key"], serde_json::Value::Null);
     assert_eq!(lines[1]["value"], "\u{fffd}a\u{fffd}");
     assert_eq!(lines[1]["value_base64"], "/2H+");
+    // A tombstone's value is null, not an empty string.
+    assert_eq!(lines[2]["value"], serde_json::Value::Null);
+    assert_eq!(lines[2]["detail"], "null value (Kafka tombstone)");
+    assert!(lines[2].get("value_base64").is_none());
     assert!(text.starts_with(r#"{"topic":"orders.events","partition":2,"offset":41,"#));
 }
 
