@@ -66,7 +66,7 @@ fn live(lag: i64, dlq_size: i64) -> LiveStatus {
             high_watermark: lag,
             lag,
         }],
-        dlq_size,
+        dlq_size: Some(dlq_size),
         ..LiveStatus::default()
     }
 }

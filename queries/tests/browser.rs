@@ -175,7 +175,7 @@ fn expected(store: &ViewStore) -> Expected {
             .filter(|r| r.status.as_str() == "BREACHED")
             .map(|r| r.cases)
             .sum(),
-        dlq: live.dlq_size,
+        dlq: live.dlq_size.expect("the fixture sets the DLQ size"),
         max_lag: live.partitions.iter().map(|p| p.lag).max().unwrap_or(0),
     }
 }

@@ -190,6 +190,7 @@ async fn metrics_are_prometheus_text() {
         10.0
     );
     assert_eq!(find("pulso_dlq_size", &[]), 3.0);
+    assert_eq!(find("pulso_dlq_probe_failures_total", &[]), 1.0);
     assert_eq!(
         find(
             "pulso_rejected_total",
@@ -238,5 +239,36 @@ async fn metrics_are_prometheus_text() {
             &[("route", "/v1/views/{view}"), ("le", "+Inf")]
         ),
         1.0
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_dlq_size_is_null_and_no_sample_never_zero() {
+    let store = store();
+    let mut live = store.live();
+    live.dlq_size = None;
+    live.dlq_probe_failures = 4;
+    store.set_live(live);
+    let app = app(store);
+    let (status, body) = get_json(&app, "/v1/pipeline_health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["dlq_size"].is_null(), "{}", body["dlq_size"]);
+    let request = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        !text.lines().any(|l| l.starts_with("pulso_dlq_size ")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "pulso_dlq_probe_failures_total 4"),
+        "{text}"
     );
 }

@@ -25,8 +25,9 @@ use super::cluster::ClusterArgs;
 use super::generator::LiveGenerator;
 use super::replay::write_to_clickhouse;
 use crate::config::{FileConfig, GeneratorSection};
-use crate::live::consumer::{consume, Outputs};
+use crate::live::consumer::{consume, KafkaOutputs, Outputs};
 use crate::live::dead_letters::{DeadLetters, DlqDelivered};
+use crate::live::dlq_probe::DlqProbe;
 use crate::live::durability::Durability;
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
@@ -330,12 +331,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let kafka_outputs = match &kafka {
         Some(config) => {
             let producer = DlqProducer::new(config)?;
-            let dlq = DeadLetters::new(Box::new(producer), durability.clone(), delivered);
-            let dlq_topics = vec![
-                config.dlq_topic.clone(),
-                format!("{}notifications.dlq", config.topic_prefix),
-            ];
-            Some((dlq, config.brokers.clone(), dlq_topics))
+            let dead_letters = DeadLetters::new(Box::new(producer), durability.clone(), delivered);
+            Some(KafkaOutputs {
+                dead_letters,
+                probe: DlqProbe::new(config),
+            })
         }
         None => None,
     };

@@ -8,13 +8,11 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use pulso_connectors::kafka::topic_size;
 use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
 use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
@@ -22,8 +20,17 @@ use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, RejectedRecord, HISTORY_DIR};
 
 use super::dead_letters::DeadLetters;
+use super::dlq_probe::{DlqProbe, DlqSize};
 use super::snapshot::Snapshots;
 use super::sources::ConsumerPositions;
+
+/// The Kafka side of the outputs.
+pub struct KafkaOutputs {
+    /// The engine's dead-letter topic.
+    pub dead_letters: DeadLetters,
+    /// Measures the dead-letter topics.
+    pub probe: DlqProbe,
+}
 
 /// Where the consumer delivers.
 pub struct Outputs {
@@ -32,8 +39,8 @@ pub struct Outputs {
     /// The ClickHouse writer, with `--clickhouse`, and the version of this run's epoch 0
     /// (above every version an earlier run wrote, so this run's rows replace them).
     pub clickhouse: Option<(WriterHandle, u64)>,
-    /// The dead letters, the brokers and the DLQ topics (for their size), with `--brokers`.
-    pub kafka: Option<(DeadLetters, String, Vec<String>)>,
+    /// The dead letters and the probe of the DLQ topics' size, with `--brokers`.
+    pub kafka: Option<KafkaOutputs>,
     /// Consumer progress per partition, with `--brokers`.
     pub progress: Option<ConsumerPositions>,
     /// The output folder: `views/` snapshots and `rejected.jsonl`.
@@ -95,14 +102,18 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     // Rows retention expires from the store go to the history (process 0, as the snapshots).
     let mut history = HistoryWriter::new(&outputs.out.join(HISTORY_DIR));
     let mut last_snapshot = Instant::now();
-    let dlq_size = spawn_dlq_size_probe(outputs.kafka.as_ref());
+    // Without Kafka there is no dead-letter topic: nothing is held in one.
+    let dlq_size = outputs.kafka.as_ref().map(|k| k.probe.clone().spawn());
     let mut status = LiveStatus::default();
     let mut rate_window = (Instant::now(), 0i64);
     for event in events {
         match event {
             EngineEvent::Change(_, row, diff) => pending.push((row, diff)),
             EngineEvent::Rejected(record, rejection) => {
-                if let Some((dlq, _, _)) = &mut outputs.kafka {
+                if let Some(KafkaOutputs {
+                    dead_letters: dlq, ..
+                }) = &mut outputs.kafka
+                {
                     // Retried; a failure that stays is fatal and stops the run.
                     dlq.reject(&record, &rejection)
                         .context("the dead-letter topic")?;
@@ -121,7 +132,10 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             }
             EngineEvent::EpochClosed { epoch, opened } => {
                 // First the epoch's dead letters: the sources' progress records wait for them.
-                if let Some((dlq, _, _)) = &mut outputs.kafka {
+                if let Some(KafkaOutputs {
+                    dead_letters: dlq, ..
+                }) = &mut outputs.kafka
+                {
                     dlq.epoch_closed(epoch).context("the dead-letter topic")?;
                 }
                 let changes = consolidate(std::mem::take(&mut pending));
@@ -139,7 +153,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     status.events_per_second = rate_window.1 as f64 / elapsed;
                     rate_window = (Instant::now(), 0);
                 }
-                status.dlq_size = dlq_size.load(Ordering::Relaxed);
+                status.dlq_size = dlq_size.as_ref().map_or(Some(0), DlqSize::get);
+                status.dlq_probe_failures = dlq_size.as_ref().map_or(0, DlqSize::failures);
                 refresh_status(&mut outputs, &mut status, Some(epoch));
                 outputs.store.set_live(status.clone());
                 if leader && last_snapshot.elapsed() >= snapshot_interval {
@@ -158,31 +173,16 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         history.publish(outputs.store.epoch().map_or(0, |e| e + 1))?;
         snapshots.write_all(&outputs.store)?;
     }
-    if let Some((dlq, _, _)) = &mut outputs.kafka {
+    if let Some(KafkaOutputs {
+        dead_letters: dlq, ..
+    }) = &mut outputs.kafka
+    {
         dlq.finish().context("the dead-letter topic")?;
     }
     if let Some((writer, _)) = outputs.clickhouse.take() {
         writer.close()?;
     }
     Ok(())
-}
-
-/// Measures the DLQ topics' sizes every 5 s on a thread of its own (broker round trips must
-/// not stall the epochs), into the returned counter.
-fn spawn_dlq_size_probe(kafka: Option<&(DeadLetters, String, Vec<String>)>) -> Arc<AtomicI64> {
-    let size = Arc::new(AtomicI64::new(0));
-    if let Some((_, brokers, topics)) = kafka {
-        let (brokers, topics, out) = (brokers.clone(), topics.clone(), Arc::clone(&size));
-        std::thread::spawn(move || loop {
-            let total = topics
-                .iter()
-                .map(|t| topic_size(&brokers, t).unwrap_or(0))
-                .sum();
-            out.store(total, Ordering::Relaxed);
-            std::thread::sleep(Duration::from_secs(5));
-        });
-    }
-    size
 }
 
 /// Updates lag and sink figures of the live status.

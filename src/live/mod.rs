@@ -6,6 +6,7 @@ pub mod consumer;
 pub mod dead_letters;
 #[cfg(test)]
 mod dead_letters_tests;
+pub mod dlq_probe;
 pub mod durability;
 pub mod recovery;
 pub mod snapshot;

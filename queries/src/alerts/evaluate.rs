@@ -15,8 +15,8 @@ use crate::store::ViewStore;
 pub struct Sample {
     /// The partition with the greatest lag: `(topic, partition, lag)`.
     pub worst_partition: Option<(String, i32, i64)>,
-    /// Records in the dead-letter topics.
-    pub dlq_size: i64,
+    /// Records in the dead-letter topics; `None` while unknown (then no DLQ rule fires).
+    pub dlq_size: Option<i64>,
     /// Seconds since the views last caught up.
     pub freshness_seconds: f64,
 }
@@ -50,7 +50,10 @@ impl Sample {
                 ),
                 None => (0.0, BTreeMap::new()),
             },
-            Metric::DlqSize => (self.dlq_size as f64, BTreeMap::new()),
+            Metric::DlqSize => (
+                self.dlq_size.map_or(f64::NAN, |size| size as f64),
+                BTreeMap::new(),
+            ),
             Metric::FreshnessSeconds => (self.freshness_seconds, BTreeMap::new()),
         }
     }
@@ -187,7 +190,7 @@ mod tests {
     fn sample(lag: i64, dlq: i64, freshness: f64) -> Sample {
         Sample {
             worst_partition: Some(("orders.events".into(), 3, lag)),
-            dlq_size: dlq,
+            dlq_size: Some(dlq),
             freshness_seconds: freshness,
         }
     }
@@ -291,7 +294,7 @@ mod tests {
         let mut e = Evaluator::new(&default_rules(), 0);
         let quiet = Sample {
             worst_partition: None,
-            dlq_size: 0,
+            dlq_size: Some(0),
             freshness_seconds: 0.5,
         };
         assert!(e.evaluate(&quiet, 1).is_empty());
@@ -312,12 +315,12 @@ mod tests {
         };
         store.set_live(LiveStatus {
             partitions: vec![p(0, 5), p(1, 9), p(2, 7)],
-            dlq_size: 4,
+            dlq_size: Some(4),
             ..LiveStatus::default()
         });
         let s = Sample::of(&store);
         assert_eq!(s.worst_partition, Some(("t".into(), 1, 9)));
-        assert_eq!(s.dlq_size, 4);
+        assert_eq!(s.dlq_size, Some(4));
         assert!(s.freshness_seconds >= 0.0);
     }
 }

@@ -175,8 +175,8 @@ pub(crate) struct Health<'a> {
     /// Per-partition consumer progress.
     #[schema(value_type = Vec<Object>)]
     partitions: Vec<PartitionStatus>,
-    /// Records in the dead-letter topics.
-    dlq_size: i64,
+    /// Records in the dead-letter topics; `null` when the probe failed (unknown).
+    dlq_size: Option<i64>,
     /// Events read per second, recently.
     events_per_second: f64,
     /// Duration of the last epoch.

@@ -162,9 +162,23 @@ pub(crate) async fn metrics(
         &mut out,
         "pulso_dlq_size",
         "gauge",
-        "Records held in the dead-letter topics.",
+        "Records held in the dead-letter topics (no sample while unknown).",
     );
-    let _ = writeln!(out, "pulso_dlq_size {}", live.dlq_size);
+    // Unknown (the probe failed) is no sample at all, never 0.
+    if let Some(size) = live.dlq_size {
+        let _ = writeln!(out, "pulso_dlq_size {size}");
+    }
+    header(
+        &mut out,
+        "pulso_dlq_probe_failures_total",
+        "counter",
+        "Dead-letter size probes that failed (the size is then unknown).",
+    );
+    let _ = writeln!(
+        out,
+        "pulso_dlq_probe_failures_total {}",
+        live.dlq_probe_failures
+    );
 
     header(
         &mut out,

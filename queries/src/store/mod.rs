@@ -262,8 +262,11 @@ pub struct PartitionStatus {
 pub struct LiveStatus {
     /// Per-partition consumer progress.
     pub partitions: Vec<PartitionStatus>,
-    /// Records held in the engine's DLQ topic and in `notifications.dlq`.
-    pub dlq_size: i64,
+    /// Records held in the engine's DLQ topic and in `notifications.dlq`; `None` while the
+    /// probe cannot tell (it failed: never reported as 0).
+    pub dlq_size: Option<i64>,
+    /// Dead-letter size probes that failed since start.
+    pub dlq_probe_failures: u64,
     /// Events read per second, recently.
     pub events_per_second: f64,
     /// Duration of the last epoch, in milliseconds.

@@ -212,7 +212,7 @@ fn live_status_round_trips() {
             high_watermark: 9,
             lag: 4,
         }],
-        dlq_size: 3,
+        dlq_size: Some(3),
         ..LiveStatus::default()
     };
     store.set_live(status.clone());
