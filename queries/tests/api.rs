@@ -501,3 +501,53 @@ async fn serves_over_tcp_until_shutdown() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn timeline_filters_apply_before_paging() {
+    let app = app(store());
+    let all = rows(&app, "/v1/timelines/order/o-1").await;
+    let time = |r: &Value| r["timestamp"].as_str().unwrap().to_owned();
+    let (from, to) = (time(&all[1]), time(&all[3]));
+    assert!(from < to, "the fixture's entries span several instants");
+    let uri = format!("/v1/timelines/order/o-1?from={from}&to={to}");
+    let expected: Vec<Value> = all
+        .iter()
+        .filter(|r| time(r) >= from && time(r) < to)
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    assert_eq!(rows(&app, &uri).await, expected);
+    for limit in [1, 2] {
+        assert_eq!(walk(&app, &uri, limit).await, expected, "limit {limit}");
+    }
+    // Event types: repeatable, any of them.
+    let created = rows(&app, "/v1/timelines/order/o-1?event_type=ORDER_CREATED").await;
+    assert_eq!(created, all);
+    let either = "/v1/timelines/order/o-1?event_type=ORDER_CONFIRMED&event_type=ORDER_CREATED";
+    assert_eq!(rows(&app, either).await, all);
+    // An existing entity whose entries the filters exclude: an empty page, not a 404.
+    let (status, body) = get_json(&app, "/v1/timelines/order/o-1?event_type=ORDER_CONFIRMED").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["rows"].as_array().unwrap().is_empty());
+    let (status, body) =
+        get_json(&app, &format!("/v1/timelines/order/o-1?from={to}&to={to}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // An unknown entity stays a 404; bad filters are 400s naming the parameter.
+    let (status, body) =
+        get_json(&app, "/v1/timelines/order/missing?event_type=ORDER_CREATED").await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, Some("entity_id"));
+    let (status, body) = get_json(
+        &app,
+        &format!("/v1/timelines/order/o-1?from={to}&to={from}"),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("to"));
+    let (status, body) = get_json(&app, "/v1/timelines/order/o-1?from=yesterday").await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("from"));
+    let (status, body) = get_json(
+        &app,
+        "/v1/timelines/order/o-1?from=2024-01-15T00:00:00Z&from=2024-01-16T00:00:00Z",
+    )
+    .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("from"));
+}

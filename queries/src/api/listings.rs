@@ -18,7 +18,7 @@ use super::params::{Params, RawQuery};
 use super::render::{OpenCaseJson, TimelineJson, TopicHealthJson};
 use super::views::{c360_scope, TIMELINE_LIMIT, VIEW_LIMIT};
 use super::{ApiError, AppState};
-use crate::store::PartitionStatus;
+use crate::store::{PartitionStatus, TimelineKey};
 
 /// Paging of a listing.
 #[derive(IntoParams)]
@@ -31,8 +31,23 @@ pub(crate) struct Paging {
     cursor: Option<String>,
 }
 
-/// One entity's timeline entries by `(timestamp, event_id)`: only the entries of the token's
-/// tenants; an entity with none of them is a 404, exactly like an unknown one.
+/// Filters of a timeline, applied before paging.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct TimelineFilters {
+    /// Entries at or after this event time (RFC 3339).
+    from: Option<String>,
+    /// Entries before this event time (RFC 3339).
+    to: Option<String>,
+    /// Only entries of these event types (repeatable: `event_type=A&event_type=B`).
+    event_type: Option<Vec<String>>,
+}
+
+/// One entity's timeline entries by `(timestamp, event_id)`, optionally within `from <= t <
+/// to` and of some event types: only the entries of the token's tenants; an entity with none
+/// of them is a 404, exactly like an unknown one (an entity whose entries the filters all
+/// exclude is an empty page).
 #[utoipa::path(
     get,
     path = "/v1/timelines/{entity_type}/{entity_id}",
@@ -40,6 +55,7 @@ pub(crate) struct Paging {
     params(
         ("entity_type" = String, Path, description = "order, sku, notification, caso, ciudadano, or a tracking entity type"),
         ("entity_id" = String, Path, description = "The entity's id"),
+        TimelineFilters,
         Paging
     ),
     responses(
@@ -59,31 +75,51 @@ pub(crate) async fn timeline(
 ) -> Result<Response, ApiError> {
     let Path((etype, eid)) =
         path.map_err(|e| ApiError::bad_request("invalid_path", "entity_id", e.to_string()))?;
-    let p = Params::parse(query, &[], true)?;
+    let p = Params::parse_repeatable(query, &["from", "to"], &["event_type"], true)?;
     let (default, max) = TIMELINE_LIMIT;
     let limit = p.limit(default, max)?;
+    let range = p.time_range()?;
+    let event_types = p.all("event_type");
+    let filtered = range.from.is_some() || range.to.is_some() || !event_types.is_empty();
     let scope = "timeline";
     let cursor = p.cursor(scope)?;
     let first_page = cursor.is_none();
-    let lower = (
-        Arc::from(etype.as_str()),
-        Arc::from(eid.as_str()),
-        Micros::MIN,
-        Arc::from(""),
-        Arc::from(""),
-    );
+    let lower = |from: Option<Micros>| {
+        (
+            Arc::from(etype.as_str()),
+            Arc::from(eid.as_str()),
+            from.unwrap_or(Micros::MIN),
+            Arc::from(""),
+            Arc::from(""),
+        )
+    };
+    let entity = |k: &TimelineKey| *k.0 == *etype && *k.1 == *eid;
     let t = state.store.read();
     let page = t.timelines.page(
         &principal.tenants,
-        start(Some(lower), cursor).as_ref(),
-        |k| *k.0 == *etype && *k.1 == *eid,
-        |_| true,
+        start(Some(lower(range.from)), cursor).as_ref(),
+        |k| entity(k) && range.to.is_none_or(|to| k.2 < to),
+        |row| event_types.is_empty() || event_types.iter().any(|e| **e == *row.event_type),
         limit,
     );
+    // An entity whose entries the filters exclude is an empty page, not a 404.
+    let exists = !page.rows.is_empty()
+        || (filtered
+            && !t
+                .timelines
+                .page(
+                    &principal.tenants,
+                    start(Some(lower(None)), None).as_ref(),
+                    entity,
+                    |_| true,
+                    1,
+                )
+                .rows
+                .is_empty());
     let meta = Meta::of(&t);
     let retained_from = t.retained_timelines_from();
     drop(t);
-    if first_page && page.rows.is_empty() {
+    if first_page && !exists {
         return Err(match retained_from {
             // Retention: the entity may have had entries that expired from the engine.
             Some(from) => ApiError::not_found(

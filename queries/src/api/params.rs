@@ -18,13 +18,25 @@ pub(crate) type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// A request's query parameters, checked against the names a route accepts.
 pub(crate) struct Params {
-    values: BTreeMap<String, String>,
+    values: BTreeMap<String, Vec<String>>,
 }
 
 impl Params {
     /// Checks that every parameter is one of `allowed` (plus `limit` and `cursor` when
     /// `paged`) and given at most once.
     pub(crate) fn parse(raw: RawQuery, allowed: &[&str], paged: bool) -> Result<Params, ApiError> {
+        Self::parse_repeatable(raw, allowed, &[], paged)
+    }
+
+    /// [`Params::parse`], where the parameters of `repeatable` (also allowed) may be given
+    /// more than once.
+    pub(crate) fn parse_repeatable(
+        raw: RawQuery,
+        allowed: &[&str],
+        repeatable: &[&str],
+        paged: bool,
+    ) -> Result<Params, ApiError> {
+        let allowed: Vec<&str> = allowed.iter().chain(repeatable).copied().collect();
         let Query(pairs) = raw.map_err(|e| {
             ApiError::bad_request("invalid_query", "query", format!("unreadable query: {e}"))
         })?;
@@ -47,18 +59,26 @@ impl Params {
                 };
                 return Err(ApiError::bad_request("unknown_parameter", &name, message));
             }
-            if values.contains_key(&name) {
+            if values.contains_key(&name) && !repeatable.contains(&name.as_str()) {
                 let message = format!("parameter `{name}` is given more than once");
                 return Err(ApiError::bad_request("repeated_parameter", &name, message));
             }
-            values.insert(name, value);
+            values.entry(name).or_insert_with(Vec::new).push(value);
         }
         Ok(Params { values })
     }
 
     /// A text parameter.
     pub(crate) fn text(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+
+    /// Every value of a repeatable parameter, in the order given.
+    pub(crate) fn all(&self, name: &str) -> &[String] {
+        self.values.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// An integer parameter.
@@ -227,7 +247,7 @@ mod tests {
         let text = encode_cursor("view", &key);
         assert!(text.bytes().all(|b| b.is_ascii_hexdigit()));
         let params = Params {
-            values: BTreeMap::from([("cursor".to_string(), text)]),
+            values: BTreeMap::from([("cursor".to_string(), vec![text])]),
         };
         let decoded: Option<(String, i64, Option<String>)> = params.cursor("view").unwrap();
         assert_eq!(decoded, Some(key));
