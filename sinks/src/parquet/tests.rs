@@ -413,7 +413,7 @@ fn pipeline_health_has_a_column_per_reason() {
 }
 
 #[test]
-fn row_groups_hold_at_most_128k_rows() {
+fn view_row_groups_hold_one_write_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let entry = |i: i64| TimelineEntry {
         entity_type: "sku".into(),
@@ -425,7 +425,7 @@ fn row_groups_hold_at_most_128k_rows() {
         summary: "{}".into(),
     };
     let views = ViewSet {
-        timelines: (0..MAX_ROW_GROUP_ROWS as i64 + 1).map(entry).collect(),
+        timelines: (0..2 * WRITE_CHUNK_ROWS as i64 + 1).map(entry).collect(),
         ..ViewSet::default()
     };
     write_views(dir.path(), &views).unwrap();
@@ -437,7 +437,8 @@ fn row_groups_hold_at_most_128k_rows() {
         .iter()
         .map(|g| g.num_rows())
         .collect();
-    assert_eq!(sizes, [MAX_ROW_GROUP_ROWS as i64, 1]);
+    let chunk = WRITE_CHUNK_ROWS as i64;
+    assert_eq!(sizes, [chunk, chunk, 1]);
     assert_eq!(read_views(dir.path()).unwrap(), views);
 }
 

@@ -17,7 +17,7 @@ use super::{atomic, encode, view_path, writer_properties, AS_OF_FILE};
 use crate::SinkError;
 
 /// Most rows encoded into one Arrow batch while writing a view file.
-pub const WRITE_CHUNK_ROWS: usize = 32 * 1024;
+pub const WRITE_CHUNK_ROWS: usize = 4 * 1024;
 
 /// The rows of one view file: its name and how a slice of rows becomes an Arrow batch.
 pub trait ViewRows: Clone {
