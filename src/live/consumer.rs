@@ -80,9 +80,6 @@ fn records_in(changes: &[(ViewRow, isize)]) -> i64 {
 
 /// Runs until the engine reports `Finished`.
 pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
-    let views_dir = outputs.out.join("views");
-    std::fs::create_dir_all(&views_dir)
-        .with_context(|| format!("creating {}", views_dir.display()))?;
     let rejected_path = outputs.out.join(match outputs.process_id {
         0 => "rejected.jsonl".to_string(),
         p => format!("rejected-p{p}.jsonl"),
@@ -90,7 +87,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     // Process 0 writes the snapshots and the history.
     let leader = outputs.process_id == 0;
     let snapshot_interval = Duration::from_secs(outputs.snapshot_secs.max(1));
-    let mut snapshots = Snapshots::new(&views_dir, snapshot_interval);
+    let views_dir = outputs.out.join("views");
+    let mut snapshots = Snapshots::new(&views_dir, snapshot_interval)
+        .with_context(|| format!("preparing {}", views_dir.display()))?;
     let mut rejected = BufWriter::new(
         File::options()
             .create(true)

@@ -32,13 +32,15 @@ pub struct Snapshots {
 }
 
 impl Snapshots {
-    /// Snapshots of `dir/<view>.parquet`, each view rewritten at most every `interval`.
-    pub fn new(dir: &Path, interval: Duration) -> Self {
-        Snapshots {
+    /// Snapshots of `dir/<view>.parquet`, each view rewritten at most every `interval`:
+    /// creates `dir` and removes what interrupted writes of an earlier run left in it.
+    pub fn new(dir: &Path, interval: Duration) -> Result<Self, SinkError> {
+        prepare_views_dir(dir)?;
+        Ok(Snapshots {
             dir: dir.to_owned(),
             interval,
             due: HashMap::new(),
-        }
+        })
     }
 
     /// Rewrites the views that are due (every view the first time).
@@ -52,7 +54,6 @@ impl Snapshots {
     }
 
     fn write(&mut self, store: &ViewStore, all: bool) -> Result<(), SinkError> {
-        prepare_views_dir(&self.dir)?;
         let tables = store.read();
         let as_of = tables.as_of;
         self.view(&tables.notification_rates, as_of, all)?;
@@ -104,7 +105,7 @@ mod tests {
     fn a_view_is_rewritten_when_due_and_every_view_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
         let store = ViewStore::new();
-        let mut snapshots = Snapshots::new(dir.path(), Duration::from_secs(3600));
+        let mut snapshots = Snapshots::new(dir.path(), Duration::from_secs(3600)).unwrap();
         snapshots.write_due(&store).unwrap();
         let first = modified(dir.path(), "pipeline_health");
         let row = TopicHealth {

@@ -91,56 +91,79 @@ impl ClickHouseSink {
         let db = &self.config.database;
         for table in self.tables.all() {
             let store = format!("{db}.{}{STORE_SUFFIX}", table.name());
-            self.widen_money(&store, &format!("{db}.{}", table.name()), table)?;
-            self.check_columns(&store, &table.store_column_names())?;
+            let columns = self.describe(&store)?;
+            if self.widen_money(&store, &columns, table)? {
+                // The view over the table is recreated with the wider columns.
+                self.recreate_view(table)?;
+            }
+            self.check_columns(&store, &columns, &table.store_column_names())?;
             let view = format!("{db}.{}", table.name());
-            self.check_columns(&view, &table.view_column_names())?;
+            let view_columns = self.describe(&view)?;
+            self.check_columns(&view, &view_columns, &table.view_column_names())?;
         }
         Ok(())
     }
 
+    /// The `(name, type)` of every column of the table or view `name`.
+    fn describe(&self, name: &str) -> Result<Vec<(String, String)>, ClickHouseError> {
+        let sql = format!("DESCRIBE TABLE {name} FORMAT TabSeparated");
+        let answer = self.retry("checking the schema", || self.http.query(&sql))?;
+        Ok(String::from_utf8_lossy(&answer)
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                let name = fields.next().filter(|n| !n.is_empty())?;
+                Some((
+                    name.to_owned(),
+                    fields.next().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect())
+    }
+
     /// Widens the money columns of a storage table created by an older Pulso
-    /// (`Decimal(18, 2)`) to [`MONEY`], and recreates the view over it (views hold no data).
+    /// (`Decimal(18, 2)`, in `columns`) to [`MONEY`]; true when it did.
     fn widen_money(
         &self,
         store: &str,
-        view: &str,
+        columns: &[(String, String)],
         table: &dyn AnyTable,
-    ) -> Result<(), ClickHouseError> {
-        let sql = format!("DESCRIBE TABLE {store} FORMAT TabSeparated");
-        let answer = self.retry("checking the schema", || self.http.query(&sql))?;
-        let text = String::from_utf8_lossy(&answer);
-        let narrow: Vec<&str> = text
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
+    ) -> Result<bool, ClickHouseError> {
+        let narrow: Vec<&str> = columns
+            .iter()
             .filter(|(_, ty)| ty.starts_with("Decimal(18, 2)"))
-            .map(|(name, _)| name)
+            .map(|(name, _)| name.as_str())
             .collect();
         if narrow.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        tracing::warn!(table = store, columns = ?narrow, "widening money columns to {MONEY}");
+        tracing::warn!(table = table.name(), columns = ?narrow, "widening money columns to {MONEY}");
         for column in narrow {
             let alter = format!("ALTER TABLE {store} MODIFY COLUMN {column} {MONEY}");
             self.retry("widening a money column", || self.http.query(&alter))?;
         }
-        let drop = format!("DROP TABLE IF EXISTS {view}");
+        Ok(true)
+    }
+
+    /// Drops and recreates the view over `table`'s storage table (views hold no data).
+    fn recreate_view(&self, table: &dyn AnyTable) -> Result<(), ClickHouseError> {
+        let db = &self.config.database;
+        let drop = format!("DROP TABLE IF EXISTS {db}.{}", table.name());
         self.retry("recreating a view", || self.http.query(&drop))?;
-        let create = table.create_view_sql(&self.config.database);
+        let create = table.create_view_sql(db);
         self.retry("recreating a view", || self.http.query(&create))?;
         Ok(())
     }
 
-    /// Checks that the table or view `name` has exactly the `expected` columns, in order.
-    fn check_columns(&self, name: &str, expected: &[String]) -> Result<(), ClickHouseError> {
-        let sql = format!("DESCRIBE TABLE {name} FORMAT TabSeparated");
-        let answer = self.retry("checking the schema", || self.http.query(&sql))?;
-        let text = String::from_utf8_lossy(&answer);
-        let found: Vec<&str> = text
-            .lines()
-            .filter_map(|line| line.split('\t').next())
-            .filter(|n| !n.is_empty())
-            .collect();
+    /// Checks that the table or view `name`, whose columns are `found`, has exactly the
+    /// `expected` columns, in order.
+    fn check_columns(
+        &self,
+        name: &str,
+        found: &[(String, String)],
+        expected: &[String],
+    ) -> Result<(), ClickHouseError> {
+        let found: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
         if found != expected {
             return Err(ClickHouseError::Schema {
                 table: name.to_owned(),
