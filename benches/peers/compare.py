@@ -1,8 +1,10 @@
 """Checks that a peer's views agree with Pulso's: reads Pulso's `OUT/views/<view>.parquet`
+(plus the rows retention moved to `OUT/history/<view>/`)
 and a peer's canonical CSV (see `semantics.write_csv`) and compares every row of
 `notification_rates` and `order_metrics` on the key and the count/money columns (rates are
 derived from those). Runs in the harness venv (needs pyarrow)."""
 import csv
+import glob
 import os
 
 from semantics import NOTIFICATION_KEY, NOTIFICATION_COLUMNS, ORDER_KEY, ORDER_COLUMNS
@@ -30,10 +32,16 @@ def _cents(value):
 
 
 def pulso_rows(views_dir, view):
-    """{key: counts} of one of Pulso's Parquet views, in the canonical shape."""
+    """{key: counts} of one of Pulso's whole views (snapshot and history), in the canonical
+    shape."""
     import pyarrow.parquet as pq
     key_names, _, pulso_cols = VIEWS[view]
-    table = pq.read_table(os.path.join(views_dir, view + ".parquet")).to_pylist()
+    # The whole view is the snapshot plus the rows retention expired into the history
+    # (VIEWS.md, "Retention"): OUT/history/<view>/date=<day>/part-*.parquet.
+    history = os.path.join(os.path.dirname(os.path.normpath(views_dir)), "history", view)
+    paths = [os.path.join(views_dir, view + ".parquet")]
+    paths += sorted(glob.glob(os.path.join(history, "**", "*.parquet"), recursive=True))
+    table = [r for path in paths for r in pq.read_table(path).to_pylist()]
     rows = {}
     for r in table:
         key = tuple(_micros(r["window_start"]) if k == "window_start_us" else r[k]
