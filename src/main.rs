@@ -38,6 +38,17 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
 }
 
+/// Turns transparent huge pages off for this process. mimalloc asks for them on its arenas,
+/// and every fresh 2 MiB page is zeroed whole when first touched: a 1M-record replay spent a
+/// quarter of its time in the kernel's `clear_page_erms` (sys time 5.5 s with them, 1.9 s
+/// without; benches/RESULTS.md, "Transparent huge pages"). Best effort: a kernel without the
+/// setting keeps its default.
+fn disable_transparent_huge_pages() {
+    if let Err(error) = nix::sys::prctl::set_thp_disable(true) {
+        tracing::debug!(%error, "transparent huge pages stay as the kernel sets them");
+    }
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -46,6 +57,7 @@ fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    disable_transparent_huge_pages();
     match Cli::parse().command {
         Command::Generate(args) => commands::generate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
