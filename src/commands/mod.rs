@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod args;
 pub mod backfill;
 pub mod cluster;
 pub mod generate;

@@ -8,6 +8,7 @@ pub mod dead_letters;
 mod dead_letters_tests;
 pub mod dlq_probe;
 pub mod durability;
+pub mod positions;
 pub mod recovery;
 pub mod snapshot;
 pub mod sources;

@@ -4,7 +4,6 @@
 //! dead letters are delivered, before the epoch's offsets are acknowledged.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{Generator, GeneratorConfig};
@@ -16,6 +15,7 @@ use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, Part
 
 use super::dead_letters::DlqDelivered;
 use super::durability::Durability;
+use super::positions::ConsumerPositions;
 
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
 pub struct GeneratorSource {
@@ -82,10 +82,6 @@ impl RecordSource for NoSource {
     }
 }
 
-/// Consumer progress shared by the Kafka workers with the consumer thread:
-/// `(topic, partition) -> (next_offset, high_watermark)`.
-pub type ConsumerPositions = Arc<Mutex<BTreeMap<(String, i32), (i64, i64)>>>;
-
 /// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
 /// consumer-group offsets once an epoch is processed.
 pub struct KafkaRecordSource {
@@ -127,17 +123,7 @@ impl RecordSource for KafkaRecordSource {
         } else {
             BTreeMap::new()
         };
-        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, next_offset) in next {
-            let entry = progress
-                .entry(key.clone())
-                .or_insert((next_offset, next_offset));
-            entry.0 = next_offset;
-            if let Some((_, high)) = watermarks.get(&key) {
-                entry.1 = *high;
-            }
-            entry.1 = entry.1.max(next_offset);
-        }
+        self.progress.advance(next, &watermarks);
     }
 }
 
