@@ -22,7 +22,7 @@ use crate::progress::Progress;
 /// Flags of `pulso backfill`.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["out", "clickhouse"]))]
-pub struct BackfillArgs {
+pub(crate) struct BackfillArgs {
     /// The raw archive root (`OUT/archive` of `pulso run`).
     #[arg(long)]
     pub archive: PathBuf,
@@ -54,7 +54,7 @@ pub struct BackfillArgs {
 }
 
 /// Runs the backfill.
-pub fn run(args: &BackfillArgs) -> Result<()> {
+pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
     let file = args.config.load()?;
     let (from, to) = (args.from, args.to);
     let archived = read_archive(&args.archive, from, to)?;

@@ -28,7 +28,7 @@ use crate::stats::peak_rss_bytes;
 
 /// Flags of `pulso replay`.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Folder of `<topic>.jsonl` files (file order is arrival order).
     #[arg(long)]
     pub input: PathBuf,
@@ -57,7 +57,7 @@ pub struct ReplayArgs {
 }
 
 /// Runs the replay.
-pub fn run(args: &ReplayArgs) -> Result<()> {
+pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let file = args.config.load()?;
     // The first pass (opening and counting the lines of every topic file); the records are
     // read as the replay goes, in `into_epochs`' order.
@@ -139,7 +139,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
 
 /// Makes ClickHouse hold exactly `views`: writes the difference from what it holds now, as one
 /// epoch above every version already written. Running it again writes nothing.
-pub fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
+pub(crate) fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
     let mut sink = ClickHouseSink::connect(config)?;
     let changes = diff_views(&sink.read_views()?, views);
     if !changes.is_empty() {

@@ -36,7 +36,7 @@ use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, 
 
 /// Flags of `pulso run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Kafka bootstrap servers (HOST:PORT,...); without it, the built-in generator runs.
     #[arg(long)]
     pub brokers: Option<String>,
@@ -175,7 +175,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
 }
 
 /// Runs the live job until Ctrl-C (or, with `--exit-when-done`, until the generator ends).
-pub fn run(args: &RunArgs) -> Result<()> {
+pub(crate) fn run(args: &RunArgs) -> Result<()> {
     let Loaded {
         kafka,
         clickhouse,

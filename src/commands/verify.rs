@@ -25,7 +25,7 @@ use crate::live::recovery::restored_rejections;
 /// Flags of `pulso verify`.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["clickhouse", "views", "api"]))]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The raw archive root.
     #[arg(long)]
     pub archive: PathBuf,
@@ -97,7 +97,7 @@ fn describe(row: &ViewRow) -> String {
 }
 
 /// Runs the check.
-pub fn run(args: &VerifyArgs) -> Result<()> {
+pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
     let file = args.config.load()?;
     let archive = Archive {
         epochs: ArchiveRecord::into_epochs(read_archive(&args.archive, None, None)?),

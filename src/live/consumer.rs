@@ -25,7 +25,7 @@ use super::positions::ConsumerPositions;
 use super::snapshot::Snapshots;
 
 /// The Kafka side of the outputs.
-pub struct KafkaOutputs {
+pub(crate) struct KafkaOutputs {
     /// The engine's dead-letter topic.
     pub dead_letters: DeadLetters,
     /// Measures the dead-letter topics.
@@ -33,7 +33,7 @@ pub struct KafkaOutputs {
 }
 
 /// The ClickHouse side of the outputs, with `--clickhouse`.
-pub struct ClickHouseOutput {
+pub(crate) struct ClickHouseOutput {
     /// The writer thread's handle.
     pub writer: WriterHandle,
     /// The version of this run's epoch 0: above every version an earlier run wrote, so this
@@ -42,7 +42,7 @@ pub struct ClickHouseOutput {
 }
 
 /// Where the consumer delivers.
-pub struct Outputs {
+pub(crate) struct Outputs {
     /// The serving store behind the API.
     pub store: Arc<ViewStore>,
     /// The ClickHouse writer, with `--clickhouse`.
@@ -87,7 +87,7 @@ fn records_in(changes: &[(ViewRow, isize)]) -> i64 {
 }
 
 /// Runs until the engine reports `Finished`.
-pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
+pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
     let rejected_path = outputs.out.join(match outputs.process_id {
         0 => "rejected.jsonl".to_string(),
         p => format!("rejected-p{p}.jsonl"),
