@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How often the bar is updated from the counter.
 const TICK: Duration = Duration::from_millis(250);
@@ -68,12 +68,18 @@ impl Drop for Progress {
     }
 }
 
-/// The terminal bar: `backfill [#####...] 42% 420000/1000000 85000/s ETA 7s`.
+/// The terminal bar: `backfill [########>-----------]  42% 420000/1000000 85000 events/s ETA 7s`.
 fn draw_bar(what: &str, done: &AtomicU64, total: u64, finished: &AtomicBool) {
     let style = ProgressStyle::with_template(
-        "{prefix} [{bar:20}] {percent:>3}% {pos}/{len} {per_sec:.0} ETA {eta}",
+        "{prefix} [{bar:20}] {percent:>3}% {pos}/{len} {rate} events/s ETA {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}", state.per_sec());
+        },
+    )
     .progress_chars("#>-");
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
         .with_style(style)
@@ -84,6 +90,8 @@ fn draw_bar(what: &str, done: &AtomicU64, total: u64, finished: &AtomicBool) {
     }
     bar.set_position(done.load(Ordering::Relaxed).min(total));
     bar.abandon();
+    // The bar's line stays; what is printed next starts on a line of its own.
+    eprintln!();
 }
 
 /// Log lines for a non-terminal stderr: `backfill: 420000/1000000 records (42.0%), ...`.
