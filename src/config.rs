@@ -16,7 +16,7 @@ use serde::Deserialize;
 /// "retention": {...}, "generator": {...}}`, every section optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     /// The Kafka source of `pulso run` (brokers, librdkafka properties, topics, DLQ topic).
     pub kafka: Option<KafkaConfig>,
     /// ClickHouse connection settings; `pulso run` writes there even without `--clickhouse`.
@@ -39,7 +39,7 @@ pub struct FileConfig {
 /// (the flag of the same name wins; see `pulso run --help` for the defaults).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GeneratorSection {
+pub(crate) struct GeneratorSection {
     /// Records per second (`--rate`).
     pub rate: Option<f64>,
     /// Records in all (`--scale`).
@@ -55,7 +55,7 @@ pub struct GeneratorSection {
 
 impl GeneratorSection {
     /// Each setting of `self`, else of `other`.
-    pub fn or(self, other: GeneratorSection) -> GeneratorSection {
+    pub(crate) fn or(self, other: GeneratorSection) -> GeneratorSection {
         GeneratorSection {
             rate: self.rate.or(other.rate),
             scale: self.scale.or(other.scale),
@@ -70,7 +70,7 @@ impl FileConfig {
     /// Reads and checks the file at `path` (the defaults without one). Refuses unreadable
     /// JSON, unknown fields and a `retention` section whose horizons are shorter than its
     /// `late_after`.
-    pub fn load(path: Option<&Path>) -> Result<FileConfig> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<FileConfig> {
         let Some(path) = path else {
             return Ok(FileConfig::default());
         };
@@ -88,7 +88,7 @@ impl FileConfig {
     /// The ClickHouse settings of a command given `--clickhouse URL`: that URL with the rest
     /// of the file's `clickhouse` section (defaults without one), and `database` (a
     /// `--clickhouse-database` flag) over the section's database.
-    pub fn clickhouse_at(&self, url: &str, database: Option<&str>) -> ClickHouseConfig {
+    pub(crate) fn clickhouse_at(&self, url: &str, database: Option<&str>) -> ClickHouseConfig {
         let mut config = self.clickhouse.clone().unwrap_or_default();
         config.url = url.to_string();
         if let Some(database) = database {

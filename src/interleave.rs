@@ -7,7 +7,7 @@ use pulso_events::SourceRecord;
 
 /// Interleaves `records` (grouped by topic, each group in arrival order) and cuts them into
 /// epochs of at most `per_epoch` records.
-pub fn into_epochs(records: Vec<SourceRecord>, per_epoch: usize) -> Vec<Vec<SourceRecord>> {
+pub(crate) fn into_epochs(records: Vec<SourceRecord>, per_epoch: usize) -> Vec<Vec<SourceRecord>> {
     let mut lengths = std::collections::HashMap::new();
     for record in &records {
         *lengths.entry(record.topic).or_insert(0u64) += 1;

@@ -6,6 +6,7 @@ mod config;
 #[cfg(test)]
 mod interleave;
 mod live;
+mod progress;
 mod stats;
 
 use anyhow::Result;

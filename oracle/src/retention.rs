@@ -120,7 +120,7 @@ pub(crate) struct Retained {
 
 impl Retained {
     /// The generation of counted event `i` as its notification's webhooks are attributed.
-    pub fn attribution_generation(&self, i: usize) -> u32 {
+    pub(crate) fn attribution_generation(&self, i: usize) -> u32 {
         self.generation(i, Space::Attribution)
     }
 
@@ -133,7 +133,7 @@ impl Retained {
 
     /// The events counted at the end of epoch `epoch`, their ids made distinct per generation
     /// as [`Retained::for_views`] does.
-    pub fn counted_after(&self, epoch: usize) -> Vec<Event> {
+    pub(crate) fn counted_after(&self, epoch: usize) -> Vec<Event> {
         let mut events = Vec::new();
         for (event, added, removed, generations) in &self.history {
             if *added <= epoch && removed.is_none_or(|r| r > epoch) {
@@ -151,7 +151,7 @@ impl Retained {
 
     /// The counted events with the ids of later generations made distinct, for the views, and
     /// the original id of each case id so made (`open_cases` lists cases by id).
-    pub fn for_views(&self) -> (Vec<Event>, HashMap<i64, i64>) {
+    pub(crate) fn for_views(&self) -> (Vec<Event>, HashMap<i64, i64>) {
         let mut events = self.counted.clone();
         let mut case_ids = HashMap::new();
         for (i, event) in events.iter_mut().enumerate() {

@@ -9,7 +9,7 @@ use pulso_dataflows::ClusterConfig;
 
 /// Timely cluster settings: every process runs the same command with its own `--process-id`.
 #[derive(Debug, Args)]
-pub struct ClusterArgs {
+pub(crate) struct ClusterArgs {
     /// Processes of the timely cluster (each runs `--workers` threads).
     #[arg(long, default_value_t = 1)]
     pub processes: usize,
@@ -23,7 +23,7 @@ pub struct ClusterArgs {
 
 impl ClusterArgs {
     /// The cluster these flags describe.
-    pub fn config(&self) -> Result<ClusterConfig> {
+    pub(crate) fn config(&self) -> Result<ClusterConfig> {
         Ok(ClusterConfig::new(
             self.processes,
             self.process_id,

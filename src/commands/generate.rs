@@ -13,7 +13,7 @@ use super::generator;
 
 /// Flags of `pulso generate`.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Folder to write `<topic>.jsonl` files into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
@@ -34,7 +34,7 @@ pub struct GenerateArgs {
 }
 
 /// Generates the streams and writes them.
-pub fn run(args: &GenerateArgs) -> Result<()> {
+pub(crate) fn run(args: &GenerateArgs) -> Result<()> {
     generator::check(args.time_scale, args.rate)?;
     let started = Instant::now();
     let mut config = GeneratorConfig {

@@ -12,14 +12,14 @@ use pulso_dataflows::clock::EngineClock;
 use crate::config::GeneratorSection;
 
 /// Records per second of `pulso run`'s generator by default.
-pub const DEFAULT_RATE: f64 = 5_000.0;
+pub(crate) const DEFAULT_RATE: f64 = 5_000.0;
 /// Records in all of `pulso run`'s generator by default.
-pub const DEFAULT_SCALE: u64 = 10_000_000;
+pub(crate) const DEFAULT_SCALE: u64 = 10_000_000;
 /// Random seed of `pulso run`'s generator by default.
-pub const DEFAULT_SEED: u64 = 1;
+pub(crate) const DEFAULT_SEED: u64 = 1;
 
 /// Refuses a time scale or a rate that is not a positive finite number.
-pub fn check(time_scale: Option<f64>, rate: f64) -> Result<()> {
+pub(crate) fn check(time_scale: Option<f64>, rate: f64) -> Result<()> {
     if !(rate.is_finite() && rate > 0.0) {
         bail!("--rate {rate}: expected a positive number of records per second");
     }
@@ -35,7 +35,7 @@ pub fn check(time_scale: Option<f64>, rate: f64) -> Result<()> {
 
 /// The generator settings of `pulso run`, resolved.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LiveGenerator {
+pub(crate) struct LiveGenerator {
     /// Records per second.
     pub rate: f64,
     /// Records in all.
@@ -51,7 +51,10 @@ pub struct LiveGenerator {
 impl LiveGenerator {
     /// The settings of `flags`, else of the config file's section `file`, else the
     /// defaults; refuses a rate or time scale that is not positive.
-    pub fn resolve(flags: GeneratorSection, file: GeneratorSection) -> Result<LiveGenerator> {
+    pub(crate) fn resolve(
+        flags: GeneratorSection,
+        file: GeneratorSection,
+    ) -> Result<LiveGenerator> {
         let settings = flags.or(file);
         let generator = LiveGenerator {
             rate: settings.rate.unwrap_or(DEFAULT_RATE),
@@ -67,7 +70,7 @@ impl LiveGenerator {
     /// The stream at wall instant `now` (UTC microseconds). Without a time scale its 14
     /// days end at `now` (as they always have); with one it starts at `now` and spans
     /// `scale × time_scale / rate` seconds.
-    pub fn config(&self, now: i64) -> GeneratorConfig {
+    pub(crate) fn config(&self, now: i64) -> GeneratorConfig {
         let config = GeneratorConfig {
             seed: self.seed,
             scale: self.scale,
@@ -87,7 +90,7 @@ impl LiveGenerator {
 
     /// The engine clock: the wall clock, or with a time scale a clock that reads the
     /// stream's `start` now and runs `time_scale` times faster.
-    pub fn clock(&self, start: i64) -> EngineClock {
+    pub(crate) fn clock(&self, start: i64) -> EngineClock {
         match self.time_scale {
             None => EngineClock::Wall,
             Some(factor) => EngineClock::scaled_from_now(start, factor),
@@ -96,7 +99,7 @@ impl LiveGenerator {
 
     /// Wall seconds between re-gradings of open cases for `regrade_secs` of the engine
     /// clock: `regrade_secs / time_scale`, at least 1.
-    pub fn regrade_secs(&self, regrade_secs: u64) -> u64 {
+    pub(crate) fn regrade_secs(&self, regrade_secs: u64) -> u64 {
         match self.time_scale {
             None => regrade_secs,
             Some(factor) => ((regrade_secs as f64 / factor).round() as u64).max(1),

@@ -1,9 +1,10 @@
 //! One module per subcommand.
 
-pub mod backfill;
-pub mod cluster;
-pub mod generate;
-pub mod generator;
-pub mod replay;
-pub mod run;
-pub mod verify;
+pub(crate) mod args;
+pub(crate) mod backfill;
+pub(crate) mod cluster;
+pub(crate) mod generate;
+pub(crate) mod generator;
+pub(crate) mod replay;
+pub(crate) mod run;
+pub(crate) mod verify;

@@ -1,16 +1,18 @@
 //! `pulso replay --input DIR --out DIR [--as-of RFC3339] [--workers N] [--epoch-records N]
-//! [--config FILE]`: one deterministic pass, views to `OUT/views/<view>.parquet`, rejects to
-//! `OUT/rejected.jsonl`; the config file's `retention` section sets the horizons.
+//! [--clickhouse URL [--clickhouse-database NAME]] [--config FILE]`: one deterministic pass,
+//! views to `OUT/views/<view>.parquet`, rejects to `OUT/rejected.jsonl`; the config file's
+//! `retention` section sets the horizons. A progress bar (log lines when stderr is not a
+//! terminal) follows the pass.
 //! With `--processes P --process-id I [--hostfile F]` it is one process of a timely cluster.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
 use pulso_dataflows::{replay_stream, ReplayConfig};
-use pulso_events::time::parse_rfc3339;
+use pulso_events::time::Micros;
 use pulso_sinks::parquet::{
     clean_temp_files, write_history, write_rejected_jsonl, write_views, RejectedRecord, HISTORY_DIR,
 };
@@ -19,14 +21,14 @@ use pulso_events::views::ViewSet;
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 
-use crate::config::FileConfig;
-
+use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
 use super::cluster::ClusterArgs;
+use crate::progress::Progress;
 use crate::stats::peak_rss_bytes;
 
 /// Flags of `pulso replay`.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Folder of `<topic>.jsonl` files (file order is arrival order).
     #[arg(long)]
     pub input: PathBuf,
@@ -34,26 +36,20 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Grade open cases at this instant (RFC 3339); default: the greatest event time.
-    #[arg(long)]
-    pub as_of: Option<String>,
+    #[arg(long, value_parser = rfc3339, value_name = "RFC3339")]
+    pub(crate) as_of: Option<Micros>,
     /// Timely worker threads.
     #[arg(long, default_value_t = 1)]
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// Records per epoch.
     #[arg(long, default_value_t = 50_000)]
-    pub epoch_records: usize,
-    /// Also write the views to this ClickHouse server (HTTP URL, e.g. http://127.0.0.1:8123).
-    #[arg(long)]
-    pub clickhouse: Option<String>,
-    /// ClickHouse database for `--clickhouse` (default: the config file's
-    /// `clickhouse.database`, else `pulso`).
-    #[arg(long)]
-    pub clickhouse_database: Option<String>,
-    /// JSON config file, the format of `pulso run --config`: its `retention` section sets the
-    /// horizons, and with `--clickhouse` its `clickhouse`
-    /// section the connection settings (user, password, database...); other sections are ignored.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    pub(crate) epoch_records: usize,
+    /// Also write the views to ClickHouse.
+    #[command(flatten)]
+    pub(crate) clickhouse: ClickHouseArgs,
+    /// The config file (retention horizons, ClickHouse connection settings).
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
     /// Timely cluster settings: every process reads `--input` and ingests its workers' share;
     /// process 0 writes the outputs.
     #[command(flatten)]
@@ -61,15 +57,8 @@ pub struct ReplayArgs {
 }
 
 /// Runs the replay.
-pub fn run(args: &ReplayArgs) -> Result<()> {
-    let file = FileConfig::load(args.config.as_deref())?;
-    let as_of = match &args.as_of {
-        Some(text) => Some(
-            parse_rfc3339(text)
-                .ok_or_else(|| anyhow!("--as-of {text:?} is not RFC 3339 with a zone"))?,
-        ),
-        None => None,
-    };
+pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
+    let file = args.config.load()?;
     // The first pass (opening and counting the lines of every topic file); the records are
     // read as the replay goes, in `into_epochs`' order.
     let read_started = Instant::now();
@@ -81,15 +70,19 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
 
     let started = Instant::now();
     let cluster = args.cluster.config()?;
+    // A cluster process ingests only its share: the bar is for a lone process.
+    let progress = (cluster.processes == 1).then(|| Progress::start("replay", total));
     let config = ReplayConfig {
         workers: args.workers,
         cluster: cluster.clone(),
-        as_of,
+        as_of: args.as_of,
         retention: file.retention,
+        progress: progress.as_ref().map(Progress::counter),
         ..Default::default()
     };
-    let output = replay_stream(batches, &config)
-        .with_context(|| format!("replaying {}", args.input.display()))?;
+    let output = replay_stream(batches, &config);
+    drop(progress);
+    let output = output.with_context(|| format!("replaying {}", args.input.display()))?;
     let secs = started.elapsed().as_secs_f64();
     let workers = format!(
         "{} process(es) x {} worker(s)",
@@ -127,8 +120,8 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         })
         .collect();
     write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;
-    if let Some(url) = &args.clickhouse {
-        let config = file.clickhouse_at(url, args.clickhouse_database.as_deref());
+    if let Some(config) = args.clickhouse.config(&file) {
+        let url = config.url.clone();
         let written = write_to_clickhouse(config, &output.views)?;
         println!("clickhouse: {written} row changes written to {url}");
     }
@@ -146,7 +139,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
 
 /// Makes ClickHouse hold exactly `views`: writes the difference from what it holds now, as one
 /// epoch above every version already written. Running it again writes nothing.
-pub fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
+pub(crate) fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
     let mut sink = ClickHouseSink::connect(config)?;
     let changes = diff_views(&sink.read_views()?, views);
     if !changes.is_empty() {

@@ -21,20 +21,22 @@ use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 use tokio::signal::unix::{signal, SignalKind};
 
+use super::args::{start_position, ClickHouseArgs};
 use super::cluster::ClusterArgs;
 use super::generator::LiveGenerator;
 use super::replay::write_to_clickhouse;
 use crate::config::{FileConfig, GeneratorSection};
-use crate::live::consumer::{consume, KafkaOutputs, Outputs};
+use crate::live::consumer::{consume, ClickHouseOutput, KafkaOutputs, Outputs};
 use crate::live::dead_letters::{DeadLetters, DlqDelivered};
 use crate::live::dlq_probe::DlqProbe;
 use crate::live::durability::Durability;
+use crate::live::positions::ConsumerPositions;
 use crate::live::recovery::{recover, RecoveringSource};
 use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
 
 /// Flags of `pulso run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Kafka bootstrap servers (HOST:PORT,...); without it, the built-in generator runs.
     #[arg(long)]
     pub brokers: Option<String>,
@@ -47,9 +49,10 @@ pub struct RunArgs {
     /// Seconds between Parquet view snapshots.
     #[arg(long, default_value_t = 10)]
     pub snapshot_secs: u64,
-    /// ClickHouse HTTP URL to keep the views in.
-    #[arg(long)]
-    pub clickhouse: Option<String>,
+    /// Keep the views in ClickHouse (also without the flag when `--config` has a
+    /// `clickhouse` section).
+    #[command(flatten)]
+    pub(crate) clickhouse: ClickHouseArgs,
     /// Timely worker threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
@@ -88,8 +91,8 @@ pub struct RunArgs {
     pub no_archive: bool,
     /// Kafka: where to start: `earliest` (default), `latest`, or an RFC 3339 time (the
     /// first record at or after it). Overrides `kafka.start` of `--config`.
-    #[arg(long)]
-    pub start: Option<String>,
+    #[arg(long, value_parser = start_position, value_name = "POSITION")]
+    pub(crate) start: Option<StartPosition>,
     /// Kafka: prefix of every topic name (e.g. `staging.`).
     #[arg(long, default_value = "")]
     pub topic_prefix: String,
@@ -133,10 +136,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
     if generator.time_scale.is_some() && (args.brokers.is_some() || file.kafka.is_some()) {
         bail!("--time-scale (generator.time_scale) applies to the built-in generator only, not to a Kafka source");
     }
-    let clickhouse = match &args.clickhouse {
-        Some(url) => Some(file.clickhouse_at(url, None)),
-        None => file.clickhouse.clone(),
-    };
+    let clickhouse = args.clickhouse.config_or_file(&file);
     let kafka = match (&args.brokers, file.kafka) {
         (Some(brokers), Some(mut k)) => {
             k.brokers = brokers.clone();
@@ -145,30 +145,18 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         (Some(brokers), None) => Some(KafkaConfig::new(brokers.clone())),
         (None, k) => k,
     }
-    .map(|mut k| -> Result<KafkaConfig> {
+    .map(|mut k| {
         if !args.topic_prefix.is_empty() {
             k.topic_prefix = args.topic_prefix.clone();
         }
         if let Some(dlq_topic) = &args.dlq_topic {
             k.dlq_topic = dlq_topic.clone();
         }
-        if let Some(start) = &args.start {
-            k.start = match start.as_str() {
-                "earliest" => StartPosition::Earliest,
-                "latest" => StartPosition::Latest,
-                time => match pulso_events::time::parse_rfc3339(time) {
-                    Some(micros) => StartPosition::Timestamp(micros.div_euclid(1000)),
-                    None => {
-                        return Err(anyhow!(
-                            "--start {time:?}: expected earliest, latest or an RFC 3339 time"
-                        ))
-                    }
-                },
-            };
+        if let Some(start) = args.start {
+            k.start = start;
         }
-        Ok(k)
-    })
-    .transpose()?;
+        k
+    });
     let serve = ServeConfig {
         api: file.api,
         alerts: file.alerts,
@@ -187,7 +175,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
 }
 
 /// Runs the live job until Ctrl-C (or, with `--exit-when-done`, until the generator ends).
-pub fn run(args: &RunArgs) -> Result<()> {
+pub(crate) fn run(args: &RunArgs) -> Result<()> {
     let Loaded {
         kafka,
         clickhouse,
@@ -206,9 +194,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let local = first..first + workers;
     let peers = workers * cluster.processes;
 
-    let progress = kafka
-        .as_ref()
-        .map(|_| Arc::new(Mutex::new(Default::default())));
+    let progress = kafka.as_ref().map(|_| ConsumerPositions::default());
     // Every worker's archive writer is made here, before any epoch is written (none when the
     // generator runs with `--no-archive`).
     let archive = args.out.join("archive");
@@ -324,7 +310,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
             let base = ClickHouseSink::connect(config.clone())?
                 .max_version()?
                 .map_or(0, |v| v + 1);
-            Some((spawn_writer(config, 8).0, base))
+            Some(ClickHouseOutput {
+                writer: spawn_writer(config, 8).0,
+                base_version: base,
+            })
         }
         None => None,
     };

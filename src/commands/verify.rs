@@ -3,11 +3,13 @@
 //! and diffs it against what the live run published (ClickHouse, its Parquet snapshots, its
 //! HTTP API), printing each difference and exiting non-zero on any. Open cases are graded at the target's own `as_of`. `pipeline_health`
 //! counts the archived (accepted) records plus the rejected ones of the archive's progress
-//! record; the API's `/v1/pipeline_health` (live counters, lag) is not compared.
+//! record; the API's `/v1/pipeline_health` (live counters, lag) is not compared. An API
+//! that answers 429 (rate limited) is retried a bounded number of times, then reported.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::{replay, ReplayConfig};
@@ -17,23 +19,19 @@ use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::ClickHouseSink;
 use pulso_sinks::parquet::{read_archive, read_progress, read_whole_views, ArchiveRecord};
 
-use crate::config::FileConfig;
+use super::args::{ClickHouseArgs, ConfigArgs};
 use crate::live::recovery::restored_rejections;
 
 /// Flags of `pulso verify`.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["clickhouse", "views", "api"]))]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The raw archive root.
     #[arg(long)]
     pub archive: PathBuf,
-    /// Check this ClickHouse server's views.
-    #[arg(long)]
-    pub clickhouse: Option<String>,
-    /// ClickHouse database for `--clickhouse` (default: the config file's
-    /// `clickhouse.database`, else `pulso`).
-    #[arg(long)]
-    pub clickhouse_database: Option<String>,
+    /// Check the views of this ClickHouse server.
+    #[command(flatten)]
+    pub(crate) clickhouse: ClickHouseArgs,
     /// Check the Parquet view snapshots in this folder (`OUT/views`).
     #[arg(long)]
     pub views: Option<PathBuf>,
@@ -45,11 +43,10 @@ pub struct VerifyArgs {
     /// Timely worker threads for the recomputation.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// JSON config file, the format of `pulso run --config`: its `retention` section sets the
-    /// horizons of the recomputation (give the live run's file), and with
-    /// `--clickhouse` its `clickhouse` section the connection settings; other sections are ignored.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// The config file (retention horizons, ClickHouse connection settings): give the live
+    /// run's.
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
 }
 
 /// What the archive holds: its accepted records and the rejected counts of its progress record.
@@ -100,17 +97,16 @@ fn describe(row: &ViewRow) -> String {
 }
 
 /// Runs the check.
-pub fn run(args: &VerifyArgs) -> Result<()> {
-    let file = FileConfig::load(args.config.as_deref())?;
+pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
+    let file = args.config.load()?;
     let archive = Archive {
         epochs: ArchiveRecord::into_epochs(read_archive(&args.archive, None, None)?),
         rejected: restored_rejections(&read_progress(&args.archive)?),
     };
     let mut targets: Vec<(String, ViewSet)> = Vec::new();
-    if let Some(url) = &args.clickhouse {
-        let config = file.clickhouse_at(url, args.clickhouse_database.as_deref());
+    if let Some(config) = args.clickhouse.config(&file) {
         targets.push((
-            format!("clickhouse {url}"),
+            format!("clickhouse {}", config.url),
             ClickHouseSink::connect(config)?.read_views()?,
         ));
     }
@@ -138,24 +134,62 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-/// A GET of the API with the token of `PULSO_API_TOKEN`, if set, waiting out rate limits.
-fn api_get(url: &str) -> Result<String> {
-    loop {
-        let mut request = ureq::get(url);
-        if let Ok(token) = std::env::var("PULSO_API_TOKEN") {
-            request = request.set("Authorization", &format!("Bearer {token}"));
-        }
-        match request.call() {
-            Ok(response) => return Ok(response.into_string()?),
-            Err(ureq::Error::Status(429, response)) => {
-                let wait = response
-                    .header("Retry-After")
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .unwrap_or(1);
-                std::thread::sleep(std::time::Duration::from_secs(wait));
+/// How `verify` waits out the API's rate limit (HTTP 429): at most `attempts` requests,
+/// each pause as the answer's `Retry-After` says, else `first_pause` doubling, and never
+/// longer than `max_pause`.
+#[derive(Clone, Copy, Debug)]
+struct RateLimitRetry {
+    attempts: u32,
+    first_pause: Duration,
+    max_pause: Duration,
+}
+
+/// Eight attempts, pauses of at most 30 s: about 1.5 minutes of 429s before giving up.
+const API_RETRY: RateLimitRetry = RateLimitRetry {
+    attempts: 8,
+    first_pause: Duration::from_secs(1),
+    max_pause: Duration::from_secs(30),
+};
+
+impl RateLimitRetry {
+    /// The pause after failed attempt `attempt` (from 0), given the answer's `Retry-After`.
+    fn pause(&self, attempt: u32, retry_after: Option<u64>) -> Duration {
+        let backoff = self
+            .first_pause
+            .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX));
+        retry_after
+            .map_or(backoff, Duration::from_secs)
+            .min(self.max_pause)
+    }
+
+    /// A GET of `url` with the token of `PULSO_API_TOKEN`, if set, retried while the API
+    /// answers 429; any other failure, or a 429 that outlasts the attempts, is an error.
+    fn get(&self, url: &str) -> Result<String> {
+        let started = Instant::now();
+        for attempt in 0..self.attempts {
+            let mut request = ureq::get(url);
+            if let Ok(token) = std::env::var("PULSO_API_TOKEN") {
+                request = request.set("Authorization", &format!("Bearer {token}"));
             }
-            Err(e) => return Err(e.into()),
+            let response = match request.call() {
+                Ok(response) => return Ok(response.into_string()?),
+                Err(ureq::Error::Status(429, response)) => response,
+                Err(e) => return Err(e).with_context(|| format!("GET {url}")),
+            };
+            if attempt + 1 < self.attempts {
+                let retry_after = response
+                    .header("Retry-After")
+                    .and_then(|s| s.trim().parse::<u64>().ok());
+                std::thread::sleep(self.pause(attempt, retry_after));
+            }
         }
+        bail!(
+            "GET {url}: the API still answered 429 Too Many Requests after {} attempts over \
+             {:.0} s; run verify when the API is less busy, or raise `api.limits.rate_limit` \
+             of the live run's config",
+            self.attempts,
+            started.elapsed().as_secs_f64()
+        )
     }
 }
 
@@ -169,7 +203,7 @@ fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<Str
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let text = api_get(&url)?;
+        let text = API_RETRY.get(&url)?;
         let body: serde_json::Value = serde_json::from_str(&text)?;
         as_of = body["as_of"].as_str().map(str::to_string).or(as_of);
         rows.extend(body["rows"].as_array().cloned().unwrap_or_default());
@@ -227,4 +261,65 @@ fn verify_api(api: &str, archive: &Archive, workers: usize, retention: Retention
         archive.epochs.iter().map(Vec::len).sum::<usize>()
     );
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A server answering `statuses` in turn, one request per connection; returns its URL.
+    fn serve(statuses: Vec<u16>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for status in statuses {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let body = if status == 200 { "ok" } else { "" };
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nRetry-After: 0\r\nConnection: close\r\n\
+                     Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        url
+    }
+
+    const FAST: RateLimitRetry = RateLimitRetry {
+        attempts: 3,
+        first_pause: Duration::from_millis(1),
+        max_pause: Duration::from_millis(5),
+    };
+
+    #[test]
+    fn rate_limits_are_waited_out() {
+        let url = serve(vec![429, 429, 200]);
+        assert_eq!(FAST.get(&url).unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_rate_limit_that_stays_is_an_error() {
+        let url = serve(vec![429, 429, 429, 200]);
+        let error = FAST.get(&url).unwrap_err().to_string();
+        assert!(error.contains("429"), "{error}");
+        assert!(error.contains("after 3 attempts"), "{error}");
+    }
+
+    #[test]
+    fn pauses_follow_retry_after_and_double_up_to_the_cap() {
+        let pauses: Vec<u64> = (0..7).map(|a| API_RETRY.pause(a, None).as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(API_RETRY.pause(0, Some(3)), Duration::from_secs(3));
+        assert_eq!(API_RETRY.pause(0, Some(3600)), Duration::from_secs(30));
+        assert_eq!(API_RETRY.pause(40, None), Duration::from_secs(30));
+    }
 }

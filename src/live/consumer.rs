@@ -15,30 +15,38 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
-use pulso_queries::{LiveStatus, PartitionStatus, ViewStore};
+use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, RejectedRecord, HISTORY_DIR};
 
 use super::dead_letters::DeadLetters;
 use super::dlq_probe::{DlqProbe, DlqSize};
+use super::positions::ConsumerPositions;
 use super::snapshot::Snapshots;
-use super::sources::ConsumerPositions;
 
 /// The Kafka side of the outputs.
-pub struct KafkaOutputs {
+pub(crate) struct KafkaOutputs {
     /// The engine's dead-letter topic.
     pub dead_letters: DeadLetters,
     /// Measures the dead-letter topics.
     pub probe: DlqProbe,
 }
 
+/// The ClickHouse side of the outputs, with `--clickhouse`.
+pub(crate) struct ClickHouseOutput {
+    /// The writer thread's handle.
+    pub writer: WriterHandle,
+    /// The version of this run's epoch 0: above every version an earlier run wrote, so this
+    /// run's rows replace them.
+    pub base_version: u64,
+}
+
 /// Where the consumer delivers.
-pub struct Outputs {
+pub(crate) struct Outputs {
     /// The serving store behind the API.
     pub store: Arc<ViewStore>,
-    /// The ClickHouse writer, with `--clickhouse`, and the version of this run's epoch 0
-    /// (above every version an earlier run wrote, so this run's rows replace them).
-    pub clickhouse: Option<(WriterHandle, u64)>,
+    /// The ClickHouse writer, with `--clickhouse`.
+    pub clickhouse: Option<ClickHouseOutput>,
     /// The dead letters and the probe of the DLQ topics' size, with `--brokers`.
     pub kafka: Option<KafkaOutputs>,
     /// Consumer progress per partition, with `--brokers`.
@@ -79,7 +87,7 @@ fn records_in(changes: &[(ViewRow, isize)]) -> i64 {
 }
 
 /// Runs until the engine reports `Finished`.
-pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
+pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
     let rejected_path = outputs.out.join(match outputs.process_id {
         0 => "rejected.jsonl".to_string(),
         p => format!("rejected-p{p}.jsonl"),
@@ -139,8 +147,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 }
                 let changes = consolidate(std::mem::take(&mut pending));
                 rate_window.1 += records_in(&changes);
-                if let Some((writer, base)) = &outputs.clickhouse {
-                    writer.send(base + epoch, changes.clone())?;
+                if let Some(clickhouse) = &outputs.clickhouse {
+                    let version = clickhouse.base_version + epoch;
+                    clickhouse.writer.send(version, changes.clone())?;
                 }
                 let expired = outputs.store.apply_epoch(epoch, changes);
                 if leader {
@@ -178,8 +187,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     {
         dlq.finish().context("the dead-letter topic")?;
     }
-    if let Some((writer, _)) = outputs.clickhouse.take() {
-        writer.close()?;
+    if let Some(clickhouse) = outputs.clickhouse.take() {
+        clickhouse.writer.close()?;
     }
     Ok(())
 }
@@ -187,27 +196,15 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
 /// Updates lag and sink figures of the live status.
 fn refresh_status(outputs: &mut Outputs, status: &mut LiveStatus, last_epoch: Option<u64>) {
     if let Some(progress) = &outputs.progress {
-        let progress = progress.lock().unwrap_or_else(|e| e.into_inner());
-        status.partitions = progress
-            .iter()
-            .map(
-                |((topic, partition), (next_offset, high_watermark))| PartitionStatus {
-                    topic: topic.clone(),
-                    partition: *partition,
-                    next_offset: *next_offset,
-                    high_watermark: *high_watermark,
-                    lag: (high_watermark - next_offset).max(0),
-                },
-            )
-            .collect();
+        status.partitions = progress.statuses();
     }
 
-    if let Some((writer, base)) = &outputs.clickhouse {
-        let metrics = writer.metrics();
+    if let Some(clickhouse) = &outputs.clickhouse {
+        let metrics = clickhouse.writer.metrics();
         status.sink_failures = metrics.failures();
         let written = metrics
             .last_written_epoch()
-            .map(|v| v.saturating_sub(*base));
+            .map(|v| v.saturating_sub(clickhouse.base_version));
         status.sink_lag_epochs = match (last_epoch, written) {
             (Some(applied), Some(written)) => applied.saturating_sub(written),
             (Some(applied), None) => applied + 1,

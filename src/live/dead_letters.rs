@@ -21,7 +21,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 const WAIT_CHECK: Duration = Duration::from_millis(100);
 
 /// Where rejected records go: the Kafka dead-letter producer (a failing one in tests).
-pub trait DeadLetterSink: Send {
+pub(crate) trait DeadLetterSink: Send {
     /// Queues one rejected record.
     fn send(&self, record: &SourceRecord, rejection: &Rejection) -> Result<(), KafkaError>;
     /// Waits until every queued record is delivered; fails on a timeout or when a record
@@ -43,19 +43,19 @@ impl DeadLetterSink for DlqProducer {
 /// [`DlqDelivered::next`] are flushed to the DLQ topic. Shared by the consumer (which
 /// advances it) and the archiving sources (which wait on it).
 #[derive(Clone, Debug, Default)]
-pub struct DlqDelivered {
+pub(crate) struct DlqDelivered {
     state: Arc<(Mutex<Epoch>, Condvar)>,
 }
 
 impl DlqDelivered {
     /// The first epoch whose dead letters may not be delivered yet.
     #[cfg(test)]
-    pub fn next(&self) -> Epoch {
+    pub(crate) fn next(&self) -> Epoch {
         *self.state.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records that the dead letters of `epoch` and every earlier epoch are delivered.
-    pub fn delivered_through(&self, epoch: Epoch) {
+    pub(crate) fn delivered_through(&self, epoch: Epoch) {
         let (next, changed) = &*self.state;
         let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
         *next = (*next).max(epoch + 1);
@@ -64,7 +64,7 @@ impl DlqDelivered {
 
     /// Waits until the dead letters of `epoch` are delivered (true), or the durability path
     /// failed for good (false: the DLQ will not be delivered, nothing may be acknowledged).
-    pub fn wait_for(&self, epoch: Epoch, durability: &Durability) -> bool {
+    pub(crate) fn wait_for(&self, epoch: Epoch, durability: &Durability) -> bool {
         let (next, changed) = &*self.state;
         let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
         while *next <= epoch {
@@ -81,7 +81,7 @@ impl DlqDelivered {
 }
 
 /// The output consumer's side of the dead-letter topic.
-pub struct DeadLetters {
+pub(crate) struct DeadLetters {
     sink: Box<dyn DeadLetterSink>,
     durability: Durability,
     delivered: DlqDelivered,
@@ -93,7 +93,7 @@ pub struct DeadLetters {
 impl DeadLetters {
     /// Dead letters to `sink`, retried through `durability`, delivery published to
     /// `delivered`.
-    pub fn new(
+    pub(crate) fn new(
         sink: Box<dyn DeadLetterSink>,
         durability: Durability,
         delivered: DlqDelivered,
@@ -107,7 +107,11 @@ impl DeadLetters {
     }
 
     /// Queues a rejected record (retried while queueing fails).
-    pub fn reject(&mut self, record: &SourceRecord, rejection: &Rejection) -> anyhow::Result<()> {
+    pub(crate) fn reject(
+        &mut self,
+        record: &SourceRecord,
+        rejection: &Rejection,
+    ) -> anyhow::Result<()> {
         let sink = &self.sink;
         let what = || {
             format!(
@@ -123,14 +127,14 @@ impl DeadLetters {
 
     /// `epoch` is closed: the rejected records queued so far are flushed (retried; records a
     /// flush reports undelivered are sent again), then the epoch counts as delivered.
-    pub fn epoch_closed(&mut self, epoch: Epoch) -> anyhow::Result<()> {
+    pub(crate) fn epoch_closed(&mut self, epoch: Epoch) -> anyhow::Result<()> {
         self.flush(|| format!("flushing the dead-letter topic (epoch {epoch})"))?;
         self.delivered.delivered_through(epoch);
         Ok(())
     }
 
     /// Flushes what is left, at the end of the run.
-    pub fn finish(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn finish(&mut self) -> anyhow::Result<()> {
         self.flush(|| "flushing the dead-letter topic at the end of the run".to_string())
     }
 

@@ -2,14 +2,15 @@
 //! generator or Kafka, each archiving what it read), and the consumer that applies closed
 //! epochs to the serving store, ClickHouse, the dead-letter topic and Parquet snapshots.
 
-pub mod consumer;
-pub mod dead_letters;
+pub(crate) mod consumer;
+pub(crate) mod dead_letters;
 #[cfg(test)]
 mod dead_letters_tests;
-pub mod dlq_probe;
-pub mod durability;
-pub mod recovery;
-pub mod snapshot;
-pub mod sources;
+pub(crate) mod dlq_probe;
+pub(crate) mod durability;
+pub(crate) mod positions;
+pub(crate) mod recovery;
+pub(crate) mod snapshot;
+pub(crate) mod sources;
 #[cfg(test)]
 mod sources_tests;

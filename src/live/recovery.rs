@@ -19,7 +19,7 @@ use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::parquet::{read_archive, read_progress, PartitionsProgress, Progress};
 
 /// What a restart resumes from, for the workers of this process.
-pub struct Recovered {
+pub(crate) struct Recovered {
     /// Archived records of the partitions each local worker owns (index: local worker).
     pub backlog: Vec<Vec<SourceRecord>>,
     /// Archived records at or after their partition's resume offset: Kafka hands them out
@@ -42,7 +42,7 @@ pub struct Recovered {
 /// assignment rule (so with several processes every partition is restored exactly once, from
 /// a shared archive or from each process's own), where to resume each partition (the progress
 /// record), and the next free archive epoch. `topic_prefix` maps topics to their Kafka names.
-pub fn recover(
+pub(crate) fn recover(
     root: &Path,
     workers: Range<usize>,
     peers: usize,
@@ -99,7 +99,7 @@ pub fn recover(
 /// The rejected counts of an archive's progress record, per (topic, reason). A Kafka topic
 /// name may carry a `--topic-prefix`, so it is matched by its ending (no topic name ends
 /// another).
-pub fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReason, u64)> {
+pub(crate) fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReason, u64)> {
     let mut counts: BTreeMap<(Topic, RejectReason), u64> = BTreeMap::new();
     for ((name, reason), n) in progress.rejected() {
         match Topic::ALL.into_iter().find(|t| name.ends_with(t.name())) {
@@ -113,7 +113,7 @@ pub fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReason, u64
 /// Feeds a worker's archived records first, then its live source without the archived
 /// records it hands out again; archived records are not passed on to the live source's
 /// `epoch_read` (they are archived already).
-pub struct RecoveringSource<S> {
+pub(crate) struct RecoveringSource<S> {
     backlog: VecDeque<SourceRecord>,
     replayed: HashSet<(Topic, Position)>,
     tail: HashSet<(Topic, Position)>,
@@ -124,7 +124,7 @@ pub struct RecoveringSource<S> {
 impl<S: RecordSource> RecoveringSource<S> {
     /// Replays `backlog` and restores the `rejected` counts, then reads `inner`, skipping the
     /// records of `tail`.
-    pub fn new(
+    pub(crate) fn new(
         backlog: Vec<SourceRecord>,
         tail: HashSet<(Topic, Position)>,
         rejected: Vec<(Topic, RejectReason, u64)>,

@@ -20,11 +20,11 @@ use pulso_sinks::parquet::{prepare_views_dir, write_view, ViewRows};
 use pulso_sinks::SinkError;
 
 /// A view waits at least this many times its last write's duration before the next one.
-pub const COST_FACTOR: u32 = 20;
+pub(crate) const COST_FACTOR: u32 = 20;
 
 /// The Parquet view snapshots of a live run, each view on its own schedule.
 #[derive(Debug)]
-pub struct Snapshots {
+pub(crate) struct Snapshots {
     dir: PathBuf,
     interval: Duration,
     /// When each view written so far is next due.
@@ -34,7 +34,7 @@ pub struct Snapshots {
 impl Snapshots {
     /// Snapshots of `dir/<view>.parquet`, each view rewritten at most every `interval`:
     /// creates `dir` and removes what interrupted writes of an earlier run left in it.
-    pub fn new(dir: &Path, interval: Duration) -> Result<Self, SinkError> {
+    pub(crate) fn new(dir: &Path, interval: Duration) -> Result<Self, SinkError> {
         prepare_views_dir(dir)?;
         Ok(Snapshots {
             dir: dir.to_owned(),
@@ -44,12 +44,12 @@ impl Snapshots {
     }
 
     /// Rewrites the views that are due (every view the first time).
-    pub fn write_due(&mut self, store: &ViewStore) -> Result<(), SinkError> {
+    pub(crate) fn write_due(&mut self, store: &ViewStore) -> Result<(), SinkError> {
         self.write(store, false)
     }
 
     /// Rewrites every view (the last snapshot of a run).
-    pub fn write_all(&mut self, store: &ViewStore) -> Result<(), SinkError> {
+    pub(crate) fn write_all(&mut self, store: &ViewStore) -> Result<(), SinkError> {
         self.write(store, true)
     }
 

@@ -4,7 +4,6 @@
 //! dead letters are delivered, before the epoch's offsets are acknowledged.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{Generator, GeneratorConfig};
@@ -16,9 +15,10 @@ use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, Part
 
 use super::dead_letters::DlqDelivered;
 use super::durability::Durability;
+use super::positions::ConsumerPositions;
 
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
-pub struct GeneratorSource {
+pub(crate) struct GeneratorSource {
     generator: Generator,
     rate: f64,
     started: Instant,
@@ -28,7 +28,7 @@ pub struct GeneratorSource {
 
 impl GeneratorSource {
     /// A generator source for `config`, emitting `rate` records per second.
-    pub fn new(config: &GeneratorConfig, rate: f64) -> Self {
+    pub(crate) fn new(config: &GeneratorConfig, rate: f64) -> Self {
         GeneratorSource {
             generator: Generator::new(config),
             rate: rate.max(1.0),
@@ -74,7 +74,7 @@ impl RecordSource for GeneratorSource {
 }
 
 /// A worker without a source of its own (generator mode, workers other than 0).
-pub struct NoSource;
+pub(crate) struct NoSource;
 
 impl RecordSource for NoSource {
     fn poll(&mut self, _max: usize, _timeout: Duration) -> Option<Vec<SourceRecord>> {
@@ -82,13 +82,9 @@ impl RecordSource for NoSource {
     }
 }
 
-/// Consumer progress shared by the Kafka workers with the consumer thread:
-/// `(topic, partition) -> (next_offset, high_watermark)`.
-pub type ConsumerPositions = Arc<Mutex<BTreeMap<(String, i32), (i64, i64)>>>;
-
 /// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
 /// consumer-group offsets once an epoch is processed.
-pub struct KafkaRecordSource {
+pub(crate) struct KafkaRecordSource {
     source: KafkaSource,
     progress: ConsumerPositions,
     last_watermarks: Instant,
@@ -96,7 +92,7 @@ pub struct KafkaRecordSource {
 
 impl KafkaRecordSource {
     /// A consumer for worker `index` of `peers`, resuming at `resume`.
-    pub fn new(
+    pub(crate) fn new(
         config: KafkaConfig,
         index: usize,
         peers: usize,
@@ -127,22 +123,12 @@ impl RecordSource for KafkaRecordSource {
         } else {
             BTreeMap::new()
         };
-        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, next_offset) in next {
-            let entry = progress
-                .entry(key.clone())
-                .or_insert((next_offset, next_offset));
-            entry.0 = next_offset;
-            if let Some((_, high)) = watermarks.get(&key) {
-                entry.1 = *high;
-            }
-            entry.1 = entry.1.max(next_offset);
-        }
+        self.progress.advance(next, &watermarks);
     }
 }
 
 /// A source whose read position can be recorded: the next offset per topic-partition.
-pub trait Positioned: RecordSource {
+pub(crate) trait Positioned: RecordSource {
     /// The next offset to read per `(topic, partition)`.
     fn next_offsets(&self) -> BTreeMap<(String, i32), i64>;
 }
@@ -166,7 +152,7 @@ impl Positioned for GeneratorSource {
 /// read) and this worker's progress record, with the rejected counts of its partitions (once
 /// the epoch is processed and, if it rejected records, its dead letters are delivered),
 /// before the epoch is acknowledged.
-pub struct ArchivingSource<S> {
+pub(crate) struct ArchivingSource<S> {
     inner: S,
     writer: ArchiveWriter,
     epoch_base: u64,
@@ -190,7 +176,7 @@ impl<S: Positioned> ArchivingSource<S> {
     /// (after those of an earlier run); `restored` is the progress of an earlier run (its
     /// rejected counts carry on), `topic_prefix` maps topics to their Kafka names. Failed
     /// writes are retried and reported through `durability`.
-    pub fn new(
+    pub(crate) fn new(
         inner: S,
         writer: ArchiveWriter,
         epoch_base: u64,
@@ -217,14 +203,14 @@ impl<S: Positioned> ArchivingSource<S> {
     /// Makes each epoch's progress record wait until the output consumer has delivered the
     /// epoch's dead letters (when this worker rejected records in it): a progress record
     /// past undelivered rejections would lose them on a restart.
-    pub fn with_dead_letters(mut self, delivered: DlqDelivered) -> Self {
+    pub(crate) fn with_dead_letters(mut self, delivered: DlqDelivered) -> Self {
         self.dead_letters = Some(delivered);
         self
     }
 
     /// The wrapped source.
     #[cfg(test)]
-    pub fn inner(&self) -> &S {
+    pub(crate) fn inner(&self) -> &S {
         &self.inner
     }
 }

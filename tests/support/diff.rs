@@ -6,7 +6,7 @@ use std::fmt::{Debug, Write as _};
 use pulso_events::views::ViewSet;
 
 /// What differs between two lists of rows, as text (empty when they are equal as multisets).
-pub fn diff_rows<T: Ord + Debug>(name: &str, actual: &[T], expected: &[T]) -> String {
+pub(crate) fn diff_rows<T: Ord + Debug>(name: &str, actual: &[T], expected: &[T]) -> String {
     let mut counts: BTreeMap<&T, i64> = BTreeMap::new();
     for row in actual {
         *counts.entry(row).or_default() += 1;
@@ -36,7 +36,7 @@ pub fn diff_rows<T: Ord + Debug>(name: &str, actual: &[T], expected: &[T]) -> St
 }
 
 /// Every difference between two view sets, view by view, `pipeline_health` included.
-pub fn describe_diff(actual: &ViewSet, expected: &ViewSet) -> String {
+pub(crate) fn describe_diff(actual: &ViewSet, expected: &ViewSet) -> String {
     let mut text = String::new();
     if actual.as_of != expected.as_of {
         let _ = writeln!(text, "as_of: {:?} vs {:?}", actual.as_of, expected.as_of);

@@ -19,15 +19,15 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientContext;
 
 /// Partitions of every source topic.
-pub const PARTITIONS: i32 = 3;
+pub(crate) const PARTITIONS: i32 = 3;
 /// librdkafka's limit on one message (default 1 000 000 bytes) for the tests' producers and
 /// consumers, raised for generated records over 1 MiB.
-pub const MAX_MESSAGE_BYTES: &str = "8000000";
+pub(crate) const MAX_MESSAGE_BYTES: &str = "8000000";
 
 // ---------------------------------------------------------------------------------------
 // Set-up
 
-pub fn nanos() -> u128 {
+pub(crate) fn nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -36,7 +36,7 @@ pub fn nanos() -> u128 {
 
 /// A unique set of topics on the cluster for one test run.
 #[derive(Clone)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub brokers: String,
     /// Prefix of every source topic, e.g. `t1234-1700000000000000000.`.
     pub prefix: String,
@@ -47,7 +47,7 @@ pub struct Cluster {
 impl Cluster {
     /// Creates every topic of [`Topic::ALL`] under a fresh prefix (starting with `tag`) with
     /// [`PARTITIONS`] partitions, and a fresh one-partition dead-letter topic.
-    pub fn create(brokers: &str, tag: &str) -> Cluster {
+    pub(crate) fn create(brokers: &str, tag: &str) -> Cluster {
         let run = format!("{tag}{}-{}", std::process::id(), nanos());
         let cluster = Cluster {
             brokers: brokers.to_string(),
@@ -67,23 +67,23 @@ impl Cluster {
         cluster
     }
 
-    pub fn kafka_name(&self, topic: Topic) -> String {
+    pub(crate) fn kafka_name(&self, topic: Topic) -> String {
         format!("{}{}", self.prefix, topic.name())
     }
 
-    pub fn source_topics(&self) -> Vec<String> {
+    pub(crate) fn source_topics(&self) -> Vec<String> {
         Topic::ALL.iter().map(|t| self.kafka_name(*t)).collect()
     }
 }
 
 /// The key of the `index`th generated record: stable, so records spread over the
 /// partitions by librdkafka's key hash.
-pub fn key_of(index: usize) -> Vec<u8> {
+pub(crate) fn key_of(index: usize) -> Vec<u8> {
     format!("rec-{index:07}").into_bytes()
 }
 
 /// A local port nobody listens on now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -96,7 +96,7 @@ pub fn free_port() -> u16 {
 
 /// Delivery reports of the test producer: every failure.
 #[derive(Default)]
-pub struct Deliveries {
+pub(crate) struct Deliveries {
     pub failures: Mutex<Vec<String>>,
 }
 
@@ -118,7 +118,7 @@ impl ProducerContext for Deliveries {
 /// Every record of `partitions` from the beginning, waiting (up to `wait`) until `expected`
 /// have arrived, then `settle` longer for any extra (which the caller then sees). The
 /// consumer's group is `{group_prefix}-{nanos}`.
-pub fn read_all(
+pub(crate) fn read_all(
     brokers: &str,
     group_prefix: &str,
     partitions: &[(String, i32)],
@@ -164,7 +164,10 @@ pub fn read_all(
 }
 
 /// The offset after the last record of each partition, by Kafka topic name.
-pub fn end_offsets(cluster: &Cluster, records: &[SourceRecord]) -> BTreeMap<(String, i32), i64> {
+pub(crate) fn end_offsets(
+    cluster: &Cluster,
+    records: &[SourceRecord],
+) -> BTreeMap<(String, i32), i64> {
     let mut ends: BTreeMap<(String, i32), i64> = cluster
         .source_topics()
         .into_iter()
@@ -184,7 +187,7 @@ pub fn end_offsets(cluster: &Cluster, records: &[SourceRecord]) -> BTreeMap<(Str
 
 /// One partition of `/v1/pipeline_health`.
 #[derive(Debug, serde::Deserialize)]
-pub struct PartitionJson {
+pub(crate) struct PartitionJson {
     pub topic: String,
     pub partition: i32,
     pub next_offset: i64,
@@ -194,7 +197,7 @@ pub struct PartitionJson {
 
 /// Sends record `index` of a test stream to its prefixed topic, keyed by index, waiting while
 /// the producer's queue is full.
-pub fn send_record(
+pub(crate) fn send_record(
     producer: &ThreadedProducer<Deliveries>,
     cluster: &Cluster,
     index: usize,
@@ -218,13 +221,17 @@ pub fn send_record(
 
 /// Produces `stream[range]` (keyed by index) to the prefixed topics and waits until every
 /// record is acknowledged.
-pub fn produce(cluster: &Cluster, stream: &[(Topic, Vec<u8>)], range: std::ops::Range<usize>) {
+pub(crate) fn produce(
+    cluster: &Cluster,
+    stream: &[(Topic, Vec<u8>)],
+    range: std::ops::Range<usize>,
+) {
     produce_paced(cluster, stream, range, Duration::ZERO);
 }
 
 /// Produces `stream[range]` (keyed by index) at a steady pace spread over `over`, then waits
 /// until every record is acknowledged.
-pub fn produce_paced(
+pub(crate) fn produce_paced(
     cluster: &Cluster,
     stream: &[(Topic, Vec<u8>)],
     range: std::ops::Range<usize>,

@@ -3,7 +3,7 @@
 // Each test crate compiles this module and uses only part of it.
 #![allow(dead_code)]
 
-pub mod diff;
-pub mod engine;
-pub mod kafka;
-pub mod streams;
+pub(crate) mod diff;
+pub(crate) mod engine;
+pub(crate) mod kafka;
+pub(crate) mod streams;

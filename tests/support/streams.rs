@@ -350,13 +350,13 @@ fn merge(target: &mut Value, fields: Value) {
 
 /// A random stream of about `events` records for `seed`, in shuffled arrival order, with
 /// positions numbered per topic in arrival order.
-pub fn random_stream(seed: u64, events: usize) -> Vec<SourceRecord> {
+pub(crate) fn random_stream(seed: u64, events: usize) -> Vec<SourceRecord> {
     stream(seed, events, false)
 }
 
 /// [`random_stream`] with amounts, quantities, stock levels and hours at and just over the
 /// limits Pulso accepts, so sums and levels go far beyond 64 bits.
-pub fn random_stream_at_limits(seed: u64, events: usize) -> Vec<SourceRecord> {
+pub(crate) fn random_stream_at_limits(seed: u64, events: usize) -> Vec<SourceRecord> {
     stream(seed, events, true)
 }
 
@@ -408,7 +408,7 @@ fn stream(seed: u64, events: usize, at_limits: bool) -> Vec<SourceRecord> {
 }
 
 /// Splits `records` into epochs at random boundaries chosen by `seed`.
-pub fn random_epochs(records: &[SourceRecord], seed: u64) -> Vec<Vec<SourceRecord>> {
+pub(crate) fn random_epochs(records: &[SourceRecord], seed: u64) -> Vec<Vec<SourceRecord>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let mut epochs = vec![Vec::new()];
     for record in records {

@@ -41,7 +41,7 @@ const TOKENS: [&str; 24] = [
 
 /// What a fuzz run saw.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// Inputs decoded.
     pub inputs: u64,
     /// Inputs accepted as events.
@@ -53,12 +53,12 @@ pub struct Report {
 }
 
 /// Whether `topic` uses envelope B (the Conecta360 `EventoBase`).
-pub fn envelope_b(topic: Topic) -> bool {
+pub(crate) fn envelope_b(topic: Topic) -> bool {
     topic.is_envelope_b()
 }
 
 /// Mutates `value` 1–4 times; `other` is another record for splices.
-pub fn mutate(rng: &mut Rng, value: &[u8], other: &[u8]) -> Vec<u8> {
+pub(crate) fn mutate(rng: &mut Rng, value: &[u8], other: &[u8]) -> Vec<u8> {
     let mut out = value.to_vec();
     for _ in 0..rng.between(1, 5) {
         let len = out.len().max(1) as i64;
@@ -102,7 +102,7 @@ pub fn mutate(rng: &mut Rng, value: &[u8], other: &[u8]) -> Vec<u8> {
 
 /// Decodes `inputs` mutated records of the topics `envelope` selects (false: envelope A,
 /// true: envelope B), seeded with `seed`.
-pub fn run(inputs: u64, envelope: bool, seed: u64) -> Report {
+pub(crate) fn run(inputs: u64, envelope: bool, seed: u64) -> Report {
     let options = DecodeOptions::default();
     let seeds: Vec<(Topic, Vec<u8>)> = generator_like(200, seed)
         .into_iter()

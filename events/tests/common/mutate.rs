@@ -9,13 +9,13 @@ use proptest::sample::Index;
 use serde_json::{json, Value};
 
 /// Marks a string that the writer emits as raw JSON text (numbers in unusual spellings).
-pub const RAW: &str = "\u{1}RAW:";
+pub(crate) const RAW: &str = "\u{1}RAW:";
 /// Marks a key the writer emits without the mark: a duplicate key before the original
 /// (`\u{1}`) or after it (`\u{7f}`).
-pub const DUP_BEFORE: &str = "\u{1}DUP:";
-pub const DUP_AFTER: &str = "\u{7f}DUP:";
+pub(crate) const DUP_BEFORE: &str = "\u{1}DUP:";
+pub(crate) const DUP_AFTER: &str = "\u{7f}DUP:";
 
-pub const NUMS: &[&str] = &[
+pub(crate) const NUMS: &[&str] = &[
     "0",
     "-0",
     "1",
@@ -47,7 +47,7 @@ pub const NUMS: &[&str] = &[
     "-7",
 ];
 
-pub const STRS: &[&str] = &[
+pub(crate) const STRS: &[&str] = &[
     "",
     "x",
     "1.0",
@@ -113,7 +113,7 @@ pub const STRS: &[&str] = &[
     "tab\t",
 ];
 
-pub const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "event_id",
     "event_type",
     "timestamp",
@@ -176,7 +176,7 @@ pub const KEYS: &[&str] = &[
 
 /// One edit of a record.
 #[derive(Clone, Debug)]
-pub enum Edit {
+pub(crate) enum Edit {
     Drop(Index),
     Null(Index),
     Num(Index, Index),
@@ -187,7 +187,7 @@ pub enum Edit {
     Dup(Index, Index, bool),
 }
 
-pub fn edit() -> impl Strategy<Value = Edit> {
+pub(crate) fn edit() -> impl Strategy<Value = Edit> {
     let i = any::<Index>;
     prop_oneof![
         3 => i().prop_map(Edit::Drop),
@@ -202,7 +202,7 @@ pub fn edit() -> impl Strategy<Value = Edit> {
 }
 
 /// JSON pointers of every node below the root (`nodes`) and of every object (`objects`).
-pub fn pointers(v: &Value, at: String, nodes: &mut Vec<String>, objects: &mut Vec<String>) {
+pub(crate) fn pointers(v: &Value, at: String, nodes: &mut Vec<String>, objects: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             objects.push(at.clone());
@@ -223,13 +223,13 @@ pub fn pointers(v: &Value, at: String, nodes: &mut Vec<String>, objects: &mut Ve
     }
 }
 
-pub fn a_value(pick: &Index) -> Value {
+pub(crate) fn a_value(pick: &Index) -> Value {
     let pool = pool();
     pool[pick.index(pool.len())].clone()
 }
 
 /// Values of every JSON type, for replacements and additions.
-pub fn pool() -> Vec<Value> {
+pub(crate) fn pool() -> Vec<Value> {
     vec![
         json!(null),
         json!([]),
@@ -245,7 +245,7 @@ pub fn pool() -> Vec<Value> {
 }
 
 /// Removes the node at pointer `p`.
-pub fn drop_at(v: &mut Value, p: &str) {
+pub(crate) fn drop_at(v: &mut Value, p: &str) {
     let (parent, last) = p.rsplit_once('/').unwrap();
     match v.pointer_mut(parent).unwrap() {
         Value::Object(m) => {
@@ -259,12 +259,12 @@ pub fn drop_at(v: &mut Value, p: &str) {
 }
 
 /// A number in an unusual spelling, emitted verbatim by the writer.
-pub fn raw_num(text: &str) -> Value {
+pub(crate) fn raw_num(text: &str) -> Value {
     json!(format!("{RAW}{text}"))
 }
 
 /// Every replacement value a single edit may put in place of a node.
-pub fn replacements() -> Vec<Value> {
+pub(crate) fn replacements() -> Vec<Value> {
     let mut out: Vec<Value> = NUMS.iter().map(|n| raw_num(n)).collect();
     out.extend(STRS.iter().map(|s| json!(s)));
     out.extend(pool());
@@ -272,7 +272,7 @@ pub fn replacements() -> Vec<Value> {
     out
 }
 
-pub fn apply(v: &mut Value, e: &Edit) {
+pub(crate) fn apply(v: &mut Value, e: &Edit) {
     let (mut nodes, mut objects) = (Vec::new(), Vec::new());
     pointers(v, String::new(), &mut nodes, &mut objects);
     let node = |i: &Index| (!nodes.is_empty()).then(|| nodes[i.index(nodes.len())].clone());
@@ -337,7 +337,7 @@ pub fn apply(v: &mut Value, e: &Edit) {
 
 /// How the writer spells the JSON text.
 #[derive(Clone, Debug)]
-pub struct Style {
+pub(crate) struct Style {
     /// Whitespace after `{`, `:` and `,`.
     pub ws: &'static str,
     /// `/` written as `\\/`.
@@ -346,7 +346,7 @@ pub struct Style {
     pub unicode_e: bool,
 }
 
-pub fn write_str(s: &str, out: &mut String, st: &Style) {
+pub(crate) fn write_str(s: &str, out: &mut String, st: &Style) {
     let mut text = serde_json::to_string(s).unwrap();
     if st.escape_slash {
         text = text.replace('/', "\\/");
@@ -357,7 +357,7 @@ pub fn write_str(s: &str, out: &mut String, st: &Style) {
     out.push_str(&text);
 }
 
-pub fn write(v: &Value, out: &mut String, st: &Style) {
+pub(crate) fn write(v: &Value, out: &mut String, st: &Style) {
     match v {
         Value::String(s) if s.starts_with(RAW) => out.push_str(&s[RAW.len()..]),
         Value::String(s) => write_str(s, out, st),
@@ -396,7 +396,7 @@ pub fn write(v: &Value, out: &mut String, st: &Style) {
     }
 }
 
-pub fn style() -> impl Strategy<Value = Style> {
+pub(crate) fn style() -> impl Strategy<Value = Style> {
     (
         prop::sample::select(vec!["", "", "", " ", "\n  ", "\t", "\r\n"]),
         prop::bool::weighted(0.2),

@@ -8,16 +8,16 @@ use pulso_events::Topic;
 use serde_json::{json, Value};
 
 /// A small deterministic generator (SplitMix64).
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -26,22 +26,22 @@ impl Rng {
     }
 
     /// A number in `lo..hi`.
-    pub fn between(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn between(&mut self, lo: i64, hi: i64) -> i64 {
         lo + (self.next() % (hi - lo) as u64) as i64
     }
 
     /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         (self.next() % 10_000) as f64 / 10_000.0 < p
     }
 
     /// One of `items`.
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.between(0, items.len() as i64) as usize]
     }
 
     /// A UUID-shaped id.
-    pub fn uuid(&mut self) -> String {
+    pub(crate) fn uuid(&mut self) -> String {
         let (a, b) = (self.next(), self.next());
         format!(
             "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
@@ -55,12 +55,12 @@ impl Rng {
 }
 
 /// A JSON number kept verbatim (serde_json has `arbitrary_precision`).
-pub fn num(text: &str) -> Value {
+pub(crate) fn num(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
 /// Money with two decimals from cents.
-pub fn money(cents: i64) -> Value {
+pub(crate) fn money(cents: i64) -> Value {
     num(&format!("{}.{:02}", cents / 100, cents % 100))
 }
 
@@ -122,7 +122,7 @@ fn env_b(rng: &mut Rng, topic: Topic, origen: &str, datos: Value) -> Value {
 const CHANNELS: &[&str] = &["EMAIL", "SMS", "PUSH", "WHATSAPP"];
 
 /// One generator-like record of `topic` (a random event type of it).
-pub fn record(rng: &mut Rng, topic: Topic) -> Value {
+pub(crate) fn record(rng: &mut Rng, topic: Topic) -> Value {
     let numero = |id: i64| format!("CRV-2024-{id:08}");
     match topic {
         Topic::Orders => match rng.between(0, 3) {
@@ -399,7 +399,7 @@ pub fn record(rng: &mut Rng, topic: Topic) -> Value {
 }
 
 /// `n` generator-like records of every topic, as (topic, compact JSON bytes).
-pub fn generator_like(n: usize, seed: u64) -> Vec<(Topic, Vec<u8>)> {
+pub(crate) fn generator_like(n: usize, seed: u64) -> Vec<(Topic, Vec<u8>)> {
     let mut rng = Rng::new(seed);
     Topic::ALL
         .iter()

@@ -22,17 +22,17 @@ use pulso_queries::{app_with, LiveStatus, PartitionStatus, ViewStore};
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub fn t(text: &str) -> Micros {
+pub(crate) fn t(text: &str) -> Micros {
     parse_rfc3339(text).unwrap()
 }
 
-pub const DAYS: [&str; 3] = [
+pub(crate) const DAYS: [&str; 3] = [
     "2024-01-15T00:00:00Z",
     "2024-01-16T00:00:00Z",
     "2024-01-17T00:00:00Z",
 ];
 
-pub fn rates(
+pub(crate) fn rates(
     tenant: &str,
     channel: &str,
     g: Granularity,
@@ -58,7 +58,7 @@ pub fn rates(
     }
 }
 
-pub fn orders(tenant: &str, g: Granularity, start: &str) -> OrderMetrics {
+pub(crate) fn orders(tenant: &str, g: Granularity, start: &str) -> OrderMetrics {
     OrderMetrics {
         tenant_id: tenant.into(),
         granularity: g,
@@ -73,7 +73,7 @@ pub fn orders(tenant: &str, g: Granularity, start: &str) -> OrderMetrics {
     }
 }
 
-pub fn timeline_of(tenant: &str, entity: &str, ts: &str, event_id: &str) -> TimelineEntry {
+pub(crate) fn timeline_of(tenant: &str, entity: &str, ts: &str, event_id: &str) -> TimelineEntry {
     TimelineEntry {
         entity_type: "order".into(),
         entity_id: entity.into(),
@@ -86,12 +86,12 @@ pub fn timeline_of(tenant: &str, entity: &str, ts: &str, event_id: &str) -> Time
 }
 
 /// An entry of `o-2` belongs to globex; every other order of the fixture to acme.
-pub fn timeline(entity: &str, ts: &str, event_id: &str) -> TimelineEntry {
+pub(crate) fn timeline(entity: &str, ts: &str, event_id: &str) -> TimelineEntry {
     let tenant = if entity == "o-2" { "globex" } else { "acme" };
     timeline_of(tenant, entity, ts, event_id)
 }
 
-pub fn open_case(caso_id: i64, dep: i64, status: SlaStatus, due: &str) -> OpenCase {
+pub(crate) fn open_case(caso_id: i64, dep: i64, status: SlaStatus, due: &str) -> OpenCase {
     OpenCase {
         dependencia_id: dep,
         prioridad: Some("ALTA".into()),
@@ -103,7 +103,7 @@ pub fn open_case(caso_id: i64, dep: i64, status: SlaStatus, due: &str) -> OpenCa
 }
 
 /// Every row of the fixture.
-pub fn fixture() -> Vec<ViewRow> {
+pub(crate) fn fixture() -> Vec<ViewRow> {
     let mut rows = vec![ViewRow::AsOf(t("2024-01-20T12:00:00Z"))];
     for tenant in ["acme", "globex"] {
         for channel in ["email", "sms"] {
@@ -281,7 +281,7 @@ pub fn fixture() -> Vec<ViewRow> {
     rows
 }
 
-pub fn store() -> Arc<ViewStore> {
+pub(crate) fn store() -> Arc<ViewStore> {
     let store = Arc::new(ViewStore::new());
     store.apply_epoch(7, fixture().into_iter().map(|r| (r, 1)).collect());
     store.set_live(LiveStatus {
@@ -312,18 +312,18 @@ pub fn store() -> Arc<ViewStore> {
 }
 
 /// A token of tenant `acme` only.
-pub const ACME: &str = "acme-token-0123456789";
+pub(crate) const ACME: &str = "acme-token-0123456789";
 /// A token of tenant `globex` only.
-pub const GLOBEX: &str = "globex-token-0123456789";
+pub(crate) const GLOBEX: &str = "globex-token-0123456789";
 /// A token of the Conecta360 tenant only.
-pub const C360: &str = "c360-token-0123456789";
+pub(crate) const C360: &str = "c360-token-0123456789";
 /// A token of a tenant that has no rows.
-pub const NOBODY: &str = "nobody-token-0123456789";
+pub(crate) const NOBODY: &str = "nobody-token-0123456789";
 /// A token of every tenant, with operator data.
-pub const ADMIN: &str = "admin-token-0123456789";
+pub(crate) const ADMIN: &str = "admin-token-0123456789";
 
 /// The tokens above.
-pub fn secured_config() -> ApiConfig {
+pub(crate) fn secured_config() -> ApiConfig {
     let token = |t: &str, tenants: &[&str], operator| TokenConfig {
         name: Some(t.split('-').next().unwrap().to_string()),
         token: Secret::new(t),
@@ -351,18 +351,18 @@ pub fn secured_config() -> ApiConfig {
 }
 
 /// The API over `store` with `config`, listing the default alert rules.
-pub fn app_of(store: Arc<ViewStore>, config: &ApiConfig) -> Router {
+pub(crate) fn app_of(store: Arc<ViewStore>, config: &ApiConfig) -> Router {
     let alerts = Alerts::new(&default_rules(), Duration::from_secs(5));
     app_with(store, config, Arc::new(alerts)).unwrap()
 }
 
 /// The secured API over the fixture.
-pub fn secured() -> Router {
+pub(crate) fn secured() -> Router {
     app_of(store(), &secured_config())
 }
 
 /// One request, with `Authorization: Bearer <token>` when given; status, headers and body.
-pub async fn request(
+pub(crate) async fn request(
     app: &Router,
     method: Method,
     uri: &str,
@@ -386,36 +386,41 @@ pub async fn request(
     (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-pub async fn call(app: &Router, method: Method, uri: &str) -> (StatusCode, String) {
+pub(crate) async fn call(app: &Router, method: Method, uri: &str) -> (StatusCode, String) {
     let (status, _, body) = request(app, method, uri, None, Body::empty()).await;
     (status, body)
 }
 
 /// A GET as `token` (or without one), its body parsed.
-pub async fn get_as(app: &Router, token: Option<&str>, uri: &str) -> (StatusCode, Value) {
+pub(crate) async fn get_as(app: &Router, token: Option<&str>, uri: &str) -> (StatusCode, Value) {
     let (status, _, body) = request(app, Method::GET, uri, token, Body::empty()).await;
     let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{uri}: {e}: {body}"));
     (status, value)
 }
 
-pub async fn get_json(app: &Router, uri: &str) -> (StatusCode, Value) {
+pub(crate) async fn get_json(app: &Router, uri: &str) -> (StatusCode, Value) {
     get_as(app, None, uri).await
 }
 
 /// A 200 listing's rows, as `token`.
-pub async fn rows_as(app: &Router, token: Option<&str>, uri: &str) -> Vec<Value> {
+pub(crate) async fn rows_as(app: &Router, token: Option<&str>, uri: &str) -> Vec<Value> {
     let (status, body) = get_as(app, token, uri).await;
     assert_eq!(status, StatusCode::OK, "{uri}: {body}");
     body["rows"].as_array().unwrap().clone()
 }
 
 /// A 200 listing's rows.
-pub async fn rows(app: &Router, uri: &str) -> Vec<Value> {
+pub(crate) async fn rows(app: &Router, uri: &str) -> Vec<Value> {
     rows_as(app, None, uri).await
 }
 
 /// Every row of a listing as `token`, walking `next_cursor` with pages of `limit`.
-pub async fn walk_as(app: &Router, token: Option<&str>, uri: &str, limit: usize) -> Vec<Value> {
+pub(crate) async fn walk_as(
+    app: &Router,
+    token: Option<&str>,
+    uri: &str,
+    limit: usize,
+) -> Vec<Value> {
     let sep = if uri.contains('?') { '&' } else { '?' };
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
@@ -442,19 +447,19 @@ pub async fn walk_as(app: &Router, token: Option<&str>, uri: &str, limit: usize)
 }
 
 /// Every row of a listing, walking `next_cursor` with pages of `limit`.
-pub async fn walk(app: &Router, uri: &str, limit: usize) -> Vec<Value> {
+pub(crate) async fn walk(app: &Router, uri: &str, limit: usize) -> Vec<Value> {
     walk_as(app, None, uri, limit).await
 }
 
-pub fn keys(v: &Value) -> BTreeSet<String> {
+pub(crate) fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object().unwrap().keys().cloned().collect()
 }
 
-pub fn set(names: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-pub fn assert_error(
+pub(crate) fn assert_error(
     status: StatusCode,
     body: &Value,
     expected: StatusCode,

@@ -5,6 +5,8 @@
 use std::io::Read;
 use std::time::Duration;
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+
 use super::error::{parse_error_code, ClickHouseError};
 
 /// Longest error body kept in an error message.
@@ -32,7 +34,7 @@ impl Http {
             .build();
         let authorization = user.map(|u| {
             let secret = format!("{u}:{}", password.unwrap_or_default());
-            format!("Basic {}", crate::parquet::base64(secret.as_bytes()))
+            format!("Basic {}", BASE64_STANDARD.encode(secret))
         });
         Http {
             agent,

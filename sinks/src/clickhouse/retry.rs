@@ -3,9 +3,9 @@
 //! `[0, min(max_ms, initial_ms * 2^n)]` milliseconds, until it succeeds, fails permanently, or
 //! `max_elapsed` (when set) would be exceeded.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
+
+use rand::Rng;
 
 use serde::{Deserialize, Deserializer};
 
@@ -58,7 +58,7 @@ impl RetryPolicy {
         mut op: impl FnMut() -> Result<T, ClickHouseError>,
     ) -> Result<T, ClickHouseError> {
         let start = Instant::now();
-        let mut rng = Jitter::new();
+        let mut rng = rand::thread_rng();
         let mut attempt = 0u32;
         loop {
             let error = match op() {
@@ -66,7 +66,7 @@ impl RetryPolicy {
                 Err(e) if e.is_permanent() => return Err(e),
                 Err(e) => e,
             };
-            let pause = rng.below(self.cap(attempt));
+            let pause = full_jitter(&mut rng, self.cap(attempt));
             let elapsed = start.elapsed();
             if let Some(max) = self.max_elapsed {
                 if elapsed + pause > max {
@@ -88,28 +88,28 @@ impl RetryPolicy {
     }
 }
 
-/// A small xorshift generator for the jitter, seeded from the process's random hasher keys.
-struct Jitter(u64);
+/// A pause drawn uniformly from `[0, cap]` (millisecond resolution): "full jitter".
+fn full_jitter(rng: &mut impl Rng, cap: Duration) -> Duration {
+    let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rng.gen_range(0..=cap_ms))
+}
 
-impl Jitter {
-    fn new() -> Self {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u128(Instant::now().elapsed().as_nanos());
-        Jitter(hasher.finish() | 1)
-    }
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
 
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
+    use super::*;
 
-    /// A duration drawn uniformly from `[0, max]` (millisecond resolution).
-    fn below(&mut self, max: Duration) -> Duration {
-        let max_ms = max.as_millis() as u64;
-        Duration::from_millis(self.next() % (max_ms + 1))
+    #[test]
+    fn full_jitter_stays_within_the_cap_and_spreads() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let cap = Duration::from_millis(400);
+        let pauses: Vec<Duration> = (0..1_000).map(|_| full_jitter(&mut rng, cap)).collect();
+        assert!(pauses.iter().all(|p| *p <= cap));
+        // Uniform over [0, 400] ms: both halves are drawn.
+        assert!(pauses.iter().any(|p| p.as_millis() < 100));
+        assert!(pauses.iter().any(|p| p.as_millis() > 300));
+        assert_eq!(full_jitter(&mut rng, Duration::ZERO), Duration::ZERO);
     }
 }

@@ -16,7 +16,7 @@ use super::archive::ArchiveRecord;
 use crate::SinkError;
 
 /// The column name.
-pub const HEADERS_COLUMN: &str = "headers";
+pub(super) const HEADERS_COLUMN: &str = "headers";
 
 /// The fields of one header: `key` utf8, `value` nullable binary.
 fn header_fields() -> Fields {
@@ -32,7 +32,7 @@ fn item_field() -> FieldRef {
 }
 
 /// The `headers` field of the archive schema: nullable `list<struct<key, value>>`.
-pub fn headers_field() -> Field {
+pub(super) fn headers_field() -> Field {
     Field::new(HEADERS_COLUMN, DataType::List(item_field()), true)
 }
 

@@ -60,7 +60,7 @@ pub use progress::{
     progress_path, read_progress, write_progress, PartitionProgress, PartitionsProgress, Progress,
     PROGRESS_DIR,
 };
-pub use rejected::{base64, write_rejected_jsonl, RejectedRecord};
+pub use rejected::{write_rejected_jsonl, RejectedRecord};
 pub use view_write::{prepare_views_dir, write_view, write_views, ViewRows, WRITE_CHUNK_ROWS};
 
 /// Most rows in one row group.

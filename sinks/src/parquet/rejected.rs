@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use pulso_events::{Position, RejectReason, Topic};
 use serde::Serialize;
 
@@ -56,7 +57,7 @@ impl RejectedRecord {
             detail: &self.detail,
             key: self.key.as_deref().map(String::from_utf8_lossy),
             value: (!self.tombstone).then(|| String::from_utf8_lossy(&self.value)),
-            value_base64: (!utf8).then(|| base64(&self.value)),
+            value_base64: (!utf8).then(|| BASE64_STANDARD.encode(&self.value)),
         }
     }
 
@@ -80,26 +81,4 @@ pub fn write_rejected_jsonl(path: &Path, rejected: &[RejectedRecord]) -> Result<
         out.into_inner()
             .map_err(|e| SinkError::io(path)(e.into_error()))
     })
-}
-
-/// Standard base64 (RFC 4648, with padding).
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
