@@ -45,9 +45,18 @@ async fn pages(out: &mut String, name: &str, store: Arc<ViewStore>) {
         uris.push("/openapi.json".to_string());
     }
     for uri in uris {
-        let (status, _, body) =
-            request(&app, Method::GET, &uri, Some(ADMIN), axum::body::Body::empty()).await;
-        out.push_str(&format!("== {name} {uri} {status}\n{}\n", blank_freshness(&body)));
+        let (status, _, body) = request(
+            &app,
+            Method::GET,
+            &uri,
+            Some(ADMIN),
+            axum::body::Body::empty(),
+        )
+        .await;
+        out.push_str(&format!(
+            "== {name} {uri} {status}\n{}\n",
+            blank_freshness(&body)
+        ));
     }
 }
 
