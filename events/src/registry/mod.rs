@@ -31,6 +31,7 @@ use crate::time::{Granularity, Micros};
 use crate::views::{ViewRow, ViewSet};
 
 pub use columns::{Cell, CellError, Column, ColumnType, Record, Role, Value};
+pub use operations::{rejected_column, summary_tenant};
 
 /// Calls `$callback!` with every view, in registry order (the order of `VIEWS.md`, with
 /// `open_cases` after `open_case_sla`), as `RowType field Variant;` items: the row type, its
@@ -173,6 +174,9 @@ pub(crate) const REGISTRY: &[(&str, bool)] = {
     }
     for_each_view!(registry)
 };
+
+/// How many views the registry has.
+pub const VIEW_COUNT: usize = REGISTRY.len();
 
 /// How many views are served.
 pub(crate) const fn served_count() -> usize {
