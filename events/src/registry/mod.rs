@@ -11,8 +11,13 @@
 //! arm) invokes it with its own macro, and generic code walks the views with
 //! [`visit_views`] or a row's view with [`ViewRow::visit`].
 //!
-//! Adding a view: its row type and [`View`] implementation (one file here), one line in
-//! [`for_each_view!`], its dataflow and its oracle.
+//! Adding a view touches: its row type (`views.rs`), its [`View`] implementation (a file
+//! here), one line of [`for_each_view!`]; its dataflow (a `dataflows/` module and the
+//! `build_views` concat) and its oracle (an `oracle/` module and `compute`); and, until the
+//! live snapshot walks the registry, one line of `src/live/snapshot.rs`. Parquet files and
+//! history, ClickHouse tables, the serving store, the API's JSON, OpenAPI and retention
+//! follow from the entry; `/v1/views/{view}` serves it unfiltered unless `api/views.rs`
+//! gives it filters.
 
 mod cases;
 mod columns;
@@ -107,7 +112,8 @@ pub trait View: Member + Clone + Ord + Debug + Send + Sync + 'static {
 
     /// The columns, in the order of the Parquet file and the ClickHouse table.
     fn columns() -> &'static [Column];
-    /// Appends the row's cells to `out`, one per column of [`View::columns`], in order.
+    /// Appends the row's cells to `out`, one per column of [`View::columns`], in order (a
+    /// [`ColumnType::Rate`] column is always [`Role::Derived`]: no sink reads it back).
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>);
     /// The row whose key, value and hidden cells `record` holds (derived ones are ignored).
     fn from_record(record: &mut Record<'_>) -> Result<Self, CellError>;

@@ -139,6 +139,10 @@ impl ViewVisitor for Check<'_> {
             assert_eq!(&back, row, "{}", V::NAME);
             assert_eq!(row.expiry().is_some(), V::EXPIRES, "{}", V::NAME);
         }
+        // Sinks never read a rate back: every rate is derived.
+        for c in columns.iter().filter(|c| c.ty == ColumnType::Rate) {
+            assert_eq!(c.role, Role::Derived, "{}.{}", V::NAME, c.name);
+        }
         let names: Vec<_> = columns.iter().map(|c| &c.name).collect();
         let mut unique = names.clone();
         unique.sort();
