@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod model;
 pub mod money;
+pub mod registry;
 pub mod reject;
 pub mod retention;
 pub mod summary;

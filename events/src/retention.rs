@@ -11,6 +11,7 @@ use std::str::FromStr;
 use crate::time::{Granularity, MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_SECOND};
 use serde::{Deserialize, Serialize};
 
+use crate::registry::{visit_views, View, ViewVisitor};
 use crate::views::ViewSet;
 
 /// A retention horizon: how far behind the watermark state is kept (`None`: forever).
@@ -256,32 +257,34 @@ impl Retention {
         let Some(w) = watermark else {
             return (views, expired);
         };
-        let gone = |due: Option<i64>| due.is_some_and(|d| d <= w);
-        fn part<T>(rows: &mut Vec<T>, out: &mut Vec<T>, gone: impl Fn(&T) -> bool) {
-            let (old, kept): (Vec<T>, Vec<T>) = std::mem::take(rows).into_iter().partition(gone);
-            *rows = kept;
-            *out = old;
+        struct Split<'a> {
+            retention: &'a Retention,
+            watermark: i64,
+            views: &'a mut ViewSet,
+            expired: &'a mut ViewSet,
         }
-        part(
-            &mut views.notification_rates,
-            &mut expired.notification_rates,
-            |r| gone(self.window_due(r.granularity, r.window_start)),
-        );
-        part(
-            &mut views.notification_bounces,
-            &mut expired.notification_bounces,
-            |r| gone(self.window_due(Granularity::Day, r.day)),
-        );
-        part(&mut views.order_metrics, &mut expired.order_metrics, |r| {
-            gone(self.window_due(r.granularity, r.window_start))
-        });
-        part(
-            &mut views.sla_compliance,
-            &mut expired.sla_compliance,
-            |r| gone(self.window_due(Granularity::Day, r.day)),
-        );
-        part(&mut views.timelines, &mut expired.timelines, |r| {
-            gone(self.timeline_due(r.timestamp))
+        impl ViewVisitor for Split<'_> {
+            fn visit<V: View>(&mut self) {
+                if !V::EXPIRES {
+                    return;
+                }
+                let (retention, w) = (self.retention, self.watermark);
+                let (old, kept): (Vec<V>, Vec<V>) = std::mem::take(V::rows_mut(self.views))
+                    .into_iter()
+                    .partition(|r| {
+                        r.expiry()
+                            .and_then(|e| e.due(retention))
+                            .is_some_and(|d| d <= w)
+                    });
+                *V::rows_mut(self.views) = kept;
+                *V::rows_mut(self.expired) = old;
+            }
+        }
+        visit_views(&mut Split {
+            retention: self,
+            watermark: w,
+            views: &mut views,
+            expired: &mut expired,
         });
         (views, expired)
     }

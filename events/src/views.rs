@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::MicroHours;
 use crate::money::CentsTotal;
+use crate::registry::{self, Member, RowVisitor};
 use crate::time::{Granularity, Micros};
 
 /// A ratio as VIEWS.md defines rates: `None` when the denominator is 0.
@@ -16,19 +17,9 @@ pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator != 0).then(|| numerator as f64 / denominator as f64)
 }
 
-/// The names of the views, as used for files, tables and routes.
-pub const VIEW_NAMES: [&str; 10] = [
-    "notification_rates",
-    "notification_bounces",
-    "order_metrics",
-    "order_cancellations",
-    "inventory_levels",
-    "case_backlog",
-    "sla_compliance",
-    "open_case_sla",
-    "timelines",
-    "pipeline_health",
-];
+/// The names of the views served at `/v1/views/{view}`, in registry order (every view but
+/// `open_cases`), as used for files, tables and routes.
+pub const VIEW_NAMES: [&str; registry::served_count()] = registry::served_names();
 
 /// `notification_rates`: the send-time cohort of notifications.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -336,109 +327,97 @@ impl TopicHealth {
     }
 }
 
-/// Every view's rows at one point (each list sorted by its derived order), as produced by a
-/// replay, the oracle, or read back from the files.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ViewSet {
-    /// The instant `open_case_sla` was graded at.
-    pub as_of: Option<Micros>,
-    /// `notification_rates`, all three granularities.
-    pub notification_rates: Vec<NotificationRates>,
-    /// `notification_bounces`.
-    pub notification_bounces: Vec<NotificationBounces>,
-    /// `order_metrics`, all three granularities.
-    pub order_metrics: Vec<OrderMetrics>,
-    /// `order_cancellations`.
-    pub order_cancellations: Vec<OrderCancellations>,
-    /// `inventory_levels`.
-    pub inventory_levels: Vec<InventoryLevels>,
-    /// `case_backlog`.
-    pub case_backlog: Vec<CaseBacklog>,
-    /// `sla_compliance`.
-    pub sla_compliance: Vec<SlaCompliance>,
-    /// `open_case_sla`.
-    pub open_case_sla: Vec<OpenCaseSla>,
-    /// The open cases behind `open_case_sla`.
-    pub open_cases: Vec<OpenCase>,
-    /// `timelines`.
-    pub timelines: Vec<TimelineEntry>,
-    /// Per-topic counters of `pipeline_health` (every topic with at least one record).
-    pub pipeline_health: Vec<TopicHealth>,
-}
+/// Generates [`ViewSet`], [`ViewRow`] and their conversions from the registry's list.
+macro_rules! view_set {
+    ($($ty:ident $field:ident $variant:ident;)*) => {
+        /// Every view's rows at one point (each list sorted by its derived order), as produced
+        /// by a replay, the oracle, or read back from the files.
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct ViewSet {
+            /// The instant `open_case_sla` was graded at.
+            pub as_of: Option<Micros>,
+            $(
+                #[doc = concat!("The rows of `", stringify!($field), "`.")]
+                pub $field: Vec<$ty>,
+            )*
+        }
 
-impl ViewSet {
-    /// Sorts every list into its canonical order, so two sets compare with `==`.
-    pub fn sort(&mut self) {
-        self.notification_rates.sort();
-        self.notification_bounces.sort();
-        self.order_metrics.sort();
-        self.order_cancellations.sort();
-        self.inventory_levels.sort();
-        self.case_backlog.sort();
-        self.sla_compliance.sort();
-        self.open_case_sla.sort();
-        self.open_cases.sort();
-        self.timelines.sort();
-        self.pipeline_health.sort();
-    }
-}
+        /// One row of one view: the unit of the engine's view-change stream that every sink
+        /// and the serving store consume as `(row, diff)` pairs.
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum ViewRow {
+            $(
+                #[doc = concat!("A `", stringify!($field), "` row.")]
+                $variant($ty),
+            )*
+            /// The instant open cases are graded at.
+            AsOf(Micros),
+            /// The greatest accepted event time so far (VIEWS.md, "Retention"): windowed rows
+            /// and timeline entries it has expired leave the served views for the sinks'
+            /// history. Not a row of any view: [`ViewSet::from_rows`] skips it.
+            Watermark(Micros),
+        }
 
-/// One row of one view: the unit of the engine's view-change stream that every sink and the
-/// serving store consume as `(row, diff)` pairs.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ViewRow {
-    /// A `notification_rates` row.
-    NotificationRates(NotificationRates),
-    /// A `notification_bounces` row.
-    NotificationBounces(NotificationBounces),
-    /// An `order_metrics` row.
-    OrderMetrics(OrderMetrics),
-    /// An `order_cancellations` row.
-    OrderCancellations(OrderCancellations),
-    /// An `inventory_levels` row.
-    InventoryLevels(InventoryLevels),
-    /// A `case_backlog` row.
-    CaseBacklog(CaseBacklog),
-    /// A `sla_compliance` row.
-    SlaCompliance(SlaCompliance),
-    /// An `open_case_sla` row.
-    OpenCaseSla(OpenCaseSla),
-    /// One graded open case.
-    OpenCase(OpenCase),
-    /// A `timelines` entry.
-    Timeline(TimelineEntry),
-    /// A per-topic `pipeline_health` row.
-    TopicHealth(TopicHealth),
-    /// The instant open cases are graded at.
-    AsOf(Micros),
-    /// The greatest accepted event time so far (VIEWS.md, "Retention"): windowed rows and
-    /// timeline entries it has expired leave the served views for the sinks' history. Not a
-    /// row of any view: [`ViewSet::from_rows`] skips it.
-    Watermark(Micros),
-}
+        $(
+            impl Member for $ty {
+                fn rows(set: &ViewSet) -> &Vec<Self> {
+                    &set.$field
+                }
+                fn rows_mut(set: &mut ViewSet) -> &mut Vec<Self> {
+                    &mut set.$field
+                }
+                fn into_row(self) -> ViewRow {
+                    ViewRow::$variant(self)
+                }
+            }
+        )*
 
-impl ViewSet {
-    /// Builds a set from the rows present (the caller passes each row once).
-    pub fn from_rows(rows: impl IntoIterator<Item = ViewRow>) -> ViewSet {
-        let mut set = ViewSet::default();
-        for row in rows {
-            match row {
-                ViewRow::NotificationRates(r) => set.notification_rates.push(r),
-                ViewRow::NotificationBounces(r) => set.notification_bounces.push(r),
-                ViewRow::OrderMetrics(r) => set.order_metrics.push(r),
-                ViewRow::OrderCancellations(r) => set.order_cancellations.push(r),
-                ViewRow::InventoryLevels(r) => set.inventory_levels.push(r),
-                ViewRow::CaseBacklog(r) => set.case_backlog.push(r),
-                ViewRow::SlaCompliance(r) => set.sla_compliance.push(r),
-                ViewRow::OpenCaseSla(r) => set.open_case_sla.push(r),
-                ViewRow::OpenCase(r) => set.open_cases.push(r),
-                ViewRow::Timeline(r) => set.timelines.push(r),
-                ViewRow::TopicHealth(r) => set.pipeline_health.push(r),
-                ViewRow::AsOf(t) => set.as_of = Some(t),
-                ViewRow::Watermark(_) => {}
+        impl ViewSet {
+            /// Sorts every list into its canonical order, so two sets compare with `==`.
+            pub fn sort(&mut self) {
+                $(self.$field.sort();)*
+            }
+
+            /// Builds a set from the rows present (the caller passes each row once).
+            pub fn from_rows(rows: impl IntoIterator<Item = ViewRow>) -> ViewSet {
+                let mut set = ViewSet::default();
+                for row in rows {
+                    match row {
+                        $(ViewRow::$variant(r) => set.$field.push(r),)*
+                        ViewRow::AsOf(t) => set.as_of = Some(t),
+                        ViewRow::Watermark(_) => {}
+                    }
+                }
+                set.sort();
+                set
+            }
+
+            /// Every row of the set (and its `as_of`, when set) as a [`ViewRow`], view by view.
+            pub fn rows(&self) -> impl Iterator<Item = ViewRow> + '_ {
+                let rows = std::iter::empty();
+                $(let rows = rows.chain(self.$field.iter().cloned().map(ViewRow::$variant));)*
+                rows.chain(self.as_of.map(ViewRow::AsOf))
+            }
+
+            /// [`ViewSet::rows`], consuming the set.
+            pub fn into_rows(self) -> impl Iterator<Item = ViewRow> {
+                let rows = std::iter::empty();
+                $(let rows = rows.chain(self.$field.into_iter().map(ViewRow::$variant));)*
+                rows.chain(self.as_of.map(ViewRow::AsOf))
             }
         }
-        set.sort();
-        set
-    }
+
+        impl ViewRow {
+            /// Calls `visitor` with the row typed by its view; `None` for `AsOf` and
+            /// `Watermark`, which are rows of no view.
+            pub fn visit<'a, R: RowVisitor<'a>>(&'a self, visitor: R) -> Option<R::Output> {
+                match self {
+                    $(ViewRow::$variant(r) => Some(visitor.visit(r)),)*
+                    ViewRow::AsOf(_) | ViewRow::Watermark(_) => None,
+                }
+            }
+        }
+    };
 }
+
+crate::for_each_view!(view_set);

@@ -7,37 +7,7 @@ use pulso_events::views::{ViewRow, ViewSet};
 
 /// Every row of `views` (and its `as_of`, when set) as a [`ViewRow`], view by view.
 pub fn view_rows(views: &ViewSet) -> impl Iterator<Item = ViewRow> + '_ {
-    let v = views;
-    (v.notification_rates
-        .iter()
-        .cloned()
-        .map(ViewRow::NotificationRates))
-    .chain(
-        v.notification_bounces
-            .iter()
-            .cloned()
-            .map(ViewRow::NotificationBounces),
-    )
-    .chain(v.order_metrics.iter().cloned().map(ViewRow::OrderMetrics))
-    .chain(
-        v.order_cancellations
-            .iter()
-            .cloned()
-            .map(ViewRow::OrderCancellations),
-    )
-    .chain(
-        v.inventory_levels
-            .iter()
-            .cloned()
-            .map(ViewRow::InventoryLevels),
-    )
-    .chain(v.case_backlog.iter().cloned().map(ViewRow::CaseBacklog))
-    .chain(v.sla_compliance.iter().cloned().map(ViewRow::SlaCompliance))
-    .chain(v.open_case_sla.iter().cloned().map(ViewRow::OpenCaseSla))
-    .chain(v.open_cases.iter().cloned().map(ViewRow::OpenCase))
-    .chain(v.timelines.iter().cloned().map(ViewRow::Timeline))
-    .chain(v.pipeline_health.iter().cloned().map(ViewRow::TopicHealth))
-    .chain(v.as_of.map(ViewRow::AsOf))
+    views.rows()
 }
 
 /// The consolidated changes from `old` to `new`: `-1` for every row only in `old`, `+1` for

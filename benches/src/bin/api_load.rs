@@ -61,36 +61,7 @@ impl Rng {
 }
 
 fn rows_of(set: ViewSet) -> Vec<ViewRow> {
-    let mut rows: Vec<ViewRow> = Vec::new();
-    rows.extend(
-        set.notification_rates
-            .into_iter()
-            .map(ViewRow::NotificationRates),
-    );
-    rows.extend(
-        set.notification_bounces
-            .into_iter()
-            .map(ViewRow::NotificationBounces),
-    );
-    rows.extend(set.order_metrics.into_iter().map(ViewRow::OrderMetrics));
-    rows.extend(
-        set.order_cancellations
-            .into_iter()
-            .map(ViewRow::OrderCancellations),
-    );
-    rows.extend(
-        set.inventory_levels
-            .into_iter()
-            .map(ViewRow::InventoryLevels),
-    );
-    rows.extend(set.case_backlog.into_iter().map(ViewRow::CaseBacklog));
-    rows.extend(set.sla_compliance.into_iter().map(ViewRow::SlaCompliance));
-    rows.extend(set.open_case_sla.into_iter().map(ViewRow::OpenCaseSla));
-    rows.extend(set.open_cases.into_iter().map(ViewRow::OpenCase));
-    rows.extend(set.timelines.into_iter().map(ViewRow::Timeline));
-    rows.extend(set.pipeline_health.into_iter().map(ViewRow::TopicHealth));
-    rows.extend(set.as_of.map(ViewRow::AsOf));
-    rows
+    set.into_rows().collect()
 }
 
 /// The token of each tenant, and the all-tenant operator token.

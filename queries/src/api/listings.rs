@@ -254,7 +254,7 @@ pub(crate) async fn pipeline_health(
     let body = Health {
         view: "pipeline_health",
         meta,
-        rows: topics.iter().map(TopicHealthJson).collect(),
+        rows: topics.iter().map(TopicHealthJson::from).collect(),
         next_cursor: None,
         partitions: live.partitions,
         dlq_size: live.dlq_size,

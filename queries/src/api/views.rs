@@ -10,19 +10,20 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
 use pulso_events::time::{Granularity, Micros};
-use pulso_events::views::{SlaStatus, VIEW_NAMES};
+use pulso_events::views::{
+    CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCaseSla,
+    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth,
+    VIEW_NAMES,
+};
 use utoipa::IntoParams;
 
 use super::auth::Principal;
 use super::page::{eq, eq_opt, listing, start, Meta};
 use super::params::{Params, RawQuery, TimeRange};
-use super::render::{
-    CaseBacklogJson, InventoryLevelsJson, NotificationBouncesJson, NotificationRatesJson,
-    OpenCaseSlaJson, OrderCancellationsJson, OrderMetricsJson, SlaComplianceJson, TimelineJson,
-    TopicHealthJson,
-};
+use super::render::RowJson;
 use super::{ApiError, AppState};
 use crate::store::Tenants;
+use pulso_events::registry::{visit_views, View, ViewVisitor};
 
 /// Default and maximum page size of `/v1/views/*` and `/v1/open_cases`.
 pub const VIEW_LIMIT: (usize, usize) = (100, 1000);
@@ -150,7 +151,9 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, NotificationRatesJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<NotificationRates>>(
+                name, name, meta, &page,
+            ))
         }
         "order_metrics" => {
             let p = Params::parse(query, &["tenant_id", "granularity", "from", "to"], true)?;
@@ -168,7 +171,7 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, OrderMetricsJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<OrderMetrics>>(name, name, meta, &page))
         }
         "notification_bounces" => {
             let p = Params::parse(query, &["tenant_id", "channel"], true)?;
@@ -188,7 +191,7 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, NotificationBouncesJson>(
+            Ok(listing::<_, RowJson<NotificationBounces>>(
                 name, name, meta, &page,
             ))
         }
@@ -207,7 +210,7 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, OrderCancellationsJson>(
+            Ok(listing::<_, RowJson<OrderCancellations>>(
                 name, name, meta, &page,
             ))
         }
@@ -226,7 +229,9 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, InventoryLevelsJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<InventoryLevels>>(
+                name, name, meta, &page,
+            ))
         }
         "case_backlog" => {
             let p = Params::parse(query, &["dependencia_id"], true)?;
@@ -243,7 +248,7 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, CaseBacklogJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<CaseBacklog>>(name, name, meta, &page))
         }
         "sla_compliance" => {
             let p = Params::parse(query, &["dependencia_id", "prioridad", "from", "to"], true)?;
@@ -261,7 +266,9 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, SlaComplianceJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<SlaCompliance>>(
+                name, name, meta, &page,
+            ))
         }
         "open_case_sla" => {
             let p = Params::parse(query, &["dependencia_id", "prioridad", "status"], true)?;
@@ -282,7 +289,7 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, OpenCaseSlaJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<OpenCaseSla>>(name, name, meta, &page))
         }
         "timelines" => {
             let p = Params::parse(query, &["entity_type", "entity_id"], true)?;
@@ -302,7 +309,9 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, TimelineJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<TimelineEntry>>(
+                name, name, meta, &page,
+            ))
         }
         "pipeline_health" => {
             principal.require_operator()?;
@@ -319,14 +328,69 @@ pub(crate) async fn view(
             );
             let meta = Meta::of(&t);
             drop(t);
-            Ok(listing::<_, TopicHealthJson>(name, name, meta, &page))
+            Ok(listing::<_, RowJson<TopicHealth>>(name, name, meta, &page))
         }
-        _ => Err(ApiError::not_found(
+        // A view without filters of its own: paged in key order, scoped to the token's
+        // tenants.
+        _ => unfiltered(&state, &principal, name, query),
+    }
+}
+
+/// One page of the served view `name` (of the registry) without filters.
+fn unfiltered(
+    state: &AppState,
+    principal: &Principal,
+    name: &'static str,
+    query: RawQuery,
+) -> Result<Response, ApiError> {
+    struct Page<'a> {
+        state: &'a AppState,
+        principal: &'a Principal,
+        name: &'static str,
+        query: Option<RawQuery>,
+        out: Option<Result<Response, ApiError>>,
+    }
+    impl ViewVisitor for Page<'_> {
+        fn visit<V: View>(&mut self) {
+            if !V::SERVED || V::NAME != self.name {
+                return;
+            }
+            let Some(query) = self.query.take() else {
+                return;
+            };
+            self.out = Some((|| {
+                let (default, max) = VIEW_LIMIT;
+                let p = Params::parse(query, &[], true)?;
+                let (limit, cursor) = (p.limit(default, max)?, p.cursor(self.name)?);
+                let t = self.state.store.read();
+                let page = t.table::<V>().page(
+                    &self.principal.tenants,
+                    start(None, cursor).as_ref(),
+                    |_| true,
+                    |_| true,
+                    limit,
+                );
+                let meta = Meta::of(&t);
+                drop(t);
+                Ok(listing::<_, RowJson<V>>(self.name, self.name, meta, &page))
+            })());
+        }
+    }
+    let mut page = Page {
+        state,
+        principal,
+        name,
+        query: Some(query),
+        out: None,
+    };
+    visit_views(&mut page);
+    page.out.unwrap_or_else(|| {
+        Err(ApiError::not_found(
             "unknown_view",
             Some("view"),
             format!("view `{name}` is not served"),
-        )),
-    }
+        ))
+    })
 }
 
 /// Whether a windowed key `(granularity, window_start, ..)` is still inside the scanned

@@ -7,9 +7,11 @@ mod keys;
 mod table;
 mod tenants;
 
+use std::any::Any;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
+use pulso_events::registry::{View, VIEW_COUNT};
 use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{
@@ -22,162 +24,118 @@ pub use keys::*;
 pub use table::{Page, Table, SCAN_BUDGET};
 pub use tenants::Tenants;
 
-/// Every view's current rows and the epoch they reflect (read through [`ViewStore::read`]).
-#[derive(Debug)]
-pub struct Tables {
-    /// The last epoch applied, `None` before the first.
-    pub epoch: Option<u64>,
-    /// The instant `open_case_sla` is graded at.
-    pub as_of: Option<Micros>,
-    /// The greatest accepted event time (VIEWS.md, "Retention"); `None` before any.
-    pub watermark: Option<Micros>,
-    /// The horizons past which rows leave the store.
-    pub retention: Retention,
-    /// When the last epoch was applied (the store's creation before the first).
-    pub applied_at: SystemTime,
-    /// `notification_rates`.
-    pub notification_rates: Table<NotificationRates>,
-    /// `notification_bounces`.
-    pub notification_bounces: Table<NotificationBounces>,
-    /// `order_metrics`.
-    pub order_metrics: Table<OrderMetrics>,
-    /// `order_cancellations`.
-    pub order_cancellations: Table<OrderCancellations>,
-    /// `inventory_levels`.
-    pub inventory_levels: Table<InventoryLevels>,
-    /// `case_backlog`.
-    pub case_backlog: Table<CaseBacklog>,
-    /// `sla_compliance`.
-    pub sla_compliance: Table<SlaCompliance>,
-    /// `open_case_sla`.
-    pub open_case_sla: Table<OpenCaseSla>,
-    /// The open cases, per status by ascending `due_at`.
-    pub open_cases: Table<OpenCase>,
-    /// `timelines`.
-    pub timelines: Table<TimelineEntry>,
-    /// Per-topic `pipeline_health` counters.
-    pub pipeline_health: Table<TopicHealth>,
+/// Generates [`Tables`] (one [`Table`] per view of the registry) and its per-view methods.
+macro_rules! tables {
+    ($($ty:ident $field:ident $variant:ident;)*) => {
+        /// Every view's current rows and the epoch they reflect (read through
+        /// [`ViewStore::read`]).
+        #[derive(Debug)]
+        pub struct Tables {
+            /// The last epoch applied, `None` before the first.
+            pub epoch: Option<u64>,
+            /// The instant `open_case_sla` is graded at.
+            pub as_of: Option<Micros>,
+            /// The greatest accepted event time (VIEWS.md, "Retention"); `None` before any.
+            pub watermark: Option<Micros>,
+            /// The horizons past which rows leave the store.
+            pub retention: Retention,
+            /// When the last epoch was applied (the store's creation before the first).
+            pub applied_at: SystemTime,
+            $(
+                #[doc = concat!("`", stringify!($field), "`, by its serving key.")]
+                pub $field: Table<$ty>,
+            )*
+        }
+
+        impl Tables {
+            fn new(now: SystemTime, retention: Retention) -> Tables {
+                Tables {
+                    epoch: None,
+                    as_of: None,
+                    watermark: None,
+                    retention,
+                    applied_at: now,
+                    $($field: Table::default(),)*
+                }
+            }
+
+            fn remove(&mut self, tenant: &str, row: &ViewRow) {
+                match row {
+                    $(ViewRow::$variant(r) => self.$field.remove(tenant, r),)*
+                    ViewRow::AsOf(t) => {
+                        if self.as_of == Some(*t) {
+                            self.as_of = None;
+                        }
+                    }
+                    // The watermark only grows: its old value is replaced by the insert.
+                    ViewRow::Watermark(_) => {}
+                }
+            }
+
+            /// Inserts `row`; a row that expires is filed under its due instant.
+            fn insert(&mut self, tenant: String, row: ViewRow) {
+                let retention = self.retention;
+                match row {
+                    $(ViewRow::$variant(r) => {
+                        let due = r.expiry().and_then(|e| e.due(&retention));
+                        self.$field.insert_expiring(tenant, r, due)
+                    })*
+                    ViewRow::AsOf(t) => self.as_of = Some(t),
+                    ViewRow::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
+                }
+            }
+
+            /// Removes the rows the watermark has expired (windowed rows, timeline entries)
+            /// and returns them, for the sinks' history.
+            fn expire(&mut self) -> Vec<ViewRow> {
+                let Some(w) = self.watermark else {
+                    return Vec::new();
+                };
+                let mut expired: Vec<ViewRow> = Vec::new();
+                $(
+                    if <$ty as View>::EXPIRES {
+                        expired.extend(self.$field.expire(w).into_iter().map(ViewRow::$variant));
+                    }
+                )*
+                expired
+            }
+
+            /// The number of rows each view holds, by view name (for `/metrics`).
+            pub fn row_counts(&self) -> [(&'static str, usize); VIEW_COUNT] {
+                [$((<$ty as View>::NAME, self.$field.len()),)*]
+            }
+
+            /// All current rows as a sorted [`ViewSet`].
+            pub fn to_view_set(&self) -> ViewSet {
+                let mut set = ViewSet {
+                    as_of: self.as_of,
+                    $($field: self.$field.rows().cloned().collect(),)*
+                };
+                set.sort();
+                set
+            }
+
+            /// The table of view `V`.
+            pub fn table<V: View>(&self) -> &Table<V> {
+                $(
+                    if let Some(table) = (&self.$field as &dyn Any).downcast_ref::<Table<V>>() {
+                        return table;
+                    }
+                )*
+                unreachable!("every view of the registry has a table")
+            }
+        }
+    };
 }
 
-impl Tables {
-    fn new(now: SystemTime, retention: Retention) -> Tables {
-        Tables {
-            epoch: None,
-            as_of: None,
-            watermark: None,
-            retention,
-            applied_at: now,
-            notification_rates: Table::default(),
-            notification_bounces: Table::default(),
-            order_metrics: Table::default(),
-            order_cancellations: Table::default(),
-            inventory_levels: Table::default(),
-            case_backlog: Table::default(),
-            sla_compliance: Table::default(),
-            open_case_sla: Table::default(),
-            open_cases: Table::default(),
-            timelines: Table::default(),
-            pipeline_health: Table::default(),
-        }
-    }
+pulso_events::for_each_view!(tables);
 
+impl Tables {
     /// Seconds since the views last caught up (since the last applied epoch).
     pub fn freshness_seconds(&self, now: SystemTime) -> f64 {
         now.duration_since(self.applied_at)
             .unwrap_or(Duration::ZERO)
             .as_secs_f64()
-    }
-
-    fn remove(&mut self, tenant: &str, row: &ViewRow) {
-        match row {
-            ViewRow::NotificationRates(r) => self.notification_rates.remove(tenant, r),
-            ViewRow::NotificationBounces(r) => self.notification_bounces.remove(tenant, r),
-            ViewRow::OrderMetrics(r) => self.order_metrics.remove(tenant, r),
-            ViewRow::OrderCancellations(r) => self.order_cancellations.remove(tenant, r),
-            ViewRow::InventoryLevels(r) => self.inventory_levels.remove(tenant, r),
-            ViewRow::CaseBacklog(r) => self.case_backlog.remove(tenant, r),
-            ViewRow::SlaCompliance(r) => self.sla_compliance.remove(tenant, r),
-            ViewRow::OpenCaseSla(r) => self.open_case_sla.remove(tenant, r),
-            ViewRow::OpenCase(r) => self.open_cases.remove(tenant, r),
-            ViewRow::Timeline(r) => self.timelines.remove(tenant, r),
-            ViewRow::TopicHealth(r) => self.pipeline_health.remove(tenant, r),
-            ViewRow::AsOf(t) => {
-                if self.as_of == Some(*t) {
-                    self.as_of = None;
-                }
-            }
-            // The watermark only grows: its old value is replaced by the insert.
-            ViewRow::Watermark(_) => {}
-        }
-    }
-
-    fn insert(&mut self, tenant: String, row: ViewRow) {
-        let retention = self.retention;
-        match row {
-            ViewRow::NotificationRates(r) => {
-                let due = retention.window_due(r.granularity, r.window_start);
-                self.notification_rates.insert_expiring(tenant, r, due)
-            }
-            ViewRow::NotificationBounces(r) => {
-                let due = retention.window_due(Granularity::Day, r.day);
-                self.notification_bounces.insert_expiring(tenant, r, due)
-            }
-            ViewRow::OrderMetrics(r) => {
-                let due = retention.window_due(r.granularity, r.window_start);
-                self.order_metrics.insert_expiring(tenant, r, due)
-            }
-            ViewRow::OrderCancellations(r) => self.order_cancellations.insert(tenant, r),
-            ViewRow::InventoryLevels(r) => self.inventory_levels.insert(tenant, r),
-            ViewRow::CaseBacklog(r) => self.case_backlog.insert(tenant, r),
-            ViewRow::SlaCompliance(r) => {
-                let due = retention.window_due(Granularity::Day, r.day);
-                self.sla_compliance.insert_expiring(tenant, r, due)
-            }
-            ViewRow::OpenCaseSla(r) => self.open_case_sla.insert(tenant, r),
-            ViewRow::OpenCase(r) => self.open_cases.insert(tenant, r),
-            ViewRow::Timeline(r) => {
-                let due = retention.timeline_due(r.timestamp);
-                self.timelines.insert_expiring(tenant, r, due)
-            }
-            ViewRow::TopicHealth(r) => self.pipeline_health.insert(tenant, r),
-            ViewRow::AsOf(t) => self.as_of = Some(t),
-            ViewRow::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
-        }
-    }
-
-    /// Removes the rows the watermark has expired (windowed rows, timeline entries) and
-    /// returns them, for the sinks' history.
-    fn expire(&mut self) -> Vec<ViewRow> {
-        let Some(w) = self.watermark else {
-            return Vec::new();
-        };
-        let mut expired: Vec<ViewRow> = Vec::new();
-        expired.extend(
-            self.notification_rates
-                .expire(w)
-                .into_iter()
-                .map(ViewRow::NotificationRates),
-        );
-        expired.extend(
-            self.notification_bounces
-                .expire(w)
-                .into_iter()
-                .map(ViewRow::NotificationBounces),
-        );
-        expired.extend(
-            self.order_metrics
-                .expire(w)
-                .into_iter()
-                .map(ViewRow::OrderMetrics),
-        );
-        expired.extend(
-            self.sla_compliance
-                .expire(w)
-                .into_iter()
-                .map(ViewRow::SlaCompliance),
-        );
-        expired.extend(self.timelines.expire(w).into_iter().map(ViewRow::Timeline));
-        expired
     }
 
     /// The earliest `window_start` of `granularity` rows still held (`None`: all are): a
@@ -199,46 +157,6 @@ impl Tables {
     /// The earliest timeline entry time still held (`None`: all are).
     pub fn retained_timelines_from(&self) -> Option<Micros> {
         self.retention.timelines.cutoff(self.watermark)
-    }
-
-    /// The number of rows each view holds, by view name (for `/metrics`).
-    pub fn row_counts(&self) -> [(&'static str, usize); 11] {
-        [
-            ("notification_rates", self.notification_rates.len()),
-            ("notification_bounces", self.notification_bounces.len()),
-            ("order_metrics", self.order_metrics.len()),
-            ("order_cancellations", self.order_cancellations.len()),
-            ("inventory_levels", self.inventory_levels.len()),
-            ("case_backlog", self.case_backlog.len()),
-            ("sla_compliance", self.sla_compliance.len()),
-            ("open_case_sla", self.open_case_sla.len()),
-            ("open_cases", self.open_cases.len()),
-            ("timelines", self.timelines.len()),
-            ("pipeline_health", self.pipeline_health.len()),
-        ]
-    }
-
-    /// All current rows as a sorted [`ViewSet`].
-    pub fn to_view_set(&self) -> ViewSet {
-        fn all<R: Keyed>(t: &Table<R>) -> Vec<R> {
-            t.rows().cloned().collect()
-        }
-        let mut set = ViewSet {
-            as_of: self.as_of,
-            notification_rates: all(&self.notification_rates),
-            notification_bounces: all(&self.notification_bounces),
-            order_metrics: all(&self.order_metrics),
-            order_cancellations: all(&self.order_cancellations),
-            inventory_levels: all(&self.inventory_levels),
-            case_backlog: all(&self.case_backlog),
-            sla_compliance: all(&self.sla_compliance),
-            open_case_sla: all(&self.open_case_sla),
-            open_cases: all(&self.open_cases),
-            timelines: all(&self.timelines),
-            pipeline_health: all(&self.pipeline_health),
-        };
-        set.sort();
-        set
     }
 }
 

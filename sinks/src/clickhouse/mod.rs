@@ -25,13 +25,10 @@
 //! satisfaction_sum`), shown after the `VIEWS.md` columns as in the Parquet file. The
 //! `as_of` view (key `view = 'open_case_sla'`) holds the instant `open_case_sla` was graded at.
 //!
-//! Keys: notification_rates `(tenant_id, channel, provider, granularity, window_start)`;
-//! notification_bounces `(tenant_id, channel, day, bounce_type, reason)`; order_metrics
-//! `(tenant_id, granularity, window_start)`; order_cancellations `(tenant_id, reason)`;
-//! inventory_levels `(tenant_id, sku)`; case_backlog `(dependencia_id, estado)`;
-//! sla_compliance `(dependencia_id, prioridad, day)`; open_case_sla `(dependencia_id,
-//! prioridad, status)`; open_cases `(caso_id)`; timelines `(entity_type, entity_id, timestamp,
-//! event_id, topic)`; pipeline_health `(topic)`.
+//! Tables, columns and keys come from the view registry (`pulso_events::registry`): each
+//! view's key columns are its storage table's sorting key (e.g. notification_rates
+//! `(tenant_id, channel, provider, granularity, window_start)`, open_cases `(caso_id)`,
+//! pipeline_health `(topic)`).
 //!
 //! # Writing
 //!

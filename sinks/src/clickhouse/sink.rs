@@ -268,7 +268,7 @@ impl ClickHouseSink {
             keyed.push((table, key, index));
         }
         keyed.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let mut per_table: Vec<Pending> = vec![Vec::new(); Tables::COUNT];
+        let mut per_table: Vec<Pending> = vec![Vec::new(); self.tables.count()];
         for group in keyed.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
             let best = |inserted: bool| {
                 group

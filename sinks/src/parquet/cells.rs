@@ -1,11 +1,11 @@
-//! Reading typed cells back from a batch by column name, checking that each column has the
-//! Arrow type Pulso writes and that non-null columns hold no nulls.
+//! Reading a view's rows back from a batch: each read-back column of the registry is looked
+//! up by name and checked to have the Arrow type Pulso writes (and, unless nullable, no
+//! nulls); the derived columns are skipped.
 
 use arrow::array::{Array, Decimal128Array, Int64Array, StringArray, TimestampMicrosecondArray};
 use arrow::record_batch::RecordBatch;
-use pulso_events::money::CentsTotal;
-use pulso_events::time::{Granularity, Micros};
-use pulso_events::views::SlaStatus;
+use pulso_events::registry::{ColumnType, Record, Value, View};
+use pulso_events::views::ViewSet;
 
 use super::columns::MONEY_SCALE;
 use crate::SinkError;
@@ -16,23 +16,19 @@ pub(crate) struct Batch<'a> {
     batch: &'a RecordBatch,
 }
 
+/// One read-back column of a batch, typed.
+enum Source<'a> {
+    Text(&'a StringArray, bool),
+    Int(&'a Int64Array),
+    Timestamp(&'a TimestampMicrosecondArray),
+    Money(&'a Decimal128Array),
+    Skipped,
+}
+
 impl<'a> Batch<'a> {
     /// The batch `batch` read from the file of view `file`.
     pub(crate) fn new(file: &'a str, batch: &'a RecordBatch) -> Self {
         Batch { file, batch }
-    }
-
-    /// Appends every row of the batch, decoded by `decode`, to `out`.
-    pub(crate) fn decode_into<T>(
-        &self,
-        out: &mut Vec<T>,
-        decode: fn(&Row) -> Result<T, SinkError>,
-    ) -> Result<(), SinkError> {
-        out.reserve(self.batch.num_rows());
-        for index in 0..self.batch.num_rows() {
-            out.push(decode(&Row { batch: self, index })?);
-        }
-        Ok(())
     }
 
     fn error(&self, message: String) -> SinkError {
@@ -59,89 +55,66 @@ impl<'a> Batch<'a> {
             ))
         })
     }
-}
 
-/// One row of a batch.
-pub(crate) struct Row<'a> {
-    batch: &'a Batch<'a>,
-    index: usize,
-}
-
-impl Row<'_> {
-    /// The cell of column `name`, `None` when null.
-    fn cell<A: Array + 'static, V>(
-        &self,
-        name: &str,
-        value: impl FnOnce(&A, usize) -> V,
-    ) -> Result<Option<V>, SinkError> {
-        let column = self.batch.column::<A>(name)?;
-        Ok((!column.is_null(self.index)).then(|| value(column, self.index)))
-    }
-
-    /// The non-null cell of column `name`.
-    fn required<A: Array + 'static, V>(
-        &self,
-        name: &str,
-        value: impl FnOnce(&A, usize) -> V,
-    ) -> Result<V, SinkError> {
-        self.cell(name, value)?.ok_or_else(|| {
-            self.batch
-                .error(format!("null in column `{name}` at row {}", self.index))
-        })
-    }
-
-    fn invalid(&self, name: &str, what: impl std::fmt::Display) -> SinkError {
-        self.batch.error(format!(
-            "invalid value {what} in column `{name}` at row {}",
-            self.index
-        ))
-    }
-
-    /// An INT64 cell.
-    pub(crate) fn int64(&self, name: &str) -> Result<i64, SinkError> {
-        self.required(name, Int64Array::value)
-    }
-
-    /// A UTF8 cell.
-    pub(crate) fn string(&self, name: &str) -> Result<String, SinkError> {
-        self.required(name, |a: &StringArray, i| a.value(i).to_owned())
-    }
-
-    /// A nullable UTF8 cell.
-    pub(crate) fn opt_string(&self, name: &str) -> Result<Option<String>, SinkError> {
-        self.cell(name, |a: &StringArray, i| a.value(i).to_owned())
-    }
-
-    /// A TIMESTAMP(MICROSECOND) cell.
-    pub(crate) fn timestamp(&self, name: &str) -> Result<Micros, SinkError> {
-        self.required(name, TimestampMicrosecondArray::value)
-    }
-
-    /// A DECIMAL(_, 2) money cell, in cents.
-    pub(crate) fn cents(&self, name: &str) -> Result<CentsTotal, SinkError> {
-        let (scale, value) =
-            self.required(name, |a: &Decimal128Array, i| (a.scale(), a.value(i)))?;
-        if scale != MONEY_SCALE {
-            return Err(self.invalid(name, format_args!("with scale {scale}")));
+    /// Appends every row of the batch, as rows of view `V`, to `out`.
+    pub(crate) fn decode_into<V: View>(&self, out: &mut Vec<V>) -> Result<(), SinkError> {
+        let columns = V::columns();
+        let mut sources = Vec::with_capacity(columns.len());
+        for c in columns {
+            let name = c.name.as_ref();
+            sources.push(match c.ty {
+                _ if !c.is_read_back() => Source::Skipped,
+                ColumnType::Text | ColumnType::Json => Source::Text(self.column(name)?, false),
+                ColumnType::OptText => Source::Text(self.column(name)?, true),
+                ColumnType::Int => Source::Int(self.column(name)?),
+                ColumnType::Timestamp => Source::Timestamp(self.column(name)?),
+                ColumnType::Money => {
+                    let array: &Decimal128Array = self.column(name)?;
+                    if array.scale() != MONEY_SCALE {
+                        return Err(self.error(format!(
+                            "invalid value with scale {} in column `{name}` at row 0",
+                            array.scale()
+                        )));
+                    }
+                    Source::Money(array)
+                }
+                ColumnType::Rate => Source::Skipped,
+            });
         }
-        Ok(value)
+        out.reserve(self.batch.num_rows());
+        let mut values: Vec<Option<Value>> = Vec::with_capacity(columns.len());
+        for index in 0..self.batch.num_rows() {
+            values.clear();
+            for (column, source) in columns.iter().zip(&sources) {
+                let null = |array: &dyn Array| array.is_null(index);
+                let value = match source {
+                    Source::Skipped => None,
+                    Source::Text(a, true) => Some(Value::OptText(
+                        (!null(*a)).then(|| a.value(index).to_owned()),
+                    )),
+                    Source::Text(a, false) if !null(*a) => {
+                        Some(Value::Text(a.value(index).to_owned()))
+                    }
+                    Source::Int(a) if !null(*a) => Some(Value::Int(a.value(index))),
+                    Source::Timestamp(a) if !null(*a) => Some(Value::Timestamp(a.value(index))),
+                    Source::Money(a) if !null(*a) => Some(Value::Money(a.value(index))),
+                    _ => {
+                        return Err(
+                            self.error(format!("null in column `{}` at row {index}", column.name))
+                        )
+                    }
+                };
+                values.push(value);
+            }
+            let row = V::from_record(&mut Record::new(columns, &mut values))
+                .map_err(|e| self.error(format!("{e} at row {index}")))?;
+            out.push(row);
+        }
+        Ok(())
     }
+}
 
-    /// A granularity cell (`minute`, `hour`, `day`).
-    pub(crate) fn granularity(&self, name: &str) -> Result<Granularity, SinkError> {
-        let text = self.string(name)?;
-        Granularity::ALL
-            .into_iter()
-            .find(|g| g.as_str() == text)
-            .ok_or_else(|| self.invalid(name, format_args!("{text:?}")))
-    }
-
-    /// An SLA status cell (`BREACHED`, `AT_RISK`, `ON_TRACK`).
-    pub(crate) fn status(&self, name: &str) -> Result<SlaStatus, SinkError> {
-        let text = self.string(name)?;
-        [SlaStatus::Breached, SlaStatus::AtRisk, SlaStatus::OnTrack]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| self.invalid(name, format_args!("{text:?}")))
-    }
+/// Appends the rows of view `V` in `batch` (of the file of `V`) to `views`.
+pub(crate) fn decode_set<V: View>(batch: &Batch, views: &mut ViewSet) -> Result<(), SinkError> {
+    batch.decode_into(V::rows_mut(views))
 }

@@ -9,99 +9,73 @@ use std::path::{Path, PathBuf};
 
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use arrow::record_batch::RecordBatch;
+use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::views::ViewSet;
 
 use super::archive::{day_of, format_day, DATE_KEY};
 use super::cells::Batch;
-use super::{write_batch, ViewFile, EXTENSION, VIEW_FILES};
+use super::{encode, write_batch, ViewFile, EXTENSION, VIEW_FILES};
 use crate::SinkError;
 
 /// The folder of the history under an output folder.
 pub const HISTORY_DIR: &str = "history";
 
-/// The views that have history: the windowed ones and `timelines`.
-const WITH_HISTORY: [&str; 5] = [
-    "notification_rates",
-    "notification_bounces",
-    "order_metrics",
-    "sla_compliance",
-    "timelines",
-];
-
-/// The day each row of `name` belongs to in `expired`, in the rows' order.
-fn days_of(name: &str, expired: &ViewSet) -> Vec<i64> {
-    match name {
-        "notification_rates" => expired
-            .notification_rates
-            .iter()
-            .map(|r| day_of(r.window_start))
-            .collect(),
-        "notification_bounces" => expired
-            .notification_bounces
-            .iter()
-            .map(|r| day_of(r.day))
-            .collect(),
-        "order_metrics" => expired
-            .order_metrics
-            .iter()
-            .map(|r| day_of(r.window_start))
-            .collect(),
-        "sla_compliance" => expired
-            .sla_compliance
-            .iter()
-            .map(|r| day_of(r.day))
-            .collect(),
-        _ => expired
-            .timelines
-            .iter()
-            .map(|r| day_of(r.timestamp))
-            .collect(),
-    }
-}
-
-/// The rows of `expired` whose day is `day`, as a set holding only them (for one view).
-fn of_day(name: &str, expired: &ViewSet, days: &[i64], day: i64) -> ViewSet {
-    fn pick<T: Clone>(rows: &[T], days: &[i64], day: i64) -> Vec<T> {
-        rows.iter()
-            .zip(days)
-            .filter(|(_, d)| **d == day)
-            .map(|(r, _)| r.clone())
-            .collect()
-    }
-    let mut set = ViewSet::default();
-    match name {
-        "notification_rates" => {
-            set.notification_rates = pick(&expired.notification_rates, days, day)
-        }
-        "notification_bounces" => {
-            set.notification_bounces = pick(&expired.notification_bounces, days, day)
-        }
-        "order_metrics" => set.order_metrics = pick(&expired.order_metrics, days, day),
-        "sla_compliance" => set.sla_compliance = pick(&expired.sla_compliance, days, day),
-        _ => set.timelines = pick(&expired.timelines, days, day),
-    }
-    set
-}
-
+/// The views that have history: those whose rows expire (the windowed ones and
+/// `timelines`).
 fn files() -> impl Iterator<Item = &'static ViewFile> {
-    VIEW_FILES.iter().filter(|f| WITH_HISTORY.contains(&f.name))
+    VIEW_FILES.iter().filter(|f| f.expires)
 }
 
 /// For each view with history and each day of its rows in `expired` (in view, then day
 /// order): the view's name, the day, and that day's rows as one batch.
 pub(super) fn day_batches(
     expired: &ViewSet,
-    mut each: impl FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>,
+    each: impl FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>,
 ) -> Result<(), SinkError> {
-    for file in files() {
-        let days = days_of(file.name, expired);
-        let mut distinct: Vec<i64> = days.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        for day in distinct {
-            let batch = (file.encode)(&of_day(file.name, expired, &days, day))?;
-            each(file.name, day, batch)?;
+    struct Days<'a, F> {
+        expired: &'a ViewSet,
+        each: F,
+        result: Result<(), SinkError>,
+    }
+    impl<F: FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>> ViewVisitor
+        for Days<'_, F>
+    {
+        fn visit<V: View>(&mut self) {
+            if V::EXPIRES && self.result.is_ok() {
+                self.result = view_day_batches::<V>(self.expired, &mut self.each);
+            }
         }
+    }
+    let mut days = Days {
+        expired,
+        each,
+        result: Ok(()),
+    };
+    visit_views(&mut days);
+    days.result
+}
+
+/// [`day_batches`] of view `V`: its rows are dated by their expiry's time.
+fn view_day_batches<V: View>(
+    expired: &ViewSet,
+    each: &mut impl FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>,
+) -> Result<(), SinkError> {
+    let rows = V::rows(expired);
+    let days: Vec<i64> = rows
+        .iter()
+        .map(|r| r.expiry().map_or(0, |e| day_of(e.time())))
+        .collect();
+    let mut distinct: Vec<i64> = days.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for day in distinct {
+        let of_day: Vec<V> = rows
+            .iter()
+            .zip(&days)
+            .filter(|(_, d)| **d == day)
+            .map(|(r, _)| r.clone())
+            .collect();
+        each(V::NAME, day, encode::encode(&of_day)?)?;
     }
     Ok(())
 }
@@ -143,17 +117,25 @@ pub fn read_whole_views(views_dir: &Path) -> Result<ViewSet, SinkError> {
         .filter(|h| h.is_dir());
     if let Some(history) = history {
         let old = read_history(&history)?;
-        views.notification_rates.extend(old.notification_rates);
-        views.notification_bounces.extend(old.notification_bounces);
-        views.order_metrics.extend(old.order_metrics);
-        views.sla_compliance.extend(old.sla_compliance);
-        views.timelines.extend(old.timelines);
+        struct Merge<'a> {
+            views: &'a mut ViewSet,
+            old: ViewSet,
+        }
+        impl ViewVisitor for Merge<'_> {
+            fn visit<V: View>(&mut self) {
+                if V::EXPIRES {
+                    let rows = V::rows_mut(self.views);
+                    rows.append(V::rows_mut(&mut self.old));
+                    rows.sort();
+                    rows.dedup();
+                }
+            }
+        }
+        visit_views(&mut Merge {
+            views: &mut views,
+            old,
+        });
         views.sort();
-        views.notification_rates.dedup();
-        views.notification_bounces.dedup();
-        views.order_metrics.dedup();
-        views.sla_compliance.dedup();
-        views.timelines.dedup();
     }
     Ok(views)
 }

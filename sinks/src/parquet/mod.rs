@@ -17,7 +17,6 @@ mod archive_tests;
 mod atomic;
 mod cells;
 mod columns;
-mod decode;
 mod encode;
 mod history;
 #[cfg(test)]
@@ -31,6 +30,7 @@ mod view_write;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use ::parquet::arrow::ArrowWriter;
@@ -38,6 +38,7 @@ use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::metadata::KeyValue;
 use ::parquet::file::properties::WriterProperties;
 use arrow::record_batch::RecordBatch;
+use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
 
@@ -77,39 +78,31 @@ pub const AS_OF_FILE: &str = "open_case_sla";
 /// The extension of the view files.
 pub const EXTENSION: &str = "parquet";
 
-/// One file of a [`ViewSet`]: its name and how its rows are converted.
-struct ViewFile {
-    name: &'static str,
-    encode: fn(&ViewSet) -> Result<RecordBatch, SinkError>,
-    decode: fn(&Batch, &mut ViewSet) -> Result<(), SinkError>,
+/// One file of a [`ViewSet`] (one view of the registry): its name and how its rows are
+/// converted.
+pub(crate) struct ViewFile {
+    pub(crate) name: &'static str,
+    /// Whether its rows expire, so that it has a history.
+    pub(crate) expires: bool,
+    pub(crate) decode: fn(&Batch, &mut ViewSet) -> Result<(), SinkError>,
 }
 
-/// The file of the `ViewSet` field `$field`, named after it and converted by the functions of
-/// the same name in `encode` and `decode`.
-macro_rules! view_file {
-    ($field:ident) => {
-        ViewFile {
-            name: stringify!($field),
-            encode: |views| encode::$field(&views.$field),
-            decode: |batch, views| batch.decode_into(&mut views.$field, decode::$field),
+/// Every file, in registry (`VIEWS.md`) order.
+static VIEW_FILES: LazyLock<Vec<ViewFile>> = LazyLock::new(|| {
+    struct Files(Vec<ViewFile>);
+    impl ViewVisitor for Files {
+        fn visit<V: View>(&mut self) {
+            self.0.push(ViewFile {
+                name: V::NAME,
+                expires: V::EXPIRES,
+                decode: cells::decode_set::<V>,
+            });
         }
-    };
-}
-
-/// Every file, in `VIEWS.md` order.
-const VIEW_FILES: [ViewFile; 11] = [
-    view_file!(notification_rates),
-    view_file!(notification_bounces),
-    view_file!(order_metrics),
-    view_file!(order_cancellations),
-    view_file!(inventory_levels),
-    view_file!(case_backlog),
-    view_file!(sla_compliance),
-    view_file!(open_case_sla),
-    view_file!(open_cases),
-    view_file!(timelines),
-    view_file!(pipeline_health),
-];
+    }
+    let mut files = Files(Vec::new());
+    visit_views(&mut files);
+    files.0
+});
 
 /// The names of the files [`write_views`] writes (without extension), in order.
 pub fn file_names() -> impl Iterator<Item = &'static str> {
@@ -146,7 +139,7 @@ fn write_batch(path: &Path, batch: &RecordBatch, as_of: Option<Micros>) -> Resul
 /// metadata of `open_case_sla.parquet`. Every file must exist.
 pub fn read_views(dir: &Path) -> Result<ViewSet, SinkError> {
     let mut views = ViewSet::default();
-    for file in &VIEW_FILES {
+    for file in VIEW_FILES.iter() {
         let path = view_path(dir, file.name);
         let reader = File::open(&path).map_err(SinkError::io(&path))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(reader)?;

@@ -6,12 +6,9 @@ use std::fs;
 use std::path::Path;
 
 use ::parquet::arrow::ArrowWriter;
-use arrow::record_batch::RecordBatch;
+use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
-use pulso_events::views::{
-    CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
-    OrderCancellations, OrderMetrics, SlaCompliance, TimelineEntry, TopicHealth, ViewSet,
-};
+use pulso_events::views::ViewSet;
 
 use super::{atomic, encode, view_path, writer_properties, AS_OF_FILE};
 use crate::SinkError;
@@ -19,38 +16,10 @@ use crate::SinkError;
 /// Most rows encoded into one Arrow batch while writing a view file.
 pub const WRITE_CHUNK_ROWS: usize = 4 * 1024;
 
-/// The rows of one view file: its name and how a slice of rows becomes an Arrow batch.
-pub trait ViewRows: Clone {
-    /// The file name, without extension (the view's name).
-    const NAME: &'static str;
-    /// The rows as one batch with the file's columns.
-    fn encode(rows: &[Self]) -> Result<RecordBatch, SinkError>;
-}
+/// The rows of one view file: any view of the registry.
+pub trait ViewRows: View {}
 
-macro_rules! view_rows {
-    ($($row:ty => $name:ident),* $(,)?) => {$(
-        impl ViewRows for $row {
-            const NAME: &'static str = stringify!($name);
-            fn encode(rows: &[Self]) -> Result<RecordBatch, SinkError> {
-                encode::$name(rows)
-            }
-        }
-    )*};
-}
-
-view_rows! {
-    NotificationRates => notification_rates,
-    NotificationBounces => notification_bounces,
-    OrderMetrics => order_metrics,
-    OrderCancellations => order_cancellations,
-    InventoryLevels => inventory_levels,
-    CaseBacklog => case_backlog,
-    SlaCompliance => sla_compliance,
-    OpenCaseSla => open_case_sla,
-    OpenCase => open_cases,
-    TimelineEntry => timelines,
-    TopicHealth => pipeline_health,
-}
+impl<V: View> ViewRows for V {}
 
 /// Creates `dir` and removes leftover temporary files of interrupted writes from it.
 pub fn prepare_views_dir(dir: &Path) -> Result<(), SinkError> {
@@ -77,11 +46,11 @@ pub fn write_view<'a, R: ViewRows + 'a>(
     };
     atomic::write_atomically(&view_path(dir, R::NAME), |file| {
         next_chunk(&mut chunk);
-        let first = R::encode(&chunk)?;
+        let first = encode::encode(&chunk)?;
         let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties))?;
         writer.write(&first)?;
         while next_chunk(&mut chunk) {
-            writer.write(&R::encode(&chunk)?)?;
+            writer.write(&encode::encode(&chunk)?)?;
         }
         Ok(writer.into_inner()?)
     })
@@ -92,16 +61,23 @@ pub fn write_view<'a, R: ViewRows + 'a>(
 /// in the order of the set.
 pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
     prepare_views_dir(dir)?;
-    let as_of = views.as_of;
-    write_view(dir, &views.notification_rates, as_of)?;
-    write_view(dir, &views.notification_bounces, as_of)?;
-    write_view(dir, &views.order_metrics, as_of)?;
-    write_view(dir, &views.order_cancellations, as_of)?;
-    write_view(dir, &views.inventory_levels, as_of)?;
-    write_view(dir, &views.case_backlog, as_of)?;
-    write_view(dir, &views.sla_compliance, as_of)?;
-    write_view(dir, &views.open_case_sla, as_of)?;
-    write_view(dir, &views.open_cases, as_of)?;
-    write_view(dir, &views.timelines, as_of)?;
-    write_view(dir, &views.pipeline_health, as_of)
+    struct Write<'a> {
+        dir: &'a Path,
+        views: &'a ViewSet,
+        result: Result<(), SinkError>,
+    }
+    impl ViewVisitor for Write<'_> {
+        fn visit<V: View>(&mut self) {
+            if self.result.is_ok() {
+                self.result = write_view(self.dir, V::rows(self.views), self.views.as_of);
+            }
+        }
+    }
+    let mut write = Write {
+        dir,
+        views,
+        result: Ok(()),
+    };
+    visit_views(&mut write);
+    write.result
 }
