@@ -9,6 +9,7 @@ use pulso_events::{
     OrderEvent, Outcome, Topic,
 };
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use crate::{Epoch, SharedEvent};
 
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
 /// name) for envelope B.
-fn event_type(event: &Event) -> String {
+fn event_type(event: &Event) -> &str {
     let name = match &event.body {
         Body::Order(OrderEvent::Created { .. }) => "ORDER_CREATED",
         Body::Order(OrderEvent::Confirmed { .. }) => "ORDER_CONFIRMED",
@@ -41,68 +42,71 @@ fn event_type(event: &Event) -> String {
             Outcome::Failed { .. } => "NOTIFICATION_FAILED",
         },
         Body::NotificationDlq(_) => "NOTIFICATION_DEAD_LETTERED",
-        Body::Tracking(tracking) => return tracking.event_type.clone(),
+        Body::Tracking(tracking) => &tracking.event_type,
         Body::Caso(_) => event.topic.name(),
     };
-    name.to_string()
+    name
 }
 
 /// The `(entity_type, entity_id)` pairs an event names.
-fn entities(event: &Event) -> Vec<(String, String)> {
-    let mut out: Vec<(&str, String)> = Vec::new();
+fn entities(event: &Event) -> Vec<(&str, Cow<'_, str>)> {
+    let mut out: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(2);
     match &event.body {
-        Body::Order(order) => out.push(("order", order.order_id().to_string())),
-        Body::Inventory(inv) => {
-            match inv {
-                InventoryEvent::StockSet { sku, .. }
-                | InventoryEvent::StockAdjusted { sku, .. } => out.push(("sku", sku.clone())),
-                InventoryEvent::Reserved { order_id, .. }
-                | InventoryEvent::Released { order_id } => out.push(("order", order_id.clone())),
-                InventoryEvent::InsufficientStock { order_id, sku, .. } => {
-                    out.push(("order", order_id.clone()));
-                    out.push(("sku", sku.clone()));
-                }
+        Body::Order(order) => out.push(("order", Cow::Borrowed(order.order_id()))),
+        Body::Inventory(inv) => match inv {
+            InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. } => {
+                out.push(("sku", Cow::Borrowed(sku.as_str())))
             }
-        }
+            InventoryEvent::Reserved { order_id, .. } | InventoryEvent::Released { order_id } => {
+                out.push(("order", Cow::Borrowed(order_id.as_str())))
+            }
+            InventoryEvent::InsufficientStock { order_id, sku, .. } => {
+                out.push(("order", Cow::Borrowed(order_id.as_str())));
+                out.push(("sku", Cow::Borrowed(sku.as_str())));
+            }
+        },
         Body::Notification(NotificationEvent::Sent(send)) => {
-            out.push(("notification", send.notification_id.clone()));
+            out.push(("notification", Cow::Borrowed(send.notification_id.as_str())));
             if let Some(order_id) = &send.order_id {
-                out.push(("order", order_id.clone()));
+                out.push(("order", Cow::Borrowed(order_id.as_str())));
             }
             if let Some(caso_id) = send.caso_id {
-                out.push(("caso", caso_id.to_string()));
+                out.push(("caso", Cow::Owned(caso_id.to_string())));
             }
         }
         Body::Notification(NotificationEvent::Webhook {
             notification_id, ..
-        }) => out.push(("notification", notification_id.clone())),
+        }) => out.push(("notification", Cow::Borrowed(notification_id.as_str()))),
         Body::NotificationDlq(record) => {
             if let Some(id) = &record.notification_id {
-                out.push(("notification", id.clone()));
+                out.push(("notification", Cow::Borrowed(id.as_str())));
             }
         }
         Body::Tracking(tracking) => {
-            return vec![(tracking.entity_type.clone(), tracking.entity_id.clone())];
+            return vec![(
+                tracking.entity_type.as_str(),
+                Cow::Borrowed(tracking.entity_id.as_str()),
+            )];
         }
         Body::Caso(caso) => {
             match caso {
                 CasoEvent::NotificacionEnviada { send, .. } => {
-                    out.push(("notification", send.notification_id.clone()))
+                    out.push(("notification", Cow::Borrowed(send.notification_id.as_str())))
                 }
                 CasoEvent::Creado { ciudadano_id, .. } => {
-                    out.push(("ciudadano", ciudadano_id.to_string()))
+                    out.push(("ciudadano", Cow::Owned(ciudadano_id.to_string())))
                 }
                 CasoEvent::CiudadanoRegistrado { ciudadano_id, .. } => {
-                    out.push(("ciudadano", ciudadano_id.to_string()))
+                    out.push(("ciudadano", Cow::Owned(ciudadano_id.to_string())))
                 }
                 _ => {}
             }
             if let Some(caso_id) = caso.caso_id() {
-                out.push(("caso", caso_id.to_string()));
+                out.push(("caso", Cow::Owned(caso_id.to_string())));
             }
         }
     }
-    out.into_iter().map(|(t, id)| (t.to_string(), id)).collect()
+    out
 }
 
 /// The notification a provider webhook or a `notifications.dlq` record refers to: these
@@ -175,15 +179,15 @@ fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<Timeline
     if named.is_empty() {
         return Vec::new();
     }
-    let event_type = names.name(&event_type(event));
+    let event_type = names.name(event_type(event));
     let topic = names.name(event.topic.name());
     let summary: Arc<str> = Arc::from(timeline_summary(event, tenant_id));
     let event_id: Arc<str> = Arc::from(event.event_id.as_str());
     named
         .into_iter()
         .map(|(entity_type, entity_id)| TimelineEntry {
-            entity_type: names.name(&entity_type),
-            entity_id: Arc::from(entity_id),
+            entity_type: names.name(entity_type),
+            entity_id: Arc::from(&*entity_id),
             timestamp: event.timestamp,
             event_id: Arc::clone(&event_id),
             topic: Arc::clone(&topic),

@@ -8,22 +8,50 @@ use crate::model::{
 };
 use crate::money::format_cents;
 
-/// Builds a JSON object field by field, skipping absent values.
-struct Summary(Map<String, Value>);
+/// Builds a JSON object field by field, skipping absent values. The fields are kept in a small
+/// vector and written in key order (as a `serde_json::Map` orders them), without a map node or
+/// a key string allocated per field; a second value for a key replaces the first.
+struct Summary(Vec<(&'static str, Value)>);
 
 impl Summary {
     fn new(event_type: &str) -> Self {
-        let mut map = Map::new();
-        map.insert("event_type".to_string(), Value::from(event_type));
-        Summary(map)
+        let mut fields = Vec::with_capacity(12);
+        fields.push(("event_type", Value::from(event_type)));
+        Summary(fields)
     }
 
-    fn put(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.0.insert(name.to_string(), value.into());
+    fn put(mut self, name: &'static str, value: impl Into<Value>) -> Self {
+        let value = value.into();
+        match self.0.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, old)) => *old = value,
+            None => self.0.push((name, value)),
+        }
         self
     }
 
-    fn put_opt<T: Into<Value>>(self, name: &str, value: Option<T>) -> Self {
+    /// The object as compact JSON text, keys in ascending order.
+    fn into_json(mut self) -> String {
+        self.0.sort_unstable_by_key(|(key, _)| *key);
+        let mut out = Vec::with_capacity(160);
+        out.push(b'{');
+        for (i, (key, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // Keys are plain ASCII names of this module: no escaping needed.
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            // Writing a `Value` into a vector cannot fail.
+            let _ = serde_json::to_writer(&mut out, value);
+        }
+        out.push(b'}');
+        // serde_json writes UTF-8, and so are the keys.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    fn put_opt<T: Into<Value>>(self, name: &'static str, value: Option<T>) -> Self {
         match value {
             Some(value) => self.put(name, value),
             None => self,
@@ -64,14 +92,14 @@ pub fn format_micro_hours(micro_hours: i64) -> String {
 /// The same event always gives the same text; money is formatted with two decimals and hours
 /// exactly, as strings.
 pub fn summary(event: &Event) -> String {
-    Value::Object(fields(event).0).to_string()
+    fields(event).into_json()
 }
 
 /// The summary of a timeline entry: [`summary`] plus `tenant_id`, the tenant the entry belongs
 /// to (the event's own, or for a provider webhook the tenant of the notification's send). The
 /// query API scopes timeline entries to tenants by this field.
 pub fn timeline_summary(event: &Event, tenant_id: &str) -> String {
-    Value::Object(fields(event).put("tenant_id", tenant_id).0).to_string()
+    fields(event).put("tenant_id", tenant_id).into_json()
 }
 
 /// A [`timeline_summary`] made for tenant `from`, made for tenant `to` instead: the same text
@@ -266,6 +294,25 @@ fn caso_summary(s: Summary, caso: &CasoEvent) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_is_what_a_json_map_of_the_fields_gives() {
+        let summary = Summary::new("X")
+            .put("zeta", "last \"quoted\" \u{e9}")
+            .put("alpha", 1)
+            .put("event_type", "REPLACED")
+            .put(
+                "cambios",
+                Value::Object(Map::from_iter([("b".into(), Value::Null)])),
+            )
+            .put_opt("absent", None::<i64>);
+        let map: Map<String, Value> = summary
+            .0
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        assert_eq!(summary.into_json(), Value::Object(map).to_string());
+    }
 
     #[test]
     fn formats_micro_hours_exactly() {

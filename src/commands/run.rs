@@ -402,11 +402,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     runtime.block_on(async {
         let server_stop = Arc::clone(&stop);
         let durability = durability.clone();
+        // Both listeners live for the whole run: a `ctrl_c()` future made anew in each turn of
+        // the loop missed a SIGINT that arrived while the 200 ms tick won the `select!` (a
+        // loaded machine wakes this thread late, with both ready), and the run went on.
         let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
         let shutdown = async move {
             loop {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => break,
+                    _ = interrupt.recv() => break,
                     _ = terminate.recv() => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
                         if server_stop.load(Ordering::Relaxed) { break; }
