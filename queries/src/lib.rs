@@ -8,9 +8,11 @@
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod histogram;
 pub mod store;
 
 pub use alerts::{Alerts, AlertsConfig};
 pub use api::{app, app_with, serve, serve_on, ApiError, ServeConfig, ServeError};
 pub use config::{ApiConfig, ConfigError};
+pub use histogram::{Histogram, EPOCH_BUCKETS};
 pub use store::{LiveStatus, PartitionStatus, Tenants, ViewStore, SCAN_BUDGET};

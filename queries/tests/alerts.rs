@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use common::*;
-use pulso_queries::alerts::{Alerts, AlertsConfig, WebhookConfig};
+use pulso_queries::alerts::{default_rules, Alerts, AlertsConfig, WebhookConfig};
 use pulso_queries::{LiveStatus, PartitionStatus, ServeConfig, ViewStore};
 use serde_json::Value;
 
@@ -88,8 +88,11 @@ async fn state_changes_are_posted_to_the_webhook() {
     let (url, r) = receiver().await;
     // The first attempt fails: the change is retried.
     *r.fail_next.lock().unwrap() = 1;
+    // The lag, DLQ and freshness rules (the fixture's rejections and breached cases would
+    // fire the others).
     let config = AlertsConfig {
         webhook: Some(webhook(&url)),
+        rules: default_rules()[..5].to_vec(),
         ..AlertsConfig::default()
     };
     let alerts = Arc::new(Alerts::from_config(&config).unwrap());
@@ -120,7 +123,8 @@ async fn state_changes_are_posted_to_the_webhook() {
     assert_eq!(critical["source"], "pulso");
     assert_eq!(critical["state"], "firing");
     assert_eq!(critical["previous_state"], "inactive");
-    assert_eq!(critical["severity"], "critical");
+    assert_eq!(critical["severity"], "warning");
+    assert_eq!(critical["notify"], "wider");
     assert_eq!(critical["metric"], "dlq_size");
     assert_eq!(critical["threshold"].as_f64(), Some(50.0));
     assert_eq!(critical["value"].as_f64(), Some(60.0));
@@ -129,8 +133,8 @@ async fn state_changes_are_posted_to_the_webhook() {
         .iter()
         .find(|b| b["alert"] == "PulsoConsumerLagHigh")
         .unwrap();
-    assert_eq!(lag["labels"]["topic"], "orders.events");
-    assert_eq!(lag["labels"]["partition"], "2");
+    assert_eq!(lag["metric"], "consumer_group_lag");
+    assert!(lag.get("notify").is_none());
 
     // Back to normal: four resolutions; no change means no POST.
     store.set_live(live(0, 0));
@@ -156,7 +160,7 @@ async fn alerts_are_listed_with_state_and_since_when() {
     let (status, body) = get_as(&app, Some(ADMIN), "/v1/alerts").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["evaluated_at"].is_null());
-    assert_eq!(body["alerts"].as_array().unwrap().len(), 5);
+    assert_eq!(body["alerts"].as_array().unwrap().len(), 11);
     assert!(body["alerts"]
         .as_array()
         .unwrap()
@@ -166,19 +170,36 @@ async fn alerts_are_listed_with_state_and_since_when() {
     alerts.evaluate(&store);
     let (_, body) = get_as(&app, Some(ADMIN), "/v1/alerts").await;
     assert!(body["evaluated_at"].is_string());
-    assert_eq!(body["firing"], 1);
+    // The lag warning; and the fixture's 6 rejected of 107 records and breached cases.
+    let firing: Vec<&str> = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "firing")
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        firing,
+        [
+            "PulsoConsumerLagHigh",
+            "PulsoRejectedShareHigh",
+            "PulsoRejectedShareCritical",
+            "PulsoCasesBreached"
+        ]
+    );
+    assert_eq!(body["firing"], 4);
     let lag = &body["alerts"][0];
     assert_eq!(lag["name"], "PulsoConsumerLagHigh");
     assert_eq!(lag["state"], "firing");
     assert_eq!(lag["severity"], "warning");
-    assert_eq!(lag["metric"], "consumer_lag");
+    assert_eq!(lag["metric"], "consumer_group_lag");
     assert_eq!(lag["threshold"].as_f64(), Some(1000.0));
     assert_eq!(lag["value"].as_f64(), Some(1500.0));
-    assert_eq!(lag["labels"]["partition"], "2");
-    assert_eq!(
-        lag["summary"],
-        "consumer_lag 1500 > 1000 on orders.events/2"
-    );
+    assert_eq!(lag["summary"], "consumer_group_lag 1500 > 1000");
+    let breached = &body["alerts"][10];
+    assert_eq!(breached["metric"], "cases_breached");
+    assert!(breached["labels"]["dependencia"].is_string());
+    assert_eq!(body["alerts"][6]["window_secs"], 300);
     let since = lag["since"].as_str().unwrap().to_string();
     let stale = &body["alerts"][4];
     assert_eq!(stale["name"], "PulsoViewsStale");

@@ -19,6 +19,8 @@ async fn pipeline_health_route() {
     assert_eq!(body["view"], "pipeline_health");
     assert_eq!(body["epoch"], 7);
     assert_eq!(body["dlq_size"], 3);
+    assert_eq!(body["read_model_lag_seconds"], 2.5);
+    assert_eq!(body["consumer_lag_total"], 10);
     assert!(body["freshness_seconds"].as_f64().unwrap() >= 0.0);
     let topics = body["rows"].as_array().unwrap();
     assert_eq!(topics.len(), 2);
@@ -223,6 +225,23 @@ async fn metrics_are_prometheus_text() {
     assert_eq!(find("pulso_sink_lag_epochs", &[]), 1.0);
     assert_eq!(find("pulso_sink_failures_total", &[]), 2.0);
     assert_eq!(find("pulso_durability_failing", &[]), 0.0);
+    // The alert table's signals.
+    assert_eq!(find("pulso_consumer_group_lag", &[]), 10.0);
+    assert_eq!(find("pulso_read_model_lag_seconds", &[]), 2.5);
+    assert_eq!(
+        find("pulso_epoch_duration_seconds_bucket", &[("le", "+Inf")]),
+        0.0
+    );
+    assert_eq!(find("pulso_epoch_duration_seconds_count", &[]), 0.0);
+    // Two BREACHED cases in each of the fixture's departments.
+    assert_eq!(
+        find("pulso_open_cases_breached", &[("dependencia", "1")]),
+        2.0
+    );
+    assert_eq!(
+        find("pulso_open_cases_breached", &[("dependencia", "2")]),
+        2.0
+    );
     let tables = store().read().row_counts();
     for (view, count) in tables {
         assert_eq!(find("pulso_view_rows", &[("view", view)]), count as f64);
@@ -271,4 +290,33 @@ async fn an_unknown_dlq_size_is_null_and_no_sample_never_zero() {
             .any(|l| l == "pulso_dlq_probe_failures_total 4"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn epoch_durations_and_sla_violations_are_exported() {
+    let store = store();
+    let mut live = store.live();
+    live.epoch_durations.observe(0.02);
+    live.epoch_durations.observe(0.7);
+    live.sla_violations.insert("4".into(), 3);
+    store.set_live(live);
+    let request = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(store).oneshot(request).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    for line in [
+        "pulso_epoch_duration_seconds_bucket{le=\"0.025\"} 1",
+        "pulso_epoch_duration_seconds_bucket{le=\"0.5\"} 1",
+        "pulso_epoch_duration_seconds_bucket{le=\"1\"} 2",
+        "pulso_epoch_duration_seconds_bucket{le=\"+Inf\"} 2",
+        "pulso_epoch_duration_seconds_count 2",
+        "pulso_sla_violations_total{dependencia=\"4\"} 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
 }

@@ -32,7 +32,9 @@ use crate::live::dlq_probe::DlqProbe;
 use crate::live::durability::Durability;
 use crate::live::positions::ConsumerPositions;
 use crate::live::recovery::{recover, RecoveringSource};
-use crate::live::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource};
+use crate::live::sources::{
+    ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource, ReadSignals,
+};
 
 /// Flags of `pulso run`.
 #[derive(Debug, Args)]
@@ -195,6 +197,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     let peers = workers * cluster.processes;
 
     let progress = kafka.as_ref().map(|_| ConsumerPositions::default());
+    // The sources' reports for the read-model lag and the SLA violation counts.
+    let signals = ReadSignals::default();
     // Every worker's archive writer is made here, before any epoch is written (none when the
     // generator runs with `--no-archive`).
     let archive = args.out.join("archive");
@@ -237,6 +241,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
             let (resume, epoch_base) = (recovered.resume, recovered.epoch_base);
             let (tail, partitions) = (recovered.tail, recovered.progress);
             let (config, progress) = (config.clone(), progress.clone().unwrap_or_default());
+            let signals = signals.clone();
             Arc::new(move |index, peers| -> Box<dyn RecordSource> {
                 let at = index - first;
                 let writer = writers.lock().unwrap_or_else(|e| e.into_inner())[at].take();
@@ -251,6 +256,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
                     peers,
                     resume.clone(),
                     progress.clone(),
+                    signals.clone(),
                 );
                 match (source, writer) {
                     (Ok(source), Some(writer)) => Box::new(RecoveringSource::new(
@@ -283,19 +289,22 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
             };
             let rate = generator.rate;
             let durability = durability.clone();
+            let signals = signals.clone();
             Arc::new(move |index, _peers| -> Box<dyn RecordSource> {
                 let writer =
                     writers.lock().unwrap_or_else(|e| e.into_inner())[index - first].take();
                 match (index, writer) {
                     (0, Some(writer)) => Box::new(ArchivingSource::new(
-                        GeneratorSource::new(&stream, rate),
+                        GeneratorSource::new(&stream, rate).with_signals(signals.clone()),
                         writer,
                         epoch_base,
                         "",
                         &Default::default(),
                         durability.clone(),
                     )),
-                    (0, None) => Box::new(GeneratorSource::new(&stream, rate)),
+                    (0, None) => {
+                        Box::new(GeneratorSource::new(&stream, rate).with_signals(signals.clone()))
+                    }
                     _ => Box::new(NoSource),
                 }
             })
@@ -333,6 +342,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         clickhouse,
         kafka: kafka_outputs,
         progress,
+        signals,
         out: args.out.clone(),
         snapshot_secs: args.snapshot_secs,
         process_id: cluster.process_id,

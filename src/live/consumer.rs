@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,11 @@ use super::dead_letters::DeadLetters;
 use super::dlq_probe::{DlqProbe, DlqSize};
 use super::positions::ConsumerPositions;
 use super::snapshot::Snapshots;
+use super::sources::ReadSignals;
+
+/// The live status is refreshed at least this often, epochs or not (the read-model lag grows
+/// while an epoch is open).
+const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// The Kafka side of the outputs.
 pub(crate) struct KafkaOutputs {
@@ -51,6 +56,8 @@ pub(crate) struct Outputs {
     pub kafka: Option<KafkaOutputs>,
     /// Consumer progress per partition, with `--brokers`.
     pub progress: Option<ConsumerPositions>,
+    /// What the sources report of their reads (read-model lag, SLA violations).
+    pub signals: ReadSignals,
     /// The output folder: `views/` snapshots and `rejected.jsonl`.
     pub out: PathBuf,
     /// Seconds between Parquet snapshots (the least; see [`Snapshots`]).
@@ -113,7 +120,22 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
     let dlq_size = outputs.kafka.as_ref().map(|k| k.probe.clone().spawn());
     let mut status = LiveStatus::default();
     let mut rate_window = (Instant::now(), 0i64);
-    for event in events {
+    let mut refreshed = Instant::now();
+    loop {
+        let event = match events.recv_timeout(STATUS_EVERY.saturating_sub(refreshed.elapsed())) {
+            Ok(event) => Some(event),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if refreshed.elapsed() >= STATUS_EVERY {
+            // No epoch closed for a while: the lag and the probes still move.
+            refresh_status(&mut outputs, &mut status, dlq_size.as_ref());
+            outputs.store.set_live(status.clone());
+            refreshed = Instant::now();
+        }
+        let Some(event) = event else {
+            continue;
+        };
         match event {
             EngineEvent::Change(_, row, diff) => pending.push((row, diff)),
             EngineEvent::Rejected(record, rejection) => {
@@ -152,19 +174,21 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
                     clickhouse.writer.send(version, changes.clone())?;
                 }
                 let expired = outputs.store.apply_epoch(epoch, changes);
+                outputs.signals.lag.published(epoch);
                 if leader {
                     history.extend(expired, epoch)?;
                 }
-                status.epoch_duration_ms = opened.elapsed().as_secs_f64() * 1e3;
+                let took = opened.elapsed().as_secs_f64();
+                status.epoch_duration_ms = took * 1e3;
+                status.epoch_durations.observe(took);
                 let elapsed = rate_window.0.elapsed().as_secs_f64();
                 if elapsed >= 1.0 {
                     status.events_per_second = rate_window.1 as f64 / elapsed;
                     rate_window = (Instant::now(), 0);
                 }
-                status.dlq_size = dlq_size.as_ref().map_or(Some(0), DlqSize::get);
-                status.dlq_probe_failures = dlq_size.as_ref().map_or(0, DlqSize::failures);
-                refresh_status(&mut outputs, &mut status, Some(epoch));
+                refresh_status(&mut outputs, &mut status, dlq_size.as_ref());
                 outputs.store.set_live(status.clone());
+                refreshed = Instant::now();
                 if leader && last_snapshot.elapsed() >= snapshot_interval {
                     rejected.flush()?;
                     // History first: a reader of snapshot and history never misses a row.
@@ -193,11 +217,16 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
     Ok(())
 }
 
-/// Updates lag and sink figures of the live status.
-fn refresh_status(outputs: &mut Outputs, status: &mut LiveStatus, last_epoch: Option<u64>) {
+/// Updates lag, DLQ, read and sink figures of the live status.
+fn refresh_status(outputs: &mut Outputs, status: &mut LiveStatus, dlq_size: Option<&DlqSize>) {
+    let last_epoch = outputs.store.epoch();
     if let Some(progress) = &outputs.progress {
         status.partitions = progress.statuses();
     }
+    status.dlq_size = dlq_size.map_or(Some(0), DlqSize::get);
+    status.dlq_probe_failures = dlq_size.map_or(0, DlqSize::failures);
+    status.read_model_lag_seconds = outputs.signals.lag.seconds();
+    status.sla_violations = outputs.signals.violations.by_department();
 
     if let Some(clickhouse) = &outputs.clickhouse {
         let metrics = clickhouse.writer.metrics();

@@ -9,7 +9,9 @@ mod dead_letters_tests;
 pub(crate) mod dlq_probe;
 pub(crate) mod durability;
 pub(crate) mod positions;
+pub(crate) mod read_lag;
 pub(crate) mod recovery;
+pub(crate) mod sla_count;
 pub(crate) mod snapshot;
 pub(crate) mod sources;
 #[cfg(test)]

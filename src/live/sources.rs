@@ -16,6 +16,29 @@ use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, Part
 use super::dead_letters::DlqDelivered;
 use super::durability::Durability;
 use super::positions::ConsumerPositions;
+use super::read_lag::{now_millis, ReadLag};
+use super::sla_count::SlaViolations;
+
+/// What the sources report of their reads for the live status: the read-model lag's inputs
+/// and the `sla.violados` per department (a clone is another handle).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ReadSignals {
+    /// The read-model lag's inputs.
+    pub(crate) lag: ReadLag,
+    /// `sla.violados` read per department.
+    pub(crate) violations: SlaViolations,
+}
+
+impl ReadSignals {
+    /// Counts what an epoch accepted.
+    fn epoch_read(&self, read: &EpochRead) {
+        self.violations
+            .count(read.accepted.iter().map(|(record, _)| record));
+    }
+}
+
+/// The pseudo-partition of the built-in generator in the read-model lag.
+const GENERATOR_PARTITION: (&str, i32) = ("generator", 0);
 
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
 pub(crate) struct GeneratorSource {
@@ -24,6 +47,11 @@ pub(crate) struct GeneratorSource {
     started: Instant,
     emitted: u64,
     offsets: HashMap<Topic, i64>,
+    /// The wall clock at `started`, in Unix milliseconds.
+    started_ms: i64,
+    /// The epoch being read.
+    epoch: Epoch,
+    signals: Option<ReadSignals>,
 }
 
 impl GeneratorSource {
@@ -35,7 +63,34 @@ impl GeneratorSource {
             started: Instant::now(),
             emitted: 0,
             offsets: HashMap::new(),
+            started_ms: now_millis(),
+            epoch: 0,
+            signals: None,
         }
+    }
+
+    /// Reports reads to `signals`: a record's time is the instant its pacing made it due.
+    pub(crate) fn with_signals(mut self, signals: ReadSignals) -> Self {
+        self.signals = Some(signals);
+        self
+    }
+
+    /// The instant record `index` (from 0) became due, in Unix milliseconds.
+    fn due_ms(&self, index: u64) -> i64 {
+        self.started_ms + ((index + 1) as f64 * 1e3 / self.rate) as i64
+    }
+
+    /// Reports the records just read (from `first`) and whether more are due.
+    fn report(&self, first: u64, due: u64) {
+        let Some(signals) = &self.signals else {
+            return;
+        };
+        if self.emitted > first {
+            signals.lag.read(self.epoch, self.due_ms(first));
+        }
+        let waiting = (due > self.emitted).then(|| self.due_ms(self.emitted));
+        let (name, partition) = GENERATOR_PARTITION;
+        signals.lag.schedule((name.to_string(), partition), waiting);
     }
 }
 
@@ -43,7 +98,9 @@ impl RecordSource for GeneratorSource {
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
         let due = (self.started.elapsed().as_secs_f64() * self.rate) as u64;
         let wanted = (due.saturating_sub(self.emitted) as usize).min(max);
+        let first = self.emitted;
         if wanted == 0 {
+            self.report(first, due);
             let next = Duration::from_secs_f64((self.emitted + 1) as f64 / self.rate);
             std::thread::sleep(next.saturating_sub(self.started.elapsed()).min(timeout));
             return Some(Vec::new());
@@ -69,7 +126,15 @@ impl RecordSource for GeneratorSource {
             return None;
         }
         self.emitted += records.len() as u64;
+        self.report(first, due);
         Some(records)
+    }
+
+    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+        self.epoch = epoch + 1;
+        if let Some(signals) = &self.signals {
+            signals.epoch_read(read);
+        }
     }
 }
 
@@ -88,6 +153,9 @@ pub(crate) struct KafkaRecordSource {
     source: KafkaSource,
     progress: ConsumerPositions,
     last_watermarks: Instant,
+    signals: ReadSignals,
+    /// The epoch being read.
+    epoch: Epoch,
 }
 
 impl KafkaRecordSource {
@@ -98,19 +166,35 @@ impl KafkaRecordSource {
         peers: usize,
         resume: BTreeMap<(String, i32), i64>,
         progress: ConsumerPositions,
+        signals: ReadSignals,
     ) -> anyhow::Result<Self> {
         let source = KafkaSource::new(config, index, peers, resume)?;
         Ok(KafkaRecordSource {
             source,
             progress,
             last_watermarks: Instant::now() - Duration::from_secs(60),
+            signals,
+            epoch: 0,
         })
     }
 }
 
 impl RecordSource for KafkaRecordSource {
     fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>> {
-        Some(self.source.poll_batch(max, timeout))
+        let records = self.source.poll_batch(max, timeout);
+        if let Some(oldest) = self.source.batch_oldest_timestamp() {
+            self.signals.lag.read(self.epoch, oldest);
+            let read = self.source.read_timestamps();
+            self.signals
+                .lag
+                .positions(&self.source.next_offsets(), &read);
+        }
+        Some(records)
+    }
+
+    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+        self.epoch = epoch + 1;
+        self.signals.epoch_read(read);
     }
 
     fn epoch_processed(&mut self, _epoch: Epoch) {
@@ -123,6 +207,9 @@ impl RecordSource for KafkaRecordSource {
         } else {
             BTreeMap::new()
         };
+        let read = self.source.read_timestamps();
+        self.signals.lag.positions(&next, &read);
+        self.signals.lag.watermarks(&watermarks);
         self.progress.advance(next, &watermarks);
     }
 }
@@ -224,6 +311,7 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
     }
 
     fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+        self.inner.epoch_read(epoch, read);
         if self.stopped {
             return;
         }

@@ -22,6 +22,13 @@ use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
 
+/// The wall clock in Unix milliseconds.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// The headers of a Kafka record, in order (null values kept as `None`).
 fn headers_of(headers: &BorrowedHeaders) -> Vec<RecordHeader> {
     headers
@@ -84,6 +91,8 @@ struct OwnedTopic {
     topic: Option<pulso_events::Topic>,
     /// Next offset to read, per partition.
     next: BTreeMap<i32, i64>,
+    /// The Kafka timestamp (Unix ms) of the last record read, per partition read from.
+    written: BTreeMap<i32, i64>,
 }
 
 /// One worker's reader of the partitions it owns (see [`owner`]) across the configured
@@ -112,6 +121,8 @@ pub struct KafkaSource {
     skipped_unknown: u64,
     poll_errors: u64,
     last_poll_error: Option<String>,
+    /// The least Kafka timestamp of the records the last [`KafkaSource::poll_batch`] returned.
+    batch_oldest: Option<i64>,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -172,6 +183,7 @@ impl KafkaSource {
             skipped_unknown: 0,
             poll_errors: 0,
             last_poll_error: None,
+            batch_oldest: None,
         };
         // Not fatal: the broker may be down or the topics not created yet.
         let _ = source.refresh();
@@ -237,6 +249,7 @@ impl KafkaSource {
                 .or_insert_with(|| OwnedTopic {
                     topic,
                     next: BTreeMap::new(),
+                    written: BTreeMap::new(),
                 })
                 .next
                 .insert(partition, offset);
@@ -343,6 +356,7 @@ impl KafkaSource {
             let _ = self.refresh();
         }
         let mut records = Vec::with_capacity(max_records.min(4096));
+        self.batch_oldest = None;
         if self.owned.is_empty() {
             std::thread::sleep(timeout.min(self.refresh_interval));
             return records;
@@ -379,11 +393,15 @@ impl KafkaSource {
                 continue;
             }
             *next = offset + 1;
+            // A record without a timestamp counts as written when read.
+            let written = message.timestamp().to_millis().unwrap_or_else(now_millis);
+            owned.written.insert(message.partition(), written);
             let Some(topic) = owned.topic else {
                 self.skipped_unknown += 1;
                 continue;
             };
             let payload = message.payload();
+            self.batch_oldest = Some(self.batch_oldest.map_or(written, |o| o.min(written)));
             records.push(SourceRecord {
                 topic,
                 position: Position {
@@ -398,6 +416,27 @@ impl KafkaSource {
             });
         }
         records
+    }
+
+    /// The least Kafka record timestamp (Unix milliseconds; the read time for a record
+    /// without one) of the records the last [`KafkaSource::poll_batch`] returned, `None` when
+    /// it returned none.
+    pub fn batch_oldest_timestamp(&self) -> Option<i64> {
+        self.batch_oldest
+    }
+
+    /// The Kafka timestamp (Unix milliseconds) of the last record read from each partition,
+    /// for the partitions read from since the source was made.
+    pub fn read_timestamps(&self) -> BTreeMap<PartitionKey, i64> {
+        self.owned
+            .iter()
+            .flat_map(|(name, owned)| {
+                owned
+                    .written
+                    .iter()
+                    .map(move |(&partition, &ms)| ((name.clone(), partition), ms))
+            })
+            .collect()
     }
 
     /// The progress record of this worker: the next offset to read of every partition it

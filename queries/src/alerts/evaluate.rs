@@ -7,57 +7,8 @@ use std::collections::BTreeMap;
 use pulso_events::time::Micros;
 use serde::Serialize;
 
-use super::rules::{Metric, Rule, Severity};
-use crate::store::ViewStore;
-
-/// The values the rules compare: the same as `/metrics` reports.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Sample {
-    /// The partition with the greatest lag: `(topic, partition, lag)`.
-    pub worst_partition: Option<(String, i32, i64)>,
-    /// Records in the dead-letter topics; `None` while unknown (then no DLQ rule fires).
-    pub dlq_size: Option<i64>,
-    /// Seconds since the views last caught up.
-    pub freshness_seconds: f64,
-}
-
-impl Sample {
-    /// The store's current values.
-    pub fn of(store: &ViewStore) -> Sample {
-        let live = store.live();
-        let worst_partition = live
-            .partitions
-            .iter()
-            .max_by_key(|p| p.lag)
-            .map(|p| (p.topic.clone(), p.partition, p.lag));
-        Sample {
-            worst_partition,
-            dlq_size: live.dlq_size,
-            freshness_seconds: store.freshness_seconds(),
-        }
-    }
-
-    /// The value of `metric`, and the labels that say where it comes from.
-    fn value(&self, metric: Metric) -> (f64, BTreeMap<String, String>) {
-        match metric {
-            Metric::ConsumerLag => match &self.worst_partition {
-                Some((topic, partition, lag)) => (
-                    *lag as f64,
-                    BTreeMap::from([
-                        ("topic".to_string(), topic.clone()),
-                        ("partition".to_string(), partition.to_string()),
-                    ]),
-                ),
-                None => (0.0, BTreeMap::new()),
-            },
-            Metric::DlqSize => (
-                self.dlq_size.map_or(f64::NAN, |size| size as f64),
-                BTreeMap::new(),
-            ),
-            Metric::FreshnessSeconds => (self.freshness_seconds, BTreeMap::new()),
-        }
-    }
-}
+use super::rules::{Rule, Severity};
+use super::sample::{History, Sample};
 
 /// A rule's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -80,7 +31,8 @@ pub struct Alert {
     pub since: Micros,
     /// The value at the last evaluation (`None` before the first).
     pub value: Option<f64>,
-    /// Where the value comes from (`topic`, `partition` for the consumer lag).
+    /// Where the value comes from (`topic`, `partition` for the worst partition's lag,
+    /// `dependencia` for the per-department rules).
     pub labels: BTreeMap<String, String>,
 }
 
@@ -90,7 +42,10 @@ impl Alert {
         let value = self.value.map_or("–".to_string(), |v| v.to_string());
         let at = match (self.labels.get("topic"), self.labels.get("partition")) {
             (Some(t), Some(p)) => format!(" on {t}/{p}"),
-            _ => String::new(),
+            _ => match self.labels.get("dependencia") {
+                Some(d) => format!(" in department {d}"),
+                None => String::new(),
+            },
         };
         let op = if self.state == State::Firing {
             ">"
@@ -124,6 +79,8 @@ pub struct Transition {
 pub struct Evaluator {
     alerts: Vec<Alert>,
     evaluated_at: Option<Micros>,
+    /// Earlier samples, for the windowed metrics.
+    history: History,
 }
 
 impl Evaluator {
@@ -142,6 +99,7 @@ impl Evaluator {
         Evaluator {
             alerts,
             evaluated_at: None,
+            history: History::for_rules(rules),
         }
     }
 
@@ -149,7 +107,7 @@ impl Evaluator {
     pub fn evaluate(&mut self, sample: &Sample, now: Micros) -> Vec<Transition> {
         let mut changes = Vec::new();
         for alert in &mut self.alerts {
-            let (value, labels) = sample.value(alert.rule.metric);
+            let (value, labels) = self.history.value(sample, &alert.rule, now);
             let state = if value > alert.rule.threshold {
                 State::Firing
             } else {
@@ -167,6 +125,7 @@ impl Evaluator {
                 });
             }
         }
+        self.history.record(now, sample);
         self.evaluated_at = Some(now);
         changes
     }
@@ -190,8 +149,10 @@ mod tests {
     fn sample(lag: i64, dlq: i64, freshness: f64) -> Sample {
         Sample {
             worst_partition: Some(("orders.events".into(), 3, lag)),
+            group_lag: lag,
             dlq_size: Some(dlq),
             freshness_seconds: freshness,
+            ..Sample::default()
         }
     }
 
@@ -226,12 +187,8 @@ mod tests {
         );
         assert_eq!(c.alert.since, 300);
         assert_eq!(c.alert.value, Some(1500.0));
-        assert_eq!(c.alert.labels["topic"], "orders.events");
-        assert_eq!(c.alert.labels["partition"], "3");
-        assert_eq!(
-            c.alert.summary(),
-            "consumer_lag 1500 > 1000 on orders.events/3"
-        );
+        assert!(c.alert.labels.is_empty());
+        assert_eq!(c.alert.summary(), "consumer_group_lag 1500 > 1000");
 
         // Still firing with another value: no change, since kept, value updated.
         assert!(e.evaluate(&sample(1200, 0, 1.0), 400).is_empty());
@@ -254,25 +211,60 @@ mod tests {
     #[test]
     fn every_seed_threshold() {
         let mut e = Evaluator::new(&default_rules(), 0);
-        let changes = e.evaluate(&sample(6000, 51, 31.0), 1);
+        let mut loud = sample(6000, 51, 31.0);
+        loud.read_model_lag_seconds = 31.0;
+        loud.records = 1000;
+        loud.rejected = 11;
+        loud.epoch_durations.observe(0.7);
+        loud.sla_violations.insert("4".into(), 1);
+        loud.breached.insert(4, 2);
+        let changes = e.evaluate(&loud, 1);
         let mut fired: Vec<&str> = changes.iter().map(|c| c.alert.rule.name.as_str()).collect();
         fired.sort();
         assert_eq!(
             fired,
             vec![
+                "PulsoCasesBreached",
                 "PulsoConsumerLagCritical",
                 "PulsoConsumerLagHigh",
                 "PulsoDeadLettersCritical",
                 "PulsoDeadLettersHigh",
+                "PulsoEpochP99Slow",
+                "PulsoReadModelLagHigh",
+                "PulsoRejectedShareCritical",
+                "PulsoRejectedShareHigh",
+                "PulsoSlaViolations",
                 "PulsoViewsStale"
             ]
         );
-        // DLQ 11 keeps the warning only; freshness 30 is not above 30.
-        let changes = e.evaluate(&sample(6000, 11, 30.0), 2);
+        let dlq = e
+            .alerts()
+            .iter()
+            .find(|a| a.rule.name == "PulsoDeadLettersCritical");
+        assert_eq!(dlq.map(Alert::severity), Some(Severity::Warning));
+        // DLQ 11 keeps the warning only; freshness and read-model lag 30 are not above 30;
+        // counters that did not move since the last sample (the 5/15-minute windows reach
+        // back to it) make no new rejections, epochs or violations; no case breached.
+        let mut calmer = sample(6000, 11, 30.0);
+        calmer.read_model_lag_seconds = 30.0;
+        calmer.records = 1000;
+        calmer.rejected = 11;
+        calmer.epoch_durations = loud.epoch_durations.clone();
+        calmer.sla_violations = loud.sla_violations.clone();
+        let changes = e.evaluate(&calmer, 2);
         let resolved: Vec<&str> = changes.iter().map(|c| c.alert.rule.name.as_str()).collect();
         assert_eq!(
             resolved,
-            vec!["PulsoDeadLettersCritical", "PulsoViewsStale"]
+            vec![
+                "PulsoDeadLettersCritical",
+                "PulsoViewsStale",
+                "PulsoReadModelLagHigh",
+                "PulsoRejectedShareHigh",
+                "PulsoRejectedShareCritical",
+                "PulsoEpochP99Slow",
+                "PulsoSlaViolations",
+                "PulsoCasesBreached"
+            ]
         );
         let firing: Vec<_> = states(&e)
             .into_iter()
@@ -293,9 +285,9 @@ mod tests {
     fn no_partitions_means_no_lag() {
         let mut e = Evaluator::new(&default_rules(), 0);
         let quiet = Sample {
-            worst_partition: None,
             dlq_size: Some(0),
             freshness_seconds: 0.5,
+            ..Sample::default()
         };
         assert!(e.evaluate(&quiet, 1).is_empty());
         assert_eq!(e.alerts()[0].value, Some(0.0));
@@ -304,7 +296,7 @@ mod tests {
 
     #[test]
     fn samples_the_store_like_metrics() {
-        use crate::store::{LiveStatus, PartitionStatus};
+        use crate::store::{LiveStatus, PartitionStatus, ViewStore};
         let store = ViewStore::new();
         let p = |partition, lag| PartitionStatus {
             topic: "t".into(),
@@ -320,6 +312,7 @@ mod tests {
         });
         let s = Sample::of(&store);
         assert_eq!(s.worst_partition, Some(("t".into(), 1, 9)));
+        assert_eq!(s.group_lag, 21);
         assert_eq!(s.dlq_size, Some(4));
         assert!(s.freshness_seconds >= 0.0);
     }

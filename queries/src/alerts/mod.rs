@@ -1,9 +1,10 @@
-//! Alerting evaluated by the engine: rules from config (by default the seeds' thresholds),
+//! Alerting evaluated by the engine: rules from config (by default VIEWS.md's alert table),
 //! compared every few seconds with the store's pipeline health (the values `/metrics`
-//! reports), listed at `GET /v1/alerts`, and POSTed to a webhook when they change state.
+//! reports; windowed ones over the evaluator's history of samples), listed at `GET /v1/alerts`, and POSTed to a webhook when they change state.
 
 mod evaluate;
 mod rules;
+mod sample;
 mod webhook;
 
 use std::future::Future;
@@ -12,8 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pulso_events::time::Micros;
 
-pub use evaluate::{Alert, Evaluator, Sample, State, Transition};
+pub use evaluate::{Alert, Evaluator, State, Transition};
 pub use rules::{default_rules, AlertsConfig, Metric, Rule, Severity, WebhookConfig};
+pub use sample::Sample;
 pub use webhook::{Notification, Webhook};
 
 use crate::store::ViewStore;

@@ -1,11 +1,14 @@
 //! The `alerts` section of `pulso run --config`: the rules the engine evaluates and the
-//! webhook it notifies. Without a section, the five rules of the seeds (the same as
-//! `deploy/prometheus/pulso-alerts.yml`) are evaluated every 5 s and no webhook is called.
+//! webhook it notifies. Without a section, the rules of VIEWS.md's alert table (the same as
+//! `deploy/prometheus/pulso-alerts.yml`, but for "engine down", which only Prometheus can
+//! see) are evaluated every 5 s and no webhook is called. Thresholds, windows and the
+//! rules themselves are set with `rules` (which then replaces the defaults).
 //!
 //! ```json
 //! {"alerts": {
 //!   "evaluate_every_secs": 5,
-//!   "rules": [{"name": "LagHigh", "metric": "consumer_lag", "threshold": 1000, "severity": "warning"}],
+//!   "rules": [{"name": "LagHigh", "metric": "consumer_group_lag", "threshold": 1000, "severity": "warning"},
+//!             {"name": "Rejects", "metric": "rejected_share", "threshold": 0.001, "severity": "warning", "window_secs": 300}],
 //!   "webhook": {"url": "http://alert-relay:9000/pulso", "timeout_secs": 5, "max_retries": 5}
 //! }}
 //! ```
@@ -20,10 +23,24 @@ use crate::config::ConfigError;
 pub enum Metric {
     /// The greatest `pulso_consumer_lag` over the partitions (records).
     ConsumerLag,
+    /// `pulso_consumer_group_lag`: the lag summed over every partition (records).
+    ConsumerGroupLag,
     /// `pulso_dlq_size` (records in the dead-letter topics).
     DlqSize,
     /// `pulso_freshness_seconds`.
     FreshnessSeconds,
+    /// `pulso_read_model_lag_seconds`.
+    ReadModelLagSeconds,
+    /// Rejected records / records read over the window (`pulso_rejected_total` over
+    /// `pulso_records_total`); 0 when nothing was read.
+    RejectedShare,
+    /// The 99th percentile of `pulso_epoch_duration_seconds` over the window (seconds).
+    EpochDurationP99Seconds,
+    /// The most `sla.violados` read over the window by one department
+    /// (`pulso_sla_violations_total`).
+    SlaViolations,
+    /// The most open cases `BREACHED` of one department (`pulso_open_cases_breached`).
+    CasesBreached,
 }
 
 impl Metric {
@@ -31,8 +48,24 @@ impl Metric {
     pub fn as_str(self) -> &'static str {
         match self {
             Metric::ConsumerLag => "consumer_lag",
+            Metric::ConsumerGroupLag => "consumer_group_lag",
             Metric::DlqSize => "dlq_size",
             Metric::FreshnessSeconds => "freshness_seconds",
+            Metric::ReadModelLagSeconds => "read_model_lag_seconds",
+            Metric::RejectedShare => "rejected_share",
+            Metric::EpochDurationP99Seconds => "epoch_duration_p99_seconds",
+            Metric::SlaViolations => "sla_violations",
+            Metric::CasesBreached => "cases_breached",
+        }
+    }
+
+    /// The window of a windowed metric when its rule sets none (seconds; 0 for the others):
+    /// 5 min for the rejected share and the epoch p99, 15 min for the SLA violations.
+    pub fn default_window_secs(self) -> u64 {
+        match self {
+            Metric::RejectedShare | Metric::EpochDurationP99Seconds => 300,
+            Metric::SlaViolations => 900,
+            _ => 0,
         }
     }
 }
@@ -59,30 +92,67 @@ pub struct Rule {
     pub threshold: f64,
     /// Severity.
     pub severity: Severity,
+    /// The window of a windowed metric, in seconds (default: the metric's, see
+    /// [`Metric::default_window_secs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_secs: Option<u64>,
+    /// Who else to tell, for routing (e.g. `wider`: beyond on-call), as the Prometheus
+    /// rule's `notify` label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 impl Rule {
-    fn new(name: &str, metric: Metric, threshold: f64, severity: Severity) -> Rule {
+    /// A rule with the metric's default window and no `notify`.
+    pub(crate) fn new(name: &str, metric: Metric, threshold: f64, severity: Severity) -> Rule {
         Rule {
             name: name.to_string(),
             metric,
             threshold,
             severity,
+            window_secs: None,
+            notify: None,
+        }
+    }
+
+    /// The window of its metric, in seconds (0 for a metric without one).
+    pub fn window_secs(&self) -> u64 {
+        match self.metric.default_window_secs() {
+            0 => 0,
+            default => self.window_secs.unwrap_or(default),
         }
     }
 }
 
-/// The seeds' thresholds: consumer lag > 1000 warning, > 5000 critical; DLQ size > 10
-/// warning, > 50 critical; freshness > 30 s critical.
+/// VIEWS.md's alert table (the seeds' thresholds): the consumer group's total lag > 1000
+/// warning, > 5000 critical; DLQ size > 10 warning, > 50 warning notifying wider; read-model
+/// lag > 30 s warning; rejected share over 5 min > 0.1 % warning, > 1 % critical; epoch p99
+/// over 5 min > 500 ms warning; new `sla.violados` of a department in 15 min > 0 warning;
+/// open cases `BREACHED` of a department > 0 warning. Also freshness > 30 s critical (the
+/// views stopped). "Engine down" is Prometheus' alone (`up == 0`).
 pub fn default_rules() -> Vec<Rule> {
     use Metric::*;
     use Severity::*;
     vec![
-        Rule::new("PulsoConsumerLagHigh", ConsumerLag, 1000.0, Warning),
-        Rule::new("PulsoConsumerLagCritical", ConsumerLag, 5000.0, Critical),
+        Rule::new("PulsoConsumerLagHigh", ConsumerGroupLag, 1000.0, Warning),
+        Rule::new(
+            "PulsoConsumerLagCritical",
+            ConsumerGroupLag,
+            5000.0,
+            Critical,
+        ),
         Rule::new("PulsoDeadLettersHigh", DlqSize, 10.0, Warning),
-        Rule::new("PulsoDeadLettersCritical", DlqSize, 50.0, Critical),
+        Rule {
+            notify: Some("wider".into()),
+            ..Rule::new("PulsoDeadLettersCritical", DlqSize, 50.0, Warning)
+        },
         Rule::new("PulsoViewsStale", FreshnessSeconds, 30.0, Critical),
+        Rule::new("PulsoReadModelLagHigh", ReadModelLagSeconds, 30.0, Warning),
+        Rule::new("PulsoRejectedShareHigh", RejectedShare, 0.001, Warning),
+        Rule::new("PulsoRejectedShareCritical", RejectedShare, 0.01, Critical),
+        Rule::new("PulsoEpochP99Slow", EpochDurationP99Seconds, 0.5, Warning),
+        Rule::new("PulsoSlaViolations", SlaViolations, 0.0, Warning),
+        Rule::new("PulsoCasesBreached", CasesBreached, 0.0, Warning),
     ]
 }
 
@@ -151,6 +221,9 @@ impl AlertsConfig {
             if !rule.threshold.is_finite() {
                 return bad(format!("rules[{i}]: threshold must be a finite number"));
             }
+            if rule.window_secs == Some(0) {
+                return bad(format!("rules[{i}]: window_secs must be greater than zero"));
+            }
         }
         if let Some(w) = &self.webhook {
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
@@ -172,7 +245,7 @@ mod tests {
     fn defaults_are_the_seed_thresholds() {
         let c: AlertsConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(c, AlertsConfig::default());
-        assert_eq!(c.rules.len(), 5);
+        assert_eq!(c.rules.len(), 11);
         assert!(c.validate().is_ok());
         let c: AlertsConfig = serde_json::from_str(
             r#"{"rules": [{"name": "Lag", "metric": "consumer_lag", "threshold": 5, "severity": "critical"}],
@@ -182,6 +255,13 @@ mod tests {
         assert_eq!(c.rules[0].metric, Metric::ConsumerLag);
         assert_eq!(c.webhook.as_ref().unwrap().max_retries, 5);
         assert!(c.validate().is_ok());
+        let c: AlertsConfig = serde_json::from_str(
+            r#"{"rules": [{"name": "R", "metric": "rejected_share", "threshold": 0.5, "severity": "warning", "window_secs": 60, "notify": "wider"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.rules[0].window_secs(), 60);
+        assert_eq!(c.rules[0].notify.as_deref(), Some("wider"));
+        assert_eq!(AlertsConfig::default().rules[6].window_secs(), 300);
         assert!(serde_json::from_str::<AlertsConfig>(r#"{"rulez": []}"#).is_err());
     }
 

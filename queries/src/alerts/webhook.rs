@@ -32,6 +32,9 @@ pub struct Notification {
     pub previous_state: State,
     /// The rule's severity.
     pub severity: Severity,
+    /// Who else to tell (the rule's `notify`, e.g. `wider`), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
     /// What the rule compares.
     pub metric: Metric,
     /// The rule's threshold.
@@ -55,6 +58,7 @@ impl From<&Transition> for Notification {
             state: a.state,
             previous_state: t.previous,
             severity: a.rule.severity,
+            notify: a.rule.notify.clone(),
             metric: a.rule.metric,
             threshold: a.rule.threshold,
             value: a.value,

@@ -27,16 +27,24 @@ pub(crate) struct AlertJson {
     /// `warning` or `critical`.
     #[schema(value_type = String)]
     severity: Severity,
-    /// `consumer_lag`, `dlq_size` or `freshness_seconds`.
+    /// Who else to tell (e.g. `wider`: beyond on-call), when the rule says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify: Option<String>,
+    /// `consumer_lag`, `consumer_group_lag`, `dlq_size`, `freshness_seconds`,
+    /// `read_model_lag_seconds`, `rejected_share`, `epoch_duration_p99_seconds`,
+    /// `sla_violations` or `cases_breached`.
     #[schema(value_type = String)]
     metric: Metric,
+    /// The window of a windowed metric, in seconds (0 for the others).
+    window_secs: u64,
     /// Fires while the value is above it.
     threshold: f64,
     /// The value at the last evaluation (`null` before the first).
     value: Option<f64>,
     /// When the rule entered its state (RFC 3339).
     since: String,
-    /// Where the value comes from (`topic`, `partition` for the consumer lag).
+    /// Where the value comes from (`topic`, `partition` for the worst partition's lag,
+    /// `dependencia` for the per-department rules).
     labels: BTreeMap<String, String>,
     /// One line for people.
     summary: String,
@@ -48,7 +56,9 @@ impl From<&Alert> for AlertJson {
             name: a.rule.name.clone(),
             state: a.state,
             severity: a.rule.severity,
+            notify: a.rule.notify.clone(),
             metric: a.rule.metric,
+            window_secs: a.rule.window_secs(),
             threshold: a.rule.threshold,
             value: a.value,
             since: format_rfc3339(a.since),

@@ -221,6 +221,12 @@ pub(crate) struct Health<'a> {
     sink_lag_epochs: u64,
     /// Sink write failures since start.
     sink_failures: u64,
+    /// Records behind the high watermarks, summed over every partition.
+    consumer_lag_total: i64,
+    /// Seconds since the oldest record not yet reflected in a published epoch was written
+    /// (its Kafka timestamp); 0 when every partition is caught up and every record read is
+    /// published.
+    read_model_lag_seconds: f64,
 }
 
 /// Every topic's counters, every partition's lag, the DLQ size and the freshness. Operator
@@ -256,12 +262,14 @@ pub(crate) async fn pipeline_health(
         meta,
         rows: topics.iter().map(TopicHealthJson::from).collect(),
         next_cursor: None,
+        consumer_lag_total: live.partitions.iter().map(|p| p.lag).sum(),
         partitions: live.partitions,
         dlq_size: live.dlq_size,
         events_per_second: live.events_per_second,
         epoch_duration_ms: live.epoch_duration_ms,
         sink_lag_epochs: live.sink_lag_epochs,
         sink_failures: live.sink_failures,
+        read_model_lag_seconds: live.read_model_lag_seconds,
     };
     Ok(Json(body).into_response())
 }

@@ -1,6 +1,8 @@
 //! `GET /metrics` in the Prometheus text format (0.0.4), and the middleware that records
 //! every request's latency in `pulso_http_request_duration_seconds{route}`.
 
+mod signals;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -129,7 +131,7 @@ pub(crate) async fn metrics(
 ) -> Result<Response, ApiError> {
     principal.require_operator()?;
     Params::parse(query, &[], false)?;
-    let (topics, freshness, epoch, rows) = {
+    let (topics, freshness, epoch, rows, breached) = {
         let t = state.store.read();
         let topics: Vec<_> = t.pipeline_health.rows().cloned().collect();
         let rows = t.row_counts();
@@ -138,6 +140,7 @@ pub(crate) async fn metrics(
             t.freshness_seconds(SystemTime::now()),
             t.epoch,
             rows,
+            t.breached_by_department(),
         )
     };
     let live = state.store.live();
@@ -158,6 +161,7 @@ pub(crate) async fn metrics(
             p.lag
         );
     }
+    signals::write(&mut out, &live, &breached);
     header(
         &mut out,
         "pulso_dlq_size",

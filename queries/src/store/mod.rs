@@ -8,6 +8,7 @@ mod table;
 mod tenants;
 
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
@@ -16,9 +17,12 @@ use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
-    OrderCancellations, OrderMetrics, SlaCompliance, TimelineEntry, TopicHealth, ViewRow, ViewSet,
+    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth,
+    ViewRow, ViewSet,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::histogram::Histogram;
 
 pub use keys::*;
 pub use table::{Page, Table, SCAN_BUDGET};
@@ -131,6 +135,18 @@ macro_rules! tables {
 pulso_events::for_each_view!(tables);
 
 impl Tables {
+    /// Open cases `BREACHED` per department, from `open_case_sla` (departments with none
+    /// left out).
+    pub fn breached_by_department(&self) -> BTreeMap<i64, i64> {
+        let mut breached = BTreeMap::new();
+        for row in self.open_case_sla.rows() {
+            if row.status == SlaStatus::Breached && row.cases > 0 {
+                *breached.entry(row.dependencia_id).or_insert(0) += row.cases;
+            }
+        }
+        breached
+    }
+
     /// Seconds since the views last caught up (since the last applied epoch).
     pub fn freshness_seconds(&self, now: SystemTime) -> f64 {
         now.duration_since(self.applied_at)
@@ -193,6 +209,13 @@ pub struct LiveStatus {
     pub sink_lag_epochs: u64,
     /// Sink write failures since start.
     pub sink_failures: u64,
+    /// How old the oldest record not yet reflected in a published epoch is, in seconds; 0
+    /// when caught up (VIEWS.md, "Read-model lag").
+    pub read_model_lag_seconds: f64,
+    /// The processing time of every epoch since start (open to published).
+    pub epoch_durations: Histogram,
+    /// `sla.violados` read since start, per department (`dependencia_id`).
+    pub sla_violations: BTreeMap<String, u64>,
 }
 
 /// The serving store, shared as `Arc<ViewStore>` by the engine (writer) and the API (readers).

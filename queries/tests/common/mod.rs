@@ -307,6 +307,8 @@ pub(crate) fn store() -> Arc<ViewStore> {
         epoch_duration_ms: 12.0,
         sink_lag_epochs: 1,
         sink_failures: 2,
+        read_model_lag_seconds: 2.5,
+        ..LiveStatus::default()
     });
     store
 }
