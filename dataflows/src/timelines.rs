@@ -23,7 +23,7 @@ use crate::{Epoch, SharedEvent};
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
 /// name) for envelope B.
 fn event_type(event: &Event) -> &str {
-    let name = match &event.body {
+    match &event.body {
         Body::Order(OrderEvent::Created { .. }) => "ORDER_CREATED",
         Body::Order(OrderEvent::Confirmed { .. }) => "ORDER_CONFIRMED",
         Body::Order(OrderEvent::Cancelled { .. }) => "ORDER_CANCELLED",
@@ -44,8 +44,7 @@ fn event_type(event: &Event) -> &str {
         Body::NotificationDlq(_) => "NOTIFICATION_DEAD_LETTERED",
         Body::Tracking(tracking) => &tracking.event_type,
         Body::Caso(_) => event.topic.name(),
-    };
-    name
+    }
 }
 
 /// The `(entity_type, entity_id)` pairs an event names.
