@@ -2,20 +2,44 @@
 //! "SLA violations" alert (VIEWS.md, "Alert rules"): every accepted `sla.violados` record this
 //! process read fresh from its source (not those replayed from the archive at a restart),
 //! counted once per `sla_id`, under the `datos.dependencia_id` it names (`unknown` when it
-//! names none).
+//! names none). A redelivery is recognised among the last [`REMEMBERED`] `sla_id`s, so that
+//! a run of months holds a bounded set (redeliveries follow their first delivery closely:
+//! a rebalance or a restart re-reads the last uncommitted records).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pulso_events::{SourceRecord, Topic};
 use serde_json::Value;
 
+/// How many of the latest `sla_id`s are remembered to recognise a redelivery.
+const REMEMBERED: usize = 65_536;
+
 #[derive(Debug, Default)]
 struct Inner {
     /// Violations per department.
     by_department: BTreeMap<String, u64>,
-    /// The `sla_id`s counted (a redelivered record counts once).
+    /// The latest `sla_id`s counted (a redelivered record counts once), at most
+    /// [`REMEMBERED`]; `order` holds them oldest first.
     seen: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Inner {
+    /// Remembers `sla_id`; false if it is among the latest ones remembered.
+    fn first_sight(&mut self, sla_id: String) -> bool {
+        if self.seen.contains(&sla_id) {
+            return false;
+        }
+        if self.order.len() == REMEMBERED {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+        self.seen.insert(sla_id.clone());
+        self.order.push_back(sla_id);
+        true
+    }
 }
 
 /// Violations read per department, shared by the sources and the output consumer (a clone
@@ -45,7 +69,7 @@ impl SlaViolations {
             };
             let datos = &event["datos"];
             if let Some(sla_id) = label(&datos["sla_id"]) {
-                if !inner.seen.insert(sla_id) {
+                if !inner.first_sight(sla_id) {
                     continue;
                 }
             }
@@ -102,5 +126,20 @@ mod tests {
                 ("unknown".to_string(), 1)
             ])
         );
+    }
+
+    #[test]
+    fn remembers_a_bounded_number_of_violations() {
+        let mut inner = Inner::default();
+        for id in 0..REMEMBERED + 10 {
+            assert!(inner.first_sight(id.to_string()));
+        }
+        assert_eq!(
+            (inner.seen.len(), inner.order.len()),
+            (REMEMBERED, REMEMBERED)
+        );
+        assert!(!inner.first_sight((REMEMBERED + 9).to_string()));
+        // The oldest were forgotten: a very late redelivery counts again.
+        assert!(inner.first_sight("0".to_string()));
     }
 }
