@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
-use pulso_queries::store::{Keyed, Table};
+use pulso_queries::store::{Keyed, Table, Tables};
 use pulso_queries::ViewStore;
 use pulso_sinks::parquet::{prepare_views_dir, write_view, ViewRows};
 use pulso_sinks::SinkError;
@@ -54,19 +55,30 @@ impl Snapshots {
     }
 
     fn write(&mut self, store: &ViewStore, all: bool) -> Result<(), SinkError> {
+        /// Writes each view of the registry in turn, stopping at the first failure.
+        struct EachView<'a> {
+            snapshots: &'a mut Snapshots,
+            tables: &'a Tables,
+            all: bool,
+            result: Result<(), SinkError>,
+        }
+        impl ViewVisitor for EachView<'_> {
+            fn visit<V: View>(&mut self) {
+                if self.result.is_ok() {
+                    let (table, as_of) = (self.tables.table::<V>(), self.tables.as_of);
+                    self.result = self.snapshots.view(table, as_of, self.all);
+                }
+            }
+        }
         let tables = store.read();
-        let as_of = tables.as_of;
-        self.view(&tables.notification_rates, as_of, all)?;
-        self.view(&tables.notification_bounces, as_of, all)?;
-        self.view(&tables.order_metrics, as_of, all)?;
-        self.view(&tables.order_cancellations, as_of, all)?;
-        self.view(&tables.inventory_levels, as_of, all)?;
-        self.view(&tables.case_backlog, as_of, all)?;
-        self.view(&tables.sla_compliance, as_of, all)?;
-        self.view(&tables.open_case_sla, as_of, all)?;
-        self.view(&tables.open_cases, as_of, all)?;
-        self.view(&tables.timelines, as_of, all)?;
-        self.view(&tables.pipeline_health, as_of, all)
+        let mut each = EachView {
+            snapshots: self,
+            tables: &tables,
+            all,
+            result: Ok(()),
+        };
+        visit_views(&mut each);
+        each.result
     }
 
     /// Writes `table`'s rows in row order, replaced atomically, if it is due or `all`.

@@ -13,10 +13,9 @@
 //!
 //! Adding a view touches: its row type (`views.rs`), its [`View`] implementation (a file
 //! here), one line of [`for_each_view!`]; its dataflow (a `dataflows/` module and the
-//! `build_views` concat) and its oracle (an `oracle/` module and `compute`); and, until the
-//! live snapshot walks the registry, one line of `src/live/snapshot.rs`. Parquet files and
-//! history, ClickHouse tables, the serving store, the API's JSON, OpenAPI and retention
-//! follow from the entry; `/v1/views/{view}` serves it unfiltered unless `api/views.rs`
+//! `build_views` concat) and its oracle (an `oracle/` module and `compute`): 7 files.
+//! Parquet files and history, ClickHouse tables, the serving store, the live snapshots, the
+//! API's JSON, OpenAPI and retention follow from the entry; `/v1/views/{view}` serves it unfiltered unless `api/views.rs`
 //! gives it filters.
 
 mod cases;
