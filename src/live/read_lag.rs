@@ -22,15 +22,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use pulso_connectors::kafka::PartitionKey;
+use pulso_dataflows::clock::wall_clock_micros;
 
-/// The wall clock in Unix milliseconds.
+/// The wall clock in Unix milliseconds (the engine's wall clock, in Kafka's unit).
 pub(crate) fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    wall_clock_micros().div_euclid(1000)
 }
 
 /// Where the engine stands in one partition (or in the generator's schedule).
