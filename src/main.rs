@@ -12,7 +12,9 @@ mod stats;
 use anyhow::Result;
 
 /// mimalloc: the dataflows allocate and free many small records; glibc malloc spent a
-/// third of replay time in its free lists.
+/// third of replay time in its free lists. (Feature `mimalloc`, on by default; without it the
+/// system allocator, which heap profilers such as heaptrack see.)
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
