@@ -331,12 +331,24 @@ where
 
 /// Adds `changes` (sorted by fact, consolidated) to `facts` (sorted, non-zero counts),
 /// dropping facts whose count becomes zero.
+///
+/// The result is allocated at its exact length: a key's facts are held for as long as the
+/// key lives, and most keys have one to three facts, which a growing vector would round up
+/// to a capacity of four.
 fn merge<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
+    merge_into(facts, changes);
+    if facts.capacity() > facts.len() {
+        facts.shrink_to_fit();
+    }
+}
+
+fn merge_into<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
     if facts.is_empty() {
+        *facts = Vec::with_capacity(changes.len());
         facts.extend(changes.into_iter().filter(|(_, n)| *n != 0));
         return;
     }
-    let old = std::mem::take(facts);
+    let old = std::mem::replace(facts, Vec::with_capacity(facts.len() + changes.len()));
     let mut old = old.into_iter().peekable();
     let mut changes = changes.into_iter().peekable();
     loop {
@@ -375,5 +387,9 @@ mod tests {
         let mut empty: Vec<(i32, isize)> = Vec::new();
         merge(&mut empty, vec![(2, 1)]);
         assert_eq!(empty, vec![(2, 1)]);
+        assert_eq!(empty.capacity(), 1, "held facts take no spare room");
+        merge(&mut facts, vec![(1, -1), (7, 1)]);
+        assert_eq!(facts, vec![(0, 1), (4, 1), (5, 2), (7, 1), (9, 1)]);
+        assert_eq!(facts.capacity(), facts.len());
     }
 }

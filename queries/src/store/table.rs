@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use super::keys::Keyed;
 use super::tenants::Tenants;
@@ -29,7 +30,11 @@ pub struct Table<R: Keyed> {
     len: usize,
     /// `(due, tenant, key)` of rows that expire (retention): a row leaves the table once the
     /// watermark reaches its due instant. An entry whose row has gone meanwhile is skipped.
-    expiring: BTreeSet<(i64, String, R::Key)>,
+    /// Its tenant is one of `names` (shared: a table may hold a million expiring rows of a
+    /// few tenants).
+    expiring: BTreeSet<(i64, Arc<str>, R::Key)>,
+    /// The tenants named in `expiring`, each allocated once.
+    names: BTreeSet<Arc<str>>,
 }
 
 impl<R: Keyed> Default for Table<R> {
@@ -38,6 +43,7 @@ impl<R: Keyed> Default for Table<R> {
             tenants: BTreeMap::new(),
             len: 0,
             expiring: BTreeSet::new(),
+            names: BTreeSet::new(),
         }
     }
 }
@@ -147,7 +153,15 @@ impl<R: Keyed> Table<R> {
     /// expires once the watermark reaches it ([`Table::expire`]).
     pub(crate) fn insert_expiring(&mut self, tenant: String, row: R, due: Option<i64>) {
         if let Some(due) = due {
-            self.expiring.insert((due, tenant.clone(), row.key()));
+            let name = match self.names.get(tenant.as_str()) {
+                Some(name) => Arc::clone(name),
+                None => {
+                    let name: Arc<str> = Arc::from(tenant.as_str());
+                    self.names.insert(Arc::clone(&name));
+                    name
+                }
+            };
+            self.expiring.insert((due, name, row.key()));
         }
         self.insert(tenant, row);
     }
@@ -162,7 +176,7 @@ impl<R: Keyed> Table<R> {
             let Some((_, tenant, key)) = self.expiring.pop_first() else {
                 break;
             };
-            let Some(rows) = self.tenants.get_mut(&tenant) else {
+            let Some(rows) = self.tenants.get_mut(&*tenant) else {
                 continue;
             };
             if let Some(row) = rows.remove(&key) {
@@ -170,7 +184,7 @@ impl<R: Keyed> Table<R> {
                 expired.push(row);
             }
             if rows.is_empty() {
-                self.tenants.remove(&tenant);
+                self.tenants.remove(&*tenant);
             }
         }
         expired
