@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_events::views::ViewSet;
 use pulso_events::Topic;
+use pulso_sinks::archive::{list_archive_files, read_archive};
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::{list_archive_files, read_archive, read_whole_views};
+use pulso_sinks::parquet::read_whole_views;
 use serde_json::Value;
 use support::kafka::{free_port, nanos, produce, Cluster};
 

@@ -78,7 +78,7 @@ fn descriptor_exhaustion_leaves_no_hole_in_the_archive() {
         .unwrap();
     let printed = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success(), "{printed}");
-    let progress = pulso_sinks::parquet::read_progress(&out.path().join("out/archive")).unwrap();
+    let progress = pulso_sinks::archive::read_progress(&out.path().join("out/archive")).unwrap();
     println!(
         "F1 descriptor exhaustion (nofile 300, 400 idle API connections, 8 s): clean exit, \
          no failed write, last progress epoch {:?}, verify: views = backfill of the archive",

@@ -769,7 +769,7 @@ fn scenario(brokers: &str, seed: u64, scale: u64, broker_pause: Option<(u32, Dur
     // The raw archive: exactly the accepted records, each once.
     let archive_dir = engine.out.join("archive");
     assert!(archive_dir.is_dir(), "{} is missing", archive_dir.display());
-    let archived = pulso_sinks::parquet::read_archive(&archive_dir, None, None).unwrap();
+    let archived = pulso_sinks::archive::read_archive(&archive_dir, None, None).unwrap();
     let accepted: BTreeMap<(Topic, Position), &SourceRecord> = records
         .iter()
         .filter(|r| r.decode().is_ok())

@@ -29,7 +29,7 @@ use pulso_connectors::kafka::{
     HEADER_SOURCE_TOPIC, HEADER_TOMBSTONE,
 };
 use pulso_events::{RecordHeader, Topic, TOMBSTONE_DETAIL};
-use pulso_sinks::parquet::read_archive;
+use pulso_sinks::archive::read_archive;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};

@@ -560,7 +560,7 @@ fn sigkill_recovery_loses_nothing() {
     // (3) The raw archive: exactly the accepted records, each once.
     let archive_dir = out.join("archive");
     let archived =
-        pulso_sinks::parquet::read_archive(&archive_dir, None, None).expect("reading the archive");
+        pulso_sinks::archive::read_archive(&archive_dir, None, None).expect("reading the archive");
     let accepted: BTreeMap<(Topic, Position), &SourceRecord> = records
         .iter()
         .filter(|r| r.decode().is_ok())

@@ -1,18 +1,22 @@
 //! Pulso's sinks: the views of `VIEWS.md` as Parquet files (written atomically and read back
-//! exactly), as ClickHouse tables (written epoch by epoch, idempotently), and the rejected
-//! records as JSON lines.
+//! exactly, [`parquet`]), as ClickHouse tables (written epoch by epoch, idempotently,
+//! [`clickhouse`]); the rejected records as JSON lines ([`rejected`]); and the raw archive of
+//! every accepted record with its progress records ([`archive`]), which recovery, backfill
+//! and verify read back.
 
 use std::path::{Path, PathBuf};
 
+pub mod archive;
 pub mod changes;
 pub mod clickhouse;
 pub mod parquet;
+pub mod rejected;
 
 pub use crate::changes::{diff_views, view_rows};
 pub use crate::parquet::{
-    clean_temp_files, read_history, read_views, write_history, write_rejected_jsonl, write_views,
-    RejectedRecord, HISTORY_DIR,
+    clean_temp_files, read_history, read_views, write_history, write_views, HISTORY_DIR,
 };
+pub use crate::rejected::{write_rejected_jsonl, RejectedRecord};
 
 /// Why a sink could not write or read its files.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_events::{decode, Position, Topic};
-use pulso_sinks::parquet::{read_archive, ArchiveReader, ArchiveRecord, ArchiveWriter};
+use pulso_sinks::archive::{read_archive, ArchiveReader, ArchiveRecord, ArchiveWriter};
 
 const PARTITIONS: i32 = 4;
 

@@ -9,7 +9,7 @@ use std::process::Command;
 use pulso_events::time::{parse_rfc3339, Granularity, MICROS_PER_HOUR};
 use pulso_events::views::{NotificationBounces, OrderCancellations, OrderMetrics, ViewSet};
 use pulso_events::{Position, Topic};
-use pulso_sinks::parquet::{read_archive, write_progress, ArchiveRecord, ArchiveWriter};
+use pulso_sinks::archive::{read_archive, write_progress, ArchiveRecord, ArchiveWriter};
 use pulso_sinks::write_views;
 
 /// The workspace root (scripts and `build/` live there).

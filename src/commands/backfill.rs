@@ -10,9 +10,8 @@ use anyhow::Result;
 use clap::Args;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::Micros;
-use pulso_sinks::parquet::{
-    read_archive, read_progress, write_history, write_views, ArchiveRecord, HISTORY_DIR,
-};
+use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
+use pulso_sinks::parquet::{write_history, write_views, HISTORY_DIR};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
 use super::replay::write_to_clickhouse;

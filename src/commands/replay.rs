@@ -13,9 +13,8 @@ use clap::Args;
 use pulso_connectors::jsonl;
 use pulso_dataflows::{replay_stream, ReplayConfig};
 use pulso_events::time::Micros;
-use pulso_sinks::parquet::{
-    clean_temp_files, write_history, write_rejected_jsonl, write_views, RejectedRecord, HISTORY_DIR,
-};
+use pulso_sinks::parquet::{clean_temp_files, write_history, write_views, HISTORY_DIR};
+use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
 use pulso_events::views::ViewSet;
 use pulso_sinks::changes::diff_views;

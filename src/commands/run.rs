@@ -17,8 +17,8 @@ use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, Source
 use pulso_dataflows::retention::Retention;
 use pulso_events::views::ViewSet;
 use pulso_queries::{ServeConfig, ViewStore};
+use pulso_sinks::archive::{read_progress, ArchiveWriter};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::{read_progress, ArchiveWriter};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::args::{start_position, ClickHouseArgs};

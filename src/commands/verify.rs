@@ -15,9 +15,10 @@ use pulso_dataflows::retention::Retention;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, SourceRecord, Topic};
+use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::ClickHouseSink;
-use pulso_sinks::parquet::{read_archive, read_progress, read_whole_views, ArchiveRecord};
+use pulso_sinks::parquet::read_whole_views;
 
 use super::args::{ClickHouseArgs, ConfigArgs};
 use crate::live::recovery::restored_rejections;

@@ -17,7 +17,8 @@ use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
 use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
-use pulso_sinks::parquet::{HistoryWriter, RejectedRecord, HISTORY_DIR};
+use pulso_sinks::parquet::{HistoryWriter, HISTORY_DIR};
+use pulso_sinks::RejectedRecord;
 
 use super::dead_letters::DeadLetters;
 use super::dlq_probe::{DlqProbe, DlqSize};

@@ -16,7 +16,7 @@ use pulso_connectors::kafka::owner;
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
-use pulso_sinks::parquet::{read_archive, read_progress, PartitionsProgress, Progress};
+use pulso_sinks::archive::{read_archive, read_progress, PartitionsProgress, Progress};
 
 /// What a restart resumes from, for the workers of this process.
 pub(crate) struct Recovered {
@@ -186,7 +186,7 @@ impl<S: RecordSource> RecordSource for RecoveringSource<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress};
+    use pulso_sinks::archive::{ArchiveRecord, ArchiveWriter, PartitionProgress};
 
     /// A source handing out `records` once.
     struct Fixed(Option<Vec<SourceRecord>>);

@@ -11,7 +11,7 @@ use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
-use pulso_sinks::parquet::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
+use pulso_sinks::archive::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
 use super::dead_letters::DlqDelivered;
 use super::durability::Durability;

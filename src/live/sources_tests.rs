@@ -12,7 +12,7 @@ use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_queries::ViewStore;
-use pulso_sinks::parquet::{read_progress, ArchiveWriter};
+use pulso_sinks::archive::{read_progress, ArchiveWriter};
 
 use super::dead_letters::DlqDelivered;
 use super::durability::Durability;

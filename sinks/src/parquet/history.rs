@@ -12,9 +12,9 @@ use arrow::record_batch::RecordBatch;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::views::ViewSet;
 
-use super::archive::{day_of, format_day, DATE_KEY};
 use super::cells::Batch;
 use super::{encode, write_batch, ViewFile, EXTENSION, VIEW_FILES};
+use crate::archive::{day_of, format_day, DATE_KEY};
 use crate::SinkError;
 
 /// The folder of the history under an output folder.

@@ -3,18 +3,10 @@
 //! TIMESTAMP(MICROS, UTC), money as DECIMAL(38, 2), rates as nullable DOUBLE. Files are
 //! zstd-compressed (level [`VIEW_ZSTD_LEVEL`]: a live run rewrites them often), in row groups
 //! of [`WRITE_CHUNK_ROWS`] rows (so a writer buffers one chunk), and replaced atomically.
-//! [`read_views`] reads them back into the exact [`ViewSet`] written.
-//!
-//! The raw archive of every accepted record ([`ArchiveWriter`], [`read_archive`],
-//! [`ArchiveReader`]) is Hive-partitioned Parquet under `root/topic=…/date=…/`, zstd level
-//! [`ZSTD_LEVEL`] in row groups of at most [`MAX_ROW_GROUP_ROWS`] rows, written atomically.
+//! [`read_views`] reads them back into the exact [`ViewSet`] written. The raw archive, also
+//! Parquet, is a source rather than a view: it lives in [`crate::archive`].
 
-mod archive;
-mod archive_headers;
-mod archive_read;
-#[cfg(test)]
-mod archive_tests;
-mod atomic;
+pub(crate) mod atomic;
 mod cells;
 mod columns;
 mod encode;
@@ -22,8 +14,6 @@ mod history;
 #[cfg(test)]
 mod history_tests;
 mod history_writer;
-mod progress;
-mod rejected;
 #[cfg(test)]
 mod tests;
 mod view_write;
@@ -45,29 +35,12 @@ use pulso_events::views::ViewSet;
 use crate::SinkError;
 use cells::Batch;
 
-pub use archive::{
-    archive_schema, clean_temp_files_recursive, day_of, format_day, parse_day,
-    parse_part_file_name, part_file_name, partition_dir, ArchiveRecord, ArchiveWriter,
-    COLUMNS as ARCHIVE_COLUMNS, DATE_KEY, TOPIC_KEY,
-};
-pub use archive_read::{
-    list_archive_files, read_archive, ArchiveFile, ArchiveReader, READ_BATCH_ROWS,
-};
 pub use atomic::{clean_temp_files, temp_path, TEMP_SUFFIX};
 pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
 pub use history::{read_history, read_whole_views, write_history, HISTORY_DIR};
 pub use history_writer::HistoryWriter;
-pub use progress::{
-    progress_path, read_progress, write_progress, PartitionProgress, PartitionsProgress, Progress,
-    PROGRESS_DIR,
-};
-pub use rejected::{write_rejected_jsonl, RejectedRecord};
 pub use view_write::{prepare_views_dir, write_view, write_views, ViewRows, WRITE_CHUNK_ROWS};
 
-/// Most rows in one row group.
-pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
-/// The zstd compression level of the raw archive (written once, kept long).
-pub const ZSTD_LEVEL: i32 = 3;
 /// The zstd compression level of view files and history parts (rewritten every snapshot).
 pub const VIEW_ZSTD_LEVEL: i32 = 1;
 /// The key-value metadata key of `open_case_sla.parquet` holding `as_of` (UTC microseconds

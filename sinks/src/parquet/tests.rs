@@ -13,7 +13,7 @@ use pulso_events::views::{
     OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth,
     ViewSet, VIEW_NAMES,
 };
-use pulso_events::{Position, RejectReason, Topic};
+use pulso_events::RejectReason;
 
 use super::*;
 
@@ -483,68 +483,4 @@ fn reading_a_missing_or_foreign_file_fails() {
         matches!(&error, crate::SinkError::Schema { file, .. } if file == "case_backlog"),
         "{error}"
     );
-}
-
-#[test]
-fn rejected_records_are_json_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rejected.jsonl");
-    let records = [
-        RejectedRecord {
-            topic: Topic::Orders,
-            position: Position {
-                partition: 2,
-                offset: 41,
-            },
-            reason: RejectReason::MissingField,
-            detail: "field `order_id` is missing".into(),
-            key: Some(b"o-1".to_vec()),
-            value: br#"{"event_type":"ORDER_CREATED"}"#.to_vec(),
-            tombstone: false,
-        },
-        RejectedRecord {
-            topic: Topic::CasosCreados,
-            position: Position::default(),
-            reason: RejectReason::MalformedJson,
-            detail: "not UTF-8".into(),
-            key: None,
-            value: vec![0xff, b'a', 0xfe],
-            tombstone: false,
-        },
-        RejectedRecord {
-            topic: Topic::Inventory,
-            position: Position::default(),
-            reason: RejectReason::MalformedJson,
-            detail: pulso_events::TOMBSTONE_DETAIL.into(),
-            key: Some(b"sku-1".to_vec()),
-            value: Vec::new(),
-            tombstone: true,
-        },
-    ];
-    write_rejected_jsonl(&path, &records).unwrap();
-    assert_eq!(file_list(dir.path()), ["rejected.jsonl"]);
-
-    let text = fs::read_to_string(&path).unwrap();
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 3);
-    assert_eq!(
-        lines[0],
-        serde_json::json!({
-            "topic": "orders.events", "partition": 2, "offset": 41,
-            "reason": "missing_field", "detail": "field `order_id` is missing",
-            "key": "o-1", "value": "{\"event_type\":\"ORDER_CREATED\"}",
-        })
-    );
-    assert_eq!(lines[1]["topic"], "casos.creados");
-    assert_eq!(lines[1]["key"], serde_json::Value::Null);
-    assert_eq!(lines[1]["value"], "\u{fffd}a\u{fffd}");
-    assert_eq!(lines[1]["value_base64"], "/2H+");
-    // A tombstone's value is null, not an empty string.
-    assert_eq!(lines[2]["value"], serde_json::Value::Null);
-    assert_eq!(lines[2]["detail"], "null value (Kafka tombstone)");
-    assert!(lines[2].get("value_base64").is_none());
-    assert!(text.starts_with(r#"{"topic":"orders.events","partition":2,"offset":41,"#));
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use pulso_events::RejectReason;
 use serde::{Deserialize, Serialize};
 
-use super::atomic;
+use crate::parquet::atomic;
 use crate::SinkError;
 
 /// The directory of the progress files, under the archive root.
@@ -189,7 +189,8 @@ pub fn read_progress(root: &Path) -> Result<Progress, SinkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parquet::{read_archive, temp_path, ArchiveWriter};
+    use crate::archive::{read_archive, ArchiveWriter};
+    use crate::parquet::temp_path;
 
     /// Progress entries whose rejected count is a function of the offset, as in real reads.
     fn partitions(entries: &[(&str, i32, i64)]) -> PartitionsProgress {

@@ -18,7 +18,7 @@
 //! [`super::progress`].
 //!
 //! Reading back is in [`super::archive_read`]; the `headers` column (absent from archives
-//! written before it existed, which read back without headers) in [`super::archive_headers`].
+//! written before it existed, which read back without headers) in [`super::headers`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -38,11 +38,12 @@ use chrono::{Datelike, NaiveDate};
 use pulso_events::time::{Micros, MICROS_PER_DAY};
 use pulso_events::{Position, RecordHeader, SourceRecord, Topic};
 
-use super::archive_headers::{encode_headers, headers_field, HEADERS_COLUMN};
-use super::atomic::{self, TEMP_SUFFIX};
-use super::columns::TIMESTAMP_ZONE;
+use super::headers::{encode_headers, headers_field, HEADERS_COLUMN};
 use super::progress::{write_progress, PartitionsProgress};
-use super::{EXTENSION, MAX_ROW_GROUP_ROWS, ZSTD_LEVEL};
+use super::{MAX_ROW_GROUP_ROWS, ZSTD_LEVEL};
+use crate::parquet::atomic::{self, TEMP_SUFFIX};
+use crate::parquet::EXTENSION;
+use crate::parquet::TIMESTAMP_ZONE;
 use crate::SinkError;
 
 /// The Hive partition key of the topic directories.

@@ -9,9 +9,9 @@ use ::parquet::file::reader::{FileReader, SerializedFileReader};
 use pulso_events::time::{parse_rfc3339, MICROS_PER_DAY, MICROS_PER_HOUR};
 use pulso_events::{Position, Topic};
 
-use super::archive::clean_temp_files_recursive;
-use super::atomic::{temp_path, write_atomically};
+use super::write::clean_temp_files_recursive;
 use super::*;
+use crate::parquet::atomic::{temp_path, write_atomically};
 
 /// 2024-01-15T00:00:00Z.
 fn t0() -> i64 {
@@ -389,13 +389,13 @@ fn new_directories_are_synced_through_their_parents() {
     let _writer = ArchiveWriter::new(&root, 0).unwrap();
     let date_dir = root.join("topic=orders.events/date=2024-01-15");
     let mut to_sync = std::collections::BTreeSet::new();
-    super::archive::create_dir(&root, &date_dir, &mut to_sync).unwrap();
+    super::write::create_dir(&root, &date_dir, &mut to_sync).unwrap();
     assert!(date_dir.is_dir());
     assert_eq!(
         to_sync.into_iter().collect::<Vec<_>>(),
         vec![root.clone(), root.join("topic=orders.events")]
     );
     let mut to_sync = std::collections::BTreeSet::new();
-    super::archive::create_dir(&root, &date_dir, &mut to_sync).unwrap();
+    super::write::create_dir(&root, &date_dir, &mut to_sync).unwrap();
     assert!(to_sync.is_empty());
 }

@@ -21,9 +21,9 @@ use arrow::record_batch::RecordBatch;
 use pulso_events::time::{Micros, MICROS_PER_DAY};
 use pulso_events::{Position, Topic};
 
-use super::archive::{parse_day, parse_part_file_name, ArchiveRecord, DATE_KEY, TOPIC_KEY};
-use super::archive_headers::HeadersColumn;
-use super::EXTENSION;
+use super::headers::HeadersColumn;
+use super::write::{parse_day, parse_part_file_name, ArchiveRecord, DATE_KEY, TOPIC_KEY};
+use crate::parquet::EXTENSION;
 use crate::SinkError;
 
 /// Rows per batch read from a file (and most records per [`ArchiveReader`] item).

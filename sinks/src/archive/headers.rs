@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use arrow::record_batch::RecordBatch;
 use pulso_events::RecordHeader;
 
-use super::archive::ArchiveRecord;
+use super::write::ArchiveRecord;
 use crate::SinkError;
 
 /// The column name.
@@ -132,11 +132,11 @@ mod tests {
     use pulso_events::{Position, Topic};
 
     use super::*;
-    use crate::parquet::columns::TIMESTAMP_ZONE;
-    use crate::parquet::{
+    use crate::archive::{
         archive_schema, day_of, part_file_name, partition_dir, read_archive, ArchiveWriter,
         ARCHIVE_COLUMNS,
     };
+    use crate::parquet::TIMESTAMP_ZONE;
 
     fn t0() -> i64 {
         parse_rfc3339("2024-01-15T00:00:00Z").unwrap()
