@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 pub mod changes;
 pub mod clickhouse;
 pub mod parquet;
+#[cfg(test)]
+mod test_rows;
 
 pub use crate::changes::{diff_views, view_rows};
 pub use crate::parquet::{
