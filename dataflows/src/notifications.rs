@@ -1,7 +1,10 @@
 //! `notification_rates` and `notification_bounces`: every notification is summarised once
 //! from all its events (earliest send = cohort, distinct outcomes), then its summary is added
 //! to the cohort's windows. A webhook arriving before its send is held in the notification's
-//! group and counted the moment the send arrives.
+//! group and counted the moment the send arrives. The same summaries (with the earliest
+//! delivery time, category and template) feed `notification_latency` and
+//! `notification_variants` (module `notifications_v2`), which also builds
+//! `notification_failures` from the `notifications.dlq` records.
 
 use differential_dataflow::collection::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
