@@ -74,6 +74,8 @@ fn sends_deliveries_and_dead_letters_fill_the_v2_views() {
             e.1 += usize::from(ms <= target(channel));
         }
     }
+    // (Invalid channels of the fault injection, e.g. `FAX`, are rejected by the decoder.)
+    per_channel.retain(|c, _| ["EMAIL", "SMS", "PUSH", "WHATSAPP"].contains(&c.as_str()));
     assert_eq!(per_channel.len(), 4, "{per_channel:?}");
     for (channel, (n, within)) in &per_channel {
         assert!(
