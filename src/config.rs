@@ -8,12 +8,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use pulso_connectors::kafka::KafkaConfig;
 use pulso_dataflows::retention::Retention;
+use pulso_events::delivery_sla::SlaConfig;
 use pulso_queries::{AlertsConfig, ApiConfig};
 use pulso_sinks::clickhouse::ClickHouseConfig;
 use serde::Deserialize;
 
 /// The config file: `{"kafka": {...}, "clickhouse": {...}, "api": {...}, "alerts": {...},
-/// "retention": {...}, "generator": {...}}`, every section optional.
+/// "retention": {...}, "generator": {...}, "sla": {...}}`, every section optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileConfig {
@@ -33,6 +34,10 @@ pub(crate) struct FileConfig {
     /// The built-in generator of `pulso run` (its flags win).
     #[serde(default)]
     pub generator: GeneratorSection,
+    /// Delivery targets of `notification_latency` (`sla.delivery_seconds`); the defaults of
+    /// VIEWS.md when absent.
+    #[serde(default)]
+    pub sla: SlaConfig,
 }
 
 /// The `generator` section: settings of `pulso run`'s built-in generator, each optional

@@ -175,3 +175,33 @@ fn a_level_beyond_64_bits_is_reported_saturated_as_the_oracle_does() {
     assert_eq!(output.views.inventory_levels[0].available, i64::MAX);
     check_stream(1, records, None, Retention::default()).unwrap();
 }
+
+#[test]
+fn the_random_streams_fill_the_v2_notification_views() {
+    // The properties above compare these views; they must not be empty for want of input.
+    let records = support::streams::random_stream(7, 3_000);
+    let views = pulso_oracle::compute(&records, None);
+    assert!(views.notification_failures.len() > 3);
+    assert!(views
+        .notification_failures
+        .iter()
+        .any(|r| r.channel == "UNKNOWN"));
+    assert!(views
+        .notification_failures
+        .iter()
+        .any(|r| r.max_retry_count > 0));
+    assert!(views
+        .notification_variants
+        .iter()
+        .any(|r| r.template == "promo_b"));
+    assert!(views
+        .notification_variants
+        .iter()
+        .any(|r| r.template == "CIERRE"));
+    assert!(views.notification_variants.iter().any(|r| r.opened > 0));
+    let latency = &views.notification_latency;
+    assert!(latency.len() > 3);
+    assert!(latency.iter().any(|r| r.within_sla > 0));
+    assert!(latency.iter().any(|r| r.within_sla < r.delivered));
+    assert!(latency.iter().any(|r| r.latency_p50_ms < r.latency_p95_ms));
+}

@@ -36,7 +36,9 @@ pub mod intern;
 pub mod inventory;
 pub mod live;
 pub mod notifications;
+mod notifications_v2;
 pub mod orders;
+pub mod reduce_windows;
 pub mod runner;
 pub mod summarise;
 pub mod sums;
@@ -47,6 +49,7 @@ pub mod winner_log;
 pub mod winners;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
+use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewRow;
 use timely::dataflow::operators::vec::Map;
 
@@ -69,12 +72,13 @@ pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 /// Builds every view from the ingested records. `as_of` is the instant open cases are graded
 /// at; when `None`, it is the greatest event time of the deduplicated events. `maxima` (of
 /// [`watermark::epoch_maxima`] over `input`) gives the watermark, against which state
-/// expires as `retention` says.
+/// expires as `retention` says; `sla` grades `notification_latency`.
 pub fn build_views<'s>(
     input: VecCollection<'s, Epoch, Ingested>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,
     maxima: Maxima<'s>,
     retention: &Retention,
+    sla: DeliverySla,
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
     let deduplicated = dedup::deduplicate(accepted.clone(), maxima.clone(), retention.late_after);
@@ -92,7 +96,7 @@ pub fn build_views<'s>(
     });
 
     let notifications =
-        notifications::notification_views(events.clone(), maxima.clone(), *retention);
+        notifications::notification_views(events.clone(), maxima.clone(), *retention, sla);
     let orders = orders::order_views(events.clone(), maxima.clone(), *retention);
     let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), retention.entities);
     let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), *retention);
@@ -118,6 +122,9 @@ pub fn build_views<'s>(
         .rates
         .map(ViewRow::NotificationRates)
         .concat(notifications.bounces.map(ViewRow::NotificationBounces))
+        .concat(notifications.latency.map(ViewRow::NotificationLatency))
+        .concat(notifications.failures.map(ViewRow::NotificationFailures))
+        .concat(notifications.variants.map(ViewRow::NotificationVariants))
         .concat(orders.metrics.map(ViewRow::OrderMetrics))
         .concat(orders.cancellations.map(ViewRow::OrderCancellations))
         .concat(inventory.map(ViewRow::InventoryLevels))

@@ -22,6 +22,7 @@ use crate::retention::Retention;
 use crate::runner::DataflowError;
 use crate::watermark::{epoch_maxima, observe, Admission};
 use crate::{build_views, ingest, Epoch, Ingested};
+use pulso_events::delivery_sla::DeliverySla;
 
 /// A source of records for one worker (a Kafka consumer of its partitions, a generator...).
 pub trait RecordSource {
@@ -86,6 +87,8 @@ pub struct LiveConfig {
     pub as_of: AsOfMode,
     /// Retention horizons (VIEWS.md, "Retention").
     pub retention: Retention,
+    /// Delivery targets of `notification_latency` (config `sla.delivery_seconds`).
+    pub sla: DeliverySla,
     /// "Now" for live `as_of` and the future-tolerance check: the wall clock, or the
     /// generator's scaled clock.
     pub clock: EngineClock,
@@ -139,6 +142,7 @@ pub fn run_live(
                     wall_clock.then_some(as_of),
                     maxima.clone(),
                     &config.retention,
+                    config.sla,
                 );
                 let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
                     .inspect(move |(row, time, diff)| {

@@ -1,11 +1,18 @@
 //! `notification_rates` and `notification_bounces`: every notification is summarised once
 //! from all its events (earliest send = cohort, distinct outcomes), then its summary is added
 //! to the cohort's windows. A webhook arriving before its send is held in the notification's
-//! group and counted the moment the send arrives.
+//! group and counted the moment the send arrives. The same summaries (with the earliest
+//! delivery time, category and template) feed `notification_latency` and
+//! `notification_variants` (module `notifications_v2`), which also builds
+//! `notification_failures` from the `notifications.dlq` records.
 
 use differential_dataflow::collection::VecCollection;
+use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::time::Granularity;
-use pulso_events::views::{NotificationBounces, NotificationRates};
+use pulso_events::views::{
+    NotificationBounces, NotificationFailures, NotificationLatency, NotificationRates,
+    NotificationVariants,
+};
 use pulso_events::{
     Body, BounceType, CasoEvent, Channel, Event, NotificationEvent, Outcome, Send, Topic,
 };
@@ -15,6 +22,7 @@ use std::sync::Arc;
 
 use crate::health;
 use crate::intern::{Interner, Name};
+use crate::notifications_v2 as v2;
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
@@ -29,15 +37,20 @@ struct SendFacts {
     provider: Name,
     preferred_channel: Option<Channel>,
     cost: Option<i64>,
+    category: Name,
+    /// The template (`none` when absent; a Conecta360 send's `tipo`).
+    template: Name,
 }
 
 impl SendFacts {
-    fn of(send: &Send, names: &mut Interner) -> SendFacts {
+    fn of(send: &Send, template: Option<&str>, names: &mut Interner) -> SendFacts {
         SendFacts {
             channel: send.channel,
             provider: names.name(&send.provider),
             preferred_channel: send.preferred_channel,
             cost: send.cost,
+            category: names.name(&send.category),
+            template: names.name(template.unwrap_or("none")),
         }
     }
 }
@@ -45,7 +58,8 @@ impl SendFacts {
 /// What a provider webhook says, reduced to what the views read.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum Hook {
-    Delivered,
+    /// Delivered, at this event time (the earliest one is the delivery).
+    Delivered(i64),
     Opened,
     Clicked,
     Converted,
@@ -55,9 +69,9 @@ enum Hook {
 }
 
 impl Hook {
-    fn of(outcome: &Outcome, names: &mut Interner) -> Hook {
+    fn of(outcome: &Outcome, at: i64, names: &mut Interner) -> Hook {
         match outcome {
-            Outcome::Delivered => Hook::Delivered,
+            Outcome::Delivered => Hook::Delivered(at),
             Outcome::Opened => Hook::Opened,
             Outcome::Clicked => Hook::Clicked,
             Outcome::Converted => Hook::Converted,
@@ -86,7 +100,7 @@ enum NotificationFact {
 
 /// What one notification contributes to the views.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum NotificationSummary {
+pub(crate) enum NotificationSummary {
     /// A sent notification: its earliest send and the totals it adds to its cohort.
     Cohort {
         tenant_id: Name,
@@ -95,6 +109,10 @@ enum NotificationSummary {
         sent_at: i64,
         totals: [i64; 10],
         bounces: Vec<(BounceType, Name)>,
+        /// Category and template of the earliest send.
+        variant: (Name, Name),
+        /// The earliest `NOTIFICATION_DELIVERED` time, when delivered.
+        delivered_at: Option<i64>,
     },
     /// Webhook events of a notification never sent.
     Orphans(i64),
@@ -102,28 +120,29 @@ enum NotificationSummary {
 
 /// The facts of one event about notifications (a Conecta360 `FALLIDO` send gives two).
 fn facts(event: &Event, names: &mut Interner) -> Vec<(String, NotificationFact)> {
-    let sent = |send: &Send, names: &mut Interner| {
+    let sent = |send: &Send, template: Option<&str>, names: &mut Interner| {
         NotificationFact::Sent(
             event.timestamp,
             Arc::from(event.event_id.as_str()),
             names.name(&event.tenant_id),
-            SendFacts::of(send, names),
+            SendFacts::of(send, template, names),
         )
     };
     match &event.body {
         Body::Notification(NotificationEvent::Sent(send)) => {
-            vec![(send.notification_id.clone(), sent(send, names))]
+            let fact = sent(send, send.template.as_deref(), names);
+            vec![(send.notification_id.clone(), fact)]
         }
         Body::Notification(NotificationEvent::Webhook {
             notification_id,
             outcome,
         }) => vec![(
             notification_id.clone(),
-            NotificationFact::Webhook(Hook::of(outcome, names)),
+            NotificationFact::Webhook(Hook::of(outcome, event.timestamp, names)),
         )],
-        Body::Caso(CasoEvent::NotificacionEnviada { send, failed, .. }) => {
+        Body::Caso(CasoEvent::NotificacionEnviada { send, failed, tipo }) => {
             let id = send.notification_id.clone();
-            let mut out = vec![(id.clone(), sent(send, names))];
+            let mut out = vec![(id.clone(), sent(send, Some(tipo), names))];
             if *failed {
                 out.push((id, NotificationFact::SendFailed));
             }
@@ -147,12 +166,17 @@ fn summarise(facts: &[(&NotificationFact, isize)]) -> NotificationSummary {
     let mut totals = [0i64; 10];
     totals[0] = 1;
     let mut bounces = Vec::new();
+    let mut delivered_at = None;
     for (fact, _) in facts {
         match fact {
             NotificationFact::Sent(..) => {}
             NotificationFact::SendFailed => totals[7] = 1,
             NotificationFact::Webhook(hook) => match hook {
-                Hook::Delivered => totals[1] = 1,
+                Hook::Delivered(at) => {
+                    totals[1] = 1;
+                    // Facts are ascending: the first delivery seen is the earliest.
+                    delivered_at = delivered_at.or(Some(*at));
+                }
                 Hook::Opened => totals[2] = 1,
                 Hook::Clicked => totals[3] = 1,
                 Hook::Converted => totals[4] = 1,
@@ -178,6 +202,8 @@ fn summarise(facts: &[(&NotificationFact, isize)]) -> NotificationSummary {
         sent_at: *sent_at,
         totals,
         bounces,
+        variant: (send.category.clone(), send.template.clone()),
+        delivered_at,
     }
 }
 
@@ -187,6 +213,12 @@ pub struct NotificationViews<'s> {
     pub rates: VecCollection<'s, Epoch, NotificationRates>,
     /// `notification_bounces` rows.
     pub bounces: VecCollection<'s, Epoch, NotificationBounces>,
+    /// `notification_latency` rows.
+    pub latency: VecCollection<'s, Epoch, NotificationLatency>,
+    /// `notification_failures` rows.
+    pub failures: VecCollection<'s, Epoch, NotificationFailures>,
+    /// `notification_variants` rows.
+    pub variants: VecCollection<'s, Epoch, NotificationVariants>,
     /// Orphan contributions to `pipeline_health`.
     pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
 }
@@ -199,7 +231,9 @@ pub fn notification_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
     retention: Retention,
+    sla: DeliverySla,
 ) -> NotificationViews<'s> {
+    let failures = v2::notification_failures(events.clone(), maxima.clone(), retention.windows);
     let mut names = Interner::default();
     let facts = events.flat_map(move |event| {
         let at = event.timestamp;
@@ -295,7 +329,7 @@ pub fn notification_views<'s>(
         "NotificationBounces",
         bounces,
         |k| (Granularity::Day, k.2),
-        maxima,
+        maxima.clone(),
         retention.windows,
     )
     .map(
@@ -309,6 +343,10 @@ pub fn notification_views<'s>(
         },
     );
 
+    let latency =
+        v2::notification_latency(summaries.clone(), maxima.clone(), retention.windows, sla);
+    let variants = v2::notification_variants(summaries.clone(), maxima, retention.windows);
+
     let orphans = summaries.flat_map(|summary| match summary {
         NotificationSummary::Orphans(n) if n > 0 => Some(health::orphans(Topic::Notifications, n)),
         _ => None,
@@ -317,6 +355,9 @@ pub fn notification_views<'s>(
     NotificationViews {
         rates,
         bounces,
+        latency,
+        failures,
+        variants,
         orphans,
     }
 }

@@ -27,6 +27,7 @@ use crate::cluster::{route_changes, ClusterConfig, Collect};
 use crate::retention::Retention;
 use crate::watermark::{epoch_maxima, observe, Admission};
 use crate::{build_views, ingest, Epoch, Ingested};
+use pulso_events::delivery_sla::DeliverySla;
 
 /// Epochs of input a worker may have waiting (beyond the one it ingests).
 const EPOCHS_IN_FLIGHT: usize = 2;
@@ -48,6 +49,8 @@ pub struct ReplayConfig {
     pub restored_rejections: Vec<(Topic, RejectReason, u64)>,
     /// Retention horizons (VIEWS.md, "Retention"); the defaults as written there.
     pub retention: Retention,
+    /// Delivery targets of `notification_latency` (config `sla.delivery_seconds`).
+    pub sla: DeliverySla,
     /// The clock of the future-tolerance check.
     pub clock: EngineClock,
 }
@@ -61,6 +64,7 @@ impl Default for ReplayConfig {
             progress: None,
             restored_rejections: Vec::new(),
             retention: Retention::default(),
+            sla: DeliverySla::default(),
             clock: EngineClock::Wall,
         }
     }
@@ -233,7 +237,7 @@ where
     let progress = config.progress.clone();
     let restored = Arc::new(config.restored_rejections.clone());
     let processes = config.cluster.processes;
-    let (retention, clock) = (config.retention, config.clock);
+    let (retention, clock, sla) = (config.retention, config.clock, config.sla);
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
         let collected = Rc::new(RefCell::new(Collected::default()));
@@ -243,7 +247,7 @@ where
                 let (as_of_input, as_of) = scope.new_collection();
                 let as_of = fixed_as_of.map(|_| as_of);
                 let maxima = epoch_maxima(&records);
-                let views = build_views(records, as_of, maxima.clone(), &retention);
+                let views = build_views(records, as_of, maxima.clone(), &retention, sla);
                 let (probe, changes) =
                     route_changes(views, workers, processes, Collect::Leader).probe();
                 let watermark = observe(maxima, &probe);

@@ -64,6 +64,7 @@ fn an_open_case_breaches_on_time_without_new_events() {
         epoch_records: 1_000,
         as_of: AsOfMode::WallClock { regrade_secs: 1 },
         retention: Default::default(),
+        sla: Default::default(),
         clock: Default::default(),
     };
     let record = case_due_in(Duration::from_secs(2));

@@ -3,6 +3,7 @@
 //! view of `VIEWS.md`. This crate does no I/O, so clients can use it without the engine.
 
 pub mod decode;
+pub mod delivery_sla;
 pub mod model;
 pub mod money;
 pub mod registry;

@@ -287,6 +287,12 @@ pub enum NotificationEvent {
 pub struct NotificationDlqRecord {
     /// `original_notification.notification_id`, when present.
     pub notification_id: Option<String>,
+    /// `original_notification.channel`, when it is one of the channel names (anything else,
+    /// or nothing, is `None`: the views say `UNKNOWN`; the record is not rejected for it).
+    pub channel: Option<Channel>,
+    /// `original_notification.provider`, when it is a non-empty string (the views say
+    /// `unknown` otherwise).
+    pub provider: Option<String>,
     /// Why the notification service gave up.
     pub reason: Option<String>,
     /// Its last error.

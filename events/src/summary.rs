@@ -345,6 +345,8 @@ mod tests {
             tenant_id: "we\"ird\\".to_string(),
             body: Body::NotificationDlq(NotificationDlqRecord {
                 notification_id: Some("n-1".to_string()),
+                channel: None,
+                provider: None,
                 reason: Some("\"tenant_id\":\"we\"ird\\\"".to_string()),
                 last_error: None,
                 retry_count: Some(3),

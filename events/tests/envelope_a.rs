@@ -284,7 +284,8 @@ fn tracking_with_and_without_dedup_key() {
 
 #[test]
 fn notifications_dlq() {
-    let v = json!({"original_notification": {"notification_id": "n1", "tenant_id": "acme"},
+    let v = json!({"original_notification": {"notification_id": "n1", "tenant_id": "acme",
+                                             "channel": "SMS", "provider": "Twilio"},
                    "failure_timestamp": "2024-01-15T10:30:00Z", "retry_count": 5,
                    "reason": "MAX_RETRIES", "last_error": "503"});
     let e = decode(
@@ -304,12 +305,15 @@ fn notifications_dlq() {
         e.body,
         Body::NotificationDlq(NotificationDlqRecord {
             notification_id: Some("n1".into()),
+            channel: Some(Channel::Sms),
+            provider: Some("Twilio".into()),
             reason: Some("MAX_RETRIES".into()),
             last_error: Some("503".into()),
             retry_count: Some(5),
         })
     );
-    let bare = json!({"original_notification": {"notification_id": 7, "tenant_id": "bad tenant!"},
+    let bare = json!({"original_notification": {"notification_id": 7, "tenant_id": "bad tenant!",
+                                                "channel": "FAX", "provider": ""},
                       "failure_timestamp": "2024-01-15T10:30:00Z"});
     let e = decode(
         Topic::NotificationsDlq,
@@ -322,6 +326,8 @@ fn notifications_dlq() {
         e.body,
         Body::NotificationDlq(NotificationDlqRecord {
             notification_id: None,
+            channel: None,
+            provider: None,
             reason: None,
             last_error: None,
             retry_count: None

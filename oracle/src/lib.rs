@@ -15,6 +15,7 @@ mod dedup;
 mod health;
 mod inventory;
 mod notifications;
+mod notifications_v2;
 mod orders;
 mod pick;
 mod retention;
@@ -107,6 +108,10 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
     let bounces_due = |r: &pulso_events::views::NotificationBounces| {
         retention.window_due(pulso_events::time::Granularity::Day, r.day)
     };
+    let latency_due = |r: &pulso_events::views::NotificationLatency| {
+        retention.window_due(r.granularity, r.window_start)
+    };
+    let day_due = |day: i64| retention.window_due(pulso_events::time::Granularity::Day, day);
     let metrics_due =
         |r: &pulso_events::views::OrderMetrics| retention.window_due(r.granularity, r.window_start);
     let sla_due = |r: &pulso_events::views::SlaCompliance| {
@@ -122,6 +127,9 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
         let before = ViewSet {
             notification_rates: notifications::notification_rates(&events),
             notification_bounces: notifications::notification_bounces(&events),
+            notification_latency: notifications_v2::notification_latency(&events),
+            notification_failures: notifications_v2::notification_failures(&events),
+            notification_variants: notifications_v2::notification_variants(&events),
             order_metrics: orders::order_metrics(&events),
             sla_compliance: cases::Cases::build(&events).sla_compliance(),
             ..ViewSet::default()
@@ -134,6 +142,18 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
         frozen
             .notification_bounces
             .extend(bounces.filter(|r| newly(bounces_due(r))));
+        let latency = before.notification_latency.into_iter();
+        frozen
+            .notification_latency
+            .extend(latency.filter(|r| newly(latency_due(r))));
+        let failures = before.notification_failures.into_iter();
+        frozen
+            .notification_failures
+            .extend(failures.filter(|r| newly(day_due(r.day))));
+        let variants = before.notification_variants.into_iter();
+        frozen
+            .notification_variants
+            .extend(variants.filter(|r| newly(day_due(r.day))));
         let metrics = before.order_metrics.into_iter();
         frozen
             .order_metrics
@@ -154,6 +174,24 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
     views
         .notification_bounces
         .extend(frozen.notification_bounces);
+    views
+        .notification_latency
+        .retain(|r| !expired(latency_due(r), wl));
+    views
+        .notification_latency
+        .extend(frozen.notification_latency);
+    views
+        .notification_failures
+        .retain(|r| !expired(day_due(r.day), wl));
+    views
+        .notification_failures
+        .extend(frozen.notification_failures);
+    views
+        .notification_variants
+        .retain(|r| !expired(day_due(r.day), wl));
+    views
+        .notification_variants
+        .extend(frozen.notification_variants);
     views.order_metrics.retain(|r| !expired(metrics_due(r), wl));
     views.order_metrics.extend(frozen.order_metrics);
     views.sla_compliance.retain(|r| !expired(sla_due(r), wl));
@@ -181,6 +219,9 @@ fn views_of(
         as_of,
         notification_rates: notifications::notification_rates(winners),
         notification_bounces: notifications::notification_bounces(winners),
+        notification_latency: notifications_v2::notification_latency(winners),
+        notification_failures: notifications_v2::notification_failures(winners),
+        notification_variants: notifications_v2::notification_variants(winners),
         order_metrics: orders::order_metrics(winners),
         order_cancellations: orders::order_cancellations(winners),
         inventory_levels: inventory::inventory_levels(winners),

@@ -1090,6 +1090,8 @@ fn timelines_name_every_entity() {
             "notifications.dlq/0/3",
             Body::NotificationDlq(pulso_events::NotificationDlqRecord {
                 notification_id: Some("n1".into()),
+                channel: None,
+                provider: None,
                 reason: None,
                 last_error: None,
                 retry_count: None,
@@ -1101,6 +1103,8 @@ fn timelines_name_every_entity() {
             "notifications.dlq/0/4",
             Body::NotificationDlq(pulso_events::NotificationDlqRecord {
                 notification_id: None,
+                channel: None,
+                provider: None,
                 reason: None,
                 last_error: None,
                 retry_count: None,

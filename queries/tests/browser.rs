@@ -150,6 +150,10 @@ struct Expected {
     breached: i64,
     dlq: i64,
     max_lag: i64,
+    /// `(within_sla, delivered)` of the day rows of `notification_latency` on EMAIL.
+    email_sla: (i64, i64),
+    /// Dead-lettered records of `notification_failures`.
+    dead_lettered: i64,
 }
 
 fn expected(store: &ViewStore) -> Expected {
@@ -177,6 +181,16 @@ fn expected(store: &ViewStore) -> Expected {
             .sum(),
         dlq: live.dlq_size.expect("the fixture sets the DLQ size"),
         max_lag: live.partitions.iter().map(|p| p.lag).max().unwrap_or(0),
+        email_sla: set
+            .notification_latency
+            .iter()
+            .filter(|r| day(r.granularity) && r.channel == "EMAIL")
+            .fold((0, 0), |(w, d), r| (w + r.within_sla, d + r.delivered)),
+        dead_lettered: set
+            .notification_failures
+            .iter()
+            .map(|r| r.dead_lettered)
+            .sum(),
     }
 }
 
@@ -244,6 +258,14 @@ async fn the_dashboard_shows_the_engines_numbers() {
     shows("open-breached", want.breached.to_string());
     shows("pipeline-dlq", want.dlq.to_string());
     shows("pipeline-lag", want.max_lag.to_string());
+    // Delivery latency and DLQ causes (the v2 notification views).
+    let (within, delivered) = want.email_sla;
+    assert!(delivered > 0 && want.dead_lettered > 0);
+    shows(
+        "latency-sla-EMAIL",
+        format!("{:.1}%", 100.0 * within as f64 / delivered as f64),
+    );
+    shows("dlq-total", want.dead_lettered.to_string());
     // Rates by channel, the most overdue case's clock, the alert rules, the epoch.
     for text in [
         ">email<",
@@ -251,6 +273,8 @@ async fn the_dashboard_shows_the_engines_numbers() {
         "CRV-2024-00000008",
         "overdue 10d 12h",
         "PulsoDeadLettersHigh",
+        ">MAX_RETRIES_EXCEEDED<",
+        ">45,000<", // the EMAIL p95 of the latest day
     ] {
         assert!(html.contains(text), "{text} not in the page:\n{html}");
     }

@@ -11,6 +11,8 @@ pub mod changes;
 pub mod clickhouse;
 pub mod parquet;
 pub mod rejected;
+#[cfg(test)]
+mod test_rows;
 
 pub use crate::changes::{diff_views, view_rows};
 pub use crate::parquet::{

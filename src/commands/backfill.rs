@@ -74,6 +74,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
         progress: Some(progress.counter()),
         restored_rejections,
         retention: file.retention.for_archive(),
+        sla: file.sla.delivery_seconds,
         ..Default::default()
     };
     let output = replay(epochs, &config);

@@ -76,6 +76,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         cluster: cluster.clone(),
         as_of: args.as_of,
         retention: file.retention,
+        sla: file.sla.delivery_seconds,
         progress: progress.as_ref().map(Progress::counter),
         ..Default::default()
     };

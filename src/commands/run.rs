@@ -15,6 +15,7 @@ use pulso_connectors::kafka::{DlqProducer, KafkaConfig, StartPosition};
 use pulso_dataflows::clock::EngineClock;
 use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig, RecordSource, SourceFactory};
 use pulso_dataflows::retention::Retention;
+use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewSet;
 use pulso_queries::{ServeConfig, ViewStore};
 use pulso_sinks::archive::{read_progress, ArchiveWriter};
@@ -122,6 +123,7 @@ struct Loaded {
     clickhouse: Option<ClickHouseConfig>,
     serve: ServeConfig,
     retention: Retention,
+    sla: DeliverySla,
     generator: LiveGenerator,
 }
 
@@ -172,6 +174,7 @@ fn load_config(args: &RunArgs) -> Result<Loaded> {
         clickhouse,
         serve,
         retention: file.retention,
+        sla: file.sla.delivery_seconds,
         generator,
     })
 }
@@ -183,6 +186,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         clickhouse,
         serve,
         retention,
+        sla,
         generator,
     } = load_config(args)?;
     std::fs::create_dir_all(&args.out)
@@ -370,6 +374,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
             regrade_secs: generator.regrade_secs(args.regrade_secs.min(60)),
         },
         retention,
+        sla,
         clock: match &kafka {
             Some(_) => EngineClock::Wall,
             None => generator.clock(stream.start),

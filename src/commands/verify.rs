@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::{replay, ReplayConfig};
+use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, SourceRecord, Topic};
 use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
@@ -62,7 +63,7 @@ struct Archive {
 fn recompute(
     archive: &Archive,
     workers: usize,
-    retention: Retention,
+    (retention, sla): (Retention, DeliverySla),
     as_of: Option<i64>,
 ) -> Result<(ViewSet, Option<i64>)> {
     let epochs = archive.epochs.clone();
@@ -71,6 +72,7 @@ fn recompute(
         as_of,
         restored_rejections: archive.rejected.clone(),
         retention,
+        sla,
         ..Default::default()
     };
     let output = replay(epochs, &config)?;
@@ -117,7 +119,12 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
     let mut total = 0;
     for (target, actual) in &targets {
         let retention = file.retention.for_archive();
-        let (expected, _) = recompute(&archive, args.workers, retention, actual.as_of)?;
+        let (expected, _) = recompute(
+            &archive,
+            args.workers,
+            (retention, file.sla.delivery_seconds),
+            actual.as_of,
+        )?;
         let n = report(target, &expected, actual);
         println!(
             "{target}: {n} differences from the {} archived records",
@@ -126,7 +133,12 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
         total += n;
     }
     if let Some(api) = &args.api {
-        total += verify_api(api, &archive, args.workers, file.retention.for_archive())?;
+        total += verify_api(
+            api,
+            &archive,
+            args.workers,
+            (file.retention.for_archive(), file.sla.delivery_seconds),
+        )?;
     }
     if total > 0 {
         bail!("{total} differences between the archive and the published views");
@@ -217,7 +229,12 @@ fn api_rows(api: &str, view: &str) -> Result<(Vec<serde_json::Value>, Option<Str
 
 /// Compares every view the API serves (but `pipeline_health`) with the recomputation, graded
 /// at the API's `as_of`; returns the number of differences.
-fn verify_api(api: &str, archive: &Archive, workers: usize, retention: Retention) -> Result<usize> {
+fn verify_api(
+    api: &str,
+    archive: &Archive,
+    workers: usize,
+    (retention, sla): (Retention, DeliverySla),
+) -> Result<usize> {
     let mut served = Vec::new();
     let mut as_of = None;
     for view in pulso_events::views::VIEW_NAMES
@@ -233,7 +250,7 @@ fn verify_api(api: &str, archive: &Archive, workers: usize, retention: Retention
     }
     let as_of = as_of.as_deref().and_then(pulso_events::time::parse_rfc3339);
     // The API serves the retained rows only.
-    let (whole, watermark) = recompute(archive, workers, retention, as_of)?;
+    let (whole, watermark) = recompute(archive, workers, (retention, sla), as_of)?;
     let (expected, _) = retention.split(whole, watermark);
     let mut wanted: Vec<(String, String)> = pulso_sinks::changes::view_rows(&expected)
         .filter_map(|row| pulso_queries::api::render::row_json(&row))

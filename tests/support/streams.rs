@@ -29,6 +29,9 @@ struct Builder {
     next_id: u64,
     records: Vec<(Topic, Vec<u8>)>,
     ids: Vec<(Topic, String)>,
+    /// The time (seconds) of the last send drawn per notification id, so that some
+    /// deliveries follow their send by seconds (`notification_latency` within and past SLA).
+    sends: std::collections::HashMap<String, i64>,
 }
 
 impl Builder {
@@ -192,6 +195,9 @@ impl Builder {
     }
 
     fn notification_event(&mut self) {
+        if self.rng.gen_bool(0.15) {
+            return self.dlq_record();
+        }
         let id = format!("n{}", self.rng.gen_range(0..8));
         let kinds = [
             "NOTIFICATION_SENT",
@@ -217,6 +223,12 @@ impl Builder {
                 if self.rng.gen_bool(0.3) {
                     fields["order_id"] = json!(format!("o{}", self.rng.gen_range(0..8)));
                 }
+                if self.rng.gen_bool(0.6) {
+                    fields["category"] = json!(self.pick(&["TRANSACTIONAL", "MARKETING"]));
+                }
+                if self.rng.gen_bool(0.6) {
+                    fields["template"] = json!(self.pick(&["welcome", "promo_a", "promo_b"]));
+                }
             }
             "NOTIFICATION_BOUNCED" => {
                 fields["bounce_type"] = json!(self.pick(&["HARD", "SOFT"]));
@@ -226,8 +238,53 @@ impl Builder {
             }
             _ => {}
         }
-        let value = self.flat(Topic::Notifications, kind, fields);
+        let mut value = self.flat(Topic::Notifications, kind, fields);
+        let send = self.sends.get(&id).copied();
+        match (kind, send) {
+            ("NOTIFICATION_SENT", _) => {
+                let t = value["timestamp"].as_str().unwrap();
+                let t = chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp();
+                self.sends.insert(id, t);
+            }
+            ("NOTIFICATION_DELIVERED", Some(sent)) if self.rng.gen_bool(0.7) => {
+                // Seconds after the send (sometimes before it: latency 0), in milliseconds.
+                let ms = sent * 1000 + self.rng.gen_range(-2_000..40_000);
+                let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+                value["timestamp"] = json!(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            }
+            _ => {}
+        }
         self.push(Topic::Notifications, value);
+    }
+
+    /// A record of the notification service's `notifications.dlq`: original notification
+    /// with a valid, invalid or missing channel and provider, reason and retry count.
+    fn dlq_record(&mut self) {
+        let mut original = json!({"notification_id": format!("n{}", self.rng.gen_range(0..8))});
+        let tenant = self.pick(&["acme", "globex", "", "bad tenant!"]);
+        if !tenant.is_empty() {
+            original["tenant_id"] = json!(tenant);
+        }
+        let channel = self.pick(&["EMAIL", "SMS", "PUSH", "WHATSAPP", "FAX", ""]);
+        if !channel.is_empty() {
+            original["channel"] = json!(channel);
+        }
+        if self.rng.gen_bool(0.7) {
+            original["provider"] = json!(self.pick(&["SendGrid", "Twilio", ""]));
+        }
+        let seconds = self.time();
+        let mut value = json!({
+            "original_notification": original,
+            "failure_timestamp": rfc3339(&mut self.rng, seconds),
+            "last_error": "503",
+        });
+        if self.rng.gen_bool(0.7) {
+            value["reason"] = json!(self.pick(&["MAX_RETRIES", "INVALID_RECIPIENT"]));
+        }
+        if self.rng.gen_bool(0.8) {
+            value["retry_count"] = json!(self.rng.gen_range(0..6));
+        }
+        self.push(Topic::NotificationsDlq, value);
     }
 
     fn case_event(&mut self) {
@@ -297,7 +354,7 @@ impl Builder {
                 )
             }
             _ => {
-                let mut d = json!({"notificacion_id": self.rng.gen_range(1..5), "caso_id": caso, "tipo": "CREACION", "canal": self.pick(&["SMS", "EMAIL"]), "estado": self.pick(&["ENVIADO", "FALLIDO"]), "fecha_envio": day(self)});
+                let mut d = json!({"notificacion_id": self.rng.gen_range(1..5), "caso_id": caso, "tipo": self.pick(&["CREACION", "ASIGNACION", "CIERRE"]), "canal": self.pick(&["SMS", "EMAIL"]), "estado": self.pick(&["ENVIADO", "FALLIDO"]), "fecha_envio": day(self)});
                 if self.rng.gen_bool(0.5) {
                     d["proveedor"] = json!("Twilio");
                     d["costo_estimado"] = json!(0.05);
@@ -367,6 +424,7 @@ fn stream(seed: u64, events: usize, at_limits: bool) -> Vec<SourceRecord> {
         next_id: 0,
         records: Vec::new(),
         ids: Vec::new(),
+        sends: std::collections::HashMap::new(),
     };
     for _ in 0..events {
         match b.rng.gen_range(0..20) {

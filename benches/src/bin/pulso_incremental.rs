@@ -123,16 +123,22 @@ fn drive(
         let (mut input, probe, watermark) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
             let maxima = epoch_maxima(&records);
-            let (probe, _) = build_views(records, None, maxima.clone(), &retention)
-                .inspect(move |(row, _time, diff)| {
-                    let mut v = sink.borrow_mut();
-                    let count = v.entry(row.clone()).or_insert(0);
-                    *count += *diff;
-                    if *count == 0 {
-                        v.remove(row);
-                    }
-                })
-                .probe();
+            let (probe, _) = build_views(
+                records,
+                None,
+                maxima.clone(),
+                &retention,
+                Default::default(),
+            )
+            .inspect(move |(row, _time, diff)| {
+                let mut v = sink.borrow_mut();
+                let count = v.entry(row.clone()).or_insert(0);
+                *count += *diff;
+                if *count == 0 {
+                    v.remove(row);
+                }
+            })
+            .probe();
             let watermark = observe(maxima, &probe);
             (input, probe, watermark)
         });

@@ -25,13 +25,26 @@ const ERRORS: [&str; 4] = [
     "429 Too Many Requests",
     "connection reset by peer",
 ];
-const TEMPLATES: [&str; 5] = [
+const TEMPLATES: [&str; 4] = [
     "order_confirmation",
     "shipping_update",
     "password_reset",
     "weekly_digest",
-    "promo_campaign",
 ];
+/// The A/B variants of the marketing campaign (`notification_variants`).
+const CAMPAIGN_VARIANTS: [&str; 2] = ["promo_campaign_a", "promo_campaign_b"];
+
+/// Delivery delay of a channel in µs: `(typical low, typical high, tail high)`; one delivery
+/// in ten lands in the tail, often past the channel's SLA target (EMAIL 30 s, SMS 10 s,
+/// PUSH 5 s, WHATSAPP 10 s).
+fn delivery_delay(channel: &str) -> (i64, i64, i64) {
+    match channel {
+        "EMAIL" => (2 * SEC, 20 * SEC, 3 * MIN),
+        "SMS" => (SEC, 8 * SEC, 45 * SEC),
+        "PUSH" => (SEC / 5, 3 * SEC, 20 * SEC),
+        _ => (SEC, 6 * SEC, 30 * SEC),
+    }
+}
 
 impl Generator {
     /// The provider used for `channel`.
@@ -85,7 +98,7 @@ impl Generator {
         }
         let template = match &order_id {
             Some(_) => Some("order_confirmation"),
-            None if marketing => Some("promo_campaign"),
+            None if marketing => Some(self.pick(&CAMPAIGN_VARIANTS)),
             None if self.chance(0.7) => Some(self.pick(&TEMPLATES[1..4])),
             None => None,
         };
@@ -124,7 +137,8 @@ impl Generator {
                 webhooks.push((t, self.env_a(tenant, "NOTIFICATION_FAILED", t, f)));
                 if self.chance(0.6) {
                     let at = t + self.between(SEC, 60 * SEC);
-                    self.notification_dlq(at, send_tenant, &notification_id, channel, template);
+                    let send = (channel, provider, template);
+                    self.notification_dlq(at, send_tenant, &notification_id, send);
                 }
             }
             1 => {
@@ -143,7 +157,20 @@ impl Generator {
                 webhooks.push((t, self.env_a(tenant, "NOTIFICATION_BOUNCED", t, f)));
             }
             _ if self.chance(0.97) => {
+                let (low, high, tail) = delivery_delay(channel);
+                t = t0
+                    + if self.chance(0.9) {
+                        self.between(low, high)
+                    } else {
+                        self.between(high, tail)
+                    };
                 let id = json!({ "notification_id": notification_id });
+                // Variant B of the campaign converts better.
+                let lift = if template == Some(CAMPAIGN_VARIANTS[1]) {
+                    1.5
+                } else {
+                    1.0
+                };
                 webhooks.push((
                     t,
                     self.env_a(tenant, "NOTIFICATION_DELIVERED", t, id.clone()),
@@ -161,7 +188,7 @@ impl Generator {
                         t += self.between(5 * SEC, 10 * MIN);
                         webhooks
                             .push((t, self.env_a(tenant, "NOTIFICATION_CLICKED", t, id.clone())));
-                        if self.chance(if marketing { 0.2 } else { 0.08 }) {
+                        if self.chance(if marketing { 0.2 * lift } else { 0.08 }) {
                             t += self.between(MIN, 2 * HOUR);
                             webhooks.push((t, self.env_a(tenant, "NOTIFICATION_CONVERTED", t, id)));
                         }
@@ -194,10 +221,12 @@ impl Generator {
         ts: i64,
         tenant: usize,
         id: &str,
-        channel: &str,
-        template: Option<&str>,
+        (channel, provider, template): (&str, &str, Option<&str>),
     ) {
         let mut original = json!({ "channel": channel, "recipient": self.recipient(channel) });
+        if self.chance(0.9) {
+            original["provider"] = json!(provider);
+        }
         if !self.chance(0.03) {
             original["notification_id"] = json!(id);
         }
@@ -208,13 +237,22 @@ impl Generator {
             original["tenant_id"] = json!(name);
         }
         let retry_count = self.between(3, 6);
-        let value = json!({
+        let mut value = json!({
             "original_notification": original,
             "failure_timestamp": format::ts_millis(ts),
             "retry_count": retry_count,
-            "reason": self.pick(&["MAX_RETRIES_EXCEEDED", "PROVIDER_UNAVAILABLE", "INVALID_RECIPIENT"]),
             "last_error": self.pick(&ERRORS),
         });
+        let reason = match self.weighted(&[45, 25, 20, 5, 5]) {
+            0 => Some("MAX_RETRIES_EXCEEDED"),
+            1 => Some("PROVIDER_UNAVAILABLE"),
+            2 => Some("INVALID_RECIPIENT"),
+            3 => Some("RATE_LIMITED"),
+            _ => None, // `unspecified`
+        };
+        if let Some(reason) = reason {
+            value["reason"] = json!(reason);
+        }
         self.emit(Topic::NotificationsDlq, ts, value);
     }
 

@@ -319,6 +319,15 @@ fn dlq(f: &Fields<'_>, position: Position) -> Res<Event> {
             .and_then(Value::as_str)
             .filter(|id| !id.is_empty())
             .map(str::to_string),
+        channel: original
+            .get("channel")
+            .and_then(Value::as_str)
+            .and_then(Channel::parse),
+        provider: original
+            .get("provider")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
         reason: f.opt_string("reason")?.map(str::to_string),
         last_error: f.opt_string("last_error")?.map(str::to_string),
         retry_count: f.opt_int("retry_count")?,

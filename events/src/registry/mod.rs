@@ -21,6 +21,7 @@
 mod cases;
 mod columns;
 mod notifications;
+mod notifications_v2;
 mod operations;
 mod orders;
 
@@ -46,6 +47,9 @@ macro_rules! for_each_view {
         $callback! {
             NotificationRates notification_rates NotificationRates;
             NotificationBounces notification_bounces NotificationBounces;
+            NotificationLatency notification_latency NotificationLatency;
+            NotificationFailures notification_failures NotificationFailures;
+            NotificationVariants notification_variants NotificationVariants;
             OrderMetrics order_metrics OrderMetrics;
             OrderCancellations order_cancellations OrderCancellations;
             InventoryLevels inventory_levels InventoryLevels;

@@ -108,6 +108,41 @@ fn sample() -> ViewSet {
     };
     health.rejected[1] = 2;
     set.pipeline_health.push(health);
+    set.notification_latency.push(NotificationLatency {
+        tenant_id: "t".into(),
+        channel: "SMS".into(),
+        provider: "p".into(),
+        granularity: Granularity::Hour,
+        window_start: 3_600_000_000,
+        delivered: 3,
+        latency_ms_sum: 12,
+        latency_p50_ms: 4,
+        latency_p95_ms: 5,
+        latency_max_ms: 6,
+        within_sla: 2,
+    });
+    set.notification_failures.push(NotificationFailures {
+        tenant_id: "t".into(),
+        channel: "UNKNOWN".into(),
+        provider: "unknown".into(),
+        day: 86_400_000_000,
+        reason: "unspecified".into(),
+        dead_lettered: 2,
+        retries_total: 3,
+        max_retry_count: 2,
+    });
+    set.notification_variants.push(NotificationVariants {
+        tenant_id: "t".into(),
+        channel: "EMAIL".into(),
+        category: "MARKETING".into(),
+        template: "promo_b".into(),
+        day: 86_400_000_000,
+        sent: 5,
+        delivered: 4,
+        opened: 3,
+        clicked: 2,
+        converted: 1,
+    });
     set
 }
 
@@ -157,7 +192,7 @@ fn every_entry_gives_one_typed_cell_per_column_and_reads_back() {
     let set = sample();
     let mut check = Check(&set, 0);
     visit_views(&mut check);
-    assert_eq!(check.1, 11);
+    assert_eq!(check.1, 14);
 }
 
 #[test]
@@ -167,6 +202,9 @@ fn the_names_follow_the_view_set() {
         [
             "notification_rates",
             "notification_bounces",
+            "notification_latency",
+            "notification_failures",
+            "notification_variants",
             "order_metrics",
             "order_cancellations",
             "inventory_levels",
@@ -185,7 +223,7 @@ fn the_names_follow_the_view_set() {
     assert_eq!(VIEW_NAMES.to_vec(), served);
     let set = sample();
     assert_eq!(ViewSet::from_rows(set.rows()), set);
-    assert_eq!(set.rows().count(), 12);
+    assert_eq!(set.rows().count(), 15);
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod params;
 pub mod render;
 mod server;
 mod views;
+mod views_v2;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -35,16 +35,25 @@ pub const TIMELINE_LIMIT: (usize, usize) = (50, 1000);
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub(crate) struct ViewFilters {
-    /// notification_rates, notification_bounces, order_metrics, order_cancellations,
+    /// notification_rates, notification_bounces, notification_latency,
+    /// notification_failures, notification_variants, order_metrics, order_cancellations,
     /// inventory_levels. A tenant the token may not read gives no rows.
     tenant_id: Option<String>,
-    /// notification_rates, notification_bounces.
+    /// notification_rates, notification_bounces, notification_latency,
+    /// notification_failures, notification_variants.
     channel: Option<String>,
-    /// notification_rates.
+    /// notification_rates, notification_latency, notification_failures.
     provider: Option<String>,
-    /// notification_rates, order_metrics: `minute`, `hour` or `day`.
+    /// notification_rates, notification_latency, order_metrics: `minute`, `hour` or `day`.
     granularity: Option<String>,
-    /// notification_rates, order_metrics (`window_start`), sla_compliance (`day`): RFC 3339,
+    /// notification_failures.
+    reason: Option<String>,
+    /// notification_variants: `TRANSACTIONAL` or `MARKETING`.
+    category: Option<String>,
+    /// notification_variants (`none` for sends without a template).
+    template: Option<String>,
+    /// notification_rates, notification_latency, order_metrics (`window_start`),
+    /// sla_compliance, notification_failures, notification_variants (`day`): RFC 3339,
     /// inclusive.
     from: Option<String>,
     /// Like `from`, exclusive.
@@ -85,7 +94,7 @@ pub(crate) fn c360_scope(state: &AppState, principal: &Principal) -> Tenants {
     path = "/v1/views/{view}",
     tag = "views",
     params(
-        ("view" = String, Path, description = "notification_rates, notification_bounces, order_metrics, order_cancellations, inventory_levels, case_backlog, sla_compliance, open_case_sla, timelines or pipeline_health"),
+        ("view" = String, Path, description = "notification_rates, notification_bounces, notification_latency, notification_failures, notification_variants, order_metrics, order_cancellations, inventory_levels, case_backlog, sla_compliance, open_case_sla, timelines or pipeline_health"),
         ViewFilters
     ),
     responses(
@@ -330,6 +339,9 @@ pub(crate) async fn view(
             drop(t);
             Ok(listing::<_, RowJson<TopicHealth>>(name, name, meta, &page))
         }
+        "notification_latency" | "notification_failures" | "notification_variants" => {
+            super::views_v2::view(&state, &principal, name, query)
+        }
         // A view without filters of its own: paged in key order, scoped to the token's
         // tenants.
         _ => unfiltered(&state, &principal, name, query),
@@ -395,7 +407,7 @@ fn unfiltered(
 
 /// Whether a windowed key `(granularity, window_start, ..)` is still inside the scanned
 /// range when the scan is restricted to one granularity.
-fn windowed_within(
+pub(crate) fn windowed_within(
     g: Option<Granularity>,
     range: TimeRange,
     kg: Granularity,

@@ -16,9 +16,9 @@ use pulso_events::registry::{View, VIEW_COUNT};
 use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
 use pulso_events::views::{
-    CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
-    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth,
-    ViewRow, ViewSet,
+    CaseBacklog, InventoryLevels, NotificationBounces, NotificationFailures, NotificationLatency,
+    NotificationRates, NotificationVariants, OpenCase, OpenCaseSla, OrderCancellations,
+    OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth, ViewRow, ViewSet,
 };
 use serde::{Deserialize, Serialize};
 

@@ -22,6 +22,9 @@ use pulso_queries::{app_with, LiveStatus, PartitionStatus, ViewStore};
 use serde_json::Value;
 use tower::ServiceExt;
 
+mod v2;
+pub(crate) use v2::v2_rows;
+
 pub(crate) fn t(text: &str) -> Micros {
     parse_rfc3339(text).unwrap()
 }
@@ -106,6 +109,7 @@ pub(crate) fn open_case(caso_id: i64, dep: i64, status: SlaStatus, due: &str) ->
 pub(crate) fn fixture() -> Vec<ViewRow> {
     let mut rows = vec![ViewRow::AsOf(t("2024-01-20T12:00:00Z"))];
     for tenant in ["acme", "globex"] {
+        rows.extend(v2_rows(tenant));
         for channel in ["email", "sms"] {
             for (i, day) in DAYS.iter().enumerate() {
                 let sent = 2 * (i as i64 + 1);

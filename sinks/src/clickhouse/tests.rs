@@ -201,7 +201,9 @@ fn set_a() -> ViewSet {
             timeline("o-2", -5_000_001, "e3", ""), // before 1970
         ],
         pipeline_health: vec![health("orders.events", 10), health("casos.creados", 3)],
+        ..ViewSet::default()
     };
+    crate::test_rows::add_v2_rows(&mut v);
     // Money sums beyond 64 bits: the largest DECIMAL(38, 2).
     v.notification_rates[2].cost_total = 10_i128.pow(38) - 1;
     v.sort();
@@ -214,6 +216,9 @@ fn set_b() -> ViewSet {
     v.as_of = Some(T0 + 999);
     v.notification_rates[1].delivered = 9; // changed
     v.notification_bounces.clear(); // gone
+    v.notification_latency[1].latency_p95_ms = 30_000; // a percentile changes
+    v.notification_failures.pop(); // gone
+    v.notification_variants[0].delivered = 3; // its rates are no longer null
     v.order_cancellations.retain(|r| r.reason != "fraud"); // a key leaves
     v.inventory_levels[0].reserved = 0;
     v.case_backlog.push(CaseBacklog {
@@ -682,7 +687,7 @@ fn diff_views_gives_the_changes_between_sets() {
         }
     }
     assert_eq!(ViewSet::from_rows(rows), b);
-    assert_eq!(view_rows(&a).count(), 22);
+    assert_eq!(view_rows(&a).count(), 29);
 }
 
 #[test]
@@ -712,7 +717,7 @@ fn key_states_pick_the_new_row_or_a_tombstone() {
 fn schema_sql_uses_only_portable_statements() {
     let sql = schema_sql("pulso");
     assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS pulso");
-    assert_eq!(sql.len(), 1 + 2 * 12);
+    assert_eq!(sql.len(), 1 + 2 * 15);
     let rates = &sql[1];
     assert!(rates.starts_with("CREATE TABLE IF NOT EXISTS pulso.notification_rates_store ("));
     assert!(rates.ends_with(
@@ -744,6 +749,9 @@ fn schema_sql_uses_only_portable_statements() {
         [
             "(tenant_id, channel, provider, granularity, window_start_us)",
             "(tenant_id, channel, day_us, bounce_type, reason)",
+            "(tenant_id, channel, provider, granularity, window_start_us)",
+            "(tenant_id, channel, provider, day_us, reason)",
+            "(tenant_id, channel, category, template, day_us)",
             "(tenant_id, granularity, window_start_us)",
             "(tenant_id, reason)",
             "(tenant_id, sku)",
@@ -761,6 +769,9 @@ fn schema_sql_uses_only_portable_statements() {
         [
             "notification_rates",
             "notification_bounces",
+            "notification_latency",
+            "notification_failures",
+            "notification_variants",
             "order_metrics",
             "order_cancellations",
             "inventory_levels",

@@ -221,7 +221,9 @@ fn sample() -> ViewSet {
                 ..TopicHealth::default()
             },
         ],
+        ..ViewSet::default()
     };
+    crate::test_rows::add_v2_rows(&mut views);
     views.sort();
     views
 }

@@ -198,6 +198,10 @@ struct Original<'a> {
     #[serde(borrow)]
     notification_id: Option<Raw<'a>>,
     #[serde(borrow)]
+    channel: Option<Raw<'a>>,
+    #[serde(borrow)]
+    provider: Option<Raw<'a>>,
+    #[serde(borrow)]
     tenant_id: Option<Raw<'a>>,
 }
 
@@ -403,6 +407,11 @@ fn dlq(r: &DlqRecord<'_>, position: Position) -> Option<Event> {
             .notification_id
             .and_then(id)
             .map(|s| s.into_owned()),
+        channel: original
+            .channel
+            .and_then(|c| one_of(c, CHANNELS))
+            .map(channel),
+        provider: original.provider.and_then(id).map(|s| s.into_owned()),
         reason: opt_text(r.reason.as_ref())?,
         last_error: opt_text(r.last_error.as_ref())?,
         retry_count: opt(r.retry_count, int)?,
