@@ -29,6 +29,8 @@ mod world;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_activity;
 
 pub use config::{GeneratorConfig, DEFAULT_START, SPAN};
 pub use engine::Generator;

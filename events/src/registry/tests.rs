@@ -38,6 +38,7 @@ fn sample() -> ViewSet {
     });
     set.order_metrics.push(OrderMetrics {
         tenant_id: "t".into(),
+        currency: "EUR".into(),
         granularity: Granularity::Day,
         window_start: 0,
         orders_created: 3,
@@ -108,6 +109,22 @@ fn sample() -> ViewSet {
     };
     health.rejected[1] = 2;
     set.pipeline_health.push(health);
+    set.tracking_activity.push(TrackingActivity {
+        tenant_id: "t".into(),
+        entity_type: "shipment".into(),
+        event_type: "PICKED_UP".into(),
+        granularity: Granularity::Minute,
+        window_start: 60_000_000,
+        events: 3,
+        entities: 2,
+    });
+    set.tenant_activity.push(TenantActivity {
+        tenant_id: "t".into(),
+        topic: "tracking.events".into(),
+        granularity: Granularity::Day,
+        window_start: 0,
+        events: 3,
+    });
     set
 }
 
@@ -157,7 +174,7 @@ fn every_entry_gives_one_typed_cell_per_column_and_reads_back() {
     let set = sample();
     let mut check = Check(&set, 0);
     visit_views(&mut check);
-    assert_eq!(check.1, 11);
+    assert_eq!(check.1, 13);
 }
 
 #[test]
@@ -176,6 +193,8 @@ fn the_names_follow_the_view_set() {
             "open_cases",
             "timelines",
             "pipeline_health",
+            "tracking_activity",
+            "tenant_activity",
         ]
     );
     let served: Vec<_> = view_names()
@@ -185,7 +204,7 @@ fn the_names_follow_the_view_set() {
     assert_eq!(VIEW_NAMES.to_vec(), served);
     let set = sample();
     assert_eq!(ViewSet::from_rows(set.rows()), set);
-    assert_eq!(set.rows().count(), 12);
+    assert_eq!(set.rows().count(), 14);
 }
 
 #[test]

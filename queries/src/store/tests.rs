@@ -223,6 +223,7 @@ fn live_status_round_trips() {
 fn order_metrics(granularity: Granularity, window_start: i64, created: i64) -> OrderMetrics {
     OrderMetrics {
         tenant_id: "t1".into(),
+        currency: "USD".into(),
         granularity,
         window_start,
         orders_created: created,

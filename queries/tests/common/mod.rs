@@ -22,6 +22,9 @@ use pulso_queries::{app_with, LiveStatus, PartitionStatus, ViewStore};
 use serde_json::Value;
 use tower::ServiceExt;
 
+mod activity;
+pub(crate) use activity::*;
+
 pub(crate) fn t(text: &str) -> Micros {
     parse_rfc3339(text).unwrap()
 }
@@ -61,6 +64,7 @@ pub(crate) fn rates(
 pub(crate) fn orders(tenant: &str, g: Granularity, start: &str) -> OrderMetrics {
     OrderMetrics {
         tenant_id: tenant.into(),
+        currency: "USD".into(),
         granularity: g,
         window_start: t(start),
         orders_created: 4,
@@ -140,6 +144,22 @@ pub(crate) fn fixture() -> Vec<ViewRow> {
                 Granularity::Minute,
                 day,
             )));
+        }
+        // The same window in another currency: a row of its own.
+        rows.push(ViewRow::OrderMetrics(OrderMetrics {
+            currency: "EUR".into(),
+            ..orders(tenant, Granularity::Day, DAYS[0])
+        }));
+        for day in DAYS {
+            for g in [Granularity::Day, Granularity::Hour] {
+                for (entity_type, event_type) in [("shipment", "PICKED_UP"), ("bag", "LOADED")] {
+                    let row = tracking(tenant, entity_type, event_type, g, day);
+                    rows.push(ViewRow::TrackingActivity(row));
+                }
+                for topic in ["orders.events", "tracking.events"] {
+                    rows.push(ViewRow::TenantActivity(activity(tenant, topic, g, day)));
+                }
+            }
         }
         rows.push(ViewRow::OrderCancellations(OrderCancellations {
             tenant_id: tenant.into(),
@@ -265,6 +285,12 @@ pub(crate) fn fixture() -> Vec<ViewRow> {
         "o-shared",
         "2024-01-15T01:00:00Z",
         "e-21",
+    )));
+    rows.push(ViewRow::TenantActivity(activity(
+        "conecta360",
+        "casos.creados",
+        Granularity::Day,
+        DAYS[0],
     )));
     for (topic, records) in [("orders.events", 100), ("casos.creados", 7)] {
         let mut rejected = [0; pulso_events::RejectReason::ALL.len()];

@@ -68,6 +68,7 @@ fn sample() -> ViewSet {
         order_metrics: vec![
             OrderMetrics {
                 tenant_id: "acme".into(),
+                currency: "EUR".into(),
                 granularity: Granularity::Hour,
                 window_start: Granularity::Hour.floor(T0),
                 orders_created: 4,
@@ -80,6 +81,7 @@ fn sample() -> ViewSet {
             },
             OrderMetrics {
                 tenant_id: "acme".into(),
+                currency: "EUR".into(),
                 granularity: Granularity::Day,
                 window_start: Granularity::Day.floor(T0),
                 orders_created: 0,
