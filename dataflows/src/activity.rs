@@ -59,13 +59,15 @@ pub fn activity_views<'s>(
         maxima.clone(),
         retention.windows,
     )
-    .map(|((tenant_id, topic, granularity, window_start), s)| TenantActivity {
-        tenant_id: tenant_id.to_string(),
-        topic: topic.name().to_string(),
-        granularity,
-        window_start,
-        events: s.count(0),
-    });
+    .map(
+        |((tenant_id, topic, granularity, window_start), s)| TenantActivity {
+            tenant_id: tenant_id.to_string(),
+            topic: topic.name().to_string(),
+            granularity,
+            window_start,
+            events: s.count(0),
+        },
+    );
 
     let mut names = Interner::default();
     let tracked = events.flat_map(move |event| {

@@ -152,19 +152,21 @@ pub fn order_views<'s>(
         maxima,
         retention.windows,
     )
-    .map(|((tenant_id, currency, granularity, window_start), s)| OrderMetrics {
-        tenant_id: tenant_id.to_string(),
-        currency: currency.to_string(),
-        granularity,
-        window_start,
-        orders_created: s.count(0),
-        orders_confirmed: s.count(1),
-        orders_cancelled: s.count(2),
-        orders_pending: s.count(3),
-        revenue_confirmed_total: s.get(4),
-        revenue_lost_total: s.get(5),
-        revenue_pending_total: s.get(6),
-    });
+    .map(
+        |((tenant_id, currency, granularity, window_start), s)| OrderMetrics {
+            tenant_id: tenant_id.to_string(),
+            currency: currency.to_string(),
+            granularity,
+            window_start,
+            orders_created: s.count(0),
+            orders_confirmed: s.count(1),
+            orders_cancelled: s.count(2),
+            orders_pending: s.count(3),
+            revenue_confirmed_total: s.get(4),
+            revenue_lost_total: s.get(5),
+            revenue_pending_total: s.get(6),
+        },
+    );
 
     let cancellations = summaries
         .clone()

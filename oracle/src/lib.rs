@@ -175,9 +175,13 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
     views.order_metrics.extend(frozen.order_metrics);
     views.sla_compliance.retain(|r| !expired(sla_due(r), wl));
     views.sla_compliance.extend(frozen.sla_compliance);
-    views.tracking_activity.retain(|r| !expired(tracking_due(r), wl));
+    views
+        .tracking_activity
+        .retain(|r| !expired(tracking_due(r), wl));
     views.tracking_activity.extend(frozen.tracking_activity);
-    views.tenant_activity.retain(|r| !expired(tenants_due(r), wl));
+    views
+        .tenant_activity
+        .retain(|r| !expired(tenants_due(r), wl));
     views.tenant_activity.extend(frozen.tenant_activity);
 }
 

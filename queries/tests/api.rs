@@ -390,7 +390,11 @@ async fn timelines_in_order_with_parsed_summaries() {
 async fn activity_views_filter_by_their_keys() {
     let app = app(store());
     let all = rows(&app, "/v1/views/tracking_activity?limit=1000").await;
-    assert_eq!(all.len(), 2 * 3 * 2 * 2, "tenants x days x granularities x types");
+    assert_eq!(
+        all.len(),
+        2 * 3 * 2 * 2,
+        "tenants x days x granularities x types"
+    );
     assert_eq!(
         keys(&all[0]),
         set(&[
@@ -421,7 +425,13 @@ async fn activity_views_filter_by_their_keys() {
     assert_eq!(tenants.len(), 2 * 3 * 2 * 2 + 1);
     assert_eq!(
         keys(&tenants[0]),
-        set(&["tenant_id", "topic", "granularity", "window_start", "events"])
+        set(&[
+            "tenant_id",
+            "topic",
+            "granularity",
+            "window_start",
+            "events"
+        ])
     );
     let c360 = rows(&app, "/v1/views/tenant_activity?tenant_id=conecta360").await;
     assert_eq!(c360.len(), 1);

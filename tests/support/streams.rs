@@ -130,7 +130,8 @@ impl Builder {
                     .map(|_| json!({"sku": format!("s{}", self.rng.gen_range(0..5)), "quantity": self.count(1, 4), "unit_price": 9.99}))
                     .collect();
                 let total = self.money();
-                let mut fields = json!({"order_id": order, "customer_id": "c1", "items": items, "total": total});
+                let mut fields =
+                    json!({"order_id": order, "customer_id": "c1", "items": items, "total": total});
                 // Several currencies (none: `USD`), so order_metrics splits by currency.
                 let currency = self.pick(&["USD", "EUR", "MXN", ""]);
                 if !currency.is_empty() {
@@ -315,7 +316,8 @@ impl Builder {
     fn tracking_event(&mut self) {
         let entity = format!("t{}", self.rng.gen_range(0..4));
         let entity_type = self.pick(&["shipment", "bag", "flight"]);
-        let mut fields = json!({"entity_id": entity, "entity_type": entity_type, "location": "hub"});
+        let mut fields =
+            json!({"entity_id": entity, "entity_type": entity_type, "location": "hub"});
         if self.rng.gen_bool(0.5) {
             fields["dedup_key"] = json!(format!("d{}", self.rng.gen_range(0..6)));
         }

@@ -150,17 +150,7 @@ pub(crate) fn fixture() -> Vec<ViewRow> {
             currency: "EUR".into(),
             ..orders(tenant, Granularity::Day, DAYS[0])
         }));
-        for day in DAYS {
-            for g in [Granularity::Day, Granularity::Hour] {
-                for (entity_type, event_type) in [("shipment", "PICKED_UP"), ("bag", "LOADED")] {
-                    let row = tracking(tenant, entity_type, event_type, g, day);
-                    rows.push(ViewRow::TrackingActivity(row));
-                }
-                for topic in ["orders.events", "tracking.events"] {
-                    rows.push(ViewRow::TenantActivity(activity(tenant, topic, g, day)));
-                }
-            }
-        }
+        rows.extend(activity_rows(tenant));
         rows.push(ViewRow::OrderCancellations(OrderCancellations {
             tenant_id: tenant.into(),
             reason: "customer_request".into(),
@@ -286,12 +276,7 @@ pub(crate) fn fixture() -> Vec<ViewRow> {
         "2024-01-15T01:00:00Z",
         "e-21",
     )));
-    rows.push(ViewRow::TenantActivity(activity(
-        "conecta360",
-        "casos.creados",
-        Granularity::Day,
-        DAYS[0],
-    )));
+    rows.push(ViewRow::TenantActivity(conecta360_activity()));
     for (topic, records) in [("orders.events", 100), ("casos.creados", 7)] {
         let mut rejected = [0; pulso_events::RejectReason::ALL.len()];
         rejected[0] = 2;

@@ -390,7 +390,8 @@ fn an_order_metrics_table_without_currency_is_set_aside_and_replaced() {
     );
     // Connecting again sets the old table aside (rows kept) and creates the new layout.
     let mut sink = ClickHouseSink::connect(config.clone()).unwrap();
-    let aside = format!("SELECT tenant_id, revenue_lost_total FROM {store}_before_currency FORMAT TSV");
+    let aside =
+        format!("SELECT tenant_id, revenue_lost_total FROM {store}_before_currency FORMAT TSV");
     assert_eq!(query_text(&sink, &aside), "acme\t12.34\n");
     let create = query_text(&sink, &format!("SHOW CREATE TABLE {store} FORMAT TSVRaw"));
     assert!(
@@ -401,10 +402,16 @@ fn an_order_metrics_table_without_currency_is_set_aside_and_replaced() {
     let sets = [set_a()];
     let (epoch, changes) = epochs(&sets).remove(0);
     sink.write_epoch(epoch, &changes).unwrap();
-    assert_eq!(sink.read_views().unwrap().order_metrics, set_a().order_metrics);
+    assert_eq!(
+        sink.read_views().unwrap().order_metrics,
+        set_a().order_metrics
+    );
     // A later connect finds the new layout and leaves it alone.
     let sink = ClickHouseSink::connect(config).unwrap();
-    assert_eq!(sink.read_views().unwrap().order_metrics, set_a().order_metrics);
+    assert_eq!(
+        sink.read_views().unwrap().order_metrics,
+        set_a().order_metrics
+    );
     sink.drop_database().unwrap();
 }
 
