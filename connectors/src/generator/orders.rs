@@ -99,7 +99,7 @@ impl Generator {
         match (TENANTS[tenant], self.chance(0.3)) {
             (Some("globex"), _) => fields["currency"] = json!("EUR"),
             (Some("initech"), _) => {
-                let currency = if self.world.next_order % 2 == 0 {
+                let currency = if self.world.next_order.is_multiple_of(2) {
                     "MXN"
                 } else {
                     "COP"
