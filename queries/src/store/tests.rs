@@ -4,6 +4,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::*;
+use pulso_events::views::{InventoryLevels, OrderMetrics, TimelineEntry};
 
 fn inventory(sku: &str, on_hand: i64) -> InventoryLevels {
     InventoryLevels {
