@@ -205,3 +205,48 @@ fn the_random_streams_fill_the_v2_notification_views() {
     assert!(latency.iter().any(|r| r.within_sla < r.delivered));
     assert!(latency.iter().any(|r| r.latency_p50_ms < r.latency_p95_ms));
 }
+
+#[test]
+fn the_streams_feed_the_activity_views_and_every_currency() {
+    // The properties above can only fail on these views if the streams fill them: tracking
+    // events of several entity types (some windows with several entities), orders in several
+    // currencies, DLQ records under their original tenant.
+    let records = support::streams::random_stream(7, 3_000);
+    let views = pulso_oracle::compute(&records, None);
+    let types: std::collections::BTreeSet<_> = views
+        .tracking_activity
+        .iter()
+        .map(|r| r.entity_type.as_str())
+        .collect();
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        ["bag", "flight", "shipment"]
+    );
+    assert!(views
+        .tracking_activity
+        .iter()
+        .any(|r| r.entities > 1 && r.events > r.entities));
+    let currencies: std::collections::BTreeSet<_> = views
+        .order_metrics
+        .iter()
+        .map(|r| r.currency.as_str())
+        .collect();
+    assert_eq!(
+        currencies.into_iter().collect::<Vec<_>>(),
+        ["EUR", "MXN", "USD"]
+    );
+    let dlq: std::collections::BTreeSet<_> = views
+        .tenant_activity
+        .iter()
+        .filter(|r| r.topic == "notifications.dlq")
+        .map(|r| r.tenant_id.as_str())
+        .collect();
+    assert_eq!(
+        dlq.into_iter().collect::<Vec<_>>(),
+        ["acme", "default", "globex"]
+    );
+    assert!(views
+        .tenant_activity
+        .iter()
+        .any(|r| r.tenant_id == "conecta360" && r.topic == "casos.creados"));
+}

@@ -124,6 +124,16 @@ fn snapshot_and_history_are_the_whole_view() {
         &reference.sla_compliance,
     );
     same("timelines", &whole.timelines, &reference.timelines);
+    same(
+        "tracking_activity",
+        &whole.tracking_activity,
+        &reference.tracking_activity,
+    );
+    same(
+        "tenant_activity",
+        &whole.tenant_activity,
+        &reference.tenant_activity,
+    );
 
     if std::env::var_os("PULSO_PYTHON_TESTS").is_none() {
         println!("SKIPPED the DuckDB comparison: set PULSO_PYTHON_TESTS=1");

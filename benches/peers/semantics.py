@@ -279,7 +279,9 @@ def _order(m, raw, topic):
         c = m.get("currency")
         if c is not None and (not isinstance(c, str) or not _CURRENCY.match(c)):
             raise Reject("invalid currency")
-        return (topic, event_id, ts, raw, "created", oid, event_id, tenant, total, None, None, None)
+        # Slot 9: the currency (`USD` when absent): order_metrics is per currency.
+        currency = c if c is not None else "USD"
+        return (topic, event_id, ts, raw, "created", oid, event_id, tenant, total, currency, None, None)
     if event_type == "ORDER_CONFIRMED":
         oid = _id(m, "order_id")
         return (topic, event_id, ts, raw, "confirmed", oid, event_id, tenant, None, None, None, None)
@@ -416,8 +418,8 @@ def notification_summary(sends, hooks):
 
 
 def order_summary(created, decisions):
-    """(tenant, created_ts) and the NOTIFICATION-like count tuple of one order, or None when
-    the order has no ORDER_CREATED."""
+    """(tenant, currency, created_ts) and the NOTIFICATION-like count tuple of one order, or
+    None when the order has no ORDER_CREATED."""
     if not created:
         return None
     first = min(created, key=lambda f: (f[TS], f[EVENT_ID], f[RAW]))
@@ -431,13 +433,13 @@ def order_summary(created, decisions):
         counts = (1, 0, 1, 0, 0, total, 0)
     else:
         counts = (1, 0, 0, 1, 0, 0, total)
-    return (first[TENANT], first[TS]), counts
+    return (first[TENANT], first[9], first[TS]), counts
 
 
 NOTIFICATION_KEY = ("tenant_id", "channel", "provider", "granularity", "window_start_us")
 NOTIFICATION_COLUMNS = ("sent", "delivered", "opened", "clicked", "converted", "bounced",
                         "hard_bounced", "failed", "fallback", "cost_total_cents")
-ORDER_KEY = ("tenant_id", "granularity", "window_start_us")
+ORDER_KEY = ("tenant_id", "currency", "granularity", "window_start_us")
 ORDER_COLUMNS = ("orders_created", "orders_confirmed", "orders_cancelled", "orders_pending",
                  "revenue_confirmed_cents", "revenue_lost_cents", "revenue_pending_cents")
 
@@ -450,8 +452,8 @@ def notification_rows(cohort, counts):
 
 def order_rows(cohort, counts):
     """The (view key, counts) contributions of one order at every granularity."""
-    tenant, ts = cohort
-    return [((tenant, g, w), counts) for g, w in windows(ts)]
+    tenant, currency, ts = cohort
+    return [((tenant, currency, g, w), counts) for g, w in windows(ts)]
 
 
 def dedup_better(a, b):

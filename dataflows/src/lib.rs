@@ -24,11 +24,13 @@
 //!   moves, only the cases whose status changes.
 //! - Timeline entries share their event's id and summary text and intern the rest.
 
+pub mod activity;
 pub mod aggregate;
 pub mod cases;
 pub mod clock;
 pub mod cluster;
 pub mod dedup;
+pub mod distinct;
 pub mod grading;
 pub mod health;
 pub mod ingest;
@@ -101,6 +103,7 @@ pub fn build_views<'s>(
     let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), retention.entities);
     let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), *retention);
     let timelines = timelines::timelines(events.clone(), maxima.clone(), *retention);
+    let activity = activity::activity_views(events.clone(), maxima.clone(), *retention);
     let watermark = greatest_by_key(
         "Watermark",
         maxima
@@ -134,6 +137,8 @@ pub fn build_views<'s>(
         .concat(cases.open_cases.map(ViewRow::OpenCase))
         .concat(timelines.map(ViewRow::Timeline))
         .concat(health.map(ViewRow::TopicHealth))
+        .concat(activity.tracking.map(ViewRow::TrackingActivity))
+        .concat(activity.tenants.map(ViewRow::TenantActivity))
         .concat(as_of.map(ViewRow::AsOf))
         .concat(watermark)
 }

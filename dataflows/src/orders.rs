@@ -1,5 +1,6 @@
 //! `order_metrics` and `order_cancellations`: each order is summarised from its earliest
-//! `ORDER_CREATED` and its latest confirm/cancel, then added to its creation windows. A confirm
+//! `ORDER_CREATED` (tenant, currency, total) and its latest confirm/cancel, then added to its
+//! creation windows (per tenant and currency: money is never summed across currencies). A confirm
 //! that arrives before its order is held in the order's group and counted when the order arrives.
 
 use differential_dataflow::collection::VecCollection;
@@ -23,8 +24,8 @@ use crate::{Epoch, SharedEvent};
 /// One event of an order; creations sort before status changes, each by `(timestamp, event_id)`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum OrderFact {
-    /// `(timestamp, event_id, tenant, total)` of an `ORDER_CREATED`.
-    Created(i64, Arc<str>, Name, i64),
+    /// `(timestamp, event_id, tenant, currency, total)` of an `ORDER_CREATED`.
+    Created(i64, Arc<str>, Name, Name, i64),
     /// `(timestamp, event_id, cancel reason)`; `None` for a confirm.
     Status(i64, Arc<str>, Option<Name>),
 }
@@ -35,6 +36,7 @@ enum OrderSummary {
     /// An existing order.
     Order {
         tenant_id: Name,
+        currency: Name,
         created_at: i64,
         total: i64,
         /// `None`: pending; `Some(None)`: confirmed; `Some(Some(reason))`: cancelled.
@@ -50,9 +52,15 @@ fn fact(event: &Event, names: &mut Interner) -> Option<(String, OrderFact)> {
     };
     let (ts, id) = (event.timestamp, Arc::from(event.event_id.as_str()));
     let fact = match order {
-        OrderEvent::Created { total, .. } => {
-            OrderFact::Created(ts, id, names.name(&event.tenant_id), *total)
-        }
+        OrderEvent::Created {
+            total, currency, ..
+        } => OrderFact::Created(
+            ts,
+            id,
+            names.name(&event.tenant_id),
+            names.name(currency),
+            *total,
+        ),
         OrderEvent::Confirmed { .. } => OrderFact::Status(ts, id, None),
         OrderEvent::Cancelled { reason, .. } => OrderFact::Status(ts, id, Some(names.name(reason))),
     };
@@ -65,8 +73,9 @@ fn summarise(facts: &[(&OrderFact, isize)]) -> OrderSummary {
         OrderFact::Created(..) => None,
     };
     match facts[0].0 {
-        OrderFact::Created(created_at, _, tenant_id, total) => OrderSummary::Order {
+        OrderFact::Created(created_at, _, tenant_id, currency, total) => OrderSummary::Order {
             tenant_id: tenant_id.clone(),
+            currency: currency.clone(),
             created_at: *created_at,
             total: *total,
             status: latest_status,
@@ -115,6 +124,7 @@ pub fn order_views<'s>(
             let mut out = Vec::new();
             if let OrderSummary::Order {
                 tenant_id,
+                currency,
                 created_at,
                 total,
                 status,
@@ -129,6 +139,7 @@ pub fn order_views<'s>(
                 for granularity in Granularity::ALL {
                     let key = (
                         tenant_id.clone(),
+                        currency.clone(),
                         granularity,
                         granularity.floor(created_at),
                     );
@@ -137,22 +148,25 @@ pub fn order_views<'s>(
             }
             out
         }),
-        |k| (k.1, k.2),
+        |k| (k.2, k.3),
         maxima,
         retention.windows,
     )
-    .map(|((tenant_id, granularity, window_start), s)| OrderMetrics {
-        tenant_id: tenant_id.to_string(),
-        granularity,
-        window_start,
-        orders_created: s.count(0),
-        orders_confirmed: s.count(1),
-        orders_cancelled: s.count(2),
-        orders_pending: s.count(3),
-        revenue_confirmed_total: s.get(4),
-        revenue_lost_total: s.get(5),
-        revenue_pending_total: s.get(6),
-    });
+    .map(
+        |((tenant_id, currency, granularity, window_start), s)| OrderMetrics {
+            tenant_id: tenant_id.to_string(),
+            currency: currency.to_string(),
+            granularity,
+            window_start,
+            orders_created: s.count(0),
+            orders_confirmed: s.count(1),
+            orders_cancelled: s.count(2),
+            orders_pending: s.count(3),
+            revenue_confirmed_total: s.get(4),
+            revenue_lost_total: s.get(5),
+            revenue_pending_total: s.get(6),
+        },
+    );
 
     let cancellations = summaries
         .clone()

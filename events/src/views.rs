@@ -109,6 +109,8 @@ pub struct NotificationBounces {
 pub struct OrderMetrics {
     /// Tenant of the order's creation.
     pub tenant_id: String,
+    /// Currency of the order's creation (`USD` when it names none).
+    pub currency: String,
     /// Window size.
     pub granularity: Granularity,
     /// Creation time floored to the granularity.
@@ -307,6 +309,41 @@ pub struct TimelineEntry {
     pub event_type: Arc<str>,
     /// JSON text of the few fields a person reads first.
     pub summary: Arc<str>,
+}
+
+/// `tracking_activity`: the deduplicated `tracking.events` per entity and event type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TrackingActivity {
+    /// Tenant of the events (`default` when they name none).
+    pub tenant_id: String,
+    /// The tracked entities' type (`shipment`, `bag`...).
+    pub entity_type: String,
+    /// The events' type (`PICKED_UP`, `DELIVERED`...).
+    pub event_type: String,
+    /// Window size.
+    pub granularity: Granularity,
+    /// Event time floored to the granularity.
+    pub window_start: Micros,
+    /// Events.
+    pub events: i64,
+    /// Distinct `entity_id` among them.
+    pub entities: i64,
+}
+
+/// `tenant_activity`: every deduplicated accepted event, per tenant and topic.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TenantActivity {
+    /// The event's tenant: envelope A `tenant_id` (default `default`), the Conecta360 tenant
+    /// for envelope B, the `original_notification`'s for `notifications.dlq`.
+    pub tenant_id: String,
+    /// Kafka topic name.
+    pub topic: String,
+    /// Window size.
+    pub granularity: Granularity,
+    /// Event time (`failure_timestamp` for `notifications.dlq`) floored to the granularity.
+    pub window_start: Micros,
+    /// Events.
+    pub events: i64,
 }
 
 /// Per-topic counters of `pipeline_health` that a replay knows.

@@ -10,6 +10,7 @@
 //!
 //! Its only dependency is `pulso-events`; its tests need nothing else.
 
+mod activity;
 mod cases;
 mod dedup;
 mod health;
@@ -117,6 +118,12 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
     let sla_due = |r: &pulso_events::views::SlaCompliance| {
         retention.window_due(pulso_events::time::Granularity::Day, r.day)
     };
+    let tracking_due = |r: &pulso_events::views::TrackingActivity| {
+        retention.window_due(r.granularity, r.window_start)
+    };
+    let tenants_due = |r: &pulso_events::views::TenantActivity| {
+        retention.window_due(r.granularity, r.window_start)
+    };
     let mut frozen = ViewSet::default();
     for x in 1..w.len() {
         if w[x] == w[x - 1] {
@@ -132,6 +139,8 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
             notification_variants: notifications_v2::notification_variants(&events),
             order_metrics: orders::order_metrics(&events),
             sla_compliance: cases::Cases::build(&events).sla_compliance(),
+            tracking_activity: activity::tracking_activity(&events),
+            tenant_activity: activity::tenant_activity(&events),
             ..ViewSet::default()
         };
         let rates = before.notification_rates.into_iter();
@@ -162,6 +171,14 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
         frozen
             .sla_compliance
             .extend(sla.filter(|r| newly(sla_due(r))));
+        let tracking = before.tracking_activity.into_iter();
+        frozen
+            .tracking_activity
+            .extend(tracking.filter(|r| newly(tracking_due(r))));
+        let tenants = before.tenant_activity.into_iter();
+        frozen
+            .tenant_activity
+            .extend(tenants.filter(|r| newly(tenants_due(r))));
     }
     let wl = w[last];
     views
@@ -196,6 +213,14 @@ fn freeze_windows(views: &mut ViewSet, retained: &retention::Retained, horizons:
     views.order_metrics.extend(frozen.order_metrics);
     views.sla_compliance.retain(|r| !expired(sla_due(r), wl));
     views.sla_compliance.extend(frozen.sla_compliance);
+    views
+        .tracking_activity
+        .retain(|r| !expired(tracking_due(r), wl));
+    views.tracking_activity.extend(frozen.tracking_activity);
+    views
+        .tenant_activity
+        .retain(|r| !expired(tenants_due(r), wl));
+    views.tenant_activity.extend(frozen.tenant_activity);
 }
 
 /// The views of the counted events: `winners` (with ids per generation) for the views,
@@ -231,6 +256,8 @@ fn views_of(
         open_cases,
         timelines: timelines::timelines(&deduped.winners, attribution),
         pipeline_health: health::pipeline_health(decoded, deduped, winners),
+        tracking_activity: activity::tracking_activity(winners),
+        tenant_activity: activity::tenant_activity(winners),
     };
     views.sort();
     views

@@ -1,7 +1,7 @@
 //! `order_metrics` and `order_cancellations`.
 //!
 //! An order (identified by `order_id` alone) exists once it has an `ORDER_CREATED`; its
-//! earliest one gives its tenant, creation time and total. Its status is that of its latest
+//! earliest one gives its tenant, currency, creation time and total. Its status is that of its latest
 //! `ORDER_CONFIRMED`/`ORDER_CANCELLED`, else `PENDING`. Confirms and cancels of orders never
 //! created count nowhere (they are orphans).
 
@@ -24,8 +24,8 @@ enum Status {
 /// Everything known about one order.
 #[derive(Default)]
 struct Order<'a> {
-    /// The earliest `ORDER_CREATED`: (event, total).
-    created: Earliest<EventOrder<'a>, (&'a Event, Cents)>,
+    /// The earliest `ORDER_CREATED`: (event, total, currency).
+    created: Earliest<EventOrder<'a>, (&'a Event, Cents, &'a str)>,
     /// The latest confirm or cancel: (status, cancel reason).
     decision: Latest<EventOrder<'a>, (Status, &'a str)>,
 }
@@ -33,6 +33,8 @@ struct Order<'a> {
 /// An existing order, resolved.
 struct Resolved<'a> {
     tenant_id: &'a str,
+    /// The creation's currency (the decoder defaults it to `USD`).
+    currency: &'a str,
     created_at: Micros,
     total: Cents,
     /// `None` is `PENDING`.
@@ -46,7 +48,11 @@ fn orders(winners: &[Event]) -> Vec<Resolved<'_>> {
         let Body::Order(o) = &e.body else { continue };
         let entry = all.entry(o.order_id()).or_default();
         match o {
-            OrderEvent::Created { total, .. } => entry.created.offer(order(e), (e, *total)),
+            OrderEvent::Created {
+                total, currency, ..
+            } => entry
+                .created
+                .offer(order(e), (e, *total, currency.as_str())),
             OrderEvent::Confirmed { .. } => entry.decision.offer(order(e), (Status::Confirmed, "")),
             OrderEvent::Cancelled { reason, .. } => entry
                 .decision
@@ -55,9 +61,10 @@ fn orders(winners: &[Event]) -> Vec<Resolved<'_>> {
     }
     all.into_values()
         .filter_map(|o| {
-            let (created, total) = *o.created.value()?;
+            let (created, total, currency) = *o.created.value()?;
             Some(Resolved {
                 tenant_id: &created.tenant_id,
+                currency,
                 created_at: created.timestamp,
                 total,
                 status: o.decision.value().copied(),
@@ -66,16 +73,24 @@ fn orders(winners: &[Event]) -> Vec<Resolved<'_>> {
         .collect()
 }
 
-/// `order_metrics` at every granularity.
+/// `order_metrics` at every granularity, per tenant and currency of the creation (money is
+/// never summed across currencies).
 pub(crate) fn order_metrics(winners: &[Event]) -> Vec<OrderMetrics> {
-    let mut rows: BTreeMap<(String, Granularity, Micros), OrderMetrics> = BTreeMap::new();
+    type Key = (String, String, Granularity, Micros);
+    let mut rows: BTreeMap<Key, OrderMetrics> = BTreeMap::new();
     for o in orders(winners) {
         for granularity in Granularity::ALL {
             let window_start = granularity.floor(o.created_at);
             let row = rows
-                .entry((o.tenant_id.to_string(), granularity, window_start))
+                .entry((
+                    o.tenant_id.to_string(),
+                    o.currency.to_string(),
+                    granularity,
+                    window_start,
+                ))
                 .or_insert_with(|| OrderMetrics {
                     tenant_id: o.tenant_id.to_string(),
+                    currency: o.currency.to_string(),
                     granularity,
                     window_start,
                     orders_created: 0,

@@ -149,11 +149,13 @@ async fn order_views() {
     assert!(raw.contains("\"revenue_pending_total\":0.07"), "{raw}");
     let body: Value = serde_json::from_str(&raw).unwrap();
     let r = body["rows"].as_array().unwrap();
-    assert_eq!(r.len(), 3);
+    // Three days in USD and the first day again in EUR.
+    assert_eq!(r.len(), 4);
     assert_eq!(
         keys(&r[0]),
         set(&[
             "tenant_id",
+            "currency",
             "granularity",
             "window_start",
             "orders_created",
@@ -167,6 +169,11 @@ async fn order_views() {
         ])
     );
     assert_eq!(r[0]["cancellation_rate"].as_f64(), Some(0.25));
+    let eur = rows(&app, "/v1/views/order_metrics?currency=EUR").await;
+    assert_eq!(eur.len(), 2, "one EUR row per tenant");
+    assert!(eur.iter().all(|r| r["currency"] == "EUR"));
+    let usd = rows(&app, "/v1/views/order_metrics?currency=USD&tenant_id=acme").await;
+    assert_eq!(usd.len(), 6);
     let ranged = rows(
         &app,
         "/v1/views/order_metrics?granularity=minute&from=2024-01-16T00:00:00Z&to=2024-01-17T00:00:00Z",
@@ -380,6 +387,66 @@ async fn timelines_in_order_with_parsed_summaries() {
 }
 
 #[tokio::test]
+async fn activity_views_filter_by_their_keys() {
+    let app = app(store());
+    let all = rows(&app, "/v1/views/tracking_activity?limit=1000").await;
+    assert_eq!(
+        all.len(),
+        2 * 3 * 2 * 2,
+        "tenants x days x granularities x types"
+    );
+    assert_eq!(
+        keys(&all[0]),
+        set(&[
+            "tenant_id",
+            "entity_type",
+            "event_type",
+            "granularity",
+            "window_start",
+            "events",
+            "entities",
+        ])
+    );
+    let bags = rows(
+        &app,
+        "/v1/views/tracking_activity?tenant_id=globex&entity_type=bag&event_type=LOADED\
+         &granularity=day&from=2024-01-16T00:00:00Z",
+    )
+    .await;
+    assert_eq!(bags.len(), 2);
+    assert!(bags.iter().all(|r| r["tenant_id"] == "globex"
+        && r["entity_type"] == "bag"
+        && r["granularity"] == "day"
+        && r["entities"] == 3));
+    let none = rows(&app, "/v1/views/tracking_activity?event_type=NOPE").await;
+    assert!(none.is_empty());
+
+    let tenants = rows(&app, "/v1/views/tenant_activity?limit=1000").await;
+    assert_eq!(tenants.len(), 2 * 3 * 2 * 2 + 1);
+    assert_eq!(
+        keys(&tenants[0]),
+        set(&[
+            "tenant_id",
+            "topic",
+            "granularity",
+            "window_start",
+            "events"
+        ])
+    );
+    let c360 = rows(&app, "/v1/views/tenant_activity?tenant_id=conecta360").await;
+    assert_eq!(c360.len(), 1);
+    assert_eq!(c360[0]["topic"], "casos.creados");
+    let orders = rows(
+        &app,
+        "/v1/views/tenant_activity?topic=orders.events&granularity=hour&to=2024-01-16T00:00:00Z",
+    )
+    .await;
+    assert_eq!(orders.len(), 2, "one per tenant on the first day");
+    let (status, _) = call(&app, Method::GET, "/v1/views/tenant_activity?sku=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn cursors_walk_every_row_exactly_once() {
     let app = app(store());
     let listings = [
@@ -398,6 +465,11 @@ async fn cursors_walk_every_row_exactly_once() {
         "/v1/views/open_case_sla",
         "/v1/views/timelines",
         "/v1/views/pipeline_health",
+        "/v1/views/order_metrics?currency=EUR",
+        "/v1/views/tracking_activity",
+        "/v1/views/tracking_activity?granularity=hour&tenant_id=acme&entity_type=bag",
+        "/v1/views/tenant_activity",
+        "/v1/views/tenant_activity?granularity=day&topic=tracking.events",
         "/v1/open_cases?status=BREACHED",
         "/v1/timelines/order/o-1",
     ];

@@ -232,7 +232,7 @@ async fn cursors_of_another_token_or_forged_never_cross() {
         ),
         (
             "order_metrics",
-            serde_json::json!(["day", 1705276800000000_i64, "globex"]),
+            serde_json::json!(["day", 1705276800000000_i64, "globex", "USD"]),
         ),
         (
             "notification_rates",

@@ -109,6 +109,7 @@ fn views() -> ViewSet {
         }],
         order_metrics: vec![OrderMetrics {
             tenant_id: "acme".into(),
+            currency: "EUR".into(),
             granularity: Granularity::Hour,
             window_start: Granularity::Hour.floor(t0()),
             orders_created: 4,

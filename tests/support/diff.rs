@@ -84,6 +84,16 @@ pub(crate) fn describe_diff(actual: &ViewSet, expected: &ViewSet) -> String {
         &actual.pipeline_health,
         &expected.pipeline_health,
     );
+    text += &diff_rows(
+        "tracking_activity",
+        &actual.tracking_activity,
+        &expected.tracking_activity,
+    );
+    text += &diff_rows(
+        "tenant_activity",
+        &actual.tenant_activity,
+        &expected.tenant_activity,
+    );
     if text.is_empty() && actual != expected {
         text = "the views hold the same rows in a different order".into();
     }

@@ -1,6 +1,7 @@
 //! Random event streams for the property tests: small id pools so entities collide, with
 //! exact and conflicting duplicates, late and shuffled arrival, orphans, bad records of every
-//! reason and SLA configuration changes. Deterministic for a seed.
+//! reason and SLA configuration changes; orders in several currencies, tracking events of
+//! several entity types and `notifications.dlq` records. Deterministic for a seed.
 
 use pulso_events::money::{MAX_AMOUNT, MAX_EXACT_INTEGER};
 use pulso_events::{Position, SourceRecord, Topic};
@@ -132,11 +133,14 @@ impl Builder {
                     .map(|_| json!({"sku": format!("s{}", self.rng.gen_range(0..5)), "quantity": self.count(1, 4), "unit_price": 9.99}))
                     .collect();
                 let total = self.money();
-                self.flat(
-                    Topic::Orders,
-                    "ORDER_CREATED",
-                    json!({"order_id": order, "customer_id": "c1", "items": items, "total": total}),
-                )
+                let mut fields =
+                    json!({"order_id": order, "customer_id": "c1", "items": items, "total": total});
+                // Several currencies (none: `USD`), so order_metrics splits by currency.
+                let currency = self.pick(&["USD", "EUR", "MXN", ""]);
+                if !currency.is_empty() {
+                    fields["currency"] = json!(currency);
+                }
+                self.flat(Topic::Orders, "ORDER_CREATED", fields)
             }
             1 => self.flat(Topic::Orders, "ORDER_CONFIRMED", json!({"order_id": order})),
             _ => {
@@ -368,13 +372,34 @@ impl Builder {
 
     fn tracking_event(&mut self) {
         let entity = format!("t{}", self.rng.gen_range(0..4));
-        let mut fields = json!({"entity_id": entity, "entity_type": "shipment", "location": "hub"});
+        let entity_type = self.pick(&["shipment", "bag", "flight"]);
+        let mut fields =
+            json!({"entity_id": entity, "entity_type": entity_type, "location": "hub"});
         if self.rng.gen_bool(0.5) {
             fields["dedup_key"] = json!(format!("d{}", self.rng.gen_range(0..6)));
         }
         let kind = self.pick(&["PICKED_UP", "ARRIVED_HUB", "DELIVERED"]);
         let value = self.flat(Topic::Tracking, kind, fields);
         self.push(Topic::Tracking, value);
+    }
+
+    /// A `notifications.dlq` record: no idempotency key (each record counts once), the
+    /// original notification's tenant when it has one, timed by `failure_timestamp`.
+    fn dlq_record(&mut self) {
+        let seconds = self.time();
+        let mut original = json!({"notification_id": format!("n{}", self.rng.gen_range(0..8)), "channel": self.pick(&["EMAIL", "SMS"])});
+        let tenant = self.pick(&["acme", "globex", ""]);
+        if !tenant.is_empty() {
+            original["tenant_id"] = json!(tenant);
+        }
+        let value = json!({
+            "original_notification": original,
+            "failure_timestamp": rfc3339(&mut self.rng, seconds),
+            "retry_count": self.rng.gen_range(0..5),
+            "reason": self.pick(&["MAX_RETRIES_EXCEEDED", "INVALID_RECIPIENT"]),
+            "last_error": "provider timeout",
+        });
+        self.push(Topic::NotificationsDlq, value);
     }
 
     fn bad_record(&mut self) {
@@ -427,12 +452,13 @@ fn stream(seed: u64, events: usize, at_limits: bool) -> Vec<SourceRecord> {
         sends: std::collections::HashMap::new(),
     };
     for _ in 0..events {
-        match b.rng.gen_range(0..20) {
+        match b.rng.gen_range(0..22) {
             0..=3 => b.order_event(),
             4..=7 => b.inventory_event(),
             8..=11 => b.notification_event(),
             12..=16 => b.case_event(),
-            17 => b.tracking_event(),
+            17 | 19 => b.tracking_event(),
+            20 => b.dlq_record(),
             18 => b.bad_record(),
             _ => {
                 // An exact duplicate of an earlier record.

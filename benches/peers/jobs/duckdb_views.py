@@ -97,7 +97,8 @@ notif AS (
                       WHEN 'NOTIFICATION_CONVERTED' THEN 'converted'
                       WHEN 'NOTIFICATION_BOUNCED' THEN 'bounced'
                       WHEN 'NOTIFICATION_FAILED' THEN 'failed' END AS outcome,
-           CASE WHEN js(v[15]) = 'HARD' THEN 1 ELSE 0 END AS hard, NULL::BIGINT AS total
+           CASE WHEN js(v[15]) = 'HARD' THEN 1 ELSE 0 END AS hard, NULL::BIGINT AS total,
+           NULL::VARCHAR AS currency
     FROM a
     WHERE topic = 'notifications.events' AND ts IS NOT NULL AND is_id(v[6]) AND CASE etype
         WHEN 'NOTIFICATION_SENT' THEN
@@ -117,7 +118,8 @@ ord AS (
                       ELSE 'cancelled' END AS kind,
            js(v[12]) AS entity, js(v[1]) AS event_id, tenant, NULL AS channel, NULL AS provider,
            0 AS fallback, 0 AS cost, 0 AS failed, NULL AS outcome, 0 AS hard,
-           cents(v[21]) AS total
+           cents(v[21]) AS total,
+           CASE WHEN etype = 'ORDER_CREATED' THEN coalesce(js(v[22]), 'USD') END AS currency
     FROM a
     WHERE topic = 'orders.events' AND ts IS NOT NULL AND is_id(v[12]) AND CASE etype
         WHEN 'ORDER_CREATED' THEN
@@ -139,7 +141,7 @@ c360 AS (
            js(v[33]) AS channel, coalesce(js(v[37]), 'unknown') AS provider, 0 AS fallback,
            coalesce(cents(v[38]), 0) AS cost,
            CASE WHEN js(v[35]) = 'FALLIDO' THEN 1 ELSE 0 END AS failed,
-           NULL AS outcome, 0 AS hard, NULL::BIGINT AS total
+           NULL AS outcome, 0 AS hard, NULL::BIGINT AS total, NULL::VARCHAR AS currency
     FROM parsed
     WHERE topic = 'notificaciones.enviadas'
       AND version_ok(v[25]) AND (NOT is_str(v[24]) OR js(v[24]) = topic)
@@ -192,7 +194,7 @@ WITH created AS (
     SELECT entity, kind AS status FROM winners WHERE kind IN ('confirmed', 'cancelled')
     QUALIFY row_number() OVER (PARTITION BY entity ORDER BY ts DESC, event_id DESC, line DESC) = 1
 )
-SELECT c.tenant AS tenant_id, g.granularity, c.ts - (c.ts % g.size) AS window_start_us,
+SELECT c.tenant AS tenant_id, c.currency, g.granularity, c.ts - (c.ts % g.size) AS window_start_us,
        count(*) AS orders_created,
        count(*) FILTER (WHERE d.status = 'confirmed') AS orders_confirmed,
        count(*) FILTER (WHERE d.status = 'cancelled') AS orders_cancelled,
@@ -212,7 +214,7 @@ def setup(con, data):
     con.execute("""CREATE TABLE facts (topic VARCHAR, dkey VARCHAR, ts BIGINT, line VARCHAR,
         kind VARCHAR, entity VARCHAR, event_id VARCHAR, tenant VARCHAR, channel VARCHAR,
         provider VARCHAR, fallback INTEGER, cost BIGINT, failed INTEGER, outcome VARCHAR,
-        hard INTEGER, total BIGINT)""")
+        hard INTEGER, total BIGINT, currency VARCHAR)""")
     for t in TOPICS:
         path = os.path.join(data, t + ".jsonl")
         if os.path.exists(path):
@@ -223,7 +225,7 @@ def write_outputs(con, out):
     """The two views as canonical CSV files."""
     os.makedirs(out, exist_ok=True)
     for view, order in (("notification_rates", "tenant_id, channel, provider, granularity, window_start_us"),
-                        ("order_metrics", "tenant_id, granularity, window_start_us")):
+                        ("order_metrics", "tenant_id, currency, granularity, window_start_us")):
         con.execute(f"COPY (SELECT * FROM {view} ORDER BY {order}) TO '{out}/{view}.csv' (HEADER)")
 
 

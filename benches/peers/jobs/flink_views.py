@@ -51,7 +51,8 @@ def fact_values(f):
             flags[f[8]] = 1
         hard = f[9]
     elif kind == "created":
-        total = f[8]
+        # An order's currency rides in the `channel` field (order_metrics is per currency).
+        total, channel = f[8], f[9]
     return (f[S.TOPIC], f[S.KEY], f[S.TS], f[S.RAW], kind, f[S.ENTITY], f[S.EVENT_ID],
             f[S.TENANT], channel, provider, fallback, cost, flags["delivered"], flags["opened"],
             flags["clicked"], flags["converted"], flags["bounced"], hard, failed, total)
@@ -75,7 +76,7 @@ SELECT s.tenant, s.channel, s.provider, s.ts, s.fallback, s.cost, f.delivered, f
        f.clicked, f.converted, f.bounced, f.hard, f.failed
 FROM first_send s JOIN flags f ON s.entity = f.entity;
 CREATE TEMPORARY VIEW created AS
-SELECT * FROM (SELECT entity, tenant, ts, total,
+SELECT * FROM (SELECT entity, tenant, channel AS currency, ts, total,
                       ROW_NUMBER() OVER (PARTITION BY entity ORDER BY ts, event_id, rawline) AS rn
                FROM winners WHERE kind = 'created') WHERE rn = 1;
 CREATE TEMPORARY VIEW decision AS
@@ -84,7 +85,7 @@ SELECT * FROM (SELECT entity, kind,
                                          rawline DESC) AS rn
                FROM winners WHERE kind IN ('confirmed', 'cancelled')) WHERE rn = 1;
 CREATE TEMPORARY VIEW orders AS
-SELECT c.tenant, c.ts, c.total,
+SELECT c.tenant, c.currency, c.ts, c.total,
        CASE WHEN d.kind = 'confirmed' THEN 1 ELSE 0 END AS c,
        CASE WHEN d.kind = 'cancelled' THEN 1 ELSE 0 END AS x,
        CASE WHEN d.kind IS NULL THEN 1 ELSE 0 END AS p
@@ -107,12 +108,12 @@ SELECT 'n' AS v, tenant, channel, provider, granularity, ws,
 FROM ({fan_out('cohort', 'tenant, channel, provider, ts, fallback, cost, delivered, opened, clicked, converted, bounced, hard, failed')})
 GROUP BY tenant, channel, provider, granularity, ws
 UNION ALL
-SELECT 'o' AS v, tenant, '' AS channel, '' AS provider, granularity, ws,
+SELECT 'o' AS v, tenant, currency AS channel, '' AS provider, granularity, ws,
        COUNT(*) AS a1, SUM(c) AS a2, SUM(x) AS a3, SUM(p) AS a4,
        SUM(c * total) AS a5, SUM(x * total) AS a6, SUM(p * total) AS a7,
        0 AS a8, 0 AS a9, CAST(0 AS BIGINT) AS a10
-FROM ({fan_out('orders', 'tenant, ts, total, c, x, p')})
-GROUP BY tenant, granularity, ws
+FROM ({fan_out('orders', 'tenant, currency, ts, total, c, x, p')})
+GROUP BY tenant, currency, granularity, ws
 """
 
 
@@ -135,7 +136,7 @@ def read_changelog(path):
                 key = (r[1], r[2], r[3], r[4], int(r[5]))
                 counts = tuple(int(x) for x in r[6:16])
             else:
-                key = (r[1], r[4], int(r[5]))
+                key = (r[1], r[2], r[4], int(r[5]))
                 counts = tuple(int(x) for x in r[6:13])
             if m.group(1) in ("+I", "+U"):
                 views[r[0]][key] = counts

@@ -66,7 +66,8 @@ def fact_row(f):
         row[f[8]] = 1
         row["hard"] = f[9]
     elif kind == "created":
-        row["total"] = f[8]
+        # An order's currency rides in `channel` (order_metrics is per currency).
+        row.update(total=f[8], channel=f[9])
     return row
 
 
@@ -161,7 +162,7 @@ def build(facts):
     lastd = decisions.groupby(pw.this.entity).reduce(wid=pw.reducers.argmax(pw.this.order))
     lastd = decisions.ix(lastd.wid)
     orders = created.join_left(lastd, created.entity == lastd.entity).select(
-        created.tenant, created.ts, created.total,
+        created.tenant, created.ts, created.total, currency=created.channel,
         status=pw.coalesce(lastd.kind, "pending"))
 
     def fan_out(table):
@@ -185,8 +186,8 @@ def build(facts):
         x=pw.if_else(pw.this.status == "cancelled", 1, 0),
         p=pw.if_else(pw.this.status == "pending", 1, 0))
     metrics = fan_out(orders).groupby(
-        pw.this.tenant, pw.this.granularity, pw.this.window_start_us).reduce(
-        tenant_id=pw.this.tenant, granularity=pw.this.granularity,
+        pw.this.tenant, pw.this.currency, pw.this.granularity, pw.this.window_start_us).reduce(
+        tenant_id=pw.this.tenant, currency=pw.this.currency, granularity=pw.this.granularity,
         window_start_us=pw.this.window_start_us,
         orders_created=pw.reducers.count(), orders_confirmed=pw.reducers.sum(pw.this.c),
         orders_cancelled=pw.reducers.sum(pw.this.x), orders_pending=pw.reducers.sum(pw.this.p),

@@ -31,6 +31,7 @@ mod world;
 mod tests;
 #[cfg(test)]
 mod tests_v2;
+mod tests_activity;
 
 pub use config::{GeneratorConfig, DEFAULT_START, SPAN};
 pub use engine::Generator;

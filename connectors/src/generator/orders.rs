@@ -93,8 +93,19 @@ impl Generator {
             "items": items,
             "total": money(total),
         });
+        // Several currencies (order_metrics is per currency): globex sells in EUR, initech in
+        // MXN and COP (alternate orders), the others in USD, named or (30%) left to the
+        // default.
         match (TENANTS[tenant], self.chance(0.3)) {
             (Some("globex"), _) => fields["currency"] = json!("EUR"),
+            (Some("initech"), _) => {
+                let currency = if self.world.next_order.is_multiple_of(2) {
+                    "MXN"
+                } else {
+                    "COP"
+                };
+                fields["currency"] = json!(currency);
+            }
             (_, true) => {}
             _ => fields["currency"] = json!("USD"),
         }

@@ -18,6 +18,7 @@
 //! API's JSON, OpenAPI and retention follow from the entry; `/v1/views/{view}` serves it unfiltered unless `api/views.rs`
 //! gives it filters.
 
+mod activity;
 mod cases;
 mod columns;
 mod notifications;
@@ -39,7 +40,7 @@ pub use columns::{Cell, CellError, Column, ColumnType, Record, Role, Value};
 pub use operations::{rejected_column, summary_tenant};
 
 /// Calls `$callback!` with every view, in registry order (the order of `VIEWS.md`, with
-/// `open_cases` after `open_case_sla`), as `RowType field Variant;` items: the row type, its
+/// `open_cases` after `open_case_sla` and the views added in v2 after `pipeline_health`), as `RowType field Variant;` items: the row type, its
 /// [`ViewSet`] field (and file, table and store name) and its [`ViewRow`] variant.
 #[macro_export]
 macro_rules! for_each_view {
@@ -59,6 +60,8 @@ macro_rules! for_each_view {
             OpenCase open_cases OpenCase;
             TimelineEntry timelines Timeline;
             TopicHealth pipeline_health TopicHealth;
+            TrackingActivity tracking_activity TrackingActivity;
+            TenantActivity tenant_activity TenantActivity;
         }
     };
 }

@@ -12,12 +12,13 @@ impl View for OrderMetrics {
     const NAME: &'static str = "order_metrics";
     const EXPIRES: bool = true;
     const DESCRIPTION: &'static str = "An `order_metrics` row.";
-    /// `(granularity, window_start, tenant_id)`.
-    type ServeKey = (Granularity, Micros, String);
+    /// `(granularity, window_start, tenant_id, currency)`.
+    type ServeKey = (Granularity, Micros, String, String);
 
     fn columns() -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             Column::key("tenant_id", Text),
+            Column::key("currency", Text),
             Column::key("granularity", Text),
             Column::key("window_start", Timestamp),
             Column::value("orders_created", Int),
@@ -35,6 +36,7 @@ impl View for OrderMetrics {
     fn cells<'a>(&'a self, out: &mut Vec<Cell<'a>>) {
         out.extend([
             Cell::Text(&self.tenant_id),
+            Cell::Text(&self.currency),
             Cell::Text(self.granularity.as_str()),
             Cell::Timestamp(self.window_start),
             Cell::Int(self.orders_created),
@@ -51,6 +53,7 @@ impl View for OrderMetrics {
     fn from_record(r: &mut Record<'_>) -> Result<Self, CellError> {
         Ok(OrderMetrics {
             tenant_id: r.text("tenant_id")?,
+            currency: r.text("currency")?,
             granularity: r.granularity("granularity")?,
             window_start: r.timestamp("window_start")?,
             orders_created: r.int("orders_created")?,
@@ -64,7 +67,12 @@ impl View for OrderMetrics {
     }
 
     fn serve_key(&self) -> Self::ServeKey {
-        (self.granularity, self.window_start, self.tenant_id.clone())
+        (
+            self.granularity,
+            self.window_start,
+            self.tenant_id.clone(),
+            self.currency.clone(),
+        )
     }
 
     fn tenant(&self) -> Cow<'_, str> {

@@ -38,6 +38,7 @@ fn sample() -> ViewSet {
     });
     set.order_metrics.push(OrderMetrics {
         tenant_id: "t".into(),
+        currency: "EUR".into(),
         granularity: Granularity::Day,
         window_start: 0,
         orders_created: 3,
@@ -143,6 +144,22 @@ fn sample() -> ViewSet {
         clicked: 2,
         converted: 1,
     });
+    set.tracking_activity.push(TrackingActivity {
+        tenant_id: "t".into(),
+        entity_type: "shipment".into(),
+        event_type: "PICKED_UP".into(),
+        granularity: Granularity::Minute,
+        window_start: 60_000_000,
+        events: 3,
+        entities: 2,
+    });
+    set.tenant_activity.push(TenantActivity {
+        tenant_id: "t".into(),
+        topic: "tracking.events".into(),
+        granularity: Granularity::Day,
+        window_start: 0,
+        events: 3,
+    });
     set
 }
 
@@ -192,7 +209,7 @@ fn every_entry_gives_one_typed_cell_per_column_and_reads_back() {
     let set = sample();
     let mut check = Check(&set, 0);
     visit_views(&mut check);
-    assert_eq!(check.1, 14);
+    assert_eq!(check.1, 16);
 }
 
 #[test]
@@ -214,6 +231,8 @@ fn the_names_follow_the_view_set() {
             "open_cases",
             "timelines",
             "pipeline_health",
+            "tracking_activity",
+            "tenant_activity",
         ]
     );
     let served: Vec<_> = view_names()
@@ -223,7 +242,7 @@ fn the_names_follow_the_view_set() {
     assert_eq!(VIEW_NAMES.to_vec(), served);
     let set = sample();
     assert_eq!(ViewSet::from_rows(set.rows()), set);
-    assert_eq!(set.rows().count(), 15);
+    assert_eq!(set.rows().count(), 17);
 }
 
 #[test]

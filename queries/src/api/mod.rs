@@ -9,6 +9,7 @@
 //!   the router's routes.
 //! - Errors are JSON (`{"error": {"code", "message", "parameter"}}`), never a 500 for bad input.
 
+mod activity;
 mod alerts;
 mod auth;
 mod error;

@@ -37,14 +37,18 @@ pub const TIMELINE_LIMIT: (usize, usize) = (50, 1000);
 pub(crate) struct ViewFilters {
     /// notification_rates, notification_bounces, notification_latency,
     /// notification_failures, notification_variants, order_metrics, order_cancellations,
-    /// inventory_levels. A tenant the token may not read gives no rows.
+    /// inventory_levels, tracking_activity, tenant_activity. A tenant the token may not read
+    /// gives no rows.
     tenant_id: Option<String>,
+    /// order_metrics: the orders' currency (`USD`, `EUR`...).
+    currency: Option<String>,
     /// notification_rates, notification_bounces, notification_latency,
     /// notification_failures, notification_variants.
     channel: Option<String>,
     /// notification_rates, notification_latency, notification_failures.
     provider: Option<String>,
-    /// notification_rates, notification_latency, order_metrics: `minute`, `hour` or `day`.
+    /// notification_rates, notification_latency, order_metrics, tracking_activity,
+    /// tenant_activity: `minute`, `hour` or `day`.
     granularity: Option<String>,
     /// notification_failures.
     reason: Option<String>,
@@ -52,9 +56,9 @@ pub(crate) struct ViewFilters {
     category: Option<String>,
     /// notification_variants (`none` for sends without a template).
     template: Option<String>,
-    /// notification_rates, notification_latency, order_metrics (`window_start`),
-    /// sla_compliance, notification_failures, notification_variants (`day`): RFC 3339,
-    /// inclusive.
+    /// notification_rates, notification_latency, order_metrics, tracking_activity,
+    /// tenant_activity (`window_start`), sla_compliance, notification_failures,
+    /// notification_variants (`day`): RFC 3339, inclusive.
     from: Option<String>,
     /// Like `from`, exclusive.
     to: Option<String>,
@@ -66,10 +70,12 @@ pub(crate) struct ViewFilters {
     status: Option<String>,
     /// inventory_levels.
     sku: Option<String>,
-    /// pipeline_health.
+    /// pipeline_health, tenant_activity.
     topic: Option<String>,
-    /// timelines.
+    /// timelines, tracking_activity.
     entity_type: Option<String>,
+    /// tracking_activity.
+    event_type: Option<String>,
     /// timelines.
     entity_id: Option<String>,
     /// Page size, 1 to 1000 (default 100).
@@ -94,7 +100,7 @@ pub(crate) fn c360_scope(state: &AppState, principal: &Principal) -> Tenants {
     path = "/v1/views/{view}",
     tag = "views",
     params(
-        ("view" = String, Path, description = "notification_rates, notification_bounces, notification_latency, notification_failures, notification_variants, order_metrics, order_cancellations, inventory_levels, case_backlog, sla_compliance, open_case_sla, timelines or pipeline_health"),
+        ("view" = String, Path, description = "notification_rates, notification_bounces, notification_latency, notification_failures, notification_variants, order_metrics, order_cancellations, inventory_levels, case_backlog, sla_compliance, open_case_sla, timelines, pipeline_health, tracking_activity or tenant_activity"),
         ViewFilters
     ),
     responses(
@@ -165,17 +171,28 @@ pub(crate) async fn view(
             ))
         }
         "order_metrics" => {
-            let p = Params::parse(query, &["tenant_id", "granularity", "from", "to"], true)?;
+            let p = Params::parse(
+                query,
+                &["tenant_id", "currency", "granularity", "from", "to"],
+                true,
+            )?;
             let (g, range, limit) = (p.granularity()?, p.time_range()?, p.limit(default, max)?);
             let cursor = p.cursor(name)?;
-            let tenant = p.text("tenant_id");
-            let lower = g.map(|g| (g, range.from.unwrap_or(Micros::MIN), String::new()));
+            let (tenant, currency) = (p.text("tenant_id"), p.text("currency"));
+            let lower = g.map(|g| {
+                let from = range.from.unwrap_or(Micros::MIN);
+                (g, from, String::new(), String::new())
+            });
             let t = store.read();
             let page = t.order_metrics.page(
                 &principal.tenants.narrow(tenant),
                 start(lower, cursor).as_ref(),
                 |k| windowed_within(g, range, k.0, k.1),
-                |r| range.contains(r.window_start) && eq(tenant, &r.tenant_id),
+                |r| {
+                    range.contains(r.window_start)
+                        && eq(tenant, &r.tenant_id)
+                        && eq(currency, &r.currency)
+                },
                 limit,
             );
             let meta = Meta::of(&t);
@@ -342,6 +359,8 @@ pub(crate) async fn view(
         "notification_latency" | "notification_failures" | "notification_variants" => {
             super::views_v2::view(&state, &principal, name, query)
         }
+        "tracking_activity" => super::activity::tracking_activity(&state, &principal, query),
+        "tenant_activity" => super::activity::tenant_activity(&state, &principal, query),
         // A view without filters of its own: paged in key order, scoped to the token's
         // tenants.
         _ => unfiltered(&state, &principal, name, query),

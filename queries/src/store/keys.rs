@@ -15,7 +15,7 @@ pub use pulso_events::registry::summary_tenant;
 pub type NotificationRatesKey = <NotificationRates as View>::ServeKey;
 /// Key of `notification_bounces`: `(tenant_id, channel, day, bounce_type, reason)`.
 pub type NotificationBouncesKey = <NotificationBounces as View>::ServeKey;
-/// Key of `order_metrics`: `(granularity, window_start, tenant_id)`.
+/// Key of `order_metrics`: `(granularity, window_start, tenant_id, currency)`.
 pub type OrderMetricsKey = <OrderMetrics as View>::ServeKey;
 /// Key of `order_cancellations`: `(tenant_id, reason)`.
 pub type OrderCancellationsKey = <OrderCancellations as View>::ServeKey;

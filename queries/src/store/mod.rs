@@ -15,11 +15,7 @@ use std::time::{Duration, SystemTime};
 use pulso_events::registry::{View, VIEW_COUNT};
 use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
-use pulso_events::views::{
-    CaseBacklog, InventoryLevels, NotificationBounces, NotificationFailures, NotificationLatency,
-    NotificationRates, NotificationVariants, OpenCase, OpenCaseSla, OrderCancellations,
-    OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth, ViewRow, ViewSet,
-};
+use pulso_events::views::{SlaStatus, ViewRow, ViewSet};
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::Histogram;
@@ -47,7 +43,7 @@ macro_rules! tables {
             pub applied_at: SystemTime,
             $(
                 #[doc = concat!("`", stringify!($field), "`, by its serving key.")]
-                pub $field: Table<$ty>,
+                pub $field: Table<pulso_events::views::$ty>,
             )*
         }
 
@@ -97,7 +93,7 @@ macro_rules! tables {
                 };
                 let mut expired: Vec<ViewRow> = Vec::new();
                 $(
-                    if <$ty as View>::EXPIRES {
+                    if <pulso_events::views::$ty as View>::EXPIRES {
                         expired.extend(self.$field.expire(w).into_iter().map(ViewRow::$variant));
                     }
                 )*
@@ -106,7 +102,7 @@ macro_rules! tables {
 
             /// The number of rows each view holds, by view name (for `/metrics`).
             pub fn row_counts(&self) -> [(&'static str, usize); VIEW_COUNT] {
-                [$((<$ty as View>::NAME, self.$field.len()),)*]
+                [$((<pulso_events::views::$ty as View>::NAME, self.$field.len()),)*]
             }
 
             /// All current rows as a sorted [`ViewSet`].

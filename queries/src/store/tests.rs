@@ -4,6 +4,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::*;
+use pulso_events::views::{InventoryLevels, OrderMetrics, TimelineEntry};
 
 fn inventory(sku: &str, on_hand: i64) -> InventoryLevels {
     InventoryLevels {
@@ -223,6 +224,7 @@ fn live_status_round_trips() {
 fn order_metrics(granularity: Granularity, window_start: i64, created: i64) -> OrderMetrics {
     OrderMetrics {
         tenant_id: "t1".into(),
+        currency: "USD".into(),
         granularity,
         window_start,
         orders_created: created,

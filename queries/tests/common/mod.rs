@@ -24,6 +24,8 @@ use tower::ServiceExt;
 
 mod v2;
 pub(crate) use v2::v2_rows;
+mod activity;
+pub(crate) use activity::*;
 
 pub(crate) fn t(text: &str) -> Micros {
     parse_rfc3339(text).unwrap()
@@ -64,6 +66,7 @@ pub(crate) fn rates(
 pub(crate) fn orders(tenant: &str, g: Granularity, start: &str) -> OrderMetrics {
     OrderMetrics {
         tenant_id: tenant.into(),
+        currency: "USD".into(),
         granularity: g,
         window_start: t(start),
         orders_created: 4,
@@ -145,6 +148,12 @@ pub(crate) fn fixture() -> Vec<ViewRow> {
                 day,
             )));
         }
+        // The same window in another currency: a row of its own.
+        rows.push(ViewRow::OrderMetrics(OrderMetrics {
+            currency: "EUR".into(),
+            ..orders(tenant, Granularity::Day, DAYS[0])
+        }));
+        rows.extend(activity_rows(tenant));
         rows.push(ViewRow::OrderCancellations(OrderCancellations {
             tenant_id: tenant.into(),
             reason: "customer_request".into(),
@@ -270,6 +279,7 @@ pub(crate) fn fixture() -> Vec<ViewRow> {
         "2024-01-15T01:00:00Z",
         "e-21",
     )));
+    rows.push(ViewRow::TenantActivity(conecta360_activity()));
     for (topic, records) in [("orders.events", 100), ("casos.creados", 7)] {
         let mut rejected = [0; pulso_events::RejectReason::ALL.len()];
         rejected[0] = 2;

@@ -91,7 +91,10 @@ impl ClickHouseSink {
         let db = &self.config.database;
         for table in self.tables.all() {
             let store = format!("{db}.{}{STORE_SUFFIX}", table.name());
-            let columns = self.describe(&store)?;
+            let mut columns = self.describe(&store)?;
+            if self.set_aside_old_key(&store, &columns, table)? {
+                columns = self.describe(&store)?;
+            }
             if self.widen_money(&store, &columns, table)? {
                 // The view over the table is recreated with the wider columns.
                 self.recreate_view(table)?;
@@ -119,6 +122,45 @@ impl ClickHouseSink {
                 ))
             })
             .collect())
+    }
+
+    /// Sets aside a storage table created by an older Pulso whose key lacks a key column of
+    /// this sink's (`order_metrics` before `currency`): its rows mean other keys (totals
+    /// summed over what the new column splits) and ClickHouse cannot insert a column into
+    /// the middle of a sorting key, so it is renamed `<view>_store_before_<columns>` (kept,
+    /// not served), and a new storage table and view are created; the engine fills the new
+    /// table as it writes (docs/CLICKHOUSE.md, "Upgrading"). True when it did.
+    fn set_aside_old_key(
+        &self,
+        store: &str,
+        columns: &[(String, String)],
+        table: &dyn AnyTable,
+    ) -> Result<bool, ClickHouseError> {
+        let missing: Vec<String> = table
+            .table()
+            .order_by()
+            .into_iter()
+            .filter(|key| !columns.iter().any(|(name, _)| name == key))
+            .collect();
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        let aside = format!("{store}_before_{}", missing.join("_"));
+        tracing::warn!(
+            table = table.name(),
+            missing = ?missing,
+            "the storage table lacks key columns: renaming it {aside} and creating a new one"
+        );
+        let rename = format!("RENAME TABLE {store} TO {aside}");
+        self.retry("setting an old table aside", || self.http.query(&rename))?;
+        let db = &self.config.database;
+        let drop = format!("DROP TABLE IF EXISTS {db}.{}", table.name());
+        self.retry("setting an old table aside", || self.http.query(&drop))?;
+        let create = table.create_store_sql(db);
+        self.retry("creating the schema", || self.http.query(&create))?;
+        let create = table.create_view_sql(db);
+        self.retry("creating the schema", || self.http.query(&create))?;
+        Ok(true)
     }
 
     /// Widens the money columns of a storage table created by an older Pulso

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use pulso_events::time::{Granularity, MICROS_PER_DAY};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
-    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth,
-    ViewRow, ViewSet,
+    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TenantActivity, TimelineEntry,
+    TopicHealth, TrackingActivity, ViewRow, ViewSet,
 };
 
 use super::error::parse_error_code;
@@ -137,6 +137,7 @@ fn set_a() -> ViewSet {
         }],
         order_metrics: vec![OrderMetrics {
             tenant_id: "acme".into(),
+            currency: "EUR".into(),
             granularity: Granularity::Hour,
             window_start: Granularity::Hour.floor(T0),
             orders_created: 3,
@@ -201,6 +202,31 @@ fn set_a() -> ViewSet {
             timeline("o-2", -5_000_001, "e3", ""), // before 1970
         ],
         pipeline_health: vec![health("orders.events", 10), health("casos.creados", 3)],
+        tracking_activity: vec![TrackingActivity {
+            tenant_id: "acme".into(),
+            entity_type: "shipment".into(),
+            event_type: "PICKED_UP".into(),
+            granularity: Granularity::Minute,
+            window_start: Granularity::Minute.floor(T0),
+            events: 3,
+            entities: 2,
+        }],
+        tenant_activity: vec![
+            TenantActivity {
+                tenant_id: "acme".into(),
+                topic: "tracking.events".into(),
+                granularity: Granularity::Hour,
+                window_start: Granularity::Hour.floor(T0),
+                events: 3,
+            },
+            TenantActivity {
+                tenant_id: "conecta360".into(),
+                topic: "casos.creados".into(),
+                granularity: Granularity::Day,
+                window_start: Granularity::Day.floor(T0),
+                events: 1,
+            },
+        ],
         ..ViewSet::default()
     };
     crate::test_rows::add_v2_rows(&mut v);
@@ -233,6 +259,8 @@ fn set_b() -> ViewSet {
     v.timelines.push(timeline("o-3", T0 + 3, "e4", "new"));
     v.timelines[0].summary = "edited".into();
     v.pipeline_health[0].records = 11;
+    v.tracking_activity[0].entities = 3; // changed
+    v.tenant_activity.retain(|r| r.tenant_id != "conecta360"); // a key leaves
     v.sort();
     v
 }
@@ -330,6 +358,65 @@ fn writes_epochs_and_reads_the_latest_set() {
     }
     assert_eq!(sink.metrics().epochs_written(), 4);
     assert_eq!(sink.metrics().last_written_epoch(), Some(4));
+    sink.drop_database().unwrap();
+}
+
+#[test]
+fn an_order_metrics_table_without_currency_is_set_aside_and_replaced() {
+    let Some(config) = config("currency") else {
+        return;
+    };
+    let db = config.database.clone();
+    let sink = ClickHouseSink::connect(config.clone()).unwrap();
+    // The order_metrics of an older Pulso: no currency in its key, one row in it.
+    let store = format!("{db}.order_metrics{STORE_SUFFIX}");
+    query_text(&sink, &format!("DROP TABLE {db}.order_metrics"));
+    query_text(&sink, &format!("DROP TABLE {store}"));
+    query_text(
+        &sink,
+        &format!(
+            "CREATE TABLE {store} (tenant_id String, granularity String, \
+             window_start DateTime('UTC'), window_start_us Int64, orders_created Int64, \
+             orders_confirmed Int64, orders_cancelled Int64, orders_pending Int64, \
+             revenue_confirmed_total Decimal(38, 2), revenue_lost_total Decimal(38, 2), \
+             revenue_pending_total Decimal(38, 2), cancellation_rate Nullable(Float64), \
+             version UInt64, is_deleted UInt8) ENGINE = ReplacingMergeTree(version) \
+             ORDER BY (tenant_id, granularity, window_start_us)"
+        ),
+    );
+    query_text(
+        &sink,
+        &format!(
+            "INSERT INTO {store} (tenant_id, granularity, window_start, window_start_us, \
+             orders_created, orders_confirmed, orders_cancelled, orders_pending, \
+             revenue_confirmed_total, revenue_lost_total, revenue_pending_total, version, \
+             is_deleted) VALUES ('acme', 'day', 0, 0, 1, 0, 1, 0, 0, 12.34, 0, 1, 0)"
+        ),
+    );
+    // Connecting again sets the old table aside (rows kept) and creates the new layout.
+    let mut sink = ClickHouseSink::connect(config.clone()).unwrap();
+    let aside =
+        format!("SELECT tenant_id, revenue_lost_total FROM {store}_before_currency FORMAT TSV");
+    assert_eq!(query_text(&sink, &aside), "acme\t12.34\n");
+    let create = query_text(&sink, &format!("SHOW CREATE TABLE {store} FORMAT TSVRaw"));
+    assert!(
+        create.contains("ORDER BY (tenant_id, currency, granularity, window_start_us)"),
+        "{create}"
+    );
+    assert!(sink.read_views().unwrap().order_metrics.is_empty());
+    let sets = [set_a()];
+    let (epoch, changes) = epochs(&sets).remove(0);
+    sink.write_epoch(epoch, &changes).unwrap();
+    assert_eq!(
+        sink.read_views().unwrap().order_metrics,
+        set_a().order_metrics
+    );
+    // A later connect finds the new layout and leaves it alone.
+    let sink = ClickHouseSink::connect(config).unwrap();
+    assert_eq!(
+        sink.read_views().unwrap().order_metrics,
+        set_a().order_metrics
+    );
     sink.drop_database().unwrap();
 }
 
@@ -717,7 +804,7 @@ fn key_states_pick_the_new_row_or_a_tombstone() {
 fn schema_sql_uses_only_portable_statements() {
     let sql = schema_sql("pulso");
     assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS pulso");
-    assert_eq!(sql.len(), 1 + 2 * 15);
+    assert_eq!(sql.len(), 1 + 2 * 17);
     let rates = &sql[1];
     assert!(rates.starts_with("CREATE TABLE IF NOT EXISTS pulso.notification_rates_store ("));
     assert!(rates.ends_with(
@@ -752,7 +839,7 @@ fn schema_sql_uses_only_portable_statements() {
             "(tenant_id, channel, provider, granularity, window_start_us)",
             "(tenant_id, channel, provider, day_us, reason)",
             "(tenant_id, channel, category, template, day_us)",
-            "(tenant_id, granularity, window_start_us)",
+            "(tenant_id, currency, granularity, window_start_us)",
             "(tenant_id, reason)",
             "(tenant_id, sku)",
             "(dependencia_id, estado)",
@@ -761,6 +848,8 @@ fn schema_sql_uses_only_portable_statements() {
             "(caso_id)",
             "(entity_type, entity_id, timestamp_us, event_id, topic)",
             "(topic)",
+            "(tenant_id, entity_type, event_type, granularity, window_start_us)",
+            "(tenant_id, topic, granularity, window_start_us)",
             "(view)",
         ]
     );
@@ -781,6 +870,8 @@ fn schema_sql_uses_only_portable_statements() {
             "open_cases",
             "timelines",
             "pipeline_health",
+            "tracking_activity",
+            "tenant_activity",
             "as_of",
         ]
     );

@@ -10,8 +10,8 @@ use arrow::array::{Array, Float64Array};
 use pulso_events::time::{Granularity, MICROS_PER_DAY};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
-    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TimelineEntry, TopicHealth,
-    ViewSet, VIEW_NAMES,
+    OrderCancellations, OrderMetrics, SlaCompliance, SlaStatus, TenantActivity, TimelineEntry,
+    TopicHealth, TrackingActivity, ViewSet, VIEW_NAMES,
 };
 use pulso_events::RejectReason;
 
@@ -68,6 +68,7 @@ fn sample() -> ViewSet {
         order_metrics: vec![
             OrderMetrics {
                 tenant_id: "acme".into(),
+                currency: "EUR".into(),
                 granularity: Granularity::Hour,
                 window_start: Granularity::Hour.floor(T0),
                 orders_created: 4,
@@ -80,6 +81,7 @@ fn sample() -> ViewSet {
             },
             OrderMetrics {
                 tenant_id: "acme".into(),
+                currency: "EUR".into(),
                 granularity: Granularity::Day,
                 window_start: Granularity::Day.floor(T0),
                 orders_created: 0,
@@ -221,6 +223,22 @@ fn sample() -> ViewSet {
                 ..TopicHealth::default()
             },
         ],
+        tracking_activity: vec![TrackingActivity {
+            tenant_id: "acme".into(),
+            entity_type: "shipment".into(),
+            event_type: "DELIVERED".into(),
+            granularity: Granularity::Hour,
+            window_start: Granularity::Hour.floor(T0),
+            events: 4,
+            entities: 3,
+        }],
+        tenant_activity: vec![TenantActivity {
+            tenant_id: "conecta360".into(),
+            topic: "casos.creados".into(),
+            granularity: Granularity::Minute,
+            window_start: Granularity::Minute.floor(T0),
+            events: 2,
+        }],
         ..ViewSet::default()
     };
     crate::test_rows::add_v2_rows(&mut views);

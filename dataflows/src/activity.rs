@@ -1,0 +1,125 @@
+//! `tracking_activity` and `tenant_activity` (VIEWS.md v2): counts of the deduplicated events
+//! per window, read from each event alone (no entity state).
+//!
+//! - `tenant_activity`: every deduplicated event adds 1 to `(tenant, topic, granularity,
+//!   window)` at its own time; the decoded event already carries the tenant VIEWS.md names
+//!   (envelope A `tenant_id` or `default`, the Conecta360 tenant, a DLQ record's
+//!   `original_notification.tenant_id` with `failure_timestamp` as its time).
+//! - `tracking_activity`: every deduplicated `tracking.events` record is a `(key, entity_id)`
+//!   pair; [`distinct_windows`] keeps one count per distinct entity of a window key and gives
+//!   the `[events, entities]` contributions that [`sum_windows`] totals.
+
+use differential_dataflow::collection::VecCollection;
+use pulso_events::time::Granularity;
+use pulso_events::views::{TenantActivity, TrackingActivity};
+use pulso_events::{Body, Topic};
+
+use std::sync::Arc;
+
+use crate::distinct::distinct_windows;
+use crate::intern::{Interner, Name};
+use crate::retention::Retention;
+use crate::sums::Sums;
+use crate::watermark::Maxima;
+use crate::windows::sum_windows;
+use crate::{Epoch, SharedEvent};
+
+/// A `tracking_activity` key: tenant, entity type, event type, granularity, window start.
+type TrackingKey = (Name, Name, Name, Granularity, i64);
+
+/// A `tenant_activity` key: tenant, topic, granularity, window start.
+type TenantKey = (Name, Topic, Granularity, i64);
+
+/// The activity views.
+pub struct ActivityViews<'s> {
+    /// `tracking_activity` rows.
+    pub tracking: VecCollection<'s, Epoch, TrackingActivity>,
+    /// `tenant_activity` rows.
+    pub tenants: VecCollection<'s, Epoch, TenantActivity>,
+}
+
+/// Builds `tracking_activity` and `tenant_activity` from the deduplicated events.
+pub fn activity_views<'s>(
+    events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    retention: Retention,
+) -> ActivityViews<'s> {
+    let mut names = Interner::default();
+    let tenant_counts = events.clone().explode(move |event| {
+        let tenant = names.name(&event.tenant_id);
+        Granularity::ALL.map(|g| {
+            let key: TenantKey = (tenant.clone(), event.topic, g, g.floor(event.timestamp));
+            (key, Sums::of(&[1]))
+        })
+    });
+    let tenants = sum_windows(
+        "TenantActivity",
+        tenant_counts,
+        |k| (k.2, k.3),
+        maxima.clone(),
+        retention.windows,
+    )
+    .map(
+        |((tenant_id, topic, granularity, window_start), s)| TenantActivity {
+            tenant_id: tenant_id.to_string(),
+            topic: topic.name().to_string(),
+            granularity,
+            window_start,
+            events: s.count(0),
+        },
+    );
+
+    let mut names = Interner::default();
+    let tracked = events.flat_map(move |event| {
+        let Body::Tracking(t) = &event.body else {
+            return Vec::new();
+        };
+        let (tenant, entity_type, event_type) = (
+            names.name(&event.tenant_id),
+            names.name(&t.entity_type),
+            names.name(&t.event_type),
+        );
+        let entity: Arc<str> = Arc::from(t.entity_id.as_str());
+        Granularity::ALL
+            .iter()
+            .map(|&g| {
+                let key: TrackingKey = (
+                    tenant.clone(),
+                    entity_type.clone(),
+                    event_type.clone(),
+                    g,
+                    g.floor(event.timestamp),
+                );
+                (key, Arc::clone(&entity))
+            })
+            .collect()
+    });
+    let window = |k: &TrackingKey| (k.3, k.4);
+    let contributions = distinct_windows(
+        "TrackingEntities",
+        tracked,
+        window,
+        maxima.clone(),
+        retention.windows,
+    );
+    let tracking = sum_windows(
+        "TrackingActivity",
+        contributions,
+        window,
+        maxima,
+        retention.windows,
+    )
+    .map(
+        |((tenant_id, entity_type, event_type, granularity, window_start), s)| TrackingActivity {
+            tenant_id: tenant_id.to_string(),
+            entity_type: entity_type.to_string(),
+            event_type: event_type.to_string(),
+            granularity,
+            window_start,
+            events: s.count(0),
+            entities: s.count(1),
+        },
+    );
+
+    ActivityViews { tracking, tenants }
+}
