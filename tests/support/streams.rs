@@ -383,25 +383,6 @@ impl Builder {
         self.push(Topic::Tracking, value);
     }
 
-    /// A `notifications.dlq` record: no idempotency key (each record counts once), the
-    /// original notification's tenant when it has one, timed by `failure_timestamp`.
-    fn dlq_record(&mut self) {
-        let seconds = self.time();
-        let mut original = json!({"notification_id": format!("n{}", self.rng.gen_range(0..8)), "channel": self.pick(&["EMAIL", "SMS"])});
-        let tenant = self.pick(&["acme", "globex", ""]);
-        if !tenant.is_empty() {
-            original["tenant_id"] = json!(tenant);
-        }
-        let value = json!({
-            "original_notification": original,
-            "failure_timestamp": rfc3339(&mut self.rng, seconds),
-            "retry_count": self.rng.gen_range(0..5),
-            "reason": self.pick(&["MAX_RETRIES_EXCEEDED", "INVALID_RECIPIENT"]),
-            "last_error": "provider timeout",
-        });
-        self.push(Topic::NotificationsDlq, value);
-    }
-
     fn bad_record(&mut self) {
         let topic = *[
             Topic::Orders,

@@ -30,8 +30,9 @@ mod world;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_v2;
 mod tests_activity;
+#[cfg(test)]
+mod tests_v2;
 
 pub use config::{GeneratorConfig, DEFAULT_START, SPAN};
 pub use engine::Generator;
