@@ -84,17 +84,23 @@ impl ClickHouseSink {
         self.metrics.clone()
     }
 
+    /// Creates what is missing of [`schema_sql`], table by table: the storage table first, then
+    /// (once an old storage table has been set aside, if it had to be) its view, which could
+    /// not be created over an old layout.
     fn create_schema(&self) -> Result<(), ClickHouseError> {
-        for sql in schema_sql(&self.config.database) {
-            self.retry("creating the schema", || self.http.query(&sql))?;
-        }
         let db = &self.config.database;
+        let create_db = format!("CREATE DATABASE IF NOT EXISTS {db}");
+        self.retry("creating the schema", || self.http.query(&create_db))?;
         for table in self.tables.all() {
+            let create = table.create_store_sql(db);
+            self.retry("creating the schema", || self.http.query(&create))?;
             let store = format!("{db}.{}{STORE_SUFFIX}", table.name());
             let mut columns = self.describe(&store)?;
             if self.set_aside_old_key(&store, &columns, table)? {
                 columns = self.describe(&store)?;
             }
+            let create = table.create_view_sql(db);
+            self.retry("creating the schema", || self.http.query(&create))?;
             if self.widen_money(&store, &columns, table)? {
                 // The view over the table is recreated with the wider columns.
                 self.recreate_view(table)?;

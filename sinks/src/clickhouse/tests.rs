@@ -774,7 +774,7 @@ fn diff_views_gives_the_changes_between_sets() {
         }
     }
     assert_eq!(ViewSet::from_rows(rows), b);
-    assert_eq!(view_rows(&a).count(), 29);
+    assert_eq!(view_rows(&a).count(), 32);
 }
 
 #[test]
