@@ -9,9 +9,8 @@ use pulso_events::time::Micros;
 use pulso_events::views::{TenantActivity, TrackingActivity};
 
 use super::auth::Principal;
-use super::page::{eq, listing, start, Meta};
+use super::page::{eq, start, view_page};
 use super::params::{Params, RawQuery};
-use super::render::RowJson;
 use super::views::{windowed_within, VIEW_LIMIT};
 use super::{ApiError, AppState};
 
@@ -46,10 +45,11 @@ pub(super) fn tracking_activity(
         let from = range.from.unwrap_or(Micros::MIN);
         (g, from, String::new(), String::new(), String::new())
     });
-    let t = state.store.read();
-    let page = t.table::<TrackingActivity>().page(
-        &principal.tenants.narrow(tenant),
-        start(lower, cursor).as_ref(),
+    Ok(view_page::<TrackingActivity>(
+        state,
+        principal,
+        tenant,
+        start(lower, cursor),
         |k| windowed_within(g, range, k.0, k.1),
         |r| {
             range.contains(r.window_start)
@@ -58,11 +58,6 @@ pub(super) fn tracking_activity(
                 && eq(event_type, &r.event_type)
         },
         limit,
-    );
-    let meta = Meta::of(&t);
-    drop(t);
-    Ok(listing::<_, RowJson<TrackingActivity>>(
-        NAME, NAME, meta, &page,
     ))
 }
 
@@ -86,17 +81,13 @@ pub(super) fn tenant_activity(
         let from = range.from.unwrap_or(Micros::MIN);
         (g, from, String::new(), String::new())
     });
-    let t = state.store.read();
-    let page = t.table::<TenantActivity>().page(
-        &principal.tenants.narrow(tenant),
-        start(lower, cursor).as_ref(),
+    Ok(view_page::<TenantActivity>(
+        state,
+        principal,
+        tenant,
+        start(lower, cursor),
         |k| windowed_within(g, range, k.0, k.1),
         |r| range.contains(r.window_start) && eq(tenant, &r.tenant_id) && eq(topic, &r.topic),
         limit,
-    );
-    let meta = Meta::of(&t);
-    drop(t);
-    Ok(listing::<_, RowJson<TenantActivity>>(
-        NAME, NAME, meta, &page,
     ))
 }

@@ -10,7 +10,12 @@ use pulso_events::time::{format_rfc3339, Granularity};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use pulso_events::registry::View;
+
+use super::auth::Principal;
 use super::params::encode_cursor;
+use super::render::RowJson;
+use super::AppState;
 use crate::store::{Keyed, Page, Tables};
 
 /// What a body reflects: the epoch, the grading instant and the freshness.
@@ -116,6 +121,31 @@ where
         next_cursor: page.next.as_ref().map(|k| encode_cursor(scope, k)),
     };
     Json(body).into_response()
+}
+
+/// One page of view `V` for `principal`, rendered: its rows of the token's tenants (narrowed
+/// to `tenant`) from `start` in key order while `within` holds the key, those that pass
+/// `filter`, at most `limit`. The cursor's scope is the view's name.
+pub(crate) fn view_page<V: View>(
+    state: &AppState,
+    principal: &Principal,
+    tenant: Option<&str>,
+    start: Bound<V::ServeKey>,
+    within: impl Fn(&V::ServeKey) -> bool,
+    filter: impl Fn(&V) -> bool,
+    limit: usize,
+) -> Response {
+    let tables = state.store.read();
+    let page = tables.table::<V>().page(
+        &principal.tenants.narrow(tenant),
+        start.as_ref(),
+        within,
+        filter,
+        limit,
+    );
+    let meta = Meta::of(&tables);
+    drop(tables);
+    listing::<_, RowJson<V>>(V::NAME, V::NAME, meta, &page)
 }
 
 /// Where a scan starts: after the cursor, or at `lower` when that is further on.

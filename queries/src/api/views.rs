@@ -18,7 +18,7 @@ use pulso_events::views::{
 use utoipa::IntoParams;
 
 use super::auth::Principal;
-use super::page::{eq, eq_opt, listing, start, Meta};
+use super::page::{eq, eq_opt, listing, start, view_page, Meta};
 use super::params::{Params, RawQuery, TimeRange};
 use super::render::RowJson;
 use super::{ApiError, AppState};
@@ -151,10 +151,11 @@ pub(crate) async fn view(
                 let from = range.from.unwrap_or(Micros::MIN);
                 (g, from, String::new(), String::new(), String::new())
             });
-            let t = store.read();
-            let page = t.notification_rates.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<NotificationRates>(
+                &state,
+                &principal,
+                tenant,
+                start(lower, cursor),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
                     range.contains(r.window_start)
@@ -163,11 +164,6 @@ pub(crate) async fn view(
                         && eq(provider, &r.provider)
                 },
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<NotificationRates>>(
-                name, name, meta, &page,
             ))
         }
         "order_metrics" => {
@@ -183,10 +179,11 @@ pub(crate) async fn view(
                 let from = range.from.unwrap_or(Micros::MIN);
                 (g, from, String::new(), String::new())
             });
-            let t = store.read();
-            let page = t.order_metrics.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<OrderMetrics>(
+                &state,
+                &principal,
+                tenant,
+                start(lower, cursor),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
                     range.contains(r.window_start)
@@ -194,10 +191,7 @@ pub(crate) async fn view(
                         && eq(currency, &r.currency)
                 },
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<OrderMetrics>>(name, name, meta, &page))
+            ))
         }
         "notification_bounces" => {
             let p = Params::parse(query, &["tenant_id", "channel"], true)?;
@@ -207,18 +201,14 @@ pub(crate) async fn view(
                 let c = channel.unwrap_or_default().to_string();
                 (t.to_string(), c, Micros::MIN, String::new(), String::new())
             });
-            let t = store.read();
-            let page = t.notification_bounces.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<NotificationBounces>(
+                &state,
+                &principal,
+                tenant,
+                start(lower, cursor),
                 |k| eq(tenant, &k.0),
                 |r| eq(channel, &r.channel),
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<NotificationBounces>>(
-                name, name, meta, &page,
             ))
         }
         "order_cancellations" => {
@@ -226,18 +216,14 @@ pub(crate) async fn view(
             let (limit, cursor) = (p.limit(default, max)?, p.cursor(name)?);
             let tenant = p.text("tenant_id");
             let lower = tenant.map(|t| (t.to_string(), String::new()));
-            let t = store.read();
-            let page = t.order_cancellations.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<OrderCancellations>(
+                &state,
+                &principal,
+                tenant,
+                start(lower, cursor),
                 |k| eq(tenant, &k.0),
                 |_| true,
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<OrderCancellations>>(
-                name, name, meta, &page,
             ))
         }
         "inventory_levels" => {
@@ -245,18 +231,14 @@ pub(crate) async fn view(
             let (limit, cursor) = (p.limit(default, max)?, p.cursor(name)?);
             let (tenant, sku) = (p.text("tenant_id"), p.text("sku"));
             let lower = tenant.map(|t| (t.to_string(), sku.unwrap_or_default().to_string()));
-            let t = store.read();
-            let page = t.inventory_levels.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<InventoryLevels>(
+                &state,
+                &principal,
+                tenant,
+                start(lower, cursor),
                 |k| eq(tenant, &k.0),
                 |r| eq(sku, &r.sku),
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<InventoryLevels>>(
-                name, name, meta, &page,
             ))
         }
         "case_backlog" => {

@@ -9,9 +9,8 @@ use pulso_events::time::Micros;
 use pulso_events::views::{NotificationFailures, NotificationLatency, NotificationVariants};
 
 use super::auth::Principal;
-use super::page::{eq, listing, start, Meta};
+use super::page::{eq, start, view_page};
 use super::params::{Params, RawQuery};
-use super::render::RowJson;
 use super::views::{windowed_within, VIEW_LIMIT};
 use super::{ApiError, AppState};
 
@@ -23,7 +22,6 @@ pub(crate) fn view(
     query: RawQuery,
 ) -> Result<Response, ApiError> {
     let (default, max) = VIEW_LIMIT;
-    let store = &state.store;
     match name {
         "notification_latency" => {
             let filters = [
@@ -43,10 +41,11 @@ pub(crate) fn view(
                 let from = range.from.unwrap_or(Micros::MIN);
                 (g, from, String::new(), String::new(), String::new())
             });
-            let t = store.read();
-            let page = t.notification_latency.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<NotificationLatency>(
+                state,
+                principal,
+                tenant,
+                start(lower, cursor),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
                     range.contains(r.window_start)
@@ -55,11 +54,6 @@ pub(crate) fn view(
                         && eq(provider, &r.provider)
                 },
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<NotificationLatency>>(
-                name, name, meta, &page,
             ))
         }
         "notification_failures" => {
@@ -72,10 +66,11 @@ pub(crate) fn view(
                 let empty = String::new;
                 (from, empty(), empty(), empty(), empty())
             });
-            let t = store.read();
-            let page = t.notification_failures.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<NotificationFailures>(
+                state,
+                principal,
+                tenant,
+                start(lower, cursor),
                 |k| range.to.is_none_or(|to| k.0 < to),
                 |r| {
                     range.contains(r.day)
@@ -85,11 +80,6 @@ pub(crate) fn view(
                         && eq(reason, &r.reason)
                 },
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<NotificationFailures>>(
-                name, name, meta, &page,
             ))
         }
         _ => {
@@ -102,10 +92,11 @@ pub(crate) fn view(
                 let empty = String::new;
                 (from, empty(), empty(), empty(), empty())
             });
-            let t = store.read();
-            let page = t.notification_variants.page(
-                &principal.tenants.narrow(tenant),
-                start(lower, cursor).as_ref(),
+            Ok(view_page::<NotificationVariants>(
+                state,
+                principal,
+                tenant,
+                start(lower, cursor),
                 |k| range.to.is_none_or(|to| k.0 < to),
                 |r| {
                     range.contains(r.day)
@@ -115,11 +106,6 @@ pub(crate) fn view(
                         && eq(template, &r.template)
                 },
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<NotificationVariants>>(
-                name, name, meta, &page,
             ))
         }
     }
