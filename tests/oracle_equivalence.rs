@@ -176,11 +176,21 @@ fn a_level_beyond_64_bits_is_reported_saturated_as_the_oracle_does() {
     check_stream(1, records, None, Retention::default()).unwrap();
 }
 
+/// The views of a few random streams together: what the streams feed the views with, for the
+/// tests below that make sure the properties above can fail on every view.
+fn coverage_views() -> pulso_events::views::ViewSet {
+    let mut rows = Vec::new();
+    for seed in 7..12 {
+        let records = support::streams::random_stream(seed, 3_000);
+        rows.extend(pulso_oracle::compute(&records, None).rows());
+    }
+    pulso_events::views::ViewSet::from_rows(rows)
+}
+
 #[test]
 fn the_random_streams_fill_the_v2_notification_views() {
     // The properties above compare these views; they must not be empty for want of input.
-    let records = support::streams::random_stream(7, 3_000);
-    let views = pulso_oracle::compute(&records, None);
+    let views = coverage_views();
     assert!(views.notification_failures.len() > 3);
     assert!(views
         .notification_failures
@@ -211,8 +221,7 @@ fn the_streams_feed_the_activity_views_and_every_currency() {
     // The properties above can only fail on these views if the streams fill them: tracking
     // events of several entity types (some windows with several entities), orders in several
     // currencies, DLQ records under their original tenant.
-    let records = support::streams::random_stream(7, 3_000);
-    let views = pulso_oracle::compute(&records, None);
+    let views = coverage_views();
     let types: std::collections::BTreeSet<_> = views
         .tracking_activity
         .iter()
