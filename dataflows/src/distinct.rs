@@ -25,6 +25,7 @@ use timely::dataflow::operators::Capability;
 use crate::retention::WindowHorizons;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
+use crate::windows::expire_due;
 use crate::windows::window_expired;
 use crate::Epoch;
 
@@ -80,16 +81,9 @@ where
                         let time = *entry.key();
                         let (capability, mut changes) = entry.remove();
                         let w = watermark.at(time);
-                        if let Some(w) = w {
-                            while let Some(due) = expiries.first_entry() {
-                                if *due.key() > w {
-                                    break;
-                                }
-                                for key in due.remove() {
-                                    members.remove(&key);
-                                }
-                            }
-                        }
+                        expire_due(&mut expiries, w, |key| {
+                            members.remove(&key);
+                        });
                         consolidate(&mut changes);
                         let mut session = output.session(&capability);
                         for ((key, member), diff) in changes {

@@ -22,6 +22,7 @@ use timely::dataflow::operators::Capability;
 
 use crate::retention::WindowHorizons;
 use crate::watermark::{Maxima, Watermark};
+use crate::windows::expire_due;
 use crate::windows::window_expired;
 use crate::Epoch;
 
@@ -84,16 +85,9 @@ where
                         let time = *entry.key();
                         let (capability, changes) = entry.remove();
                         let w = watermark.at(time);
-                        if let Some(w) = w {
-                            while let Some(due) = expiries.first_entry() {
-                                if *due.key() > w {
-                                    break;
-                                }
-                                for key in due.remove() {
-                                    state.remove(&key);
-                                }
-                            }
-                        }
+                        expire_due(&mut expiries, w, |key| {
+                            state.remove(&key);
+                        });
                         let mut session = output.session(&capability);
                         for (key, deltas) in changes {
                             let (granularity, start) = window(&key);

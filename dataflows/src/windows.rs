@@ -89,16 +89,9 @@ where
                         let time = *entry.key();
                         let (capability, changes) = entry.remove();
                         let w = watermark.at(time);
-                        if let Some(w) = w {
-                            while let Some(due) = expiries.first_entry() {
-                                if *due.key() > w {
-                                    break;
-                                }
-                                for key in due.remove() {
-                                    totals.remove(&key);
-                                }
-                            }
-                        }
+                        expire_due(&mut expiries, w, |key| {
+                            totals.remove(&key);
+                        });
                         let mut session = output.session(&capability);
                         for (key, delta) in changes {
                             let (granularity, start) = window(&key);
@@ -131,4 +124,21 @@ where
             },
         )
         .as_collection()
+}
+
+/// Calls `remove` with every key in `expiries` (keys by the instant their window expires)
+/// due at or before the watermark `w`, and drops them from the queue. Nothing is due while
+/// there is no watermark.
+pub(crate) fn expire_due<K>(
+    expiries: &mut std::collections::BTreeMap<i64, Vec<K>>,
+    w: Option<i64>,
+    mut remove: impl FnMut(K),
+) {
+    let Some(w) = w else { return };
+    while let Some(due) = expiries.first_entry() {
+        if *due.key() > w {
+            break;
+        }
+        due.remove().into_iter().for_each(&mut remove);
+    }
 }
