@@ -49,7 +49,7 @@ pub fn activity_views<'s>(
         let tenant = names.name(&event.tenant_id);
         Granularity::ALL.map(|g| {
             let key: TenantKey = (tenant.clone(), event.topic, g, g.floor(event.timestamp));
-            (key, Sums::of(&[1]))
+            (key, Sums::<1>::of(&[1]))
         })
     });
     let tenants = sum_windows(

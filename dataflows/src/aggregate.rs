@@ -41,9 +41,9 @@ where
 
 /// Sums each key's contributions into one `(key, totals)` row per key whose totals are not
 /// all zero. Contributions are records whose difference is a [`Sums`].
-pub fn sum_by_key<'s, K>(
-    input: VecCollection<'s, Epoch, K, Sums>,
-) -> VecCollection<'s, Epoch, (K, Sums)>
+pub fn sum_by_key<'s, K, const N: usize>(
+    input: VecCollection<'s, Epoch, K, Sums<N>>,
+) -> VecCollection<'s, Epoch, (K, Sums<N>)>
 where
     K: ExchangeData + Hashable,
 {

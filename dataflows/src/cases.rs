@@ -304,7 +304,10 @@ pub fn case_views<'s>(
             let mut out = Vec::new();
             if let Some((violated, day)) = case.outcome {
                 let key = (case.dependencia_id, case.prioridad.clone(), day);
-                out.push((key, Sums::of(&[i64::from(!violated), i64::from(violated)])));
+                out.push((
+                    key,
+                    Sums::<7>::of(&[i64::from(!violated), i64::from(violated)]),
+                ));
             }
             if let Some((day, hours, satisfaction)) = case.closure {
                 let key = (case.dependencia_id, case.prioridad.clone(), day);
@@ -317,7 +320,7 @@ pub fn case_views<'s>(
                     satisfaction.unwrap_or(0),
                     i64::from(satisfaction.is_some()),
                 ];
-                out.push((key, Sums::of(&totals)));
+                out.push((key, Sums::<7>::of(&totals)));
             }
             out
         }),

@@ -41,7 +41,7 @@ pub fn distinct_windows<'s, K, M>(
     window: fn(&K) -> (Granularity, i64),
     maxima: Maxima<'s>,
     horizons: WindowHorizons,
-) -> VecCollection<'s, Epoch, K, Sums>
+) -> VecCollection<'s, Epoch, K, Sums<2>>
 where
     K: ExchangeData + Hashable + Hash,
     M: ExchangeData + Hash,
@@ -49,7 +49,7 @@ where
     let by_key = Exchange::new(|((key, _), _, _): &((K, M), Epoch, isize)| key.hashed().into());
     input
         .inner
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<(K, Epoch, Sums)>>, _, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(K, Epoch, Sums<2>)>>, _, _, _, _>(
             maxima,
             by_key,
             Pipeline,

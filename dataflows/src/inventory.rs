@@ -42,7 +42,7 @@ const RESERVED: usize = 1;
 const INSUFFICIENT: usize = 2;
 const MENTIONS: usize = 3;
 
-fn one_at(index: usize, value: i128) -> Sums {
+fn one_at(index: usize, value: i128) -> Sums<4> {
     let mut sums = Sums::default();
     sums.0[index] = value;
     sums

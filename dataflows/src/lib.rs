@@ -50,10 +50,9 @@ pub mod windows;
 pub mod winner_log;
 pub mod winners;
 
-use differential_dataflow::collection::{AsCollection, VecCollection};
+use differential_dataflow::collection::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewRow;
-use timely::dataflow::operators::vec::Map;
 
 pub use cluster::ClusterConfig;
 pub use ingest::{ingest, Ingested};
@@ -104,13 +103,7 @@ pub fn build_views<'s>(
     let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), *retention);
     let timelines = timelines::timelines(events.clone(), maxima.clone(), *retention);
     let activity = activity::activity_views(events.clone(), maxima.clone(), *retention);
-    let watermark = greatest_by_key(
-        "Watermark",
-        maxima
-            .map(|(epoch, max)| (((), max), epoch, 1))
-            .as_collection(),
-    )
-    .map(|((), w)| ViewRow::Watermark(w));
+    let watermark = watermark::watermark_rows(maxima).map(ViewRow::Watermark);
     let health = health::pipeline_health(
         input,
         accepted.map(|(key, _)| key),

@@ -277,7 +277,7 @@ pub fn notification_views<'s>(
                         granularity,
                         granularity.floor(sent_at),
                     );
-                    out.push((key, Sums::of(&totals)));
+                    out.push((key, Sums::<10>::of(&totals)));
                 }
             }
             out
@@ -324,7 +324,7 @@ pub fn notification_views<'s>(
                 .collect(),
             NotificationSummary::Orphans(_) => Vec::new(),
         })
-        .explode(|key| Some((key, Sums::of(&[1]))));
+        .explode(|key| Some((key, Sums::<1>::of(&[1]))));
     let bounces = sum_windows(
         "NotificationBounces",
         bounces,

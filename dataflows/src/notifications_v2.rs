@@ -138,7 +138,7 @@ pub(crate) fn notification_variants<'s>(
             Granularity::Day.floor(sent_at),
         );
         // sent, delivered, opened, clicked, converted.
-        Some((key, Sums::of(&totals[..5])))
+        Some((key, Sums::<5>::of(&totals[..5])))
     });
     sum_windows(
         "NotificationVariants",

@@ -143,7 +143,7 @@ pub fn order_views<'s>(
                         granularity,
                         granularity.floor(created_at),
                     );
-                    out.push((key, Sums::of(&totals)));
+                    out.push((key, Sums::<7>::of(&totals)));
                 }
             }
             out

@@ -5,25 +5,52 @@
 
 use differential_dataflow::difference::{Abelian, IsZero, Monoid, Multiply, Semigroup};
 use pulso_events::money::saturate;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// How many totals a [`Sums`] holds (the widest view needs 11).
+/// How many totals a [`Sums`] holds unless its view says otherwise (the widest view,
+/// `pipeline_health`, needs 12).
 pub const WIDTH: usize = 12;
 
-/// Integer totals that add element-wise; the difference type of the aggregate views.
+/// `N` integer totals that add element-wise; the difference type of the aggregate views. Each
+/// view picks its own `N` (a count view carries one total: 16 bytes per contribution, where
+/// the widest needs 192), since every contribution of every event travels and is summed
+/// with its whole width.
 ///
 /// # Contract
 /// A row of an aggregate view is present exactly when its totals are not all zero, so every
 /// view keeps one total that is positive for every present row (e.g. `sent`, `mentions`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct Sums(pub [i128; WIDTH]);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sums<const N: usize = WIDTH>(pub [i128; N]);
 
-impl Sums {
+impl<const N: usize> Default for Sums<N> {
+    fn default() -> Self {
+        Sums([0; N])
+    }
+}
+
+impl<const N: usize> Serialize for Sums<N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for Sums<N> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let totals = Vec::<i128>::deserialize(deserializer)?;
+        let len = totals.len();
+        let totals: [i128; N] = totals
+            .try_into()
+            .map_err(|_| D::Error::invalid_length(len, &"the totals of one view"))?;
+        Ok(Sums(totals))
+    }
+}
+
+impl<const N: usize> Sums<N> {
     /// Totals with the given leading values and zeros after them.
-    pub fn of(values: &[i64]) -> Sums {
-        let mut sums = [0; WIDTH];
+    pub fn of(values: &[i64]) -> Self {
+        debug_assert!(values.len() <= N, "more values than totals");
+        let mut sums = [0; N];
         for (sum, value) in sums.iter_mut().zip(values) {
             *sum = i128::from(*value);
         }
@@ -41,13 +68,13 @@ impl Sums {
     }
 }
 
-impl IsZero for Sums {
+impl<const N: usize> IsZero for Sums<N> {
     fn is_zero(&self) -> bool {
         self.0.iter().all(|x| *x == 0)
     }
 }
 
-impl Semigroup for Sums {
+impl<const N: usize> Semigroup for Sums<N> {
     fn plus_equals(&mut self, rhs: &Self) {
         for (a, b) in self.0.iter_mut().zip(rhs.0.iter()) {
             *a += *b;
@@ -55,13 +82,13 @@ impl Semigroup for Sums {
     }
 }
 
-impl Monoid for Sums {
+impl<const N: usize> Monoid for Sums<N> {
     fn zero() -> Self {
         Sums::default()
     }
 }
 
-impl Abelian for Sums {
+impl<const N: usize> Abelian for Sums<N> {
     fn negate(&mut self) {
         for a in self.0.iter_mut() {
             *a = -*a;
@@ -69,9 +96,9 @@ impl Abelian for Sums {
     }
 }
 
-impl Multiply<isize> for Sums {
-    type Output = Sums;
-    fn multiply(mut self, rhs: &isize) -> Sums {
+impl<const N: usize> Multiply<isize> for Sums<N> {
+    type Output = Sums<N>;
+    fn multiply(mut self, rhs: &isize) -> Sums<N> {
         for a in self.0.iter_mut() {
             *a *= *rhs as i128;
         }

@@ -23,7 +23,7 @@ use timely::dataflow::operators::{Capability, Inspect, Probe};
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::StreamVec;
 
-use differential_dataflow::collection::VecCollection;
+use differential_dataflow::collection::{AsCollection, VecCollection};
 
 use crate::ingest::Ingested;
 use crate::retention::Retention;
@@ -67,6 +67,49 @@ pub fn epoch_maxima<'s>(input: &VecCollection<'s, Epoch, Ingested>) -> Maxima<'s
             },
         )
         .broadcast()
+}
+
+/// `W` as a collection: the greatest accepted event time so far, one row replaced (its old
+/// value retracted) each time it grows. Every worker sees every maximum, so only the first
+/// worker emits; state is one value, whatever the number of epochs.
+pub fn watermark_rows<'s>(maxima: Maxima<'s>) -> VecCollection<'s, Epoch, i64> {
+    let emits = maxima.scope().index() == 0;
+    maxima
+        .unary_frontier::<CapacityContainerBuilder<Vec<(i64, Epoch, isize)>>, _, _, _>(
+            Pipeline,
+            "Watermark",
+            move |_capability, _info| {
+                let mut pending: BTreeMap<Epoch, (Capability<Epoch>, i64)> = BTreeMap::new();
+                let mut current: Option<i64> = None;
+                move |(input, frontier), output| {
+                    input.for_each(|capability, data| {
+                        for (epoch, max) in data.drain(..).filter(|_| emits) {
+                            let entry = pending
+                                .entry(epoch)
+                                .or_insert_with(|| (capability.delayed(&epoch, 0), max));
+                            entry.1 = entry.1.max(max);
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let epoch = *entry.key();
+                        let (capability, max) = entry.remove();
+                        if current.is_some_and(|w| w >= max) {
+                            continue;
+                        }
+                        let mut session = output.session(&capability);
+                        if let Some(old) = current {
+                            session.give((old, epoch, -1));
+                        }
+                        session.give((max, epoch, 1));
+                        current = Some(max);
+                    }
+                }
+            },
+        )
+        .as_collection()
 }
 
 /// Folds `maxima` into a [`Watermark`] the epoch loop reads, and makes `probe` wait for

@@ -27,7 +27,7 @@ use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
 
 /// Changes waiting for their epoch to close, with the capability to emit at it.
-type Pending<K> = BTreeMap<Epoch, (Capability<Epoch>, HashMap<K, Sums>)>;
+type Pending<K, const N: usize> = BTreeMap<Epoch, (Capability<Epoch>, HashMap<K, Sums<N>>)>;
 
 /// Whether the window `(granularity, start)` has expired at watermark `w`.
 pub fn window_expired(
@@ -45,29 +45,29 @@ pub fn window_expired(
 /// Sums the `Sums` contributions of each key, whose window `window(key)` expires as
 /// `horizons` say against the watermark of `maxima`. Emits `(key, totals)` rows: present when
 /// the totals are not all zero.
-pub fn sum_windows<'s, K>(
+pub fn sum_windows<'s, K, const N: usize>(
     name: &str,
-    input: VecCollection<'s, Epoch, K, Sums>,
+    input: VecCollection<'s, Epoch, K, Sums<N>>,
     window: fn(&K) -> (Granularity, i64),
     maxima: Maxima<'s>,
     horizons: WindowHorizons,
-) -> VecCollection<'s, Epoch, (K, Sums)>
+) -> VecCollection<'s, Epoch, (K, Sums<N>)>
 where
     K: ExchangeData + Hashable + Hash,
 {
-    let by_key = Exchange::new(|(key, _, _): &(K, Epoch, Sums)| key.hashed().into());
+    let by_key = Exchange::new(|(key, _, _): &(K, Epoch, Sums<N>)| key.hashed().into());
     input
         .inner
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<((K, Sums), Epoch, isize)>>, _, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<((K, Sums<N>), Epoch, isize)>>, _, _, _, _>(
             maxima,
             by_key,
             Pipeline,
             name,
             |_capability, _info| {
-                let mut totals: HashMap<K, Sums> = HashMap::new();
+                let mut totals: HashMap<K, Sums<N>> = HashMap::new();
                 // Keys by the instant their window expires (window end plus horizon).
                 let mut expiries: BTreeMap<i64, Vec<K>> = BTreeMap::new();
-                let mut pending = Pending::<K>::new();
+                let mut pending = Pending::<K, N>::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
