@@ -5,13 +5,13 @@
 //! bounded channel.
 
 use std::cell::RefCell;
-use std::collections::hash_map::{Entry, HashMap};
 use std::convert::Infallible;
-use std::hash::Hash;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
+
+use differential_dataflow::consolidation::consolidate;
 
 use differential_dataflow::input::Input;
 use pulso_events::views::{TimelineEntry, ViewRow, ViewSet};
@@ -101,58 +101,44 @@ pub enum DataflowError {
     Multiplicity(Box<ViewRow>, isize),
 }
 
-/// Rows of one kind that a worker collected, accumulated as their changes arrive: one entry
-/// per row present (or not yet cancelled), so a worker holds about its final rows however
-/// often the dataflow replaced them.
+/// Changes of one kind that a worker collected, consolidated as they grow (so that a worker
+/// holds at most about twice its final rows).
 struct Changes<T> {
-    counts: HashMap<T, isize>,
+    changes: Vec<(T, isize)>,
+    consolidated: usize,
 }
 
-impl<T: Hash + Eq> Default for Changes<T> {
+impl<T: Ord> Default for Changes<T> {
     fn default() -> Self {
         Changes {
-            counts: HashMap::new(),
+            changes: Vec::new(),
+            consolidated: 0,
         }
     }
 }
 
-impl<T: Ord + Hash + Eq> Changes<T> {
+impl<T: Ord> Changes<T> {
     fn push(&mut self, row: T, diff: isize) {
-        match self.counts.entry(row) {
-            Entry::Occupied(mut count) => {
-                *count.get_mut() += diff;
-                if *count.get() == 0 {
-                    count.remove();
-                }
-            }
-            Entry::Vacant(vacant) => {
-                vacant.insert(diff);
-            }
+        self.changes.push((row, diff));
+        if self.changes.len() > 2 * self.consolidated.max(1 << 16) {
+            consolidate(&mut self.changes);
+            self.consolidated = self.changes.len();
         }
     }
 
-    /// Adds `other`'s changes.
-    fn append(&mut self, other: Changes<T>) {
-        if self.counts.is_empty() {
-            self.counts = other.counts;
-            return;
-        }
-        for (row, diff) in other.counts {
-            self.push(row, diff);
-        }
+    /// Appends `other`'s changes.
+    fn append(&mut self, mut other: Changes<T>) {
+        self.changes.append(&mut other.changes);
     }
 
     /// The rows present at the end, sorted; an error names a row present other than once.
-    fn into_rows(self) -> Result<Vec<T>, (T, isize)> {
-        let mut rows = Vec::with_capacity(self.counts.len());
-        for (row, count) in self.counts {
-            if count != 1 {
-                return Err((row, count));
-            }
-            rows.push(row);
+    fn into_rows(mut self) -> Result<Vec<T>, (T, isize)> {
+        consolidate(&mut self.changes);
+        if let Some(index) = self.changes.iter().position(|(_, count)| *count != 1) {
+            return Err(self.changes.swap_remove(index));
         }
-        rows.sort_unstable();
-        Ok(rows)
+        // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.
+        Ok(self.changes.into_iter().map(|(row, _)| row).collect())
     }
 }
 
