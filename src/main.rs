@@ -5,7 +5,6 @@ mod commands;
 mod config;
 #[cfg(test)]
 mod interleave;
-mod live;
 mod progress;
 mod stats;
 
