@@ -3,8 +3,6 @@
 
 mod commands;
 mod config;
-#[cfg(test)]
-mod interleave;
 mod progress;
 mod stats;
 
