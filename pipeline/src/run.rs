@@ -101,7 +101,7 @@ pub fn run_live_job(run: LiveRun) -> Result<()> {
     }
     let sources = match &run.kafka {
         Some(config) => wiring.kafka_sources(config)?,
-        None => wiring.generator_sources(stream.clone(), generator.rate, archiving)?,
+        None => wiring.generator_sources(stream, generator.rate, archiving)?,
     };
     let clickhouse = match run.clickhouse.clone().filter(|_| cluster.is_leader()) {
         Some(config) => Some(clickhouse_output(config)?),
