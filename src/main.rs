@@ -3,9 +3,6 @@
 
 mod commands;
 mod config;
-#[cfg(test)]
-mod interleave;
-mod live;
 mod progress;
 mod stats;
 

@@ -10,12 +10,10 @@ use anyhow::Result;
 use clap::Args;
 use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::Micros;
-use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
+use pulso_pipeline::batch::{write_to_clickhouse, Archive};
 use pulso_sinks::parquet::{write_history, write_views, HISTORY_DIR};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
-use super::replay::write_to_clickhouse;
-use crate::live::recovery::restored_rejections;
 use crate::progress::Progress;
 
 /// Flags of `pulso backfill`.
@@ -56,28 +54,23 @@ pub(crate) struct BackfillArgs {
 pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
     let file = args.config.load()?;
     let (from, to) = (args.from, args.to);
-    let archived = read_archive(&args.archive, from, to)?;
-    let total = archived.len() as u64;
-    let epochs = ArchiveRecord::into_epochs(archived);
+    // The whole archive: the records rejected while it was written count too (the progress
+    // record has them); a time range cannot place them, so it counts archived records only.
+    let archive = Archive::read(&args.archive, from, to)?;
+    let total = archive.records() as u64;
 
     let progress = Progress::start("backfill", total);
     let started = Instant::now();
-    // The whole archive: the records rejected while it was written count too (the progress
-    // record has them); a time range cannot place them, so it counts archived records only.
-    let restored_rejections = match (from, to) {
-        (None, None) => restored_rejections(&read_progress(&args.archive)?),
-        _ => Vec::new(),
-    };
     let config = ReplayConfig {
         workers: args.workers,
         as_of: args.as_of,
         progress: Some(progress.counter()),
-        restored_rejections,
+        restored_rejections: archive.rejected,
         retention: file.retention.for_archive(),
         sla: file.sla.delivery_seconds,
         ..Default::default()
     };
-    let output = replay(epochs, &config);
+    let output = replay(archive.epochs, &config);
     progress.finish();
     let output = output?;
     let secs = started.elapsed().as_secs_f64();

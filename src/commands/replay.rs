@@ -16,9 +16,7 @@ use pulso_events::time::Micros;
 use pulso_sinks::parquet::{clean_temp_files, write_history, write_views, HISTORY_DIR};
 use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
-use pulso_events::views::ViewSet;
-use pulso_sinks::changes::diff_views;
-use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
+use pulso_pipeline::batch::{rejected_record, write_to_clickhouse};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
 use super::cluster::ClusterArgs;
@@ -109,15 +107,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let rejected: Vec<RejectedRecord> = output
         .rejected
         .iter()
-        .map(|(record, rejection)| RejectedRecord {
-            topic: record.topic,
-            position: record.position,
-            reason: rejection.reason,
-            detail: rejection.detail.clone(),
-            key: record.key.clone(),
-            value: record.value.clone(),
-            tombstone: record.tombstone,
-        })
+        .map(|(record, rejection)| rejected_record(record.clone(), rejection.clone()))
         .collect();
     write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;
     if let Some(config) = args.clickhouse.config(&file) {
@@ -135,16 +125,4 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     );
     println!("views written to {}", views_dir.display());
     Ok(())
-}
-
-/// Makes ClickHouse hold exactly `views`: writes the difference from what it holds now, as one
-/// epoch above every version already written. Running it again writes nothing.
-pub(crate) fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
-    let mut sink = ClickHouseSink::connect(config)?;
-    let changes = diff_views(&sink.read_views()?, views);
-    if !changes.is_empty() {
-        let version = sink.max_version()?.map_or(0, |v| v + 1);
-        sink.write_epoch(version, &changes)?;
-    }
-    Ok(changes.len())
 }

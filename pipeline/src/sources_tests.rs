@@ -14,9 +14,9 @@ use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_queries::ViewStore;
 use pulso_sinks::archive::{read_progress, ArchiveWriter};
 
-use super::dead_letters::DlqDelivered;
-use super::durability::Durability;
-use super::sources::{ArchivingSource, Positioned};
+use crate::dead_letters::DlqDelivered;
+use crate::durability::Durability;
+use crate::sources::{ArchivingSource, Positioned};
 
 /// A source of one record per poll that counts its acknowledgements.
 #[derive(Default)]

@@ -11,15 +11,15 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Result;
 use pulso_connectors::kafka::owner;
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::archive::{read_archive, read_progress, PartitionsProgress, Progress};
+use pulso_sinks::SinkError;
 
 /// What a restart resumes from, for the workers of this process.
-pub(crate) struct Recovered {
+pub struct Recovered {
     /// Archived records of the partitions each local worker owns (index: local worker).
     pub backlog: Vec<Vec<SourceRecord>>,
     /// Archived records at or after their partition's resume offset: Kafka hands them out
@@ -42,12 +42,12 @@ pub(crate) struct Recovered {
 /// assignment rule (so with several processes every partition is restored exactly once, from
 /// a shared archive or from each process's own), where to resume each partition (the progress
 /// record), and the next free archive epoch. `topic_prefix` maps topics to their Kafka names.
-pub(crate) fn recover(
+pub fn recover(
     root: &Path,
     workers: Range<usize>,
     peers: usize,
     topic_prefix: &str,
-) -> Result<Recovered> {
+) -> Result<Recovered, SinkError> {
     let progress = read_progress(root)?;
     let archived = read_archive(root, None, None)?;
     let local = |(name, partition): &(String, i32)| {
@@ -99,7 +99,7 @@ pub(crate) fn recover(
 /// The rejected counts of an archive's progress record, per (topic, reason). A Kafka topic
 /// name may carry a `--topic-prefix`, so it is matched by its ending (no topic name ends
 /// another).
-pub(crate) fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReason, u64)> {
+pub fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReason, u64)> {
     let mut counts: BTreeMap<(Topic, RejectReason), u64> = BTreeMap::new();
     for ((name, reason), n) in progress.rejected() {
         match Topic::ALL.into_iter().find(|t| name.ends_with(t.name())) {
@@ -113,7 +113,7 @@ pub(crate) fn restored_rejections(progress: &Progress) -> Vec<(Topic, RejectReas
 /// Feeds a worker's archived records first, then its live source without the archived
 /// records it hands out again; archived records are not passed on to the live source's
 /// `epoch_read` (they are archived already).
-pub(crate) struct RecoveringSource<S> {
+pub struct RecoveringSource<S> {
     backlog: VecDeque<SourceRecord>,
     replayed: HashSet<(Topic, Position)>,
     tail: HashSet<(Topic, Position)>,
@@ -124,7 +124,7 @@ pub(crate) struct RecoveringSource<S> {
 impl<S: RecordSource> RecoveringSource<S> {
     /// Replays `backlog` and restores the `rejected` counts, then reads `inner`, skipping the
     /// records of `tail`.
-    pub(crate) fn new(
+    pub fn new(
         backlog: Vec<SourceRecord>,
         tail: HashSet<(Topic, Position)>,
         rejected: Vec<(Topic, RejectReason, u64)>,

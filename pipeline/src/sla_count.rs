@@ -45,7 +45,7 @@ impl Inner {
 /// Violations read per department, shared by the sources and the output consumer (a clone
 /// is another handle).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SlaViolations(Arc<Mutex<Inner>>);
+pub struct SlaViolations(Arc<Mutex<Inner>>);
 
 /// A JSON scalar as a label value (`5` and `"5"` alike).
 fn label(value: &Value) -> Option<String> {
@@ -58,7 +58,7 @@ fn label(value: &Value) -> Option<String> {
 
 impl SlaViolations {
     /// Counts the `sla.violados` among `accepted` (records the engine accepted).
-    pub(crate) fn count<'a>(&self, accepted: impl IntoIterator<Item = &'a SourceRecord>) {
+    pub fn count<'a>(&self, accepted: impl IntoIterator<Item = &'a SourceRecord>) {
         let mut inner = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         for record in accepted {
             if record.topic != Topic::SlaViolados {
@@ -79,7 +79,7 @@ impl SlaViolations {
     }
 
     /// Violations counted so far, per department.
-    pub(crate) fn by_department(&self) -> BTreeMap<String, u64> {
+    pub fn by_department(&self) -> BTreeMap<String, u64> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -13,7 +13,7 @@ use pulso_connectors::kafka::{DlqProducer, Error as KafkaError};
 use pulso_dataflows::Epoch;
 use pulso_events::{Rejection, SourceRecord};
 
-use super::durability::Durability;
+use crate::durability::Durability;
 
 /// How long one flush of the dead-letter producer may take before it is retried.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -21,7 +21,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 const WAIT_CHECK: Duration = Duration::from_millis(100);
 
 /// Where rejected records go: the Kafka dead-letter producer (a failing one in tests).
-pub(crate) trait DeadLetterSink: Send {
+pub trait DeadLetterSink: Send {
     /// Queues one rejected record.
     fn send(&self, record: &SourceRecord, rejection: &Rejection) -> Result<(), KafkaError>;
     /// Waits until every queued record is delivered; fails on a timeout or when a record
@@ -43,19 +43,19 @@ impl DeadLetterSink for DlqProducer {
 /// [`DlqDelivered::next`] are flushed to the DLQ topic. Shared by the consumer (which
 /// advances it) and the archiving sources (which wait on it).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct DlqDelivered {
+pub struct DlqDelivered {
     state: Arc<(Mutex<Epoch>, Condvar)>,
 }
 
 impl DlqDelivered {
     /// The first epoch whose dead letters may not be delivered yet.
     #[cfg(test)]
-    pub(crate) fn next(&self) -> Epoch {
+    pub fn next(&self) -> Epoch {
         *self.state.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records that the dead letters of `epoch` and every earlier epoch are delivered.
-    pub(crate) fn delivered_through(&self, epoch: Epoch) {
+    pub fn delivered_through(&self, epoch: Epoch) {
         let (next, changed) = &*self.state;
         let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
         *next = (*next).max(epoch + 1);
@@ -64,7 +64,7 @@ impl DlqDelivered {
 
     /// Waits until the dead letters of `epoch` are delivered (true), or the durability path
     /// failed for good (false: the DLQ will not be delivered, nothing may be acknowledged).
-    pub(crate) fn wait_for(&self, epoch: Epoch, durability: &Durability) -> bool {
+    pub fn wait_for(&self, epoch: Epoch, durability: &Durability) -> bool {
         let (next, changed) = &*self.state;
         let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
         while *next <= epoch {
@@ -81,7 +81,7 @@ impl DlqDelivered {
 }
 
 /// The output consumer's side of the dead-letter topic.
-pub(crate) struct DeadLetters {
+pub struct DeadLetters {
     sink: Box<dyn DeadLetterSink>,
     durability: Durability,
     delivered: DlqDelivered,
@@ -93,7 +93,7 @@ pub(crate) struct DeadLetters {
 impl DeadLetters {
     /// Dead letters to `sink`, retried through `durability`, delivery published to
     /// `delivered`.
-    pub(crate) fn new(
+    pub fn new(
         sink: Box<dyn DeadLetterSink>,
         durability: Durability,
         delivered: DlqDelivered,
@@ -107,11 +107,11 @@ impl DeadLetters {
     }
 
     /// Queues a rejected record (retried while queueing fails).
-    pub(crate) fn reject(
+    pub fn reject(
         &mut self,
         record: &SourceRecord,
         rejection: &Rejection,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), KafkaError> {
         let sink = &self.sink;
         let what = || {
             format!(
@@ -127,18 +127,18 @@ impl DeadLetters {
 
     /// `epoch` is closed: the rejected records queued so far are flushed (retried; records a
     /// flush reports undelivered are sent again), then the epoch counts as delivered.
-    pub(crate) fn epoch_closed(&mut self, epoch: Epoch) -> anyhow::Result<()> {
+    pub fn epoch_closed(&mut self, epoch: Epoch) -> Result<(), KafkaError> {
         self.flush(|| format!("flushing the dead-letter topic (epoch {epoch})"))?;
         self.delivered.delivered_through(epoch);
         Ok(())
     }
 
     /// Flushes what is left, at the end of the run.
-    pub(crate) fn finish(&mut self) -> anyhow::Result<()> {
+    pub fn finish(&mut self) -> Result<(), KafkaError> {
         self.flush(|| "flushing the dead-letter topic at the end of the run".to_string())
     }
 
-    fn flush(&mut self, what: impl Fn() -> String) -> anyhow::Result<()> {
+    fn flush(&mut self, what: impl Fn() -> String) -> Result<(), KafkaError> {
         if self.unflushed.is_empty() {
             return Ok(());
         }

@@ -18,7 +18,7 @@ const UNKNOWN: i64 = -1;
 /// The last measured size of the dead-letter topics and the failed probes, shared with the
 /// output consumer.
 #[derive(Clone, Debug)]
-pub(crate) struct DlqSize {
+pub struct DlqSize {
     size: Arc<AtomicI64>,
     failures: Arc<AtomicU64>,
 }
@@ -36,26 +36,26 @@ impl Default for DlqSize {
 impl DlqSize {
     /// Records held in the dead-letter topics, `None` while unknown (no probe succeeded yet,
     /// or the last one failed).
-    pub(crate) fn get(&self) -> Option<i64> {
+    pub fn get(&self) -> Option<i64> {
         Some(self.size.load(Ordering::Relaxed)).filter(|s| *s != UNKNOWN)
     }
 
     /// Probes that failed since start.
-    pub(crate) fn failures(&self) -> u64 {
+    pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)
     }
 }
 
 /// Measures the dead-letter topics of a Kafka run.
 #[derive(Clone, Debug)]
-pub(crate) struct DlqProbe {
+pub struct DlqProbe {
     config: KafkaConfig,
     topics: Vec<String>,
 }
 
 impl DlqProbe {
     /// The probe of `config`'s DLQ topic and its `notifications.dlq`, with its settings.
-    pub(crate) fn new(config: &KafkaConfig) -> Self {
+    pub fn new(config: &KafkaConfig) -> Self {
         DlqProbe {
             config: config.clone(),
             topics: vec![
@@ -66,7 +66,7 @@ impl DlqProbe {
     }
 
     /// Measures once into `out`: the total size, or unknown (and one more failure).
-    pub(crate) fn probe_once(&self, out: &DlqSize) {
+    pub fn probe_once(&self, out: &DlqSize) {
         let sizes: Result<Vec<i64>, _> = self
             .topics
             .iter()
@@ -83,7 +83,7 @@ impl DlqProbe {
     }
 
     /// Probes every few seconds on a thread of its own, for the life of the process.
-    pub(crate) fn spawn(self) -> DlqSize {
+    pub fn spawn(self) -> DlqSize {
         let out = DlqSize::default();
         let shared = out.clone();
         std::thread::spawn(move || loop {

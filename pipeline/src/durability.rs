@@ -20,7 +20,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// and the run loop. The current failure lives in the serving store (which `/health` and
 /// `/metrics` read); this adds whether it is fatal.
 #[derive(Clone, Debug)]
-pub(crate) struct Durability {
+pub struct Durability {
     store: Arc<ViewStore>,
     /// Whether retries were spent: the engine must stop. Guards the store's failure too, so a
     /// fatal failure is never replaced.
@@ -29,7 +29,7 @@ pub(crate) struct Durability {
 
 impl Durability {
     /// The durability path of the run serving `store`.
-    pub(crate) fn new(store: Arc<ViewStore>) -> Self {
+    pub fn new(store: Arc<ViewStore>) -> Self {
         Durability {
             store,
             fatal: Arc::default(),
@@ -39,7 +39,7 @@ impl Durability {
     /// Runs `write` until it succeeds, at most [`ATTEMPTS`] times with doubling back-off,
     /// reporting each failure (`what` names the write; it is only called on failure). After
     /// the last attempt the failure becomes fatal and the error is returned.
-    pub(crate) fn write<T, E: Display>(
+    pub fn write<T, E: Display>(
         &self,
         what: impl Fn() -> String,
         mut write: impl FnMut() -> Result<T, E>,
@@ -73,7 +73,7 @@ impl Durability {
     }
 
     /// Records a failure; `fatal` ones stay.
-    pub(crate) fn report(&self, reason: String, fatal: bool) {
+    pub fn report(&self, reason: String, fatal: bool) {
         let mut is_fatal = self.lock();
         if !*is_fatal {
             self.store.set_failure(Some(reason));
@@ -89,12 +89,12 @@ impl Durability {
     }
 
     /// Whether a failure was fatal: the run must stop.
-    pub(crate) fn is_fatal(&self) -> bool {
+    pub fn is_fatal(&self) -> bool {
         *self.lock()
     }
 
     /// The current failure, and whether it is fatal.
-    pub(crate) fn failure(&self) -> Option<(String, bool)> {
+    pub fn failure(&self) -> Option<(String, bool)> {
         let fatal = self.lock();
         self.store.failure().map(|f| (f, *fatal))
     }

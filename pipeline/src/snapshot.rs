@@ -21,11 +21,11 @@ use pulso_sinks::parquet::{prepare_views_dir, write_view, ViewRows};
 use pulso_sinks::SinkError;
 
 /// A view waits at least this many times its last write's duration before the next one.
-pub(crate) const COST_FACTOR: u32 = 20;
+pub const COST_FACTOR: u32 = 20;
 
 /// The Parquet view snapshots of a live run, each view on its own schedule.
 #[derive(Debug)]
-pub(crate) struct Snapshots {
+pub struct Snapshots {
     dir: PathBuf,
     interval: Duration,
     /// When each view written so far is next due.
@@ -35,7 +35,7 @@ pub(crate) struct Snapshots {
 impl Snapshots {
     /// Snapshots of `dir/<view>.parquet`, each view rewritten at most every `interval`:
     /// creates `dir` and removes what interrupted writes of an earlier run left in it.
-    pub(crate) fn new(dir: &Path, interval: Duration) -> Result<Self, SinkError> {
+    pub fn new(dir: &Path, interval: Duration) -> Result<Self, SinkError> {
         prepare_views_dir(dir)?;
         Ok(Snapshots {
             dir: dir.to_owned(),
@@ -45,12 +45,12 @@ impl Snapshots {
     }
 
     /// Rewrites the views that are due (every view the first time).
-    pub(crate) fn write_due(&mut self, store: &ViewStore) -> Result<(), SinkError> {
+    pub fn write_due(&mut self, store: &ViewStore) -> Result<(), SinkError> {
         self.write(store, false)
     }
 
     /// Rewrites every view (the last snapshot of a run).
-    pub(crate) fn write_all(&mut self, store: &ViewStore) -> Result<(), SinkError> {
+    pub fn write_all(&mut self, store: &ViewStore) -> Result<(), SinkError> {
         self.write(store, true)
     }
 

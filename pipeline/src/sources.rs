@@ -13,20 +13,20 @@ use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::archive::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
-use super::dead_letters::DlqDelivered;
-use super::durability::Durability;
-use super::positions::ConsumerPositions;
-use super::read_lag::{now_millis, ReadLag};
-use super::sla_count::SlaViolations;
+use crate::dead_letters::DlqDelivered;
+use crate::durability::Durability;
+use crate::positions::ConsumerPositions;
+use crate::read_lag::{now_millis, ReadLag};
+use crate::sla_count::SlaViolations;
 
 /// What the sources report of their reads for the live status: the read-model lag's inputs
 /// and the `sla.violados` per department (a clone is another handle).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ReadSignals {
+pub struct ReadSignals {
     /// The read-model lag's inputs.
-    pub(crate) lag: ReadLag,
+    pub lag: ReadLag,
     /// `sla.violados` read per department.
-    pub(crate) violations: SlaViolations,
+    pub violations: SlaViolations,
 }
 
 impl ReadSignals {
@@ -41,7 +41,7 @@ impl ReadSignals {
 const GENERATOR_PARTITION: (&str, i32) = ("generator", 0);
 
 /// The built-in generator, paced at `rate` records per second (worker 0 only).
-pub(crate) struct GeneratorSource {
+pub struct GeneratorSource {
     generator: Generator,
     rate: f64,
     started: Instant,
@@ -56,7 +56,7 @@ pub(crate) struct GeneratorSource {
 
 impl GeneratorSource {
     /// A generator source for `config`, emitting `rate` records per second.
-    pub(crate) fn new(config: &GeneratorConfig, rate: f64) -> Self {
+    pub fn new(config: &GeneratorConfig, rate: f64) -> Self {
         GeneratorSource {
             generator: Generator::new(config),
             rate: rate.max(1.0),
@@ -70,7 +70,7 @@ impl GeneratorSource {
     }
 
     /// Reports reads to `signals`: a record's time is the instant its pacing made it due.
-    pub(crate) fn with_signals(mut self, signals: ReadSignals) -> Self {
+    pub fn with_signals(mut self, signals: ReadSignals) -> Self {
         self.signals = Some(signals);
         self
     }
@@ -138,8 +138,60 @@ impl RecordSource for GeneratorSource {
     }
 }
 
+/// Records held in memory, handed out a batch per poll (a batch larger than the poll's `max`
+/// over several polls), then finished: the source of the in-process tests, and of any caller
+/// that has its records already (an archive read back, a JSONL folder read whole). Its read
+/// positions are those of Kafka's records: the next offset per (topic name, partition).
+#[derive(Debug, Default)]
+pub struct MemorySource {
+    batches: std::collections::VecDeque<Vec<SourceRecord>>,
+    next: BTreeMap<(String, i32), i64>,
+    topic_prefix: String,
+}
+
+impl MemorySource {
+    /// Hands out `batches` in order, one per poll.
+    pub fn new(batches: Vec<Vec<SourceRecord>>) -> Self {
+        MemorySource {
+            batches: batches.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Names the read positions' topics with `prefix` (as Kafka's with `--topic-prefix`).
+    pub fn with_topic_prefix(mut self, prefix: &str) -> Self {
+        self.topic_prefix = prefix.to_string();
+        self
+    }
+}
+
+impl RecordSource for MemorySource {
+    fn poll(&mut self, max: usize, _timeout: Duration) -> Option<Vec<SourceRecord>> {
+        let batch = self.batches.front_mut()?;
+        let records: Vec<SourceRecord> = match batch.len() > max.max(1) {
+            true => batch.drain(..max.max(1)).collect(),
+            false => self.batches.pop_front().unwrap_or_default(),
+        };
+        for record in &records {
+            let key = (
+                format!("{}{}", self.topic_prefix, record.topic.name()),
+                record.position.partition,
+            );
+            let next = self.next.entry(key).or_insert(0);
+            *next = (*next).max(record.position.offset + 1);
+        }
+        Some(records)
+    }
+}
+
+impl Positioned for MemorySource {
+    fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        self.next.clone()
+    }
+}
+
 /// A worker without a source of its own (generator mode, workers other than 0).
-pub(crate) struct NoSource;
+pub struct NoSource;
 
 impl RecordSource for NoSource {
     fn poll(&mut self, _max: usize, _timeout: Duration) -> Option<Vec<SourceRecord>> {
@@ -149,7 +201,7 @@ impl RecordSource for NoSource {
 
 /// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
 /// consumer-group offsets once an epoch is processed.
-pub(crate) struct KafkaRecordSource {
+pub struct KafkaRecordSource {
     source: KafkaSource,
     progress: ConsumerPositions,
     last_watermarks: Instant,
@@ -160,14 +212,14 @@ pub(crate) struct KafkaRecordSource {
 
 impl KafkaRecordSource {
     /// A consumer for worker `index` of `peers`, resuming at `resume`.
-    pub(crate) fn new(
+    pub fn new(
         config: KafkaConfig,
         index: usize,
         peers: usize,
         resume: BTreeMap<(String, i32), i64>,
         progress: ConsumerPositions,
         signals: ReadSignals,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, pulso_connectors::kafka::Error> {
         let source = KafkaSource::new(config, index, peers, resume)?;
         Ok(KafkaRecordSource {
             source,
@@ -215,7 +267,7 @@ impl RecordSource for KafkaRecordSource {
 }
 
 /// A source whose read position can be recorded: the next offset per topic-partition.
-pub(crate) trait Positioned: RecordSource {
+pub trait Positioned: RecordSource {
     /// The next offset to read per `(topic, partition)`.
     fn next_offsets(&self) -> BTreeMap<(String, i32), i64>;
 }
@@ -239,7 +291,7 @@ impl Positioned for GeneratorSource {
 /// read) and this worker's progress record, with the rejected counts of its partitions (once
 /// the epoch is processed and, if it rejected records, its dead letters are delivered),
 /// before the epoch is acknowledged.
-pub(crate) struct ArchivingSource<S> {
+pub struct ArchivingSource<S> {
     inner: S,
     writer: ArchiveWriter,
     epoch_base: u64,
@@ -263,7 +315,7 @@ impl<S: Positioned> ArchivingSource<S> {
     /// (after those of an earlier run); `restored` is the progress of an earlier run (its
     /// rejected counts carry on), `topic_prefix` maps topics to their Kafka names. Failed
     /// writes are retried and reported through `durability`.
-    pub(crate) fn new(
+    pub fn new(
         inner: S,
         writer: ArchiveWriter,
         epoch_base: u64,
@@ -290,14 +342,14 @@ impl<S: Positioned> ArchivingSource<S> {
     /// Makes each epoch's progress record wait until the output consumer has delivered the
     /// epoch's dead letters (when this worker rejected records in it): a progress record
     /// past undelivered rejections would lose them on a restart.
-    pub(crate) fn with_dead_letters(mut self, delivered: DlqDelivered) -> Self {
+    pub fn with_dead_letters(mut self, delivered: DlqDelivered) -> Self {
         self.dead_letters = Some(delivered);
         self
     }
 
     /// The wrapped source.
     #[cfg(test)]
-    pub(crate) fn inner(&self) -> &S {
+    pub fn inner(&self) -> &S {
         &self.inner
     }
 }

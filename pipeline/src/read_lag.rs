@@ -27,7 +27,7 @@ use pulso_connectors::kafka::PartitionKey;
 use pulso_dataflows::clock::wall_clock_micros;
 
 /// The wall clock in Unix milliseconds (the engine's wall clock, in Kafka's unit).
-pub(crate) fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     wall_clock_micros().div_euclid(1000)
 }
 
@@ -86,7 +86,7 @@ struct Inner {
 /// The read-model lag's inputs, shared by the sources and the output consumer (a clone is
 /// another handle).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ReadLag(Arc<Mutex<Inner>>);
+pub struct ReadLag(Arc<Mutex<Inner>>);
 
 impl ReadLag {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -94,7 +94,7 @@ impl ReadLag {
     }
 
     /// Records that records as old as `oldest_ms` were read in `epoch`.
-    pub(crate) fn read(&self, epoch: u64, oldest_ms: i64) {
+    pub fn read(&self, epoch: u64, oldest_ms: i64) {
         let mut inner = self.lock();
         if inner.published.is_some_and(|p| epoch <= p) {
             return;
@@ -105,7 +105,7 @@ impl ReadLag {
 
     /// Records a Kafka source's read positions and the record times of the last records it
     /// read, per partition.
-    pub(crate) fn positions(
+    pub fn positions(
         &self,
         next: &BTreeMap<PartitionKey, i64>,
         read_ms: &BTreeMap<PartitionKey, i64>,
@@ -124,7 +124,7 @@ impl ReadLag {
     }
 
     /// Records freshly fetched high watermarks (`(low, high)` per partition).
-    pub(crate) fn watermarks(&self, marks: &BTreeMap<PartitionKey, (i64, i64)>) {
+    pub fn watermarks(&self, marks: &BTreeMap<PartitionKey, (i64, i64)>) {
         let now = now_millis();
         let mut inner = self.lock();
         for (key, &(_, high)) in marks {
@@ -136,7 +136,7 @@ impl ReadLag {
 
     /// Records a source that knows when its next record became due: `next_record_ms` while
     /// records are waiting, `None` when it is caught up (the built-in generator).
-    pub(crate) fn schedule(&self, key: PartitionKey, next_record_ms: Option<i64>) {
+    pub fn schedule(&self, key: PartitionKey, next_record_ms: Option<i64>) {
         let mut inner = self.lock();
         let p = inner.partitions.entry(key).or_default();
         // One pseudo-record waiting, or none.
@@ -147,14 +147,14 @@ impl ReadLag {
     }
 
     /// Records that every epoch up to `epoch` is published (applied to the serving store).
-    pub(crate) fn published(&self, epoch: u64) {
+    pub fn published(&self, epoch: u64) {
         let mut inner = self.lock();
         inner.published = Some(inner.published.map_or(epoch, |p| p.max(epoch)));
         inner.unpublished = inner.unpublished.split_off(&(epoch + 1));
     }
 
     /// The read-model lag at `now_ms` (Unix milliseconds), in seconds.
-    pub(crate) fn seconds_at(&self, now_ms: i64) -> f64 {
+    pub fn seconds_at(&self, now_ms: i64) -> f64 {
         let inner = self.lock();
         let read = inner.unpublished.values().copied();
         let waiting = inner
@@ -168,7 +168,7 @@ impl ReadLag {
     }
 
     /// The read-model lag now, in seconds.
-    pub(crate) fn seconds(&self) -> f64 {
+    pub fn seconds(&self) -> f64 {
         self.seconds_at(now_millis())
     }
 }

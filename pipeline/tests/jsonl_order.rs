@@ -1,13 +1,13 @@
-//! Splits the records of several topic files into epochs, interleaving the topics in
+//! The order of a JSONL folder's records in `pulso replay`: the topics interleaved in
 //! proportion to their length, as if they had arrived together. `pulso replay` streams this
-//! order with `pulso_connectors::jsonl::stream_dir`; this in-memory version is the reference
-//! its tests check it against.
+//! order with `pulso_connectors::jsonl::stream_dir`; [`into_epochs`], an in-memory version,
+//! is the reference it is checked against.
 
 use pulso_events::SourceRecord;
 
 /// Interleaves `records` (grouped by topic, each group in arrival order) and cuts them into
 /// epochs of at most `per_epoch` records.
-pub(crate) fn into_epochs(records: Vec<SourceRecord>, per_epoch: usize) -> Vec<Vec<SourceRecord>> {
+fn into_epochs(records: Vec<SourceRecord>, per_epoch: usize) -> Vec<Vec<SourceRecord>> {
     let mut lengths = std::collections::HashMap::new();
     for record in &records {
         *lengths.entry(record.topic).or_insert(0u64) += 1;
@@ -85,7 +85,8 @@ mod tests {
         }
     }
 
-    /// On a real folder: `PULSO_ORDER_INPUT=/work/data/n1m cargo test --release --bin pulso`.
+    /// On a real folder: `PULSO_ORDER_INPUT=/work/data/n1m cargo test --release -p pulso-pipeline
+    /// --test jsonl_order`.
     #[test]
     fn streamed_epochs_equal_into_epochs_on_a_folder() {
         let Some(input) = std::env::var_os("PULSO_ORDER_INPUT") else {

@@ -1,7 +1,7 @@
 //! The consumer of the engine's events: gathers each epoch's view changes and, when the
 //! epoch closes, applies them to the serving store and ClickHouse (all views together, so no
 //! reader sees half an epoch), sends rejected records to the dead-letter topic (flushed when
-//! their epoch closes, see [`super::dead_letters`]) and `rejected.jsonl`, keeps the live
+//! their epoch closes, see [`crate::dead_letters`]) and `rejected.jsonl`, keeps the live
 //! status (lag, DLQ size, rates) current, and refreshes the Parquet view snapshots every
 //! `snapshot_secs` (a large view less often: see `snapshot`).
 
@@ -12,26 +12,26 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use pulso_dataflows::live::EngineEvent;
 use pulso_events::views::ViewRow;
 use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, HISTORY_DIR};
-use pulso_sinks::RejectedRecord;
 
-use super::dead_letters::DeadLetters;
-use super::dlq_probe::{DlqProbe, DlqSize};
-use super::positions::ConsumerPositions;
-use super::snapshot::Snapshots;
-use super::sources::ReadSignals;
+use crate::batch::rejected_record;
+use crate::dead_letters::DeadLetters;
+use crate::dlq_probe::{DlqProbe, DlqSize};
+use crate::error::{PipelineError, Result};
+use crate::positions::ConsumerPositions;
+use crate::snapshot::Snapshots;
+use crate::sources::ReadSignals;
 
 /// The live status is refreshed at least this often, epochs or not (the read-model lag grows
 /// while an epoch is open).
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// The Kafka side of the outputs.
-pub(crate) struct KafkaOutputs {
+pub struct KafkaOutputs {
     /// The engine's dead-letter topic.
     pub dead_letters: DeadLetters,
     /// Measures the dead-letter topics.
@@ -39,7 +39,7 @@ pub(crate) struct KafkaOutputs {
 }
 
 /// The ClickHouse side of the outputs, with `--clickhouse`.
-pub(crate) struct ClickHouseOutput {
+pub struct ClickHouseOutput {
     /// The writer thread's handle.
     pub writer: WriterHandle,
     /// The version of this run's epoch 0: above every version an earlier run wrote, so this
@@ -48,7 +48,7 @@ pub(crate) struct ClickHouseOutput {
 }
 
 /// Where the consumer delivers.
-pub(crate) struct Outputs {
+pub struct Outputs {
     /// The serving store behind the API.
     pub store: Arc<ViewStore>,
     /// The ClickHouse writer, with `--clickhouse`.
@@ -95,7 +95,7 @@ fn records_in(changes: &[(ViewRow, isize)]) -> i64 {
 }
 
 /// Runs until the engine reports `Finished`.
-pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
+pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()> {
     let rejected_path = outputs.out.join(match outputs.process_id {
         0 => "rejected.jsonl".to_string(),
         p => format!("rejected-p{p}.jsonl"),
@@ -104,14 +104,18 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
     let leader = outputs.process_id == 0;
     let snapshot_interval = Duration::from_secs(outputs.snapshot_secs.max(1));
     let views_dir = outputs.out.join("views");
-    let mut snapshots = Snapshots::new(&views_dir, snapshot_interval)
-        .with_context(|| format!("preparing {}", views_dir.display()))?;
+    let mut snapshots =
+        Snapshots::new(&views_dir, snapshot_interval).map_err(PipelineError::sink(|| {
+            format!("preparing {}", views_dir.display())
+        }))?;
     let mut rejected = BufWriter::new(
         File::options()
             .create(true)
             .append(true)
             .open(&rejected_path)
-            .with_context(|| format!("opening {}", rejected_path.display()))?,
+            .map_err(PipelineError::io(|| {
+                format!("opening {}", rejected_path.display())
+            }))?,
     );
     let mut pending: Vec<(ViewRow, isize)> = Vec::new();
     // Rows retention expires from the store go to the history (process 0, as the snapshots).
@@ -146,18 +150,9 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
                 {
                     // Retried; a failure that stays is fatal and stops the run.
                     dlq.reject(&record, &rejection)
-                        .context("the dead-letter topic")?;
+                        .map_err(PipelineError::DeadLetters)?;
                 }
-                let line = RejectedRecord {
-                    topic: record.topic,
-                    position: record.position,
-                    reason: rejection.reason,
-                    detail: rejection.detail,
-                    key: record.key,
-                    value: record.value,
-                    tombstone: record.tombstone,
-                }
-                .to_json_line()?;
+                let line = rejected_record(record, rejection).to_json_line()?;
                 writeln!(rejected, "{line}")?;
             }
             EngineEvent::EpochClosed { epoch, opened } => {
@@ -166,7 +161,8 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
                     dead_letters: dlq, ..
                 }) = &mut outputs.kafka
                 {
-                    dlq.epoch_closed(epoch).context("the dead-letter topic")?;
+                    dlq.epoch_closed(epoch)
+                        .map_err(PipelineError::DeadLetters)?;
                 }
                 let changes = consolidate(std::mem::take(&mut pending));
                 rate_window.1 += records_in(&changes);
@@ -210,7 +206,7 @@ pub(crate) fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Re
         dead_letters: dlq, ..
     }) = &mut outputs.kafka
     {
-        dlq.finish().context("the dead-letter topic")?;
+        dlq.finish().map_err(PipelineError::DeadLetters)?;
     }
     if let Some(clickhouse) = outputs.clickhouse.take() {
         clickhouse.writer.close()?;

@@ -10,22 +10,22 @@ use pulso_queries::PartitionStatus;
 
 /// Where the consumers stand in one partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PartitionPosition {
+pub struct PartitionPosition {
     /// The next offset the engine will read.
-    pub(crate) next_offset: i64,
+    pub next_offset: i64,
     /// The partition's high watermark as last fetched (never below `next_offset`).
-    pub(crate) high_watermark: i64,
+    pub high_watermark: i64,
 }
 
 /// The positions of every partition, by Kafka topic name (prefix included) and partition;
 /// shared by the Kafka workers and the output consumer (a clone is another handle).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ConsumerPositions(Arc<Mutex<BTreeMap<PartitionKey, PartitionPosition>>>);
+pub struct ConsumerPositions(Arc<Mutex<BTreeMap<PartitionKey, PartitionPosition>>>);
 
 impl ConsumerPositions {
     /// Records the next offsets of a worker's partitions after an epoch, and the high
     /// watermarks when freshly fetched (`(low, high)` per partition; empty between fetches).
-    pub(crate) fn advance(
+    pub fn advance(
         &self,
         next: BTreeMap<PartitionKey, i64>,
         watermarks: &BTreeMap<PartitionKey, (i64, i64)>,
@@ -46,7 +46,7 @@ impl ConsumerPositions {
     }
 
     /// Every partition's position and lag, for the live status.
-    pub(crate) fn statuses(&self) -> Vec<PartitionStatus> {
+    pub fn statuses(&self) -> Vec<PartitionStatus> {
         let positions = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         positions
             .iter()

@@ -10,8 +10,8 @@ use pulso_connectors::kafka::Error as KafkaError;
 use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 use pulso_queries::ViewStore;
 
-use super::dead_letters::{DeadLetterSink, DeadLetters, DlqDelivered};
-use super::durability::Durability;
+use crate::dead_letters::{DeadLetterSink, DeadLetters, DlqDelivered};
+use crate::durability::Durability;
 
 /// A dead-letter sink whose sends and flushes fail as told, counting the calls.
 #[derive(Clone, Default)]

@@ -1,0 +1,98 @@
+//! The shared steps of the batch commands (`replay`, `backfill`, `verify`) and of a live run's
+//! start: reading the raw archive with the rejected counts of its progress record,
+//! recomputing the views from it, rendering rejected records for `rejected.jsonl`, and making
+//! ClickHouse hold exactly a set of views.
+
+use std::path::Path;
+
+use pulso_dataflows::retention::Retention;
+use pulso_dataflows::{replay, ReplayConfig};
+use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::time::Micros;
+use pulso_events::views::ViewSet;
+use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
+use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
+use pulso_sinks::changes::diff_views;
+use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
+use pulso_sinks::RejectedRecord;
+
+use crate::error::Result;
+use crate::recovery::restored_rejections;
+
+/// What the raw archive holds: its accepted records and the rejected counts of its progress
+/// record.
+#[derive(Clone, Debug, Default)]
+pub struct Archive {
+    /// The accepted records, in the live run's epochs.
+    pub epochs: Vec<Vec<SourceRecord>>,
+    /// Records rejected while the archive was written, per (topic, reason).
+    pub rejected: Vec<(Topic, RejectReason, u64)>,
+}
+
+impl Archive {
+    /// The archived records under `root` with event times in `[from, to)`. The rejected
+    /// counts of the progress record come with the whole archive only: a time range cannot
+    /// place them, so it counts archived records only.
+    pub fn read(root: &Path, from: Option<Micros>, to: Option<Micros>) -> Result<Archive> {
+        let archived = read_archive(root, from, to)?;
+        let rejected = match (from, to) {
+            (None, None) => restored_rejections(&read_progress(root)?),
+            _ => Vec::new(),
+        };
+        Ok(Archive {
+            epochs: ArchiveRecord::into_epochs(archived),
+            rejected,
+        })
+    }
+
+    /// The accepted records archived.
+    pub fn records(&self) -> usize {
+        self.epochs.iter().map(Vec::len).sum()
+    }
+
+    /// The whole views recomputed from the archive (rows expired by retention included), and
+    /// the watermark they end at, open cases graded at `as_of` (default: the greatest event
+    /// time).
+    pub fn recompute(
+        &self,
+        workers: usize,
+        (retention, sla): (Retention, DeliverySla),
+        as_of: Option<i64>,
+    ) -> Result<(ViewSet, Option<i64>)> {
+        let config = ReplayConfig {
+            workers,
+            as_of,
+            restored_rejections: self.rejected.clone(),
+            retention,
+            sla,
+            ..Default::default()
+        };
+        let output = replay(self.epochs.clone(), &config)?;
+        Ok((output.views, output.watermark))
+    }
+}
+
+/// A rejected record as a line of `rejected.jsonl`.
+pub fn rejected_record(record: SourceRecord, rejection: Rejection) -> RejectedRecord {
+    RejectedRecord {
+        topic: record.topic,
+        position: record.position,
+        reason: rejection.reason,
+        detail: rejection.detail,
+        key: record.key,
+        value: record.value,
+        tombstone: record.tombstone,
+    }
+}
+
+/// Makes ClickHouse hold exactly `views`: writes the difference from what it holds now, as one
+/// epoch above every version already written. Running it again writes nothing.
+pub fn write_to_clickhouse(config: ClickHouseConfig, views: &ViewSet) -> Result<usize> {
+    let mut sink = ClickHouseSink::connect(config)?;
+    let changes = diff_views(&sink.read_views()?, views);
+    if !changes.is_empty() {
+        let version = sink.max_version()?.map_or(0, |v| v + 1);
+        sink.write_epoch(version, &changes)?;
+    }
+    Ok(changes.len())
+}
