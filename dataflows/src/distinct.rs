@@ -25,8 +25,7 @@ use timely::dataflow::operators::Capability;
 use crate::retention::WindowHorizons;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
-use crate::windows::expire_due;
-use crate::windows::window_expired;
+use crate::windows::{expire_due, window_expired};
 use crate::Epoch;
 
 /// Changes waiting for their epoch to close, with the capability to emit at it.

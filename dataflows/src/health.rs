@@ -19,15 +19,9 @@ const DUPLICATES: usize = REJECTED + RejectReason::ALL.len();
 /// Index of the `orphan_events` total.
 const ORPHANS: usize = DUPLICATES + 1;
 
-fn one_at(index: usize, value: i64) -> Sums {
-    let mut sums = Sums::default();
-    sums.0[index] = i128::from(value);
-    sums
-}
-
 /// A contribution of `n` orphan events to `topic`'s health.
 pub fn orphans(topic: Topic, n: i64) -> (Topic, Sums) {
-    (topic, one_at(ORPHANS, n))
+    (topic, Sums::one_at(ORPHANS, i128::from(n)))
 }
 
 /// Builds the per-topic health rows from the ingested records, the accepted events keyed by
@@ -39,9 +33,9 @@ pub fn pipeline_health<'s>(
     orphan_counts: VecCollection<'s, Epoch, (Topic, Sums)>,
 ) -> VecCollection<'s, Epoch, TopicHealth> {
     let records = ingested.explode(|ingested| match ingested {
-        Ingested::Accepted { event, .. } => Some((event.topic, one_at(RECORDS, 1))),
+        Ingested::Accepted { event, .. } => Some((event.topic, Sums::one_at(RECORDS, 1))),
         Ingested::Rejected { topic, reason } => {
-            let mut sums = one_at(RECORDS, 1);
+            let mut sums = Sums::one_at(RECORDS, 1);
             let index = RejectReason::ALL
                 .iter()
                 .position(|r| *r == reason)
@@ -51,8 +45,8 @@ pub fn pipeline_health<'s>(
         }
     });
     let duplicates = accepted_keys
-        .explode(|(topic, _)| Some((topic, one_at(DUPLICATES, 1))))
-        .concat(winner_keys.explode(|(topic, _)| Some((topic, one_at(DUPLICATES, -1)))));
+        .explode(|(topic, _)| Some((topic, Sums::one_at(DUPLICATES, 1))))
+        .concat(winner_keys.explode(|(topic, _)| Some((topic, Sums::one_at(DUPLICATES, -1)))));
     let orphans = orphan_counts.explode(|(topic, sums)| Some((topic, sums)));
     sum_by_key(records.concat(duplicates).concat(orphans)).map(|(topic, sums)| {
         let rejected = std::array::from_fn(|i| sums.count(REJECTED + i));

@@ -42,11 +42,8 @@ const RESERVED: usize = 1;
 const INSUFFICIENT: usize = 2;
 const MENTIONS: usize = 3;
 
-fn one_at(index: usize, value: i128) -> Sums<4> {
-    let mut sums = Sums::default();
-    sums.0[index] = value;
-    sums
-}
+/// The totals of an inventory row: on hand, reserved, insufficient, mentions.
+type Levels = Sums<4>;
 
 /// The on-hand level from a sku's stock events (sorted by `(timestamp, event_id)`).
 fn on_hand(facts: &[(&StockFact, isize)]) -> i128 {
@@ -109,7 +106,7 @@ pub fn inventory_levels<'s>(
         .summarise_named("OnHand", |_sku, facts, output| {
             output.push((on_hand(facts), 1))
         })
-        .explode(|(sku, level): (SkuKey, i128)| Some((sku, one_at(ON_HAND, level))));
+        .explode(|(sku, level): (SkuKey, i128)| Some((sku, Levels::one_at(ON_HAND, level))));
 
     let reservations = inventory
         .clone()
@@ -147,22 +144,25 @@ pub fn inventory_levels<'s>(
         },
     )
     .explode(|(_order, (tenant, sku, quantity))| {
-        Some(((tenant, sku), one_at(RESERVED, i128::from(quantity))))
+        Some((
+            (tenant, sku),
+            Levels::one_at(RESERVED, i128::from(quantity)),
+        ))
     });
 
     let mentions = inventory.explode(|(tenant, _, _, inv)| {
         let mut out = Vec::new();
         match inv {
             InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. } => {
-                out.push(((tenant, sku), one_at(MENTIONS, 1)));
+                out.push(((tenant, sku), Levels::one_at(MENTIONS, 1)));
             }
             InventoryEvent::Reserved { items, .. } => {
                 for item in items {
-                    out.push(((tenant.clone(), item.sku), one_at(MENTIONS, 1)));
+                    out.push(((tenant.clone(), item.sku), Levels::one_at(MENTIONS, 1)));
                 }
             }
             InventoryEvent::InsufficientStock { sku, .. } => {
-                let mut sums = one_at(MENTIONS, 1);
+                let mut sums = Levels::one_at(MENTIONS, 1);
                 sums.0[INSUFFICIENT] = 1;
                 out.push(((tenant, sku), sums));
             }

@@ -22,8 +22,7 @@ use timely::dataflow::operators::Capability;
 
 use crate::retention::WindowHorizons;
 use crate::watermark::{Maxima, Watermark};
-use crate::windows::expire_due;
-use crate::windows::window_expired;
+use crate::windows::{expire_due, window_expired};
 use crate::Epoch;
 
 /// A key's values: each distinct value with its (positive) count.

@@ -5,7 +5,8 @@
 
 use differential_dataflow::difference::{Abelian, IsZero, Monoid, Multiply, Semigroup};
 use pulso_events::money::saturate;
-use serde::de::Error as _;
+use serde::de::{Error as _, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How many totals a [`Sums`] holds unless its view says otherwise (the widest view,
@@ -29,20 +30,37 @@ impl<const N: usize> Default for Sums<N> {
     }
 }
 
+/// Serialized as a tuple of `N` totals, like the array it wraps (no length prefix, no
+/// allocation when read back).
 impl<const N: usize> Serialize for Sums<N> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter())
+        let mut tuple = serializer.serialize_tuple(N)?;
+        for total in &self.0 {
+            tuple.serialize_element(total)?;
+        }
+        tuple.end()
     }
 }
 
 impl<'de, const N: usize> Deserialize<'de> for Sums<N> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let totals = Vec::<i128>::deserialize(deserializer)?;
-        let len = totals.len();
-        let totals: [i128; N] = totals
-            .try_into()
-            .map_err(|_| D::Error::invalid_length(len, &"the totals of one view"))?;
-        Ok(Sums(totals))
+        struct Totals<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for Totals<N> {
+            type Value = Sums<N>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "{N} totals")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Sums<N>, A::Error> {
+                let mut totals = [0; N];
+                for (i, total) in totals.iter_mut().enumerate() {
+                    *total = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                }
+                Ok(Sums(totals))
+            }
+        }
+        deserializer.deserialize_tuple(N, Totals::<N>)
     }
 }
 
@@ -55,6 +73,13 @@ impl<const N: usize> Sums<N> {
             *sum = i128::from(*value);
         }
         Sums(sums)
+    }
+
+    /// Totals that are all zero but total number `index`, which is `value`.
+    pub fn one_at(index: usize, value: i128) -> Self {
+        let mut sums = Sums::default();
+        sums.0[index] = value;
+        sums
     }
 
     /// Total number `i`, exact.
@@ -103,5 +128,19 @@ impl<const N: usize> Multiply<isize> for Sums<N> {
             *a *= *rhs as i128;
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_round_trip_through_serde() {
+        let sums = Sums::<3>::of(&[7, -2, i64::MAX]);
+        let json = serde_json::to_string(&sums).unwrap();
+        assert_eq!(json, format!("[7,-2,{}]", i64::MAX));
+        assert_eq!(serde_json::from_str::<Sums<3>>(&json).unwrap(), sums);
+        assert!(serde_json::from_str::<Sums<3>>("[1,2]").is_err());
     }
 }

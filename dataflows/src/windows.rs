@@ -130,7 +130,7 @@ where
 /// due at or before the watermark `w`, and drops them from the queue. Nothing is due while
 /// there is no watermark.
 pub(crate) fn expire_due<K>(
-    expiries: &mut std::collections::BTreeMap<i64, Vec<K>>,
+    expiries: &mut BTreeMap<i64, Vec<K>>,
     w: Option<i64>,
     mut remove: impl FnMut(K),
 ) {

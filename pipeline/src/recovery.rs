@@ -198,17 +198,15 @@ mod tests {
     }
 
     fn record(offset: i64) -> SourceRecord {
-        SourceRecord {
-            topic: Topic::Orders,
-            position: Position {
+        SourceRecord::new(
+            Topic::Orders,
+            Position {
                 partition: 1,
                 offset,
             },
-            key: None,
-            value: format!("{{\"n\":{offset}}}").into_bytes(),
-            tombstone: false,
-            headers: Vec::new(),
-        }
+            None,
+            format!("{{\"n\":{offset}}}").into_bytes(),
+        )
     }
 
     #[test]

@@ -3,14 +3,14 @@
 //! accepted records to the raw Parquet archive, and its progress record once the epoch's
 //! dead letters are delivered, before the epoch's offsets are acknowledged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use pulso_connectors::generator::{Generator, GeneratorConfig};
+use pulso_connectors::generator::{Generator, GeneratorConfig, Numbering};
 use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
 use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
-use pulso_events::{Position, RejectReason, SourceRecord, Topic};
+use pulso_events::{RejectReason, SourceRecord};
 use pulso_sinks::archive::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
 use crate::dead_letters::DlqDelivered;
@@ -46,7 +46,7 @@ pub struct GeneratorSource {
     rate: f64,
     started: Instant,
     emitted: u64,
-    offsets: HashMap<Topic, i64>,
+    numbering: Numbering,
     /// The wall clock at `started`, in Unix milliseconds.
     started_ms: i64,
     /// The epoch being read.
@@ -62,7 +62,7 @@ impl GeneratorSource {
             rate: rate.max(1.0),
             started: Instant::now(),
             emitted: 0,
-            offsets: HashMap::new(),
+            numbering: Numbering::default(),
             started_ms: now_millis(),
             epoch: 0,
             signals: None,
@@ -107,20 +107,7 @@ impl RecordSource for GeneratorSource {
         }
         let mut records = Vec::with_capacity(wanted);
         for (topic, value) in self.generator.by_ref().take(wanted) {
-            let offset = self.offsets.entry(topic).or_insert(0);
-            let position = Position {
-                partition: 0,
-                offset: *offset,
-            };
-            *offset += 1;
-            records.push(SourceRecord {
-                topic,
-                position,
-                key: None,
-                value,
-                tombstone: false,
-                headers: Vec::new(),
-            });
+            records.push(self.numbering.record(topic, value));
         }
         if records.is_empty() {
             return None;
@@ -280,9 +267,9 @@ impl Positioned for KafkaRecordSource {
 
 impl Positioned for GeneratorSource {
     fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
-        self.offsets
-            .iter()
-            .map(|(topic, next)| ((topic.name().to_string(), 0), *next))
+        self.numbering
+            .next_offsets()
+            .map(|(topic, next)| ((topic.name().to_string(), 0), next))
             .collect()
     }
 }

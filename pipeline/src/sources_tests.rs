@@ -43,17 +43,15 @@ impl Positioned for Counting {
 }
 
 fn record(offset: i64) -> SourceRecord {
-    SourceRecord {
-        topic: Topic::Orders,
-        position: Position {
+    SourceRecord::new(
+        Topic::Orders,
+        Position {
             partition: 0,
             offset,
         },
-        key: None,
-        value: b"{}".to_vec(),
-        tombstone: false,
-        headers: Vec::new(),
-    }
+        None,
+        b"{}".to_vec(),
+    )
 }
 
 fn read_of(records: Vec<SourceRecord>) -> EpochRead {

@@ -16,7 +16,9 @@ use pulso_pipeline::durability::Durability;
 use pulso_pipeline::recovery::{recover, RecoveringSource};
 use pulso_pipeline::sources::{ArchivingSource, MemorySource};
 use pulso_queries::ViewStore;
-use pulso_sinks::archive::{read_progress, ArchiveRecord, ArchiveWriter, PartitionsProgress};
+use pulso_sinks::archive::{
+    read_progress, ArchiveRecord, ArchiveWriter, PartitionsProgress, Progress,
+};
 
 const MALFORMED: &[u8] = b"{not json";
 
@@ -29,6 +31,15 @@ fn next_offsets(records: &[SourceRecord]) -> BTreeMap<(String, i32), i64> {
         *at = (*at).max(r.position.offset + 1);
     }
     next
+}
+
+/// The next offset of every (topic, partition) a progress record holds.
+fn durable_offsets(progress: &Progress) -> BTreeMap<(String, i32), i64> {
+    progress
+        .offsets
+        .iter()
+        .map(|(key, p)| (key.clone(), p.next_offset))
+        .collect()
 }
 
 #[test]
@@ -54,12 +65,11 @@ fn a_restart_resumes_from_the_archive_and_ends_as_one_pass() {
     assert_eq!(durability.failure(), None);
     assert_same_views(&store.snapshot(), &replayed(first).0, "run 1");
     let progress = read_progress(&archive).unwrap();
-    let durable: BTreeMap<_, _> = progress
-        .offsets
-        .iter()
-        .map(|(key, p)| (key.clone(), p.next_offset))
-        .collect();
-    assert_eq!(durable, next_offsets(first), "run 1's last progress record");
+    assert_eq!(
+        durable_offsets(&progress),
+        next_offsets(first),
+        "run 1's last progress record"
+    );
 
     // The crash: the next 40 accepted records archived as one more epoch, whose progress
     // record was never written.
@@ -124,12 +134,7 @@ fn a_restart_resumes_from_the_archive_and_ends_as_one_pass() {
     // The archive and its progress record now stand for the whole stream: recomputed from
     // them (as `pulso verify` does), the views are the same.
     let progress = read_progress(&archive).unwrap();
-    let durable: BTreeMap<_, _> = progress
-        .offsets
-        .iter()
-        .map(|(key, p)| (key.clone(), p.next_offset))
-        .collect();
-    assert_eq!(durable, next_offsets(&records));
+    assert_eq!(durable_offsets(&progress), next_offsets(&records));
     let whole = Archive::read(&archive, None, None).unwrap();
     assert_eq!(whole.records(), records.iter().filter(accepted).count());
     let (recomputed, _) = whole

@@ -3,8 +3,9 @@
 //! reason and SLA configuration changes; orders in several currencies, tracking events of
 //! several entity types and `notifications.dlq` records. Deterministic for a seed.
 
+use pulso_connectors::generator::Numbering;
 use pulso_events::money::{MAX_AMOUNT, MAX_EXACT_INTEGER};
-use pulso_events::{Position, SourceRecord, Topic};
+use pulso_events::{SourceRecord, Topic};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -450,25 +451,10 @@ fn stream(seed: u64, events: usize, at_limits: bool) -> Vec<SourceRecord> {
         }
     }
     b.records.shuffle(&mut b.rng);
-    let mut offsets = std::collections::HashMap::new();
+    let mut numbering = Numbering::default();
     b.records
         .into_iter()
-        .map(|(topic, value)| {
-            let offset = offsets.entry(topic).or_insert(0i64);
-            let position = Position {
-                partition: 0,
-                offset: *offset,
-            };
-            *offset += 1;
-            SourceRecord {
-                topic,
-                position,
-                key: None,
-                value,
-                tombstone: false,
-                headers: Vec::new(),
-            }
-        })
+        .map(|(topic, value)| numbering.record(topic, value))
         .collect()
 }
 

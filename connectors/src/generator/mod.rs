@@ -38,11 +38,39 @@ pub use config::{GeneratorConfig, DEFAULT_START, SPAN};
 pub use engine::Generator;
 pub use stats::GeneratorStats;
 
-use pulso_events::Topic;
+use std::collections::HashMap;
+
+use pulso_events::{Position, SourceRecord, Topic};
 
 /// The whole stream for `config`, in arrival order (deterministic for a seed).
 pub fn generate(config: &GeneratorConfig) -> Vec<(Topic, Vec<u8>)> {
     Generator::new(config).collect()
+}
+
+/// Numbers generated records as one partition per topic would: partition 0, offsets from 0
+/// in arrival order (how the live generator source, the benchmarks and the tests read the
+/// stream).
+#[derive(Debug, Default)]
+pub struct Numbering {
+    next: HashMap<Topic, i64>,
+}
+
+impl Numbering {
+    /// `value` as the next record of `topic`.
+    pub fn record(&mut self, topic: Topic, value: Vec<u8>) -> SourceRecord {
+        let next = self.next.entry(topic).or_insert(0);
+        let position = Position {
+            partition: 0,
+            offset: *next,
+        };
+        *next += 1;
+        SourceRecord::new(topic, position, None, value)
+    }
+
+    /// The offset the next record of each topic numbered so far gets.
+    pub fn next_offsets(&self) -> impl Iterator<Item = (Topic, i64)> + '_ {
+        self.next.iter().map(|(topic, next)| (*topic, *next))
+    }
 }
 
 /// The whole stream and what it contains.

@@ -47,8 +47,7 @@ pub(super) fn tracking_activity(
     });
     Ok(view_page::<TrackingActivity>(
         state,
-        principal,
-        tenant,
+        &principal.tenants.narrow(tenant),
         start(lower, cursor),
         |k| windowed_within(g, range, k.0, k.1),
         |r| {
@@ -83,8 +82,7 @@ pub(super) fn tenant_activity(
     });
     Ok(view_page::<TenantActivity>(
         state,
-        principal,
-        tenant,
+        &principal.tenants.narrow(tenant),
         start(lower, cursor),
         |k| windowed_within(g, range, k.0, k.1),
         |r| range.contains(r.window_start) && eq(tenant, &r.tenant_id) && eq(topic, &r.topic),

@@ -12,11 +12,10 @@ use utoipa::ToSchema;
 
 use pulso_events::registry::View;
 
-use super::auth::Principal;
 use super::params::encode_cursor;
 use super::render::RowJson;
 use super::AppState;
-use crate::store::{Keyed, Page, Tables};
+use crate::store::{Keyed, Page, Tables, Tenants};
 
 /// What a body reflects: the epoch, the grading instant and the freshness.
 #[derive(Serialize, ToSchema)]
@@ -123,26 +122,21 @@ where
     Json(body).into_response()
 }
 
-/// One page of view `V` for `principal`, rendered: its rows of the token's tenants (narrowed
-/// to `tenant`) from `start` in key order while `within` holds the key, those that pass
-/// `filter`, at most `limit`. The cursor's scope is the view's name.
+/// One page of view `V`, rendered: its rows of the tenants `scope` allows, from `start` in
+/// key order while `within` holds the key, those that pass `filter`, at most `limit`. The
+/// cursor's scope is the view's name.
 pub(crate) fn view_page<V: View>(
     state: &AppState,
-    principal: &Principal,
-    tenant: Option<&str>,
+    scope: &Tenants,
     start: Bound<V::ServeKey>,
     within: impl Fn(&V::ServeKey) -> bool,
     filter: impl Fn(&V) -> bool,
     limit: usize,
 ) -> Response {
     let tables = state.store.read();
-    let page = tables.table::<V>().page(
-        &principal.tenants.narrow(tenant),
-        start.as_ref(),
-        within,
-        filter,
-        limit,
-    );
+    let page = tables
+        .table::<V>()
+        .page(scope, start.as_ref(), within, filter, limit);
     let meta = Meta::of(&tables);
     drop(tables);
     listing::<_, RowJson<V>>(V::NAME, V::NAME, meta, &page)

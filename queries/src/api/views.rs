@@ -18,9 +18,8 @@ use pulso_events::views::{
 use utoipa::IntoParams;
 
 use super::auth::Principal;
-use super::page::{eq, eq_opt, listing, start, view_page, Meta};
+use super::page::{eq, eq_opt, start, view_page};
 use super::params::{Params, RawQuery, TimeRange};
-use super::render::RowJson;
 use super::{ApiError, AppState};
 use crate::store::Tenants;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
@@ -128,7 +127,6 @@ pub(crate) async fn view(
         ));
     };
     let (default, max) = VIEW_LIMIT;
-    let store = &state.store;
     match name {
         "notification_rates" => {
             let p = Params::parse(
@@ -153,8 +151,7 @@ pub(crate) async fn view(
             });
             Ok(view_page::<NotificationRates>(
                 &state,
-                &principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
@@ -181,8 +178,7 @@ pub(crate) async fn view(
             });
             Ok(view_page::<OrderMetrics>(
                 &state,
-                &principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
@@ -203,8 +199,7 @@ pub(crate) async fn view(
             });
             Ok(view_page::<NotificationBounces>(
                 &state,
-                &principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| eq(tenant, &k.0),
                 |r| eq(channel, &r.channel),
@@ -218,8 +213,7 @@ pub(crate) async fn view(
             let lower = tenant.map(|t| (t.to_string(), String::new()));
             Ok(view_page::<OrderCancellations>(
                 &state,
-                &principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| eq(tenant, &k.0),
                 |_| true,
@@ -233,8 +227,7 @@ pub(crate) async fn view(
             let lower = tenant.map(|t| (t.to_string(), sku.unwrap_or_default().to_string()));
             Ok(view_page::<InventoryLevels>(
                 &state,
-                &principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| eq(tenant, &k.0),
                 |r| eq(sku, &r.sku),
@@ -246,17 +239,14 @@ pub(crate) async fn view(
             let (limit, cursor) = (p.limit(default, max)?, p.cursor(name)?);
             let dep = p.integer("dependencia_id")?;
             let lower = dep.map(|d| (d, String::new()));
-            let t = store.read();
-            let page = t.case_backlog.page(
+            Ok(view_page::<CaseBacklog>(
+                &state,
                 &c360_scope(&state, &principal),
-                start(lower, cursor).as_ref(),
+                start(lower, cursor),
                 |k| dep.is_none_or(|d| k.0 == d),
                 |_| true,
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<CaseBacklog>>(name, name, meta, &page))
+            ))
         }
         "sla_compliance" => {
             let p = Params::parse(query, &["dependencia_id", "prioridad", "from", "to"], true)?;
@@ -264,18 +254,13 @@ pub(crate) async fn view(
             let (dep, range) = (p.integer("dependencia_id")?, p.time_range()?);
             let prioridad = p.text("prioridad");
             let lower = dep.map(|d| (d, None, Micros::MIN));
-            let t = store.read();
-            let page = t.sla_compliance.page(
+            Ok(view_page::<SlaCompliance>(
+                &state,
                 &c360_scope(&state, &principal),
-                start(lower, cursor).as_ref(),
+                start(lower, cursor),
                 |k| dep.is_none_or(|d| k.0 == d),
                 |r| range.contains(r.day) && eq_opt(prioridad, r.prioridad.as_deref()),
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<SlaCompliance>>(
-                name, name, meta, &page,
             ))
         }
         "open_case_sla" => {
@@ -284,20 +269,17 @@ pub(crate) async fn view(
             let (dep, status) = (p.integer("dependencia_id")?, p.status()?);
             let prioridad = p.text("prioridad");
             let lower = dep.map(|d| (d, None, SlaStatus::Breached));
-            let t = store.read();
-            let page = t.open_case_sla.page(
+            Ok(view_page::<OpenCaseSla>(
+                &state,
                 &c360_scope(&state, &principal),
-                start(lower, cursor).as_ref(),
+                start(lower, cursor),
                 |k| dep.is_none_or(|d| k.0 == d),
                 |r| {
                     eq_opt(prioridad, r.prioridad.as_deref())
                         && status.is_none_or(|s| s == r.status)
                 },
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<OpenCaseSla>>(name, name, meta, &page))
+            ))
         }
         "timelines" => {
             let p = Params::parse(query, &["entity_type", "entity_id"], true)?;
@@ -307,18 +289,13 @@ pub(crate) async fn view(
                 let id: Arc<str> = Arc::from(eid.unwrap_or_default());
                 (Arc::from(e), id, Micros::MIN, Arc::from(""), Arc::from(""))
             });
-            let t = store.read();
-            let page = t.timelines.page(
+            Ok(view_page::<TimelineEntry>(
+                &state,
                 &principal.tenants,
-                start(lower, cursor).as_ref(),
+                start(lower, cursor),
                 |k| eq(etype, &k.0) && (etype.is_none() || eq(eid, &k.1)),
                 |r| eq(eid, &r.entity_id),
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<TimelineEntry>>(
-                name, name, meta, &page,
             ))
         }
         "pipeline_health" => {
@@ -326,17 +303,14 @@ pub(crate) async fn view(
             let p = Params::parse(query, &["topic"], true)?;
             let (limit, cursor) = (p.limit(default, max)?, p.cursor(name)?);
             let topic = p.text("topic");
-            let t = store.read();
-            let page = t.pipeline_health.page(
+            Ok(view_page::<TopicHealth>(
+                &state,
                 &Tenants::All,
-                start(topic.map(str::to_string), cursor).as_ref(),
+                start(topic.map(str::to_string), cursor),
                 |k| eq(topic, k),
                 |_| true,
                 limit,
-            );
-            let meta = Meta::of(&t);
-            drop(t);
-            Ok(listing::<_, RowJson<TopicHealth>>(name, name, meta, &page))
+            ))
         }
         "notification_latency" | "notification_failures" | "notification_variants" => {
             super::views_v2::view(&state, &principal, name, query)
@@ -375,17 +349,14 @@ fn unfiltered(
                 let (default, max) = VIEW_LIMIT;
                 let p = Params::parse(query, &[], true)?;
                 let (limit, cursor) = (p.limit(default, max)?, p.cursor(self.name)?);
-                let t = self.state.store.read();
-                let page = t.table::<V>().page(
+                Ok(view_page::<V>(
+                    self.state,
                     &self.principal.tenants,
-                    start(None, cursor).as_ref(),
+                    start(None, cursor),
                     |_| true,
                     |_| true,
                     limit,
-                );
-                let meta = Meta::of(&t);
-                drop(t);
-                Ok(listing::<_, RowJson<V>>(self.name, self.name, meta, &page))
+                ))
             })());
         }
     }

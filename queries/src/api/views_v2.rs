@@ -43,8 +43,7 @@ pub(crate) fn view(
             });
             Ok(view_page::<NotificationLatency>(
                 state,
-                principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| windowed_within(g, range, k.0, k.1),
                 |r| {
@@ -68,8 +67,7 @@ pub(crate) fn view(
             });
             Ok(view_page::<NotificationFailures>(
                 state,
-                principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| range.to.is_none_or(|to| k.0 < to),
                 |r| {
@@ -94,8 +92,7 @@ pub(crate) fn view(
             });
             Ok(view_page::<NotificationVariants>(
                 state,
-                principal,
-                tenant,
+                &principal.tenants.narrow(tenant),
                 start(lower, cursor),
                 |k| range.to.is_none_or(|to| k.0 < to),
                 |r| {
