@@ -4,7 +4,7 @@
 //! per-iteration figures.
 
 use pulso_connectors::generator::{generate, GeneratorConfig, Numbering};
-use pulso_events::{Position, SourceRecord, Topic};
+use pulso_events::{SourceRecord, Topic};
 
 /// `n` generated records (roughly), as source records numbered per topic.
 pub fn sample_records(n: u64, seed: u64) -> Vec<SourceRecord> {
