@@ -17,12 +17,6 @@ use super::error::{parse_error_code, ClickHouseError};
 /// Longest error body kept in an error message.
 const MAX_ERROR_BODY: usize = 2_000;
 
-/// Longest time connecting may take (and never more than the request's timeout).
-const MAX_CONNECT: Duration = Duration::from_secs(10);
-
-/// How long an idle pooled connection is kept (ClickHouse closes them after 3 s).
-const POOL_IDLE: Duration = Duration::from_secs(2);
-
 /// A connection pool to one ClickHouse server, and the runtime its requests run on.
 pub(crate) struct Client {
     client: clickhouse::Client,
@@ -125,13 +119,19 @@ impl Client {
 #[cfg(not(feature = "tls"))]
 fn http_client(timeout: Duration) -> clickhouse::Client {
     use hyper_util::client::legacy::connect::HttpConnector;
-    use hyper_util::rt::TokioExecutor;
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+    /// Longest time connecting may take (and never more than the request's timeout).
+    const MAX_CONNECT: Duration = Duration::from_secs(10);
+    /// How long an idle pooled connection is kept (ClickHouse closes them after 3 s).
+    const POOL_IDLE: Duration = Duration::from_secs(2);
 
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(timeout.min(MAX_CONNECT)));
     connector.set_keepalive(Some(Duration::from_secs(60)));
     let pool = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE)
+        .pool_timer(TokioTimer::new())
         .build(connector);
     clickhouse::Client::with_http_client(pool)
 }
@@ -139,7 +139,6 @@ fn http_client(timeout: Duration) -> clickhouse::Client {
 /// The crate's own client, with TLS (connecting is then bounded by the request timeout).
 #[cfg(feature = "tls")]
 fn http_client(_timeout: Duration) -> clickhouse::Client {
-    let _ = (MAX_CONNECT, POOL_IDLE);
     clickhouse::Client::default()
 }
 
