@@ -1,10 +1,13 @@
 //! `GET /metrics` in the Prometheus text format (0.0.4), and the middleware that records
-//! every request's latency in `pulso_http_request_duration_seconds{route}`.
+//! every request's latency in `pulso_http_request_duration_seconds{route}`. The gauge and
+//! counter families are encoded by `prometheus-client` ([`scrape`]); the two histograms are
+//! written by hand ([`histograms`] says why).
 
+mod histograms;
+mod scrape;
 mod signals;
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
@@ -19,6 +22,7 @@ use super::auth::Principal;
 use super::params::{Params, RawQuery};
 use super::{ApiError, AppState};
 use crate::alerts::State as AlertState;
+use scrape::Scrape;
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 12] = [
@@ -56,20 +60,24 @@ impl HttpMetrics {
     fn write(&self, out: &mut String) {
         let routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
         let name = "pulso_http_request_duration_seconds";
-        header(out, name, "histogram", "HTTP request latency per route.");
+        histograms::header(out, name, "HTTP request latency per route.");
         for (route, h) in routes.iter() {
-            let route = escape(route);
-            let mut cumulative = 0;
-            for (i, count) in h.counts.iter().enumerate() {
-                cumulative += count;
-                let le = BUCKETS.get(i).map_or("+Inf".to_string(), |b| b.to_string());
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {}", h.count);
+            let cumulative: Vec<u64> = h
+                .counts
+                .iter()
+                .scan(0, |total, c| {
+                    *total += c;
+                    Some(*total)
+                })
+                .collect();
+            let series = histograms::Series {
+                label: Some(("route", route)),
+                bounds: &BUCKETS,
+                cumulative: &cumulative,
+                sum: h.sum,
+                count: h.count,
+            };
+            histograms::series(out, name, &series);
         }
     }
 }
@@ -85,30 +93,6 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     let response = next.run(request).await;
     state.http.observe(&route, started.elapsed().as_secs_f64());
     response
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// Escapes a label value: backslash, double quote and newline.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// A float as Prometheus reads it.
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        v.to_string()
-    }
 }
 
 /// The Prometheus metrics: lag, DLQ, rejections, duplicates, freshness, rates, sinks, alert
@@ -144,204 +128,129 @@ pub(crate) async fn metrics(
         )
     };
     let live = state.store.live();
-    let mut out = String::new();
+    let mut scrape = Scrape::default();
 
-    header(
-        &mut out,
+    let lag = scrape.gauge(
         "pulso_consumer_lag",
-        "gauge",
         "Records behind the high watermark per partition.",
     );
     for p in &live.partitions {
-        let _ = writeln!(
-            out,
-            "pulso_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}",
-            escape(&p.topic),
-            p.partition,
-            p.lag
-        );
+        let partition = p.partition.to_string();
+        lag.sample(&[("topic", &p.topic), ("partition", &partition)], p.lag);
     }
-    signals::write(&mut out, &live, &breached);
-    header(
-        &mut out,
+    signals::add(&mut scrape, &live, &breached);
+    let dlq = scrape.gauge(
         "pulso_dlq_size",
-        "gauge",
         "Records held in the dead-letter topics (no sample while unknown).",
     );
     // Unknown (the probe failed) is no sample at all, never 0.
     if let Some(size) = live.dlq_size {
-        let _ = writeln!(out, "pulso_dlq_size {size}");
+        dlq.sample(&[], size);
     }
-    header(
-        &mut out,
-        "pulso_dlq_probe_failures_total",
-        "counter",
-        "Dead-letter size probes that failed (the size is then unknown).",
-    );
-    let _ = writeln!(
-        out,
-        "pulso_dlq_probe_failures_total {}",
-        live.dlq_probe_failures
-    );
+    scrape
+        .counter(
+            "pulso_dlq_probe_failures_total",
+            "Dead-letter size probes that failed (the size is then unknown).",
+        )
+        .sample(&[], live.dlq_probe_failures);
 
-    header(
-        &mut out,
-        "pulso_records_total",
-        "counter",
-        "Records read per topic.",
-    );
+    let records = scrape.counter("pulso_records_total", "Records read per topic.");
     for t in &topics {
-        let _ = writeln!(
-            out,
-            "pulso_records_total{{topic=\"{}\"}} {}",
-            escape(&t.topic),
-            t.records
-        );
+        records.sample(&[("topic", &t.topic)], t.records);
     }
-    header(
-        &mut out,
+    let rejected = scrape.counter(
         "pulso_rejected_total",
-        "counter",
         "Records rejected per topic and DLQ reason.",
     );
     for t in &topics {
         for (reason, count) in RejectReason::ALL.iter().zip(t.rejected) {
-            let _ = writeln!(
-                out,
-                "pulso_rejected_total{{topic=\"{}\",reason=\"{}\"}} {count}",
-                escape(&t.topic),
-                reason.as_str()
-            );
+            rejected.sample(&[("topic", &t.topic), ("reason", reason.as_str())], count);
         }
     }
-    header(
-        &mut out,
-        "pulso_duplicates_total",
-        "counter",
-        "Duplicate records per topic.",
-    );
+    let duplicates = scrape.counter("pulso_duplicates_total", "Duplicate records per topic.");
     for t in &topics {
-        let _ = writeln!(
-            out,
-            "pulso_duplicates_total{{topic=\"{}\"}} {}",
-            escape(&t.topic),
-            t.duplicates
-        );
+        duplicates.sample(&[("topic", &t.topic)], t.duplicates);
     }
-    header(
-        &mut out,
+    let orphans = scrape.gauge(
         "pulso_orphan_events",
-        "gauge",
         "Events whose defining event is missing, per topic.",
     );
     for t in &topics {
-        let _ = writeln!(
-            out,
-            "pulso_orphan_events{{topic=\"{}\"}} {}",
-            escape(&t.topic),
-            t.orphan_events
-        );
+        orphans.sample(&[("topic", &t.topic)], t.orphan_events);
     }
-    header(
-        &mut out,
-        "pulso_freshness_seconds",
-        "gauge",
-        "Seconds since the views last caught up.",
-    );
-    let _ = writeln!(out, "pulso_freshness_seconds {}", number(freshness));
-    header(
-        &mut out,
-        "pulso_epoch",
-        "gauge",
-        "The last epoch applied to the serving store (-1 before the first).",
-    );
-    let _ = writeln!(out, "pulso_epoch {}", epoch.map_or(-1, |e| e as i128));
-    header(
-        &mut out,
+    scrape
+        .gauge(
+            "pulso_freshness_seconds",
+            "Seconds since the views last caught up.",
+        )
+        .sample(&[], freshness);
+    scrape
+        .gauge(
+            "pulso_epoch",
+            "The last epoch applied to the serving store (-1 before the first).",
+        )
+        .sample(
+            &[],
+            epoch.map_or(-1, |e| i64::try_from(e).unwrap_or(i64::MAX)),
+        );
+    let view_rows = scrape.gauge(
         "pulso_view_rows",
-        "gauge",
         "Rows each view holds in the serving store (what retention keeps).",
     );
     for (view, count) in rows {
-        let _ = writeln!(out, "pulso_view_rows{{view=\"{view}\"}} {count}");
+        view_rows.sample(&[("view", view)], count);
     }
-    header(
-        &mut out,
-        "pulso_events_per_second",
-        "gauge",
-        "Events read per second, recently.",
-    );
-    let _ = writeln!(
-        out,
-        "pulso_events_per_second {}",
-        number(live.events_per_second)
-    );
-    header(
-        &mut out,
-        "pulso_epoch_duration_ms",
-        "gauge",
-        "Duration of the last epoch in milliseconds.",
-    );
-    let _ = writeln!(
-        out,
-        "pulso_epoch_duration_ms {}",
-        number(live.epoch_duration_ms)
-    );
-    header(
-        &mut out,
-        "pulso_sink_lag_epochs",
-        "gauge",
-        "Epochs not yet written by the slowest sink.",
-    );
-    let _ = writeln!(out, "pulso_sink_lag_epochs {}", live.sink_lag_epochs);
-    header(
-        &mut out,
-        "pulso_sink_failures_total",
-        "counter",
-        "Sink write failures.",
-    );
-    let _ = writeln!(out, "pulso_sink_failures_total {}", live.sink_failures);
-    header(
-        &mut out,
-        "pulso_durability_failing",
-        "gauge",
-        "1 while the engine cannot make progress durably (archive, progress record, output consumer), else 0.",
-    );
-    let _ = writeln!(
-        out,
-        "pulso_durability_failing {}",
-        u8::from(state.store.failure().is_some())
-    );
-    header(
-        &mut out,
+    scrape
+        .gauge(
+            "pulso_events_per_second",
+            "Events read per second, recently.",
+        )
+        .sample(&[], live.events_per_second);
+    scrape
+        .gauge(
+            "pulso_epoch_duration_ms",
+            "Duration of the last epoch in milliseconds.",
+        )
+        .sample(&[], live.epoch_duration_ms);
+    scrape
+        .gauge(
+            "pulso_sink_lag_epochs",
+            "Epochs not yet written by the slowest sink.",
+        )
+        .sample(&[], live.sink_lag_epochs);
+    scrape
+        .counter("pulso_sink_failures_total", "Sink write failures.")
+        .sample(&[], live.sink_failures);
+    scrape
+        .gauge(
+            "pulso_durability_failing",
+            "1 while the engine cannot make progress durably (archive, progress record, output consumer), else 0.",
+        )
+        .sample(&[], u8::from(state.store.failure().is_some()));
+    let firing = scrape.gauge(
         "pulso_alert_firing",
-        "gauge",
         "1 while the engine's alert rule fires, else 0.",
     );
     for alert in state.alerts.snapshot().1 {
-        let _ = writeln!(
-            out,
-            "pulso_alert_firing{{alert=\"{}\",severity=\"{}\"}} {}",
-            escape(&alert.rule.name),
-            if alert.severity() == crate::alerts::Severity::Critical {
-                "critical"
-            } else {
-                "warning"
-            },
-            u8::from(alert.state == AlertState::Firing)
+        let severity = if alert.severity() == crate::alerts::Severity::Critical {
+            "critical"
+        } else {
+            "warning"
+        };
+        firing.sample(
+            &[("alert", &alert.rule.name), ("severity", severity)],
+            u8::from(alert.state == AlertState::Firing),
         );
     }
-    header(
-        &mut out,
-        "pulso_alert_webhook_dropped_total",
-        "counter",
-        "Alert state changes the webhook queue could not take.",
-    );
-    let _ = writeln!(
-        out,
-        "pulso_alert_webhook_dropped_total {}",
-        state.alerts.webhook_dropped()
-    );
+    scrape
+        .counter(
+            "pulso_alert_webhook_dropped_total",
+            "Alert state changes the webhook queue could not take.",
+        )
+        .sample(&[], state.alerts.webhook_dropped());
+
+    let mut out = scrape.encode();
+    signals::write_epoch_durations(&mut out, &live);
     state.http.write(&mut out);
 
     Ok((

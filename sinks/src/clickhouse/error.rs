@@ -17,10 +17,11 @@ pub enum ClickHouseError {
         /// Whether retrying may help (false for an invalid URL or unsupported scheme).
         retryable: bool,
     },
-    /// The server answered with an error status.
-    #[error("ClickHouse answered HTTP {status}{}: {message}", code.map(|c| format!(" (code {c})")).unwrap_or_default())]
+    /// The server answered with an error.
+    #[error("ClickHouse answered {}{}: {message}", answered(*status), code.map(|c| format!(" (code {c})")).unwrap_or_default())]
     Server {
-        /// The HTTP status.
+        /// The HTTP status, or [`ClickHouseError::UNKNOWN_STATUS`] when the client does not
+        /// report it (the `clickhouse` crate reports it only for an empty body).
         status: u16,
         /// The ClickHouse error code (`Code: N` in the body), when present.
         code: Option<u32>,
@@ -120,12 +121,16 @@ pub const PERMANENT_CODES: [u32; 26] = [
 ];
 
 impl ClickHouseError {
+    /// The `status` of a [`ClickHouseError::Server`] whose HTTP status is not known.
+    pub const UNKNOWN_STATUS: u16 = 0;
+
     /// Whether the same request may succeed if sent again later.
     ///
     /// Transport failures are retryable unless the URL itself is unusable. Server errors are
     /// classified by their ClickHouse code first (see [`RETRYABLE_CODES`] and
     /// [`PERMANENT_CODES`]), then by status: 5xx, 408 and 429 are retryable, other statuses
-    /// permanent. Decoding, schema, configuration and value errors are permanent, and so is
+    /// permanent; an unknown status counts as a 500 (18.16 answers almost every exception
+    /// with 500). Decoding, schema, configuration and value errors are permanent, and so is
     /// having given up.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -133,7 +138,12 @@ impl ClickHouseError {
             ClickHouseError::Server { status, code, .. } => match code {
                 Some(c) if RETRYABLE_CODES.contains(c) => true,
                 Some(c) if PERMANENT_CODES.contains(c) => false,
-                _ => *status >= 500 || *status == 408 || *status == 429,
+                _ => {
+                    *status >= 500
+                        || *status == 408
+                        || *status == 429
+                        || *status == Self::UNKNOWN_STATUS
+                }
             },
             _ => false,
         }
@@ -142,6 +152,15 @@ impl ClickHouseError {
     /// Whether this error is permanent (the opposite of [`Self::is_retryable`]).
     pub fn is_permanent(&self) -> bool {
         !self.is_retryable()
+    }
+}
+
+/// `HTTP <status>`, or `with an error` when the status is unknown.
+fn answered(status: u16) -> String {
+    if status == ClickHouseError::UNKNOWN_STATUS {
+        "with an error".into()
+    } else {
+        format!("HTTP {status}")
     }
 }
 

@@ -46,8 +46,10 @@
 //!
 //! This needs epoch numbers that grow and an engine that, when it replays, produces for each
 //! epoch the same final state per key (Pulso's views are deterministic). Rows are sent in
-//! `RowBinary` by HTTP POST, at most `batch_rows` per `INSERT`; between the batches of an epoch
-//! readers may see the epoch partly applied. Tombstones stay in the storage tables (hidden by
+//! `RowBinary` by HTTP POST through the official `clickhouse` crate (its client, queries and
+//! pre-formatted inserts; the RowBinary of the registry's columns is encoded here), at most
+//! `batch_rows` per `INSERT`; between the batches of an epoch readers may see the epoch partly
+//! applied. Tombstones stay in the storage tables (hidden by
 //! the views); `ALTER TABLE <view>_store DELETE WHERE is_deleted = 1` after an
 //! `OPTIMIZE ... FINAL` removes them.
 //!
@@ -56,8 +58,8 @@
 //! ([`RetryPolicy`]), for ever or until `max_elapsed`, and the error is returned then.
 //! [`spawn_writer`] runs the sink on a thread behind a bounded queue, with [`SinkMetrics`].
 
+mod client;
 mod error;
-mod http;
 mod metrics;
 mod retry;
 mod rowbinary;
@@ -87,7 +89,8 @@ pub struct ClickHouseConfig {
     pub url: String,
     /// The database holding the tables (letters, digits and `_`; created if missing).
     pub database: String,
-    /// User for HTTP basic authentication; none sends no credentials (user `default`).
+    /// User to authenticate as (sent with `password` in the `X-ClickHouse-User` and
+    /// `X-ClickHouse-Key` headers); none sends no credentials (user `default`).
     pub user: Option<String>,
     /// Password of `user`.
     pub password: Option<String>,

@@ -1,6 +1,12 @@
 //! ClickHouse's RowBinary format, for the few types the sink uses: `String` (LEB128 length and
 //! bytes), `Int64`/`UInt64`/`UInt32` (`DateTime`)/`UInt8`/`Float64` little-endian,
 //! `Decimal(38, 2)` as its scaled 128-bit integer, and `Nullable(T)` as a 0/1 null flag then `T`.
+//!
+//! Kept by hand although the `clickhouse` crate carries the bytes: the crate encodes and
+//! decodes RowBinary only for `Row` types, whose column names are compile-time constants
+//! (`Row::COLUMN_NAMES`, which also make up its `INSERT` statement), while the sink's 17
+//! storage tables take their columns from the view registry at run time. The sink hands the
+//! crate pre-formatted rows (`insert_formatted_with`) and reads raw answers (`fetch_bytes`).
 
 /// Appends a `String`.
 pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use pulso_events::views::{ViewRow, ViewSet};
 
+use super::client::Client;
 use super::error::ClickHouseError;
-use super::http::Http;
 use super::metrics::SinkMetrics;
 use super::schema::{MONEY, STORE_SUFFIX};
 use super::tables::{AnyTable, Tables};
@@ -17,7 +19,7 @@ use super::ClickHouseConfig;
 /// for the table design and the guarantees.
 pub struct ClickHouseSink {
     config: ClickHouseConfig,
-    http: Http,
+    client: Client,
     tables: Tables,
     metrics: SinkMetrics,
 }
@@ -57,15 +59,15 @@ impl ClickHouseSink {
         metrics: SinkMetrics,
     ) -> Result<Self, ClickHouseError> {
         config.validate()?;
-        let http = Http::new(
+        let client = Client::new(
             &config.url,
             config.user.as_deref(),
             config.password.as_deref(),
             Duration::from_millis(config.timeout_ms),
-        );
+        )?;
         let sink = ClickHouseSink {
             config,
-            http,
+            client,
             tables: Tables::new(),
             metrics,
         };
@@ -90,17 +92,17 @@ impl ClickHouseSink {
     fn create_schema(&self) -> Result<(), ClickHouseError> {
         let db = &self.config.database;
         let create_db = format!("CREATE DATABASE IF NOT EXISTS {db}");
-        self.retry("creating the schema", || self.http.query(&create_db))?;
+        self.retry("creating the schema", || self.client.query(&create_db))?;
         for table in self.tables.all() {
             let create = table.create_store_sql(db);
-            self.retry("creating the schema", || self.http.query(&create))?;
+            self.retry("creating the schema", || self.client.query(&create))?;
             let store = format!("{db}.{}{STORE_SUFFIX}", table.name());
             let mut columns = self.describe(&store)?;
             if self.set_aside_old_key(&store, &columns, table)? {
                 columns = self.describe(&store)?;
             }
             let create = table.create_view_sql(db);
-            self.retry("creating the schema", || self.http.query(&create))?;
+            self.retry("creating the schema", || self.client.query(&create))?;
             if self.widen_money(&store, &columns, table)? {
                 // The view over the table is recreated with the wider columns.
                 self.recreate_view(table)?;
@@ -116,7 +118,7 @@ impl ClickHouseSink {
     /// The `(name, type)` of every column of the table or view `name`.
     fn describe(&self, name: &str) -> Result<Vec<(String, String)>, ClickHouseError> {
         let sql = format!("DESCRIBE TABLE {name} FORMAT TabSeparated");
-        let answer = self.retry("checking the schema", || self.http.query(&sql))?;
+        let answer = self.retry("checking the schema", || self.client.query(&sql))?;
         Ok(String::from_utf8_lossy(&answer)
             .lines()
             .filter_map(|line| {
@@ -158,14 +160,14 @@ impl ClickHouseSink {
             "the storage table lacks key columns: renaming it {aside} and creating a new one"
         );
         let rename = format!("RENAME TABLE {store} TO {aside}");
-        self.retry("setting an old table aside", || self.http.query(&rename))?;
+        self.retry("setting an old table aside", || self.client.query(&rename))?;
         let db = &self.config.database;
         let drop = format!("DROP TABLE IF EXISTS {db}.{}", table.name());
-        self.retry("setting an old table aside", || self.http.query(&drop))?;
+        self.retry("setting an old table aside", || self.client.query(&drop))?;
         let create = table.create_store_sql(db);
-        self.retry("creating the schema", || self.http.query(&create))?;
+        self.retry("creating the schema", || self.client.query(&create))?;
         let create = table.create_view_sql(db);
-        self.retry("creating the schema", || self.http.query(&create))?;
+        self.retry("creating the schema", || self.client.query(&create))?;
         Ok(true)
     }
 
@@ -188,7 +190,7 @@ impl ClickHouseSink {
         tracing::warn!(table = table.name(), columns = ?narrow, "widening money columns to {MONEY}");
         for column in narrow {
             let alter = format!("ALTER TABLE {store} MODIFY COLUMN {column} {MONEY}");
-            self.retry("widening a money column", || self.http.query(&alter))?;
+            self.retry("widening a money column", || self.client.query(&alter))?;
         }
         Ok(true)
     }
@@ -197,9 +199,9 @@ impl ClickHouseSink {
     fn recreate_view(&self, table: &dyn AnyTable) -> Result<(), ClickHouseError> {
         let db = &self.config.database;
         let drop = format!("DROP TABLE IF EXISTS {db}.{}", table.name());
-        self.retry("recreating a view", || self.http.query(&drop))?;
+        self.retry("recreating a view", || self.client.query(&drop))?;
         let create = table.create_view_sql(db);
-        self.retry("recreating a view", || self.http.query(&create))?;
+        self.retry("recreating a view", || self.client.query(&create))?;
         Ok(())
     }
 
@@ -274,7 +276,8 @@ impl ClickHouseSink {
         let per_table = self.key_states(changes);
         let db = &self.config.database;
         let mut batches = 0;
-        let mut buffer = Vec::new();
+        // The largest batch so far: the next one's buffer starts that large.
+        let mut capacity = 0;
         for (table, rows) in self.tables.all().into_iter().zip(&per_table) {
             if rows.is_empty() {
                 continue;
@@ -284,14 +287,17 @@ impl ClickHouseSink {
                 if max_batches.is_some_and(|m| batches >= m) {
                     return Ok(batches);
                 }
-                buffer.clear();
+                let mut body = Vec::with_capacity(capacity);
                 for &(index, deleted) in chunk {
                     self.tables
-                        .encode_row(&changes[index].0, epoch, deleted, &mut buffer);
+                        .encode_row(&changes[index].0, epoch, deleted, &mut body);
                 }
+                capacity = capacity.max(body.len());
+                // Every attempt sends the same bytes (a `Bytes` clone shares them).
+                let body = Bytes::from(body);
                 self.retry(
                     &format!("inserting into {db}.{}{STORE_SUFFIX}", table.name()),
-                    || self.http.insert(&sql, &buffer),
+                    || self.client.insert(&sql, body.clone()),
                 )?;
                 self.metrics.add_rows(chunk.len() as u64);
                 batches += 1;
@@ -350,7 +356,7 @@ impl ClickHouseSink {
         for table in self.tables.all() {
             let sql = format!("SELECT * FROM {db}.{} FORMAT RowBinary", table.name());
             let answer = self.retry(&format!("reading {db}.{}", table.name()), || {
-                self.http.query(&sql)
+                self.client.query(&sql)
             })?;
             table.decode_into(&answer, &mut views)?;
         }
@@ -361,7 +367,7 @@ impl ClickHouseSink {
     /// Runs one SQL statement (with retries) and returns the answer's body; for maintenance
     /// and tests (`OPTIMIZE TABLE ... FINAL`, `SELECT count() ...`).
     pub fn execute(&self, sql: &str) -> Result<Vec<u8>, ClickHouseError> {
-        self.retry("running a statement", || self.http.query(sql))
+        self.retry("running a statement", || self.client.query(sql))
     }
 
     /// The greatest version (epoch) written to any storage table, `None` when nothing was.
