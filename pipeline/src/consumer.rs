@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pulso_dataflows::live::EngineEvent;
+use crate::epoch_loop::EngineEvent;
 use pulso_events::views::ViewRow;
 use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::record_source::{EpochRead, RecordSource};
 use pulso_connectors::generator::{Generator, GeneratorConfig, Numbering};
 use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
-use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{RejectReason, SourceRecord};
 use pulso_sinks::archive::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
