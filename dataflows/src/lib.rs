@@ -55,7 +55,7 @@ use differential_dataflow::collection::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewRow;
 
-pub use ingest::{ingest, Ingested};
+pub use ingest::{ingest, ingest_ref, Ingested};
 pub use pulso_events::retention;
 
 use crate::aggregate::greatest_by_key;

@@ -16,7 +16,7 @@ use pulso_dataflows::cluster::Collect;
 use pulso_dataflows::engine::{routed_views, Routing};
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{observe, Admission};
-use pulso_dataflows::{ingest, Epoch, Ingested};
+use pulso_dataflows::{ingest_ref, Epoch, Ingested};
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewRow;
 use pulso_events::{Rejection, SourceRecord};
@@ -164,9 +164,10 @@ pub fn run_live(
                         read += records.len();
                         admission.now = config.clock.now_micros();
                         for record in records {
-                            let (ingested, rejected) = ingest(record.clone(), &admission);
+                            // Read in place: the record moves on to the archive or the DLQ.
+                            let (ingested, rejected) = ingest_ref(&record, &admission);
                             match (&ingested, rejected) {
-                                (_, Some((record, rejection))) => {
+                                (_, Some(rejection)) => {
                                     read_now.rejected.push((
                                         record.topic,
                                         record.position,
