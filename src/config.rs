@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use pulso_connectors::kafka::KafkaConfig;
-use pulso_dataflows::retention::Retention;
 use pulso_events::delivery_sla::SlaConfig;
+use pulso_events::retention::Retention;
 use pulso_queries::{AlertsConfig, ApiConfig};
 use pulso_sinks::clickhouse::ClickHouseConfig;
 use serde::Deserialize;

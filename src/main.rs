@@ -3,8 +3,6 @@
 
 mod commands;
 mod config;
-mod progress;
-mod stats;
 
 use anyhow::Result;
 

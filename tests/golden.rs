@@ -8,8 +8,9 @@ use std::process::Command;
 
 use pulso_connectors::jsonl;
 use pulso_dataflows::retention::Retention;
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::views::ViewSet;
+use pulso_pipeline::replay::JsonlSource;
+use pulso_pipeline::{replay, ReplayConfig};
 
 /// The golden input holds records more than a week late in file order on purpose (and spans
 /// 14 days): these tests check the views of VIEWS.md without retention, which
@@ -109,8 +110,16 @@ fn streamed_replay_equals_the_golden_views_and_stops_on_input_errors() {
             ..Default::default()
         };
         let epochs = jsonl::stream_dir(&input).unwrap().epochs(5);
-        let output = pulso_dataflows::replay_stream(epochs, &config).unwrap();
+        let output = pulso_pipeline::replay_stream(epochs, &config).unwrap();
         assert_eq!(output.views, expected_views(), "workers = {workers}");
+        // The same pass read through the JSONL folder's record source.
+        let mut source = JsonlSource::new(jsonl::stream_dir(&input).unwrap());
+        let output = pulso_pipeline::replay_source(&mut source, 5, &config).unwrap();
+        assert_eq!(
+            output.views,
+            expected_views(),
+            "source, workers = {workers}"
+        );
 
         let records = jsonl::read_dir(&input).unwrap();
         let failing = records
@@ -118,9 +127,9 @@ fn streamed_replay_equals_the_golden_views_and_stops_on_input_errors() {
             .take(3)
             .map(|c| Ok(c.to_vec()))
             .chain([Err(std::io::Error::other("disk gone"))]);
-        let err = pulso_dataflows::replay_stream(failing, &config).unwrap_err();
+        let err = pulso_pipeline::replay_stream(failing, &config).unwrap_err();
         assert!(
-            matches!(err, pulso_dataflows::runner::DataflowError::Input(_)),
+            matches!(err, pulso_pipeline::DataflowError::Input(_)),
             "{err}"
         );
     }

@@ -14,8 +14,8 @@ mod support;
 use proptest::prelude::*;
 use pulso_dataflows::clock::EngineClock;
 use pulso_dataflows::retention::{Horizon, Retention, WindowHorizons};
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::RejectReason;
+use pulso_pipeline::{replay, ReplayConfig};
 
 /// An instant after the streams (2024-01-15 plus three days), so nothing is in the future.
 const NOW: i64 = 1_705_276_800_000_000 + 4 * 86_400_000_000;

@@ -9,9 +9,9 @@ use std::process::Command;
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_dataflows::retention::{Horizon, Retention, WindowHorizons};
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::MICROS_PER_DAY;
 use pulso_events::{Position, SourceRecord};
+use pulso_pipeline::{replay, ReplayConfig};
 use pulso_sinks::parquet::{read_whole_views, write_history, write_views, HISTORY_DIR};
 
 fn workspace() -> PathBuf {

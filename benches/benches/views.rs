@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pulso_benches::sample_records;
-use pulso_dataflows::{replay, ReplayConfig};
+use pulso_pipeline::{replay, ReplayConfig};
 
 fn all_views(c: &mut Criterion) {
     let records = sample_records(20_000, 3);

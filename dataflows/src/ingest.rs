@@ -33,11 +33,20 @@ pub enum Ingested {
 
 /// Decodes a source record into what the dataflow ingests, and applies the retention rules
 /// of its epoch (`admission`: too late, too far in the future); a rejected record is handed
-/// back with its rejection (for the DLQ). The record's bytes move into the dataflow, uncopied.
+/// back with its rejection (for the DLQ). The record's value bytes are copied once, into the
+/// event's shared `raw` (see [`ingest_ref`]).
 pub fn ingest(
     record: SourceRecord,
     admission: &Admission,
 ) -> (Ingested, Option<(SourceRecord, Rejection)>) {
+    let (ingested, rejection) = ingest_ref(&record, admission);
+    (ingested, rejection.map(|rejection| (record, rejection)))
+}
+
+/// [`ingest`] reading the record in place, for a caller that keeps it (the live loop archives
+/// the accepted records and sends the rejected ones to the DLQ): the value bytes are copied
+/// once, into the event's shared `raw`, and nothing else of the record is copied.
+pub fn ingest_ref(record: &SourceRecord, admission: &Admission) -> (Ingested, Option<Rejection>) {
     let decoded = record
         .decode()
         .and_then(|event| match admission.refuse(event.timestamp) {
@@ -48,7 +57,7 @@ pub fn ingest(
         Ok(event) => (
             Ingested::Accepted {
                 event: Arc::new(event),
-                raw: Arc::from(record.value),
+                raw: Arc::from(record.value.as_slice()),
                 position: record.position,
             },
             None,
@@ -58,7 +67,7 @@ pub fn ingest(
                 topic: record.topic,
                 reason: rejection.reason,
             },
-            Some((record, rejection)),
+            Some(rejection),
         ),
     }
 }

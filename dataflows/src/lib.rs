@@ -1,6 +1,8 @@
 //! Pulso's dataflows: every view of VIEWS.md maintained incrementally with timely and
-//! differential dataflow. Pure dataflow code: no network; its one file is the deduplication
-//! operator's spill log, an anonymous temporary file ([`winner_log`]).
+//! differential dataflow. Pure dataflow code: no network, no threads of its own (the drivers
+//! that feed the dataflow, the live epoch loop and the replay, are `pulso-pipeline`'s); its
+//! one file is the deduplication operator's spill log, an anonymous temporary file
+//! ([`winner_log`]). [`engine::routed_views`] is the dataflow both drivers build.
 //!
 //! Time is a `u64` epoch (not event time); event time is data, so a late event simply updates
 //! the windows it belongs to. Each domain module turns the deduplicated events into its views;
@@ -31,17 +33,16 @@ pub mod clock;
 pub mod cluster;
 pub mod dedup;
 pub mod distinct;
+pub mod engine;
 pub mod grading;
 pub mod health;
 pub mod ingest;
 pub mod intern;
 pub mod inventory;
-pub mod live;
 pub mod notifications;
 mod notifications_v2;
 pub mod orders;
 pub mod reduce_windows;
-pub mod runner;
 pub mod summarise;
 pub mod sums;
 pub mod timelines;
@@ -54,10 +55,8 @@ use differential_dataflow::collection::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewRow;
 
-pub use cluster::ClusterConfig;
-pub use ingest::{ingest, Ingested};
+pub use ingest::{ingest, ingest_ref, Ingested};
 pub use pulso_events::retention;
-pub use runner::{replay, replay_stream, ReplayConfig, ReplayOutput};
 
 use crate::aggregate::greatest_by_key;
 use crate::dedup::Deduplicated;

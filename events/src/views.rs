@@ -17,8 +17,10 @@ pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator != 0).then(|| numerator as f64 / denominator as f64)
 }
 
+pub mod changes;
 mod notifications_v2;
 
+pub use changes::EpochChanges;
 pub use notifications_v2::{NotificationFailures, NotificationLatency, NotificationVariants};
 
 /// The names of the views served at `/v1/views/{view}`, in registry order (every view but

@@ -6,9 +6,9 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::record_source::{RecordSource, SourceFactory};
 use pulso_connectors::generator::GeneratorConfig;
 use pulso_connectors::kafka::{DlqProducer, KafkaConfig};
-use pulso_dataflows::live::{RecordSource, SourceFactory};
 use pulso_events::views::ViewSet;
 use pulso_sinks::archive::{read_progress, ArchiveWriter};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};

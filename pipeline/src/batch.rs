@@ -1,12 +1,13 @@
 //! The shared steps of the batch commands (`replay`, `backfill`, `verify`) and of a live run's
 //! start: reading the raw archive with the rejected counts of its progress record,
-//! recomputing the views from it, rendering rejected records for `rejected.jsonl`, and making
-//! ClickHouse hold exactly a set of views.
+//! recomputing the views from it, writing a pass's views (Parquet snapshot and history) and
+//! rejected records, rendering rejected records for `rejected.jsonl`, and making ClickHouse
+//! hold exactly a set of views.
 
 use std::path::Path;
 
+use crate::replay::{replay_source, ArchiveSource, ReplayConfig};
 use pulso_dataflows::retention::Retention;
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
@@ -14,10 +15,12 @@ use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::RejectedRecord;
+use pulso_sinks::parquet::{clean_temp_files, write_history, write_views, HISTORY_DIR};
+use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
 use crate::recovery::restored_rejections;
+use crate::replay::ReplayOutput;
 
 /// What the raw archive holds: its accepted records and the rejected counts of its progress
 /// record.
@@ -62,14 +65,58 @@ impl Archive {
         let config = ReplayConfig {
             workers,
             as_of,
-            restored_rejections: self.rejected.clone(),
             retention,
             sla,
             ..Default::default()
         };
-        let output = replay(self.epochs.clone(), &config)?;
+        let mut source = self.clone().into_source();
+        let output = replay_source(&mut source, usize::MAX, &config)?;
         Ok((output.views, output.watermark))
     }
+
+    /// The archive as a record source: one poll of `usize::MAX` per archived epoch, the
+    /// progress record's rejected counts restored.
+    pub fn into_source(self) -> ArchiveSource {
+        ArchiveSource::new(self.epochs, self.rejected)
+    }
+}
+
+/// Writes a batch pass's views as Parquet under `out`: the rows `retention` keeps to
+/// `out/views/`, the expired ones to `out/history/` as part `part` (`replay`, `backfill`).
+pub fn write_parquet(
+    out: &Path,
+    output: &ReplayOutput,
+    retention: &Retention,
+    part: &str,
+) -> Result<()> {
+    let (retained, expired) = retention.split(output.views.clone(), output.watermark);
+    write_views(&out.join("views"), &retained)?;
+    write_history(&out.join(HISTORY_DIR), &expired, part)?;
+    Ok(())
+}
+
+/// The files of `pulso replay` under `out`: removes what interrupted writes left, writes the
+/// views as [`write_parquet`] does (part `replay`) and the rejected records to
+/// `out/rejected.jsonl`; returns how many records were rejected.
+pub fn write_replay_files(
+    out: &Path,
+    output: &ReplayOutput,
+    retention: &Retention,
+) -> Result<usize> {
+    let views_dir = out.join("views");
+    std::fs::create_dir_all(&views_dir).map_err(PipelineError::io(|| {
+        format!("creating {}", views_dir.display())
+    }))?;
+    clean_temp_files(&views_dir)?;
+    clean_temp_files(out)?;
+    write_parquet(out, output, retention, "replay")?;
+    let rejected: Vec<RejectedRecord> = output
+        .rejected
+        .iter()
+        .map(|(record, rejection)| rejected_record(record.clone(), rejection.clone()))
+        .collect();
+    write_rejected_jsonl(&out.join("rejected.jsonl"), &rejected)?;
+    Ok(rejected.len())
 }
 
 /// A rejected record as a line of `rejected.jsonl`.

@@ -1,9 +1,10 @@
 //! The consumer of the engine's events: gathers each epoch's view changes and, when the
-//! epoch closes, applies them to the serving store and ClickHouse (all views together, so no
-//! reader sees half an epoch), sends rejected records to the dead-letter topic (flushed when
-//! their epoch closes, see [`crate::dead_letters`]) and `rejected.jsonl`, keeps the live
-//! status (lag, DLQ size, rates) current, and refreshes the Parquet view snapshots every
-//! `snapshot_secs` (a large view less often: see `snapshot`).
+//! epoch closes, consolidates them once ([`EpochChanges`]) and hands the same changes to the
+//! serving store and ClickHouse (all views together, so no reader sees half an epoch; the
+//! Parquet snapshots and history are written from the store), sends rejected records to the
+//! dead-letter topic (flushed when their epoch closes, see [`crate::dead_letters`]) and
+//! `rejected.jsonl`, keeps the live status (lag, DLQ size, rates) current, and refreshes the
+//! Parquet view snapshots every `snapshot_secs` (a large view less often: see `snapshot`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,8 +13,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pulso_dataflows::live::EngineEvent;
-use pulso_events::views::ViewRow;
+use crate::epoch_loop::EngineEvent;
+use pulso_events::views::{EpochChanges, ViewRow};
 use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, HISTORY_DIR};
@@ -67,20 +68,6 @@ pub struct Outputs {
     /// `rejected.jsonl`, process `p` its own `rejected-p<p>.jsonl` (it rejects what its
     /// workers read).
     pub process_id: usize,
-}
-
-/// Sorts changes and sums the diffs of equal rows, dropping those that cancel.
-fn consolidate(mut changes: Vec<(ViewRow, isize)>) -> Vec<(ViewRow, isize)> {
-    changes.sort();
-    let mut out: Vec<(ViewRow, isize)> = Vec::with_capacity(changes.len());
-    for (row, diff) in changes {
-        match out.last_mut() {
-            Some((last, d)) if *last == row => *d += diff,
-            _ => out.push((row, diff)),
-        }
-    }
-    out.retain(|(_, d)| *d != 0);
-    out
 }
 
 /// Records read in an epoch, from the change of the per-topic health counters.
@@ -164,13 +151,14 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     dlq.epoch_closed(epoch)
                         .map_err(PipelineError::DeadLetters)?;
                 }
-                let changes = consolidate(std::mem::take(&mut pending));
+                // The one consolidation of the epoch: ClickHouse and the store share it.
+                let changes = EpochChanges::consolidate(std::mem::take(&mut pending));
                 rate_window.1 += records_in(&changes);
                 if let Some(clickhouse) = &outputs.clickhouse {
                     let version = clickhouse.base_version + epoch;
                     clickhouse.writer.send(version, changes.clone())?;
                 }
-                let expired = outputs.store.apply_epoch(epoch, changes);
+                let expired = outputs.store.apply_changes(epoch, changes);
                 outputs.signals.lag.published(epoch);
                 if leader {
                     history.extend(expired, epoch)?;

@@ -3,11 +3,30 @@
 //! print the same chain the binary printed before the pipeline became a crate).
 
 use pulso_connectors::kafka::Error as KafkaError;
-use pulso_dataflows::cluster::ClusterError;
-use pulso_dataflows::runner::DataflowError;
+use pulso_events::views::ViewRow;
 use pulso_queries::{ConfigError, ServeError};
 use pulso_sinks::clickhouse::ClickHouseError;
 use pulso_sinks::SinkError;
+
+use crate::cluster::ClusterError;
+
+/// Errors of a dataflow run (the live loop or a replay): the engine's own, kept apart from
+/// [`PipelineError`] so that a replay's caller can tell them.
+#[derive(Debug, thiserror::Error)]
+pub enum DataflowError {
+    /// Timely could not start its workers.
+    #[error("timely could not start: {0}")]
+    Start(String),
+    /// A worker thread panicked.
+    #[error("a dataflow worker failed: {0}")]
+    Worker(String),
+    /// Reading the input batches failed.
+    #[error("reading the input failed: {0}")]
+    Input(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A view row ended with a multiplicity other than 0 or 1 (a bug in a view).
+    #[error("view row with multiplicity {1}: {0:?}")]
+    Multiplicity(Box<ViewRow>, isize),
+}
 
 /// What can stop a run, a replay, a backfill or a check of the pipeline.
 #[derive(Debug, thiserror::Error)]

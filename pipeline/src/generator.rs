@@ -7,6 +7,30 @@
 use pulso_connectors::generator::{GeneratorConfig, SPAN};
 use pulso_dataflows::clock::EngineClock;
 
+/// A generator setting refused.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum GeneratorError {
+    /// The rate is not a positive finite number.
+    #[error("--rate {0}: expected a positive number of records per second")]
+    Rate(f64),
+    /// The time scale is not a positive finite number.
+    #[error("--time-scale {0}: expected a positive number (event seconds per wall second)")]
+    TimeScale(f64),
+}
+
+/// Refuses a time scale or a rate that is not a positive finite number.
+pub fn check_pace(time_scale: Option<f64>, rate: f64) -> Result<(), GeneratorError> {
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(GeneratorError::Rate(rate));
+    }
+    match time_scale {
+        Some(factor) if !(factor.is_finite() && factor > 0.0) => {
+            Err(GeneratorError::TimeScale(factor))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The generator settings of `pulso run`, resolved.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LiveGenerator {
@@ -23,6 +47,34 @@ pub struct LiveGenerator {
 }
 
 impl LiveGenerator {
+    /// Records per second by default.
+    pub const DEFAULT_RATE: f64 = 5_000.0;
+    /// Records in all by default.
+    pub const DEFAULT_SCALE: u64 = 10_000_000;
+    /// Random seed by default.
+    pub const DEFAULT_SEED: u64 = 1;
+
+    /// The generator of the settings given (flags over the config file's `generator`
+    /// section, merged by the caller), the defaults for the others; refuses a rate or time
+    /// scale that is not positive.
+    pub fn resolve(
+        rate: Option<f64>,
+        scale: Option<u64>,
+        seed: Option<u64>,
+        time_scale: Option<f64>,
+        archive: Option<bool>,
+    ) -> Result<LiveGenerator, GeneratorError> {
+        let generator = LiveGenerator {
+            rate: rate.unwrap_or(Self::DEFAULT_RATE),
+            scale: scale.unwrap_or(Self::DEFAULT_SCALE),
+            seed: seed.unwrap_or(Self::DEFAULT_SEED),
+            time_scale,
+            archive: archive.unwrap_or(true),
+        };
+        check_pace(generator.time_scale, generator.rate)?;
+        Ok(generator)
+    }
+
     /// The stream at wall instant `now` (UTC microseconds). Without a time scale its 14
     /// days end at `now` (as they always have); with one it starts at `now` and spans
     /// `scale × time_scale / rate` seconds.
@@ -77,6 +129,37 @@ mod tests {
             time_scale,
             archive: true,
         }
+    }
+
+    #[test]
+    fn defaults_for_what_is_not_given() {
+        let defaults = LiveGenerator::resolve(None, None, None, None, None).unwrap();
+        assert_eq!(
+            defaults,
+            LiveGenerator {
+                rate: LiveGenerator::DEFAULT_RATE,
+                scale: LiveGenerator::DEFAULT_SCALE,
+                seed: LiveGenerator::DEFAULT_SEED,
+                time_scale: None,
+                archive: true,
+            }
+        );
+        let given = LiveGenerator::resolve(Some(100.0), None, None, Some(600.0), Some(false));
+        let given = given.unwrap();
+        assert_eq!(given.rate, 100.0);
+        assert_eq!((given.time_scale, given.archive), (Some(600.0), false));
+    }
+
+    #[test]
+    fn refuses_bad_numbers() {
+        assert!(check_pace(Some(600.0), 20_000.0).is_ok());
+        assert!(check_pace(None, 1.0).is_ok());
+        for (scale, rate) in [(Some(0.0), 1.0), (Some(-1.0), 1.0), (Some(f64::NAN), 1.0)] {
+            assert!(check_pace(scale, rate).is_err());
+        }
+        assert!(check_pace(None, 0.0).is_err());
+        assert!(check_pace(Some(1.0), f64::INFINITY).is_err());
+        assert!(LiveGenerator::resolve(None, None, None, Some(0.0), None).is_err());
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::record_source::{EpochRead, RecordSource};
 use pulso_connectors::kafka::owner;
-use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{Position, RejectReason, SourceRecord, Topic};
 use pulso_sinks::archive::{read_archive, read_progress, PartitionsProgress, Progress};

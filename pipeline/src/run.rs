@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use crate::cluster::ClusterConfig;
+use crate::epoch_loop::{run_live, AsOfMode, LiveConfig};
 use pulso_connectors::kafka::KafkaConfig;
 use pulso_dataflows::clock::EngineClock;
-use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig};
 use pulso_dataflows::retention::Retention;
-use pulso_dataflows::ClusterConfig;
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_queries::{ServeConfig, ViewStore};
 use pulso_sinks::clickhouse::ClickHouseConfig;

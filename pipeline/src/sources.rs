@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::record_source::{EpochRead, RecordSource};
 use pulso_connectors::generator::{Generator, GeneratorConfig, Numbering};
 use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
-use pulso_dataflows::live::{EpochRead, RecordSource};
 use pulso_dataflows::Epoch;
 use pulso_events::{RejectReason, SourceRecord};
-use pulso_sinks::archive::{ArchiveRecord, ArchiveWriter, PartitionProgress, PartitionsProgress};
+use pulso_sinks::archive::{ArchiveWriter, PartitionProgress, PartitionsProgress};
 
 use crate::dead_letters::DlqDelivered;
 use crate::durability::Durability;
@@ -355,19 +355,6 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
             return;
         }
         let epoch = self.epoch_base + epoch;
-        let records: Vec<ArchiveRecord> = read
-            .accepted
-            .iter()
-            .map(|(record, timestamp)| ArchiveRecord {
-                topic: record.topic,
-                position: record.position,
-                key: record.key.clone(),
-                value: record.value.clone(),
-                timestamp: *timestamp,
-                epoch,
-                headers: record.headers.clone(),
-            })
-            .collect();
         for (topic, position, reason) in &read.rejected {
             let key = (
                 format!("{}{}", self.topic_prefix, topic.name()),
@@ -385,7 +372,8 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
         let writer = &mut self.writer;
         if self
             .durability
-            .write(what, || writer.write_epoch(epoch, &records))
+            // The accepted records are encoded in place, their bytes not copied.
+            .write(what, || writer.write_accepted(epoch, &read.accepted))
             .is_err()
         {
             self.stopped = true;

@@ -8,13 +8,12 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::Micros;
-use pulso_pipeline::batch::{write_to_clickhouse, Archive};
-use pulso_sinks::parquet::{write_history, write_views, HISTORY_DIR};
+use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive};
+use pulso_pipeline::progress::Progress;
+use pulso_pipeline::{replay_source, ReplayConfig};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
-use crate::progress::Progress;
 
 /// Flags of `pulso backfill`.
 #[derive(Debug, Args)]
@@ -65,20 +64,18 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
         workers: args.workers,
         as_of: args.as_of,
         progress: Some(progress.counter()),
-        restored_rejections: archive.rejected,
         retention: file.retention.for_archive(),
         sla: file.sla.delivery_seconds,
         ..Default::default()
     };
-    let output = replay(archive.epochs, &config);
+    // One poll per archived epoch; the progress record's rejected counts come with it.
+    let output = replay_source(&mut archive.into_source(), usize::MAX, &config);
     progress.finish();
     let output = output?;
     let secs = started.elapsed().as_secs_f64();
 
     if let Some(out) = &args.out {
-        let (retained, expired) = file.retention.split(output.views.clone(), output.watermark);
-        write_views(&out.join("views"), &retained)?;
-        write_history(&out.join(HISTORY_DIR), &expired, "backfill")?;
+        write_parquet(out, &output, &file.retention, "backfill")?;
     }
     if let Some(config) = args.clickhouse.config(&file) {
         let url = config.url.clone();

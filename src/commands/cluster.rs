@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use pulso_dataflows::ClusterConfig;
+use pulso_pipeline::ClusterConfig;
 
 /// Timely cluster settings: every process runs the same command with its own `--process-id`.
 #[derive(Debug, Args)]

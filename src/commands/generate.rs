@@ -8,8 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_connectors::jsonl;
-
-use super::generator;
+use pulso_pipeline::generator::check_pace;
 
 /// Flags of `pulso generate`.
 #[derive(Debug, Args)]
@@ -35,7 +34,7 @@ pub(crate) struct GenerateArgs {
 
 /// Generates the streams and writes them.
 pub(crate) fn run(args: &GenerateArgs) -> Result<()> {
-    generator::check(args.time_scale, args.rate)?;
+    check_pace(args.time_scale, args.rate)?;
     let started = Instant::now();
     let mut config = GeneratorConfig {
         seed: args.seed,

@@ -11,17 +11,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
-use pulso_dataflows::{replay_stream, ReplayConfig};
 use pulso_events::time::Micros;
-use pulso_sinks::parquet::{clean_temp_files, write_history, write_views, HISTORY_DIR};
-use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
-
-use pulso_pipeline::batch::{rejected_record, write_to_clickhouse};
+use pulso_pipeline::batch::{write_replay_files, write_to_clickhouse};
+use pulso_pipeline::progress::{peak_rss_bytes, Progress};
+use pulso_pipeline::replay::JsonlSource;
+use pulso_pipeline::{replay_source, ReplayConfig};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
 use super::cluster::ClusterArgs;
-use crate::progress::Progress;
-use crate::stats::peak_rss_bytes;
 
 /// Flags of `pulso replay`.
 #[derive(Debug, Args)]
@@ -57,12 +54,12 @@ pub(crate) struct ReplayArgs {
 pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let file = args.config.load()?;
     // The first pass (opening and counting the lines of every topic file); the records are
-    // read as the replay goes, in `into_epochs`' order.
+    // read as the replay goes, in `stream_dir`'s order.
     let read_started = Instant::now();
-    let batches = jsonl::stream_dir(&args.input)
-        .with_context(|| format!("reading {}", args.input.display()))?
-        .epochs(args.epoch_records);
-    let total = batches.total();
+    let mut source = jsonl::stream_dir(&args.input)
+        .map(JsonlSource::new)
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    let total = source.total();
     let read_secs = read_started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -78,7 +75,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         progress: progress.as_ref().map(Progress::counter),
         ..Default::default()
     };
-    let output = replay_stream(batches, &config);
+    let output = replay_source(&mut source, args.epoch_records, &config);
     drop(progress);
     let output = output.with_context(|| format!("replaying {}", args.input.display()))?;
     let secs = started.elapsed().as_secs_f64();
@@ -95,21 +92,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         return Ok(());
     }
 
-    let views_dir = args.out.join("views");
-    std::fs::create_dir_all(&views_dir)
-        .with_context(|| format!("creating {}", views_dir.display()))?;
-    clean_temp_files(&views_dir)?;
-    clean_temp_files(&args.out)?;
-    // Retention: the snapshot holds the retained rows, the history the expired ones.
-    let (retained, expired) = file.retention.split(output.views.clone(), output.watermark);
-    write_views(&views_dir, &retained)?;
-    write_history(&args.out.join(HISTORY_DIR), &expired, "replay")?;
-    let rejected: Vec<RejectedRecord> = output
-        .rejected
-        .iter()
-        .map(|(record, rejection)| rejected_record(record.clone(), rejection.clone()))
-        .collect();
-    write_rejected_jsonl(&args.out.join("rejected.jsonl"), &rejected)?;
+    let rejected = write_replay_files(&args.out, &output, &file.retention)?;
     if let Some(config) = args.clickhouse.config(&file) {
         let url = config.url.clone();
         let written = write_to_clickhouse(config, &output.views)?;
@@ -117,12 +100,11 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     }
 
     println!(
-        "replayed {total} records ({} rejected) on {workers} in {secs:.2}s: {:.0} events/s; read {read_secs:.2}s; {} view changes; peak RSS {:.1} MiB",
-        rejected.len(),
+        "replayed {total} records ({rejected} rejected) on {workers} in {secs:.2}s: {:.0} events/s; read {read_secs:.2}s; {} view changes; peak RSS {:.1} MiB",
         total as f64 / secs.max(1e-9),
         output.changes,
         peak_rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0),
     );
-    println!("views written to {}", views_dir.display());
+    println!("views written to {}", args.out.join("views").display());
     Ok(())
 }

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use pulso_connectors::kafka::{KafkaConfig, StartPosition};
+use pulso_pipeline::generator::LiveGenerator;
 use pulso_pipeline::{run_live_job, LiveRun};
 use pulso_queries::ServeConfig;
 
 use super::args::{start_position, ClickHouseArgs};
 use super::cluster::ClusterArgs;
-use super::generator;
 use crate::config::{FileConfig, GeneratorSection};
 
 /// Flags of `pulso run`.
@@ -110,7 +110,8 @@ fn load_config(args: &RunArgs) -> Result<LiveRun> {
         time_scale: args.time_scale,
         archive: args.no_archive.then_some(false),
     };
-    let generator = generator::resolve(flags, file.generator)?;
+    let s = flags.or(file.generator);
+    let generator = LiveGenerator::resolve(s.rate, s.scale, s.seed, s.time_scale, s.archive)?;
     if generator.time_scale.is_some() && (args.brokers.is_some() || file.kafka.is_some()) {
         bail!("--time-scale (generator.time_scale) applies to the built-in generator only, not to a Kafka source");
     }

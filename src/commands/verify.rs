@@ -1,21 +1,18 @@
 //! `pulso verify --archive DIR [--clickhouse URL] [--views DIR] [--api URL] [--config FILE]`:
 //! recomputes every view from the raw archive (with the config file's retention horizons)
 //! and diffs it against what the live run published (ClickHouse, its Parquet snapshots, its
-//! HTTP API), printing each difference and exiting non-zero on any. Open cases are graded at the target's own `as_of`. `pipeline_health`
-//! counts the archived (accepted) records plus the rejected ones of the archive's progress
-//! record; the API's `/v1/pipeline_health` (live counters, lag) is not compared. An API
-//! that answers 429 (rate limited) is retried a bounded number of times, then reported
-//! (the checks themselves: `pulso_pipeline::verify`).
+//! HTTP API), printing each difference and exiting non-zero on any. Open cases are graded at
+//! the target's own `as_of`. `pipeline_health` counts the archived (accepted) records plus
+//! the rejected ones of the archive's progress record; the API's `/v1/pipeline_health` (live
+//! counters, lag) is not compared. An API that answers 429 (rate limited) is retried a
+//! bounded number of times, then reported (the checks themselves: `pulso_pipeline::verify`).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use pulso_events::views::ViewSet;
 use pulso_pipeline::batch::Archive;
-use pulso_pipeline::verify::{report, verify_api};
-use pulso_sinks::clickhouse::ClickHouseSink;
-use pulso_sinks::parquet::read_whole_views;
+use pulso_pipeline::verify::{verify_api, verify_stores};
 
 use super::args::{ClickHouseArgs, ConfigArgs};
 
@@ -50,38 +47,13 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
     let file = args.config.load()?;
     let archive = Archive::read(&args.archive, None, None)?;
-    let mut targets: Vec<(String, ViewSet)> = Vec::new();
-    if let Some(config) = args.clickhouse.config(&file) {
-        targets.push((
-            format!("clickhouse {}", config.url),
-            ClickHouseSink::connect(config)?.read_views()?,
-        ));
-    }
-    if let Some(dir) = &args.views {
-        targets.push((format!("parquet {}", dir.display()), read_whole_views(dir)?));
-    }
-    let mut total = 0;
-    for (target, actual) in &targets {
-        let retention = file.retention.for_archive();
-        let (expected, _) = archive.recompute(
-            args.workers,
-            (retention, file.sla.delivery_seconds),
-            actual.as_of,
-        )?;
-        let n = report(target, &expected, actual);
-        println!(
-            "{target}: {n} differences from the {} archived records",
-            archive.records()
-        );
-        total += n;
-    }
+    let settings = (file.retention, file.sla.delivery_seconds);
+    let clickhouse = args.clickhouse.config(&file);
+    let views = args.views.as_deref();
+    let mut total = verify_stores(&archive, clickhouse, views, args.workers, settings)?;
     if let Some(api) = &args.api {
-        total += verify_api(
-            api,
-            &archive,
-            args.workers,
-            (file.retention.for_archive(), file.sla.delivery_seconds),
-        )?;
+        let settings = (file.retention.for_archive(), file.sla.delivery_seconds);
+        total += verify_api(api, &archive, args.workers, settings)?;
     }
     if total > 0 {
         bail!("{total} differences between the archive and the published views");

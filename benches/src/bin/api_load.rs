@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use pulso_benches::sample_records;
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::time::format_rfc3339;
 use pulso_events::views::{ViewRow, ViewSet};
+use pulso_pipeline::{replay, ReplayConfig};
 use pulso_queries::config::{ApiConfig, RateLimit, Secret, TokenConfig};
 use pulso_queries::{ServeConfig, ViewStore};
 

@@ -24,10 +24,11 @@ use differential_dataflow::input::Input;
 use pulso_connectors::jsonl;
 use pulso_dataflows::clock::wall_clock_micros;
 use pulso_dataflows::retention::Retention;
-use pulso_dataflows::runner::{shares, Share};
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
-use pulso_dataflows::{build_views, ingest, ClusterConfig, Epoch};
+use pulso_dataflows::{build_views, ingest, Epoch};
 use pulso_events::SourceRecord;
+use pulso_pipeline::replay::{shares, Share};
+use pulso_pipeline::ClusterConfig;
 
 #[derive(Parser)]
 #[command(about = "Pulso's dataflows driven epoch by epoch: latency and update cost")]

@@ -10,12 +10,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc, Mutex};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
-use pulso_dataflows::live::{run_live, AsOfMode, LiveConfig};
-use pulso_dataflows::{replay, ReplayConfig};
 use pulso_events::views::ViewSet;
 use pulso_events::{Position, SourceRecord, Topic};
 use pulso_pipeline::consumer::{consume, Outputs};
+use pulso_pipeline::epoch_loop::{run_live, AsOfMode, LiveConfig};
 use pulso_pipeline::sources::{NoSource, ReadSignals};
+use pulso_pipeline::{replay, ReplayConfig};
 use pulso_pipeline::{RecordSource, SourceFactory};
 use pulso_queries::ViewStore;
 use pulso_sinks::changes::diff_views;

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use pulso_events::registry::{View, VIEW_COUNT};
 use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
-use pulso_events::views::{SlaStatus, ViewRow, ViewSet};
+use pulso_events::views::{EpochChanges, SlaStatus, ViewRow, ViewSet};
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::Histogram;
@@ -256,28 +256,66 @@ impl ViewStore {
     pub fn apply_epoch_at(
         &self,
         epoch: u64,
-        mut changes: Vec<(ViewRow, isize)>,
+        changes: Vec<(ViewRow, isize)>,
         now: SystemTime,
     ) -> Vec<ViewRow> {
         // Consolidate outside the lock: the write lock is held only for the map updates.
-        changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut removed = Vec::new();
+        self.apply_changes_at(epoch, EpochChanges::consolidate(changes), now)
+    }
+
+    /// [`ViewStore::apply_epoch`] of changes already consolidated (the live consumer's, shared
+    /// with ClickHouse): nothing is sorted again. The rows move into the store when this is
+    /// the changes' only handle; otherwise the inserted rows are cloned (the removed ones only
+    /// looked up).
+    pub fn apply_changes(&self, epoch: u64, changes: EpochChanges) -> Vec<ViewRow> {
+        self.apply_changes_at(epoch, changes, SystemTime::now())
+    }
+
+    /// [`ViewStore::apply_changes`] recording `now` as the time the views caught up.
+    pub fn apply_changes_at(
+        &self,
+        epoch: u64,
+        changes: EpochChanges,
+        now: SystemTime,
+    ) -> Vec<ViewRow> {
+        // Each row's tenant is worked out here, outside the lock.
         let mut inserted = Vec::new();
-        let mut iter = changes.into_iter().peekable();
-        while let Some((row, mut diff)) = iter.next() {
-            while let Some((_, d)) = iter.next_if(|(next, _)| *next == row) {
-                diff += d;
+        match changes.try_into_vec() {
+            Ok(owned) => {
+                let mut removed = Vec::new();
+                for (row, diff) in owned {
+                    match diff > 0 {
+                        true => inserted.push((tenant_of(&row), row)),
+                        false => removed.push((tenant_of(&row), row)),
+                    }
+                }
+                self.apply_rows(epoch, &removed, inserted, now)
             }
-            // Each row's tenant is worked out here, outside the lock.
-            match diff {
-                0 => {}
-                d if d > 0 => inserted.push((tenant_of(&row), row)),
-                _ => removed.push((tenant_of(&row), row)),
+            Err(shared) => {
+                let mut removed = Vec::new();
+                for (row, diff) in shared.iter() {
+                    match *diff > 0 {
+                        true => inserted.push((tenant_of(row), row.clone())),
+                        false => removed.push((tenant_of(row), row)),
+                    }
+                }
+                self.apply_rows(epoch, &removed, inserted, now)
             }
         }
+    }
+
+    /// Removes `removed` and inserts `inserted` under one write lock, then expires what the
+    /// epoch's watermark expires; returns the expired rows.
+    fn apply_rows<R: std::borrow::Borrow<ViewRow>>(
+        &self,
+        epoch: u64,
+        removed: &[(String, R)],
+        inserted: Vec<(String, ViewRow)>,
+        now: SystemTime,
+    ) -> Vec<ViewRow> {
         let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
-        for (tenant, row) in &removed {
-            tables.remove(tenant, row);
+        for (tenant, row) in removed {
+            tables.remove(tenant, row.borrow());
         }
         for (tenant, row) in inserted {
             tables.insert(tenant, row);

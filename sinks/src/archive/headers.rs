@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use arrow::record_batch::RecordBatch;
 use pulso_events::RecordHeader;
 
-use super::write::ArchiveRecord;
+use super::row::ArchiveRow;
 use crate::SinkError;
 
 /// The column name.
@@ -37,8 +37,8 @@ pub(super) fn headers_field() -> Field {
 }
 
 /// The `headers` column of `records`: null where a record has no headers.
-pub(crate) fn encode_headers(records: &[&ArchiveRecord]) -> Result<ArrayRef, SinkError> {
-    let all = records.iter().flat_map(|r| r.headers.iter());
+pub(crate) fn encode_headers<R: ArchiveRow>(records: &[&R]) -> Result<ArrayRef, SinkError> {
+    let all = records.iter().flat_map(|r| r.headers().iter());
     let keys: StringArray = all.clone().map(|(k, _)| Some(k.as_str())).collect();
     let values: BinaryArray = all.map(|(_, v)| v.as_deref()).collect();
     let items = StructArray::try_new(
@@ -46,8 +46,8 @@ pub(crate) fn encode_headers(records: &[&ArchiveRecord]) -> Result<ArrayRef, Sin
         vec![Arc::new(keys) as ArrayRef, Arc::new(values)],
         None,
     )?;
-    let offsets = OffsetBuffer::from_lengths(records.iter().map(|r| r.headers.len()));
-    let present: Vec<bool> = records.iter().map(|r| !r.headers.is_empty()).collect();
+    let offsets = OffsetBuffer::from_lengths(records.iter().map(|r| r.headers().len()));
+    let present: Vec<bool> = records.iter().map(|r| !r.headers().is_empty()).collect();
     let nulls = present.contains(&false).then(|| NullBuffer::from(present));
     Ok(Arc::new(ListArray::try_new(
         item_field(),
@@ -133,8 +133,8 @@ mod tests {
 
     use super::*;
     use crate::archive::{
-        archive_schema, day_of, part_file_name, partition_dir, read_archive, ArchiveWriter,
-        ARCHIVE_COLUMNS,
+        archive_schema, day_of, part_file_name, partition_dir, read_archive, ArchiveRecord,
+        ArchiveWriter, ARCHIVE_COLUMNS,
     };
     use crate::parquet::TIMESTAMP_ZONE;
 

@@ -8,6 +8,7 @@
 mod headers;
 mod progress;
 mod read;
+mod row;
 #[cfg(test)]
 mod tests;
 mod write;
@@ -17,6 +18,7 @@ pub use progress::{
     PROGRESS_DIR,
 };
 pub use read::{list_archive_files, read_archive, ArchiveFile, ArchiveReader, READ_BATCH_ROWS};
+pub use row::ArchiveRow;
 pub use write::{
     archive_schema, clean_temp_files_recursive, day_of, format_day, parse_day,
     parse_part_file_name, part_file_name, partition_dir, ArchiveRecord, ArchiveWriter,

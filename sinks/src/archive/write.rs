@@ -38,6 +38,8 @@ use chrono::{Datelike, NaiveDate};
 use pulso_events::time::{Micros, MICROS_PER_DAY};
 use pulso_events::{Position, RecordHeader, SourceRecord, Topic};
 
+use super::row::ArchiveRow;
+
 use super::headers::{encode_headers, headers_field, HEADERS_COLUMN};
 use super::progress::{write_progress, PartitionsProgress};
 use super::{MAX_ROW_GROUP_ROWS, ZSTD_LEVEL};
@@ -224,32 +226,27 @@ fn writer_properties() -> Result<WriterProperties, SinkError> {
 }
 
 /// The batch of `records`, all of `topic` and accepted by `epoch`, in the given order.
-pub(crate) fn encode(
+pub(crate) fn encode<R: ArchiveRow>(
     topic: Topic,
     epoch: u64,
-    records: &[&ArchiveRecord],
+    records: &[&R],
 ) -> Result<RecordBatch, SinkError> {
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(
             records.iter().map(|_| topic.name()),
         )),
         Arc::new(Int32Array::from_iter_values(
-            records.iter().map(|r| r.position.partition),
+            records.iter().map(|r| r.position().partition),
         )),
         Arc::new(Int64Array::from_iter_values(
-            records.iter().map(|r| r.position.offset),
+            records.iter().map(|r| r.position().offset),
         )),
-        Arc::new(
-            records
-                .iter()
-                .map(|r| r.key.as_deref())
-                .collect::<BinaryArray>(),
-        ),
+        Arc::new(records.iter().map(|r| r.key()).collect::<BinaryArray>()),
         Arc::new(BinaryArray::from_iter_values(
-            records.iter().map(|r| r.value.as_slice()),
+            records.iter().map(|r| r.value()),
         )),
         Arc::new(
-            TimestampMicrosecondArray::from_iter_values(records.iter().map(|r| r.timestamp))
+            TimestampMicrosecondArray::from_iter_values(records.iter().map(|r| r.timestamp()))
                 .with_timezone(TIMESTAMP_ZONE),
         ),
         Arc::new(Int64Array::from_value(epoch as i64, records.len())),
@@ -308,16 +305,35 @@ impl ArchiveWriter {
         epoch: u64,
         records: &[ArchiveRecord],
     ) -> Result<Vec<PathBuf>, SinkError> {
+        self.write_rows(epoch, records)
+    }
+
+    /// [`ArchiveWriter::write_epoch`] of a live run's accepted records and their event times,
+    /// read in place: their bytes are encoded without a copy.
+    pub fn write_accepted(
+        &mut self,
+        epoch: u64,
+        accepted: &[(SourceRecord, Micros)],
+    ) -> Result<Vec<PathBuf>, SinkError> {
+        self.write_rows(epoch, accepted)
+    }
+
+    /// [`ArchiveWriter::write_epoch`] of any [`ArchiveRow`]s.
+    fn write_rows<R: ArchiveRow>(
+        &mut self,
+        epoch: u64,
+        records: &[R],
+    ) -> Result<Vec<PathBuf>, SinkError> {
         if i64::try_from(epoch).is_err() {
             return Err(SinkError::Schema {
                 file: "archive".to_owned(),
                 message: format!("epoch {epoch} does not fit the int64 `epoch` column"),
             });
         }
-        let mut groups: BTreeMap<(Topic, i64), Vec<&ArchiveRecord>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Topic, i64), Vec<&R>> = BTreeMap::new();
         for record in records {
             groups
-                .entry((record.topic, day_of(record.timestamp)))
+                .entry((record.topic(), day_of(record.timestamp())))
                 .or_default()
                 .push(record);
         }
@@ -331,7 +347,7 @@ impl ArchiveWriter {
             let mut staged = Vec::with_capacity(groups.len());
             let mut dirs = BTreeSet::new();
             for ((topic, day), mut group) in groups {
-                group.sort_by_key(|r| r.position);
+                group.sort_by_key(|r| r.position());
                 let dir = partition_dir(&self.root, topic, day)?;
                 create_dir(&self.root, &dir, &mut dirs)?;
                 let path = dir.join(&name);
@@ -366,12 +382,12 @@ impl ArchiveWriter {
     }
 
     /// Writes one part file into `file`, in slices of at most a row group, and returns it.
-    fn write_file(
+    fn write_file<R: ArchiveRow>(
         &self,
         file: File,
         topic: Topic,
         epoch: u64,
-        records: &[&ArchiveRecord],
+        records: &[&R],
     ) -> Result<File, SinkError> {
         let properties = self.properties.clone();
         let mut writer = ArrowWriter::try_new(file, archive_schema(), Some(properties))?;

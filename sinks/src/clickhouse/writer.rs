@@ -5,17 +5,17 @@
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use pulso_events::views::ViewRow;
+use pulso_events::views::EpochChanges;
 
 use super::error::ClickHouseError;
 use super::metrics::SinkMetrics;
 use super::sink::ClickHouseSink;
 use super::ClickHouseConfig;
 
-/// One closed epoch and its consolidated changes.
+/// One closed epoch and its consolidated changes (shared with the serving store).
 struct Job {
     epoch: u64,
-    changes: Vec<(ViewRow, isize)>,
+    changes: EpochChanges,
 }
 
 /// The sending side of a background writer started by [`spawn_writer`].
@@ -62,9 +62,16 @@ pub fn spawn_writer(config: ClickHouseConfig, capacity: usize) -> (WriterHandle,
 }
 
 impl WriterHandle {
-    /// Queues the consolidated changes of the closed epoch `epoch`, blocking while the queue
-    /// is full. Fails when the writer has stopped after an error.
-    pub fn send(&self, epoch: u64, changes: Vec<(ViewRow, isize)>) -> Result<(), ClickHouseError> {
+    /// Queues the changes of the closed epoch `epoch`, blocking while the queue is full: an
+    /// [`EpochChanges`] is shared as it is (the live consumer's, consolidated once for every
+    /// output), a `Vec` is consolidated first. Fails when the writer has stopped after an
+    /// error.
+    pub fn send(
+        &self,
+        epoch: u64,
+        changes: impl Into<EpochChanges>,
+    ) -> Result<(), ClickHouseError> {
+        let changes = changes.into();
         let sender = self.sender.as_ref().ok_or(ClickHouseError::WriterStopped)?;
         self.metrics.add_pending();
         sender.send(Job { epoch, changes }).map_err(|_| {

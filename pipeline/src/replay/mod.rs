@@ -1,33 +1,42 @@
 //! Runs the dataflows over recorded batches on 1..N timely workers in this process: one
 //! deterministic pass where batch `e` is epoch `e`, collecting the final view rows and the
-//! rejected records. Replay, tests and benchmarks use it. The batches may be read as the
-//! replay goes ([`replay_stream`]): each worker receives its share of an epoch through a
-//! bounded channel.
+//! rejected records. Replay, backfill, verify, tests and benchmarks use it. The batches are
+//! read as the replay goes ([`replay_stream`], or [`replay_source`] from a [`RecordSource`]
+//! such as [`JsonlSource`] or [`ArchiveSource`]): each worker receives its share of an epoch
+//! through a bounded channel, so only a few epochs of input are held at a time.
+
+mod collect;
+mod sources;
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
-
-use differential_dataflow::consolidation::consolidate;
+use std::time::Duration;
 
 use differential_dataflow::input::Input;
-use pulso_events::views::{TimelineEntry, ViewRow, ViewSet};
+use pulso_dataflows::clock::EngineClock;
+use pulso_dataflows::cluster::Collect;
+use pulso_dataflows::engine::{routed_views, Routing};
+use pulso_dataflows::retention::Retention;
+use pulso_dataflows::watermark::{observe, Admission};
+use pulso_dataflows::{ingest, Epoch, Ingested};
+use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::views::{ViewRow, ViewSet};
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
-
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::input::Input as _;
 use timely::dataflow::operators::{Exchange, Probe};
 
-use crate::clock::EngineClock;
-use crate::cluster::{route_changes, ClusterConfig, Collect};
-use crate::retention::Retention;
-use crate::watermark::{epoch_maxima, observe, Admission};
-use crate::{build_views, ingest, Epoch, Ingested};
-use pulso_events::delivery_sla::DeliverySla;
+use crate::cluster::ClusterConfig;
+use crate::error::DataflowError;
+use crate::record_source::RecordSource;
+use collect::{split, Collected};
+
+pub use collect::{shares, Share};
+pub use sources::{ArchiveSource, JsonlSource};
 
 /// Epochs of input a worker may have waiting (beyond the one it ingests).
 const EPOCHS_IN_FLIGHT: usize = 2;
@@ -84,125 +93,6 @@ pub struct ReplayOutput {
     pub changes: u64,
 }
 
-/// Errors of a dataflow run.
-#[derive(Debug, thiserror::Error)]
-pub enum DataflowError {
-    /// Timely could not start its workers.
-    #[error("timely could not start: {0}")]
-    Start(String),
-    /// A worker thread panicked.
-    #[error("a dataflow worker failed: {0}")]
-    Worker(String),
-    /// Reading the input batches failed.
-    #[error("reading the input failed: {0}")]
-    Input(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// A view row ended with a multiplicity other than 0 or 1 (a bug in a view).
-    #[error("view row with multiplicity {1}: {0:?}")]
-    Multiplicity(Box<ViewRow>, isize),
-}
-
-/// Changes of one kind that a worker collected, consolidated as they grow (so that a worker
-/// holds at most about twice its final rows).
-struct Changes<T> {
-    changes: Vec<(T, isize)>,
-    consolidated: usize,
-}
-
-impl<T: Ord> Default for Changes<T> {
-    fn default() -> Self {
-        Changes {
-            changes: Vec::new(),
-            consolidated: 0,
-        }
-    }
-}
-
-impl<T: Ord> Changes<T> {
-    fn push(&mut self, row: T, diff: isize) {
-        self.changes.push((row, diff));
-        if self.changes.len() > 2 * self.consolidated.max(1 << 16) {
-            consolidate(&mut self.changes);
-            self.consolidated = self.changes.len();
-        }
-    }
-
-    /// Appends `other`'s changes.
-    fn append(&mut self, mut other: Changes<T>) {
-        self.changes.append(&mut other.changes);
-    }
-
-    /// The rows present at the end, sorted; an error names a row present other than once.
-    fn into_rows(mut self) -> Result<Vec<T>, (T, isize)> {
-        consolidate(&mut self.changes);
-        if let Some(index) = self.changes.iter().position(|(_, count)| *count != 1) {
-            return Err(self.changes.swap_remove(index));
-        }
-        // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.
-        Ok(self.changes.into_iter().map(|(row, _)| row).collect())
-    }
-}
-
-/// What one worker collected: its view changes (timelines apart: they are most of the rows)
-/// and, on worker 0, the rejected records.
-#[derive(Default)]
-struct Collected {
-    timelines: Changes<TimelineEntry>,
-    others: Changes<ViewRow>,
-    emitted: u64,
-    rejected: Vec<(usize, usize, SourceRecord, Rejection)>,
-}
-
-impl Collected {
-    fn change(&mut self, row: ViewRow, diff: isize) {
-        self.emitted += 1;
-        match row {
-            ViewRow::Timeline(entry) => self.timelines.push(entry, diff),
-            row => self.others.push(row, diff),
-        }
-    }
-}
-
-/// One worker's records: per epoch, `(index in the batch, record)`.
-pub type Share = Vec<Vec<(usize, SourceRecord)>>;
-
-/// Splits the batches into the shares of this process's workers: record `i` of a batch goes
-/// to global worker `i % peers`; records of other processes' workers are dropped here.
-pub fn shares(
-    batches: Vec<Vec<SourceRecord>>,
-    workers: usize,
-    cluster: &ClusterConfig,
-) -> Vec<Share> {
-    let mut shares: Vec<Share> = (0..workers)
-        .map(|_| Vec::with_capacity(batches.len()))
-        .collect();
-    for batch in batches {
-        for (share, epoch) in shares.iter_mut().zip(split(batch, workers, cluster)) {
-            share.push(epoch);
-        }
-    }
-    shares
-}
-
-/// One batch split among this process's `workers`: record `i` goes to global worker
-/// `i % peers` and keeps its index; records of other processes' workers are dropped.
-fn split(
-    batch: Vec<SourceRecord>,
-    workers: usize,
-    cluster: &ClusterConfig,
-) -> Vec<Vec<(usize, SourceRecord)>> {
-    let peers = workers * cluster.processes;
-    let first = cluster.process_id * workers;
-    let mut split: Vec<Vec<(usize, SourceRecord)>> = (0..workers)
-        .map(|_| Vec::with_capacity(batch.len() / peers + 1))
-        .collect();
-    for (i, record) in batch.into_iter().enumerate() {
-        if let Some(local) = (i % peers).checked_sub(first).filter(|w| *w < workers) {
-            split[local].push((i, record));
-        }
-    }
-    split
-}
-
 /// Replays `batches` (batch `e` becomes epoch `e`) through every view and returns the final
 /// views. Within a batch, record `i` goes to worker `i % workers`; the results do not depend
 /// on it, nor on the batch boundaries. The records move into the dataflow (each worker drops
@@ -211,7 +101,7 @@ pub fn replay(
     batches: Vec<Vec<SourceRecord>>,
     config: &ReplayConfig,
 ) -> Result<ReplayOutput, DataflowError> {
-    replay_stream(batches.into_iter().map(Ok::<_, Infallible>), config)
+    run(batches.into_iter().map(Ok), config)
 }
 
 /// Like [`replay`], with the batches read as the replay goes: the calling thread pulls batch
@@ -223,6 +113,35 @@ pub fn replay_stream<I, E>(batches: I, config: &ReplayConfig) -> Result<ReplayOu
 where
     I: IntoIterator<Item = Result<Vec<SourceRecord>, E>>,
     E: std::error::Error + Send + Sync + 'static,
+{
+    let input = |e: E| DataflowError::Input(Box::new(e));
+    run(batches.into_iter().map(|b| b.map_err(input)), config)
+}
+
+/// Like [`replay_stream`], reading `source` on the calling thread: each poll of at most
+/// `per_epoch` records is one epoch, until the source ends; a source that ends on a failure
+/// ([`RecordSource::failure`]) stops the replay with [`DataflowError::Input`]. The source's
+/// restored rejections count with `config.restored_rejections`.
+pub fn replay_source(
+    source: &mut dyn RecordSource,
+    per_epoch: usize,
+    config: &ReplayConfig,
+) -> Result<ReplayOutput, DataflowError> {
+    let mut config = config.clone();
+    config
+        .restored_rejections
+        .extend(source.restored_rejections());
+    let batches = std::iter::from_fn(|| match source.poll(per_epoch, Duration::ZERO) {
+        Some(batch) => Some(Ok(batch)),
+        None => source.failure().map(|e| Err(DataflowError::Input(e))),
+    });
+    run(batches, &config)
+}
+
+/// The replay of [`replay_stream`], its input errors already [`DataflowError`]s.
+fn run<I>(batches: I, config: &ReplayConfig) -> Result<ReplayOutput, DataflowError>
+where
+    I: Iterator<Item = Result<Vec<SourceRecord>, DataflowError>>,
 {
     let workers = config.workers.max(1);
     let first = config.cluster.process_id * workers;
@@ -246,10 +165,13 @@ where
                 let (input, records) = scope.new_collection();
                 let (as_of_input, as_of) = scope.new_collection();
                 let as_of = fixed_as_of.map(|_| as_of);
-                let maxima = epoch_maxima(&records);
-                let views = build_views(records, as_of, maxima.clone(), &retention, sla);
-                let (probe, changes) =
-                    route_changes(views, workers, processes, Collect::Leader).probe();
+                let routing = Routing {
+                    workers,
+                    processes,
+                    collect: Collect::Leader,
+                };
+                let (changes, maxima) = routed_views(records, as_of, &retention, sla, routing);
+                let (probe, changes) = changes.probe();
                 let watermark = observe(maxima, &probe);
                 let into = Rc::clone(&collected);
                 changes.sink(Pipeline, "CollectChanges", move |(input, _)| {
@@ -320,7 +242,7 @@ where
         let batch = match batch {
             Ok(batch) => batch,
             Err(e) => {
-                input_error = Some(DataflowError::Input(Box::new(e)));
+                input_error = Some(e);
                 break;
             }
         };

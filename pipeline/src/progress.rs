@@ -1,7 +1,8 @@
 //! Progress of a long batch pass (`pulso backfill`, `pulso replay`): the dataflows count the
 //! records they have processed in a shared counter; a reporter thread shows it as an
 //! indicatif bar (rate and ETA) when stderr is a terminal, and as a log line every 5 s
-//! otherwise (so logs of a scripted run still show it moving).
+//! otherwise (so logs of a scripted run still show it moving). Also the peak memory of the
+//! process, printed at the end of a pass.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +18,8 @@ const TICK: Duration = Duration::from_millis(250);
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// A running progress report over `total` records; stops when finished or dropped.
-pub(crate) struct Progress {
+#[derive(Debug)]
+pub struct Progress {
     done: Arc<AtomicU64>,
     finished: Arc<AtomicBool>,
     reporter: Option<JoinHandle<()>>,
@@ -25,7 +27,7 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// Starts reporting the progress of `what` (e.g. `backfill`) over `total` records.
-    pub(crate) fn start(what: &'static str, total: u64) -> Progress {
+    pub fn start(what: &'static str, total: u64) -> Progress {
         let done = Arc::new(AtomicU64::new(0));
         let finished = Arc::new(AtomicBool::new(false));
         let (counter, stop) = (Arc::clone(&done), Arc::clone(&finished));
@@ -45,12 +47,12 @@ impl Progress {
     }
 
     /// The counter the dataflows add processed records to (`ReplayConfig::progress`).
-    pub(crate) fn counter(&self) -> Arc<AtomicU64> {
+    pub fn counter(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.done)
     }
 
     /// Stops the report (the bar is left at its last position).
-    pub(crate) fn finish(mut self) {
+    pub fn finish(mut self) {
         self.stop();
     }
 
@@ -66,6 +68,15 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Peak resident set size of this process in bytes (`VmHWM` of `/proc/self/status`), where
+/// the platform reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The terminal bar: `backfill [########>-----------]  42% 420000/1000000 85000 events/s ETA 7s`.

@@ -6,9 +6,10 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pulso_dataflows::live::{run_live, AsOfMode, EngineEvent, LiveConfig, RecordSource};
 use pulso_events::views::{SlaStatus, ViewRow};
 use pulso_events::{Position, SourceRecord, Topic};
+use pulso_pipeline::epoch_loop::{run_live, AsOfMode, EngineEvent, LiveConfig};
+use pulso_pipeline::RecordSource;
 
 /// One `casos.creados` due `due_in` from now (default SLA of 168 h), then silence until
 /// `quiet` has passed.

@@ -11,54 +11,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
+use pulso_dataflows::clock::EngineClock;
+use pulso_dataflows::cluster::Collect;
+use pulso_dataflows::engine::{routed_views, Routing};
+use pulso_dataflows::retention::Retention;
+use pulso_dataflows::watermark::{observe, Admission};
+use pulso_dataflows::{ingest_ref, Epoch, Ingested};
+use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::views::ViewRow;
-use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
-
+use pulso_events::{Rejection, SourceRecord};
 use timely::dataflow::operators::{Inspect, Probe};
 
-use crate::clock::EngineClock;
-use crate::cluster::{route_changes, ClusterConfig, Collect};
-use crate::retention::Retention;
-use crate::runner::DataflowError;
-use crate::watermark::{epoch_maxima, observe, Admission};
-use crate::{build_views, ingest, Epoch, Ingested};
-use pulso_events::delivery_sla::DeliverySla;
-
-/// A source of records for one worker (a Kafka consumer of its partitions, a generator...).
-pub trait RecordSource {
-    /// Returns up to `max` records, waiting at most `timeout`; `None` when the source is
-    /// finished for good.
-    fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>>;
-
-    /// Records rejected before a restart, counted per (topic, reason): the live loop feeds
-    /// them to the views once, at start (the records themselves are in the dead-letter topic).
-    fn restored_rejections(&mut self) -> Vec<(Topic, RejectReason, u64)> {
-        Vec::new()
-    }
-
-    /// Called when `epoch` is closed, with what was read in it: the accepted records with their
-    /// event times and where each rejected record was, before its views are computed (e.g.
-    /// archive them durably).
-    fn epoch_read(&mut self, _epoch: Epoch, _read: &EpochRead) {}
-
-    /// Called once an epoch's views are complete: the records read so far are processed
-    /// (e.g. commit consumer-group offsets). The epoch's `EpochClosed` is already on its way
-    /// to the consumer, so this may wait for the consumer to have handled it (every event of
-    /// the epoch, its rejections included, is sent before it).
-    fn epoch_processed(&mut self, _epoch: Epoch) {}
-}
-
-/// What one worker read in an epoch.
-#[derive(Debug, Default)]
-pub struct EpochRead {
-    /// The accepted records and their event times, in reading order.
-    pub accepted: Vec<(SourceRecord, i64)>,
-    /// The topic, position and reason of every rejected record.
-    pub rejected: Vec<(Topic, Position, RejectReason)>,
-}
-
-/// Builds worker `index` of `peers`'s source.
-pub type SourceFactory = Arc<dyn Fn(usize, usize) -> Box<dyn RecordSource> + Send + Sync>;
+use crate::cluster::ClusterConfig;
+use crate::error::DataflowError;
+use crate::record_source::{EpochRead, SourceFactory};
 
 /// How open cases are graded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,15 +102,19 @@ pub fn run_live(
                 let (input, records) = scope.new_collection();
                 let (as_of_input, as_of) = scope.new_collection();
                 let output = sender.clone();
-                let maxima = epoch_maxima(&records);
-                let views = build_views(
+                let routing = Routing {
+                    workers,
+                    processes,
+                    collect: Collect::Everywhere,
+                };
+                let (changes, maxima) = routed_views(
                     records,
                     wall_clock.then_some(as_of),
-                    maxima.clone(),
                     &config.retention,
                     config.sla,
+                    routing,
                 );
-                let (probe, _) = route_changes(views, workers, processes, Collect::Everywhere)
+                let (probe, _) = changes
                     .inspect(move |(row, time, diff)| {
                         seen.fetch_max(*time, Ordering::Relaxed);
                         let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
@@ -194,9 +164,10 @@ pub fn run_live(
                         read += records.len();
                         admission.now = config.clock.now_micros();
                         for record in records {
-                            let (ingested, rejected) = ingest(record.clone(), &admission);
+                            // Read in place: the record moves on to the archive or the DLQ.
+                            let (ingested, rejected) = ingest_ref(&record, &admission);
                             match (&ingested, rejected) {
-                                (_, Some((record, rejection))) => {
+                                (_, Some(rejection)) => {
                                     read_now.rejected.push((
                                         record.topic,
                                         record.position,

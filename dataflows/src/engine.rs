@@ -1,0 +1,41 @@
+//! The engine's dataflow as the live loop and the replay build it inside a timely scope: the
+//! epoch maxima of the ingested records ([`epoch_maxima`]), every view ([`build_views`]) and
+//! the routing of the view changes to the workers that hand them over ([`route_changes`]).
+//! The drivers around it (sources, threads, channels) are `pulso-pipeline`'s.
+
+use differential_dataflow::VecCollection;
+use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::views::ViewRow;
+use timely::dataflow::StreamVec;
+
+use crate::cluster::{route_changes, Collect};
+use crate::retention::Retention;
+use crate::watermark::{epoch_maxima, Maxima};
+use crate::{build_views, Epoch, Ingested};
+
+/// Where the view changes of [`routed_views`] go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Routing {
+    /// Timely workers per process.
+    pub workers: usize,
+    /// Processes of the cluster.
+    pub processes: usize,
+    /// Which processes collect the changes.
+    pub collect: Collect,
+}
+
+/// The views' changes of `records` routed as `routing` says, and the records' epoch maxima
+/// (to [`crate::watermark::observe`] once the driver has probed the changes). `as_of` grades
+/// open cases (`None`: the greatest event time); `retention` and `sla` as in [`build_views`].
+pub fn routed_views<'s>(
+    records: VecCollection<'s, Epoch, Ingested>,
+    as_of: Option<VecCollection<'s, Epoch, i64>>,
+    retention: &Retention,
+    sla: DeliverySla,
+    routing: Routing,
+) -> (StreamVec<'s, Epoch, (ViewRow, Epoch, isize)>, Maxima<'s>) {
+    let maxima = epoch_maxima(&records);
+    let views = build_views(records, as_of, maxima.clone(), retention, sla);
+    let changes = route_changes(views, routing.workers, routing.processes, routing.collect);
+    (changes, maxima)
+}

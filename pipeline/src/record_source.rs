@@ -1,0 +1,52 @@
+//! The one trait every record source of the live loop implements (Kafka, the generator, the
+//! in-memory source, the archiving and recovering wrappers) and the replay reads through (a
+//! JSONL folder, the raw archive), with what a worker read in an epoch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pulso_dataflows::Epoch;
+use pulso_events::{Position, RejectReason, SourceRecord, Topic};
+
+/// A source of records for one worker (a Kafka consumer of its partitions, a generator...).
+pub trait RecordSource {
+    /// Returns up to `max` records, waiting at most `timeout`; `None` when the source is
+    /// finished for good.
+    fn poll(&mut self, max: usize, timeout: Duration) -> Option<Vec<SourceRecord>>;
+
+    /// Records rejected before a restart, counted per (topic, reason): the live loop feeds
+    /// them to the views once, at start (the records themselves are in the dead-letter topic).
+    fn restored_rejections(&mut self) -> Vec<(Topic, RejectReason, u64)> {
+        Vec::new()
+    }
+
+    /// Called when `epoch` is closed, with what was read in it: the accepted records with their
+    /// event times and where each rejected record was, before its views are computed (e.g.
+    /// archive them durably).
+    fn epoch_read(&mut self, _epoch: Epoch, _read: &EpochRead) {}
+
+    /// Called once an epoch's views are complete: the records read so far are processed
+    /// (e.g. commit consumer-group offsets). The epoch's `EpochClosed` is already on its way
+    /// to the consumer, so this may wait for the consumer to have handled it (every event of
+    /// the epoch, its rejections included, is sent before it).
+    fn epoch_processed(&mut self, _epoch: Epoch) {}
+
+    /// Why the source ended, when `poll` returned `None` on a failure rather than at the end
+    /// of its records (a batch source's read error, which fails a replay). Live sources
+    /// report their failures otherwise and keep polling.
+    fn failure(&mut self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        None
+    }
+}
+
+/// What one worker read in an epoch.
+#[derive(Debug, Default)]
+pub struct EpochRead {
+    /// The accepted records and their event times, in reading order.
+    pub accepted: Vec<(SourceRecord, i64)>,
+    /// The topic, position and reason of every rejected record.
+    pub rejected: Vec<(Topic, Position, RejectReason)>,
+}
+
+/// Builds worker `index` of `peers`'s source.
+pub type SourceFactory = Arc<dyn Fn(usize, usize) -> Box<dyn RecordSource> + Send + Sync>;
