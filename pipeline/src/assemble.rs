@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::record_source::{RecordSource, SourceFactory};
@@ -166,13 +167,19 @@ impl Wiring {
         }))
     }
 
-    /// The dead-letter topic and the probe of its size, for a Kafka run.
-    pub(crate) fn kafka_outputs(&self, config: &KafkaConfig) -> Result<KafkaOutputs> {
+    /// The dead-letter topic and the probe of its size, for a Kafka run that stops when
+    /// `stop` is set.
+    pub(crate) fn kafka_outputs(
+        &self,
+        config: &KafkaConfig,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<KafkaOutputs> {
         let producer = DlqProducer::new(config)?;
         let dead_letters = DeadLetters::new(
             Box::new(producer),
             self.durability.clone(),
             self.delivered.clone(),
+            Arc::clone(stop),
         );
         Ok(KafkaOutputs {
             dead_letters,

@@ -1,13 +1,16 @@
 //! The dead-letter topic on the durability path. The output consumer queues each rejected
 //! record for the DLQ as it arrives and, when an epoch closes with rejections, flushes them;
 //! both are retried with back-off through [`Durability`] and become fatal when retries are
-//! spent. [`DlqDelivered`] tells the archiving sources how far the DLQ is delivered: an
+//! spent. A flush that only times out (the broker does not answer: the records stay queued)
+//! is a broker outage, not a failure: it is waited out, as the sources wait, until the run
+//! stops. [`DlqDelivered`] tells the archiving sources how far the DLQ is delivered: an
 //! epoch's progress record (and offset commit) waits until the dead letters of that epoch
 //! are flushed, so a restart after a DLQ failure reads the lost rejections again rather than
 //! skip them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pulso_connectors::kafka::{DlqProducer, Error as KafkaError};
 use pulso_dataflows::Epoch;
@@ -24,8 +27,9 @@ const WAIT_CHECK: Duration = Duration::from_millis(100);
 pub trait DeadLetterSink: Send {
     /// Queues one rejected record.
     fn send(&self, record: &SourceRecord, rejection: &Rejection) -> Result<(), KafkaError>;
-    /// Waits until every queued record is delivered; fails on a timeout or when a record
-    /// sent since the last successful flush was not delivered ([`KafkaError::Delivery`]).
+    /// Waits until every queued record is delivered; fails on a timeout
+    /// ([`KafkaError::FlushTimedOut`]) or when a record sent since the last successful flush
+    /// was not delivered ([`KafkaError::Delivery`]).
     fn flush(&self, timeout: Duration) -> Result<(), KafkaError>;
 }
 
@@ -88,21 +92,25 @@ pub struct DeadLetters {
     /// The records queued since the last successful flush: sent again when a flush reports
     /// undelivered records (the DLQ is at-least-once).
     unflushed: Vec<(SourceRecord, Rejection)>,
+    /// Set when the run stops: a flush waiting out a broker outage gives up then.
+    stop: Arc<AtomicBool>,
 }
 
 impl DeadLetters {
     /// Dead letters to `sink`, retried through `durability`, delivery published to
-    /// `delivered`.
+    /// `delivered`; a broker outage is waited out until `stop` is set.
     pub fn new(
         sink: Box<dyn DeadLetterSink>,
         durability: Durability,
         delivered: DlqDelivered,
+        stop: Arc<AtomicBool>,
     ) -> Self {
         DeadLetters {
             sink,
             durability,
             delivered,
             unflushed: Vec::new(),
+            stop,
         }
     }
 
@@ -142,20 +150,35 @@ impl DeadLetters {
         if self.unflushed.is_empty() {
             return Ok(());
         }
-        let (sink, unflushed) = (&self.sink, &self.unflushed);
+        let (sink, unflushed, stop) = (&self.sink, &self.unflushed, &self.stop);
         let mut resend = false;
-        self.durability.write(what, || {
+        self.durability.write(&what, || {
             if resend {
                 for (record, rejection) in unflushed {
                     sink.send(record, rejection)?;
                 }
                 resend = false;
             }
-            let result = sink.flush(FLUSH_TIMEOUT);
-            // Undelivered records are gone from the producer: send them again. After a
-            // timeout they are still queued, and the next attempt just waits longer.
-            resend = matches!(result, Err(KafkaError::Delivery { .. }));
-            result
+            let waiting = Instant::now();
+            loop {
+                match sink.flush(FLUSH_TIMEOUT) {
+                    // A broker outage: the records are still queued. Waited out, not counted
+                    // as a failure (consumer lag is what tells of an outage).
+                    Err(error @ KafkaError::FlushTimedOut(_)) if !stop.load(Ordering::Relaxed) => {
+                        tracing::warn!(
+                            %error,
+                            waited_s = waiting.elapsed().as_secs(),
+                            "{}: waiting for the broker",
+                            what()
+                        );
+                    }
+                    result => {
+                        // Undelivered records are gone from the producer: send them again.
+                        resend = matches!(result, Err(KafkaError::Delivery { .. }));
+                        return result;
+                    }
+                }
+            }
         })?;
         self.unflushed.clear();
         Ok(())

@@ -1,8 +1,9 @@
 //! The dead-letter topic on the durability path, with an injected failing producer: a DLQ
 //! that cannot be written is retried, then fatal, and the epoch never counts as delivered
-//! (so no progress record passes it); records a flush reports undelivered are sent again.
+//! (so no progress record passes it); records a flush reports undelivered are sent again; a
+//! flush that only times out (a broker outage) is waited out until the run stops.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,12 @@ struct Injected {
     failing_flushes: usize,
     /// A failing flush reports undelivered records (else a timeout).
     undelivered: bool,
+    /// The run's stop flag, set by the flush of this number (1-based), if any.
+    stop_at_flush: Option<usize>,
+    stop: Arc<AtomicBool>,
+    /// The store the durability path reports to, and whether a flush saw a failure there.
+    store: Arc<ViewStore>,
+    failure_seen: Arc<AtomicBool>,
 }
 
 impl DeadLetterSink for Injected {
@@ -37,13 +44,19 @@ impl DeadLetterSink for Injected {
 
     fn flush(&self, _timeout: Duration) -> Result<(), KafkaError> {
         let n = self.flushes.fetch_add(1, Ordering::SeqCst);
+        if self.store.failure().is_some() {
+            self.failure_seen.store(true, Ordering::SeqCst);
+        }
+        if self.stop_at_flush == Some(n + 1) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
         if n < self.failing_flushes {
             return Err(match self.undelivered {
                 true => KafkaError::Delivery {
                     failed: 1,
                     last: "injected: broker unreachable".into(),
                 },
-                false => KafkaError::Config("injected: flush timed out".into()),
+                false => KafkaError::FlushTimedOut(Duration::ZERO),
             });
         }
         Ok(())
@@ -63,12 +76,13 @@ fn rejected(offset: i64) -> (SourceRecord, Rejection) {
 }
 
 fn dead_letters(sink: &Injected) -> (DeadLetters, Durability, DlqDelivered) {
-    let durability = Durability::new(Arc::new(ViewStore::new()));
+    let durability = Durability::new(Arc::clone(&sink.store));
     let delivered = DlqDelivered::default();
     let letters = DeadLetters::new(
         Box::new(sink.clone()),
         durability.clone(),
         delivered.clone(),
+        Arc::clone(&sink.stop),
     );
     (letters, durability, delivered)
 }
@@ -78,6 +92,7 @@ fn a_dlq_flush_that_keeps_failing_is_fatal_and_the_epoch_never_delivered() {
     let sink = Injected {
         failing_sends_from: usize::MAX,
         failing_flushes: usize::MAX,
+        undelivered: true,
         ..Injected::default()
     };
     let (mut letters, durability, delivered) = dead_letters(&sink);
@@ -89,15 +104,13 @@ fn a_dlq_flush_that_keeps_failing_is_fatal_and_the_epoch_never_delivered() {
     let (record, rejection) = rejected(7);
     letters.reject(&record, &rejection).unwrap();
     let error = letters.epoch_closed(1).unwrap_err();
-    assert!(
-        format!("{error:#}").contains("flush timed out"),
-        "{error:#}"
-    );
+    assert!(format!("{error:#}").contains("not delivered"), "{error:#}");
     assert_eq!(
         sink.flushes.load(Ordering::SeqCst),
         6,
         "retried, then given up"
     );
+    assert_eq!(sink.sends.load(Ordering::SeqCst), 6, "sent again each time");
     let (reason, fatal) = durability.failure().expect("reported");
     assert!(fatal, "{reason}");
     assert!(
@@ -157,10 +170,11 @@ fn records_a_flush_reports_undelivered_are_sent_again() {
 }
 
 #[test]
-fn a_flush_that_timed_out_waits_again_without_sending_again() {
+fn a_broker_outage_is_waited_out_without_a_failure_or_sending_again() {
+    // More timed-out flushes than the durability path's attempts: an outage has no bound.
     let sink = Injected {
         failing_sends_from: usize::MAX,
-        failing_flushes: 2,
+        failing_flushes: 12,
         undelivered: false,
         ..Injected::default()
     };
@@ -169,7 +183,39 @@ fn a_flush_that_timed_out_waits_again_without_sending_again() {
     letters.reject(&record, &rejection).unwrap();
     letters.epoch_closed(4).unwrap();
     assert_eq!(sink.sends.load(Ordering::SeqCst), 1);
-    assert_eq!(sink.flushes.load(Ordering::SeqCst), 3);
+    assert_eq!(sink.flushes.load(Ordering::SeqCst), 13);
+    assert!(
+        !sink.failure_seen.load(Ordering::SeqCst),
+        "/health stays ok while the broker is away"
+    );
     assert_eq!(durability.failure(), None);
     assert_eq!(delivered.next(), 5);
+}
+
+#[test]
+fn a_run_that_stops_during_a_broker_outage_gives_up_the_epoch() {
+    let sink = Injected {
+        failing_sends_from: usize::MAX,
+        failing_flushes: usize::MAX,
+        undelivered: false,
+        stop_at_flush: Some(9),
+        ..Injected::default()
+    };
+    let (mut letters, durability, delivered) = dead_letters(&sink);
+    for epoch in [0, 1] {
+        letters.epoch_closed(epoch).unwrap();
+    }
+    let (record, rejection) = rejected(1);
+    letters.reject(&record, &rejection).unwrap();
+    let error = letters.epoch_closed(2).unwrap_err();
+    assert!(matches!(error, KafkaError::FlushTimedOut(_)), "{error:#}");
+    // Eight flushes waited out, then the stop: the ninth and five retries fail.
+    assert_eq!(sink.flushes.load(Ordering::SeqCst), 14);
+    assert_eq!(
+        sink.sends.load(Ordering::SeqCst),
+        1,
+        "timed out: still queued"
+    );
+    assert!(durability.failure().is_some_and(|(_, fatal)| fatal));
+    assert_eq!(delivered.next(), 2, "epoch 2 never delivered");
 }

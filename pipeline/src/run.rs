@@ -108,7 +108,7 @@ pub fn run_live_job(run: LiveRun) -> Result<()> {
         None => None,
     };
     let kafka = match &run.kafka {
-        Some(config) => Some(wiring.kafka_outputs(config)?),
+        Some(config) => Some(wiring.kafka_outputs(config, &stop)?),
         None => None,
     };
     let durability = wiring.durability.clone();

@@ -181,6 +181,9 @@ impl KafkaConfig {
             .set("client.id", "pulso-dlq")
             .set("acks", "all")
             .set("linger.ms", "5")
+            // A queued dead letter is never given up for time: a broker outage is ridden out
+            // (the flush waits), and only a permanent error fails a delivery.
+            .set("message.timeout.ms", "0")
             // `too_large` records (> 1 MiB) must reach the DLQ byte for byte; librdkafka's
             // default limit is 1,000,000 bytes. (On a real cluster the DLQ topic's own
             // `max.message.bytes` must allow them too.)

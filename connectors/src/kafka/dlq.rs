@@ -143,9 +143,13 @@ impl DlqProducer {
     }
 
     /// Waits up to `timeout` for every queued record to be delivered. Fails if that takes
-    /// longer, or if any record sent since the last successful flush was not delivered.
+    /// longer ([`Error::FlushTimedOut`]: the records stay queued), or if any record sent since
+    /// the last successful flush was not delivered ([`Error::Delivery`]).
     pub fn flush(&self, timeout: Duration) -> Result<()> {
-        self.producer.flush(timeout)?;
+        self.producer.flush(timeout).map_err(|error| match error {
+            KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut) => Error::FlushTimedOut(timeout),
+            error => error.into(),
+        })?;
         let mut failures = self
             .producer
             .context()

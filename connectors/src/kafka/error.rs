@@ -17,6 +17,10 @@ pub enum Error {
         /// The broker's error.
         reason: String,
     },
+    /// A flush of the DLQ producer ran out of time with records still queued: the broker did
+    /// not acknowledge them (it may be unreachable). Nothing is lost; they stay queued.
+    #[error("dead-letter records still queued after waiting {0:?} (is the broker reachable?)")]
+    FlushTimedOut(std::time::Duration),
     /// Records handed to the DLQ producer were not delivered.
     #[error("{failed} dead-letter record(s) not delivered; last error: {last}")]
     Delivery {
