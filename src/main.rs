@@ -6,12 +6,14 @@ mod config;
 
 use anyhow::Result;
 
-/// mimalloc: the dataflows allocate and free many small records; glibc malloc spent a
-/// third of replay time in its free lists. (Feature `mimalloc`, on by default; without it the
-/// system allocator, which heap profilers such as heaptrack see.)
-#[cfg(feature = "mimalloc")]
+/// jemalloc: the dataflows allocate and free many small records (glibc malloc spent a third
+/// of replay time in its free lists), and a run that lasts months needs freed memory back:
+/// jemalloc's decay returns it to the kernel within seconds, so RSS follows the live state
+/// (benches/RESULTS.md, "Allocator"). Feature `jemalloc`, on by default; without it the
+/// system allocator, which heap profilers such as heaptrack see.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use clap::{Parser, Subcommand};
 
 /// Pulso: live operational analytics over event streams, maintained incrementally.
@@ -36,11 +38,11 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
 }
 
-/// Turns transparent huge pages off for this process. mimalloc asks for them on its arenas,
-/// and every fresh 2 MiB page is zeroed whole when first touched: a 1M-record replay spent a
-/// quarter of its time in the kernel's `clear_page_erms` (sys time 5.5 s with them, 1.9 s
-/// without; benches/RESULTS.md, "Transparent huge pages"). Best effort: a kernel without the
-/// setting keeps its default.
+/// Turns transparent huge pages off for this process. Where they are on (the host's setting,
+/// or an allocator that asks for them, as mimalloc did), every fresh 2 MiB page is zeroed
+/// whole when first touched: a 1M-record replay spent a quarter of its time in the kernel's
+/// `clear_page_erms` (sys time 5.5 s with them, 1.9 s without; benches/RESULTS.md,
+/// "Transparent huge pages"). Best effort: a kernel without the setting keeps its default.
 fn disable_transparent_huge_pages() {
     if let Err(error) = nix::sys::prctl::set_thp_disable(true) {
         tracing::debug!(%error, "transparent huge pages stay as the kernel sets them");
