@@ -5,6 +5,7 @@ mod commands;
 mod config;
 
 use anyhow::Result;
+use clap::{Parser, Subcommand};
 
 /// jemalloc: the dataflows allocate and free many small records (glibc malloc spent a third
 /// of replay time in its free lists), and a run that lasts months needs freed memory back:
@@ -14,7 +15,6 @@ use anyhow::Result;
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-use clap::{Parser, Subcommand};
 
 /// Pulso: live operational analytics over event streams, maintained incrementally.
 #[derive(Debug, Parser)]
