@@ -6,8 +6,10 @@ use differential_dataflow::hashable::Hashable;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::ExchangeData;
 
-use crate::summarise::SummariseNamed;
+use crate::retention::Horizon;
+use crate::summarise::{summarise_expiring, Expiry, Fold, SummariseNamed};
 use crate::sums::Sums;
+use crate::watermark::Maxima;
 use crate::Epoch;
 
 /// Keeps, per key, the least value (values are `Ord`, so this is "earliest" when the value
@@ -37,6 +39,33 @@ where
     input.summarise_named(name, |_key, values, output| {
         output.push((values[values.len() - 1].0.clone(), 1));
     })
+}
+
+/// Keeps, per key, the latest value: values start with their event time (and event id), and
+/// come with that time. A key holds only its values of the last `late_after` and the latest
+/// before them (see [`Fold`]), so a key that gets a value now and then for ever stays small.
+pub fn latest_by_key<'s, K, V>(
+    name: &str,
+    input: VecCollection<'s, Epoch, (K, (V, i64))>,
+    maxima: Maxima<'s>,
+    late_after: Horizon,
+) -> VecCollection<'s, Epoch, (K, V)>
+where
+    K: ExchangeData + Hashable + std::hash::Hash,
+    V: ExchangeData,
+{
+    let fold = Fold {
+        late_after,
+        fold: |values: &[(&V, isize)]| values[values.len() - 1].0.clone(),
+    };
+    summarise_expiring(
+        name,
+        input,
+        Expiry::never(maxima, fold),
+        |_key, values, output| {
+            output.push((values[values.len() - 1].0.clone(), 1));
+        },
+    )
 }
 
 /// Sums each key's contributions into one `(key, totals)` row per key whose totals are not

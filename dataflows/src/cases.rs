@@ -13,7 +13,7 @@ use pulso_events::views::{
 use pulso_events::{Body, CasoEvent, Event, Topic};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::greatest_by_key;
+use crate::aggregate::latest_by_key;
 use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
 use crate::retention::Retention;
@@ -270,11 +270,7 @@ pub fn case_views<'s>(
             (id, (fact, at))
         })
     });
-    let expiry = Expiry {
-        maxima: maxima.clone(),
-        horizon: retention.entities,
-        keep: is_open,
-    };
+    let expiry = Expiry::after(maxima.clone(), retention.entities, is_open);
     let outputs = summarise_expiring("CaseSummary", facts, expiry, |_id, facts, output| {
         summarise(facts, output)
     });
@@ -325,7 +321,7 @@ pub fn case_views<'s>(
             out
         }),
         |k| (Granularity::Day, k.2),
-        maxima,
+        maxima.clone(),
         retention.windows,
     )
     .map(|((dependencia_id, prioridad, day), s)| SlaCompliance {
@@ -355,7 +351,7 @@ pub fn case_views<'s>(
                 ),
             )
         });
-    let sla = greatest_by_key(
+    let sla = latest_by_key(
         "DepartmentLatestSla",
         events.flat_map(|event| match &event.body {
             Body::Caso(CasoEvent::DependenciaConfigurada {
@@ -364,10 +360,15 @@ pub fn case_views<'s>(
                 ..
             }) => Some((
                 *dependencia_id,
-                (event.timestamp, event.event_id.clone(), *sla),
+                (
+                    (event.timestamp, event.event_id.clone(), *sla),
+                    event.timestamp,
+                ),
             )),
             _ => None,
         }),
+        maxima,
+        retention.late_after,
     )
     .map(|(dependencia_id, (_, _, sla))| (dependencia_id, sla));
     let with_default = open

@@ -8,8 +8,8 @@ use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
-use crate::retention::Horizon;
-use crate::summarise::{summarise_expiring, Expiry, SummariseNamed};
+use crate::retention::Retention;
+use crate::summarise::{summarise_expiring, Expiry, Fold};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
@@ -22,9 +22,10 @@ type SkuKey = (String, String);
 struct StockFact {
     timestamp: i64,
     event_id: String,
-    /// `true`: absolute `STOCK_SET`; `false`: relative `STOCK_ADJUSTED`.
+    /// `true`: absolute `STOCK_SET` (or the level that earlier facts folded into); `false`:
+    /// relative `STOCK_ADJUSTED`.
     absolute: bool,
-    value: i64,
+    value: i128,
 }
 
 /// A reservation event of an order.
@@ -52,23 +53,36 @@ fn on_hand(facts: &[(&StockFact, isize)]) -> i128 {
         .iter()
         .map(|(f, n)| {
             if f.absolute {
-                i128::from(f.value)
+                f.value
             } else {
-                i128::from(f.value) * *n as i128
+                f.value * *n as i128
             }
         })
         .sum()
 }
 
+/// The level a sku's final stock facts come to, as one absolute fact at the latest of them
+/// (every later fact sorts after it: see [`Fold`]).
+fn fold_stock(facts: &[(&StockFact, isize)]) -> StockFact {
+    let latest = facts[facts.len() - 1].0;
+    StockFact {
+        timestamp: latest.timestamp,
+        event_id: latest.event_id.clone(),
+        absolute: true,
+        value: on_hand(facts),
+    }
+}
+
 /// Builds `inventory_levels`.
 ///
-/// Stock levels are kept for good (skus are few); a reservation whose latest event is earlier
+/// Stock levels are kept for good (skus are few), each sku's stock events earlier than
+/// `W(e) - late_after` folded into the level they come to; a reservation whose latest event is earlier
 /// than `W(e) - entities` leaves the state (its quantity stays reserved unless released later
 /// within the same reservation: a later release starts the order afresh, as an orphan).
 pub fn inventory_levels<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
-    entities: Horizon,
+    retention: Retention,
 ) -> VecCollection<'s, Epoch, InventoryLevels> {
     let inventory = events.flat_map(|event| match &event.body {
         Body::Inventory(inv) => Some((
@@ -85,28 +99,41 @@ pub fn inventory_levels<'s>(
         .flat_map(|(tenant, timestamp, event_id, inv)| match inv {
             InventoryEvent::StockSet { sku, on_hand } => Some((
                 (tenant, sku),
-                StockFact {
+                (
+                    StockFact {
+                        timestamp,
+                        event_id,
+                        absolute: true,
+                        value: i128::from(on_hand),
+                    },
                     timestamp,
-                    event_id,
-                    absolute: true,
-                    value: on_hand,
-                },
+                ),
             )),
             InventoryEvent::StockAdjusted { sku, delta } => Some((
                 (tenant, sku),
-                StockFact {
+                (
+                    StockFact {
+                        timestamp,
+                        event_id,
+                        absolute: false,
+                        value: i128::from(delta),
+                    },
                     timestamp,
-                    event_id,
-                    absolute: false,
-                    value: delta,
-                },
+                ),
             )),
             _ => None,
-        })
-        .summarise_named("OnHand", |_sku, facts, output| {
-            output.push((on_hand(facts), 1))
-        })
-        .explode(|(sku, level): (SkuKey, i128)| Some((sku, Levels::one_at(ON_HAND, level))));
+        });
+    let fold = Fold {
+        late_after: retention.late_after,
+        fold: fold_stock,
+    };
+    let stock = summarise_expiring(
+        "OnHand",
+        stock,
+        Expiry::never(maxima.clone(), fold),
+        |_sku, facts, output| output.push((on_hand(facts), 1)),
+    )
+    .explode(|(sku, level): (SkuKey, i128)| Some((sku, Levels::one_at(ON_HAND, level))));
 
     let reservations = inventory
         .clone()
@@ -123,11 +150,7 @@ pub fn inventory_levels<'s>(
             }
             _ => Vec::new(),
         });
-    let expiry = Expiry {
-        maxima,
-        horizon: entities,
-        keep: |_| false,
-    };
+    let expiry = Expiry::after(maxima, retention.entities, |_| false);
     let reserved = summarise_expiring(
         "ReservedUnlessReleased",
         reservations,

@@ -98,7 +98,7 @@ pub fn build_views<'s>(
     let notifications =
         notifications::notification_views(events.clone(), maxima.clone(), *retention, sla);
     let orders = orders::order_views(events.clone(), maxima.clone(), *retention);
-    let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), retention.entities);
+    let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), *retention);
     let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), *retention);
     let timelines = timelines::timelines(events.clone(), maxima.clone(), *retention);
     let activity = activity::activity_views(events.clone(), maxima.clone(), *retention);

@@ -241,11 +241,7 @@ pub fn notification_views<'s>(
             .into_iter()
             .map(move |(id, fact)| (id, (fact, at)))
     });
-    let expiry = Expiry {
-        maxima: maxima.clone(),
-        horizon: retention.entities,
-        keep: |_| false,
-    };
+    let expiry = Expiry::after(maxima.clone(), retention.entities, |_| false);
     let summaries = summarise_expiring(
         "NotificationSummary",
         facts,

@@ -108,11 +108,7 @@ pub fn order_views<'s>(
         let at = event.timestamp;
         fact(&event, &mut names).map(|(id, fact)| (id, (fact, at)))
     });
-    let expiry = Expiry {
-        maxima: maxima.clone(),
-        horizon: retention.entities,
-        keep: |_| false,
-    };
+    let expiry = Expiry::after(maxima.clone(), retention.entities, |_| false);
     let summaries = summarise_expiring("OrderSummary", facts, expiry, |_id, facts, output| {
         output.push((summarise(facts), 1));
     })

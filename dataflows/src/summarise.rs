@@ -9,15 +9,22 @@
 //! vector of `(fact, count)`: the old summary is recomputed from it before the epoch's
 //! changes are merged in, the new one after, and only the difference leaves the operator.
 //! A key whose facts all cancel is removed, so state is exactly the live facts.
+//!
+//! The keys live in an [`IndexMap`]: the entries sit in one vector that grows with the live
+//! keys, and the hash table beside it holds only their positions. A plain `HashMap` of the
+//! same entries doubles its whole table (tens of MB for the per-notification state of a busy
+//! run) when churn fills it with tombstones, so memory stepped up long after the live keys
+//! had levelled off (benches/RESULTS.md, "Soak").
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
+use indexmap::map::Entry;
+use indexmap::IndexMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
@@ -49,6 +56,49 @@ pub struct Expiry<'s, F> {
     pub horizon: Horizon,
     /// True for a key that must stay whatever its age.
     pub keep: fn(&[(&F, isize)]) -> bool,
+    /// How a key's final facts fold into one, for keys that live long and gather many facts.
+    pub fold: Option<Fold<F>>,
+}
+
+impl<'s, F> Expiry<'s, F> {
+    /// Keys that expire `horizon` after their latest fact, unless `keep` holds.
+    pub fn after(
+        maxima: Maxima<'s>,
+        horizon: Horizon,
+        keep: fn(&[(&F, isize)]) -> bool,
+    ) -> Expiry<'s, F> {
+        Expiry {
+            maxima,
+            horizon,
+            keep,
+            fold: None,
+        }
+    }
+
+    /// Keys that never expire (few keys, such as skus or departments) whose final facts fold
+    /// as `fold` says, so that a key holds only its facts of the last `late_after`.
+    pub fn never(maxima: Maxima<'s>, fold: Fold<F>) -> Expiry<'s, F> {
+        Expiry {
+            maxima,
+            horizon: Horizon::OFF,
+            keep: |_| true,
+            fold: Some(fold),
+        }
+    }
+}
+
+/// Folding of final facts. At epoch `e` a fact whose event time is earlier than
+/// `W(e) - late_after` is final: it can no longer be retracted (a retracted dedup winner is
+/// never that old), and every fact still to come is later than it (an earlier record is
+/// `too_late`). A key's final facts can then be replaced by one fact that stands for them.
+pub struct Fold<F> {
+    /// The `late_after` horizon of the run.
+    pub late_after: Horizon,
+    /// One fact that stands for the given final facts (ascending, with their counts, at least
+    /// two): `logic` must give the same summary for it, with count 1 and the greatest of
+    /// their event times, plus any later facts, as for the final facts plus the same later
+    /// facts.
+    pub fold: fn(&[(&F, isize)]) -> F,
 }
 
 /// The event time of a fact, when it has one (only facts with a time can expire).
@@ -131,12 +181,13 @@ where
 {
     let by_key =
         Exchange::new(|((key, _), _, _): &((K, (F, T)), Epoch, isize)| key.hashed().into());
-    let (maxima, horizon, keep) = match expiry {
-        Some(e) => (e.maxima, e.horizon, e.keep),
+    let (maxima, horizon, keep, fold) = match expiry {
+        Some(e) => (e.maxima, e.horizon, e.keep, e.fold),
         None => (
             Vec::<(Epoch, i64)>::new().to_stream(input.inner.scope()),
             Horizon::OFF,
             (|_: &[(&F, isize)]| true) as fn(&[(&F, isize)]) -> bool,
+            None,
         ),
     };
     input
@@ -147,7 +198,7 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut state: HashMap<K, Held<F, T>> = HashMap::new();
+                let mut state: IndexMap<K, Held<F, T>> = IndexMap::new();
                 let mut queue: BTreeMap<i64, Vec<K>> = BTreeMap::new();
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<K, F, T>::new();
@@ -172,6 +223,9 @@ where
                         let time = *entry.key();
                         let (capability, mut updates) = entry.remove();
                         let cutoff = horizon.cutoff(watermark.at(time));
+                        let final_before = fold
+                            .as_ref()
+                            .and_then(|f| f.late_after.cutoff(watermark.at(time)));
                         if let Some(cutoff) = cutoff {
                             expire_queued(&mut state, &mut queue, cutoff, keep);
                         }
@@ -197,6 +251,9 @@ where
                                 // Gone before this epoch: its contribution stays as it was.
                                 held.facts.clear();
                             }
+                            if let (Some(fold), Some(final_before)) = (&fold, final_before) {
+                                fold_final(&mut held.facts, final_before, fold);
+                            }
                             if !held.facts.is_empty() {
                                 apply(&mut logic, &key, &held.facts, &mut summaries);
                                 for (_, n) in summaries.iter_mut() {
@@ -205,7 +262,7 @@ where
                             }
                             merge(&mut held.facts, changes);
                             if held.facts.is_empty() {
-                                state.remove(&key);
+                                state.swap_remove(&key);
                             } else {
                                 apply(&mut logic, &key, &held.facts, &mut summaries);
                                 if let Some(latest) = latest(&held.facts) {
@@ -264,7 +321,7 @@ fn expired<F: PartialEq, T: FactTime>(
 /// Removes the queued keys whose latest fact is in a minute wholly before `cutoff` and that
 /// have expired (keys kept by `keep` are dequeued; their next fact queues them again).
 fn expire_queued<K, F: PartialEq, T>(
-    state: &mut HashMap<K, Held<F, T>>,
+    state: &mut IndexMap<K, Held<F, T>>,
     queue: &mut BTreeMap<i64, Vec<K>>,
     cutoff: i64,
     keep: fn(&[(&F, isize)]) -> bool,
@@ -283,13 +340,37 @@ fn expire_queued<K, F: PartialEq, T>(
                     continue;
                 }
                 if expired(&held.get().facts, Some(cutoff), keep) {
-                    held.remove();
+                    held.swap_remove();
                 } else {
                     held.into_mut().queued = None;
                 }
             }
         }
     }
+}
+
+/// Replaces the facts earlier than `cutoff` by the one fact `fold` makes of them, when there
+/// are at least two (see [`Fold`]).
+fn fold_final<F: Ord, T: FactTime>(facts: &mut Facts<F, T>, cutoff: i64, fold: &Fold<F>) {
+    let is_final = |((_, t), _): &((F, T), isize)| t.micros().is_some_and(|t| t < cutoff);
+    if facts.iter().filter(|f| is_final(f)).take(2).count() < 2 {
+        return;
+    }
+    let (finals, mut rest): (Facts<F, T>, Facts<F, T>) = facts.drain(..).partition(is_final);
+    let time = finals
+        .iter()
+        .map(|((_, t), _)| *t)
+        .max()
+        .expect("two finals");
+    let mut refs = Vec::with_capacity(finals.len());
+    coalesce(&finals, &mut refs);
+    if !refs.is_empty() {
+        let folded = ((fold.fold)(&refs), time);
+        let at = rest.partition_point(|(fact, _)| *fact < folded);
+        rest.insert(at, (folded, 1));
+    }
+    rest.shrink_to_fit();
+    *facts = rest;
 }
 
 /// The facts as `logic` sees them: equal facts of different times are one fact whose count
@@ -377,7 +458,30 @@ fn merge_into<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
 
 #[cfg(test)]
 mod tests {
-    use super::merge;
+    use super::{fold_final, merge, Fold};
+    use crate::retention::Horizon;
+
+    #[test]
+    fn final_facts_fold_into_one_at_their_latest_time() {
+        // Facts are (value, time); the fold sums the final facts' values times their counts.
+        let sum = Fold {
+            late_after: Horizon::micros(10),
+            fold: |facts: &[(&i64, isize)]| facts.iter().map(|(v, n)| **v * *n as i64).sum(),
+        };
+        let mut facts = vec![((1, 5), 1), ((2, 30), 1), ((4, 7), 2), ((9, 12), 1)];
+        fold_final(&mut facts, 10, &sum);
+        // 1 + 4 × 2 = 9 at time 7, beside the equal fact of time 12 and the later one.
+        assert_eq!(facts, vec![((2, 30), 1), ((9, 7), 1), ((9, 12), 1)]);
+        assert_eq!(facts.capacity(), facts.len());
+        // One final fact (or none) is left as it is.
+        let mut one = vec![((3, 1), 1), ((5, 20), 1)];
+        fold_final(&mut one, 10, &sum);
+        assert_eq!(one, vec![((3, 1), 1), ((5, 20), 1)]);
+        // Final facts that cancel out leave nothing behind.
+        let mut cancelled = vec![((3, 1), 1), ((3, 2), -1), ((5, 20), 1)];
+        fold_final(&mut cancelled, 10, &sum);
+        assert_eq!(cancelled, vec![((5, 20), 1)]);
+    }
 
     #[test]
     fn merge_adds_counts_and_drops_zeros() {

@@ -236,11 +236,7 @@ pub fn timelines<'s>(
         let at = event.timestamp;
         facts.into_iter().map(move |(id, fact)| (id, (fact, at)))
     });
-    let expiry = Expiry {
-        maxima: maxima.clone(),
-        horizon: retention.entities,
-        keep: |_| false,
-    };
+    let expiry = Expiry::after(maxima.clone(), retention.entities, |_| false);
     let attributed = summarise_expiring(
         "AttributedToEarliestSend",
         facts,
@@ -256,11 +252,7 @@ pub fn timelines<'s>(
             let at = entry.timestamp;
             (entry, ((), at))
         });
-    let expiry = Expiry {
-        maxima,
-        horizon: retention.timelines,
-        keep: |_| false,
-    };
+    let expiry = Expiry::after(maxima, retention.timelines, |_| false);
     let deduplicated = summarise_expiring(
         "DistinctTrackingEntries",
         tracked,
