@@ -176,6 +176,78 @@ fn a_level_beyond_64_bits_is_reported_saturated_as_the_oracle_does() {
     check_stream(1, records, None, Retention::default()).unwrap();
 }
 
+/// An envelope-B record of `topic` at `hour` hours after the streams' start.
+fn record_b(
+    topic: pulso_events::Topic,
+    offset: i64,
+    hour: i64,
+    datos: serde_json::Value,
+) -> pulso_events::SourceRecord {
+    let at = chrono::DateTime::from_timestamp_micros(1_705_276_800_000_000 + hour * 3_600_000_000)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let value = serde_json::json!({
+        "evento_id": format!("b{offset}"), "evento_tipo": topic.name(), "evento_version": "1.0",
+        "timestamp": at, "origen": "tests", "datos": datos,
+    });
+    let position = pulso_events::Position {
+        partition: 0,
+        offset,
+    };
+    pulso_events::SourceRecord::new(topic, position, None, serde_json::to_vec(&value).unwrap())
+}
+
+#[test]
+fn a_department_configured_many_times_keeps_its_latest_sla() {
+    // SLA settings of department 1 at hours 0 and 1, a case of department 2 at hour 20, a
+    // setting at hour 30: by then (W = 20 h, late_after 6 h) the first two are final and fold
+    // into one. A case of department 1 at hour 31 is due by the latest setting.
+    use pulso_events::Topic::{CasosCreados, DependenciasConfiguradas};
+    let config = |offset, hour, sla: i64| {
+        let datos = serde_json::json!({"dependencia_id": 1, "codigo": "MIN", "cambios": [{"campo": "configuracion.sla_tiempo_resolucion_horas", "valor_anterior": 1, "valor_nuevo": sla}], "fecha_actualizacion": "2024-01-15T00:00:00Z"});
+        record_b(DependenciasConfiguradas, offset, hour, datos)
+    };
+    let case = |offset, hour, caso: i64, dependencia: i64, created: &str| {
+        let datos = serde_json::json!({"caso_id": caso, "numero_caso": format!("CRV-2024-{caso:08}"), "ciudadano_id": 70, "categoria_id": 1, "dependencia_id": dependencia, "estado": "PENDIENTE", "fecha_creacion": created});
+        record_b(CasosCreados, offset, hour, datos)
+    };
+    let epochs = vec![
+        vec![config(0, 0, 5)],
+        vec![config(1, 1, 30)],
+        vec![case(2, 20, 8, 2, "2024-01-15T20:00:00Z")],
+        vec![config(3, 30, 90)],
+        vec![case(4, 31, 7, 1, "2024-01-16T07:00:00Z")],
+    ];
+    let retention = short();
+    let horizons = pulso_oracle::Horizons {
+        late_after: retention.late_after.as_micros(),
+        entities: retention.entities.as_micros(),
+        future_tolerance: retention.future_tolerance.as_micros(),
+        now: NOW,
+        windows: retention.windows,
+    };
+    let as_of = Some(NOW);
+    let expected = pulso_oracle::compute_retained(&epochs, as_of, &horizons);
+    let config = ReplayConfig {
+        as_of,
+        retention,
+        ..Default::default()
+    };
+    let output = replay(epochs, &config).expect("replay runs");
+    assert_eq!(output.views, expected);
+    let due: Vec<_> = output
+        .views
+        .open_cases
+        .iter()
+        .map(|c| (c.caso_id, c.due_at))
+        .collect();
+    // Case 7: created 2024-01-16T07:00Z, SLA 90 h; case 8 has no setting (the default).
+    assert!(
+        due.contains(&(7, 1_705_388_400_000_000 + 90 * 3_600_000_000)),
+        "{due:?}"
+    );
+}
+
 /// The views of a few random streams together: what the streams feed the views with, for the
 /// tests below that make sure the properties above can fail on every view.
 fn coverage_views() -> pulso_events::views::ViewSet {
