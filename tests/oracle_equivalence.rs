@@ -36,6 +36,17 @@ fn short() -> Retention {
     }
 }
 
+/// The oracle's horizons for `retention`, at [`NOW`].
+fn oracle_horizons(retention: &Retention) -> pulso_oracle::Horizons {
+    pulso_oracle::Horizons {
+        late_after: retention.late_after.as_micros(),
+        entities: retention.entities.as_micros(),
+        future_tolerance: retention.future_tolerance.as_micros(),
+        now: NOW,
+        windows: retention.windows,
+    }
+}
+
 fn check(
     seed: u64,
     events: usize,
@@ -56,13 +67,7 @@ fn check_stream(
     as_of: Option<i64>,
     retention: Retention,
 ) -> Result<(), TestCaseError> {
-    let horizons = pulso_oracle::Horizons {
-        late_after: retention.late_after.as_micros(),
-        entities: retention.entities.as_micros(),
-        future_tolerance: retention.future_tolerance.as_micros(),
-        now: NOW,
-        windows: retention.windows,
-    };
+    let horizons = oracle_horizons(&retention);
     for workers in [1, 2, 4] {
         let epochs = support::streams::random_epochs(&records, seed.wrapping_add(workers as u64));
         let expected = pulso_oracle::compute_retained(&epochs, as_of, &horizons);
@@ -219,13 +224,7 @@ fn a_department_configured_many_times_keeps_its_latest_sla() {
         vec![case(4, 31, 7, 1, "2024-01-16T07:00:00Z")],
     ];
     let retention = short();
-    let horizons = pulso_oracle::Horizons {
-        late_after: retention.late_after.as_micros(),
-        entities: retention.entities.as_micros(),
-        future_tolerance: retention.future_tolerance.as_micros(),
-        now: NOW,
-        windows: retention.windows,
-    };
+    let horizons = oracle_horizons(&retention);
     let as_of = Some(NOW);
     let expected = pulso_oracle::compute_retained(&epochs, as_of, &horizons);
     let config = ReplayConfig {
