@@ -56,16 +56,19 @@ where
 {
     let fold = Fold {
         late_after,
-        fold: |values: &[(&V, isize)]| values[values.len() - 1].0.clone(),
+        fold: greatest::<V>,
     };
     summarise_expiring(
         name,
         input,
         Expiry::never(maxima, fold),
-        |_key, values, output| {
-            output.push((values[values.len() - 1].0.clone(), 1));
-        },
+        |_key, values, output| output.push((greatest(values), 1)),
     )
+}
+
+/// The greatest of a key's values (they come in ascending order).
+fn greatest<V: Clone>(values: &[(&V, isize)]) -> V {
+    values[values.len() - 1].0.clone()
 }
 
 /// Sums each key's contributions into one `(key, totals)` row per key whose totals are not
