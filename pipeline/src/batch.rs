@@ -81,15 +81,17 @@ impl Archive {
     }
 }
 
-/// Writes a batch pass's views as Parquet under `out`: the rows `retention` keeps to
-/// `out/views/`, the expired ones to `out/history/` as part `part` (`replay`, `backfill`).
+/// Writes a batch pass's whole `views` (ending at `watermark`) as Parquet under `out`: the
+/// rows `retention` keeps to `out/views/`, the expired ones to `out/history/` as part `part`
+/// (`replay`, `backfill`).
 pub fn write_parquet(
     out: &Path,
-    output: &ReplayOutput,
+    views: ViewSet,
+    watermark: Option<i64>,
     retention: &Retention,
     part: &str,
 ) -> Result<()> {
-    let (retained, expired) = retention.split(output.views.clone(), output.watermark);
+    let (retained, expired) = retention.split(views, watermark);
     write_views(&out.join("views"), &retained)?;
     write_history(&out.join(HISTORY_DIR), &expired, part)?;
     Ok(())
@@ -97,10 +99,11 @@ pub fn write_parquet(
 
 /// The files of `pulso replay` under `out`: removes what interrupted writes left, writes the
 /// views as [`write_parquet`] does (part `replay`) and the rejected records to
-/// `out/rejected.jsonl`; returns how many records were rejected.
+/// `out/rejected.jsonl`; returns how many records were rejected. The output is consumed: its
+/// views are not copied.
 pub fn write_replay_files(
     out: &Path,
-    output: &ReplayOutput,
+    output: ReplayOutput,
     retention: &Retention,
 ) -> Result<usize> {
     let views_dir = out.join("views");
@@ -109,12 +112,12 @@ pub fn write_replay_files(
     }))?;
     clean_temp_files(&views_dir)?;
     clean_temp_files(out)?;
-    write_parquet(out, output, retention, "replay")?;
     let rejected: Vec<RejectedRecord> = output
         .rejected
-        .iter()
-        .map(|(record, rejection)| rejected_record(record.clone(), rejection.clone()))
+        .into_iter()
+        .map(|(record, rejection)| rejected_record(record, rejection))
         .collect();
+    write_parquet(out, output.views, output.watermark, retention, "replay")?;
     write_rejected_jsonl(&out.join("rejected.jsonl"), &rejected)?;
     Ok(rejected.len())
 }

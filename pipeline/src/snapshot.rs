@@ -94,7 +94,7 @@ impl Snapshots {
         }
         let mut rows: Vec<&R> = table.rows().collect();
         rows.sort_unstable();
-        write_view(&self.dir, rows, as_of)?;
+        write_view::<R>(&self.dir, &rows, as_of)?;
         let wait = self.interval.max(started.elapsed() * COST_FACTOR);
         self.due.insert(R::NAME, started + wait);
         Ok(())

@@ -71,13 +71,19 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
     // One poll per archived epoch; the progress record's rejected counts come with it.
     let output = replay_source(&mut archive.into_source(), usize::MAX, &config);
     progress.finish();
-    let output = output?;
+    let mut output = output?;
     let secs = started.elapsed().as_secs_f64();
 
+    let clickhouse = args.clickhouse.config(&file);
     if let Some(out) = &args.out {
-        write_parquet(out, &output, &file.retention, "backfill")?;
+        // The views are copied only when ClickHouse needs them afterwards.
+        let views = match clickhouse {
+            Some(_) => output.views.clone(),
+            None => std::mem::take(&mut output.views),
+        };
+        write_parquet(out, views, output.watermark, &file.retention, "backfill")?;
     }
-    if let Some(config) = args.clickhouse.config(&file) {
+    if let Some(config) = clickhouse {
         let url = config.url.clone();
         let written = write_to_clickhouse(config, &output.views)?;
         println!("clickhouse: {written} row changes written to {url}");

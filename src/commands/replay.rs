@@ -92,17 +92,23 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         return Ok(());
     }
 
-    let rejected = write_replay_files(&args.out, &output, &file.retention)?;
-    if let Some(config) = args.clickhouse.config(&file) {
+    // The views are copied only when ClickHouse needs them after the files are written.
+    let clickhouse = args
+        .clickhouse
+        .config(&file)
+        .map(|config| (config, output.views.clone()));
+    let changes = output.changes;
+    let rejected = write_replay_files(&args.out, output, &file.retention)?;
+    if let Some((config, views)) = clickhouse {
         let url = config.url.clone();
-        let written = write_to_clickhouse(config, &output.views)?;
+        let written = write_to_clickhouse(config, &views)?;
         println!("clickhouse: {written} row changes written to {url}");
     }
 
     println!(
         "replayed {total} records ({rejected} rejected) on {workers} in {secs:.2}s: {:.0} events/s; read {read_secs:.2}s; {} view changes; peak RSS {:.1} MiB",
         total as f64 / secs.max(1e-9),
-        output.changes,
+        changes,
         peak_rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0),
     );
     println!("views written to {}", args.out.join("views").display());

@@ -32,8 +32,19 @@ impl<T: Ord> Changes<T> {
         }
     }
 
+    /// Sorts and consolidates the changes (a worker does it before handing them over, so
+    /// that the final [`Changes::into_rows`] of all workers' changes merges sorted runs).
+    pub(super) fn consolidate(&mut self) {
+        consolidate(&mut self.changes);
+        self.consolidated = self.changes.len();
+    }
+
     /// Appends `other`'s changes.
     pub(super) fn append(&mut self, mut other: Changes<T>) {
+        if self.changes.is_empty() {
+            self.changes = other.changes;
+            return;
+        }
         self.changes.append(&mut other.changes);
     }
 
@@ -59,6 +70,12 @@ pub(super) struct Collected {
 }
 
 impl Collected {
+    /// Consolidates the view changes collected (see [`Changes::consolidate`]).
+    pub(super) fn consolidate(&mut self) {
+        self.timelines.consolidate();
+        self.others.consolidate();
+    }
+
     pub(super) fn change(&mut self, row: ViewRow, diff: isize) {
         self.emitted += 1;
         match row {

@@ -231,7 +231,8 @@ where
         input.close();
         drop(rejected_input);
         while worker.step() {}
-        let collected = std::mem::take(&mut *collected.borrow_mut());
+        let mut collected = std::mem::take(&mut *collected.borrow_mut());
+        collected.consolidate();
         collected
     })
     .map_err(DataflowError::Start)?;

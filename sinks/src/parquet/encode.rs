@@ -2,6 +2,7 @@
 //! integers as INT64, timestamps as TIMESTAMP(MICROS, UTC), money as DECIMAL(38, 2), rates as
 //! nullable DOUBLE (nullable text and rates are the only nullable columns).
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -67,7 +68,7 @@ impl Builder {
 }
 
 /// `rows` as one batch with the columns of view `V`.
-pub(crate) fn encode<V: View>(rows: &[V]) -> Result<RecordBatch, SinkError> {
+pub(crate) fn encode<V: View>(rows: &[impl Borrow<V>]) -> Result<RecordBatch, SinkError> {
     let columns = V::columns();
     let mut builders: Vec<Builder> = columns
         .iter()
@@ -76,7 +77,7 @@ pub(crate) fn encode<V: View>(rows: &[V]) -> Result<RecordBatch, SinkError> {
     let mut cells = Vec::with_capacity(columns.len());
     for row in rows {
         cells.clear();
-        row.cells(&mut cells);
+        row.borrow().cells(&mut cells);
         for (builder, cell) in builders.iter_mut().zip(cells.drain(..)) {
             builder.append(cell);
         }

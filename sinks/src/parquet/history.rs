@@ -69,13 +69,13 @@ fn view_day_batches<V: View>(
     distinct.sort_unstable();
     distinct.dedup();
     for day in distinct {
-        let of_day: Vec<V> = rows
+        let of_day: Vec<&V> = rows
             .iter()
             .zip(&days)
             .filter(|(_, d)| **d == day)
-            .map(|(r, _)| r.clone())
+            .map(|(r, _)| r)
             .collect();
-        each(V::NAME, day, encode::encode(&of_day)?)?;
+        each(V::NAME, day, encode::encode::<V>(&of_day)?)?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod history;
 #[cfg(test)]
 mod history_tests;
 mod history_writer;
+mod row_groups;
 #[cfg(test)]
 mod tests;
 mod view_write;

@@ -1,16 +1,17 @@
-//! Writing view files in bounded memory: a view's rows are encoded and written a chunk at a
-//! time, so a snapshot of a large view (the retained timelines) costs one chunk of Arrow
-//! buffers, not a second copy of the view.
+//! Writing view files in bounded memory: a view's rows are encoded a chunk (row group) at a
+//! time, a few chunks at once on the machine's cores, so a snapshot of a large view (the
+//! retained timelines) costs a few chunks of Arrow buffers, not a second copy of the view.
 
+use std::borrow::Borrow;
 use std::fs;
 use std::path::Path;
+use std::thread;
 
-use ::parquet::arrow::ArrowWriter;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
 
-use super::{atomic, encode, view_path, writer_properties, AS_OF_FILE};
+use super::{atomic, row_groups, view_path, writer_properties, AS_OF_FILE};
 use crate::SinkError;
 
 /// Most rows encoded into one Arrow batch while writing a view file.
@@ -28,31 +29,18 @@ pub fn prepare_views_dir(dir: &Path) -> Result<(), SinkError> {
     Ok(())
 }
 
-/// Writes `rows`, in order, as `dir/<view>.parquet`, replaced atomically, encoding at most
-/// [`WRITE_CHUNK_ROWS`] rows at a time. `as_of` goes into the metadata of `open_case_sla`
-/// only.
-pub fn write_view<'a, R: ViewRows + 'a>(
+/// Writes `rows`, in order, as `dir/<view>.parquet`, replaced atomically, in row groups of
+/// [`WRITE_CHUNK_ROWS`] rows encoded on as many threads as the machine has cores (see
+/// [`super::row_groups`]). `as_of` goes into the metadata of `open_case_sla` only.
+pub fn write_view<R: ViewRows>(
     dir: &Path,
-    rows: impl IntoIterator<Item = &'a R>,
+    rows: &[impl Borrow<R> + Sync],
     as_of: Option<Micros>,
 ) -> Result<(), SinkError> {
     let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
-    let mut rows = rows.into_iter();
-    let mut chunk: Vec<R> = Vec::new();
-    let mut next_chunk = |chunk: &mut Vec<R>| {
-        chunk.clear();
-        chunk.extend(rows.by_ref().take(WRITE_CHUNK_ROWS).cloned());
-        !chunk.is_empty()
-    };
+    let threads = thread::available_parallelism().map_or(1, |n| n.get());
     atomic::write_atomically(&view_path(dir, R::NAME), |file| {
-        next_chunk(&mut chunk);
-        let first = encode::encode(&chunk)?;
-        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties))?;
-        writer.write(&first)?;
-        while next_chunk(&mut chunk) {
-            writer.write(&encode::encode(&chunk)?)?;
-        }
-        Ok(writer.into_inner()?)
+        row_groups::write_row_groups::<R, _>(file, rows, properties, threads)
     })
 }
 
@@ -69,7 +57,7 @@ pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
     impl ViewVisitor for Write<'_> {
         fn visit<V: View>(&mut self) {
             if self.result.is_ok() {
-                self.result = write_view(self.dir, V::rows(self.views), self.views.as_of);
+                self.result = write_view::<V>(self.dir, V::rows(self.views), self.views.as_of);
             }
         }
     }
