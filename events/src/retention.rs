@@ -269,14 +269,18 @@ impl Retention {
                     return;
                 }
                 let (retention, w) = (self.retention, self.watermark);
-                let (old, kept): (Vec<V>, Vec<V>) = std::mem::take(V::rows_mut(self.views))
-                    .into_iter()
-                    .partition(|r| {
-                        r.expiry()
-                            .and_then(|e| e.due(retention))
-                            .is_some_and(|d| d <= w)
-                    });
-                *V::rows_mut(self.views) = kept;
+                let expired = |r: &V| {
+                    r.expiry()
+                        .and_then(|e| e.due(retention))
+                        .is_some_and(|d| d <= w)
+                };
+                // Most rows are usually retained: they stay where they are.
+                let rows = V::rows_mut(self.views);
+                let Some(first) = rows.iter().position(expired) else {
+                    return;
+                };
+                let (old, kept): (Vec<V>, Vec<V>) = rows.drain(first..).partition(|r| expired(r));
+                rows.extend(kept);
                 *V::rows_mut(self.expired) = old;
             }
         }

@@ -1,6 +1,8 @@
 //! What the workers of a replay collect (their view changes, consolidated as they grow, and
 //! the rejected records), and how a batch is split into the workers' shares.
 
+use std::cmp::Ordering;
+
 use differential_dataflow::consolidation::consolidate;
 use pulso_events::views::{TimelineEntry, ViewRow};
 use pulso_events::{Rejection, SourceRecord};
@@ -33,30 +35,50 @@ impl<T: Ord> Changes<T> {
     }
 
     /// Sorts and consolidates the changes (a worker does it before handing them over, so
-    /// that the final [`Changes::into_rows`] of all workers' changes merges sorted runs).
+    /// that [`into_rows`] merges sorted runs).
     pub(super) fn consolidate(&mut self) {
         consolidate(&mut self.changes);
         self.consolidated = self.changes.len();
     }
+}
 
-    /// Appends `other`'s changes.
-    pub(super) fn append(&mut self, mut other: Changes<T>) {
-        if self.changes.is_empty() {
-            self.changes = other.changes;
-            return;
-        }
-        self.changes.append(&mut other.changes);
+/// The rows present at the end of the workers' consolidated changes ([`Changes::consolidate`]),
+/// sorted; an error names a row present other than once. The workers' sorted runs are merged,
+/// not sorted again.
+pub(super) fn into_rows<T: Ord>(runs: Vec<Changes<T>>) -> Result<Vec<T>, (T, isize)> {
+    let changes = runs
+        .into_iter()
+        .map(|run| run.changes)
+        .reduce(merge)
+        .unwrap_or_default();
+    if let Some(index) = changes.iter().position(|(_, count)| *count != 1) {
+        let mut changes = changes;
+        return Err(changes.swap_remove(index));
     }
+    // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.
+    Ok(changes.into_iter().map(|(row, _)| row).collect())
+}
 
-    /// The rows present at the end, sorted; an error names a row present other than once.
-    pub(super) fn into_rows(mut self) -> Result<Vec<T>, (T, isize)> {
-        consolidate(&mut self.changes);
-        if let Some(index) = self.changes.iter().position(|(_, count)| *count != 1) {
-            return Err(self.changes.swap_remove(index));
+/// Two runs of changes, each sorted with distinct rows, merged into one: the diffs of a row in
+/// both are added, and the row dropped if they cancel.
+fn merge<T: Ord>(a: Vec<(T, isize)>, b: Vec<(T, isize)>) -> Vec<(T, isize)> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some((x, _)), Some((y, _))) = (a.peek(), b.peek()) {
+        match x.cmp(y) {
+            Ordering::Less => merged.extend(a.next()),
+            Ordering::Greater => merged.extend(b.next()),
+            Ordering::Equal => {
+                let ((row, m), (_, n)) = (a.next().expect("peeked"), b.next().expect("peeked"));
+                if m + n != 0 {
+                    merged.push((row, m + n));
+                }
+            }
         }
-        // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.
-        Ok(self.changes.into_iter().map(|(row, _)| row).collect())
     }
+    merged.extend(a);
+    merged.extend(b);
+    merged
 }
 
 /// What one worker collected: its view changes (timelines apart: they are most of the rows)
@@ -124,4 +146,34 @@ pub(super) fn split(
         }
     }
     split
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(changes: &[(u32, isize)]) -> Changes<u32> {
+        let mut run = Changes::default();
+        for &(row, diff) in changes {
+            run.push(row, diff);
+        }
+        run.consolidate();
+        run
+    }
+
+    #[test]
+    fn workers_runs_merge_into_the_rows_present() {
+        // Row 2 leaves on one worker and comes back on the other; row 4 is retracted there.
+        let first = run(&[(5, 1), (1, 1), (2, -1), (4, 1), (4, 1), (4, -1)]);
+        let second = run(&[(3, 1), (2, 1), (2, 1), (4, -1), (6, 1)]);
+        assert_eq!(into_rows(vec![first, second]), Ok(vec![1, 2, 3, 5, 6]));
+        assert_eq!(into_rows::<u32>(vec![]), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_row_present_twice_is_an_error() {
+        let first = run(&[(1, 1), (2, 1)]);
+        let second = run(&[(2, 1), (3, 1)]);
+        assert_eq!(into_rows(vec![first, second]), Err((2, 2)));
+    }
 }

@@ -33,7 +33,7 @@ use timely::dataflow::operators::{Exchange, Probe};
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
 use crate::record_source::RecordSource;
-use collect::{split, Collected};
+use collect::{into_rows, split, Collected};
 
 pub use collect::{shares, Share};
 pub use sources::{ArchiveSource, JsonlSource};
@@ -255,29 +255,35 @@ where
     }
     drop(senders);
 
-    let mut all = Collected::default();
+    let (mut timelines, mut others, mut rejected, mut emitted) = (vec![], vec![], vec![], 0);
     for result in guards.join() {
         let collected = result.map_err(DataflowError::Worker)?;
-        all.emitted += collected.emitted;
-        all.timelines.append(collected.timelines);
-        all.others.append(collected.others);
-        all.rejected.extend(collected.rejected);
+        emitted += collected.emitted;
+        timelines.push(collected.timelines);
+        others.push(collected.others);
+        rejected.extend(collected.rejected);
     }
     if let Some(error) = input_error {
         return Err(error);
     }
+    // The timelines (about half the rows) are merged on a second thread.
+    let (timelines, rows) = std::thread::scope(|scope| {
+        let timelines = scope.spawn(|| into_rows(timelines));
+        let rows = into_rows(others);
+        let timelines = timelines
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (timelines, rows)
+    });
     let multiplicity = |(row, n): (ViewRow, isize)| DataflowError::Multiplicity(Box::new(row), n);
-    let rows = all.others.into_rows().map_err(multiplicity)?;
+    let rows = rows.map_err(multiplicity)?;
     let watermark = rows.iter().find_map(|row| match row {
         ViewRow::Watermark(w) => Some(*w),
         _ => None,
     });
     let mut views = ViewSet::from_rows(rows);
-    views.timelines = all
-        .timelines
-        .into_rows()
-        .map_err(|(entry, n)| multiplicity((ViewRow::Timeline(entry), n)))?;
-    let mut rejected = all.rejected;
+    views.timelines =
+        timelines.map_err(|(entry, n)| multiplicity((ViewRow::Timeline(entry), n)))?;
     rejected.sort_by_key(|(epoch, i, _, _)| (*epoch, *i));
     let rejected = rejected
         .into_iter()
@@ -287,6 +293,6 @@ where
         views,
         watermark,
         rejected,
-        changes: all.emitted,
+        changes: emitted,
     })
 }
