@@ -24,7 +24,7 @@ const GROUPS_PER_ROUND: usize = 8;
 
 /// Writes `rows` to `file` with `properties`, in row groups of their most rows (all rows in one
 /// when they set no limit), encoding up to `threads` row groups at once; returns the file once
-/// its footer is written.
+/// its footer is written. A byte limit per row group is not applied (the view files set none).
 pub(super) fn write_row_groups<V: View, T: Borrow<V> + Sync>(
     file: File,
     rows: &[T],
