@@ -46,13 +46,12 @@ impl<T: Ord> Changes<T> {
 /// sorted; an error names a row present other than once. The workers' sorted runs are merged,
 /// not sorted again.
 pub(super) fn into_rows<T: Ord>(runs: Vec<Changes<T>>) -> Result<Vec<T>, (T, isize)> {
-    let changes = runs
+    let mut changes = runs
         .into_iter()
         .map(|run| run.changes)
         .reduce(merge)
         .unwrap_or_default();
     if let Some(index) = changes.iter().position(|(_, count)| *count != 1) {
-        let mut changes = changes;
         return Err(changes.swap_remove(index));
     }
     // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.

@@ -12,7 +12,6 @@ use ::parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColu
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::file::properties::WriterProperties;
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
 use pulso_events::registry::View;
 
 use super::encode;
@@ -33,19 +32,16 @@ pub(super) fn write_row_groups<V: View, T: Borrow<V> + Sync>(
 ) -> Result<File, SinkError> {
     let group_rows = properties.max_row_group_row_count().unwrap_or(usize::MAX);
     let chunks: Vec<&[T]> = rows.chunks(group_rows.max(1)).collect();
-    // The schema comes from the first chunk (or from no rows, for an empty file).
-    let first = encode::encode::<V>(chunks.first().copied().unwrap_or(&[]))?;
-    let schema = first.schema();
+    // The columns' types do not depend on the rows: no rows give the schema.
+    let schema = encode::encode::<V>(&[] as &[T])?.schema();
     let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
     let (mut writer, factory) = writer.into_serialized_writer()?;
     let threads = threads.clamp(1, chunks.len().max(1));
-    let mut first = Some(first);
     for (round, groups) in chunks.chunks(threads * GROUPS_PER_ROUND).enumerate() {
         let base = round * threads * GROUPS_PER_ROUND;
         let mut jobs = Vec::with_capacity(groups.len());
         for (i, rows) in groups.iter().enumerate() {
-            let batch = if base + i == 0 { first.take() } else { None };
-            jobs.push((factory.create_column_writers(base + i)?, batch, *rows));
+            jobs.push((factory.create_column_writers(base + i)?, *rows));
         }
         let encoded = encode_all::<V, T>(&schema, jobs, threads)?;
         for columns in encoded {
@@ -59,8 +55,8 @@ pub(super) fn write_row_groups<V: View, T: Borrow<V> + Sync>(
     Ok(writer.into_inner()?)
 }
 
-/// One row group to encode: its column writers, its batch when already encoded, its rows.
-type Job<'a, T> = (Vec<ArrowColumnWriter>, Option<RecordBatch>, &'a [T]);
+/// One row group to encode: its column writers and its rows.
+type Job<'a, T> = (Vec<ArrowColumnWriter>, &'a [T]);
 
 /// Encodes `jobs` (row groups of `schema`) on up to `threads` threads (contiguous shares), in
 /// order.
@@ -74,11 +70,10 @@ fn encode_all<V: View, T: Borrow<V> + Sync>(
         return jobs.into_iter().map(encode).collect();
     }
     let share = jobs.len().div_ceil(threads);
-    let mut shares: Vec<Vec<Job<'_, T>>> = Vec::new();
-    let mut jobs = jobs.into_iter().peekable();
-    while jobs.peek().is_some() {
-        shares.push(jobs.by_ref().take(share).collect());
-    }
+    let mut jobs = jobs.into_iter();
+    let shares: Vec<Vec<Job<'_, T>>> = (0..threads)
+        .map(|_| jobs.by_ref().take(share).collect())
+        .collect();
     thread::scope(|scope| {
         let handles: Vec<_> = shares
             .into_iter()
@@ -101,12 +96,9 @@ fn encode_all<V: View, T: Borrow<V> + Sync>(
 /// `ArrowWriter` takes them).
 fn encode_group<V: View, T: Borrow<V>>(
     schema: &SchemaRef,
-    (mut writers, batch, rows): Job<'_, T>,
+    (mut writers, rows): Job<'_, T>,
 ) -> Result<Vec<ArrowColumnChunk>, SinkError> {
-    let batch = match batch {
-        Some(batch) => batch,
-        None => encode::encode::<V>(rows)?,
-    };
+    let batch = encode::encode::<V>(rows)?;
     let mut next = writers.iter_mut();
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
         for leaf in compute_leaves(field.as_ref(), column)? {
