@@ -41,7 +41,10 @@ pub use atomic::{clean_temp_files, temp_path, TEMP_SUFFIX};
 pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
 pub use history::{read_history, read_whole_views, write_history, HISTORY_DIR};
 pub use history_writer::HistoryWriter;
-pub use view_write::{prepare_views_dir, write_view, write_views, ViewRows, WRITE_CHUNK_ROWS};
+pub use view_write::{
+    prepare_views_dir, write_view, write_views, write_views_except, ViewFileWriter, ViewRows,
+    WRITE_CHUNK_ROWS,
+};
 
 /// The zstd compression level of view files and history parts (rewritten every snapshot).
 pub const VIEW_ZSTD_LEVEL: i32 = 1;

@@ -6,11 +6,15 @@
 
 use std::borrow::Borrow;
 use std::fs::File;
+use std::marker::PhantomData;
 use std::thread;
 
-use ::parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
+use ::parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::file::properties::WriterProperties;
+use ::parquet::file::writer::SerializedFileWriter;
 use arrow::datatypes::SchemaRef;
 use pulso_events::registry::View;
 
@@ -30,29 +34,81 @@ pub(super) fn write_row_groups<V: View, T: Borrow<V> + Sync>(
     properties: WriterProperties,
     threads: usize,
 ) -> Result<File, SinkError> {
-    let group_rows = properties.max_row_group_row_count().unwrap_or(usize::MAX);
-    let chunks: Vec<&[T]> = rows.chunks(group_rows.max(1)).collect();
-    // The columns' types do not depend on the rows: no rows give the schema.
-    let schema = encode::encode::<V>(&[] as &[T])?.schema();
-    let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
-    let (mut writer, factory) = writer.into_serialized_writer()?;
-    let threads = threads.clamp(1, chunks.len().max(1));
-    for (round, groups) in chunks.chunks(threads * GROUPS_PER_ROUND).enumerate() {
-        let base = round * threads * GROUPS_PER_ROUND;
-        let mut jobs = Vec::with_capacity(groups.len());
-        for (i, rows) in groups.iter().enumerate() {
-            jobs.push((factory.create_column_writers(base + i)?, *rows));
-        }
-        let encoded = encode_all::<V, T>(&schema, jobs, threads)?;
-        for columns in encoded {
-            let mut row_group = writer.next_row_group()?;
-            for column in columns {
-                column.append_to_row_group(&mut row_group)?;
-            }
-            row_group.close()?;
-        }
+    let mut writer = RowGroupWriter::<V>::new(file, properties, threads)?;
+    writer.write(rows)?;
+    writer.finish()
+}
+
+/// A view file written a slice of rows at a time, in row groups encoded on several threads.
+/// Every slice but the last must hold a whole number of row groups, so that the file is the one [`write_row_groups`] writes
+/// from all the rows at once.
+pub(super) struct RowGroupWriter<V> {
+    writer: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    group_rows: usize,
+    threads: usize,
+    groups: usize,
+    view: PhantomData<fn(&V)>,
+}
+
+impl<V: View> RowGroupWriter<V> {
+    /// A writer of `file` with `properties`, encoding up to `threads` row groups at once.
+    pub(super) fn new(
+        file: File,
+        properties: WriterProperties,
+        threads: usize,
+    ) -> Result<Self, SinkError> {
+        let group_rows = properties.max_row_group_row_count().unwrap_or(usize::MAX);
+        // The columns' types do not depend on the rows: no rows give the schema.
+        let schema = encode::encode::<V>(&[] as &[&V])?.schema();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
+        let (writer, factory) = writer.into_serialized_writer()?;
+        Ok(RowGroupWriter {
+            writer,
+            factory,
+            schema,
+            group_rows: group_rows.max(1),
+            threads: threads.max(1),
+            groups: 0,
+            view: PhantomData,
+        })
     }
-    Ok(writer.into_inner()?)
+
+    /// Rows the threads encode in one round.
+    pub(super) fn round_rows(&self) -> usize {
+        self.group_rows
+            .saturating_mul(self.threads * GROUPS_PER_ROUND)
+    }
+
+    /// Appends `rows` as row groups of the properties' most rows (the last may be short, and
+    /// must then be the last rows written); a multiple of [`RowGroupWriter::round_rows`] keeps
+    /// every thread busy.
+    pub(super) fn write<T: Borrow<V> + Sync>(&mut self, rows: &[T]) -> Result<(), SinkError> {
+        let chunks: Vec<&[T]> = rows.chunks(self.group_rows).collect();
+        let threads = self.threads.clamp(1, chunks.len().max(1));
+        for groups in chunks.chunks(threads * GROUPS_PER_ROUND) {
+            let mut jobs = Vec::with_capacity(groups.len());
+            for rows in groups {
+                jobs.push((self.factory.create_column_writers(self.groups)?, *rows));
+                self.groups += 1;
+            }
+            let encoded = encode_all::<V, T>(&self.schema, jobs, threads)?;
+            for columns in encoded {
+                let mut row_group = self.writer.next_row_group()?;
+                for column in columns {
+                    column.append_to_row_group(&mut row_group)?;
+                }
+                row_group.close()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the footer and returns the file.
+    pub(super) fn finish(self) -> Result<File, SinkError> {
+        Ok(self.writer.into_inner()?)
+    }
 }
 
 /// One row group to encode: its column writers and its rows.

@@ -3,15 +3,16 @@
 //! retained timelines) costs a few chunks of Arrow buffers, not a second copy of the view.
 
 use std::borrow::Borrow;
-use std::fs;
-use std::path::Path;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
 use std::thread;
 
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
 
-use super::{atomic, row_groups, view_path, writer_properties, AS_OF_FILE};
+use super::row_groups::{self, RowGroupWriter};
+use super::{atomic, view_path, writer_properties, AS_OF_FILE};
 use crate::SinkError;
 
 /// Most rows encoded into one Arrow batch while writing a view file.
@@ -38,25 +39,94 @@ pub fn write_view<R: ViewRows>(
     as_of: Option<Micros>,
 ) -> Result<(), SinkError> {
     let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
-    let threads = thread::available_parallelism().map_or(1, |n| n.get());
     atomic::write_atomically(&view_path(dir, R::NAME), |file| {
-        row_groups::write_row_groups::<R, _>(file, rows, properties, threads)
+        row_groups::write_row_groups::<R, _>(file, rows, properties, threads())
     })
+}
+
+/// The threads a view file is encoded on: every core the machine reports.
+fn threads() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A view file written as its rows come, in order, in bounded memory: rows wait only until a
+/// round of row groups can be encoded (see [`super::row_groups`]), and the file replaces
+/// `dir/<view>.parquet` atomically at [`ViewFileWriter::finish`]. The file is, byte for
+/// byte, what [`write_view`] writes from the same rows at once. A writer dropped unfinished
+/// removes its temporary file.
+pub struct ViewFileWriter<R: ViewRows> {
+    path: PathBuf,
+    writer: Option<RowGroupWriter<R>>,
+    pending: Vec<R>,
+}
+
+impl<R: ViewRows> ViewFileWriter<R> {
+    /// Starts `dir/<view>.parquet` (written beside it, under its temporary name); `as_of` as in
+    /// [`write_view`].
+    pub fn create(dir: &Path, as_of: Option<Micros>) -> Result<Self, SinkError> {
+        let path = view_path(dir, R::NAME);
+        let tmp = atomic::temp_path(&path);
+        let file = File::create(&tmp).map_err(SinkError::io(&tmp))?;
+        let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
+        let writer = RowGroupWriter::new(file, properties, threads())?;
+        Ok(ViewFileWriter {
+            path,
+            pending: Vec::with_capacity(writer.round_rows().min(1 << 20)),
+            writer: Some(writer),
+        })
+    }
+
+    /// Appends `row` (rows are written in the order they are pushed).
+    pub fn push(&mut self, row: R) -> Result<(), SinkError> {
+        self.pending.push(row);
+        let writer = self.writer.as_mut().expect("unfinished writer");
+        if self.pending.len() >= writer.round_rows() {
+            writer.write(&self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the rows still waiting and the footer, then replaces the view file.
+    pub fn finish(mut self) -> Result<(), SinkError> {
+        let mut writer = self.writer.take().expect("unfinished writer");
+        writer.write(&std::mem::take(&mut self.pending))?;
+        atomic::commit(writer.finish()?, &self.path)
+    }
+}
+
+impl<R: ViewRows> Drop for ViewFileWriter<R> {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(atomic::temp_path(&self.path));
+        }
+    }
 }
 
 /// Writes every view of `views` to `dir/<view>.parquet` (creating `dir`), each file replaced
 /// atomically, after removing leftover temporary files of interrupted writes. Rows are written
 /// in the order of the set.
 pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
+    write_views_except(dir, views, None)
+}
+
+/// [`write_views`] but for the file of the view named `except` (written by its own
+/// [`ViewFileWriter`]).
+pub fn write_views_except(
+    dir: &Path,
+    views: &ViewSet,
+    except: Option<&str>,
+) -> Result<(), SinkError> {
     prepare_views_dir(dir)?;
     struct Write<'a> {
         dir: &'a Path,
         views: &'a ViewSet,
+        except: Option<&'a str>,
         result: Result<(), SinkError>,
     }
     impl ViewVisitor for Write<'_> {
         fn visit<V: View>(&mut self) {
-            if self.result.is_ok() {
+            if self.result.is_ok() && self.except != Some(V::NAME) {
                 self.result = write_view::<V>(self.dir, V::rows(self.views), self.views.as_of);
             }
         }
@@ -64,8 +134,60 @@ pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
     let mut write = Write {
         dir,
         views,
+        except,
         result: Ok(()),
     };
     visit_views(&mut write);
     write.result
+}
+
+#[cfg(test)]
+mod tests {
+    use pulso_events::views::TimelineEntry;
+
+    use super::*;
+
+    fn entries(n: i64) -> Vec<TimelineEntry> {
+        (0..n)
+            .map(|i| TimelineEntry {
+                entity_type: ["order", "sku"][i as usize % 2].into(),
+                entity_id: format!("E-{}", i % 89).into(),
+                timestamp: 1_700_000_000_000_000 + i * 1_000,
+                event_id: format!("e-{i:07}").into(),
+                topic: "orders.events".into(),
+                event_type: "ORDER_CREATED".into(),
+                summary: format!("{{\"n\":{i}}}").into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_pushed_one_by_one_write_the_file_of_write_view() {
+        // More than one round of row groups on any machine with up to 4 cores, and a short
+        // last row group.
+        let rows = entries(4 * 8 * WRITE_CHUNK_ROWS as i64 + 1_234);
+        let (whole, streamed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write_view::<TimelineEntry>(whole.path(), &rows, None).unwrap();
+        let mut writer = ViewFileWriter::<TimelineEntry>::create(streamed.path(), None).unwrap();
+        for row in rows {
+            writer.push(row).unwrap();
+        }
+        writer.finish().unwrap();
+        let read = |dir: &Path| fs::read(view_path(dir, "timelines")).unwrap();
+        assert!(read(whole.path()) == read(streamed.path()));
+        assert_eq!(
+            fs::read_dir(streamed.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = ViewFileWriter::<TimelineEntry>::create(dir.path(), None).unwrap();
+        writer.push(entries(1).remove(0)).unwrap();
+        drop(writer);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }
