@@ -15,6 +15,7 @@ use proptest::prelude::*;
 use pulso_dataflows::clock::EngineClock;
 use pulso_dataflows::retention::{Horizon, Retention, WindowHorizons};
 use pulso_events::RejectReason;
+use pulso_pipeline::replay::SpillConfig;
 use pulso_pipeline::{replay, ReplayConfig};
 
 /// An instant after the streams (2024-01-15 plus three days), so nothing is in the future.
@@ -44,6 +45,18 @@ fn oracle_horizons(retention: &Retention) -> pulso_oracle::Horizons {
         future_tolerance: retention.future_tolerance.as_micros(),
         now: NOW,
         windows: retention.windows,
+    }
+}
+
+/// One worker keeps its timeline entries in memory (at these sizes); more spill them in runs
+/// of a few changes, so that merging runs across workers and files is checked too.
+fn spill(seed: u64, workers: usize) -> SpillConfig {
+    match workers {
+        1 => SpillConfig::default(),
+        _ => SpillConfig {
+            dir: None,
+            rows: 1 + (seed % 32) as usize,
+        },
     }
 }
 
@@ -82,6 +95,7 @@ fn check_stream(
                     event_origin: NOW,
                     factor: 0.0,
                 },
+                spill: spill(seed, workers),
                 ..Default::default()
             },
         )

@@ -11,8 +11,10 @@ use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_dataflows::retention::{Horizon, Retention, WindowHorizons};
 use pulso_events::time::MICROS_PER_DAY;
 use pulso_events::{Position, SourceRecord};
+use pulso_pipeline::batch::write_parquet;
+use pulso_pipeline::replay::SpillConfig;
 use pulso_pipeline::{replay, ReplayConfig};
-use pulso_sinks::parquet::{read_whole_views, write_history, write_views, HISTORY_DIR};
+use pulso_sinks::parquet::read_whole_views;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -55,19 +57,37 @@ fn epochs() -> Vec<Vec<SourceRecord>> {
     records.chunks(500).map(|c| c.to_vec()).collect()
 }
 
+/// Replays the epochs and writes their views as `pulso replay` does: the timeline entries
+/// spilled in runs of 500 changes and streamed into their file and history.
 fn run(retention: Retention, out: &Path) {
     let output = replay(
         epochs(),
         &ReplayConfig {
             workers: 2,
             retention,
+            spill: SpillConfig {
+                dir: Some(out.to_owned()),
+                rows: 500,
+            },
+            stream_timelines: true,
             ..Default::default()
         },
     )
     .unwrap();
-    let (retained, expired) = retention.split(output.views, output.watermark);
-    write_views(&out.join("views"), &retained).unwrap();
-    write_history(&out.join(HISTORY_DIR), &expired, "replay").unwrap();
+    assert!(
+        output.views.timelines.is_empty(),
+        "the entries are left in runs"
+    );
+    let (views, timelines) = (output.views, output.timelines);
+    write_parquet(
+        out,
+        views,
+        timelines,
+        output.watermark,
+        &retention,
+        "replay",
+    )
+    .unwrap();
 }
 
 /// Asserts two row lists are equal, naming a few rows only in one of them.

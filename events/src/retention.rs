@@ -250,6 +250,14 @@ impl Retention {
 }
 
 impl Retention {
+    /// Whether `row` has expired once the watermark is `watermark` (its horizon is on and its
+    /// due time is at or before the watermark).
+    pub fn has_expired<V: View>(&self, row: &V, watermark: i64) -> bool {
+        row.expiry()
+            .and_then(|e| e.due(self))
+            .is_some_and(|due| due <= watermark)
+    }
+
     /// Splits whole views (every row a replay computed) into the rows still retained at
     /// `watermark` and the rows it has expired (windowed rows, timeline entries).
     pub fn split(&self, mut views: ViewSet, watermark: Option<i64>) -> (ViewSet, ViewSet) {
@@ -269,11 +277,7 @@ impl Retention {
                     return;
                 }
                 let (retention, w) = (self.retention, self.watermark);
-                let expired = |r: &V| {
-                    r.expiry()
-                        .and_then(|e| e.due(retention))
-                        .is_some_and(|d| d <= w)
-                };
+                let expired = |r: &V| retention.has_expired(r, w);
                 // Most rows are usually retained: they stay where they are.
                 let rows = V::rows_mut(self.views);
                 let Some(first) = rows.iter().position(expired) else {

@@ -6,16 +6,19 @@
 
 use std::path::Path;
 
-use crate::replay::{replay_source, ArchiveSource, ReplayConfig};
+use crate::replay::{replay_source, ArchiveSource, ReplayConfig, TimelineRuns};
 use pulso_dataflows::retention::Retention;
 use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::registry::View;
 use pulso_events::time::Micros;
-use pulso_events::views::ViewSet;
+use pulso_events::views::{TimelineEntry, ViewSet};
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
-use pulso_sinks::parquet::{clean_temp_files, write_history, write_views, HISTORY_DIR};
+use pulso_sinks::parquet::{
+    clean_temp_files, write_history, write_views_except, ViewFileWriter, HISTORY_DIR,
+};
 use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
 use crate::error::{PipelineError, Result};
@@ -81,23 +84,50 @@ impl Archive {
     }
 }
 
-/// Writes a batch pass's whole `views` (ending at `watermark`) as Parquet under `out`: the
-/// rows `retention` keeps to `out/views/`, the expired ones to `out/history/` as part `part`
-/// (`replay`, `backfill`).
+/// Writes a batch pass's whole `views` and `timelines` (ending at `watermark`) as Parquet
+/// under `out`: the rows `retention` keeps to `out/views/`, the expired ones to
+/// `out/history/` as part `part` (`replay`, `backfill`). The timeline entries of `views` and
+/// those of `timelines` (a replay's sorted runs, [`ReplayConfig::stream_timelines`]) are
+/// written as they are merged, without the whole view in memory.
 pub fn write_parquet(
     out: &Path,
-    views: ViewSet,
+    mut views: ViewSet,
+    timelines: TimelineRuns,
     watermark: Option<i64>,
     retention: &Retention,
     part: &str,
 ) -> Result<()> {
-    let (retained, expired) = retention.split(views, watermark);
-    write_views(&out.join("views"), &retained)?;
+    let timelines = timelines.with_rows(std::mem::take(&mut views.timelines));
+    let (retained, mut expired) = retention.split(views, watermark);
+    let views_dir = out.join("views");
+    write_views_except(&views_dir, &retained, Some(TimelineEntry::NAME))?;
+    expired.timelines = write_timelines(&views_dir, timelines, retention, watermark)?;
     write_history(&out.join(HISTORY_DIR), &expired, part)?;
     // Freeing a pass's million rows takes a good part of a second; the command that wrote
     // them need not wait for it.
     std::thread::spawn(move || drop((retained, expired)));
     Ok(())
+}
+
+/// Writes the retained entries of `timelines` to `dir/timelines.parquet` as they are merged;
+/// returns the expired ones.
+fn write_timelines(
+    dir: &Path,
+    timelines: TimelineRuns,
+    retention: &Retention,
+    watermark: Option<i64>,
+) -> Result<Vec<TimelineEntry>> {
+    let mut writer = ViewFileWriter::<TimelineEntry>::create(dir, None)?;
+    let mut expired = Vec::new();
+    for entry in timelines.merge() {
+        let entry = entry?;
+        match watermark {
+            Some(w) if retention.has_expired(&entry, w) => expired.push(entry),
+            _ => writer.push(entry)?,
+        }
+    }
+    writer.finish()?;
+    Ok(expired)
 }
 
 /// The files of `pulso replay` under `out`: removes what interrupted writes left, writes the
@@ -120,7 +150,8 @@ pub fn write_replay_files(
         .into_iter()
         .map(|(record, rejection)| rejected_record(record, rejection))
         .collect();
-    write_parquet(out, output.views, output.watermark, retention, "replay")?;
+    let (views, timelines) = (output.views, output.timelines);
+    write_parquet(out, views, timelines, output.watermark, retention, "replay")?;
     write_rejected_jsonl(&out.join("rejected.jsonl"), &rejected)?;
     Ok(rejected.len())
 }

@@ -26,6 +26,9 @@ pub enum DataflowError {
     /// A view row ended with a multiplicity other than 0 or 1 (a bug in a view).
     #[error("view row with multiplicity {1}: {0:?}")]
     Multiplicity(Box<ViewRow>, isize),
+    /// Writing or reading back the timeline entries a replay spilled failed.
+    #[error("spilling timeline entries failed: {0}")]
+    Spill(#[source] std::io::Error),
 }
 
 /// What can stop a run, a replay, a backfill or a check of the pipeline.

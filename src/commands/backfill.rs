@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use pulso_events::time::Micros;
 use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive};
 use pulso_pipeline::progress::Progress;
+use pulso_pipeline::replay::SpillConfig;
 use pulso_pipeline::{replay_source, ReplayConfig};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
@@ -60,12 +61,23 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
 
     let progress = Progress::start("backfill", total);
     let started = Instant::now();
+    let clickhouse = args.clickhouse.config(&file);
+    // Timeline entries spill to the output folder (the system's temporary folder without
+    // one); unless ClickHouse needs the whole views, they are merged straight into their file.
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
     let config = ReplayConfig {
         workers: args.workers,
         as_of: args.as_of,
         progress: Some(progress.counter()),
         retention: file.retention.for_archive(),
         sla: file.sla.delivery_seconds,
+        spill: SpillConfig {
+            dir: args.out.clone(),
+            ..Default::default()
+        },
+        stream_timelines: args.out.is_some() && clickhouse.is_none(),
         ..Default::default()
     };
     // One poll per archived epoch; the progress record's rejected counts come with it.
@@ -74,14 +86,21 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
     let mut output = output?;
     let secs = started.elapsed().as_secs_f64();
 
-    let clickhouse = args.clickhouse.config(&file);
     if let Some(out) = &args.out {
         // The views are copied only when ClickHouse needs them afterwards.
         let views = match clickhouse {
             Some(_) => output.views.clone(),
             None => std::mem::take(&mut output.views),
         };
-        write_parquet(out, views, output.watermark, &file.retention, "backfill")?;
+        let timelines = std::mem::take(&mut output.timelines);
+        write_parquet(
+            out,
+            views,
+            timelines,
+            output.watermark,
+            &file.retention,
+            "backfill",
+        )?;
     }
     if let Some(config) = clickhouse {
         let url = config.url.clone();

@@ -14,7 +14,7 @@ use pulso_connectors::jsonl;
 use pulso_events::time::Micros;
 use pulso_pipeline::batch::{write_replay_files, write_to_clickhouse};
 use pulso_pipeline::progress::{peak_rss_bytes, Progress};
-use pulso_pipeline::replay::JsonlSource;
+use pulso_pipeline::replay::{JsonlSource, SpillConfig};
 use pulso_pipeline::{replay_source, ReplayConfig};
 
 use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
@@ -66,6 +66,11 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let cluster = args.cluster.config()?;
     // A cluster process ingests only its share: the bar is for a lone process.
     let progress = (cluster.processes == 1).then(|| Progress::start("replay", total));
+    let clickhouse = args.clickhouse.config(&file);
+    // Timeline entries spill to the output folder; unless ClickHouse needs the whole views,
+    // they are merged straight into their file.
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let config = ReplayConfig {
         workers: args.workers,
         cluster: cluster.clone(),
@@ -73,6 +78,11 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         retention: file.retention,
         sla: file.sla.delivery_seconds,
         progress: progress.as_ref().map(Progress::counter),
+        spill: SpillConfig {
+            dir: Some(args.out.clone()),
+            ..Default::default()
+        },
+        stream_timelines: clickhouse.is_none(),
         ..Default::default()
     };
     let output = replay_source(&mut source, args.epoch_records, &config);
@@ -93,10 +103,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     }
 
     // The views are copied only when ClickHouse needs them after the files are written.
-    let clickhouse = args
-        .clickhouse
-        .config(&file)
-        .map(|config| (config, output.views.clone()));
+    let clickhouse = clickhouse.map(|config| (config, output.views.clone()));
     let changes = output.changes;
     let rejected = write_replay_files(&args.out, output, &file.retention)?;
     if let Some((config, views)) = clickhouse {

@@ -4,41 +4,44 @@
 use std::cmp::Ordering;
 
 use differential_dataflow::consolidation::consolidate;
-use pulso_events::views::{TimelineEntry, ViewRow};
+use pulso_events::views::ViewRow;
 use pulso_events::{Rejection, SourceRecord};
 
+use super::spill::{SpillConfig, TimelineSpill};
 use crate::cluster::ClusterConfig;
 
-/// Changes of one kind that a worker collected, consolidated as they grow (so that a worker
-/// holds at most about twice its final rows).
+/// Changes of one kind that a worker collected, consolidated whenever their buffer is full
+/// before it grows, and then only to twice what consolidation left: a worker holds at most
+/// about twice its final rows.
 pub(super) struct Changes<T> {
     changes: Vec<(T, isize)>,
-    consolidated: usize,
 }
 
 impl<T: Ord> Default for Changes<T> {
     fn default() -> Self {
         Changes {
             changes: Vec::new(),
-            consolidated: 0,
         }
     }
 }
 
+/// The least room of a worker's buffer of changes.
+const LEAST_ROOM: usize = 1 << 16;
+
 impl<T: Ord> Changes<T> {
     pub(super) fn push(&mut self, row: T, diff: isize) {
-        self.changes.push((row, diff));
-        if self.changes.len() > 2 * self.consolidated.max(1 << 16) {
+        if self.changes.len() == self.changes.capacity() {
             consolidate(&mut self.changes);
-            self.consolidated = self.changes.len();
+            let room = (2 * self.changes.len()).max(LEAST_ROOM);
+            self.changes.reserve_exact(room - self.changes.len());
         }
+        self.changes.push((row, diff));
     }
 
     /// Sorts and consolidates the changes (a worker does it before handing them over, so
     /// that [`into_rows`] merges sorted runs).
     pub(super) fn consolidate(&mut self) {
         consolidate(&mut self.changes);
-        self.consolidated = self.changes.len();
     }
 }
 
@@ -80,21 +83,24 @@ fn merge<T: Ord>(a: Vec<(T, isize)>, b: Vec<(T, isize)>) -> Vec<(T, isize)> {
     merged
 }
 
-/// What one worker collected: its view changes (timelines apart: they are most of the rows)
-/// and, on worker 0, the rejected records.
-#[derive(Default)]
+/// What one worker collected: its view changes (timelines apart, spilled as they come: they
+/// are most of the rows) and, on worker 0, the rejected records.
 pub(super) struct Collected {
-    pub(super) timelines: Changes<TimelineEntry>,
+    pub(super) timelines: TimelineSpill,
     pub(super) others: Changes<ViewRow>,
     pub(super) emitted: u64,
     pub(super) rejected: Vec<(usize, usize, SourceRecord, Rejection)>,
 }
 
 impl Collected {
-    /// Consolidates the view changes collected (see [`Changes::consolidate`]).
-    pub(super) fn consolidate(&mut self) {
-        self.timelines.consolidate();
-        self.others.consolidate();
+    /// Nothing collected yet; timeline changes spill as `spill` says.
+    pub(super) fn new(spill: SpillConfig) -> Self {
+        Collected {
+            timelines: TimelineSpill::new(spill),
+            others: Changes::default(),
+            emitted: 0,
+            rejected: Vec::new(),
+        }
     }
 
     pub(super) fn change(&mut self, row: ViewRow, diff: isize) {

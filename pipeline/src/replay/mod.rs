@@ -7,6 +7,7 @@
 
 mod collect;
 mod sources;
+mod spill;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -37,6 +38,7 @@ use collect::{into_rows, split, Collected};
 
 pub use collect::{shares, Share};
 pub use sources::{ArchiveSource, JsonlSource};
+pub use spill::{Merged, SpillConfig, TimelineRuns};
 
 /// Epochs of input a worker may have waiting (beyond the one it ingests).
 const EPOCHS_IN_FLIGHT: usize = 2;
@@ -62,6 +64,11 @@ pub struct ReplayConfig {
     pub sla: DeliverySla,
     /// The clock of the future-tolerance check.
     pub clock: EngineClock,
+    /// Where and when workers spill their timeline entries (see [`SpillConfig`]).
+    pub spill: SpillConfig,
+    /// Leave the timeline entries in [`ReplayOutput::timelines`], as sorted runs a writer
+    /// takes as they are merged, instead of in [`ReplayOutput::views`].
+    pub stream_timelines: bool,
 }
 
 impl Default for ReplayConfig {
@@ -75,6 +82,8 @@ impl Default for ReplayConfig {
             retention: Retention::default(),
             sla: DeliverySla::default(),
             clock: EngineClock::Wall,
+            spill: SpillConfig::default(),
+            stream_timelines: false,
         }
     }
 }
@@ -83,8 +92,11 @@ impl Default for ReplayConfig {
 #[derive(Debug, Default)]
 pub struct ReplayOutput {
     /// Every view after the last epoch: the whole views, rows expired by retention included
-    /// (see [`pulso_events::retention::Retention::split`] for the retained part).
+    /// (see [`pulso_events::retention::Retention::split`] for the retained part); without
+    /// timeline entries when [`ReplayConfig::stream_timelines`] is set.
     pub views: ViewSet,
+    /// The timeline entries when [`ReplayConfig::stream_timelines`] is set (empty otherwise).
+    pub timelines: TimelineRuns,
     /// The greatest accepted event time (VIEWS.md, "Retention"), `None` without events.
     pub watermark: Option<i64>,
     /// Every rejected record with its reason, in input order.
@@ -157,9 +169,10 @@ where
     let restored = Arc::new(config.restored_rejections.clone());
     let processes = config.cluster.processes;
     let (retention, clock, sla) = (config.retention, config.clock, config.sla);
+    let spill = config.spill.clone();
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
-        let collected = Rc::new(RefCell::new(Collected::default()));
+        let collected = Rc::new(RefCell::new(Collected::new(spill.clone())));
         let (mut input, mut as_of_input, mut rejected_input, probe, watermark) = worker
             .dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
@@ -231,9 +244,16 @@ where
         input.close();
         drop(rejected_input);
         while worker.step() {}
-        let mut collected = std::mem::take(&mut *collected.borrow_mut());
-        collected.consolidate();
-        collected
+        let Collected {
+            timelines,
+            mut others,
+            emitted,
+            rejected,
+        } = Rc::try_unwrap(collected)
+            .unwrap_or_else(|_| panic!("the dataflow is gone"))
+            .into_inner();
+        others.consolidate();
+        (timelines.finish(), others, emitted, rejected)
     })
     .map_err(DataflowError::Start)?;
 
@@ -257,33 +277,29 @@ where
 
     let (mut timelines, mut others, mut rejected, mut emitted) = (vec![], vec![], vec![], 0);
     for result in guards.join() {
-        let collected = result.map_err(DataflowError::Worker)?;
-        emitted += collected.emitted;
-        timelines.push(collected.timelines);
-        others.push(collected.others);
-        rejected.extend(collected.rejected);
+        let (runs, changes, count, records) = result.map_err(DataflowError::Worker)?;
+        emitted += count;
+        timelines.push(runs?);
+        others.push(changes);
+        rejected.extend(records);
     }
     if let Some(error) = input_error {
         return Err(error);
     }
-    // The timelines (about half the rows) are merged on a second thread.
-    let (timelines, rows) = std::thread::scope(|scope| {
-        let timelines = scope.spawn(|| into_rows(timelines));
-        let rows = into_rows(others);
-        let timelines = timelines
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (timelines, rows)
-    });
-    let multiplicity = |(row, n): (ViewRow, isize)| DataflowError::Multiplicity(Box::new(row), n);
-    let rows = rows.map_err(multiplicity)?;
+    let timelines = TimelineRuns::join(timelines);
+    let rows =
+        into_rows(others).map_err(|(row, n)| DataflowError::Multiplicity(Box::new(row), n))?;
     let watermark = rows.iter().find_map(|row| match row {
         ViewRow::Watermark(w) => Some(*w),
         _ => None,
     });
     let mut views = ViewSet::from_rows(rows);
-    views.timelines =
-        timelines.map_err(|(entry, n)| multiplicity((ViewRow::Timeline(entry), n)))?;
+    let timelines = if config.stream_timelines {
+        timelines
+    } else {
+        views.timelines = timelines.into_vec()?;
+        TimelineRuns::default()
+    };
     rejected.sort_by_key(|(epoch, i, _, _)| (*epoch, *i));
     let rejected = rejected
         .into_iter()
@@ -291,6 +307,7 @@ where
         .collect();
     Ok(ReplayOutput {
         views,
+        timelines,
         watermark,
         rejected,
         changes: emitted,
