@@ -26,7 +26,8 @@ pub(crate) struct ReplayArgs {
     /// Folder of `<topic>.jsonl` files (file order is arrival order).
     #[arg(long)]
     pub input: PathBuf,
-    /// Output folder: `views/<view>.parquet` and `rejected.jsonl`.
+    /// Output folder: `views/<view>.parquet` and `rejected.jsonl` (while the replay runs it
+    /// also holds its anonymous spill files of timeline entries, ~0.3 GB per million records).
     #[arg(long)]
     pub out: PathBuf,
     /// Grade open cases at this instant (RFC 3339); default: the greatest event time.
