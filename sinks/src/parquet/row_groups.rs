@@ -172,7 +172,7 @@ fn encode_group<V: View, T: Borrow<V>>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::io::{Read, Seek, SeekFrom};
 
     use pulso_events::views::TimelineEntry;
@@ -187,7 +187,8 @@ mod tests {
         properties.build()
     }
 
-    fn entries(n: i64) -> Vec<TimelineEntry> {
+    /// `n` timeline entries, in order, with repeated and distinct texts.
+    pub(in crate::parquet) fn entries(n: i64) -> Vec<TimelineEntry> {
         (0..n)
             .map(|i| TimelineEntry {
                 entity_type: ["order", "sku", "caso"][i as usize % 3].into(),

@@ -146,20 +146,7 @@ mod tests {
     use pulso_events::views::TimelineEntry;
 
     use super::*;
-
-    fn entries(n: i64) -> Vec<TimelineEntry> {
-        (0..n)
-            .map(|i| TimelineEntry {
-                entity_type: ["order", "sku"][i as usize % 2].into(),
-                entity_id: format!("E-{}", i % 89).into(),
-                timestamp: 1_700_000_000_000_000 + i * 1_000,
-                event_id: format!("e-{i:07}").into(),
-                topic: "orders.events".into(),
-                event_type: "ORDER_CREATED".into(),
-                summary: format!("{{\"n\":{i}}}").into(),
-            })
-            .collect()
-    }
+    use crate::parquet::row_groups::tests::entries;
 
     #[test]
     fn rows_pushed_one_by_one_write_the_file_of_write_view() {
