@@ -249,9 +249,7 @@ where
             mut others,
             emitted,
             rejected,
-        } = Rc::try_unwrap(collected)
-            .unwrap_or_else(|_| panic!("the dataflow is gone"))
-            .into_inner();
+        } = collected.replace(Collected::new(spill.clone()));
         others.consolidate();
         (timelines.finish(), others, emitted, rejected)
     })

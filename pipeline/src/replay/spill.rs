@@ -52,7 +52,7 @@ pub(super) struct TimelineSpill {
     file: Option<Arc<File>>,
     runs: Vec<(u64, u64)>,
     written: u64,
-    /// The first write that failed (the changes then stay in memory).
+    /// The first write that failed: the replay then fails, and changes are no longer kept.
     error: Option<io::Error>,
 }
 
@@ -71,10 +71,14 @@ impl TimelineSpill {
 
     /// Adds a change; writes the buffer out as a run once it is full.
     pub(super) fn push(&mut self, entry: TimelineEntry, diff: isize) {
+        if self.error.is_some() {
+            return;
+        }
         self.buffer.push((entry, diff));
-        if self.buffer.len() >= self.config.rows.max(1) && self.error.is_none() {
+        if self.buffer.len() >= self.config.rows.max(1) {
             consolidate(&mut self.buffer);
             if let Err(e) = self.write_run() {
+                self.buffer.clear();
                 self.error = Some(e);
             }
         }

@@ -40,8 +40,8 @@ pub(super) fn write_row_groups<V: View, T: Borrow<V> + Sync>(
 }
 
 /// A view file written a slice of rows at a time, in row groups encoded on several threads.
-/// Every slice but the last must hold a whole number of row groups, so that the file is the one [`write_row_groups`] writes
-/// from all the rows at once.
+/// Every slice but the last must hold a whole number of row groups, so that the file is the
+/// one [`write_row_groups`] writes from all the rows at once.
 pub(super) struct RowGroupWriter<V> {
     writer: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,

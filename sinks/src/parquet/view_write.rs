@@ -7,6 +7,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::thread;
 
+use ::parquet::file::properties::WriterProperties;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
@@ -38,10 +39,15 @@ pub fn write_view<R: ViewRows>(
     rows: &[impl Borrow<R> + Sync],
     as_of: Option<Micros>,
 ) -> Result<(), SinkError> {
-    let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
+    let properties = view_properties::<R>(as_of)?;
     atomic::write_atomically(&view_path(dir, R::NAME), |file| {
         row_groups::write_row_groups::<R, _>(file, rows, properties, threads())
     })
+}
+
+/// The writer settings of view `R`'s file: `as_of` goes into `open_case_sla`'s metadata only.
+fn view_properties<R: ViewRows>(as_of: Option<Micros>) -> Result<WriterProperties, SinkError> {
+    writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))
 }
 
 /// The threads a view file is encoded on: every core the machine reports.
@@ -67,8 +73,7 @@ impl<R: ViewRows> ViewFileWriter<R> {
         let path = view_path(dir, R::NAME);
         let tmp = atomic::temp_path(&path);
         let file = File::create(&tmp).map_err(SinkError::io(&tmp))?;
-        let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
-        let writer = RowGroupWriter::new(file, properties, threads())?;
+        let writer = RowGroupWriter::new(file, view_properties::<R>(as_of)?, threads())?;
         Ok(ViewFileWriter {
             path,
             pending: Vec::with_capacity(writer.round_rows().min(1 << 20)),
