@@ -43,6 +43,7 @@ pub mod notifications;
 mod notifications_v2;
 pub mod orders;
 pub mod reduce_windows;
+mod slots;
 pub mod summarise;
 pub mod sums;
 pub mod timelines;

@@ -10,11 +10,11 @@
 //! changes are merged in, the new one after, and only the difference leaves the operator.
 //! A key whose facts all cancel is removed, so state is exactly the live facts.
 //!
-//! The keys live in an [`IndexMap`]: the entries sit in one vector that grows with the live
-//! keys, and the hash table beside it holds only their positions. A plain `HashMap` of the
-//! same entries doubles its whole table (tens of MB for the per-notification state of a busy
-//! run) when churn fills it with tombstones, so memory stepped up long after the live keys
-//! had levelled off (benches/RESULTS.md, "Soak").
+//! The keys live in [`Slots`]: each key and its state sit once in a numbered slot, the hash
+//! table beside them holds only slot numbers, and the expiry queue names a key by its slot.
+//! Slots of expired keys are reused, so state stays at the most keys live at once (a plain
+//! `HashMap` of the entries doubled its whole table when churn filled it with tombstones, so
+//! memory stepped up long after the live keys had levelled off: benches/RESULTS.md, "Soak").
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -23,8 +23,6 @@ use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
-use indexmap::map::Entry;
-use indexmap::IndexMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
@@ -32,6 +30,7 @@ use timely::dataflow::operators::vec::ToStream;
 use timely::dataflow::operators::Capability;
 
 use crate::retention::Horizon;
+use crate::slots::{Slot, Slots};
 use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
 
@@ -198,8 +197,8 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut state: IndexMap<K, Held<F, T>> = IndexMap::new();
-                let mut queue: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut state: Slots<K, Held<F, T>> = Slots::default();
+                let mut queue: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<K, F, T>::new();
                 let mut summaries: Vec<(S, isize)> = Vec::new();
@@ -240,13 +239,11 @@ where
                                 changes.push((fact, diff));
                             }
                             summaries.clear();
-                            let held = match state.entry(key.clone()) {
-                                Entry::Occupied(occupied) => occupied.into_mut(),
-                                Entry::Vacant(vacant) => vacant.insert(Held {
-                                    facts: Vec::new(),
-                                    queued: None,
-                                }),
-                            };
+                            let slot = state.slot_or_insert(key, || Held {
+                                facts: Vec::new(),
+                                queued: None,
+                            });
+                            let (key, held) = state.get_mut(slot).expect("occupied");
                             if expired(&held.facts, cutoff, keep) {
                                 // Gone before this epoch: its contribution stays as it was.
                                 held.facts.clear();
@@ -255,27 +252,29 @@ where
                                 fold_final(&mut held.facts, final_before, fold);
                             }
                             if !held.facts.is_empty() {
-                                apply(&mut logic, &key, &held.facts, &mut summaries);
+                                apply(&mut logic, key, &held.facts, &mut summaries);
                                 for (_, n) in summaries.iter_mut() {
                                     *n = -*n;
                                 }
                             }
                             merge(&mut held.facts, changes);
-                            if held.facts.is_empty() {
-                                state.swap_remove(&key);
-                            } else {
-                                apply(&mut logic, &key, &held.facts, &mut summaries);
+                            let gone = held.facts.is_empty();
+                            if !gone {
+                                apply(&mut logic, key, &held.facts, &mut summaries);
                                 if let Some(latest) = latest(&held.facts) {
                                     let bucket = latest.div_euclid(BUCKET);
                                     if held.queued != Some(bucket) && horizon != Horizon::OFF {
                                         held.queued = Some(bucket);
-                                        queue.entry(bucket).or_default().push(key.clone());
+                                        queue.entry(bucket).or_default().push(slot);
                                     }
                                 }
                             }
                             consolidate(&mut summaries);
                             for (summary, n) in summaries.drain(..) {
                                 session.give(((key.clone(), summary), time, n));
+                            }
+                            if gone {
+                                state.remove(slot);
                             }
                         }
                     }
@@ -319,10 +318,12 @@ fn expired<F: PartialEq, T: FactTime>(
 }
 
 /// Removes the queued keys whose latest fact is in a minute wholly before `cutoff` and that
-/// have expired (keys kept by `keep` are dequeued; their next fact queues them again).
+/// have expired (keys kept by `keep` are dequeued; their next fact queues them again). A queued
+/// slot may since have been freed, or taken by another key: only a key queued in this very
+/// bucket is looked at, and whether it has expired is decided from its own facts.
 fn expire_queued<K, F: PartialEq, T>(
-    state: &mut IndexMap<K, Held<F, T>>,
-    queue: &mut BTreeMap<i64, Vec<K>>,
+    state: &mut Slots<K, Held<F, T>>,
+    queue: &mut BTreeMap<i64, Vec<Slot>>,
     cutoff: i64,
     keep: fn(&[(&F, isize)]) -> bool,
 ) where
@@ -334,16 +335,17 @@ fn expire_queued<K, F: PartialEq, T>(
         if (bucket + 1) * BUCKET > cutoff {
             break;
         }
-        for key in entry.remove() {
-            if let Entry::Occupied(held) = state.entry(key) {
-                if held.get().queued != Some(bucket) {
-                    continue;
-                }
-                if expired(&held.get().facts, Some(cutoff), keep) {
-                    held.swap_remove();
-                } else {
-                    held.into_mut().queued = None;
-                }
+        for slot in entry.remove() {
+            let Some((_, held)) = state.get_mut(slot) else {
+                continue;
+            };
+            if held.queued != Some(bucket) {
+                continue;
+            }
+            if expired(&held.facts, Some(cutoff), keep) {
+                state.remove(slot);
+            } else {
+                held.queued = None;
             }
         }
     }

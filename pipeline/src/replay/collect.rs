@@ -4,7 +4,8 @@
 use std::cmp::Ordering;
 
 use differential_dataflow::consolidation::consolidate;
-use pulso_events::views::ViewRow;
+use pulso_events::time::Micros;
+use pulso_events::views::*;
 use pulso_events::{Rejection, SourceRecord};
 
 use super::spill::{SpillConfig, TimelineSpill};
@@ -17,7 +18,7 @@ pub(super) struct Changes<T> {
     changes: Vec<(T, isize)>,
 }
 
-impl<T: Ord> Default for Changes<T> {
+impl<T> Default for Changes<T> {
     fn default() -> Self {
         Changes {
             changes: Vec::new(),
@@ -25,8 +26,9 @@ impl<T: Ord> Default for Changes<T> {
     }
 }
 
-/// The least room of a worker's buffer of changes.
-const LEAST_ROOM: usize = 1 << 16;
+/// The least room of a worker's buffer of changes (each view has its own buffer, and most
+/// views have a few hundred rows or fewer).
+const LEAST_ROOM: usize = 1 << 10;
 
 impl<T: Ord> Changes<T> {
     pub(super) fn push(&mut self, row: T, diff: isize) {
@@ -48,7 +50,7 @@ impl<T: Ord> Changes<T> {
 /// The rows present at the end of the workers' consolidated changes ([`Changes::consolidate`]),
 /// sorted; an error names a row present other than once. The workers' sorted runs are merged,
 /// not sorted again.
-pub(super) fn into_rows<T: Ord>(runs: Vec<Changes<T>>) -> Result<Vec<T>, (T, isize)> {
+fn into_rows<T: Ord>(runs: Vec<Changes<T>>) -> Result<Vec<T>, (T, isize)> {
     let mut changes = runs
         .into_iter()
         .map(|run| run.changes)
@@ -83,11 +85,68 @@ fn merge<T: Ord>(a: Vec<(T, isize)>, b: Vec<(T, isize)>) -> Vec<(T, isize)> {
     merged
 }
 
+/// Generates [`ViewChanges`] and [`into_views`] from the registry's list of views.
+macro_rules! view_changes {
+    ($($ty:ident $field:ident $variant:ident;)*) => {
+        /// A worker's view changes, one buffer per view holding that view's own row type: a
+        /// [`ViewRow`] takes the room of its largest variant (176 bytes), most rows far less.
+        #[derive(Default)]
+        pub(super) struct ViewChanges {
+            $($field: Changes<$ty>,)*
+            as_of: Changes<Micros>,
+            watermark: Changes<Micros>,
+        }
+
+        impl ViewChanges {
+            pub(super) fn push(&mut self, row: ViewRow, diff: isize) {
+                match row {
+                    $(ViewRow::$variant(row) => self.$field.push(row, diff),)*
+                    ViewRow::AsOf(t) => self.as_of.push(t, diff),
+                    ViewRow::Watermark(t) => self.watermark.push(t, diff),
+                }
+            }
+
+            /// Sorts and consolidates every buffer (see [`Changes::consolidate`]).
+            pub(super) fn consolidate(&mut self) {
+                $(self.$field.consolidate();)*
+                self.as_of.consolidate();
+                self.watermark.consolidate();
+            }
+        }
+
+        /// The views present at the end of the workers' consolidated changes, each view's rows
+        /// sorted, and the watermark; an error names a row present other than once (the first
+        /// in the order of [`ViewRow`]).
+        pub(super) fn into_views(
+            mut runs: Vec<ViewChanges>,
+        ) -> Result<(ViewSet, Option<Micros>), (Box<ViewRow>, isize)> {
+            let mut views = ViewSet::default();
+            $(
+                let changes = runs.iter_mut().map(|run| std::mem::take(&mut run.$field));
+                views.$field = into_rows(changes.collect())
+                    .map_err(|(row, n)| (Box::new(ViewRow::$variant(row)), n))?;
+            )*
+            let as_of = runs.iter_mut().map(|run| std::mem::take(&mut run.as_of));
+            views.as_of = into_rows(as_of.collect())
+                .map_err(|(t, n)| (Box::new(ViewRow::AsOf(t)), n))?
+                .pop();
+            let watermark = runs.into_iter().map(|run| run.watermark);
+            let watermark = into_rows(watermark.collect())
+                .map_err(|(t, n)| (Box::new(ViewRow::Watermark(t)), n))?
+                .first()
+                .copied();
+            Ok((views, watermark))
+        }
+    };
+}
+
+pulso_events::for_each_view!(view_changes);
+
 /// What one worker collected: its view changes (timelines apart, spilled as they come: they
 /// are most of the rows) and, on worker 0, the rejected records.
 pub(super) struct Collected {
     pub(super) timelines: TimelineSpill,
-    pub(super) others: Changes<ViewRow>,
+    pub(super) others: ViewChanges,
     pub(super) emitted: u64,
     pub(super) rejected: Vec<(usize, usize, SourceRecord, Rejection)>,
 }
@@ -97,7 +156,7 @@ impl Collected {
     pub(super) fn new(spill: SpillConfig) -> Self {
         Collected {
             timelines: TimelineSpill::new(spill),
-            others: Changes::default(),
+            others: ViewChanges::default(),
             emitted: 0,
             rejected: Vec::new(),
         }
@@ -173,6 +232,44 @@ mod tests {
         let second = run(&[(3, 1), (2, 1), (2, 1), (4, -1), (6, 1)]);
         assert_eq!(into_rows(vec![first, second]), Ok(vec![1, 2, 3, 5, 6]));
         assert_eq!(into_rows::<u32>(vec![]), Ok(vec![]));
+    }
+
+    fn backlog(dependencia_id: i64, cases: i64) -> ViewRow {
+        ViewRow::CaseBacklog(CaseBacklog {
+            dependencia_id,
+            estado: "ABIERTO".into(),
+            cases,
+        })
+    }
+
+    #[test]
+    fn workers_view_changes_become_sorted_views_and_the_watermark() {
+        let mut first = ViewChanges::default();
+        let mut second = ViewChanges::default();
+        // A backlog row replaced on one worker, another row moved between workers.
+        for (row, diff) in [(backlog(2, 1), 1), (backlog(2, 1), -1), (backlog(2, 3), 1)] {
+            first.push(row, diff);
+        }
+        first.push(backlog(1, 5), -1);
+        second.push(backlog(1, 5), 1);
+        second.push(backlog(1, 4), 1);
+        first.push(ViewRow::Watermark(10), 1);
+        first.push(ViewRow::Watermark(10), -1);
+        first.push(ViewRow::Watermark(20), 1);
+        second.push(ViewRow::AsOf(7), 1);
+        first.consolidate();
+        second.consolidate();
+        let (views, watermark) = into_views(vec![first, second]).expect("rows present once");
+        assert_eq!(watermark, Some(20));
+        assert_eq!(views.as_of, Some(7));
+        let rows: Vec<ViewRow> = views.into_rows().collect();
+        assert_eq!(rows, vec![backlog(1, 4), backlog(2, 3), ViewRow::AsOf(7)]);
+
+        let mut twice = ViewChanges::default();
+        twice.push(backlog(1, 4), 2);
+        twice.consolidate();
+        let error = into_views(vec![twice]).map(|_| ()).unwrap_err();
+        assert_eq!((*error.0, error.1), (backlog(1, 4), 2));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{observe, Admission};
 use pulso_dataflows::{ingest, Epoch, Ingested};
 use pulso_events::delivery_sla::DeliverySla;
-use pulso_events::views::{ViewRow, ViewSet};
+use pulso_events::views::ViewSet;
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
@@ -34,7 +34,7 @@ use timely::dataflow::operators::{Exchange, Probe};
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
 use crate::record_source::RecordSource;
-use collect::{into_rows, split, Collected};
+use collect::{into_views, split, Collected};
 
 pub use collect::{shares, Share};
 pub use sources::{ArchiveSource, JsonlSource};
@@ -285,13 +285,8 @@ where
         return Err(error);
     }
     let timelines = TimelineRuns::join(timelines);
-    let rows =
-        into_rows(others).map_err(|(row, n)| DataflowError::Multiplicity(Box::new(row), n))?;
-    let watermark = rows.iter().find_map(|row| match row {
-        ViewRow::Watermark(w) => Some(*w),
-        _ => None,
-    });
-    let mut views = ViewSet::from_rows(rows);
+    let (mut views, watermark) =
+        into_views(others).map_err(|(row, n)| DataflowError::Multiplicity(row, n))?;
     let timelines = if config.stream_timelines {
         timelines
     } else {

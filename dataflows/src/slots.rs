@@ -1,0 +1,161 @@
+//! [`Slots`]: per-key state stored once, in numbered slots, for the per-entity operator
+//! ([`crate::summarise`]).
+//!
+//! Each live key and its value sit in one slot of a chunked vector; a hash table holds only slot
+//! numbers. Other structures (the expiry queue) refer to a key by its 4-byte slot number rather
+//! than by a copy of the key (a `String` id is 24 bytes plus its own heap block). A removed
+//! key's slot is reused by the next new key, so the slots stay at the most keys ever live at
+//! once, and they grow by fixed chunks, never by doubling one vector: a busy operator holds a
+//! million keys or more, and a doubled vector would hold up to twice their room.
+
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+/// Slots per chunk.
+const CHUNK: usize = 1 << 12;
+
+/// The number of a slot.
+pub(crate) type Slot = u32;
+
+/// Keys with their values, each in a numbered slot.
+pub(crate) struct Slots<K, V> {
+    hasher: DefaultHashBuilder,
+    table: HashTable<Slot>,
+    chunks: Vec<Vec<Option<(K, V)>>>,
+    free: Vec<Slot>,
+}
+
+impl<K: Hash + Eq, V> Default for Slots<K, V> {
+    fn default() -> Self {
+        Slots {
+            hasher: DefaultHashBuilder::default(),
+            table: HashTable::new(),
+            chunks: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V> Slots<K, V> {
+    /// The slot holding `key`, after putting it there with `make()` if it was absent.
+    pub(crate) fn slot_or_insert(&mut self, key: K, make: impl FnOnce() -> V) -> Slot {
+        let hash = self.hasher.hash_one(&key);
+        let Slots {
+            hasher,
+            table,
+            chunks,
+            free,
+        } = self;
+        let holds =
+            |slot: &Slot, key: &K| matches!(entry(chunks, *slot), Some((held, _)) if held == key);
+        if let Some(slot) = table.find(hash, |slot| holds(slot, &key)) {
+            return *slot;
+        }
+        let slot = match free.pop() {
+            Some(slot) => slot,
+            None => {
+                let next = chunks.last().map_or(CHUNK, Vec::len);
+                if next == CHUNK {
+                    chunks.push(Vec::with_capacity(CHUNK));
+                }
+                let last = chunks.len() - 1;
+                chunks[last].push(None);
+                Slot::try_from(last * CHUNK + chunks[last].len() - 1)
+                    .expect("fewer than 2^32 live keys")
+            }
+        };
+        *entry_mut(chunks, slot) = Some((key, make()));
+        table.insert_unique(hash, slot, |slot| match entry(chunks, *slot) {
+            Some((key, _)) => hasher.hash_one(key),
+            None => unreachable!("the table holds occupied slots only"),
+        });
+        slot
+    }
+
+    /// The key and value in `slot`, if it is occupied.
+    pub(crate) fn get_mut(&mut self, slot: Slot) -> Option<(&K, &mut V)> {
+        entry_mut(&mut self.chunks, slot)
+            .as_mut()
+            .map(|(key, value)| (&*key, value))
+    }
+
+    /// Empties `slot` (its key and value are dropped) and frees it for the next new key.
+    pub(crate) fn remove(&mut self, slot: Slot) {
+        let Some((key, _)) = entry_mut(&mut self.chunks, slot).take() else {
+            return;
+        };
+        let hash = self.hasher.hash_one(&key);
+        if let Ok(found) = self.table.find_entry(hash, |held| *held == slot) {
+            found.remove();
+        }
+        self.free.push(slot);
+    }
+
+    /// The number of live keys.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+fn entry<K, V>(chunks: &[Vec<Option<(K, V)>>], slot: Slot) -> &Option<(K, V)> {
+    let slot = slot as usize;
+    &chunks[slot / CHUNK][slot % CHUNK]
+}
+
+fn entry_mut<K, V>(chunks: &mut [Vec<Option<(K, V)>>], slot: Slot) -> &mut Option<(K, V)> {
+    let slot = slot as usize;
+    &mut chunks[slot / CHUNK][slot % CHUNK]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_their_slot_and_freed_slots_are_reused() {
+        let mut slots: Slots<String, u32> = Slots::default();
+        let a = slots.slot_or_insert("a".into(), || 1);
+        let b = slots.slot_or_insert("b".into(), || 2);
+        assert_ne!(a, b);
+        assert_eq!(
+            slots.slot_or_insert("a".into(), || 9),
+            a,
+            "present: not made again"
+        );
+        assert_eq!(slots.get_mut(a), Some((&"a".to_string(), &mut 1)));
+        slots.remove(a);
+        assert_eq!(slots.get_mut(a), None);
+        assert_eq!(slots.len(), 1);
+        let c = slots.slot_or_insert("c".into(), || 3);
+        assert_eq!(c, a, "the freed slot is taken by the next new key");
+        assert_eq!(slots.get_mut(c), Some((&"c".to_string(), &mut 3)));
+        assert_eq!(slots.get_mut(b), Some((&"b".to_string(), &mut 2)));
+        slots.remove(c);
+        slots.remove(c);
+        assert_eq!(slots.len(), 1, "removing an empty slot does nothing");
+    }
+
+    #[test]
+    fn many_keys_across_chunks_are_found_after_removals() {
+        let mut slots: Slots<u64, u64> = Slots::default();
+        let n = 3 * CHUNK as u64 + 17;
+        let ids: Vec<Slot> = (0..n).map(|k| slots.slot_or_insert(k, || k * 10)).collect();
+        for k in (0..n).step_by(3) {
+            slots.remove(ids[k as usize]);
+        }
+        for k in 0..n {
+            let slot = slots.slot_or_insert(k, || k * 10 + 1);
+            let (_, value) = slots.get_mut(slot).expect("occupied");
+            let made_again = k % 3 == 0;
+            assert_eq!(*value, if made_again { k * 10 + 1 } else { k * 10 });
+        }
+        assert_eq!(slots.len(), n as usize);
+        assert_eq!(
+            slots.chunks.len(),
+            4,
+            "freed slots were reused, no chunk added"
+        );
+    }
+}
