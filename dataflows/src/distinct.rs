@@ -25,7 +25,7 @@ use timely::dataflow::operators::Capability;
 use crate::retention::WindowHorizons;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
-use crate::windows::{expire_due, window_expired};
+use crate::window_rows::WindowRows;
 use crate::Epoch;
 
 /// Changes waiting for their epoch to close, with the capability to emit at it.
@@ -55,9 +55,9 @@ where
             name,
             |_capability, _info| {
                 // Per key, the count of each member present.
-                let mut members: HashMap<K, HashMap<M, isize>> = HashMap::new();
-                // Keys by the instant their window expires (window end plus horizon).
-                let mut expiries: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                // Per key, the count of each member present.
+                let mut members: WindowRows<K, HashMap<M, isize>> =
+                    WindowRows::new(horizons, window);
                 let mut pending = Pending::<K, M>::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -80,34 +80,22 @@ where
                         let time = *entry.key();
                         let (capability, mut changes) = entry.remove();
                         let w = watermark.at(time);
-                        expire_due(&mut expiries, w, |key| {
-                            members.remove(&key);
-                        });
+                        members.expire(w);
                         consolidate(&mut changes);
                         let mut session = output.session(&capability);
                         for ((key, member), diff) in changes {
-                            let (granularity, start) = window(&key);
-                            if window_expired(&horizons, (granularity, start), w) {
+                            if members.expired(&key, w) {
                                 continue;
                             }
-                            let counts = match members.get_mut(&key) {
-                                Some(counts) => counts,
-                                None => {
-                                    if let Some(h) = horizons.of(granularity).as_micros() {
-                                        let end = start.saturating_add(granularity.micros());
-                                        let due = end.saturating_add(h);
-                                        expiries.entry(due).or_default().push(key.clone());
-                                    }
-                                    members.entry(key.clone()).or_default()
-                                }
-                            };
+                            let slot = members.slot(key.clone());
+                            let counts = members.value(slot);
                             let old = counts.get(&member).copied().unwrap_or(0);
                             let new = old + diff;
                             let distinct = i64::from(new > 0) - i64::from(old > 0);
                             if new == 0 {
                                 counts.remove(&member);
                                 if counts.is_empty() {
-                                    members.remove(&key);
+                                    members.remove(slot);
                                 }
                             } else {
                                 counts.insert(member, new);

@@ -48,6 +48,7 @@ pub mod summarise;
 pub mod sums;
 pub mod timelines;
 pub mod watermark;
+mod window_rows;
 pub mod windows;
 pub mod winner_log;
 pub mod winners;

@@ -22,7 +22,7 @@ use timely::dataflow::operators::Capability;
 
 use crate::retention::WindowHorizons;
 use crate::watermark::{Maxima, Watermark};
-use crate::windows::{expire_due, window_expired};
+use crate::window_rows::WindowRows;
 use crate::Epoch;
 
 /// A key's values: each distinct value with its (positive) count.
@@ -57,9 +57,7 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut state: HashMap<K, Multiset<V>> = HashMap::new();
-                // Keys by the instant their window expires (window end plus horizon).
-                let mut expiries: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut state: WindowRows<K, Multiset<V>> = WindowRows::new(horizons, window);
                 let mut pending = Pending::<K, V>::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -84,17 +82,14 @@ where
                         let time = *entry.key();
                         let (capability, changes) = entry.remove();
                         let w = watermark.at(time);
-                        expire_due(&mut expiries, w, |key| {
-                            state.remove(&key);
-                        });
+                        state.expire(w);
                         let mut session = output.session(&capability);
                         for (key, deltas) in changes {
-                            let (granularity, start) = window(&key);
-                            if window_expired(&horizons, (granularity, start), w) {
+                            if state.expired(&key, w) {
                                 continue;
                             }
-                            let existed = state.contains_key(&key);
-                            let values = state.entry(key.clone()).or_default();
+                            let slot = state.slot(key.clone());
+                            let values = state.value(slot);
                             let old = (!values.is_empty()).then(|| logic(&key, values));
                             for (value, diff) in deltas {
                                 let count = values.entry(value.clone()).or_default();
@@ -105,13 +100,7 @@ where
                             }
                             let new = (!values.is_empty()).then(|| logic(&key, values));
                             if values.is_empty() {
-                                state.remove(&key);
-                            } else if !existed {
-                                if let Some(h) = horizons.of(granularity).as_micros() {
-                                    let end = start.saturating_add(granularity.micros());
-                                    let due = end.saturating_add(h);
-                                    expiries.entry(due).or_default().push(key.clone());
-                                }
+                                state.remove(slot);
                             }
                             if old == new {
                                 continue;

@@ -38,20 +38,30 @@ impl<K: Hash + Eq, V> Default for Slots<K, V> {
 }
 
 impl<K: Hash + Eq, V> Slots<K, V> {
-    /// The slot holding `key`, after putting it there with `make()` if it was absent.
-    pub(crate) fn slot_or_insert(&mut self, key: K, make: impl FnOnce() -> V) -> Slot {
-        let hash = self.hasher.hash_one(&key);
+    /// The slot holding `key`, if any.
+    pub(crate) fn find(&self, key: &K) -> Option<Slot> {
+        let hash = self.hasher.hash_one(key);
+        let chunks = &self.chunks;
+        self.table
+            .find(
+                hash,
+                |slot| matches!(entry(chunks, *slot), Some((held, _)) if held == key),
+            )
+            .copied()
+    }
+
+    /// The slot holding `key`, after putting it there with `make()` if it was absent, and
+    /// whether it was absent.
+    pub(crate) fn slot_or_insert(&mut self, key: K, make: impl FnOnce() -> V) -> (Slot, bool) {
+        if let Some(slot) = self.find(&key) {
+            return (slot, false);
+        }
         let Slots {
             hasher,
             table,
             chunks,
             free,
         } = self;
-        let holds =
-            |slot: &Slot, key: &K| matches!(entry(chunks, *slot), Some((held, _)) if held == key);
-        if let Some(slot) = table.find(hash, |slot| holds(slot, &key)) {
-            return *slot;
-        }
         let slot = match free.pop() {
             Some(slot) => slot,
             None => {
@@ -65,12 +75,13 @@ impl<K: Hash + Eq, V> Slots<K, V> {
                     .expect("fewer than 2^32 live keys")
             }
         };
+        let hash = hasher.hash_one(&key);
         *entry_mut(chunks, slot) = Some((key, make()));
         table.insert_unique(hash, slot, |slot| match entry(chunks, *slot) {
             Some((key, _)) => hasher.hash_one(key),
             None => unreachable!("the table holds occupied slots only"),
         });
-        slot
+        (slot, true)
     }
 
     /// The key and value in `slot`, if it is occupied.
@@ -116,19 +127,23 @@ mod tests {
     #[test]
     fn keys_keep_their_slot_and_freed_slots_are_reused() {
         let mut slots: Slots<String, u32> = Slots::default();
-        let a = slots.slot_or_insert("a".into(), || 1);
-        let b = slots.slot_or_insert("b".into(), || 2);
+        let (a, new_a) = slots.slot_or_insert("a".into(), || 1);
+        let (b, new_b) = slots.slot_or_insert("b".into(), || 2);
+        assert!(new_a && new_b);
         assert_ne!(a, b);
         assert_eq!(
             slots.slot_or_insert("a".into(), || 9),
-            a,
+            (a, false),
             "present: not made again"
         );
+        assert_eq!(slots.find(&"a".to_string()), Some(a));
+        assert_eq!(slots.find(&"z".to_string()), None);
         assert_eq!(slots.get_mut(a), Some((&"a".to_string(), &mut 1)));
         slots.remove(a);
         assert_eq!(slots.get_mut(a), None);
         assert_eq!(slots.len(), 1);
-        let c = slots.slot_or_insert("c".into(), || 3);
+        let (c, _) = slots.slot_or_insert("c".into(), || 3);
+        assert_eq!(slots.find(&"a".to_string()), None);
         assert_eq!(c, a, "the freed slot is taken by the next new key");
         assert_eq!(slots.get_mut(c), Some((&"c".to_string(), &mut 3)));
         assert_eq!(slots.get_mut(b), Some((&"b".to_string(), &mut 2)));
@@ -141,14 +156,16 @@ mod tests {
     fn many_keys_across_chunks_are_found_after_removals() {
         let mut slots: Slots<u64, u64> = Slots::default();
         let n = 3 * CHUNK as u64 + 17;
-        let ids: Vec<Slot> = (0..n).map(|k| slots.slot_or_insert(k, || k * 10)).collect();
+        let ids: Vec<Slot> = (0..n)
+            .map(|k| slots.slot_or_insert(k, || k * 10).0)
+            .collect();
         for k in (0..n).step_by(3) {
             slots.remove(ids[k as usize]);
         }
         for k in 0..n {
-            let slot = slots.slot_or_insert(k, || k * 10 + 1);
+            let (slot, made_again) = slots.slot_or_insert(k, || k * 10 + 1);
             let (_, value) = slots.get_mut(slot).expect("occupied");
-            let made_again = k % 3 == 0;
+            assert_eq!(made_again, k % 3 == 0);
             assert_eq!(*value, if made_again { k * 10 + 1 } else { k * 10 });
         }
         assert_eq!(slots.len(), n as usize);

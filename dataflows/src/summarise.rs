@@ -239,7 +239,7 @@ where
                                 changes.push((fact, diff));
                             }
                             summaries.clear();
-                            let slot = state.slot_or_insert(key, || Held {
+                            let (slot, _) = state.slot_or_insert(key, || Held {
                                 facts: Vec::new(),
                                 queued: None,
                             });

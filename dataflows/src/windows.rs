@@ -24,6 +24,7 @@ use timely::dataflow::operators::Capability;
 use crate::retention::WindowHorizons;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
+use crate::window_rows::WindowRows;
 use crate::Epoch;
 
 /// Changes waiting for their epoch to close, with the capability to emit at it.
@@ -64,9 +65,7 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut totals: HashMap<K, Sums<N>> = HashMap::new();
-                // Keys by the instant their window expires (window end plus horizon).
-                let mut expiries: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut totals: WindowRows<K, Sums<N>> = WindowRows::new(horizons, window);
                 let mut pending = Pending::<K, N>::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -89,56 +88,32 @@ where
                         let time = *entry.key();
                         let (capability, changes) = entry.remove();
                         let w = watermark.at(time);
-                        expire_due(&mut expiries, w, |key| {
-                            totals.remove(&key);
-                        });
+                        totals.expire(w);
                         let mut session = output.session(&capability);
                         for (key, delta) in changes {
-                            let (granularity, start) = window(&key);
-                            if delta.is_zero() || window_expired(&horizons, (granularity, start), w)
-                            {
+                            if delta.is_zero() || totals.expired(&key, w) {
                                 continue;
                             }
-                            let old = totals.get(&key).copied().unwrap_or_default();
+                            let held = totals.find(&key);
+                            let old = held.map(|slot| *totals.value(slot)).unwrap_or_default();
                             let mut new = old;
                             new.plus_equals(&delta);
                             if !old.is_zero() {
                                 session.give(((key.clone(), old), time, -1));
                             }
                             if new.is_zero() {
-                                totals.remove(&key);
+                                if let Some(slot) = held {
+                                    totals.remove(slot);
+                                }
                                 continue;
                             }
                             session.give(((key.clone(), new), time, 1));
-                            if old.is_zero() {
-                                if let Some(h) = horizons.of(granularity).as_micros() {
-                                    let end = start.saturating_add(granularity.micros());
-                                    let due = end.saturating_add(h);
-                                    expiries.entry(due).or_default().push(key.clone());
-                                }
-                            }
-                            totals.insert(key, new);
+                            let slot = held.unwrap_or_else(|| totals.slot(key));
+                            *totals.value(slot) = new;
                         }
                     }
                 }
             },
         )
         .as_collection()
-}
-
-/// Calls `remove` with every key in `expiries` (keys by the instant their window expires)
-/// due at or before the watermark `w`, and drops them from the queue. Nothing is due while
-/// there is no watermark.
-pub(crate) fn expire_due<K>(
-    expiries: &mut BTreeMap<i64, Vec<K>>,
-    w: Option<i64>,
-    mut remove: impl FnMut(K),
-) {
-    let Some(w) = w else { return };
-    while let Some(due) = expiries.first_entry() {
-        if *due.key() > w {
-            break;
-        }
-        due.remove().into_iter().for_each(&mut remove);
-    }
 }
