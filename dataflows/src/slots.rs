@@ -26,6 +26,15 @@ pub(crate) struct Slots<K, V> {
     free: Vec<Slot>,
 }
 
+impl<K, V> std::fmt::Debug for Slots<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slots")
+            .field("live", &self.table.len())
+            .field("free", &self.free.len())
+            .finish()
+    }
+}
+
 impl<K: Hash + Eq, V> Default for Slots<K, V> {
     fn default() -> Self {
         Slots {
@@ -104,9 +113,26 @@ impl<K: Hash + Eq, V> Slots<K, V> {
     }
 
     /// The number of live keys.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.table.len()
+    }
+
+    /// Every live key's value.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.chunks
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|(_, value)| value)
+    }
+
+    /// Every live key's value, to change.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.chunks
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .map(|(_, value)| value)
     }
 }
 
@@ -169,6 +195,10 @@ mod tests {
             assert_eq!(*value, if made_again { k * 10 + 1 } else { k * 10 });
         }
         assert_eq!(slots.len(), n as usize);
+        assert_eq!(slots.values().count(), n as usize);
+        let before: u64 = slots.values().sum();
+        slots.values_mut().for_each(|value| *value += 1);
+        assert_eq!(slots.values().sum::<u64>(), before + n);
         assert_eq!(
             slots.chunks.len(),
             4,

@@ -2,7 +2,8 @@
 //!
 //! A key is held as its topic and a 128-bit hash of its text; the entry holds the winner's
 //! timestamp, position and the [`Slot`] of its key and raw bytes in the [`WinnerLog`]
-//! (~64 bytes per key instead of the key text and the record's bytes, ~450). Whenever a
+//! (~64 bytes per key instead of the key text and the record's bytes, ~450), in [`Slots`]: the
+//! expiry buckets name a key by its 4-byte slot number. Whenever a
 //! candidate's hash finds an entry, the logged key text is compared: a different key with the
 //! same hash (never seen in practice, but possible) lives in an exact side table instead, so
 //! the result is exact. A later candidate is compared with the winner by timestamp first; on
@@ -19,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use pulso_events::{Position, Topic};
 use twox_hash::XxHash3_128;
 
+use crate::slots::{Slot as KeySlot, Slots};
 use crate::winner_log::{Slot, WinnerLog};
 
 /// What the table keeps of a key's winner.
@@ -71,10 +73,11 @@ const COMPACT_SLACK: u64 = 1 << 20;
 /// The winners of one worker's keys.
 #[derive(Debug)]
 pub struct WinnerTable {
-    by_hash: HashMap<Hashed, Winner>,
-    /// Keys by the minute of a winner's timestamp, for expiry (an entry whose winner has since
-    /// changed is checked, and skipped, when its bucket expires).
-    by_minute: BTreeMap<i64, Vec<Hashed>>,
+    by_hash: Slots<Hashed, Winner>,
+    /// Keys' slots by the minute of a winner's timestamp, for expiry (a slot whose winner has
+    /// since changed, or that another key has since taken, is checked by its winner's
+    /// timestamp when its bucket expires).
+    by_minute: BTreeMap<i64, Vec<KeySlot>>,
     /// Keys whose hash an entry of `by_hash` for another key already holds.
     collided: HashMap<(Topic, String), Winner>,
     log: WinnerLog,
@@ -96,7 +99,7 @@ impl WinnerTable {
 
     fn with_log(log: WinnerLog) -> Self {
         WinnerTable {
-            by_hash: HashMap::new(),
+            by_hash: Slots::default(),
             by_minute: BTreeMap::new(),
             collided: HashMap::new(),
             log,
@@ -120,40 +123,28 @@ impl WinnerTable {
         let hashed = (topic, (hash >> 64) as u64, hash as u64);
         let log = &mut self.log;
         let expired = |winner: &Winner| cutoff.is_some_and(|c| winner.timestamp < c);
-        let offer = match self.by_hash.entry(hashed) {
-            Entry::Vacant(vacant) => {
-                vacant.insert(Winner::logged(log, key, timestamp, raw, position));
-                Offer::New
+        let fresh = |log: &mut WinnerLog| Winner::logged(log, key, timestamp, raw, position);
+        let (slot, made) = self.by_hash.slot_or_insert(hashed, || fresh(log));
+        let winner = self.by_hash.get_mut(slot).expect("occupied").1;
+        let offer = if made {
+            Offer::New
+        } else if expired(winner) {
+            // An expired winner's entry is taken over, whichever key it held.
+            *winner = fresh(log);
+            Offer::New
+        } else {
+            let (logged_key, logged_raw) = log.read(winner.slot);
+            if logged_key != key.as_bytes() {
+                let candidate = (timestamp, raw, position);
+                return offer_collided(&mut self.collided, log, topic, key, candidate, cutoff);
             }
-            Entry::Occupied(occupied) => {
-                let winner = occupied.into_mut();
-                if expired(winner) {
-                    // An expired winner's entry is taken over, whichever key it held.
-                    *winner = Winner::logged(log, key, timestamp, raw, position);
-                    Offer::New
-                } else {
-                    let (logged_key, logged_raw) = log.read(winner.slot);
-                    if logged_key == key.as_bytes() {
-                        challenge(log, winner, key, timestamp, raw, position, logged_raw)
-                    } else {
-                        let candidate = (timestamp, raw, position);
-                        return offer_collided(
-                            &mut self.collided,
-                            log,
-                            topic,
-                            key,
-                            candidate,
-                            cutoff,
-                        );
-                    }
-                }
-            }
+            challenge(log, winner, key, timestamp, raw, position, logged_raw)
         };
         if offer != Offer::Loses {
             self.by_minute
                 .entry(timestamp.div_euclid(BUCKET))
                 .or_default()
-                .push(hashed);
+                .push(slot);
         }
         offer
     }
@@ -167,12 +158,14 @@ impl WinnerTable {
             if (*entry.key() + 1) * BUCKET > cutoff {
                 break;
             }
-            for hashed in entry.remove() {
-                if let Entry::Occupied(winner) = self.by_hash.entry(hashed) {
-                    if winner.get().timestamp < cutoff {
-                        winner.remove();
-                        removed += 1;
-                    }
+            for slot in entry.remove() {
+                let expired = self
+                    .by_hash
+                    .get_mut(slot)
+                    .is_some_and(|(_, winner)| winner.timestamp < cutoff);
+                if expired {
+                    self.by_hash.remove(slot);
+                    removed += 1;
                 }
             }
         }
