@@ -19,6 +19,9 @@
 //!   summarised by [`summarise::summarise_by_key`]: per key, a small sorted vector of compact
 //!   facts (interned names via [`intern`], no decoded events), from which the old and new
 //!   summary of a changed key are computed each epoch; only their difference leaves.
+//! - Keyed state (entities, dedup winners, windowed rows) holds each key once, in a numbered
+//!   slot of a chunked vector (`slots`); expiry queues name keys by their 4-byte slot number,
+//!   and slots freed by expired keys are reused.
 //! - Summaries are exploded into [`sums::Sums`] contributions per view key and summed by
 //!   differential's `count_total`, whose state is one row per aggregate key (windows, not
 //!   events). Department SLAs meet open cases through `join`/`antijoin` (few departments); open

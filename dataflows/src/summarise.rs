@@ -10,11 +10,12 @@
 //! changes are merged in, the new one after, and only the difference leaves the operator.
 //! A key whose facts all cancel is removed, so state is exactly the live facts.
 //!
-//! The keys live in [`Slots`]: each key and its state sit once in a numbered slot, the hash
-//! table beside them holds only slot numbers, and the expiry queue names a key by its slot.
-//! Slots of expired keys are reused, so state stays at the most keys live at once (a plain
-//! `HashMap` of the entries doubled its whole table when churn filled it with tombstones, so
-//! memory stepped up long after the live keys had levelled off: benches/RESULTS.md, "Soak").
+//! The keys live in `Slots` (module `slots`): each key and its state sit once in a numbered
+//! slot, the hash table beside them holds only slot numbers, and the expiry queue names a key
+//! by its slot. Slots of expired keys are reused, so state stays at the most keys live at once
+//! (a plain `HashMap` of the entries doubled its whole table when churn filled it with
+//! tombstones, so memory stepped up long after the live keys had levelled off:
+//! benches/RESULTS.md, "Soak").
 
 use std::collections::BTreeMap;
 use std::hash::Hash;

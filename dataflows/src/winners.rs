@@ -2,8 +2,8 @@
 //!
 //! A key is held as its topic and a 128-bit hash of its text; the entry holds the winner's
 //! timestamp, position and the [`Slot`] of its key and raw bytes in the [`WinnerLog`]
-//! (~64 bytes per key instead of the key text and the record's bytes, ~450), in [`Slots`]: the
-//! expiry buckets name a key by its 4-byte slot number. Whenever a
+//! (~64 bytes per key instead of the key text and the record's bytes, ~450), in `Slots`
+//! (module `slots`): the expiry buckets name a key by its 4-byte slot number. Whenever a
 //! candidate's hash finds an entry, the logged key text is compared: a different key with the
 //! same hash (never seen in practice, but possible) lives in an exact side table instead, so
 //! the result is exact. A later candidate is compared with the winner by timestamp first; on
