@@ -55,7 +55,6 @@ where
             name,
             |_capability, _info| {
                 // Per key, the count of each member present.
-                // Per key, the count of each member present.
                 let mut members: WindowRows<K, HashMap<M, isize>> =
                     WindowRows::new(horizons, window);
                 let mut pending = Pending::<K, M>::new();
