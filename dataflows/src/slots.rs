@@ -1,5 +1,5 @@
-//! [`Slots`]: per-key state stored once, in numbered slots, for the per-entity operator
-//! ([`crate::summarise`]).
+//! [`Slots`]: per-key state stored once, in numbered slots, for the keyed operators: entities
+//! ([`crate::summarise`]), windowed rows (`window_rows`) and dedup winners ([`crate::winners`]).
 //!
 //! Each live key and its value sit in one slot of a chunked vector; a hash table holds only slot
 //! numbers. Other structures (the expiry queue) refer to a key by its 4-byte slot number rather
@@ -49,7 +49,11 @@ impl<K: Hash + Eq, V> Default for Slots<K, V> {
 impl<K: Hash + Eq, V> Slots<K, V> {
     /// The slot holding `key`, if any.
     pub(crate) fn find(&self, key: &K) -> Option<Slot> {
-        let hash = self.hasher.hash_one(key);
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// [`Slots::find`] with the key's hash already computed.
+    fn find_hashed(&self, hash: u64, key: &K) -> Option<Slot> {
         let chunks = &self.chunks;
         self.table
             .find(
@@ -62,7 +66,8 @@ impl<K: Hash + Eq, V> Slots<K, V> {
     /// The slot holding `key`, after putting it there with `make()` if it was absent, and
     /// whether it was absent.
     pub(crate) fn slot_or_insert(&mut self, key: K, make: impl FnOnce() -> V) -> (Slot, bool) {
-        if let Some(slot) = self.find(&key) {
+        let hash = self.hasher.hash_one(&key);
+        if let Some(slot) = self.find_hashed(hash, &key) {
             return (slot, false);
         }
         let Slots {
@@ -84,7 +89,6 @@ impl<K: Hash + Eq, V> Slots<K, V> {
                     .expect("fewer than 2^32 live keys")
             }
         };
-        let hash = hasher.hash_one(&key);
         *entry_mut(chunks, slot) = Some((key, make()));
         table.insert_unique(hash, slot, |slot| match entry(chunks, *slot) {
             Some((key, _)) => hasher.hash_one(key),
