@@ -27,7 +27,8 @@
 //!   events). Department SLAs meet open cases through `join`/`antijoin` (few departments); open
 //!   cases meet `as_of` in a grading operator ([`grading`]) that re-grades, when `as_of`
 //!   moves, only the cases whose status changes.
-//! - Timeline entries share their event's id and summary text and intern the rest.
+//! - Timeline entries share their event's id and summary text and intern the rest; the
+//!   distinct of `tracking.events` entries holds their 128-bit hashes ([`distinct_hashed`]).
 
 pub mod activity;
 pub mod aggregate;
@@ -36,6 +37,7 @@ pub mod clock;
 pub mod cluster;
 pub mod dedup;
 pub mod distinct;
+pub mod distinct_hashed;
 pub mod engine;
 pub mod grading;
 pub mod health;

@@ -14,6 +14,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use twox_hash::XxHash3_128;
+
+use crate::distinct_hashed::distinct_hashed;
 use crate::intern::{Interner, Name};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
@@ -169,6 +172,25 @@ fn attribute(facts: &[(&Attribution, isize)], output: &mut Vec<(TimelineEntry, i
     }
 }
 
+/// The 128-bit hash (XXH3) of an entry: each text with its length, then the timestamp.
+fn entry_hash(entry: &TimelineEntry) -> u128 {
+    let texts = [
+        &entry.entity_type,
+        &entry.entity_id,
+        &entry.event_id,
+        &entry.topic,
+        &entry.event_type,
+        &entry.summary,
+    ];
+    let mut bytes = Vec::with_capacity(8 * 7 + texts.iter().map(|t| t.len()).sum::<usize>());
+    for text in texts {
+        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+    }
+    bytes.extend_from_slice(&entry.timestamp.to_le_bytes());
+    XxHash3_128::oneshot(&bytes)
+}
+
 /// The timeline entries of one event, belonging to `tenant_id`.
 ///
 /// The texts an event's entries share (event id, summary) are one allocation; entity types,
@@ -208,8 +230,8 @@ fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<Timeline
 /// The attribution of a notification leaves the state like the notification does (latest
 /// event earlier than `W(e) - entities`); a webhook arriving after it takes its own tenant.
 /// The entries themselves are not held here (the serving store holds them, and drops those
-/// earlier than `W(e) - timelines`), except the `tracking.events` entries their `distinct`
-/// keeps, which leave it past the same horizon.
+/// earlier than `W(e) - timelines`); the `distinct` of the `tracking.events` entries holds
+/// each entry's 128-bit hash, not the entry ([`distinct_hashed`]), until past the same horizon.
 pub fn timelines<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
@@ -245,21 +267,15 @@ pub fn timelines<'s>(
     )
     .map(|(_id, entry)| entry);
     let entries = own.concat(attributed);
-    let tracked = entries
-        .clone()
-        .filter(move |e| &*e.topic == tracking)
-        .map(|entry| {
-            let at = entry.timestamp;
-            (entry, ((), at))
-        });
-    let expiry = Expiry::after(maxima, retention.timelines, |_| false);
-    let deduplicated = summarise_expiring(
+    let tracked = entries.clone().filter(move |e| &*e.topic == tracking);
+    let deduplicated = distinct_hashed(
         "DistinctTrackingEntries",
         tracked,
-        expiry,
-        |_, _, output| output.push(((), 1)),
-    )
-    .map(|(entry, ())| entry);
+        entry_hash,
+        |entry| entry.timestamp,
+        maxima,
+        retention.timelines,
+    );
     entries
         .filter(move |e| &*e.topic != tracking)
         .concat(deduplicated)

@@ -4,24 +4,31 @@
 use std::cmp::Ordering;
 
 use differential_dataflow::consolidation::consolidate;
+use pulso_dataflows::retention::Retention;
 use pulso_events::time::Micros;
 use pulso_events::views::*;
 use pulso_events::{Rejection, SourceRecord};
 
+use super::expired::{with_expired, ExpiredSpill, Runs};
 use super::spill::{SpillConfig, TimelineSpill};
 use crate::cluster::ClusterConfig;
+use crate::error::DataflowError;
 
 /// Changes of one kind that a worker collected, consolidated whenever their buffer is full
 /// before it grows, and then only to twice what consolidation left: a worker holds at most
-/// about twice its final rows.
+/// about twice its final rows. A view's rows that have expired leave the buffer for the
+/// worker's spill file when it is consolidated (see [`ExpiredSpill`]).
 pub(super) struct Changes<T> {
     changes: Vec<(T, isize)>,
+    /// Where the view's expired rows went.
+    expired: Runs,
 }
 
 impl<T> Default for Changes<T> {
     fn default() -> Self {
         Changes {
             changes: Vec::new(),
+            expired: Runs::new(),
         }
     }
 }
@@ -31,13 +38,30 @@ impl<T> Default for Changes<T> {
 const LEAST_ROOM: usize = 1 << 10;
 
 impl<T: Ord> Changes<T> {
-    pub(super) fn push(&mut self, row: T, diff: isize) {
+    /// Adds a change; a full buffer is consolidated, handed to `full` (which may take rows
+    /// out of it), and given room for at least `least_room` changes.
+    fn push_with(
+        &mut self,
+        row: T,
+        diff: isize,
+        least_room: usize,
+        full: impl FnOnce(&mut Vec<(T, isize)>, &mut Runs),
+    ) {
         if self.changes.len() == self.changes.capacity() {
             consolidate(&mut self.changes);
-            let room = (2 * self.changes.len()).max(LEAST_ROOM);
+            full(&mut self.changes, &mut self.expired);
+            let room = (2 * self.changes.len()).max(least_room);
+            if self.changes.capacity() > 2 * room {
+                self.changes.shrink_to(room);
+            }
             self.changes.reserve_exact(room - self.changes.len());
         }
         self.changes.push((row, diff));
+    }
+
+    #[cfg(test)]
+    pub(super) fn push(&mut self, row: T, diff: isize) {
+        self.push_with(row, diff, LEAST_ROOM, |_, _| ());
     }
 
     /// Sorts and consolidates the changes (a worker does it before handing them over, so
@@ -90,20 +114,44 @@ macro_rules! view_changes {
     ($($ty:ident $field:ident $variant:ident;)*) => {
         /// A worker's view changes, one buffer per view holding that view's own row type: a
         /// [`ViewRow`] takes the room of its largest variant (176 bytes), most rows far less.
-        #[derive(Default)]
+        /// Expired rows leave for the worker's spill file as the buffers fill.
         pub(super) struct ViewChanges {
             $($field: Changes<$ty>,)*
             as_of: Changes<Micros>,
             watermark: Changes<Micros>,
+            expired: ExpiredSpill,
+            least_room: usize,
         }
 
         impl ViewChanges {
-            pub(super) fn push(&mut self, row: ViewRow, diff: isize) {
-                match row {
-                    $(ViewRow::$variant(row) => self.$field.push(row, diff),)*
-                    ViewRow::AsOf(t) => self.as_of.push(t, diff),
-                    ViewRow::Watermark(t) => self.watermark.push(t, diff),
+            /// No changes yet; expired rows (as `retention` says) spill to `spill.dir`, and no
+            /// buffer holds fewer than `spill.rows` changes (at most [`LEAST_ROOM`]) when it
+            /// fills.
+            pub(super) fn new(spill: &SpillConfig, retention: Retention) -> Self {
+                ViewChanges {
+                    $($field: Changes::default(),)*
+                    as_of: Changes::default(),
+                    watermark: Changes::default(),
+                    expired: ExpiredSpill::new(spill.dir.clone(), retention),
+                    least_room: spill.rows.clamp(1, LEAST_ROOM),
                 }
+            }
+
+            pub(super) fn push(&mut self, row: ViewRow, diff: isize) {
+                let (room, spill) = (self.least_room, &mut self.expired);
+                match row {
+                    $(ViewRow::$variant(row) => self.$field.push_with(row, diff, room, |changes, runs| {
+                        spill.take(changes, runs)
+                    }),)*
+                    ViewRow::AsOf(t) => self.as_of.push_with(t, diff, room, |_, _| ()),
+                    ViewRow::Watermark(t) => self.watermark.push_with(t, diff, room, |_, _| ()),
+                }
+            }
+
+            /// The worker has completed the epoch of watermark `w` (see
+            /// [`ExpiredSpill::advance`]).
+            pub(super) fn advance(&mut self, w: Option<Micros>) {
+                self.expired.advance(w);
             }
 
             /// Sorts and consolidates every buffer (see [`Changes::consolidate`]).
@@ -114,25 +162,35 @@ macro_rules! view_changes {
             }
         }
 
-        /// The views present at the end of the workers' consolidated changes, each view's rows
-        /// sorted, and the watermark; an error names a row present other than once (the first
-        /// in the order of [`ViewRow`]).
+        /// The views present at the end of the workers' consolidated changes and spilled
+        /// expired rows, each view's rows sorted, and the watermark. A row present other than
+        /// once is a [`DataflowError::Multiplicity`] (the first in the order of [`ViewRow`]);
+        /// a spill file that failed, a [`DataflowError::Spill`].
         pub(super) fn into_views(
             mut runs: Vec<ViewChanges>,
-        ) -> Result<(ViewSet, Option<Micros>), (Box<ViewRow>, isize)> {
+        ) -> Result<(ViewSet, Option<Micros>), DataflowError> {
+            if let Some(error) = runs.iter_mut().find_map(|run| run.expired.failure()) {
+                return Err(error);
+            }
+            let multiplicity = |row: ViewRow, n| DataflowError::Multiplicity(Box::new(row), n);
             let mut views = ViewSet::default();
             $(
+                let mut expired = Vec::new();
+                for run in &runs {
+                    run.expired.read(&run.$field.expired, &mut expired)?;
+                }
                 let changes = runs.iter_mut().map(|run| std::mem::take(&mut run.$field));
                 views.$field = into_rows(changes.collect())
-                    .map_err(|(row, n)| (Box::new(ViewRow::$variant(row)), n))?;
+                    .and_then(|rows| with_expired(rows, expired))
+                    .map_err(|(row, n)| multiplicity(ViewRow::$variant(row), n))?;
             )*
             let as_of = runs.iter_mut().map(|run| std::mem::take(&mut run.as_of));
             views.as_of = into_rows(as_of.collect())
-                .map_err(|(t, n)| (Box::new(ViewRow::AsOf(t)), n))?
+                .map_err(|(t, n)| multiplicity(ViewRow::AsOf(t), n))?
                 .pop();
-            let watermark = runs.into_iter().map(|run| run.watermark);
+            let watermark = runs.iter_mut().map(|run| std::mem::take(&mut run.watermark));
             let watermark = into_rows(watermark.collect())
-                .map_err(|(t, n)| (Box::new(ViewRow::Watermark(t)), n))?
+                .map_err(|(t, n)| multiplicity(ViewRow::Watermark(t), n))?
                 .first()
                 .copied();
             Ok((views, watermark))
@@ -152,11 +210,12 @@ pub(super) struct Collected {
 }
 
 impl Collected {
-    /// Nothing collected yet; timeline changes spill as `spill` says.
-    pub(super) fn new(spill: SpillConfig) -> Self {
+    /// Nothing collected yet; timeline changes and expired rows (as `retention` says)
+    /// spill as `spill` says.
+    pub(super) fn new(spill: SpillConfig, retention: Retention) -> Self {
         Collected {
+            others: ViewChanges::new(&spill, retention),
             timelines: TimelineSpill::new(spill),
-            others: ViewChanges::default(),
             emitted: 0,
             rejected: Vec::new(),
         }
@@ -244,8 +303,8 @@ mod tests {
 
     #[test]
     fn workers_view_changes_become_sorted_views_and_the_watermark() {
-        let mut first = ViewChanges::default();
-        let mut second = ViewChanges::default();
+        let mut first = ViewChanges::new(&SpillConfig::default(), Retention::OFF);
+        let mut second = ViewChanges::new(&SpillConfig::default(), Retention::OFF);
         // A backlog row replaced on one worker, another row moved between workers.
         for (row, diff) in [(backlog(2, 1), 1), (backlog(2, 1), -1), (backlog(2, 3), 1)] {
             first.push(row, diff);
@@ -265,11 +324,14 @@ mod tests {
         let rows: Vec<ViewRow> = views.into_rows().collect();
         assert_eq!(rows, vec![backlog(1, 4), backlog(2, 3), ViewRow::AsOf(7)]);
 
-        let mut twice = ViewChanges::default();
+        let mut twice = ViewChanges::new(&SpillConfig::default(), Retention::OFF);
         twice.push(backlog(1, 4), 2);
         twice.consolidate();
         let error = into_views(vec![twice]).map(|_| ()).unwrap_err();
-        assert_eq!((*error.0, error.1), (backlog(1, 4), 2));
+        assert!(
+            matches!(error, DataflowError::Multiplicity(ref row, 2) if **row == backlog(1, 4)),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! through a bounded channel, so only a few epochs of input are held at a time.
 
 mod collect;
+mod expired;
 mod sources;
 mod spill;
 
@@ -172,7 +173,7 @@ where
     let spill = config.spill.clone();
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
-        let collected = Rc::new(RefCell::new(Collected::new(spill.clone())));
+        let collected = Rc::new(RefCell::new(Collected::new(spill.clone(), retention)));
         let (mut input, mut as_of_input, mut rejected_input, probe, watermark) = worker
             .dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
@@ -240,6 +241,10 @@ where
             input.flush();
             rejected_input.advance_to(epoch as Epoch + 1);
             worker.step_while(|| probe.less_than(input.time()));
+            // Every change of epoch `epoch` has arrived: rows expired at its watermark no
+            // longer change, and may leave the collected buffers.
+            let w = watermark.borrow_mut().at(epoch as Epoch);
+            collected.borrow_mut().others.advance(w);
         }
         input.close();
         drop(rejected_input);
@@ -249,7 +254,7 @@ where
             mut others,
             emitted,
             rejected,
-        } = collected.replace(Collected::new(spill.clone()));
+        } = collected.replace(Collected::new(spill.clone(), retention));
         others.consolidate();
         (timelines.finish(), others, emitted, rejected)
     })
@@ -285,8 +290,7 @@ where
         return Err(error);
     }
     let timelines = TimelineRuns::join(timelines);
-    let (mut views, watermark) =
-        into_views(others).map_err(|(row, n)| DataflowError::Multiplicity(row, n))?;
+    let (mut views, watermark) = into_views(others)?;
     let timelines = if config.stream_timelines {
         timelines
     } else {

@@ -1,0 +1,137 @@
+//! `distinct_hashed`: the distinct rows of a collection whose rows are large (timeline
+//! entries with their summary texts), holding per distinct row its 128-bit hash, count and
+//! event time, not the row. A row is emitted when its count leaves zero and retracted when it
+//! returns there; both moments come with an input change that carries the row itself, so the
+//! operator never needs it again.
+//!
+//! Two different rows of equal 128-bit hash (XXH3) would count as one: for a billion rows the
+//! chance of that is below 10^-20, against the ~450 bytes per row a row-keyed distinct holds
+//! (benches/RESULTS.md, "Tracking entries by their hash").
+//!
+//! Rows expire like the keys of [`crate::summarise::summarise_expiring`] with no `keep`: at
+//! epoch `e`, a row whose event time is earlier than `W(e) - horizon` leaves the state without
+//! changing the output, and a later change of it starts afresh.
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::collection::{AsCollection, VecCollection};
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::ExchangeData;
+use hashbrown::HashMap;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
+
+use crate::retention::Horizon;
+use crate::watermark::{Maxima, Watermark};
+use crate::Epoch;
+
+/// Width of the expiry buckets (one minute of event time).
+const BUCKET: i64 = 60_000_000;
+
+/// What is held per distinct row.
+struct Held {
+    /// The sum of the row's changes (present when not zero).
+    count: isize,
+    /// The row's event time.
+    time: i64,
+}
+
+/// Rows waiting for their epoch to close, with the capability to emit at it.
+type Pending<D> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((u128, D), isize)>)>;
+
+/// The distinct rows of `input` (each present row once), rows identified by `hash`; a row of
+/// event time `time(row)` expires `horizon` after it against the watermark of `maxima`.
+/// Output equals a `distinct` of `input` whose rows expire so.
+pub fn distinct_hashed<'s, D>(
+    name: &str,
+    input: VecCollection<'s, Epoch, D>,
+    hash: fn(&D) -> u128,
+    time: fn(&D) -> i64,
+    maxima: Maxima<'s>,
+    horizon: Horizon,
+) -> VecCollection<'s, Epoch, D>
+where
+    D: ExchangeData,
+{
+    let by_hash = Exchange::new(|((h, _), _, _): &((u128, D), Epoch, isize)| *h as u64);
+    input
+        .map(move |row| (hash(&row), row))
+        .inner
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(D, Epoch, isize)>>, _, _, _, _>(
+            maxima,
+            by_hash,
+            Pipeline,
+            name,
+            |_capability, _info| {
+                let mut held: HashMap<u128, Held> = HashMap::new();
+                let mut queue: BTreeMap<i64, Vec<u128>> = BTreeMap::new();
+                let mut watermark = Watermark::default();
+                let mut pending = Pending::<D>::new();
+                move |(input, frontier), (maxima, maxima_frontier), output| {
+                    maxima.for_each(|_, data| watermark.receive_all(data));
+                    input.for_each(|capability, data| {
+                        for (row, epoch, diff) in data.drain(..) {
+                            pending
+                                .entry(epoch)
+                                .or_insert_with(|| (capability.delayed(&epoch, 0), Vec::new()))
+                                .1
+                                .push((row, diff));
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key())
+                            || maxima_frontier.less_than(entry.key())
+                        {
+                            break;
+                        }
+                        let epoch = *entry.key();
+                        let (capability, mut updates) = entry.remove();
+                        let cutoff = horizon.cutoff(watermark.at(epoch));
+                        if let Some(cutoff) = cutoff {
+                            expire(&mut held, &mut queue, cutoff);
+                        }
+                        consolidate(&mut updates);
+                        let mut session = output.session(&capability);
+                        for ((h, row), diff) in updates {
+                            let at = time(&row);
+                            let state = held.entry(h).or_insert_with(|| {
+                                queue.entry(at.div_euclid(BUCKET)).or_default().push(h);
+                                Held { count: 0, time: at }
+                            });
+                            if cutoff.is_some_and(|cutoff| state.time < cutoff) {
+                                // Gone before this epoch: its output stays as it was.
+                                state.count = 0;
+                            }
+                            let was = state.count != 0;
+                            state.count += diff;
+                            let is = state.count != 0;
+                            if was != is {
+                                session.give((row, epoch, if is { 1 } else { -1 }));
+                            }
+                            if !is {
+                                held.remove(&h);
+                            }
+                        }
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
+
+/// Removes the queued rows whose event time is in a minute wholly before `cutoff` and earlier
+/// than it. A queued hash may since have left and come back: it is looked up afresh.
+fn expire(held: &mut HashMap<u128, Held>, queue: &mut BTreeMap<i64, Vec<u128>>, cutoff: i64) {
+    while let Some(entry) = queue.first_entry() {
+        if (*entry.key() + 1) * BUCKET > cutoff {
+            break;
+        }
+        for h in entry.remove() {
+            if held.get(&h).is_some_and(|state| state.time < cutoff) {
+                held.remove(&h);
+            }
+        }
+    }
+}
