@@ -1,4 +1,4 @@
-//! `distinct_hashed` against differential's `distinct`: after every epoch the accumulated
+//! `distinct_hashed` against differential's distinct (`threshold_named`): after every epoch the accumulated
 //! outputs are equal, for random insertions and retractions over a few rows, random epochs
 //! and 1 or 2 workers; and rows expire past their horizon without a retraction.
 
@@ -42,7 +42,7 @@ fn run(steps: Vec<Step>, workers: usize, horizon: Option<Horizon>) -> Vec<Vec<(u
             let (maxima_input, maxima) = scope.new_input::<(Epoch, i64)>();
             let distinct = match horizon {
                 Some(horizon) => distinct_hashed("Ours", rows, hash, time, maxima, horizon),
-                None => rows.distinct(),
+                None => rows.threshold_named("Reference", |_, _| 1),
             };
             distinct.inspect(move |change| sink.lock().unwrap().push(*change));
             (input, maxima_input)

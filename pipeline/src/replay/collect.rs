@@ -180,8 +180,9 @@ macro_rules! view_changes {
                     run.expired.read(&run.$field.expired, &mut expired)?;
                 }
                 let changes = runs.iter_mut().map(|run| std::mem::take(&mut run.$field));
-                views.$field = into_rows(changes.collect())
-                    .and_then(|rows| with_expired(rows, expired))
+                let rows = into_rows(changes.collect())
+                    .map_err(|(row, n)| multiplicity(ViewRow::$variant(row), n))?;
+                views.$field = with_expired(rows, expired)
                     .map_err(|(row, n)| multiplicity(ViewRow::$variant(row), n))?;
             )*
             let as_of = runs.iter_mut().map(|run| std::mem::take(&mut run.as_of));
