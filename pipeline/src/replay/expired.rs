@@ -22,6 +22,7 @@ use pulso_events::registry::View;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::spill::anonymous_file;
 use crate::error::DataflowError;
 
 /// The runs of one view's expired rows that a worker wrote: `(offset, length)` in its file.
@@ -91,10 +92,7 @@ impl ExpiredSpill {
         let bytes = bincode::serialize(rows).map_err(io::Error::other)?;
         let file = match &mut self.file {
             Some(file) => file,
-            None => self.file.insert(match &self.dir {
-                Some(dir) => tempfile::tempfile_in(dir)?,
-                None => tempfile::tempfile()?,
-            }),
+            None => self.file.insert(anonymous_file(self.dir.as_deref())?),
         };
         file.write_all_at(&bytes, self.written)?;
         runs.push((self.written, bytes.len() as u64));

@@ -45,6 +45,15 @@ impl Default for SpillConfig {
     }
 }
 
+/// An anonymous file in `dir` (`None`: the system's temporary folder), deleted by the system
+/// when it is dropped, even after kill -9.
+pub(super) fn anonymous_file(dir: Option<&std::path::Path>) -> io::Result<File> {
+    match dir {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    }
+}
+
 /// One worker's timeline changes: the buffer and the runs already written.
 pub(super) struct TimelineSpill {
     config: SpillConfig,
@@ -92,10 +101,7 @@ impl TimelineSpill {
         let file = match &self.file {
             Some(file) => Arc::clone(file),
             None => {
-                let file = match &self.config.dir {
-                    Some(dir) => tempfile::tempfile_in(dir)?,
-                    None => tempfile::tempfile()?,
-                };
+                let file = anonymous_file(self.config.dir.as_deref())?;
                 Arc::clone(self.file.insert(Arc::new(file)))
             }
         };
