@@ -14,8 +14,10 @@ use pulso_events::{Body, CasoEvent, Event, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::latest_by_key;
+use crate::event_id::EventId;
 use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
+use crate::intern::{Interner, Name};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
@@ -29,16 +31,16 @@ enum CaseChange {
     Created {
         numero_caso: String,
         dependencia_id: i64,
-        prioridad: Option<String>,
+        prioridad: Option<Name>,
         fecha_creacion: i64,
     },
     Assigned {
         dependencia_id: i64,
-        estado: String,
+        estado: Name,
     },
     Updated {
-        estado: Option<String>,
-        prioridad: Option<String>,
+        estado: Option<Name>,
+        prioridad: Option<Name>,
     },
     Closed {
         fecha_cierre: i64,
@@ -63,7 +65,7 @@ impl CaseChange {
 }
 
 /// `(timestamp, event_id, change)`: sorted, this is the case's history in event-time order.
-type CaseFact = (i64, String, CaseChange);
+type CaseFact = (i64, EventId, CaseChange);
 
 /// The state of one existing case.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,7 +87,7 @@ enum CaseOutput {
     Orphans(Topic, i64),
 }
 
-fn fact(event: &Event) -> Option<(i64, CaseFact)> {
+fn fact(event: &Event, names: &mut Interner) -> Option<(i64, CaseFact)> {
     let Body::Caso(caso) = &event.body else {
         return None;
     };
@@ -99,7 +101,7 @@ fn fact(event: &Event) -> Option<(i64, CaseFact)> {
         } => CaseChange::Created {
             numero_caso: numero_caso.clone(),
             dependencia_id: *dependencia_id,
-            prioridad: prioridad.clone(),
+            prioridad: prioridad.as_deref().map(|p| names.name(p)),
             fecha_creacion: *fecha_creacion,
         },
         CasoEvent::Asignado {
@@ -108,15 +110,16 @@ fn fact(event: &Event) -> Option<(i64, CaseFact)> {
             ..
         } => CaseChange::Assigned {
             dependencia_id: *dependencia_id,
-            estado: estado_nuevo.clone(),
+            estado: names.name(estado_nuevo),
         },
         CasoEvent::Actualizado { cambios, .. } => {
-            let last = |campo: &str| {
+            let mut last = |campo: &str| {
                 cambios
                     .iter()
                     .rev()
                     .find(|c| c.campo == campo)
-                    .and_then(|c| c.valor_nuevo.clone())
+                    .and_then(|c| c.valor_nuevo.as_deref())
+                    .map(|v| names.name(v))
             };
             CaseChange::Updated {
                 estado: last("estado"),
@@ -139,7 +142,7 @@ fn fact(event: &Event) -> Option<(i64, CaseFact)> {
     };
     Some((
         caso.caso_id()?,
-        (event.timestamp, event.event_id.clone(), change),
+        (event.timestamp, EventId::new(&event.event_id), change),
     ))
 }
 
@@ -165,10 +168,10 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
                         ..CaseSummary::default()
                     });
                 }
-                estado = Some("PENDIENTE".to_string());
+                estado = Some("PENDIENTE");
                 dependencia = Some(*dependencia_id);
                 if p.is_some() {
-                    prioridad = p.clone();
+                    prioridad = p.as_deref();
                 }
             }
             CaseChange::Assigned {
@@ -176,17 +179,17 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
                 estado: e,
             } => {
                 dependencia = Some(*dependencia_id);
-                estado = Some(e.clone());
+                estado = Some(&**e);
             }
             CaseChange::Updated {
                 estado: e,
                 prioridad: p,
             } => {
                 if e.is_some() {
-                    estado = e.clone();
+                    estado = e.as_deref();
                 }
                 if p.is_some() {
-                    prioridad = p.clone();
+                    prioridad = p.as_deref();
                 }
             }
             CaseChange::Closed {
@@ -194,7 +197,7 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
                 hours,
                 satisfaction,
             } => {
-                estado = Some("CERRADO".to_string());
+                estado = Some("CERRADO");
                 closure = Some((Granularity::Day.floor(*fecha_cierre), *hours, *satisfaction));
             }
             CaseChange::Violated => {
@@ -220,8 +223,8 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
         );
         return;
     };
-    case.estado = estado.unwrap_or_default();
-    case.prioridad = prioridad;
+    case.estado = estado.unwrap_or_default().to_string();
+    case.prioridad = prioridad.map(str::to_string);
     case.dependencia_id = dependencia.unwrap_or_default();
     case.outcome = match (violated_at, met_at) {
         (Some(t), _) => Some((true, Granularity::Day.floor(t))),
@@ -264,8 +267,9 @@ pub fn case_views<'s>(
     maxima: Maxima<'s>,
     retention: Retention,
 ) -> CaseViews<'s> {
-    let facts = events.clone().flat_map(|event| {
-        fact(&event).map(|(id, fact)| {
+    let mut names = Interner::default();
+    let facts = events.clone().flat_map(move |event| {
+        fact(&event, &mut names).map(|(id, fact)| {
             let at = fact.0;
             (id, (fact, at))
         })

@@ -15,9 +15,10 @@
 //!   and raw bytes lie in a per-worker spill log ([`winner_log`]) that is read back only when
 //!   a later candidate of the same key arrives. It also reports each worker's greatest winner
 //!   timestamp, the default `as_of`.
-//! - Entities (notification, order, case, reservation, sku, notification attribution) are
+//! - Entities (notification, order, case, reservation, sku) are
 //!   summarised by [`summarise::summarise_by_key`]: per key, a small sorted vector of compact
-//!   facts (interned names via [`intern`], no decoded events), from which the old and new
+//!   facts (interned names via [`intern`], event ids as [`event_id::EventId`]: a UUID's 16
+//!   bytes inline, not its text; no decoded events), from which the old and new
 //!   summary of a changed key are computed each epoch; only their difference leaves.
 //! - Keyed state (entities, dedup winners, windowed rows) holds each key once, in a numbered
 //!   slot of a chunked vector (`slots`); expiry queues name keys by their 4-byte slot number,
@@ -28,10 +29,13 @@
 //!   cases meet `as_of` in a grading operator ([`grading`]) that re-grades, when `as_of`
 //!   moves, only the cases whose status changes.
 //! - Timeline entries share their event's id and summary text and intern the rest; the
-//!   distinct of `tracking.events` entries holds their 128-bit hashes ([`distinct_hashed`]).
+//!   distinct of `tracking.events` entries holds their 128-bit hashes ([`distinct_hashed`]);
+//!   the attribution of webhook and DLQ entries to their notification's tenant holds a
+//!   ~64-byte handle per entry and the entry in a per-worker log on disk ([`attribution`]).
 
 pub mod activity;
 pub mod aggregate;
+pub mod attribution;
 pub mod cases;
 pub mod clock;
 pub mod cluster;
@@ -39,6 +43,7 @@ pub mod dedup;
 pub mod distinct;
 pub mod distinct_hashed;
 pub mod engine;
+pub mod event_id;
 pub mod grading;
 pub mod health;
 pub mod ingest;

@@ -18,8 +18,7 @@ use pulso_events::{
 };
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
+use crate::event_id::EventId;
 use crate::health;
 use crate::intern::{Interner, Name};
 use crate::notifications_v2 as v2;
@@ -91,7 +90,7 @@ impl Hook {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum NotificationFact {
     /// A send: `(timestamp, event_id, tenant, send)`.
-    Sent(i64, Arc<str>, Name, SendFacts),
+    Sent(i64, EventId, Name, SendFacts),
     /// A Conecta360 send with `estado: FALLIDO`.
     SendFailed,
     /// A provider webhook.
@@ -123,7 +122,7 @@ fn facts(event: &Event, names: &mut Interner) -> Vec<(String, NotificationFact)>
     let sent = |send: &Send, template: Option<&str>, names: &mut Interner| {
         NotificationFact::Sent(
             event.timestamp,
-            Arc::from(event.event_id.as_str()),
+            EventId::new(&event.event_id),
             names.name(&event.tenant_id),
             SendFacts::of(send, template, names),
         )

@@ -10,8 +10,7 @@ use pulso_events::views::{OrderCancellations, OrderMetrics};
 use pulso_events::{Body, Event, OrderEvent, Topic};
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
+use crate::event_id::EventId;
 use crate::health;
 use crate::intern::{Interner, Name};
 use crate::retention::Retention;
@@ -25,9 +24,9 @@ use crate::{Epoch, SharedEvent};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum OrderFact {
     /// `(timestamp, event_id, tenant, currency, total)` of an `ORDER_CREATED`.
-    Created(i64, Arc<str>, Name, Name, i64),
+    Created(i64, EventId, Name, Name, i64),
     /// `(timestamp, event_id, cancel reason)`; `None` for a confirm.
-    Status(i64, Arc<str>, Option<Name>),
+    Status(i64, EventId, Option<Name>),
 }
 
 /// What one order contributes to the views.
@@ -50,7 +49,7 @@ fn fact(event: &Event, names: &mut Interner) -> Option<(String, OrderFact)> {
     let Body::Order(order) = &event.body else {
         return None;
     };
-    let (ts, id) = (event.timestamp, Arc::from(event.event_id.as_str()));
+    let (ts, id) = (event.timestamp, EventId::new(&event.event_id));
     let fact = match order {
         OrderEvent::Created {
             total, currency, ..

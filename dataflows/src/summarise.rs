@@ -419,7 +419,7 @@ where
 /// The result is allocated at its exact length: a key's facts are held for as long as the
 /// key lives, and most keys have one to three facts, which a growing vector would round up
 /// to a capacity of four.
-fn merge<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
+pub(crate) fn merge<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
     merge_into(facts, changes);
     if facts.capacity() > facts.len() {
         facts.shrink_to_fit();

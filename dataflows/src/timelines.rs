@@ -5,21 +5,20 @@
 use differential_dataflow::collection::VecCollection;
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
-    timeline_summary, with_tenant, Body, CasoEvent, Event, InventoryEvent, NotificationEvent,
-    OrderEvent, Outcome, Topic,
+    timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
+    Outcome, Topic,
 };
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use twox_hash::XxHash3_128;
 
+use crate::attribution::{attribute_entries, Attribution};
 use crate::distinct_hashed::distinct_hashed;
-use crate::intern::{Interner, Name};
+use crate::event_id::EventId;
+use crate::intern::Interner;
 use crate::retention::Retention;
-use crate::summarise::{summarise_expiring, Expiry};
 use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
 
@@ -124,16 +123,6 @@ fn attributed_to(event: &Event) -> Option<String> {
     }
 }
 
-/// What the attribution of webhook and DLQ entries to their notification's tenant keeps per
-/// notification: its sends (the least is the earliest) and the entries attributed to it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum Attribution {
-    /// A send: `(timestamp, event_id, tenant_id)`.
-    Send(i64, Arc<str>, Name),
-    /// An entry of a webhook or DLQ record, made for its own tenant (named here).
-    Entry(Name, TimelineEntry),
-}
-
 /// The notification a send defines, keyed with `(timestamp, event_id, tenant_id)` so that the
 /// least value is the earliest send's.
 fn send_of(event: &Event, names: &mut Interner) -> Option<(String, Attribution)> {
@@ -144,36 +133,14 @@ fn send_of(event: &Event, names: &mut Interner) -> Option<(String, Attribution)>
     };
     let value = Attribution::Send(
         event.timestamp,
-        Arc::from(event.event_id.as_str()),
+        EventId::new(&event.event_id),
         names.name(&event.tenant_id),
     );
     Some((send.notification_id.clone(), value))
 }
 
-/// The entries attributed to one notification, each for the tenant of its earliest send (its
-/// own until a send is known).
-fn attribute(facts: &[(&Attribution, isize)], output: &mut Vec<(TimelineEntry, isize)>) {
-    let send_tenant = match facts[0].0 {
-        Attribution::Send(_, _, tenant) => Some(tenant),
-        Attribution::Entry(..) => None,
-    };
-    for (fact, n) in facts {
-        if let Attribution::Entry(own, entry) = fact {
-            let entry = match send_tenant {
-                Some(tenant) if tenant != own => TimelineEntry {
-                    summary: with_tenant(&entry.summary, own, tenant)
-                        .map_or_else(|| Arc::clone(&entry.summary), Arc::from),
-                    ..entry.clone()
-                },
-                _ => entry.clone(),
-            };
-            output.push((entry, *n));
-        }
-    }
-}
-
 /// The 128-bit hash (XXH3) of an entry: each text with its length, then the timestamp.
-fn entry_hash(entry: &TimelineEntry) -> u128 {
+pub(crate) fn entry_hash(entry: &TimelineEntry) -> u128 {
     let texts = [
         &entry.entity_type,
         &entry.entity_id,
@@ -229,9 +196,11 @@ fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<Timeline
 ///
 /// The attribution of a notification leaves the state like the notification does (latest
 /// event earlier than `W(e) - entities`); a webhook arriving after it takes its own tenant.
-/// The entries themselves are not held here (the serving store holds them, and drops those
-/// earlier than `W(e) - timelines`); the `distinct` of the `tracking.events` entries holds
-/// each entry's 128-bit hash, not the entry ([`distinct_hashed`]), until past the same horizon.
+/// The entries themselves are not held in memory here (the serving store holds them, and
+/// drops those earlier than `W(e) - timelines`): the attribution keeps its entries in a log on
+/// disk and a compact handle each ([`attribute_entries`]), and the `distinct` of the
+/// `tracking.events` entries holds each entry's 128-bit hash ([`distinct_hashed`]), until past
+/// the same horizon.
 pub fn timelines<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
@@ -255,17 +224,14 @@ pub fn timelines<'s>(
                     .map(|entry| (id.clone(), Attribution::Entry(Arc::clone(&tenant), entry))),
             );
         }
-        let at = event.timestamp;
-        facts.into_iter().map(move |(id, fact)| (id, (fact, at)))
+        facts
     });
-    let expiry = Expiry::after(maxima.clone(), retention.entities, |_| false);
-    let attributed = summarise_expiring(
+    let attributed = attribute_entries(
         "AttributedToEarliestSend",
         facts,
-        expiry,
-        |_id, facts, output| attribute(facts, output),
-    )
-    .map(|(_id, entry)| entry);
+        maxima.clone(),
+        retention.entities,
+    );
     let entries = own.concat(attributed);
     let tracked = entries.clone().filter(move |e| &*e.topic == tracking);
     let deduplicated = distinct_hashed(

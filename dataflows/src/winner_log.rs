@@ -1,7 +1,8 @@
 //! The deduplication operator's byte store: the raw bytes (and idempotency key) of each
 //! key's winner, appended to a per-worker log outside the heap and read back only when a
 //! later candidate needs them (a same-timestamp conflict, a hash match to confirm, or the
-//! retraction of a replaced winner). The operator itself keeps ~80 bytes per key.
+//! retraction of a replaced winner). The operator itself keeps ~80 bytes per key. The
+//! attribution of timeline entries ([`crate::attribution`]) keeps its entries in one too.
 //!
 //! The log is an anonymous temporary file (deleted by the OS when the worker ends), written
 //! through an in-memory tail buffer; if no temporary file can be made, it stays in memory.

@@ -26,8 +26,8 @@ pub enum DataflowError {
     /// A view row ended with a multiplicity other than 0 or 1 (a bug in a view).
     #[error("view row with multiplicity {1}: {0:?}")]
     Multiplicity(Box<ViewRow>, isize),
-    /// Writing or reading back the timeline entries or expired rows a replay spilled failed.
-    #[error("spilling timeline entries or expired rows failed: {0}")]
+    /// Writing or reading back the timeline entries or view changes a replay spilled failed.
+    #[error("spilling timeline entries or view changes failed: {0}")]
     Spill(#[source] std::io::Error),
 }
 

@@ -1,34 +1,34 @@
 //! What the workers of a replay collect (their view changes, consolidated as they grow, and
 //! the rejected records), and how a batch is split into the workers' shares.
 
-use std::cmp::Ordering;
+use std::fs::File;
 
 use differential_dataflow::consolidation::consolidate;
-use pulso_dataflows::retention::Retention;
 use pulso_events::time::Micros;
 use pulso_events::views::*;
 use pulso_events::{Rejection, SourceRecord};
+use serde::de::DeserializeOwned;
 
-use super::expired::{with_expired, ExpiredSpill, Runs};
 use super::spill::{SpillConfig, TimelineSpill};
+use super::view_spill::{merge_changes, MergeError, Part, Runs, ViewSpill};
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
 
 /// Changes of one kind that a worker collected, consolidated whenever their buffer is full
-/// before it grows, and then only to twice what consolidation left: a worker holds at most
-/// about twice its final rows. A view's rows that have expired leave the buffer for the
-/// worker's spill file when it is consolidated (see [`ExpiredSpill`]).
+/// before it grows, and then only to twice what consolidation left, up to a greatest room.
+/// A buffer that consolidation leaves more than half that full is written out to the
+/// worker's spill file (see [`ViewSpill`]): a worker holds a bounded buffer per view.
 pub(super) struct Changes<T> {
     changes: Vec<(T, isize)>,
-    /// Where the view's expired rows went.
-    expired: Runs,
+    /// The runs of the view's changes written out.
+    runs: Runs,
 }
 
 impl<T> Default for Changes<T> {
     fn default() -> Self {
         Changes {
             changes: Vec::new(),
-            expired: Runs::new(),
+            runs: Runs::new(),
         }
     }
 }
@@ -37,76 +37,88 @@ impl<T> Default for Changes<T> {
 /// views have a few hundred rows or fewer).
 const LEAST_ROOM: usize = 1 << 10;
 
+/// The greatest room of a worker's buffer of one view's changes, in bytes of its changes
+/// (their texts apart).
+const MOST_BYTES: usize = 8 << 20;
+
+/// The room of a buffer of changes: at least `least`, at most `most` changes (when its
+/// consolidated changes are more than half of `most`, they are written out).
+#[derive(Clone, Copy, Debug)]
+struct Room {
+    least: usize,
+    most: usize,
+}
+
+impl Room {
+    /// The room of a buffer of `T` changes when the spill writes runs of `rows` changes.
+    fn of<T>(rows: usize) -> Room {
+        let most = (MOST_BYTES / std::mem::size_of::<(T, isize)>().max(1)).clamp(1, rows.max(1));
+        Room {
+            least: rows.clamp(1, LEAST_ROOM).min(most),
+            most,
+        }
+    }
+}
+
 impl<T: Ord> Changes<T> {
-    /// Adds a change; a full buffer is consolidated, handed to `full` (which may take rows
-    /// out of it), and given room for at least `least_room` changes.
+    /// Adds a change. A full buffer is consolidated; if more than half of `room.most` is
+    /// left, it is handed to `full` (which may take the changes out of it). The buffer then
+    /// gets room for twice what is left, within `room`.
     fn push_with(
         &mut self,
         row: T,
         diff: isize,
-        least_room: usize,
+        room: Room,
         full: impl FnOnce(&mut Vec<(T, isize)>, &mut Runs),
     ) {
         if self.changes.len() == self.changes.capacity() {
             consolidate(&mut self.changes);
-            full(&mut self.changes, &mut self.expired);
-            let room = (2 * self.changes.len()).max(least_room);
-            if self.changes.capacity() > 2 * room {
-                self.changes.shrink_to(room);
+            if self.changes.len() > room.most / 2 {
+                full(&mut self.changes, &mut self.runs);
             }
-            self.changes.reserve_exact(room - self.changes.len());
+            let left = self.changes.len();
+            let wanted = if left > room.most / 2 {
+                // `full` kept them (the as-of and watermark buffers, which never spill).
+                2 * left
+            } else {
+                (2 * left).clamp(room.least, room.most)
+            };
+            if self.changes.capacity() > 2 * wanted {
+                self.changes.shrink_to(wanted);
+            }
+            self.changes.reserve_exact(wanted - left);
         }
         self.changes.push((row, diff));
     }
 
     #[cfg(test)]
     pub(super) fn push(&mut self, row: T, diff: isize) {
-        self.push_with(row, diff, LEAST_ROOM, |_, _| ());
+        self.push_with(row, diff, Room::of::<T>(usize::MAX), |_, _| ());
     }
 
     /// Sorts and consolidates the changes (a worker does it before handing them over, so
-    /// that [`into_rows`] merges sorted runs).
+    /// that [`merge_changes`] merges sorted runs).
     pub(super) fn consolidate(&mut self) {
         consolidate(&mut self.changes);
     }
+
+    /// The changes of a worker's file that [`merge_changes`] takes: `file`, the runs written
+    /// to it, and the changes left in the buffer.
+    fn into_part(self, file: Option<&File>) -> Part<'_, T> {
+        (file, self.runs, self.changes)
+    }
 }
 
-/// The rows present at the end of the workers' consolidated changes ([`Changes::consolidate`]),
-/// sorted; an error names a row present other than once. The workers' sorted runs are merged,
-/// not sorted again.
-fn into_rows<T: Ord>(runs: Vec<Changes<T>>) -> Result<Vec<T>, (T, isize)> {
-    let mut changes = runs
-        .into_iter()
-        .map(|run| run.changes)
-        .reduce(merge)
-        .unwrap_or_default();
-    if let Some(index) = changes.iter().position(|(_, count)| *count != 1) {
-        return Err(changes.swap_remove(index));
-    }
-    // `(row, 1)` to `row` reuses the allocation: the rows are not held twice.
-    Ok(changes.into_iter().map(|(row, _)| row).collect())
-}
-
-/// Two runs of changes, each sorted with distinct rows, merged into one: the diffs of a row in
-/// both are added, and the row dropped if they cancel.
-fn merge<T: Ord>(a: Vec<(T, isize)>, b: Vec<(T, isize)>) -> Vec<(T, isize)> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    while let (Some((x, _)), Some((y, _))) = (a.peek(), b.peek()) {
-        match x.cmp(y) {
-            Ordering::Less => merged.extend(a.next()),
-            Ordering::Greater => merged.extend(b.next()),
-            Ordering::Equal => {
-                let ((row, m), (_, n)) = (a.next().expect("peeked"), b.next().expect("peeked"));
-                if m + n != 0 {
-                    merged.push((row, m + n));
-                }
-            }
-        }
-    }
-    merged.extend(a);
-    merged.extend(b);
-    merged
+/// The rows present at the end of the workers' changes of one kind, sorted, or why not:
+/// `row` names a row present other than once.
+fn rows_of<T: Ord + DeserializeOwned>(
+    parts: Vec<Part<'_, T>>,
+    row: impl FnOnce(T) -> ViewRow,
+) -> Result<Vec<T>, DataflowError> {
+    merge_changes(parts).map_err(|error| match error {
+        MergeError::Spill(e) => DataflowError::Spill(e),
+        MergeError::Multiplicity(t, n) => DataflowError::Multiplicity(Box::new(row(t)), n),
+    })
 }
 
 /// Generates [`ViewChanges`] and [`into_views`] from the registry's list of views.
@@ -114,44 +126,43 @@ macro_rules! view_changes {
     ($($ty:ident $field:ident $variant:ident;)*) => {
         /// A worker's view changes, one buffer per view holding that view's own row type: a
         /// [`ViewRow`] takes the room of its largest variant (176 bytes), most rows far less.
-        /// Expired rows leave for the worker's spill file as the buffers fill.
+        /// A buffer that stays full after consolidation is written to the worker's spill file.
         pub(super) struct ViewChanges {
             $($field: Changes<$ty>,)*
             as_of: Changes<Micros>,
             watermark: Changes<Micros>,
-            expired: ExpiredSpill,
-            least_room: usize,
+            spill: ViewSpill,
+            /// Changes in a spilled run, at most (and the least room of a buffer).
+            rows: usize,
         }
 
         impl ViewChanges {
-            /// No changes yet; expired rows (as `retention` says) spill to `spill.dir`, and no
-            /// buffer holds fewer than `spill.rows` changes (at most [`LEAST_ROOM`]) when it
-            /// fills.
-            pub(super) fn new(spill: &SpillConfig, retention: Retention) -> Self {
+            /// No changes yet; full buffers spill to `spill.dir`, and no buffer holds more than
+            /// `spill.rows` changes (nor fewer, up to [`LEAST_ROOM`], when it fills).
+            pub(super) fn new(spill: &SpillConfig) -> Self {
                 ViewChanges {
                     $($field: Changes::default(),)*
                     as_of: Changes::default(),
                     watermark: Changes::default(),
-                    expired: ExpiredSpill::new(spill.dir.clone(), retention),
-                    least_room: spill.rows.clamp(1, LEAST_ROOM),
+                    spill: ViewSpill::new(spill.dir.clone()),
+                    rows: spill.rows,
                 }
             }
 
             pub(super) fn push(&mut self, row: ViewRow, diff: isize) {
-                let (room, spill) = (self.least_room, &mut self.expired);
+                let (rows, spill) = (self.rows, &mut self.spill);
                 match row {
-                    $(ViewRow::$variant(row) => self.$field.push_with(row, diff, room, |changes, runs| {
-                        spill.take(changes, runs)
-                    }),)*
-                    ViewRow::AsOf(t) => self.as_of.push_with(t, diff, room, |_, _| ()),
-                    ViewRow::Watermark(t) => self.watermark.push_with(t, diff, room, |_, _| ()),
+                    $(ViewRow::$variant(row) => {
+                        let room = Room::of::<$ty>(rows);
+                        self.$field.push_with(row, diff, room, |changes, runs| {
+                            spill.write(changes, runs)
+                        })
+                    })*
+                    ViewRow::AsOf(t) => self.as_of.push_with(t, diff, Room::of::<Micros>(rows), |_, _| ()),
+                    ViewRow::Watermark(t) => {
+                        self.watermark.push_with(t, diff, Room::of::<Micros>(rows), |_, _| ())
+                    }
                 }
-            }
-
-            /// The worker has completed the epoch of watermark `w` (see
-            /// [`ExpiredSpill::advance`]).
-            pub(super) fn advance(&mut self, w: Option<Micros>) {
-                self.expired.advance(w);
             }
 
             /// Sorts and consolidates every buffer (see [`Changes::consolidate`]).
@@ -163,37 +174,28 @@ macro_rules! view_changes {
         }
 
         /// The views present at the end of the workers' consolidated changes and spilled
-        /// expired rows, each view's rows sorted, and the watermark. A row present other than
-        /// once is a [`DataflowError::Multiplicity`] (the first in the order of [`ViewRow`]);
-        /// a spill file that failed, a [`DataflowError::Spill`].
+        /// runs, each view's rows sorted, and the watermark. A row present other than once is
+        /// a [`DataflowError::Multiplicity`] (the first in the order of [`ViewRow`]); a spill
+        /// file that failed, a [`DataflowError::Spill`].
         pub(super) fn into_views(
             mut runs: Vec<ViewChanges>,
         ) -> Result<(ViewSet, Option<Micros>), DataflowError> {
-            if let Some(error) = runs.iter_mut().find_map(|run| run.expired.failure()) {
+            if let Some(error) = runs.iter_mut().find_map(|run| run.spill.failure()) {
                 return Err(error);
             }
-            let multiplicity = |row: ViewRow, n| DataflowError::Multiplicity(Box::new(row), n);
             let mut views = ViewSet::default();
             $(
-                let mut expired = Vec::new();
-                for run in &runs {
-                    run.expired.read(&run.$field.expired, &mut expired)?;
-                }
-                let changes = runs.iter_mut().map(|run| std::mem::take(&mut run.$field));
-                let rows = into_rows(changes.collect())
-                    .map_err(|(row, n)| multiplicity(ViewRow::$variant(row), n))?;
-                views.$field = with_expired(rows, expired)
-                    .map_err(|(row, n)| multiplicity(ViewRow::$variant(row), n))?;
+                let parts = runs
+                    .iter_mut()
+                    .map(|run| std::mem::take(&mut run.$field).into_part(run.spill.file()));
+                views.$field = rows_of(parts.collect(), ViewRow::$variant)?;
             )*
-            let as_of = runs.iter_mut().map(|run| std::mem::take(&mut run.as_of));
-            views.as_of = into_rows(as_of.collect())
-                .map_err(|(t, n)| multiplicity(ViewRow::AsOf(t), n))?
-                .pop();
-            let watermark = runs.iter_mut().map(|run| std::mem::take(&mut run.watermark));
-            let watermark = into_rows(watermark.collect())
-                .map_err(|(t, n)| multiplicity(ViewRow::Watermark(t), n))?
-                .first()
-                .copied();
+            let as_of = runs.iter_mut().map(|run| std::mem::take(&mut run.as_of).into_part(None));
+            views.as_of = rows_of(as_of.collect(), ViewRow::AsOf)?.pop();
+            let watermark = runs
+                .iter_mut()
+                .map(|run| std::mem::take(&mut run.watermark).into_part(None));
+            let watermark = rows_of(watermark.collect(), ViewRow::Watermark)?.first().copied();
             Ok((views, watermark))
         }
     };
@@ -211,11 +213,10 @@ pub(super) struct Collected {
 }
 
 impl Collected {
-    /// Nothing collected yet; timeline changes and expired rows (as `retention` says)
-    /// spill as `spill` says.
-    pub(super) fn new(spill: SpillConfig, retention: Retention) -> Self {
+    /// Nothing collected yet; timeline and view changes spill as `spill` says.
+    pub(super) fn new(spill: SpillConfig) -> Self {
         Collected {
-            others: ViewChanges::new(&spill, retention),
+            others: ViewChanges::new(&spill),
             timelines: TimelineSpill::new(spill),
             emitted: 0,
             rejected: Vec::new(),
@@ -285,13 +286,22 @@ mod tests {
         run
     }
 
+    /// The rows of workers' buffers of `u32` changes, or the sum of a row present otherwise.
+    fn rows(buffers: Vec<Changes<u32>>) -> Result<Vec<u32>, isize> {
+        let parts = buffers.into_iter().map(|b| b.into_part(None)).collect();
+        merge_changes(parts).map_err(|error| match error {
+            MergeError::Multiplicity(_, n) => n,
+            MergeError::Spill(e) => panic!("no file: {e}"),
+        })
+    }
+
     #[test]
     fn workers_runs_merge_into_the_rows_present() {
         // Row 2 leaves on one worker and comes back on the other; row 4 is retracted there.
         let first = run(&[(5, 1), (1, 1), (2, -1), (4, 1), (4, 1), (4, -1)]);
         let second = run(&[(3, 1), (2, 1), (2, 1), (4, -1), (6, 1)]);
-        assert_eq!(into_rows(vec![first, second]), Ok(vec![1, 2, 3, 5, 6]));
-        assert_eq!(into_rows::<u32>(vec![]), Ok(vec![]));
+        assert_eq!(rows(vec![first, second]), Ok(vec![1, 2, 3, 5, 6]));
+        assert_eq!(rows(vec![]), Ok(vec![]));
     }
 
     fn backlog(dependencia_id: i64, cases: i64) -> ViewRow {
@@ -304,8 +314,8 @@ mod tests {
 
     #[test]
     fn workers_view_changes_become_sorted_views_and_the_watermark() {
-        let mut first = ViewChanges::new(&SpillConfig::default(), Retention::OFF);
-        let mut second = ViewChanges::new(&SpillConfig::default(), Retention::OFF);
+        let mut first = ViewChanges::new(&SpillConfig::default());
+        let mut second = ViewChanges::new(&SpillConfig::default());
         // A backlog row replaced on one worker, another row moved between workers.
         for (row, diff) in [(backlog(2, 1), 1), (backlog(2, 1), -1), (backlog(2, 3), 1)] {
             first.push(row, diff);
@@ -325,7 +335,7 @@ mod tests {
         let rows: Vec<ViewRow> = views.into_rows().collect();
         assert_eq!(rows, vec![backlog(1, 4), backlog(2, 3), ViewRow::AsOf(7)]);
 
-        let mut twice = ViewChanges::new(&SpillConfig::default(), Retention::OFF);
+        let mut twice = ViewChanges::new(&SpillConfig::default());
         twice.push(backlog(1, 4), 2);
         twice.consolidate();
         let error = into_views(vec![twice]).map(|_| ()).unwrap_err();
@@ -339,6 +349,38 @@ mod tests {
     fn a_row_present_twice_is_an_error() {
         let first = run(&[(1, 1), (2, 1)]);
         let second = run(&[(2, 1), (3, 1)]);
-        assert_eq!(into_rows(vec![first, second]), Err((2, 2)));
+        assert_eq!(rows(vec![first, second]), Err(2));
+    }
+
+    #[test]
+    fn buffers_that_stay_full_spill_and_merge_back_to_the_same_views() {
+        // Backlog rows of 40 departments, each replaced a few times, some moved away.
+        let mut changes = Vec::new();
+        for round in 0..4 {
+            for department in 0..40 {
+                if round > 0 {
+                    changes.push((backlog(department, round - 1), -1));
+                }
+                changes.push((backlog(department, round), 1));
+            }
+        }
+        changes.extend((0..40).step_by(3).map(|d| (backlog(d, 3), -1)));
+        let views = |rows: usize| {
+            let spill = SpillConfig { dir: None, rows };
+            let mut workers = [ViewChanges::new(&spill), ViewChanges::new(&spill)];
+            for (i, (row, diff)) in changes.iter().enumerate() {
+                workers[i % 2].push(row.clone(), *diff);
+            }
+            let spilled = workers.iter().all(|w| w.spill.file().is_some());
+            workers.iter_mut().for_each(ViewChanges::consolidate);
+            let (views, _) = into_views(workers.into()).expect("rows present once");
+            (spilled, views.into_rows().collect::<Vec<_>>())
+        };
+        let (spilled, small) = views(4);
+        assert!(spilled, "buffers of 4 changes spill");
+        let (spilled, whole) = views(SpillConfig::default().rows);
+        assert!(!spilled, "160 changes fit the default buffer");
+        assert_eq!(small, whole);
+        assert_eq!(whole.len(), 40 - 14);
     }
 }

@@ -6,9 +6,9 @@
 //! through a bounded channel, so only a few epochs of input are held at a time.
 
 mod collect;
-mod expired;
 mod sources;
 mod spill;
+mod view_spill;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -173,7 +173,7 @@ where
     let spill = config.spill.clone();
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
-        let collected = Rc::new(RefCell::new(Collected::new(spill.clone(), retention)));
+        let collected = Rc::new(RefCell::new(Collected::new(spill.clone())));
         let (mut input, mut as_of_input, mut rejected_input, probe, watermark) = worker
             .dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
@@ -241,10 +241,6 @@ where
             input.flush();
             rejected_input.advance_to(epoch as Epoch + 1);
             worker.step_while(|| probe.less_than(input.time()));
-            // Every change of epoch `epoch` has arrived: rows expired at its watermark no
-            // longer change, and may leave the collected buffers.
-            let w = watermark.borrow_mut().at(epoch as Epoch);
-            collected.borrow_mut().others.advance(w);
         }
         input.close();
         drop(rejected_input);
@@ -254,7 +250,7 @@ where
             mut others,
             emitted,
             rejected,
-        } = collected.replace(Collected::new(spill.clone(), retention));
+        } = collected.replace(Collected::new(spill.clone()));
         others.consolidate();
         (timelines.finish(), others, emitted, rejected)
     })
