@@ -28,10 +28,10 @@ use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
 
 use crate::event_id::EventId;
 use crate::intern::Name;
+use crate::pending::Pending;
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
 use crate::summarise::merge;
@@ -292,9 +292,6 @@ impl Table {
     }
 }
 
-/// Updates waiting for their epoch to close, with the capability to emit at it.
-type Pending = BTreeMap<Epoch, (Capability<Epoch>, Vec<((String, Attribution), isize)>)>;
-
 /// The attributed entries of the notifications' facts (keyed by notification id): each entry
 /// for the tenant of its notification's earliest send, its own until a send is known. A
 /// notification leaves the state when its latest fact is earlier than `W(e) - horizon`.
@@ -316,27 +313,14 @@ pub fn attribute_entries<'s>(
             |_capability, _info| {
                 let mut table = Table::new(WinnerLog::default(), horizon != Horizon::OFF);
                 let mut watermark = Watermark::default();
-                let mut pending = Pending::new();
+                let mut pending = Pending::<(String, Attribution)>::default();
                 let mut out = Vec::new();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
-                    input.for_each(|capability, data| {
-                        for (fact, time, diff) in data.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
-                                .1
-                                .push((fact, diff));
-                        }
-                    });
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key())
-                            || maxima_frontier.less_than(entry.key())
-                        {
-                            break;
-                        }
-                        let time = *entry.key();
-                        let (capability, mut updates) = entry.remove();
+                    input.for_each(|capability, data| pending.hold(&capability, data));
+                    while let Some((time, capability, mut updates)) =
+                        pending.next_complete(frontier, maxima_frontier)
+                    {
                         let cutoff = horizon.cutoff(watermark.at(time));
                         if let Some(cutoff) = cutoff {
                             table.expire(cutoff);

@@ -9,7 +9,7 @@
 //! same watermark at which `sum_windows` forgets its row, and later changes to it are not
 //! applied (they would not be by `sum_windows` either).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
@@ -20,16 +20,13 @@ use pulso_events::time::Granularity;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
 
+use crate::pending::Pending;
 use crate::retention::WindowHorizons;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
 use crate::window_rows::WindowRows;
 use crate::Epoch;
-
-/// Changes waiting for their epoch to close, with the capability to emit at it.
-type Pending<K, M> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((K, M), isize)>)>;
 
 /// Turns `(key, member)` records (one per event) into `[events, distinct members]`
 /// contributions per key, whose window `window(key)` expires as `horizons` say against the
@@ -57,27 +54,14 @@ where
                 // Per key, the count of each member present.
                 let mut members: WindowRows<K, HashMap<M, isize>> =
                     WindowRows::new(horizons, window);
-                let mut pending = Pending::<K, M>::new();
+                let mut pending = Pending::<(K, M)>::default();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
-                    input.for_each(|capability, data| {
-                        for (record, time, diff) in data.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
-                                .1
-                                .push((record, diff));
-                        }
-                    });
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key())
-                            || maxima_frontier.less_than(entry.key())
-                        {
-                            break;
-                        }
-                        let time = *entry.key();
-                        let (capability, mut changes) = entry.remove();
+                    input.for_each(|capability, data| pending.hold(&capability, data));
+                    while let Some((time, capability, mut changes)) =
+                        pending.next_complete(frontier, maxima_frontier)
+                    {
                         let w = watermark.at(time);
                         members.expire(w);
                         consolidate(&mut changes);

@@ -21,8 +21,8 @@ use hashbrown::HashMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
 
+use crate::pending::Pending;
 use crate::retention::Horizon;
 use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
@@ -37,9 +37,6 @@ struct Held {
     /// The row's event time.
     time: i64,
 }
-
-/// Rows waiting for their epoch to close, with the capability to emit at it.
-type Pending<D> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((u128, D), isize)>)>;
 
 /// The distinct rows of `input` (each present row once), rows identified by `hash`; a row of
 /// event time `time(row)` expires `horizon` after it against the watermark of `maxima`.
@@ -68,26 +65,13 @@ where
                 let mut held: HashMap<u128, Held> = HashMap::new();
                 let mut queue: BTreeMap<i64, Vec<u128>> = BTreeMap::new();
                 let mut watermark = Watermark::default();
-                let mut pending = Pending::<D>::new();
+                let mut pending = Pending::<(u128, D)>::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
-                    input.for_each(|capability, data| {
-                        for (row, epoch, diff) in data.drain(..) {
-                            pending
-                                .entry(epoch)
-                                .or_insert_with(|| (capability.delayed(&epoch, 0), Vec::new()))
-                                .1
-                                .push((row, diff));
-                        }
-                    });
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key())
-                            || maxima_frontier.less_than(entry.key())
-                        {
-                            break;
-                        }
-                        let epoch = *entry.key();
-                        let (capability, mut updates) = entry.remove();
+                    input.for_each(|capability, data| pending.hold(&capability, data));
+                    while let Some((epoch, capability, mut updates)) =
+                        pending.next_complete(frontier, maxima_frontier)
+                    {
                         let cutoff = horizon.cutoff(watermark.at(epoch));
                         if let Some(cutoff) = cutoff {
                             expire(&mut held, &mut queue, cutoff);

@@ -52,6 +52,7 @@ pub mod inventory;
 pub mod notifications;
 mod notifications_v2;
 pub mod orders;
+mod pending;
 pub mod reduce_windows;
 mod slots;
 pub mod summarise;

@@ -28,8 +28,8 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::ToStream;
-use timely::dataflow::operators::Capability;
 
+use crate::pending::Pending;
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
 use crate::watermark::{Maxima, Watermark};
@@ -38,9 +38,6 @@ use crate::Epoch;
 /// The facts of one key: distinct `(fact, event time)` in ascending order, each with its
 /// (non-zero) count. Facts without expiry carry `()` for their time.
 type Facts<F, T> = Vec<((F, T), isize)>;
-
-/// Updates waiting for their epoch to close, with the capability to emit at it.
-type Pending<K, F, T> = BTreeMap<Epoch, (Capability<Epoch>, Vec<((K, (F, T)), isize)>)>;
 
 /// Width of the expiry buckets (one minute of event time).
 const BUCKET: i64 = 60_000_000;
@@ -201,27 +198,14 @@ where
                 let mut state: Slots<K, Held<F, T>> = Slots::default();
                 let mut queue: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
                 let mut watermark = Watermark::default();
-                let mut pending = Pending::<K, F, T>::new();
+                let mut pending = Pending::<(K, (F, T))>::default();
                 let mut summaries: Vec<(S, isize)> = Vec::new();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
-                    input.for_each(|capability, data| {
-                        for (fact, time, diff) in data.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| (capability.delayed(&time, 0), Vec::new()))
-                                .1
-                                .push((fact, diff));
-                        }
-                    });
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key())
-                            || maxima_frontier.less_than(entry.key())
-                        {
-                            break;
-                        }
-                        let time = *entry.key();
-                        let (capability, mut updates) = entry.remove();
+                    input.for_each(|capability, data| pending.hold(&capability, data));
+                    while let Some((time, capability, mut updates)) =
+                        pending.next_complete(frontier, maxima_frontier)
+                    {
                         let cutoff = horizon.cutoff(watermark.at(time));
                         let final_before = fold
                             .as_ref()

@@ -1,0 +1,57 @@
+//! [`Pending`]: the updates a stateful operator holds until their epoch is complete. Pulso's
+//! keyed and windowed operators apply an epoch's changes at once, in key order, and only
+//! when no more input can arrive at that epoch and the watermark's maxima of it are known
+//! (expiry at epoch `e` reads `W(e)`).
+
+use std::collections::BTreeMap;
+
+use timely::dataflow::operators::{Capability, InputCapability};
+use timely::progress::frontier::MutableAntichain;
+
+use crate::Epoch;
+
+/// Updates held by epoch, each epoch with the capability to emit at it.
+pub(crate) struct Pending<D> {
+    epochs: BTreeMap<Epoch, (Capability<Epoch>, Vec<(D, isize)>)>,
+}
+
+impl<D> Default for Pending<D> {
+    fn default() -> Self {
+        Pending {
+            epochs: BTreeMap::new(),
+        }
+    }
+}
+
+impl<D> Pending<D> {
+    /// Holds the updates of `data` (which arrived with `capability`), each at its epoch.
+    pub(crate) fn hold(
+        &mut self,
+        capability: &InputCapability<Epoch>,
+        data: &mut Vec<(D, Epoch, isize)>,
+    ) {
+        for (record, epoch, diff) in data.drain(..) {
+            self.epochs
+                .entry(epoch)
+                .or_insert_with(|| (capability.delayed(&epoch, 0), Vec::new()))
+                .1
+                .push((record, diff));
+        }
+    }
+
+    /// The earliest held epoch, once it is complete: the input's `frontier` has passed it and
+    /// the watermark maxima's `maxima` frontier has reached it. Its updates are unsorted.
+    pub(crate) fn next_complete(
+        &mut self,
+        frontier: &MutableAntichain<Epoch>,
+        maxima: &MutableAntichain<Epoch>,
+    ) -> Option<(Epoch, Capability<Epoch>, Vec<(D, isize)>)> {
+        let entry = self.epochs.first_entry()?;
+        if frontier.less_equal(entry.key()) || maxima.less_than(entry.key()) {
+            return None;
+        }
+        let epoch = *entry.key();
+        let (capability, updates) = entry.remove();
+        Some((epoch, capability, updates))
+    }
+}
