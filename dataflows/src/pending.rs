@@ -10,9 +10,15 @@ use timely::progress::frontier::MutableAntichain;
 
 use crate::Epoch;
 
+/// The updates of one epoch.
+type Updates<D> = Vec<(D, isize)>;
+
+/// A complete epoch: its time, the capability to emit at it, and its updates.
+pub(crate) type Complete<D> = (Epoch, Capability<Epoch>, Updates<D>);
+
 /// Updates held by epoch, each epoch with the capability to emit at it.
 pub(crate) struct Pending<D> {
-    epochs: BTreeMap<Epoch, (Capability<Epoch>, Vec<(D, isize)>)>,
+    epochs: BTreeMap<Epoch, (Capability<Epoch>, Updates<D>)>,
 }
 
 impl<D> Default for Pending<D> {
@@ -45,7 +51,7 @@ impl<D> Pending<D> {
         &mut self,
         frontier: &MutableAntichain<Epoch>,
         maxima: &MutableAntichain<Epoch>,
-    ) -> Option<(Epoch, Capability<Epoch>, Vec<(D, isize)>)> {
+    ) -> Option<Complete<D>> {
         let entry = self.epochs.first_entry()?;
         if frontier.less_equal(entry.key()) || maxima.less_than(entry.key()) {
             return None;
