@@ -31,7 +31,7 @@ use timely::dataflow::operators::generic::Operator;
 
 use crate::event_id::EventId;
 use crate::intern::Name;
-use crate::pending::Pending;
+use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
 use crate::summarise::merge;
@@ -327,14 +327,7 @@ pub fn attribute_entries<'s>(
                         }
                         consolidate(&mut updates);
                         let mut session = output.session(&capability);
-                        let mut updates = updates.into_iter().peekable();
-                        while let Some(((key, fact), diff)) = updates.next() {
-                            let mut changes = vec![(fact, diff)];
-                            while let Some(((_, fact), diff)) =
-                                updates.next_if(|((next, _), _)| *next == key)
-                            {
-                                changes.push((fact, diff));
-                            }
+                        for (key, changes) in grouped_by_key(updates) {
                             table.apply(key, changes, cutoff, &mut out);
                             for (entry, n) in out.drain(..) {
                                 session.give((entry, time, n));

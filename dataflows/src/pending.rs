@@ -61,3 +61,19 @@ impl<D> Pending<D> {
         Some((epoch, capability, updates))
     }
 }
+
+/// An epoch's updates (consolidated: sorted by key, then value) grouped by key: each key once,
+/// with its values' changes in order.
+pub(crate) fn grouped_by_key<K: PartialEq, V>(
+    updates: Updates<(K, V)>,
+) -> impl Iterator<Item = (K, Updates<V>)> {
+    let mut updates = updates.into_iter().peekable();
+    std::iter::from_fn(move || {
+        let ((key, value), diff) = updates.next()?;
+        let mut changes = vec![(value, diff)];
+        while let Some(((_, value), diff)) = updates.next_if(|((next, _), _)| *next == key) {
+            changes.push((value, diff));
+        }
+        Some((key, changes))
+    })
+}

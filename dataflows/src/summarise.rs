@@ -29,7 +29,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::ToStream;
 
-use crate::pending::Pending;
+use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
 use crate::watermark::{Maxima, Watermark};
@@ -215,14 +215,7 @@ where
                         }
                         consolidate(&mut updates);
                         let mut session = output.session(&capability);
-                        let mut updates = updates.into_iter().peekable();
-                        while let Some(((key, fact), diff)) = updates.next() {
-                            let mut changes = vec![(fact, diff)];
-                            while let Some(((_, fact), diff)) =
-                                updates.next_if(|((next, _), _)| *next == key)
-                            {
-                                changes.push((fact, diff));
-                            }
+                        for (key, changes) in grouped_by_key(updates) {
                             summaries.clear();
                             let (slot, _) = state.slot_or_insert(key, || Held {
                                 facts: Vec::new(),
