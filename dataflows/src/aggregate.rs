@@ -6,6 +6,7 @@ use differential_dataflow::hashable::Hashable;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::ExchangeData;
 
+use crate::pack::Pack;
 use crate::retention::Horizon;
 use crate::summarise::{summarise_expiring, Expiry, Fold, SummariseNamed};
 use crate::sums::Sums;
@@ -20,7 +21,7 @@ pub fn least_by_key<'s, K, V>(
 ) -> VecCollection<'s, Epoch, (K, V)>
 where
     K: ExchangeData + Hashable + std::hash::Hash,
-    V: ExchangeData,
+    V: ExchangeData + Pack,
 {
     input.summarise_named(name, |_key, values, output| {
         output.push((values[0].0.clone(), 1));
@@ -34,7 +35,7 @@ pub fn greatest_by_key<'s, K, V>(
 ) -> VecCollection<'s, Epoch, (K, V)>
 where
     K: ExchangeData + Hashable + std::hash::Hash,
-    V: ExchangeData,
+    V: ExchangeData + Pack,
 {
     input.summarise_named(name, |_key, values, output| {
         output.push((values[values.len() - 1].0.clone(), 1));
@@ -52,7 +53,7 @@ pub fn latest_by_key<'s, K, V>(
 ) -> VecCollection<'s, Epoch, (K, V)>
 where
     K: ExchangeData + Hashable + std::hash::Hash,
-    V: ExchangeData,
+    V: ExchangeData + Pack,
 {
     let fold = Fold {
         late_after,

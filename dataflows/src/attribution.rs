@@ -31,6 +31,7 @@ use timely::dataflow::operators::generic::Operator;
 
 use crate::event_id::EventId;
 use crate::intern::Name;
+use crate::pack::{Pack, Packer, Unpacker};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
@@ -54,6 +55,37 @@ impl Attribution {
         match self {
             Attribution::Send(timestamp, ..) => *timestamp,
             Attribution::Entry(_, entry) => entry.timestamp,
+        }
+    }
+}
+
+impl Pack for Attribution {
+    fn pack(&self, out: &mut Packer<'_>) {
+        match self {
+            Attribution::Send(at, id, tenant) => {
+                out.byte(0);
+                at.pack(out);
+                id.pack(out);
+                tenant.pack(out);
+            }
+            Attribution::Entry(own, entry) => {
+                out.byte(1);
+                own.pack(out);
+                out.plain(entry);
+            }
+        }
+    }
+
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        match input.byte() {
+            0 => {
+                let (at, id, tenant) = Pack::unpack(input);
+                Attribution::Send(at, id, tenant)
+            }
+            _ => {
+                let own = Pack::unpack(input);
+                Attribution::Entry(own, input.plain())
+            }
         }
     }
 }

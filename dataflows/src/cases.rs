@@ -18,6 +18,7 @@ use crate::event_id::EventId;
 use crate::grading::{grade_open_cases, Ungraded};
 use crate::health;
 use crate::intern::{Interner, Name};
+use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
@@ -60,6 +61,86 @@ impl CaseChange {
             CaseChange::Closed { .. } => Topic::CasosCerrados,
             CaseChange::Violated => Topic::SlaViolados,
             CaseChange::Met => Topic::SlaCumplidos,
+        }
+    }
+}
+
+impl Pack for CaseChange {
+    fn pack(&self, out: &mut Packer<'_>) {
+        match self {
+            CaseChange::Created {
+                numero_caso,
+                dependencia_id,
+                prioridad,
+                fecha_creacion,
+            } => {
+                out.byte(0);
+                numero_caso.pack(out);
+                dependencia_id.pack(out);
+                prioridad.pack(out);
+                fecha_creacion.pack(out);
+            }
+            CaseChange::Assigned {
+                dependencia_id,
+                estado,
+            } => {
+                out.byte(1);
+                dependencia_id.pack(out);
+                estado.pack(out);
+            }
+            CaseChange::Updated { estado, prioridad } => {
+                out.byte(2);
+                estado.pack(out);
+                prioridad.pack(out);
+            }
+            CaseChange::Closed {
+                fecha_cierre,
+                hours,
+                satisfaction,
+            } => {
+                out.byte(3);
+                fecha_cierre.pack(out);
+                hours.pack(out);
+                satisfaction.pack(out);
+            }
+            CaseChange::Violated => out.byte(4),
+            CaseChange::Met => out.byte(5),
+        }
+    }
+
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        match input.byte() {
+            0 => {
+                let (numero_caso, dependencia_id) = Pack::unpack(input);
+                let (prioridad, fecha_creacion) = Pack::unpack(input);
+                CaseChange::Created {
+                    numero_caso,
+                    dependencia_id,
+                    prioridad,
+                    fecha_creacion,
+                }
+            }
+            1 => {
+                let (dependencia_id, estado) = Pack::unpack(input);
+                CaseChange::Assigned {
+                    dependencia_id,
+                    estado,
+                }
+            }
+            2 => {
+                let (estado, prioridad) = Pack::unpack(input);
+                CaseChange::Updated { estado, prioridad }
+            }
+            3 => {
+                let (fecha_cierre, hours, satisfaction) = Pack::unpack(input);
+                CaseChange::Closed {
+                    fecha_cierre,
+                    hours,
+                    satisfaction,
+                }
+            }
+            4 => CaseChange::Violated,
+            _ => CaseChange::Met,
         }
     }
 }

@@ -8,6 +8,7 @@ use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
+use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry, Fold};
 use crate::sums::Sums;
@@ -35,6 +36,49 @@ enum ReservationFact {
     Released,
     /// One reserved line: `(tenant, sku, quantity)`.
     Reserved(String, String, i64),
+}
+
+impl Pack for StockFact {
+    fn pack(&self, out: &mut Packer<'_>) {
+        self.timestamp.pack(out);
+        self.event_id.pack(out);
+        self.absolute.pack(out);
+        self.value.pack(out);
+    }
+
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        let (timestamp, event_id, absolute) = Pack::unpack(input);
+        StockFact {
+            timestamp,
+            event_id,
+            absolute,
+            value: Pack::unpack(input),
+        }
+    }
+}
+
+impl Pack for ReservationFact {
+    fn pack(&self, out: &mut Packer<'_>) {
+        match self {
+            ReservationFact::Released => out.byte(0),
+            ReservationFact::Reserved(tenant, sku, quantity) => {
+                out.byte(1);
+                tenant.pack(out);
+                sku.pack(out);
+                quantity.pack(out);
+            }
+        }
+    }
+
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        match input.byte() {
+            0 => ReservationFact::Released,
+            _ => {
+                let (tenant, sku, quantity) = Pack::unpack(input);
+                ReservationFact::Reserved(tenant, sku, quantity)
+            }
+        }
+    }
 }
 
 /// Totals per sku: on_hand, reserved, insufficient_stock_events, mentions.

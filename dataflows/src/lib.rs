@@ -16,10 +16,11 @@
 //!   a later candidate of the same key arrives. It also reports each worker's greatest winner
 //!   timestamp, the default `as_of`.
 //! - Entities (notification, order, case, reservation, sku) are
-//!   summarised by [`summarise::summarise_by_key`]: per key, a small sorted vector of compact
-//!   facts (interned names via [`intern`], event ids as [`event_id::EventId`]: a UUID's 16
-//!   bytes inline, not its text; no decoded events), from which the old and new
-//!   summary of a changed key are computed each epoch; only their difference leaves.
+//!   summarised by [`summarise::summarise_by_key`]: per key, its compact facts (interned
+//!   names via [`intern`], event ids as [`event_id::EventId`]: a UUID's 16 bytes, not its
+//!   text; no decoded events) packed into one byte string ([`pack`]: names as indices into
+//!   the operator's table, varint integers), from which the old and new summary of a changed
+//!   key are computed each epoch; only their difference leaves.
 //! - Keyed state (entities, dedup winners, windowed rows) holds each key once, in a numbered
 //!   slot of a chunked vector (`slots`); expiry queues name keys by their 4-byte slot number,
 //!   and slots freed by expired keys are reused.
@@ -52,6 +53,7 @@ pub mod inventory;
 pub mod notifications;
 mod notifications_v2;
 pub mod orders;
+pub mod pack;
 mod pending;
 pub mod reduce_windows;
 mod slots;

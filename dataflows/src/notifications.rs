@@ -22,6 +22,7 @@ use crate::event_id::EventId;
 use crate::health;
 use crate::intern::{Interner, Name};
 use crate::notifications_v2 as v2;
+use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
@@ -95,6 +96,71 @@ enum NotificationFact {
     SendFailed,
     /// A provider webhook.
     Webhook(Hook),
+}
+
+impl Pack for NotificationFact {
+    fn pack(&self, out: &mut Packer<'_>) {
+        match self {
+            NotificationFact::Sent(at, id, tenant, send) => {
+                out.byte(0);
+                at.pack(out);
+                id.pack(out);
+                tenant.pack(out);
+                out.plain(&(send.channel, send.preferred_channel));
+                send.cost.pack(out);
+                send.provider.pack(out);
+                send.category.pack(out);
+                send.template.pack(out);
+            }
+            NotificationFact::SendFailed => out.byte(1),
+            NotificationFact::Webhook(hook) => match hook {
+                Hook::Delivered(at) => {
+                    out.byte(2);
+                    at.pack(out);
+                }
+                Hook::Opened => out.byte(3),
+                Hook::Clicked => out.byte(4),
+                Hook::Converted => out.byte(5),
+                Hook::Bounced(bounce_type, reason) => {
+                    out.byte(6);
+                    out.plain(bounce_type);
+                    reason.pack(out);
+                }
+                Hook::Failed => out.byte(7),
+            },
+        }
+    }
+
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        let hook = match input.byte() {
+            0 => {
+                let (at, id, tenant) = Pack::unpack(input);
+                let (channel, preferred_channel) = input.plain();
+                let (cost, provider) = Pack::unpack(input);
+                let (category, template) = Pack::unpack(input);
+                let send = SendFacts {
+                    channel,
+                    provider,
+                    preferred_channel,
+                    cost,
+                    category,
+                    template,
+                };
+                return NotificationFact::Sent(at, id, tenant, send);
+            }
+            1 => return NotificationFact::SendFailed,
+            2 => Hook::Delivered(i64::unpack(input)),
+            3 => Hook::Opened,
+            4 => Hook::Clicked,
+            5 => Hook::Converted,
+            6 => {
+                let bounce_type = input.plain();
+                Hook::Bounced(bounce_type, Pack::unpack(input))
+            }
+            _ => Hook::Failed,
+        };
+        NotificationFact::Webhook(hook)
+    }
 }
 
 /// What one notification contributes to the views.

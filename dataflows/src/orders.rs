@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::event_id::EventId;
 use crate::health;
 use crate::intern::{Interner, Name};
+use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
@@ -27,6 +28,38 @@ enum OrderFact {
     Created(i64, EventId, Name, Name, i64),
     /// `(timestamp, event_id, cancel reason)`; `None` for a confirm.
     Status(i64, EventId, Option<Name>),
+}
+
+impl Pack for OrderFact {
+    fn pack(&self, out: &mut Packer<'_>) {
+        match self {
+            OrderFact::Created(at, id, tenant, currency, total) => {
+                out.byte(0);
+                at.pack(out);
+                id.pack(out);
+                tenant.pack(out);
+                currency.pack(out);
+                total.pack(out);
+            }
+            OrderFact::Status(at, id, reason) => {
+                out.byte(1);
+                at.pack(out);
+                id.pack(out);
+                reason.pack(out);
+            }
+        }
+    }
+
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        if input.byte() == 0 {
+            let (at, id, tenant) = Pack::unpack(input);
+            let (currency, total) = Pack::unpack(input);
+            OrderFact::Created(at, id, tenant, currency, total)
+        } else {
+            let (at, id, reason) = Pack::unpack(input);
+            OrderFact::Status(at, id, reason)
+        }
+    }
 }
 
 /// What one order contributes to the views.

@@ -5,10 +5,12 @@
 //! Why not `reduce`: a `reduce` keeps its input twice over (input arrangement, batches being
 //! merged) and its output arranged, and every fact it holds is a full `Ord` record inside a
 //! spine. Pulso's times are totally ordered epochs and its facts per key are few (a
-//! notification has a send and a handful of webhooks), so all a key needs is a small sorted
-//! vector of `(fact, count)`: the old summary is recomputed from it before the epoch's
-//! changes are merged in, the new one after, and only the difference leaves the operator.
-//! A key whose facts all cancel is removed, so state is exactly the live facts.
+//! notification has a send and a handful of webhooks), so all a key needs is its sorted
+//! `(fact, count)` pairs, packed into one byte string (module `pack`: names as indices, a send
+//! in ~40 bytes, a webhook in ~10): when the key changes they are unpacked, the old summary is
+//! computed from them, the epoch's changes are merged in, the new summary is computed and the
+//! facts are packed again; only the difference of the summaries leaves the operator. A key
+//! whose facts all cancel is removed, so state is exactly the live facts.
 //!
 //! The keys live in `Slots` (module `slots`): each key and its state sit once in a numbered
 //! slot, the hash table beside them holds only slot numbers, and the expiry queue names a key
@@ -29,6 +31,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::ToStream;
 
+use crate::pack::{pack_all, unpack_all, NameTable, Pack};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
@@ -99,7 +102,7 @@ pub struct Fold<F> {
 }
 
 /// The event time of a fact, when it has one (only facts with a time can expire).
-pub trait FactTime: ExchangeData + Copy {
+pub trait FactTime: ExchangeData + Copy + Pack {
     /// UTC microseconds, or `None`.
     fn micros(&self) -> Option<i64>;
 }
@@ -131,7 +134,7 @@ pub fn summarise_by_key<'s, K, F, S, L>(
 ) -> VecCollection<'s, Epoch, (K, S)>
 where
     K: ExchangeData + Hashable + Hash,
-    F: ExchangeData,
+    F: ExchangeData + Pack,
     S: ExchangeData,
     L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>) + 'static,
 {
@@ -150,16 +153,18 @@ pub fn summarise_expiring<'s, K, F, S, L>(
 ) -> VecCollection<'s, Epoch, (K, S)>
 where
     K: ExchangeData + Hashable + Hash,
-    F: ExchangeData,
+    F: ExchangeData + Pack,
     S: ExchangeData,
     L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>) + 'static,
 {
     summarise_core(name, input, Some(expiry), logic)
 }
 
-/// A key's state: its facts, and the minute bucket it is queued in for expiry.
-struct Held<F, T> {
-    facts: Facts<F, T>,
+/// A key's state: its facts, packed (module `pack`), and the minute bucket it is queued in
+/// for expiry.
+#[derive(Default)]
+struct Held {
+    facts: Box<[u8]>,
     queued: Option<i64>,
 }
 
@@ -171,7 +176,7 @@ fn summarise_core<'s, K, F, T, S, L>(
 ) -> VecCollection<'s, Epoch, (K, S)>
 where
     K: ExchangeData + Hashable + Hash,
-    F: ExchangeData,
+    F: ExchangeData + Pack,
     T: FactTime,
     S: ExchangeData,
     L: FnMut(&K, &[(&F, isize)], &mut Vec<(S, isize)>) + 'static,
@@ -195,7 +200,9 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut state: Slots<K, Held<F, T>> = Slots::default();
+                let mut state: Slots<K, Held> = Slots::default();
+                let mut names = NameTable::default();
+                let mut facts: Facts<F, T> = Vec::new();
                 let mut queue: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<(K, (F, T))>::default();
@@ -211,41 +218,42 @@ where
                             .as_ref()
                             .and_then(|f| f.late_after.cutoff(watermark.at(time)));
                         if let Some(cutoff) = cutoff {
-                            expire_queued(&mut state, &mut queue, cutoff, keep);
+                            let held = (&mut state, &names);
+                            expire_queued(held, &mut queue, cutoff, keep, &mut facts);
                         }
                         consolidate(&mut updates);
                         let mut session = output.session(&capability);
                         for (key, changes) in grouped_by_key(updates) {
                             summaries.clear();
-                            let (slot, _) = state.slot_or_insert(key, || Held {
-                                facts: Vec::new(),
-                                queued: None,
-                            });
+                            let (slot, _) = state.slot_or_insert(key, Held::default);
                             let (key, held) = state.get_mut(slot).expect("occupied");
-                            if expired(&held.facts, cutoff, keep) {
+                            facts.clear();
+                            unpack_all(&held.facts, &names, &mut facts);
+                            if expired(&facts, cutoff, keep) {
                                 // Gone before this epoch: its contribution stays as it was.
-                                held.facts.clear();
+                                facts.clear();
                             }
                             if let (Some(fold), Some(final_before)) = (&fold, final_before) {
-                                fold_final(&mut held.facts, final_before, fold);
+                                fold_final(&mut facts, final_before, fold);
                             }
-                            if !held.facts.is_empty() {
-                                apply(&mut logic, key, &held.facts, &mut summaries);
+                            if !facts.is_empty() {
+                                apply(&mut logic, key, &facts, &mut summaries);
                                 for (_, n) in summaries.iter_mut() {
                                     *n = -*n;
                                 }
                             }
-                            merge(&mut held.facts, changes);
-                            let gone = held.facts.is_empty();
+                            merge_into(&mut facts, changes);
+                            let gone = facts.is_empty();
                             if !gone {
-                                apply(&mut logic, key, &held.facts, &mut summaries);
-                                if let Some(latest) = latest(&held.facts) {
+                                apply(&mut logic, key, &facts, &mut summaries);
+                                if let Some(latest) = latest(&facts) {
                                     let bucket = latest.div_euclid(BUCKET);
                                     if held.queued != Some(bucket) && horizon != Horizon::OFF {
                                         held.queued = Some(bucket);
                                         queue.entry(bucket).or_default().push(slot);
                                     }
                                 }
+                                held.facts = pack_all(&facts, &mut names);
                             }
                             consolidate(&mut summaries);
                             for (summary, n) in summaries.drain(..) {
@@ -298,14 +306,17 @@ fn expired<F: PartialEq, T: FactTime>(
 /// Removes the queued keys whose latest fact is in a minute wholly before `cutoff` and that
 /// have expired (keys kept by `keep` are dequeued; their next fact queues them again). A queued
 /// slot may since have been freed, or taken by another key: only a key queued in this very
-/// bucket is looked at, and whether it has expired is decided from its own facts.
-fn expire_queued<K, F: PartialEq, T>(
-    state: &mut Slots<K, Held<F, T>>,
+/// bucket is looked at, and whether it has expired is decided from its own facts (unpacked
+/// into `facts`).
+fn expire_queued<K, F, T>(
+    (state, names): (&mut Slots<K, Held>, &NameTable),
     queue: &mut BTreeMap<i64, Vec<Slot>>,
     cutoff: i64,
     keep: fn(&[(&F, isize)]) -> bool,
+    facts: &mut Facts<F, T>,
 ) where
     K: Hash + Eq,
+    F: PartialEq + Pack,
     T: FactTime,
 {
     while let Some(entry) = queue.first_entry() {
@@ -320,7 +331,9 @@ fn expire_queued<K, F: PartialEq, T>(
             if held.queued != Some(bucket) {
                 continue;
             }
-            if expired(&held.facts, Some(cutoff), keep) {
+            facts.clear();
+            unpack_all(&held.facts, names, facts);
+            if expired(facts, Some(cutoff), keep) {
                 state.remove(slot);
             } else {
                 held.queued = None;
@@ -379,7 +392,7 @@ pub trait SummariseNamed<'s, K, F> {
 impl<'s, K, F> SummariseNamed<'s, K, F> for VecCollection<'s, Epoch, (K, F)>
 where
     K: ExchangeData + Hashable + Hash,
-    F: ExchangeData,
+    F: ExchangeData + Pack,
 {
     fn summarise_named<S, L>(self, name: &str, logic: L) -> VecCollection<'s, Epoch, (K, S)>
     where

@@ -1,13 +1,14 @@
 //! The deduplication operator's table of winners, one compact entry per idempotency key.
 //!
-//! A key is held as its topic and a 128-bit hash of its text; the entry holds the winner's
-//! timestamp, position and the [`Slot`] of its key and raw bytes in the [`WinnerLog`]
-//! (~64 bytes per key instead of the key text and the record's bytes, ~450), in `Slots`
-//! (module `slots`): the expiry buckets name a key by its 4-byte slot number. Whenever a
-//! candidate's hash finds an entry, the logged key text is compared: a different key with the
-//! same hash (never seen in practice, but possible) lives in an exact side table instead, so
-//! the result is exact. A later candidate is compared with the winner by timestamp first; on
-//! a tie its bytes are compared with the logged ones.
+//! A key is held as a 128-bit hash of its text mixed with its topic; the entry holds the
+//! winner's timestamp and the [`Slot`] of its record in the [`WinnerLog`]: the topic and key
+//! text, the winner's position and its raw bytes. An entry is 40 bytes in `Slots` (module
+//! `slots`; the key text and the record's bytes would be ~450), and the expiry buckets name a
+//! key by its 4-byte slot number. Whenever a candidate's hash finds an entry, the logged
+//! topic and key text are compared: a different key with the same hash (never seen in
+//! practice, but possible) lives in an exact side table instead, so the result is exact. A
+//! later candidate is compared with the winner by timestamp first; on a tie its bytes are
+//! compared with the logged ones.
 //!
 //! Retention (VIEWS.md): a winner earlier than the cutoff `W(e) - late_after` has expired. A
 //! candidate that finds an expired winner is a new event (the old one stays counted), which
@@ -23,27 +24,58 @@ use twox_hash::XxHash3_128;
 use crate::slots::{Slot as KeySlot, Slots};
 use crate::winner_log::{Slot, WinnerLog};
 
-/// What the table keeps of a key's winner.
+/// What the table keeps of a key's winner (its position and bytes are in the log).
 #[derive(Clone, Copy, Debug)]
 struct Winner {
     timestamp: i64,
-    position: Position,
     slot: Slot,
 }
 
+/// Bytes of a position at the head of a logged winner's bytes: partition, offset.
+const POSITION: usize = 12;
+
+/// A logged winner: its topic and key as they were offered, its position and raw bytes.
+struct Logged {
+    topic: u8,
+    key: Vec<u8>,
+    position: Position,
+    raw: Vec<u8>,
+}
+
+impl Logged {
+    /// The winner record at `slot` of `log`.
+    fn read(log: &WinnerLog, slot: Slot) -> Logged {
+        let (mut key, mut raw) = log.read(slot);
+        let topic = key.remove(0);
+        let head: Vec<u8> = raw.drain(..POSITION).collect();
+        let position = Position {
+            partition: i32::from_le_bytes(head[..4].try_into().expect("4 bytes")),
+            offset: i64::from_le_bytes(head[4..].try_into().expect("8 bytes")),
+        };
+        Logged {
+            topic,
+            key,
+            position,
+            raw,
+        }
+    }
+}
+
 impl Winner {
-    /// A winner whose key and raw bytes are appended to `log`.
+    /// A winner whose topic, key, position and raw bytes are appended to `log`.
     fn logged(
         log: &mut WinnerLog,
-        key: &str,
+        (topic, key): (Topic, &str),
         timestamp: i64,
         raw: &[u8],
         position: Position,
     ) -> Self {
+        let partition = position.partition.to_le_bytes();
+        let offset = position.offset.to_le_bytes();
+        let key: [&[u8]; 2] = [&[topic as u8], key.as_bytes()];
         Winner {
             timestamp,
-            position,
-            slot: log.append(key.as_bytes(), raw),
+            slot: log.append_parts(&key, &[&partition, &offset, raw]),
         }
     }
 }
@@ -59,8 +91,9 @@ pub enum Offer {
     Loses,
 }
 
-/// A key of [`WinnerTable::by_hash`]: the topic and the key text's 128-bit hash.
-type Hashed = (Topic, u64, u64);
+/// A key of [`WinnerTable::by_hash`]: the key text's 128-bit hash, its high half mixed with
+/// the topic.
+type Hashed = (u64, u64);
 
 /// Width of the expiry buckets (one minute of event time).
 const BUCKET: i64 = 60_000_000;
@@ -120,10 +153,12 @@ impl WinnerTable {
         cutoff: Option<i64>,
     ) -> Offer {
         let hash = (self.hash)(key.as_bytes());
-        let hashed = (topic, (hash >> 64) as u64, hash as u64);
+        let mixed = (topic as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let hashed = (((hash >> 64) as u64) ^ mixed, hash as u64);
         let log = &mut self.log;
         let expired = |winner: &Winner| cutoff.is_some_and(|c| winner.timestamp < c);
-        let fresh = |log: &mut WinnerLog| Winner::logged(log, key, timestamp, raw, position);
+        let fresh =
+            |log: &mut WinnerLog| Winner::logged(log, (topic, key), timestamp, raw, position);
         let (slot, made) = self.by_hash.slot_or_insert(hashed, || fresh(log));
         let winner = self.by_hash.get_mut(slot).expect("occupied").1;
         let offer = if made {
@@ -133,12 +168,18 @@ impl WinnerTable {
             *winner = fresh(log);
             Offer::New
         } else {
-            let (logged_key, logged_raw) = log.read(winner.slot);
-            if logged_key != key.as_bytes() {
+            let logged = Logged::read(log, winner.slot);
+            if (logged.topic, logged.key.as_slice()) != (topic as u8, key.as_bytes()) {
                 let candidate = (timestamp, raw, position);
                 return offer_collided(&mut self.collided, log, topic, key, candidate, cutoff);
             }
-            challenge(log, winner, key, timestamp, raw, position, logged_raw)
+            challenge(
+                log,
+                winner,
+                (topic, key),
+                (timestamp, raw, position),
+                logged,
+            )
         };
         if offer != Offer::Loses {
             self.by_minute
@@ -217,7 +258,7 @@ fn offer_collided(
     (timestamp, raw, position): (i64, &[u8], Position),
     cutoff: Option<i64>,
 ) -> Offer {
-    let fresh = |log: &mut WinnerLog| Winner::logged(log, key, timestamp, raw, position);
+    let fresh = |log: &mut WinnerLog| Winner::logged(log, (topic, key), timestamp, raw, position);
     match collided.entry((topic, key.to_string())) {
         Entry::Vacant(vacant) => {
             vacant.insert(fresh(log));
@@ -229,29 +270,32 @@ fn offer_collided(
                 *winner = fresh(log);
                 return Offer::New;
             }
-            let (_, logged_raw) = log.read(winner.slot);
-            challenge(log, winner, key, timestamp, raw, position, logged_raw)
+            let logged = Logged::read(log, winner.slot);
+            challenge(
+                log,
+                winner,
+                (topic, key),
+                (timestamp, raw, position),
+                logged,
+            )
         }
     }
 }
 
-/// Compares a candidate with `winner` (whose logged bytes are `winner_raw`), replacing it when
-/// the candidate is less.
+/// Compares a candidate with `winner` (logged as `logged`), replacing it when the candidate
+/// is less.
 fn challenge(
     log: &mut WinnerLog,
     winner: &mut Winner,
-    key: &str,
-    timestamp: i64,
-    raw: &[u8],
-    position: Position,
-    winner_raw: Vec<u8>,
+    key: (Topic, &str),
+    (timestamp, raw, position): (i64, &[u8], Position),
+    logged: Logged,
 ) -> Offer {
-    if (timestamp, raw) >= (winner.timestamp, winner_raw.as_slice()) {
+    if (timestamp, raw) >= (winner.timestamp, logged.raw.as_slice()) {
         return Offer::Loses;
     }
-    let old_position = winner.position;
     *winner = Winner::logged(log, key, timestamp, raw, position);
-    Offer::Replaces(winner_raw, old_position)
+    Offer::Replaces(logged.raw, logged.position)
 }
 
 #[cfg(test)]
@@ -318,6 +362,11 @@ mod tests {
                 Offer::Replaces(b"old".to_vec(), at(i))
             );
         }
+    }
+
+    #[test]
+    fn an_entry_is_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Option<(Hashed, Winner)>>(), 40);
     }
 
     #[test]
