@@ -31,7 +31,7 @@ use timely::dataflow::operators::generic::Operator;
 
 use crate::event_id::EventId;
 use crate::intern::Name;
-use crate::pack::{Pack, Packer, Unpacker};
+use crate::pack::{NameTable, Pack, Packer, Unpacker};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
@@ -127,13 +127,19 @@ struct Logged {
     count: isize,
 }
 
-/// One notification's state.
+/// One notification's state, unpacked.
 #[derive(Debug, Default)]
 struct Notification {
     /// Its sends, ascending, with their (non-zero) counts.
     sends: Vec<((i64, EventId, Name), isize)>,
     entries: Vec<Logged>,
-    /// The minute bucket it is queued in for expiry.
+}
+
+/// One notification's state as the table holds it: packed (module `pack`), and the minute
+/// bucket it is queued in for expiry.
+#[derive(Debug, Default)]
+struct Held {
+    packed: Box<[u8]>,
     queued: Option<i64>,
 }
 
@@ -154,6 +160,53 @@ impl Notification {
     fn is_empty(&self) -> bool {
         self.sends.is_empty() && self.entries.is_empty()
     }
+
+    /// The notification packed into `names`' indices.
+    fn pack(&self, names: &mut NameTable) -> Box<[u8]> {
+        let mut bytes = Vec::new();
+        let mut out = Packer::new(&mut bytes, names);
+        out.varint(self.sends.len() as u64);
+        for (send, count) in &self.sends {
+            count.pack(&mut out);
+            send.pack(&mut out);
+        }
+        for logged in &self.entries {
+            logged.hash.pack(&mut out);
+            logged.own.pack(&mut out);
+            logged.timestamp.pack(&mut out);
+            logged.slot.pack(&mut out);
+            logged.count.pack(&mut out);
+        }
+        bytes.into_boxed_slice()
+    }
+
+    /// The notification `packed` holds (empty for a new one).
+    fn unpack(packed: &[u8], names: &NameTable) -> Notification {
+        let mut input = Unpacker::new(packed, names);
+        let mut held = Notification::default();
+        if input.is_empty() {
+            return held;
+        }
+        let sends = input.varint() as usize;
+        held.sends = (0..sends)
+            .map(|_| {
+                let count = Pack::unpack(&mut input);
+                (Pack::unpack(&mut input), count)
+            })
+            .collect();
+        while !input.is_empty() {
+            let (hash, own, timestamp) = Pack::unpack(&mut input);
+            let (slot, count) = Pack::unpack(&mut input);
+            held.entries.push(Logged {
+                hash,
+                own,
+                timestamp,
+                slot,
+                count,
+            });
+        }
+        held
+    }
 }
 
 /// Width of the expiry buckets (one minute of event time).
@@ -165,7 +218,8 @@ const COMPACT_SLACK: u64 = 1 << 20;
 
 /// One worker's notifications, their entries' log and their expiry queue.
 struct Table {
-    state: Slots<String, Notification>,
+    state: Slots<String, Held>,
+    names: NameTable,
     queue: BTreeMap<i64, Vec<Slot>>,
     log: WinnerLog,
     /// Entries held (each has one live record in the log).
@@ -178,6 +232,7 @@ impl Table {
     fn new(log: WinnerLog, expires: bool) -> Self {
         Table {
             state: Slots::default(),
+            names: NameTable::default(),
             queue: BTreeMap::new(),
             log,
             live: 0,
@@ -201,9 +256,9 @@ impl Table {
         cutoff: Option<i64>,
         out: &mut Vec<(TimelineEntry, isize)>,
     ) {
-        let (slot, _) = self.state.slot_or_insert(key, Notification::default);
-        let (_, held) = self.state.get_mut(slot).expect("occupied");
-        let mut held = std::mem::take(held);
+        let (slot, _) = self.state.slot_or_insert(key, Held::default);
+        let (_, packed) = self.state.get_mut(slot).expect("occupied");
+        let mut held = Notification::unpack(&packed.packed, &self.names);
         let expired = match (cutoff, held.latest()) {
             (Some(cutoff), Some(latest)) => latest < cutoff,
             _ => false,
@@ -241,8 +296,9 @@ impl Table {
             self.state.remove(slot);
             return;
         }
+        let packed = held.pack(&mut self.names);
         let (_, slot_state) = self.state.get_mut(slot).expect("occupied");
-        *slot_state = held;
+        slot_state.packed = packed;
         if let Some(latest) = latest.filter(|_| self.expires) {
             let bucket = latest.div_euclid(BUCKET);
             if slot_state.queued != Some(bucket) {
@@ -278,7 +334,6 @@ impl Table {
                 self.live += 1;
             }
         }
-        held.entries.shrink_to_fit();
     }
 
     /// Removes the queued notifications whose latest fact is in a minute wholly before
@@ -297,8 +352,9 @@ impl Table {
                 if held.queued != Some(bucket) {
                     continue;
                 }
-                if held.latest().is_some_and(|latest| latest < cutoff) {
-                    self.live -= held.entries.len() as u64;
+                let notification = Notification::unpack(&held.packed, &self.names);
+                if notification.latest().is_some_and(|latest| latest < cutoff) {
+                    self.live -= notification.entries.len() as u64;
                     self.state.remove(slot);
                 } else {
                     held.queued = None;
@@ -315,10 +371,12 @@ impl Table {
         let old = std::mem::replace(&mut self.log, WinnerLog::in_memory());
         let mut log = old.empty_like();
         for held in self.state.values_mut() {
-            for logged in &mut held.entries {
+            let mut notification = Notification::unpack(&held.packed, &self.names);
+            for logged in &mut notification.entries {
                 let (key, bytes) = old.read(logged.slot);
                 logged.slot = log.append(&key, &bytes);
             }
+            held.packed = notification.pack(&mut self.names);
         }
         self.log = log;
     }

@@ -86,6 +86,11 @@ impl<'a> Packer<'a> {
         self.out.push(n as u8);
     }
 
+    /// Appends 8 bytes, little-endian.
+    pub fn word(&mut self, word: u64) {
+        self.out.extend_from_slice(&word.to_le_bytes());
+    }
+
     /// Appends raw bytes, their length first.
     pub fn bytes(&mut self, bytes: &[u8]) {
         self.varint(bytes.len() as u64);
@@ -132,8 +137,8 @@ impl<'a> Unpacker<'a> {
         }
     }
 
-    /// Reads 8 bytes, little-endian.
-    fn word(&mut self) -> u64 {
+    /// Reads 8 bytes written by [`Packer::word`].
+    pub fn word(&mut self) -> u64 {
         let (bytes, rest) = self.input.split_at(8);
         self.input = rest;
         u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
@@ -225,6 +230,17 @@ impl Pack for i128 {
     }
 }
 
+impl Pack for u128 {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.word((*self >> 64) as u64);
+        out.word(*self as u64);
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        let high = input.word();
+        (u128::from(high) << 64) | u128::from(input.word())
+    }
+}
+
 impl Pack for String {
     fn pack(&self, out: &mut Packer<'_>) {
         out.bytes(self.as_bytes());
@@ -250,8 +266,8 @@ impl Pack for EventId {
         match self {
             EventId::Uuid(high, low) | EventId::Evt(high, low) => {
                 out.byte(u8::from(matches!(self, EventId::Evt(..))));
-                out.out.extend_from_slice(&high.to_le_bytes());
-                out.out.extend_from_slice(&low.to_le_bytes());
+                out.word(*high);
+                out.word(*low);
             }
             EventId::Text(text) => {
                 out.byte(2);

@@ -14,6 +14,8 @@ use std::io::Write;
 use std::num::NonZeroU32;
 use std::os::unix::fs::FileExt;
 
+use crate::pack::{Pack, Packer, Unpacker};
+
 /// Bytes of the tail kept in memory before they are written to the file.
 const FLUSH_AT: usize = 1 << 20;
 
@@ -23,6 +25,21 @@ const FLUSH_AT: usize = 1 << 20;
 pub struct Slot {
     offset: u64,
     len: NonZeroU32,
+}
+
+impl Pack for Slot {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.varint(self.offset);
+        out.varint(u64::from(self.len.get()));
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Self {
+        let offset = input.varint();
+        let len = u32::try_from(input.varint()).ok().and_then(NonZeroU32::new);
+        Slot {
+            offset,
+            len: len.expect("packed from a slot"),
+        }
+    }
 }
 
 /// An append-only log of `(key, bytes)` records.
