@@ -30,7 +30,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use crate::event_id::EventId;
-use crate::intern::Name;
+use crate::intern::{EntityId, Name};
 use crate::pack::{NameTable, Pack, Packer, Unpacker};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
@@ -218,7 +218,7 @@ const COMPACT_SLACK: u64 = 1 << 20;
 
 /// One worker's notifications, their entries' log and their expiry queue.
 struct Table {
-    state: Slots<String, Held>,
+    state: Slots<EntityId, Held>,
     names: NameTable,
     queue: BTreeMap<i64, Vec<Slot>>,
     log: WinnerLog,
@@ -251,7 +251,7 @@ impl Table {
     /// afresh.
     fn apply(
         &mut self,
-        key: String,
+        key: EntityId,
         changes: Vec<(Attribution, isize)>,
         cutoff: Option<i64>,
         out: &mut Vec<(TimelineEntry, isize)>,
@@ -387,12 +387,12 @@ impl Table {
 /// notification leaves the state when its latest fact is earlier than `W(e) - horizon`.
 pub fn attribute_entries<'s>(
     name: &str,
-    facts: VecCollection<'s, Epoch, (String, Attribution)>,
+    facts: VecCollection<'s, Epoch, (EntityId, Attribution)>,
     maxima: Maxima<'s>,
     horizon: Horizon,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let by_key =
-        Exchange::new(|((key, _), _, _): &((String, Attribution), Epoch, isize)| key.hashed());
+        Exchange::new(|((key, _), _, _): &((EntityId, Attribution), Epoch, isize)| key.hashed());
     facts
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(TimelineEntry, Epoch, isize)>>, _, _, _, _>(
@@ -403,7 +403,7 @@ pub fn attribute_entries<'s>(
             |_capability, _info| {
                 let mut table = Table::new(WinnerLog::default(), horizon != Horizon::OFF);
                 let mut watermark = Watermark::default();
-                let mut pending = Pending::<(String, Attribution)>::default();
+                let mut pending = Pending::<(EntityId, Attribution)>::default();
                 let mut out = Vec::new();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));

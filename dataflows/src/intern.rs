@@ -9,6 +9,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// An entity id (notification, order) as the keyed operators hold it: its text, inline when
+/// it has at most 24 bytes (the generated and seed ids have 12 to 14), so a key held for
+/// as long as its entity lives needs no heap block of its own.
+pub type EntityId = compact_str::CompactString;
+
 /// An interned name: its text, shared.
 pub type Name = Arc<str>;
 

@@ -8,6 +8,7 @@ use pulso_events::{Body, InventoryEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::sum_by_key;
+use crate::intern::EntityId;
 use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry, Fold};
@@ -186,11 +187,11 @@ pub fn inventory_levels<'s>(
                 .into_iter()
                 .map(|item| {
                     let fact = ReservationFact::Reserved(tenant.clone(), item.sku, item.quantity);
-                    (order_id.clone(), (fact, at))
+                    (EntityId::from(order_id.as_str()), (fact, at))
                 })
                 .collect(),
             InventoryEvent::Released { order_id } => {
-                vec![(order_id, (ReservationFact::Released, at))]
+                vec![(EntityId::from(order_id), (ReservationFact::Released, at))]
             }
             _ => Vec::new(),
         });

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event_id::EventId;
 use crate::health;
-use crate::intern::{Interner, Name};
+use crate::intern::{EntityId, Interner, Name};
 use crate::notifications_v2 as v2;
 use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
@@ -184,7 +184,7 @@ pub(crate) enum NotificationSummary {
 }
 
 /// The facts of one event about notifications (a Conecta360 `FALLIDO` send gives two).
-fn facts(event: &Event, names: &mut Interner) -> Vec<(String, NotificationFact)> {
+fn facts(event: &Event, names: &mut Interner) -> Vec<(EntityId, NotificationFact)> {
     let sent = |send: &Send, template: Option<&str>, names: &mut Interner| {
         NotificationFact::Sent(
             event.timestamp,
@@ -196,17 +196,17 @@ fn facts(event: &Event, names: &mut Interner) -> Vec<(String, NotificationFact)>
     match &event.body {
         Body::Notification(NotificationEvent::Sent(send)) => {
             let fact = sent(send, send.template.as_deref(), names);
-            vec![(send.notification_id.clone(), fact)]
+            vec![(EntityId::from(send.notification_id.as_str()), fact)]
         }
         Body::Notification(NotificationEvent::Webhook {
             notification_id,
             outcome,
         }) => vec![(
-            notification_id.clone(),
+            EntityId::from(notification_id.as_str()),
             NotificationFact::Webhook(Hook::of(outcome, event.timestamp, names)),
         )],
         Body::Caso(CasoEvent::NotificacionEnviada { send, failed, tipo }) => {
-            let id = send.notification_id.clone();
+            let id = EntityId::from(send.notification_id.as_str());
             let mut out = vec![(id.clone(), sent(send, Some(tipo), names))];
             if *failed {
                 out.push((id, NotificationFact::SendFailed));

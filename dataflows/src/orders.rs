@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event_id::EventId;
 use crate::health;
-use crate::intern::{Interner, Name};
+use crate::intern::{EntityId, Interner, Name};
 use crate::pack::{Pack, Packer, Unpacker};
 use crate::retention::Retention;
 use crate::summarise::{summarise_expiring, Expiry};
@@ -78,7 +78,7 @@ enum OrderSummary {
     Orphans(i64),
 }
 
-fn fact(event: &Event, names: &mut Interner) -> Option<(String, OrderFact)> {
+fn fact(event: &Event, names: &mut Interner) -> Option<(EntityId, OrderFact)> {
     let Body::Order(order) = &event.body else {
         return None;
     };
@@ -96,7 +96,7 @@ fn fact(event: &Event, names: &mut Interner) -> Option<(String, OrderFact)> {
         OrderEvent::Confirmed { .. } => OrderFact::Status(ts, id, None),
         OrderEvent::Cancelled { reason, .. } => OrderFact::Status(ts, id, Some(names.name(reason))),
     };
-    Some((order.order_id().to_string(), fact))
+    Some((EntityId::from(order.order_id()), fact))
 }
 
 fn summarise(facts: &[(&OrderFact, isize)]) -> OrderSummary {

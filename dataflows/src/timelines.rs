@@ -17,7 +17,7 @@ use twox_hash::XxHash3_128;
 use crate::attribution::{attribute_entries, Attribution};
 use crate::distinct_hashed::distinct_hashed;
 use crate::event_id::EventId;
-use crate::intern::Interner;
+use crate::intern::{EntityId, Interner};
 use crate::retention::Retention;
 use crate::watermark::Maxima;
 use crate::{Epoch, SharedEvent};
@@ -113,19 +113,19 @@ fn entities(event: &Event) -> Vec<(&str, Cow<'_, str>)> {
 /// The notification a provider webhook or a `notifications.dlq` record refers to: these
 /// carry no tenant of their own (EVENTS.md), so their entries take the tenant of the
 /// notification's send.
-fn attributed_to(event: &Event) -> Option<String> {
+fn attributed_to(event: &Event) -> Option<&str> {
     match &event.body {
         Body::Notification(NotificationEvent::Webhook {
             notification_id, ..
-        }) => Some(notification_id.clone()),
-        Body::NotificationDlq(record) => record.notification_id.clone(),
+        }) => Some(notification_id),
+        Body::NotificationDlq(record) => record.notification_id.as_deref(),
         _ => None,
     }
 }
 
 /// The notification a send defines, keyed with `(timestamp, event_id, tenant_id)` so that the
 /// least value is the earliest send's.
-fn send_of(event: &Event, names: &mut Interner) -> Option<(String, Attribution)> {
+fn send_of(event: &Event, names: &mut Interner) -> Option<(EntityId, Attribution)> {
     let send = match &event.body {
         Body::Notification(NotificationEvent::Sent(send))
         | Body::Caso(CasoEvent::NotificacionEnviada { send, .. }) => send,
@@ -136,7 +136,7 @@ fn send_of(event: &Event, names: &mut Interner) -> Option<(String, Attribution)>
         EventId::new(&event.event_id),
         names.name(&event.tenant_id),
     );
-    Some((send.notification_id.clone(), value))
+    Some((EntityId::from(send.notification_id.as_str()), value))
 }
 
 /// The 128-bit hash (XXH3) of an entry: each text with its length, then the timestamp.
@@ -214,9 +214,9 @@ pub fn timelines<'s>(
         .flat_map(move |event| entries(&event, &event.tenant_id, &mut own_names));
     let mut names = Interner::default();
     let facts = events.flat_map(move |event| {
-        let mut facts: Vec<(String, Attribution)> =
+        let mut facts: Vec<(EntityId, Attribution)> =
             send_of(&event, &mut names).into_iter().collect();
-        if let Some(id) = attributed_to(&event) {
+        if let Some(id) = attributed_to(&event).map(EntityId::from) {
             let tenant = names.name(&event.tenant_id);
             facts.extend(
                 entries(&event, &event.tenant_id, &mut names)

@@ -11,6 +11,7 @@ use differential_dataflow::input::Input;
 use proptest::prelude::*;
 use pulso_dataflows::attribution::{attribute, attribute_entries, Attribution};
 use pulso_dataflows::event_id::EventId;
+use pulso_dataflows::intern::EntityId;
 use pulso_dataflows::retention::Horizon;
 use pulso_dataflows::summarise::{summarise_expiring, Expiry};
 use pulso_dataflows::Epoch;
@@ -98,7 +99,7 @@ fn run(
     timely::execute(timely::Config::process(workers), move |worker| {
         let sink = Arc::clone(&sink);
         let (mut input, mut maxima) = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (input, facts) = scope.new_collection::<(String, Attribution), isize>();
+            let (input, facts) = scope.new_collection::<(EntityId, Attribution), isize>();
             let (maxima_input, maxima) = scope.new_input::<(Epoch, i64)>();
             let entries = if reference {
                 let timed = facts.map(|(id, fact)| {
@@ -119,7 +120,7 @@ fn run(
         for (epoch, (changes, max)) in steps.iter().enumerate() {
             if worker.index() == 0 {
                 for (id, fact, diff) in changes {
-                    input.update((id.clone(), fact.clone()), *diff);
+                    input.update((EntityId::from(id.as_str()), fact.clone()), *diff);
                 }
             }
             // Every worker's operator reads the epoch's maximum (as broadcast maxima are).
