@@ -10,10 +10,10 @@
 //!
 //! State layout (core v2): every piece of per-event or per-entity state lives in a dedicated
 //! operator that keeps one compact copy of it, never in a differential arrangement of events.
-//! - Deduplication ([`dedup`]) keeps, per idempotency key, a ~64-byte entry ([`winners`]):
-//!   a 128-bit hash of the key, the winner's timestamp and position, and where its key text
-//!   and raw bytes lie in a per-worker spill log ([`winner_log`]) that is read back only when
-//!   a later candidate of the same key arrives. It also reports each worker's greatest winner
+//! - Deduplication ([`dedup`]) keeps, per idempotency key, a 40-byte entry ([`winners`]):
+//!   a 128-bit hash of the key, the winner's timestamp, and where its key text, position and
+//!   raw bytes lie in a per-worker spill log ([`winner_log`]) that is read back only when a
+//!   later candidate of the same key arrives. It also reports each worker's greatest winner
 //!   timestamp, the default `as_of`.
 //! - Entities (notification, order, case, reservation, sku) are
 //!   summarised by [`summarise::summarise_by_key`]: per key, its compact facts (interned
@@ -32,7 +32,8 @@
 //! - Timeline entries share their event's id and summary text and intern the rest; the
 //!   distinct of `tracking.events` entries holds their 128-bit hashes ([`distinct_hashed`]);
 //!   the attribution of webhook and DLQ entries to their notification's tenant holds a
-//!   ~64-byte handle per entry and the entry in a per-worker log on disk ([`attribution`]).
+//!   ~33-byte packed handle per entry and the entry in a per-worker log on disk
+//!   ([`attribution`]). Entity ids used as keys are held inline ([`intern::EntityId`]).
 
 pub mod activity;
 pub mod aggregate;
