@@ -57,6 +57,7 @@ pub mod orders;
 pub mod pack;
 mod pending;
 pub mod reduce_windows;
+pub mod row_totals;
 mod slots;
 pub mod summarise;
 pub mod sums;

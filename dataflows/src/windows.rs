@@ -3,8 +3,9 @@
 //! engine).
 //!
 //! Like differential's `count_total` over [`Sums`] differences, it emits each changed row's old
-//! totals retracted and new totals inserted, once per epoch; unlike it, it keeps one `Sums` per
-//! row in a hash map, and forgets a row once its window has expired. Changes that reach an
+//! totals retracted and new totals inserted, once per epoch; unlike it, it keeps one row of
+//! totals per key (packed when the view is wide: [`RowTotals`]) in numbered slots, and
+//! forgets a row once its window has expired. Changes that reach an
 //! expired window afterwards (a webhook for a notification sent long before, a closure dated
 //! long ago) are not applied: the row stays as it left, in the sinks' history.
 
@@ -22,6 +23,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::retention::WindowHorizons;
+use crate::row_totals::RowTotals;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
 use crate::window_rows::WindowRows;
@@ -55,6 +57,7 @@ pub fn sum_windows<'s, K, const N: usize>(
 ) -> VecCollection<'s, Epoch, (K, Sums<N>)>
 where
     K: ExchangeData + Hashable + Hash,
+    Sums<N>: RowTotals,
 {
     let by_key = Exchange::new(|(key, _, _): &(K, Epoch, Sums<N>)| key.hashed().into());
     input
@@ -65,7 +68,8 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut totals: WindowRows<K, Sums<N>> = WindowRows::new(horizons, window);
+                let mut totals: WindowRows<K, <Sums<N> as RowTotals>::Held> =
+                    WindowRows::new(horizons, window);
                 let mut pending = Pending::<K, N>::new();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -95,7 +99,9 @@ where
                                 continue;
                             }
                             let held = totals.find(&key);
-                            let old = held.map(|slot| *totals.value(slot)).unwrap_or_default();
+                            let old = held
+                                .map(|slot| Sums::from_held(totals.value(slot)))
+                                .unwrap_or_default();
                             let mut new = old;
                             new.plus_equals(&delta);
                             if !old.is_zero() {
@@ -109,7 +115,7 @@ where
                             }
                             session.give(((key.clone(), new), time, 1));
                             let slot = held.unwrap_or_else(|| totals.slot(key));
-                            *totals.value(slot) = new;
+                            *totals.value(slot) = new.hold();
                         }
                     }
                 }

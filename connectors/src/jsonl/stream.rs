@@ -47,6 +47,9 @@ struct TopicReader {
     next: u64,
     /// The next record and its sort key, once read.
     head: Option<(u128, SourceRecord)>,
+    /// The line being read (reused: a record's bytes are then copied at their exact length,
+    /// not in a vector grown by doubling, since records wait in epochs in flight).
+    line: Vec<u8>,
 }
 
 /// Opens every known topic file present in `dir` and counts its lines; the records are read
@@ -69,6 +72,7 @@ pub fn stream_dir(dir: &Path) -> Result<JsonlStream, SourceError> {
             lines,
             next: 0,
             head: None,
+            line: Vec::new(),
         });
     }
     let total = topics.iter().map(|t| t.lines).sum();
@@ -113,10 +117,11 @@ impl TopicReader {
         if self.next == self.lines {
             return Ok(());
         }
-        let mut value = Vec::new();
+        let value = &mut self.line;
+        value.clear();
         let read = self
             .reader
-            .read_until(b'\n', &mut value)
+            .read_until(b'\n', value)
             .map_err(|e| SourceError::io(&self.path, e))?;
         if read == 0 {
             let e = std::io::Error::new(ErrorKind::UnexpectedEof, "file shrank while read");
@@ -132,7 +137,7 @@ impl TopicReader {
         self.next += 1;
         // Position within the topic as a fraction of its length (fixed point).
         let fraction = ((offset as u128) << 64) / self.lines as u128;
-        let record = line_record(self.topic, offset as i64, value);
+        let record = line_record(self.topic, offset as i64, value.as_slice().to_vec());
         self.head = Some((fraction, record));
         Ok(())
     }
