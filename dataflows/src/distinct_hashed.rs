@@ -8,6 +8,11 @@
 //! chance of that is below 10^-20, against the ~450 bytes per row a row-keyed distinct holds
 //! (benches/RESULTS.md, "Tracking entries by their hash").
 //!
+//! The hashes live in `Slots` (module `slots`): a row's hash and state are 40 bytes in a
+//! numbered slot, the expiry queue names a row by its 4-byte slot number, and the hash table
+//! holds slot numbers only (a hash map of the rows doubled its whole table of 32-byte entries
+//! as it grew, and the queue held each 16-byte hash again).
+//!
 //! Rows expire like the keys of [`crate::summarise::summarise_expiring`] with no `keep`: at
 //! epoch `e`, a row whose event time is earlier than `W(e) - horizon` leaves the state without
 //! changing the output, and a later change of it starts afresh.
@@ -17,13 +22,13 @@ use std::collections::BTreeMap;
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::ExchangeData;
-use hashbrown::HashMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use crate::pending::Pending;
 use crate::retention::Horizon;
+use crate::slots::{Slot, Slots};
 use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
 
@@ -62,8 +67,8 @@ where
             Pipeline,
             name,
             |_capability, _info| {
-                let mut held: HashMap<u128, Held> = HashMap::new();
-                let mut queue: BTreeMap<i64, Vec<u128>> = BTreeMap::new();
+                let mut held: Slots<(u64, u64), Held> = Slots::default();
+                let mut queue: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<(u128, D)>::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -80,10 +85,13 @@ where
                         let mut session = output.session(&capability);
                         for ((h, row), diff) in updates {
                             let at = time(&row);
-                            let state = held.entry(h).or_insert_with(|| {
-                                queue.entry(at.div_euclid(BUCKET)).or_default().push(h);
-                                Held { count: 0, time: at }
-                            });
+                            let key = ((h >> 64) as u64, h as u64);
+                            let (slot, made) =
+                                held.slot_or_insert(key, || Held { count: 0, time: at });
+                            if made {
+                                queue.entry(at.div_euclid(BUCKET)).or_default().push(slot);
+                            }
+                            let state = held.get_mut(slot).expect("occupied").1;
                             if cutoff.is_some_and(|cutoff| state.time < cutoff) {
                                 // Gone before this epoch: its output stays as it was.
                                 state.count = 0;
@@ -95,7 +103,7 @@ where
                                 session.give((row, epoch, if is { 1 } else { -1 }));
                             }
                             if !is {
-                                held.remove(&h);
+                                held.remove(slot);
                             }
                         }
                     }
@@ -106,15 +114,19 @@ where
 }
 
 /// Removes the queued rows whose event time is in a minute wholly before `cutoff` and earlier
-/// than it. A queued hash may since have left and come back: it is looked up afresh.
-fn expire(held: &mut HashMap<u128, Held>, queue: &mut BTreeMap<i64, Vec<u128>>, cutoff: i64) {
+/// than it. A queued slot may since have been freed, or taken by another row: the row in it
+/// is decided by its own time.
+fn expire(held: &mut Slots<(u64, u64), Held>, queue: &mut BTreeMap<i64, Vec<Slot>>, cutoff: i64) {
     while let Some(entry) = queue.first_entry() {
         if (*entry.key() + 1) * BUCKET > cutoff {
             break;
         }
-        for h in entry.remove() {
-            if held.get(&h).is_some_and(|state| state.time < cutoff) {
-                held.remove(&h);
+        for slot in entry.remove() {
+            if held
+                .get_mut(slot)
+                .is_some_and(|(_, state)| state.time < cutoff)
+            {
+                held.remove(slot);
             }
         }
     }

@@ -39,7 +39,7 @@ const LEAST_ROOM: usize = 1 << 10;
 
 /// The greatest room of a worker's buffer of one view's changes, in bytes of its changes
 /// (their texts apart).
-const MOST_BYTES: usize = 4 << 20;
+const MOST_BYTES: usize = 2 << 20;
 
 /// The room of a buffer of changes: at least `least`, at most `most` changes (when its
 /// consolidated changes are more than half of `most`, they are written out).
