@@ -346,7 +346,10 @@ def write(results, ctx, path):
         "streaming mode with mini-batch, Python UDTF for decoding, results through the "
         "`print` sink. Per-run logs and raw figures: build/bench-work/ (results.json).", "",
     ]
-    lines += kept_sections(path)
+    lead, tail = kept_sections(path)
+    top = lines.index("## Machine")
+    lines[top:top] = lead
+    lines += tail
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -354,18 +357,32 @@ def write(results, ctx, path):
 
 # Sections of RESULTS.md that other scripts write and a harness run keeps as they are.
 KEPT = ("## Soak",)  # benches/soak.py
+# Sections written by hand (a session's measurements outside the harness), also kept: their
+# headings say so.
+HAND = ("hand-measured", "hand-run")
+
+
+def is_kept(line):
+    """Whether `line` opens a section that a harness run keeps."""
+    line = line.strip()
+    return line.startswith("## ") and (line in KEPT or any(h in line for h in HAND))
 
 
 def kept_sections(path):
-    """The lines of the sections of `path` named in KEPT (each up to the next `## `)."""
+    """The lines of the kept sections of `path` (each up to the next `## `), as two lists:
+    those before its first harness-written section (they stay at the top) and the others."""
     if not os.path.exists(path):
-        return []
+        return [], []
     with open(path) as fh:
         old = fh.read().splitlines()
-    kept = []
+    lead, tail = [], []
+    harness_seen = False
     for i, line in enumerate(old):
-        if line.strip() in KEPT:
-            end = next((j for j in range(i + 1, len(old)) if old[j].startswith("## ")),
-                       len(old))
-            kept += old[i:end]
-    return kept
+        if not line.startswith("## "):
+            continue
+        if not is_kept(line):
+            harness_seen = True
+            continue
+        end = next((j for j in range(i + 1, len(old)) if old[j].startswith("## ")), len(old))
+        (tail if harness_seen else lead).extend(old[i:end])
+    return lead, tail

@@ -18,7 +18,6 @@
 //! the state when its latest fact is earlier than `W(e) - horizon`, without retracting what it
 //! emitted, and a later fact starts it afresh.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
@@ -32,12 +31,13 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use crate::event_id::EventId;
+use crate::expiry_queue::{Bucket, ExpiryQueue};
 use crate::intern::{EntityId, Name};
 use crate::pack::{NameTable, Pack, Packer, Unpacker};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
-use crate::slots::{Slot, Slots};
-use crate::summarise::merge;
+use crate::slots::Slots;
+use crate::summarise::merge_into;
 use crate::watermark::{Maxima, Watermark};
 use crate::winner_log::{Slot as LogSlot, WinnerLog};
 use crate::Epoch;
@@ -142,7 +142,7 @@ struct Notification {
 #[derive(Debug, Default)]
 struct Held {
     packed: Box<[u8]>,
-    queued: Option<i64>,
+    queued: Option<Bucket>,
 }
 
 impl Notification {
@@ -211,9 +211,6 @@ impl Notification {
     }
 }
 
-/// Width of the expiry buckets (one minute of event time).
-const BUCKET: i64 = 60_000_000;
-
 /// The log is rewritten with the live entries only once it holds more than twice as many
 /// records as there are live entries, and at least this many more.
 const COMPACT_SLACK: u64 = 1 << 20;
@@ -222,7 +219,7 @@ const COMPACT_SLACK: u64 = 1 << 20;
 struct Table {
     state: Slots<EntityId, Held>,
     names: NameTable,
-    queue: BTreeMap<i64, Vec<Slot>>,
+    queue: ExpiryQueue,
     log: WinnerLog,
     /// Entries held (each has one live record in the log).
     live: u64,
@@ -235,7 +232,7 @@ impl Table {
         Table {
             state: Slots::default(),
             names: NameTable::default(),
-            queue: BTreeMap::new(),
+            queue: ExpiryQueue::default(),
             log,
             live: 0,
             expires,
@@ -279,7 +276,7 @@ impl Table {
                 Attribution::Entry(own, entry) => entries.push((own, entry, diff)),
             }
         }
-        merge(&mut held.sends, sends);
+        merge_into(&mut held.sends, sends, &mut Vec::new());
         let after = held.tenant();
         if before != after {
             for logged in &held.entries {
@@ -302,10 +299,10 @@ impl Table {
         let (_, slot_state) = self.state.get_mut(slot).expect("occupied");
         slot_state.packed = packed;
         if let Some(latest) = latest.filter(|_| self.expires) {
-            let bucket = latest.div_euclid(BUCKET);
+            let bucket = ExpiryQueue::bucket_of(latest);
             if slot_state.queued != Some(bucket) {
                 slot_state.queued = Some(bucket);
-                self.queue.entry(bucket).or_default().push(slot);
+                self.queue.push(bucket, slot);
             }
         }
     }
@@ -342,12 +339,8 @@ impl Table {
     /// `cutoff` (a queued slot may since have been freed or taken by another key: only a key
     /// queued in this very bucket is looked at, and decided by its own facts).
     fn expire(&mut self, cutoff: i64) {
-        while let Some(entry) = self.queue.first_entry() {
-            let bucket = *entry.key();
-            if (bucket + 1) * BUCKET > cutoff {
-                break;
-            }
-            for slot in entry.remove() {
+        while let Some((bucket, slots)) = self.queue.pop_before(cutoff) {
+            for slot in slots {
                 let Some((_, held)) = self.state.get_mut(slot) else {
                     continue;
                 };

@@ -8,6 +8,10 @@
 //! 0 subtracts 1 and leaves the state. A key whose window has expired leaves the state at the
 //! same watermark at which `sum_windows` forgets its row, and later changes to it are not
 //! applied (they would not be by `sum_windows` either).
+//!
+//! Most keys have one or two members: a key's counts are a vector of exact length while it
+//! has at most [`FEW`] members (24 bytes per member: a shared entity id and its count), a
+//! hash map beyond (a map holds room for four entries from its first, over 100 bytes).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -52,8 +56,7 @@ where
             name,
             |_capability, _info| {
                 // Per key, the count of each member present.
-                let mut members: WindowRows<K, HashMap<M, isize>> =
-                    WindowRows::new(horizons, window);
+                let mut members: WindowRows<K, Members<M>> = WindowRows::new(horizons, window);
                 let mut pending = Pending::<(K, M)>::default();
                 let mut watermark = Watermark::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -72,16 +75,10 @@ where
                             }
                             let slot = members.slot(key.clone());
                             let counts = members.value(slot);
-                            let old = counts.get(&member).copied().unwrap_or(0);
-                            let new = old + diff;
+                            let (old, new) = counts.add(member, diff);
                             let distinct = i64::from(new > 0) - i64::from(old > 0);
-                            if new == 0 {
-                                counts.remove(&member);
-                                if counts.is_empty() {
-                                    members.remove(slot);
-                                }
-                            } else {
-                                counts.insert(member, new);
+                            if counts.is_empty() {
+                                members.remove(slot);
                             }
                             session.give((key, time, Sums::of(&[diff as i64, distinct])));
                         }
@@ -90,4 +87,97 @@ where
             },
         )
         .as_collection()
+}
+
+/// The most members a key holds in a vector; more go to a hash map.
+const FEW: usize = 8;
+
+/// One key's members with their (non-zero) counts.
+enum Members<M> {
+    /// At most [`FEW`] members, in a vector of exact length.
+    Few(Vec<(M, isize)>),
+    /// More members.
+    Many(Box<HashMap<M, isize>>),
+}
+
+impl<M> Default for Members<M> {
+    fn default() -> Self {
+        Members::Few(Vec::new())
+    }
+}
+
+impl<M: Hash + Eq> Members<M> {
+    /// Adds `diff` to `member`'s count (a member whose count becomes 0 leaves); returns its
+    /// count before and after.
+    fn add(&mut self, member: M, diff: isize) -> (isize, isize) {
+        match self {
+            Members::Few(few) => match few.iter().position(|(m, _)| *m == member) {
+                Some(at) => {
+                    let old = few[at].1;
+                    few[at].1 += diff;
+                    if few[at].1 == 0 {
+                        few.swap_remove(at);
+                        few.shrink_to_fit();
+                    }
+                    (old, old + diff)
+                }
+                None if few.len() < FEW => {
+                    few.reserve_exact(1);
+                    few.push((member, diff));
+                    (0, diff)
+                }
+                None => {
+                    let mut many: HashMap<M, isize> = few.drain(..).collect();
+                    many.insert(member, diff);
+                    *self = Members::Many(Box::new(many));
+                    (0, diff)
+                }
+            },
+            Members::Many(many) => {
+                let old = many.get(&member).copied().unwrap_or(0);
+                if old + diff == 0 {
+                    many.remove(&member);
+                } else {
+                    many.insert(member, old + diff);
+                }
+                (old, old + diff)
+            }
+        }
+    }
+
+    /// Whether no member is present.
+    fn is_empty(&self) -> bool {
+        match self {
+            Members::Few(few) => few.is_empty(),
+            Members::Many(many) => many.is_empty(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_count_alike_in_a_vector_and_in_a_map() {
+        let mut members = Members::default();
+        let mut model: HashMap<u32, isize> = HashMap::new();
+        // Members 0..20 come and go, crossing FEW both ways.
+        for step in 0..400u32 {
+            let member = (step * 7) % 20;
+            let diff = if step % 3 == 0 { -1 } else { 1 };
+            let old = model.get(&member).copied().unwrap_or(0);
+            assert_eq!(members.add(member, diff), (old, old + diff));
+            if old + diff == 0 {
+                model.remove(&member);
+            } else {
+                model.insert(member, old + diff);
+            }
+            assert_eq!(members.is_empty(), model.is_empty());
+        }
+        if let Members::Few(few) = &members {
+            assert_eq!(few.len(), model.len());
+            assert_eq!(few.capacity(), few.len());
+        }
+    }
 }

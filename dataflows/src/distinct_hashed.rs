@@ -17,8 +17,6 @@
 //! epoch `e`, a row whose event time is earlier than `W(e) - horizon` leaves the state without
 //! changing the output, and a later change of it starts afresh.
 
-use std::collections::BTreeMap;
-
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::ExchangeData;
@@ -26,14 +24,12 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
+use crate::expiry_queue::ExpiryQueue;
 use crate::pending::Pending;
 use crate::retention::Horizon;
-use crate::slots::{Slot, Slots};
+use crate::slots::Slots;
 use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
-
-/// Width of the expiry buckets (one minute of event time).
-const BUCKET: i64 = 60_000_000;
 
 /// What is held per distinct row.
 struct Held {
@@ -68,7 +64,7 @@ where
             name,
             |_capability, _info| {
                 let mut held: Slots<(u64, u64), Held> = Slots::default();
-                let mut queue: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
+                let mut queue = ExpiryQueue::default();
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<(u128, D)>::default();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
@@ -89,7 +85,7 @@ where
                             let (slot, made) =
                                 held.slot_or_insert(key, || Held { count: 0, time: at });
                             if made {
-                                queue.entry(at.div_euclid(BUCKET)).or_default().push(slot);
+                                queue.push(ExpiryQueue::bucket_of(at), slot);
                             }
                             let state = held.get_mut(slot).expect("occupied").1;
                             if cutoff.is_some_and(|cutoff| state.time < cutoff) {
@@ -116,12 +112,9 @@ where
 /// Removes the queued rows whose event time is in a minute wholly before `cutoff` and earlier
 /// than it. A queued slot may since have been freed, or taken by another row: the row in it
 /// is decided by its own time.
-fn expire(held: &mut Slots<(u64, u64), Held>, queue: &mut BTreeMap<i64, Vec<Slot>>, cutoff: i64) {
-    while let Some(entry) = queue.first_entry() {
-        if (*entry.key() + 1) * BUCKET > cutoff {
-            break;
-        }
-        for slot in entry.remove() {
+fn expire(held: &mut Slots<(u64, u64), Held>, queue: &mut ExpiryQueue, cutoff: i64) {
+    while let Some((_, slots)) = queue.pop_before(cutoff) {
+        for slot in slots {
             if held
                 .get_mut(slot)
                 .is_some_and(|(_, state)| state.time < cutoff)

@@ -46,6 +46,7 @@ pub mod distinct;
 pub mod distinct_hashed;
 pub mod engine;
 pub mod event_id;
+mod expiry_queue;
 pub mod grading;
 pub mod health;
 pub mod ingest;

@@ -77,13 +77,9 @@ impl<'a> Packer<'a> {
         self.out.push(byte);
     }
 
-    /// Appends `n` as a varint (7 bits per byte, least significant first).
-    pub fn varint(&mut self, mut n: u64) {
-        while n >= 0x80 {
-            self.out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        self.out.push(n as u8);
+    /// Appends `n` as a varint (see [`put_varint`]).
+    pub fn varint(&mut self, n: u64) {
+        put_varint(self.out, n.into());
     }
 
     /// Appends 8 bytes, little-endian.
@@ -123,18 +119,9 @@ impl<'a> Unpacker<'a> {
         byte
     }
 
-    /// Reads a varint.
+    /// Reads a varint written by [`Packer::varint`].
     pub fn varint(&mut self) -> u64 {
-        let mut n = 0u64;
-        let mut shift = 0;
-        loop {
-            let byte = self.byte();
-            n |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return n;
-            }
-            shift += 7;
-        }
+        take_varint(&mut self.input) as u64
     }
 
     /// Reads 8 bytes written by [`Packer::word`].
@@ -160,13 +147,39 @@ impl<'a> Unpacker<'a> {
     }
 }
 
-/// Zigzag: small negative and positive numbers both become small unsigned ones.
-fn zigzag(n: i64) -> u64 {
-    ((n << 1) ^ (n >> 63)) as u64
+/// Appends `n` to `out` as a varint: 7 bits per byte, least significant first, the high bit
+/// set on every byte but the last (one byte below 128, two below 16,384).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u128) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
-fn unzigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
+/// Reads a varint written by [`put_varint`] from the front of `input`, advancing it.
+pub(crate) fn take_varint(input: &mut &[u8]) -> u128 {
+    let mut n = 0u128;
+    let mut shift = 0;
+    loop {
+        let (&byte, rest) = input.split_first().expect("a packed varint");
+        *input = rest;
+        n |= u128::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
+}
+
+/// Zigzag: small negative and positive numbers both become small unsigned ones.
+pub(crate) fn zigzag(n: i128) -> u128 {
+    ((n << 1) ^ (n >> 127)) as u128
+}
+
+/// The number [`zigzag`] was given.
+pub(crate) fn unzigzag(n: u128) -> i128 {
+    ((n >> 1) as i128) ^ -((n & 1) as i128)
 }
 
 impl Pack for () {
@@ -185,10 +198,10 @@ impl Pack for bool {
 
 impl Pack for i64 {
     fn pack(&self, out: &mut Packer<'_>) {
-        out.varint(zigzag(*self));
+        out.varint(zigzag(i128::from(*self)) as u64);
     }
     fn unpack(input: &mut Unpacker<'_>) -> Self {
-        unzigzag(input.varint())
+        unzigzag(u128::from(input.varint())) as i64
     }
 }
 
@@ -219,14 +232,10 @@ impl Pack for isize {
 
 impl Pack for i128 {
     fn pack(&self, out: &mut Packer<'_>) {
-        let (high, low) = ((*self >> 64) as i64, *self as u64);
-        high.pack(out);
-        out.varint(low);
+        put_varint(out.out, zigzag(*self));
     }
     fn unpack(input: &mut Unpacker<'_>) -> Self {
-        let high = i64::unpack(input);
-        let low = input.varint();
-        (i128::from(high) << 64) | i128::from(low)
+        unzigzag(take_varint(&mut input.input))
     }
 }
 

@@ -7,6 +7,7 @@
 //! the default horizons a run holds hundreds of thousands of such rows (a week of minute
 //! windows), so this is most of what the aggregate rows take.
 
+use crate::pack::{put_varint, take_varint, unzigzag, zigzag};
 use crate::sums::Sums;
 
 /// The form in which a row's `Sums<N>` is held.
@@ -59,31 +60,18 @@ fn pack<const N: usize>(totals: &[i128; N]) -> Box<[u8]> {
     }
     let mut out = Vec::with_capacity(N * 2);
     for total in totals {
-        let mut n = ((total << 1) ^ (total >> 127)) as u128;
-        while n >= 0x80 {
-            out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
+        put_varint(&mut out, zigzag(*total));
     }
     out.into_boxed_slice()
 }
 
 /// The totals [`pack`] packed.
-fn unpack<const N: usize>(bytes: &[u8]) -> [i128; N] {
+fn unpack<const N: usize>(mut bytes: &[u8]) -> [i128; N] {
     let mut totals = [0i128; N];
-    let mut bytes = bytes.iter();
-    for total in totals.iter_mut() {
-        let mut n = 0u128;
-        let mut shift = 0;
-        for byte in bytes.by_ref() {
-            n |= u128::from(byte & 0x7f) << shift;
-            if *byte < 0x80 {
-                break;
-            }
-            shift += 7;
+    if !bytes.is_empty() {
+        for total in totals.iter_mut() {
+            *total = unzigzag(take_varint(&mut bytes));
         }
-        *total = ((n >> 1) as i128) ^ -((n & 1) as i128);
     }
     totals
 }

@@ -19,7 +19,6 @@
 //! tombstones, so memory stepped up long after the live keys had levelled off:
 //! benches/RESULTS.md, "Soak").
 
-use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
@@ -31,19 +30,17 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::ToStream;
 
+use crate::expiry_queue::{Bucket, ExpiryQueue};
 use crate::pack::{pack_all, unpack_all, NameTable, Pack};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
-use crate::slots::{Slot, Slots};
+use crate::slots::Slots;
 use crate::watermark::{Maxima, Watermark};
 use crate::Epoch;
 
 /// The facts of one key: distinct `(fact, event time)` in ascending order, each with its
 /// (non-zero) count. Facts without expiry carry `()` for their time.
 type Facts<F, T> = Vec<((F, T), isize)>;
-
-/// Width of the expiry buckets (one minute of event time).
-const BUCKET: i64 = 60_000_000;
 
 /// How a summarised entity expires (VIEWS.md, "Retention"): at epoch `e`, a key whose latest
 /// fact is earlier than `W(e) - horizon` leaves the operator without changing its summary's
@@ -165,7 +162,7 @@ where
 #[derive(Default)]
 struct Held {
     facts: Box<[u8]>,
-    queued: Option<i64>,
+    queued: Option<Bucket>,
 }
 
 fn summarise_core<'s, K, F, T, S, L>(
@@ -203,7 +200,8 @@ where
                 let mut state: Slots<K, Held> = Slots::default();
                 let mut names = NameTable::default();
                 let mut facts: Facts<F, T> = Vec::new();
-                let mut queue: BTreeMap<i64, Vec<Slot>> = BTreeMap::new();
+                let mut spare: Facts<F, T> = Vec::new();
+                let mut queue = ExpiryQueue::default();
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<(K, (F, T))>::default();
                 let mut summaries: Vec<(S, isize)> = Vec::new();
@@ -242,15 +240,15 @@ where
                                     *n = -*n;
                                 }
                             }
-                            merge_into(&mut facts, changes);
+                            merge_into(&mut facts, changes, &mut spare);
                             let gone = facts.is_empty();
                             if !gone {
                                 apply(&mut logic, key, &facts, &mut summaries);
                                 if let Some(latest) = latest(&facts) {
-                                    let bucket = latest.div_euclid(BUCKET);
+                                    let bucket = ExpiryQueue::bucket_of(latest);
                                     if held.queued != Some(bucket) && horizon != Horizon::OFF {
                                         held.queued = Some(bucket);
-                                        queue.entry(bucket).or_default().push(slot);
+                                        queue.push(bucket, slot);
                                     }
                                 }
                                 held.facts = pack_all(&facts, &mut names);
@@ -310,7 +308,7 @@ fn expired<F: PartialEq, T: FactTime>(
 /// into `facts`).
 fn expire_queued<K, F, T>(
     (state, names): (&mut Slots<K, Held>, &NameTable),
-    queue: &mut BTreeMap<i64, Vec<Slot>>,
+    queue: &mut ExpiryQueue,
     cutoff: i64,
     keep: fn(&[(&F, isize)]) -> bool,
     facts: &mut Facts<F, T>,
@@ -319,12 +317,8 @@ fn expire_queued<K, F, T>(
     F: PartialEq + Pack,
     T: FactTime,
 {
-    while let Some(entry) = queue.first_entry() {
-        let bucket = *entry.key();
-        if (bucket + 1) * BUCKET > cutoff {
-            break;
-        }
-        for slot in entry.remove() {
+    while let Some((bucket, slots)) = queue.pop_before(cutoff) {
+        for slot in slots {
             let Some((_, held)) = state.get_mut(slot) else {
                 continue;
             };
@@ -409,21 +403,16 @@ where
 /// The result is allocated at its exact length: a key's facts are held for as long as the
 /// key lives, and most keys have one to three facts, which a growing vector would round up
 /// to a capacity of four.
-pub(crate) fn merge<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
-    merge_into(facts, changes);
-    if facts.capacity() > facts.len() {
-        facts.shrink_to_fit();
-    }
-}
-
-fn merge_into<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
-    if facts.is_empty() {
-        *facts = Vec::with_capacity(changes.len());
-        facts.extend(changes.into_iter().filter(|(_, n)| *n != 0));
-        return;
-    }
-    let old = std::mem::replace(facts, Vec::with_capacity(facts.len() + changes.len()));
-    let mut old = old.into_iter().peekable();
+/// Adds `changes` (sorted, as `facts` is) to `facts`, dropping the facts whose count becomes
+/// 0. `spare` is scratch room: `facts` and it trade their buffers, so that a caller that keeps
+/// both allocates only while they grow.
+pub(crate) fn merge_into<F: Ord>(
+    facts: &mut Vec<(F, isize)>,
+    changes: Vec<(F, isize)>,
+    spare: &mut Vec<(F, isize)>,
+) {
+    spare.clear();
+    let mut old = facts.drain(..).peekable();
     let mut changes = changes.into_iter().peekable();
     loop {
         let take_old = match (old.peek(), changes.peek()) {
@@ -435,7 +424,7 @@ fn merge_into<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
                     let (fact, n) = old.next().expect("peeked");
                     let (_, m) = changes.next().expect("peeked");
                     if n + m != 0 {
-                        facts.push((fact, n + m));
+                        spare.push((fact, n + m));
                     }
                     continue;
                 }
@@ -444,14 +433,16 @@ fn merge_into<F: Ord>(facts: &mut Vec<(F, isize)>, changes: Vec<(F, isize)>) {
         };
         let next = if take_old { old.next() } else { changes.next() };
         if let Some((fact, n)) = next.filter(|(_, n)| *n != 0) {
-            facts.push((fact, n));
+            spare.push((fact, n));
         }
     }
+    drop(old);
+    std::mem::swap(facts, spare);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{fold_final, merge, Fold};
+    use super::{fold_final, merge_into, Fold};
     use crate::retention::Horizon;
 
     #[test]
@@ -477,16 +468,32 @@ mod tests {
     }
 
     #[test]
+    fn an_entity_slot_is_48_bytes() {
+        // Its id (inline up to 24 bytes), its packed facts and the bucket it is queued in.
+        let slot = std::mem::size_of::<Option<(crate::intern::EntityId, super::Held)>>();
+        assert_eq!(slot, 48);
+    }
+
+    #[test]
     fn merge_adds_counts_and_drops_zeros() {
+        let mut spare = Vec::new();
         let mut facts = vec![(1, 1), (3, 2), (5, 1)];
-        merge(&mut facts, vec![(0, 1), (3, -2), (4, 1), (5, 1), (9, 1)]);
+        merge_into(
+            &mut facts,
+            vec![(0, 1), (3, -2), (4, 1), (5, 1), (9, 1)],
+            &mut spare,
+        );
         assert_eq!(facts, vec![(0, 1), (1, 1), (4, 1), (5, 2), (9, 1)]);
         let mut empty: Vec<(i32, isize)> = Vec::new();
-        merge(&mut empty, vec![(2, 1)]);
+        merge_into(&mut empty, vec![(2, 1)], &mut spare);
         assert_eq!(empty, vec![(2, 1)]);
-        assert_eq!(empty.capacity(), 1, "held facts take no spare room");
-        merge(&mut facts, vec![(1, -1), (7, 1)]);
-        assert_eq!(facts, vec![(0, 1), (4, 1), (5, 2), (7, 1), (9, 1)]);
-        assert_eq!(facts.capacity(), facts.len());
+        merge_into(&mut facts, vec![(1, -1), (7, 1), (9, -1)], &mut spare);
+        assert_eq!(facts, vec![(0, 1), (4, 1), (5, 2), (7, 1)]);
+        merge_into(
+            &mut facts,
+            vec![(0, -1), (4, -1), (5, -2), (7, -1)],
+            &mut spare,
+        );
+        assert!(facts.is_empty());
     }
 }

@@ -16,12 +16,13 @@
 //! them by minute buckets of their timestamp, so expiry costs only the keys that expire.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use pulso_events::{Position, Topic};
 use twox_hash::XxHash3_128;
 
-use crate::slots::{Slot as KeySlot, Slots};
+use crate::expiry_queue::ExpiryQueue;
+use crate::slots::Slots;
 use crate::winner_log::{Slot, WinnerLog};
 
 /// What the table keeps of a key's winner (its position and bytes are in the log).
@@ -47,11 +48,11 @@ impl Logged {
     fn read(log: &WinnerLog, slot: Slot) -> Logged {
         let (mut key, mut raw) = log.read(slot);
         let topic = key.remove(0);
-        let head: Vec<u8> = raw.drain(..POSITION).collect();
         let position = Position {
-            partition: i32::from_le_bytes(head[..4].try_into().expect("4 bytes")),
-            offset: i64::from_le_bytes(head[4..].try_into().expect("8 bytes")),
+            partition: i32::from_le_bytes(raw[..4].try_into().expect("4 bytes")),
+            offset: i64::from_le_bytes(raw[4..POSITION].try_into().expect("8 bytes")),
         };
+        raw.drain(..POSITION);
         Logged {
             topic,
             key,
@@ -95,9 +96,6 @@ pub enum Offer {
 /// the topic.
 type Hashed = (u64, u64);
 
-/// Width of the expiry buckets (one minute of event time).
-const BUCKET: i64 = 60_000_000;
-
 /// The log is rewritten with the live winners only once it holds more than twice as many
 /// records as there are live keys, and at least this many more: its size stays within a
 /// small multiple of the live state, at an amortised cost of one copy per appended record.
@@ -110,7 +108,7 @@ pub struct WinnerTable {
     /// Keys' slots by the minute of a winner's timestamp, for expiry (a slot whose winner has
     /// since changed, or that another key has since taken, is checked by its winner's
     /// timestamp when its bucket expires).
-    by_minute: BTreeMap<i64, Vec<KeySlot>>,
+    by_minute: ExpiryQueue,
     /// Keys whose hash an entry of `by_hash` for another key already holds.
     collided: HashMap<(Topic, String), Winner>,
     log: WinnerLog,
@@ -133,7 +131,7 @@ impl WinnerTable {
     fn with_log(log: WinnerLog) -> Self {
         WinnerTable {
             by_hash: Slots::default(),
-            by_minute: BTreeMap::new(),
+            by_minute: ExpiryQueue::default(),
             collided: HashMap::new(),
             log,
             hash: XxHash3_128::oneshot,
@@ -182,10 +180,7 @@ impl WinnerTable {
             )
         };
         if offer != Offer::Loses {
-            self.by_minute
-                .entry(timestamp.div_euclid(BUCKET))
-                .or_default()
-                .push(slot);
+            self.by_minute.push(ExpiryQueue::bucket_of(timestamp), slot);
         }
         offer
     }
@@ -195,11 +190,8 @@ impl WinnerTable {
     /// Returns how many keys were removed.
     pub fn expire(&mut self, cutoff: i64) -> usize {
         let mut removed = 0;
-        while let Some(entry) = self.by_minute.first_entry() {
-            if (*entry.key() + 1) * BUCKET > cutoff {
-                break;
-            }
-            for slot in entry.remove() {
+        while let Some((_, slots)) = self.by_minute.pop_before(cutoff) {
+            for slot in slots {
                 let expired = self
                     .by_hash
                     .get_mut(slot)
@@ -301,6 +293,9 @@ fn challenge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One minute of event time, in microseconds.
+    const BUCKET: i64 = 60_000_000;
 
     fn at(offset: i64) -> Position {
         Position {
