@@ -276,8 +276,9 @@ def write(results, ctx, path):
     lines = [
         "# Benchmarks: Pulso and its peers, side by side",
         "",
-        "<!-- Written by benches/peers/harness.py (report.py). Do not edit by hand: rerun "
-        "the harness. -->",
+        "<!-- Written by benches/peers/harness.py (report.py). Do not edit its sections by "
+        "hand: rerun the harness. Sections whose title says hand-measured or hand-run are "
+        "kept as they are. -->",
         "",
         f"Last run: {started[:19]}Z .. {results.get('finished', '')[:19]}Z, "
         f"`benches/run_all.sh {' '.join(results['argv'])}` (see benches/README.md); each "
