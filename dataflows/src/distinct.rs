@@ -163,7 +163,7 @@ mod tests {
     fn members_count_alike_in_a_vector_and_in_a_map() {
         let mut members = Members::default();
         let mut model: HashMap<u32, isize> = HashMap::new();
-        // Members 0..20 come and go, crossing FEW both ways.
+        // Members 0..20 come and go: the vector fills past FEW and turns into a map.
         for step in 0..400u32 {
             let member = (step * 7) % 20;
             let diff = if step % 3 == 0 { -1 } else { 1 };

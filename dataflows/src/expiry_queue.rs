@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::slots::Slot;
 
 /// Width of a bucket: one minute of event time, in microseconds.
-const BUCKET: i64 = 60_000_000;
+pub(crate) const BUCKET: i64 = 60_000_000;
 
 /// A bucket: minutes since 1970-01-01T00:00Z.
 pub(crate) type Bucket = i32;

@@ -398,14 +398,9 @@ where
 }
 
 /// Adds `changes` (sorted by fact, consolidated) to `facts` (sorted, non-zero counts),
-/// dropping facts whose count becomes zero.
-///
-/// The result is allocated at its exact length: a key's facts are held for as long as the
-/// key lives, and most keys have one to three facts, which a growing vector would round up
-/// to a capacity of four.
-/// Adds `changes` (sorted, as `facts` is) to `facts`, dropping the facts whose count becomes
-/// 0. `spare` is scratch room: `facts` and it trade their buffers, so that a caller that keeps
-/// both allocates only while they grow.
+/// dropping facts whose count becomes zero. `spare` is scratch room: `facts` and it trade
+/// their buffers, so that a caller that keeps both allocates only while they grow (the held
+/// form is the packed bytes, made at their exact length).
 pub(crate) fn merge_into<F: Ord>(
     facts: &mut Vec<(F, isize)>,
     changes: Vec<(F, isize)>,

@@ -293,9 +293,7 @@ fn challenge(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// One minute of event time, in microseconds.
-    const BUCKET: i64 = 60_000_000;
+    use crate::expiry_queue::BUCKET;
 
     fn at(offset: i64) -> Position {
         Position {
