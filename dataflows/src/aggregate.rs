@@ -7,6 +7,7 @@ use differential_dataflow::operators::CountTotal;
 use differential_dataflow::ExchangeData;
 
 use crate::pack::Pack;
+use crate::pre_sum::pre_sum;
 use crate::retention::Horizon;
 use crate::summarise::{summarise_expiring, Expiry, Fold, SummariseNamed};
 use crate::sums::Sums;
@@ -78,7 +79,7 @@ pub fn sum_by_key<'s, K, const N: usize>(
     input: VecCollection<'s, Epoch, K, Sums<N>>,
 ) -> VecCollection<'s, Epoch, (K, Sums<N>)>
 where
-    K: ExchangeData + Hashable,
+    K: ExchangeData + Hashable + std::hash::Hash,
 {
-    input.count_total()
+    pre_sum(input).count_total()
 }

@@ -13,7 +13,7 @@
 //! has at most [`FEW`] members (24 bytes per member: a shared entity id and its count), a
 //! hash map beyond (a map holds room for four entries from its first, over 100 bytes).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};

@@ -8,7 +8,8 @@
 //! ones in the range. The plain way, a join of every open case with `as_of`, re-emits every
 //! open case at each move: O(open cases) per epoch, where this is O(cases that change).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use hashbrown::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};

@@ -6,7 +6,7 @@ use pulso_events::views::TopicHealth;
 use pulso_events::{RejectReason, Topic};
 
 use crate::aggregate::sum_by_key;
-use crate::ingest::{DedupKey, Ingested};
+use crate::ingest::Ingested;
 use crate::sums::Sums;
 use crate::Epoch;
 
@@ -24,16 +24,20 @@ pub fn orphans(topic: Topic, n: i64) -> (Topic, Sums) {
     (topic, Sums::one_at(ORPHANS, i128::from(n)))
 }
 
-/// Builds the per-topic health rows from the ingested records, the accepted events keyed by
-/// idempotency key, the deduplicated events' keys, and the orphan contributions of every domain.
+/// Builds the per-topic health rows from the ingested records, the topics of the deduplicated
+/// events, and the orphan contributions of every domain. Every accepted record counts as a
+/// duplicate until its event wins deduplication (`winner_topics` takes one back per winner).
 pub fn pipeline_health<'s>(
     ingested: VecCollection<'s, Epoch, Ingested>,
-    accepted_keys: VecCollection<'s, Epoch, DedupKey>,
-    winner_keys: VecCollection<'s, Epoch, DedupKey>,
+    winner_topics: VecCollection<'s, Epoch, Topic>,
     orphan_counts: VecCollection<'s, Epoch, (Topic, Sums)>,
 ) -> VecCollection<'s, Epoch, TopicHealth> {
     let records = ingested.explode(|ingested| match ingested {
-        Ingested::Accepted { event, .. } => Some((event.topic, Sums::one_at(RECORDS, 1))),
+        Ingested::Accepted { event, .. } => {
+            let mut sums = Sums::one_at(RECORDS, 1);
+            sums.0[DUPLICATES] = 1;
+            Some((event.topic, sums))
+        }
         Ingested::Rejected { topic, reason } => {
             let mut sums = Sums::one_at(RECORDS, 1);
             let index = RejectReason::ALL
@@ -44,9 +48,7 @@ pub fn pipeline_health<'s>(
             Some((topic, sums))
         }
     });
-    let duplicates = accepted_keys
-        .explode(|(topic, _)| Some((topic, Sums::one_at(DUPLICATES, 1))))
-        .concat(winner_keys.explode(|(topic, _)| Some((topic, Sums::one_at(DUPLICATES, -1)))));
+    let duplicates = winner_topics.explode(|topic| Some((topic, Sums::one_at(DUPLICATES, -1))));
     let orphans = orphan_counts.explode(|(topic, sums)| Some((topic, sums)));
     sum_by_key(records.concat(duplicates).concat(orphans)).map(|(topic, sums)| {
         let rejected = std::array::from_fn(|i| sums.count(REJECTED + i));

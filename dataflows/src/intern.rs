@@ -6,7 +6,7 @@
 //! worker and every process of a cluster (a name that crosses processes is re-shared by the
 //! receiver's own copy of the text); no id table has to be agreed between processes.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 use std::sync::Arc;
 
 /// An entity id (notification, order) as the keyed operators hold it: its text, inline when

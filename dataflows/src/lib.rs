@@ -57,6 +57,7 @@ mod notifications_v2;
 pub mod orders;
 pub mod pack;
 mod pending;
+mod pre_sum;
 pub mod reduce_windows;
 pub mod row_totals;
 mod slots;
@@ -99,7 +100,7 @@ pub fn build_views<'s>(
     sla: DeliverySla,
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
-    let deduplicated = dedup::deduplicate(accepted.clone(), maxima.clone(), retention.late_after);
+    let deduplicated = dedup::deduplicate(accepted, maxima.clone(), retention.late_after);
     let events = deduplicated.clone().flat_map(|d| match d {
         Deduplicated::Event(event) => Some(event),
         Deduplicated::GreatestTime(_) => None,
@@ -123,8 +124,7 @@ pub fn build_views<'s>(
     let watermark = watermark::watermark_rows(maxima).map(ViewRow::Watermark);
     let health = health::pipeline_health(
         input,
-        accepted.map(|(key, _)| key),
-        events.map(|e| (e.topic, e.dedup_key.clone())),
+        events.map(|e| e.topic),
         notifications
             .orphans
             .concat(orders.orphans)

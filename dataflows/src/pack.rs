@@ -11,7 +11,7 @@
 //! Packed bytes never leave the worker that packed them: indices mean something only with
 //! the table that gave them, so packed facts are never exchanged, spilled or compared.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use bincode::Options;

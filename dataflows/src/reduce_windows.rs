@@ -8,7 +8,8 @@
 //! that reach an expired window are not applied, and an expired window's multiset is
 //! forgotten (its row stays as it left, in the sinks' history), exactly as `sum_windows`.
 
-use std::collections::{BTreeMap, HashMap};
+use hashbrown::HashMap;
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};

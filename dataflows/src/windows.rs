@@ -9,19 +9,21 @@
 //! expired window afterwards (a webhook for a notification sent long before, a closure dated
 //! long ago) are not applied: the row stays as it left, in the sinks' history.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::difference::{IsZero, Semigroup};
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
+use hashbrown::HashMap;
 use pulso_events::time::Granularity;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 
+use crate::pre_sum::pre_sum;
 use crate::retention::WindowHorizons;
 use crate::row_totals::RowTotals;
 use crate::sums::Sums;
@@ -60,7 +62,7 @@ where
     Sums<N>: RowTotals,
 {
     let by_key = Exchange::new(|(key, _, _): &(K, Epoch, Sums<N>)| key.hashed().into());
-    input
+    pre_sum(input)
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<((K, Sums<N>), Epoch, isize)>>, _, _, _, _>(
             maxima,
