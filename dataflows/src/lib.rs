@@ -24,9 +24,11 @@
 //! - Keyed state (entities, dedup winners, windowed rows) holds each key once, in a numbered
 //!   slot of a chunked vector (`slots`); expiry queues name keys by their 4-byte slot number,
 //!   and slots freed by expired keys are reused.
-//! - Summaries are exploded into [`sums::Sums`] contributions per view key and summed by
-//!   differential's `count_total`, whose state is one row per aggregate key (windows, not
-//!   events). Department SLAs meet open cases through `join`/`antijoin` (few departments); open
+//! - Summaries are exploded into [`sums::Sums`] contributions per view key, summed per key
+//!   and epoch on the worker that made them (`pre_sum`: one record per key crosses the
+//!   exchange, not one per contribution), and then by the windows' operator
+//!   ([`windows::sum_windows`]) or differential's `count_total`, whose state is one row per
+//!   aggregate key (windows, not events). Department SLAs meet open cases through `join`/`antijoin` (few departments); open
 //!   cases meet `as_of` in a grading operator ([`grading`]) that re-grades, when `as_of`
 //!   moves, only the cases whose status changes.
 //! - Timeline entries share their event's id and summary text and intern the rest; the
