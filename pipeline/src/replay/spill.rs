@@ -40,7 +40,7 @@ impl Default for SpillConfig {
     fn default() -> Self {
         SpillConfig {
             dir: None,
-            rows: 1 << 17,
+            rows: 1 << 16,
         }
     }
 }
