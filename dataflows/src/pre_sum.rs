@@ -17,13 +17,30 @@ use differential_dataflow::ExchangeData;
 use hashbrown::HashMap;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, InputCapability};
 
 use crate::sums::Sums;
 use crate::Epoch;
 
-/// An epoch's local sums, with the capability to emit them at it.
-type Pending<K, const N: usize> = BTreeMap<Epoch, (Capability<Epoch>, HashMap<K, Sums<N>>)>;
+/// Sums per key waiting for their epoch to close, with the capability to emit at it (here and
+/// in [`crate::windows::sum_windows`]).
+pub(crate) type Pending<K, const N: usize> =
+    BTreeMap<Epoch, (Capability<Epoch>, HashMap<K, Sums<N>>)>;
+
+/// Adds the contributions of one input message to their epochs' sums in `pending`.
+pub(crate) fn add_to_pending<K: Hash + Eq, const N: usize>(
+    pending: &mut Pending<K, N>,
+    capability: &InputCapability<Epoch>,
+    data: &mut Vec<(K, Epoch, Sums<N>)>,
+) {
+    for (key, time, diff) in data.drain(..) {
+        let sums = &mut pending
+            .entry(time)
+            .or_insert_with(|| (capability.delayed(&time, 0), HashMap::new()))
+            .1;
+        sums.entry(key).or_default().plus_equals(&diff);
+    }
+}
 
 /// The contributions of `input` summed per key and epoch on this worker: the same collection
 /// (equal once consolidated), in at most one record per key and epoch. Keys whose
@@ -39,15 +56,7 @@ where
         .unary_frontier(Pipeline, "PreSum", |_capability, _info| {
             let mut pending = Pending::<K, N>::new();
             move |(input, frontier), output| {
-                input.for_each(|capability, data| {
-                    for (key, time, diff) in data.drain(..) {
-                        let sums = &mut pending
-                            .entry(time)
-                            .or_insert_with(|| (capability.delayed(&time, 0), HashMap::new()))
-                            .1;
-                        sums.entry(key).or_default().plus_equals(&diff);
-                    }
-                });
+                input.for_each(|capability, data| add_to_pending(&mut pending, &capability, data));
                 while let Some(entry) = pending.first_entry() {
                     if frontier.less_equal(entry.key()) {
                         break;

@@ -9,30 +9,24 @@
 //! expired window afterwards (a webhook for a notification sent long before, a closure dated
 //! long ago) are not applied: the row stays as it left, in the sinks' history.
 
-use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::difference::{IsZero, Semigroup};
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
-use hashbrown::HashMap;
 use pulso_events::time::Granularity;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
 
-use crate::pre_sum::pre_sum;
+use crate::pre_sum::{add_to_pending, pre_sum, Pending};
 use crate::retention::WindowHorizons;
 use crate::row_totals::RowTotals;
 use crate::sums::Sums;
 use crate::watermark::{Maxima, Watermark};
 use crate::window_rows::WindowRows;
 use crate::Epoch;
-
-/// Changes waiting for their epoch to close, with the capability to emit at it.
-type Pending<K, const N: usize> = BTreeMap<Epoch, (Capability<Epoch>, HashMap<K, Sums<N>>)>;
 
 /// Whether the window `(granularity, start)` has expired at watermark `w`.
 pub fn window_expired(
@@ -77,13 +71,7 @@ where
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
                     input.for_each(|capability, data| {
-                        for (key, time, diff) in data.drain(..) {
-                            let changes = &mut pending
-                                .entry(time)
-                                .or_insert_with(|| (capability.delayed(&time, 0), HashMap::new()))
-                                .1;
-                            changes.entry(key).or_default().plus_equals(&diff);
-                        }
+                        add_to_pending(&mut pending, &capability, data)
                     });
                     while let Some(entry) = pending.first_entry() {
                         if frontier.less_equal(entry.key())
