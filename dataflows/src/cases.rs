@@ -7,15 +7,13 @@
 use differential_dataflow::collection::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use pulso_events::time::Granularity;
-use pulso_events::views::{
-    CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance, DEFAULT_SLA_MICRO_HOURS,
-};
+use pulso_events::views::{CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance};
 use pulso_events::{Body, CasoEvent, Event, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::latest_by_key;
 use crate::event_id::EventId;
-use crate::grading::{grade_open_cases, Ungraded};
+use crate::grading::{grade_open_cases, OpenCaseFacts};
 use crate::health;
 use crate::intern::{Interner, Name};
 use crate::pack::{Pack, Packer, Unpacker};
@@ -425,18 +423,15 @@ pub fn case_views<'s>(
     let open = cases
         .filter(|(_, case)| case.estado != "CERRADO")
         .map(|(caso_id, case)| {
-            let key = case.dependencia_id;
-            (
-                key,
-                (
-                    caso_id,
-                    case.numero_caso,
-                    case.prioridad,
-                    case.fecha_creacion,
-                ),
-            )
+            let facts = OpenCaseFacts {
+                caso_id,
+                numero_caso: case.numero_caso,
+                prioridad: case.prioridad,
+                fecha_creacion: case.fecha_creacion,
+            };
+            (case.dependencia_id, facts)
         });
-    let sla = latest_by_key(
+    let slas = latest_by_key(
         "DepartmentLatestSla",
         events.flat_map(|event| match &event.body {
             Body::Caso(CasoEvent::DependenciaConfigurada {
@@ -456,37 +451,13 @@ pub fn case_views<'s>(
         retention.late_after,
     )
     .map(|(dependencia_id, (_, _, sla))| (dependencia_id, sla));
-    let with_default = open
-        .clone()
-        .antijoin(sla.clone().map(|(dependencia_id, _)| dependencia_id))
-        .map(|(dependencia_id, case)| (dependencia_id, (case, DEFAULT_SLA_MICRO_HOURS)));
-    let ungraded = open.join(sla).concat(with_default).map(
-        |(dependencia_id, ((caso_id, numero_caso, prioridad, fecha_creacion), sla))| Ungraded {
-            dependencia_id,
-            caso_id,
-            numero_caso,
-            prioridad,
-            fecha_creacion,
-            sla,
-        },
-    );
-    let open_cases = grade_open_cases(ungraded, as_of);
-    let open_sla = open_cases
-        .clone()
-        .map(|case| (case.dependencia_id, case.prioridad, case.status))
-        .count_total()
-        .map(|((dependencia_id, prioridad, status), n)| OpenCaseSla {
-            dependencia_id,
-            prioridad,
-            status,
-            cases: n as i64,
-        });
+    let graded = grade_open_cases(open, slas, as_of);
 
     CaseViews {
         backlog,
         compliance,
-        open_sla,
-        open_cases,
+        open_sla: graded.counts,
+        open_cases: graded.cases,
         orphans,
     }
 }

@@ -1,37 +1,45 @@
-//! Grading open cases against `as_of`, re-grading only the cases whose status changes when
-//! `as_of` moves.
+//! Grading open cases against their department's SLA and `as_of`, and counting them per
+//! `(department, priority, status)`, in one operator that holds each department's open cases
+//! and SLA.
+//!
+//! A case's `due_at` is `fecha_creacion + sla`, so a department's SLA change moves every one
+//! of its open cases: the operator re-grades them from the cases it holds, where a join of
+//! every open case with the department's SLA would first re-emit each case to be graded.
 //!
 //! A case's status is a step function of `as_of`: whether `as_of` has reached its AT_RISK
 //! point (`due_at - 0.2 * sla`) and whether it has passed `due_at` (VIEWS.md). When `as_of`
 //! moves from `a` to `b`, a case changes status only if one of its two points lies between
-//! them. The operator keeps its worker's open cases indexed by those points and re-grades the
-//! ones in the range. The plain way, a join of every open case with `as_of`, re-emits every
-//! open case at each move: O(open cases) per epoch, where this is O(cases that change).
+//! them. Both points are `fecha_creacion` plus an offset fixed by the SLA, so the cases
+//! whose points lie in `(a, b]` are a range of the department's cases ordered by creation:
+//! O(cases that change) per move, not O(open cases).
+//!
+//! `open_case_sla` is counted here too, from the graded rows the operator emits, so the
+//! department's re-graded cases are not counted again downstream.
 
-use hashbrown::HashMap;
-use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
+use hashbrown::HashMap;
 use pulso_events::time::Micros;
-use pulso_events::views::{due_at, OpenCase, SlaStatus};
+use pulso_events::views::{due_at, OpenCase, OpenCaseSla, SlaStatus, DEFAULT_SLA_MICRO_HOURS};
 use pulso_events::MicroHours;
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::core::OkErr;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, InputCapability};
 
 use crate::Epoch;
 
-/// An open case, with the SLA (micro-hours) it is graded by.
+/// What grading needs of an open case besides its department.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Ungraded {
-    /// Department.
-    pub dependencia_id: i64,
+pub struct OpenCaseFacts {
     /// The case.
     pub caso_id: i64,
     /// `CRV-YYYY-NNNNNNNN`.
@@ -40,191 +48,416 @@ pub struct Ungraded {
     pub prioridad: Option<String>,
     /// When the case was created.
     pub fecha_creacion: Micros,
-    /// The department's SLA.
-    pub sla: MicroHours,
 }
 
-impl Ungraded {
-    /// The case graded at `as_of`.
-    fn at(&self, as_of: Micros) -> OpenCase {
-        let due = due_at(self.fecha_creacion, self.sla);
-        OpenCase {
-            dependencia_id: self.dependencia_id,
-            prioridad: self.prioridad.clone(),
-            status: SlaStatus::at(as_of, due, self.sla),
-            due_at: due,
-            caso_id: self.caso_id,
-            numero_caso: self.numero_caso.clone(),
+/// A change to one department, as the operator reads it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum DepartmentChange {
+    Case(OpenCaseFacts),
+    Sla(MicroHours),
+}
+
+/// The operator's two outputs, split after it.
+enum Graded {
+    Case(OpenCase),
+    Count(OpenCaseSla),
+}
+
+/// The graded open cases and their counts.
+pub struct GradedCases<'s> {
+    /// `open_cases`: every open case graded at every `as_of` value.
+    pub cases: VecCollection<'s, Epoch, OpenCase>,
+    /// `open_case_sla`: the graded cases counted per department, priority and status.
+    pub counts: VecCollection<'s, Epoch, OpenCaseSla>,
+}
+
+/// A case as the operator holds it: ordered by creation first, so the cases whose step
+/// points fall in a range of `as_of` are a range of the map.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct HeldCase {
+    fecha_creacion: Micros,
+    caso_id: i64,
+    numero_caso: String,
+    /// Index into the operator's priority names.
+    prioridad: u32,
+}
+
+impl HeldCase {
+    /// The least case created at `fecha_creacion`, to bound a range.
+    fn first_at(fecha_creacion: Micros) -> HeldCase {
+        HeldCase {
+            fecha_creacion,
+            caso_id: i64::MIN,
+            numero_caso: String::new(),
+            prioridad: 0,
+        }
+    }
+}
+
+/// The SLA of a department that never configured one.
+const DEFAULT_SLAS: [(MicroHours, isize); 1] = [(DEFAULT_SLA_MICRO_HOURS, 1)];
+
+/// One department's open cases (with multiplicities) and SLA values.
+#[derive(Default)]
+struct Department {
+    cases: BTreeMap<HeldCase, isize>,
+    slas: Vec<(MicroHours, isize)>,
+}
+
+impl Department {
+    /// The SLA values its cases are graded by: its own, or the default if it has none.
+    fn graded_by(&self) -> &[(MicroHours, isize)] {
+        if self.slas.is_empty() {
+            &DEFAULT_SLAS
+        } else {
+            &self.slas
         }
     }
 
-    /// The two instants where the status steps: the least `as_of` that is AT_RISK or worse
-    /// by the `0.2 * sla` rule, and the least that is past `due_at`. Between two values of
-    /// `as_of` with neither point in `(a, b]`, the status is the same (see [`SlaStatus::at`]).
-    fn steps(&self) -> [Micros; 2] {
-        let due = due_at(self.fecha_creacion, self.sla) as i128;
-        let sla_us = self.sla as i128 * 3_600;
-        // (due - a) * 5 <= sla_us  <=>  due - a <= floor(sla_us / 5)  <=>  a >= due - floor(..).
-        let at_risk = due - sla_us.div_euclid(5);
-        let breached = due + 1;
-        [at_risk, breached].map(|t| t.clamp(Micros::MIN as i128, Micros::MAX as i128) as Micros)
+    /// The cases whose status under `sla` may differ between `as_of` values `low < high`:
+    /// those with a step point in `(low, high]`, and those whose `due_at` saturates.
+    fn stepping_between(
+        &self,
+        sla: MicroHours,
+        low: Micros,
+        high: Micros,
+    ) -> Vec<(&HeldCase, isize)> {
+        let span = sla.saturating_mul(3_600) as i128;
+        let at_risk = span - (sla as i128 * 3_600).div_euclid(5);
+        let (low, high) = (low as i128, high as i128);
+        let mut ranges: Vec<(i128, i128)> = [at_risk, span + 1]
+            .iter()
+            .map(|offset| (low + 1 - offset, high - offset))
+            .collect();
+        let (min, max) = (Micros::MIN as i128, Micros::MAX as i128);
+        if span > 0 {
+            ranges.push((max - span + 1, max));
+        } else if span < 0 {
+            ranges.push((min, min - span - 1));
+        }
+        let mut cases: Vec<(&HeldCase, isize)> = Vec::new();
+        for (from, to) in ranges {
+            let (from, to) = (from.max(min), to.min(max));
+            if from > to {
+                continue;
+            }
+            let upper = if to == max {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(HeldCase::first_at(to as Micros + 1))
+            };
+            let lower = Bound::Included(HeldCase::first_at(from as Micros));
+            cases.extend(self.cases.range((lower, upper)).map(|(case, n)| (case, *n)));
+        }
+        cases.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        cases.dedup_by(|a, b| a.0 == b.0);
+        cases
     }
 }
 
-/// An epoch not yet complete: the capability to emit at it, its case and `as_of` changes.
+/// One epoch's grading output, and its changes to the counts.
+struct Emitter<'a> {
+    priorities: &'a [Option<String>],
+    rows: Vec<(Graded, Epoch, isize)>,
+    deltas: HashMap<(i64, u32, SlaStatus), i64>,
+    time: Epoch,
+}
+
+impl Emitter<'_> {
+    /// Emits `case` of `department` graded by `sla` at `as_of`, `diff` times.
+    fn grade(
+        &mut self,
+        department: i64,
+        case: &HeldCase,
+        sla: MicroHours,
+        as_of: Micros,
+        diff: isize,
+    ) {
+        let due = due_at(case.fecha_creacion, sla);
+        let status = SlaStatus::at(as_of, due, sla);
+        self.emit(department, case, due, status, diff);
+    }
+
+    fn emit(
+        &mut self,
+        department: i64,
+        case: &HeldCase,
+        due: Micros,
+        status: SlaStatus,
+        diff: isize,
+    ) {
+        if diff == 0 {
+            return;
+        }
+        *self
+            .deltas
+            .entry((department, case.prioridad, status))
+            .or_default() += diff as i64;
+        let row = OpenCase {
+            dependencia_id: department,
+            prioridad: self.priorities[case.prioridad as usize].clone(),
+            status,
+            due_at: due,
+            caso_id: case.caso_id,
+            numero_caso: case.numero_caso.clone(),
+        };
+        self.rows.push((Graded::Case(row), self.time, diff));
+    }
+
+    /// Emits `case` graded by every SLA in `slas` at every value in `as_of`, `n` times each.
+    fn grade_all(
+        &mut self,
+        department: i64,
+        case: &HeldCase,
+        slas: &[(MicroHours, isize)],
+        as_of: &[(Micros, isize)],
+        n: isize,
+    ) {
+        for &(sla, m) in slas {
+            for &(instant, k) in as_of {
+                self.grade(department, case, sla, instant, n * m * k);
+            }
+        }
+    }
+}
+
+/// An epoch not yet complete: the capability to emit at it, its department and `as_of`
+/// changes.
 struct PendingEpoch {
     capability: Capability<Epoch>,
-    cases: Vec<(Ungraded, isize)>,
+    changes: Vec<((i64, DepartmentChange), isize)>,
     as_of: Vec<(Micros, isize)>,
 }
 
-/// The epochs not yet complete.
-type Pending = BTreeMap<Epoch, PendingEpoch>;
-
 /// Epoch `time`'s entry in `pending`, created (holding a capability for it) on first use.
 fn pending_at<'p>(
-    pending: &'p mut Pending,
+    pending: &'p mut BTreeMap<Epoch, PendingEpoch>,
     capability: &InputCapability<Epoch>,
     time: Epoch,
 ) -> &'p mut PendingEpoch {
     pending.entry(time).or_insert_with(|| PendingEpoch {
         capability: capability.delayed(&time, 0),
-        cases: Vec::new(),
+        changes: Vec::new(),
         as_of: Vec::new(),
     })
 }
 
-/// One worker's open cases: each with an id, its multiplicity, and its step points indexed.
+/// One worker's departments, the priority names its cases use, the `as_of` values and the
+/// open-case counts it has emitted.
 #[derive(Default)]
-struct OpenCases {
-    ids: HashMap<Rc<Ungraded>, u64>,
-    cases: HashMap<u64, (Rc<Ungraded>, isize)>,
-    by_step: BTreeSet<(Micros, u64)>,
-    next_id: u64,
+struct Grader {
+    departments: HashMap<i64, Department>,
+    priorities: Vec<Option<String>>,
+    priority_ids: HashMap<Option<String>, u32>,
+    as_of: Vec<(Micros, isize)>,
+    counts: HashMap<(i64, u32, SlaStatus), i64>,
 }
 
-impl OpenCases {
-    fn update(&mut self, case: Ungraded, diff: isize) {
-        if let Some(&id) = self.ids.get(&case) {
-            let entry = self.cases.get_mut(&id).expect("an id names a case");
-            entry.1 += diff;
-            if entry.1 == 0 {
-                let (case, _) = self.cases.remove(&id).expect("present");
-                for step in case.steps() {
-                    self.by_step.remove(&(step, id));
+impl Grader {
+    fn held(&mut self, facts: OpenCaseFacts) -> HeldCase {
+        let next = self.priorities.len() as u32;
+        let prioridad = *self
+            .priority_ids
+            .entry(facts.prioridad.clone())
+            .or_insert_with(|| next);
+        if prioridad == next {
+            self.priorities.push(facts.prioridad);
+        }
+        HeldCase {
+            fecha_creacion: facts.fecha_creacion,
+            caso_id: facts.caso_id,
+            numero_caso: facts.numero_caso,
+            prioridad,
+        }
+    }
+
+    /// Applies one complete epoch and returns what it changes, at `time`.
+    fn epoch(
+        &mut self,
+        time: Epoch,
+        mut changes: Vec<((i64, DepartmentChange), isize)>,
+        as_of_changes: Vec<(Micros, isize)>,
+    ) -> Vec<(Graded, Epoch, isize)> {
+        consolidate(&mut changes);
+        let mut held = Vec::with_capacity(changes.len());
+        for ((department, change), diff) in changes {
+            held.push(match change {
+                DepartmentChange::Case(facts) => (department, Ok(self.held(facts)), diff),
+                DepartmentChange::Sla(sla) => (department, Err(sla), diff),
+            });
+        }
+        let mut next = self.as_of.clone();
+        next.extend(as_of_changes);
+        consolidate(&mut next);
+
+        let mut out = Emitter {
+            priorities: &self.priorities,
+            rows: Vec::new(),
+            deltas: HashMap::new(),
+            time,
+        };
+        // Case changes at the old SLA and `as_of`, then each SLA change re-grades its
+        // department's cases, then every case moves to the new `as_of`.
+        let mut sla_changed: Vec<(i64, Vec<(MicroHours, isize)>)> = Vec::new();
+        for (id, change, diff) in held {
+            let department = self.departments.entry(id).or_default();
+            match change {
+                Ok(case) => {
+                    out.grade_all(id, &case, department.graded_by(), &self.as_of, diff);
+                    match department.cases.entry(case) {
+                        Entry::Occupied(mut held) => {
+                            *held.get_mut() += diff;
+                            if *held.get() == 0 {
+                                held.remove();
+                            }
+                        }
+                        Entry::Vacant(held) => {
+                            held.insert(diff);
+                        }
+                    }
                 }
-                self.ids.remove(&case);
+                Err(sla) => {
+                    if sla_changed.last().map(|(d, _)| *d) != Some(id) {
+                        sla_changed.push((id, department.graded_by().to_vec()));
+                    }
+                    department.slas.push((sla, diff));
+                    consolidate(&mut department.slas);
+                }
             }
-        } else if diff != 0 {
-            let id = self.next_id;
-            self.next_id += 1;
-            for step in case.steps() {
-                self.by_step.insert((step, id));
-            }
-            let case = Rc::new(case);
-            self.ids.insert(Rc::clone(&case), id);
-            self.cases.insert(id, (case, diff));
         }
-    }
+        for (id, old) in sla_changed {
+            let department = &self.departments[&id];
+            if department.graded_by() == old {
+                continue;
+            }
+            for (case, &n) in &department.cases {
+                out.grade_all(id, case, &old, &self.as_of, -n);
+                out.grade_all(id, case, department.graded_by(), &self.as_of, n);
+            }
+        }
+        if next != self.as_of {
+            for (&id, department) in &self.departments {
+                regrade(&mut out, id, department, &self.as_of, &next);
+            }
+            self.as_of = next;
+        }
+        self.departments
+            .retain(|_, d| !d.cases.is_empty() || !d.slas.is_empty());
 
-    /// The cases with a step point in `(from, to]` (or `(to, from]`), each once.
-    fn stepping_between(&self, a: Micros, b: Micros) -> Vec<&(Rc<Ungraded>, isize)> {
-        let (low, high) = (a.min(b), a.max(b));
-        if low == high {
-            return Vec::new();
+        let Emitter {
+            mut rows, deltas, ..
+        } = out;
+        for (key, delta) in deltas {
+            if delta == 0 {
+                continue;
+            }
+            let old = self.counts.get(&key).copied().unwrap_or(0);
+            let new = old + delta;
+            let (department, prioridad, status) = key;
+            let row = |cases| OpenCaseSla {
+                dependencia_id: department,
+                prioridad: self.priorities[prioridad as usize].clone(),
+                status,
+                cases,
+            };
+            if old != 0 {
+                rows.push((Graded::Count(row(old)), time, -1));
+            }
+            if new != 0 {
+                rows.push((Graded::Count(row(new)), time, 1));
+                self.counts.insert(key, new);
+            } else {
+                self.counts.remove(&key);
+            }
         }
-        let mut ids: Vec<u64> = self
-            .by_step
-            .range((low + 1, 0)..=(high, u64::MAX))
-            .map(|(_, id)| *id)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.iter().map(|id| &self.cases[id]).collect()
+        rows
     }
 }
 
-/// Grades every open case at `as_of` (one value in practice; any collection is handled): the
-/// output holds, for each case and each `as_of` value, the case graded at that value.
+/// Moves `department`'s cases from `as_of` values `old` to `new`: only the cases whose
+/// status changes when `as_of` moves from one value to another, else all of them.
+fn regrade(
+    out: &mut Emitter<'_>,
+    id: i64,
+    department: &Department,
+    old: &[(Micros, isize)],
+    new: &[(Micros, isize)],
+) {
+    if let ([(a, 1)], [(b, 1)]) = (old, new) {
+        for &(sla, m) in department.graded_by() {
+            for (case, n) in department.stepping_between(sla, *a.min(b), *a.max(b)) {
+                let due = due_at(case.fecha_creacion, sla);
+                let (before, after) = (SlaStatus::at(*a, due, sla), SlaStatus::at(*b, due, sla));
+                if before != after {
+                    out.emit(id, case, due, before, -n * m);
+                    out.emit(id, case, due, after, n * m);
+                }
+            }
+        }
+    } else {
+        for (case, &n) in &department.cases {
+            out.grade_all(id, case, department.graded_by(), old, -n);
+            out.grade_all(id, case, department.graded_by(), new, n);
+        }
+    }
+}
+
+/// Grades every open case (keyed by department) by its department's SLA values (the
+/// default if it has none) at every `as_of` value (one value in practice; any collection is
+/// handled), and counts the graded cases per department, priority and status.
 pub fn grade_open_cases<'s>(
-    cases: VecCollection<'s, Epoch, Ungraded>,
+    cases: VecCollection<'s, Epoch, (i64, OpenCaseFacts)>,
+    slas: VecCollection<'s, Epoch, (i64, MicroHours)>,
     as_of: VecCollection<'s, Epoch, Micros>,
-) -> VecCollection<'s, Epoch, OpenCase> {
-    let by_case = Exchange::new(|(case, _, _): &(Ungraded, Epoch, isize)| case.caso_id.hashed());
-    cases
+) -> GradedCases<'s> {
+    let changes = cases
+        .map(|(department, case)| (department, DepartmentChange::Case(case)))
+        .concat(slas.map(|(department, sla)| (department, DepartmentChange::Sla(sla))));
+    type Change = ((i64, DepartmentChange), Epoch, isize);
+    let by_department = Exchange::new(|((department, _), _, _): &Change| department.hashed());
+    let graded = changes
         .inner
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<(OpenCase, Epoch, isize)>>, _, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Graded, Epoch, isize)>>, _, _, _, _>(
             as_of.inner.broadcast(),
-            by_case,
+            by_department,
             Pipeline,
             "GradeOpenCases",
             |_capability, _info| {
-                let mut pending = Pending::new();
-                let mut open = OpenCases::default();
-                let mut current: Vec<(Micros, isize)> = Vec::new();
-                move |(cases_in, cases_frontier), (as_of_in, as_of_frontier), output| {
-                    cases_in.for_each(|capability, data| {
-                        for (case, time, diff) in data.drain(..) {
-                            pending_at(&mut pending, &capability, time)
-                                .cases
-                                .push((case, diff));
+                let mut pending: BTreeMap<Epoch, PendingEpoch> = BTreeMap::new();
+                let mut grader = Grader::default();
+                move |(changes_in, changes_frontier), (as_of_in, as_of_frontier), output| {
+                    changes_in.for_each(|capability, data| {
+                        for (change, time, diff) in data.drain(..) {
+                            let epoch = pending_at(&mut pending, &capability, time);
+                            epoch.changes.push((change, diff));
                         }
                     });
                     as_of_in.for_each(|capability, data| {
                         for (instant, time, diff) in data.drain(..) {
-                            pending_at(&mut pending, &capability, time)
-                                .as_of
-                                .push((instant, diff));
+                            let epoch = pending_at(&mut pending, &capability, time);
+                            epoch.as_of.push((instant, diff));
                         }
                     });
                     while let Some(entry) = pending.first_entry() {
                         let time = *entry.key();
-                        if cases_frontier.less_equal(&time) || as_of_frontier.less_equal(&time) {
+                        if changes_frontier.less_equal(&time) || as_of_frontier.less_equal(&time) {
                             break;
                         }
-                        let PendingEpoch {
-                            capability,
-                            cases: mut changes,
-                            as_of: as_of_changes,
-                        } = entry.remove();
-                        let mut session = output.session(&capability);
-                        // The case changes, graded at the `as_of` values they met.
-                        consolidate(&mut changes);
-                        for (case, diff) in changes {
-                            for &(instant, n) in &current {
-                                session.give((case.at(instant), time, diff * n));
-                            }
-                            open.update(case, diff);
+                        let epoch = entry.remove();
+                        let mut rows = grader.epoch(time, epoch.changes, epoch.as_of);
+                        if !rows.is_empty() {
+                            output.session(&epoch.capability).give_container(&mut rows);
                         }
-                        // Then every case moves from the old `as_of` to the new one.
-                        let mut next = current.clone();
-                        next.extend(as_of_changes);
-                        consolidate(&mut next);
-                        if next == current {
-                            continue;
-                        }
-                        if let ([(a, 1)], [(b, 1)]) = (&current[..], &next[..]) {
-                            for (case, n) in open.stepping_between(*a, *b) {
-                                let (old, new) = (case.at(*a), case.at(*b));
-                                if old != new {
-                                    session.give((old, time, -n));
-                                    session.give((new, time, *n));
-                                }
-                            }
-                        } else {
-                            for (case, n) in open.cases.values() {
-                                for &(instant, m) in &current {
-                                    session.give((case.at(instant), time, -n * m));
-                                }
-                                for &(instant, m) in &next {
-                                    session.give((case.at(instant), time, n * m));
-                                }
-                            }
-                        }
-                        current = next;
                     }
                 }
             },
-        )
-        .as_collection()
+        );
+    let (cases, counts) = graded.ok_err(|(graded, time, diff)| match graded {
+        Graded::Case(case) => Ok((case, time, diff)),
+        Graded::Count(count) => Err((count, time, diff)),
+    });
+    GradedCases {
+        cases: cases.as_collection(),
+        counts: counts.as_collection(),
+    }
 }

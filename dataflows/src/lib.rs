@@ -28,9 +28,10 @@
 //!   and epoch on the worker that made them (`pre_sum`: one record per key crosses the
 //!   exchange, not one per contribution), and then by the windows' operator
 //!   ([`windows::sum_windows`]) or differential's `count_total`, whose state is one row per
-//!   aggregate key (windows, not events). Department SLAs meet open cases through
-//!   `join`/`antijoin` (few departments); open cases meet `as_of` in a grading operator
-//!   ([`grading`]) that re-grades, when `as_of` moves, only the cases whose status changes.
+//!   aggregate key (windows, not events). Open cases are graded in one operator
+//!   ([`grading`]) that holds each department's cases (ordered by creation) and SLA: an SLA
+//!   change re-grades the department's cases from that state, a move of `as_of` only the
+//!   cases whose status changes, and it counts `open_case_sla` from the rows it emits.
 //! - Timeline entries share their event's id and summary text and intern the rest; the
 //!   distinct of `tracking.events` entries holds their 128-bit hashes ([`distinct_hashed`]);
 //!   the attribution of webhook and DLQ entries to their notification's tenant holds a

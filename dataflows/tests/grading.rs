@@ -1,6 +1,8 @@
 //! The open-case grading operator against plain grading: after every epoch, the graded cases
-//! it has emitted equal every present case graded at every present `as_of` value, for random
-//! cases whose step points lie around the `as_of` values, and `as_of` moving forward,
+//! it has emitted equal every present case graded by every SLA value of its department (the
+//! default if it has none) at every present `as_of` value, and its counts equal those rows
+//! counted per department, priority and status; for random cases whose step points lie
+//! around the `as_of` values, SLA values coming and going, and `as_of` moving forward,
 //! backward, vanishing and holding two values.
 
 use std::collections::BTreeMap;
@@ -9,91 +11,130 @@ use std::sync::{Arc, Mutex};
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::input::Input;
 use proptest::prelude::*;
-use pulso_dataflows::grading::{grade_open_cases, Ungraded};
+use pulso_dataflows::grading::{grade_open_cases, OpenCaseFacts};
 use pulso_dataflows::Epoch;
-use pulso_events::views::{due_at, OpenCase, SlaStatus};
+use pulso_events::views::{due_at, OpenCase, OpenCaseSla, SlaStatus, DEFAULT_SLA_MICRO_HOURS};
 
 const HOUR: i64 = 3_600_000_000;
 
-/// One epoch: case changes (index into the case pool, diff) and the `as_of` values to hold.
-type Step = (Vec<(usize, isize)>, Vec<i64>);
+/// A case of the pool: its department and facts.
+type PoolCase = (i64, OpenCaseFacts);
 
-fn pool() -> impl Strategy<Value = Vec<Ungraded>> {
+/// An SLA value of the pool: department and micro-hours.
+type PoolSla = (i64, i64);
+
+/// One epoch: case changes and SLA changes (index into the pools, diff) and the `as_of`
+/// values to hold.
+type Step = (Vec<(usize, isize)>, Vec<(usize, isize)>, Vec<i64>);
+
+fn pools() -> impl Strategy<Value = (Vec<PoolCase>, Vec<PoolSla>)> {
     // Created within ±10 h of 0, SLAs of -2..20 h (a negative SLA is odd but representable):
     // the step points fall among the `as_of` values below.
-    prop::collection::vec((-10i64..10, 0i64..60, -2i64..20, 0i64..3), 1..12).prop_map(|cases| {
+    let cases = prop::collection::vec((-10i64..10, 0i64..60, 0i64..3), 1..12).prop_map(|cases| {
         cases
             .into_iter()
             .enumerate()
-            .map(|(i, (hours, micros, sla, dep))| Ungraded {
-                dependencia_id: dep,
-                caso_id: i as i64,
-                numero_caso: format!("CRV-2024-{i:08}"),
-                prioridad: (i % 2 == 0).then(|| "ALTA".to_string()),
-                fecha_creacion: hours * HOUR + micros,
-                sla: sla * 1_000_000,
+            .map(|(i, (hours, micros, dep))| {
+                let facts = OpenCaseFacts {
+                    caso_id: i as i64,
+                    numero_caso: format!("CRV-2024-{i:08}"),
+                    prioridad: (i % 2 == 0).then(|| "ALTA".to_string()),
+                    fecha_creacion: hours * HOUR + micros,
+                };
+                (dep, facts)
             })
             .collect()
-    })
+    });
+    let slas = prop::collection::vec((0i64..3, -2i64..20), 0..5).prop_map(|slas| {
+        slas.into_iter()
+            .map(|(dep, hours)| (dep, hours * 1_000_000))
+            .collect()
+    });
+    (cases, slas)
 }
 
-/// Epochs over `pool`; some `as_of` values sit exactly on, or one microsecond around, a
-/// case's AT_RISK point or `due_at`.
-fn steps(pool: &[Ungraded]) -> impl Strategy<Value = Vec<Step>> {
-    let edges: Vec<i64> = pool
+/// Epochs over the pools; some `as_of` values sit exactly on, or one microsecond around, a
+/// case's AT_RISK point or `due_at` under one of the SLA values.
+fn steps(cases: &[PoolCase], slas: &[PoolSla]) -> impl Strategy<Value = Vec<Step>> {
+    let sla_values: Vec<i64> = slas
         .iter()
-        .flat_map(|case| {
-            let due = due_at(case.fecha_creacion, case.sla);
-            // The least `as_of` with (due - as_of) * 5 <= sla in microseconds.
-            [due, due - (case.sla * 3_600).div_euclid(5)]
+        .map(|(_, sla)| *sla)
+        .chain([DEFAULT_SLA_MICRO_HOURS])
+        .collect();
+    let edges: Vec<i64> = cases
+        .iter()
+        .flat_map(|(_, case)| {
+            sla_values.iter().flat_map(|&sla| {
+                let due = due_at(case.fecha_creacion, sla);
+                // The least `as_of` with (due - as_of) * 5 <= sla in microseconds.
+                [due, due - (sla * 3_600).div_euclid(5)]
+            })
         })
         .flat_map(|edge| [edge - 1, edge, edge + 1])
         .collect();
     let as_of = prop_oneof![
-        3 => (-12i64..30).prop_map(|h| vec![h * HOUR]),
+        3 => (-12i64..200).prop_map(|h| vec![h * HOUR]),
         2 => (-12i64 * 60..30 * 60).prop_map(|m| vec![m * 60_000_000 + 1]),
         3 => prop::sample::select(edges).prop_map(|edge| vec![edge]),
         1 => Just(Vec::new()),
         1 => ((-12i64..30), (-12i64..30)).prop_map(|(a, b)| vec![a * HOUR, b * HOUR + 7]),
     ];
-    let changes = prop::collection::vec(
-        (0..pool.len(), prop_oneof![3 => Just(1isize), 1 => Just(-1)]),
-        0..6,
-    );
-    prop::collection::vec((changes, as_of), 1..8)
+    let diff = || prop_oneof![3 => Just(1isize), 1 => Just(-1)];
+    let case_changes = prop::collection::vec((0..cases.len(), diff()), 0..6);
+    let sla_changes = if slas.is_empty() {
+        Just(Vec::new()).boxed()
+    } else {
+        prop::collection::vec((0..slas.len(), diff()), 0..3).boxed()
+    };
+    prop::collection::vec((case_changes, sla_changes, as_of), 1..8)
 }
 
-fn graded(case: &Ungraded, as_of: i64) -> OpenCase {
-    let due = due_at(case.fecha_creacion, case.sla);
+fn graded(dep: i64, case: &OpenCaseFacts, sla: i64, as_of: i64) -> OpenCase {
+    let due = due_at(case.fecha_creacion, sla);
     OpenCase {
-        dependencia_id: case.dependencia_id,
+        dependencia_id: dep,
         prioridad: case.prioridad.clone(),
-        status: SlaStatus::at(as_of, due, case.sla),
+        status: SlaStatus::at(as_of, due, sla),
         due_at: due,
         caso_id: case.caso_id,
         numero_caso: case.numero_caso.clone(),
     }
 }
 
+/// The operator's output changes: graded cases and counts.
+type Output = (
+    Vec<(OpenCase, Epoch, isize)>,
+    Vec<(OpenCaseSla, Epoch, isize)>,
+);
+
 /// Runs the operator over `steps` (step `e` is epoch `e`) and returns its output changes.
-fn run(pool: Vec<Ungraded>, steps: Vec<Step>, workers: usize) -> Vec<(OpenCase, Epoch, isize)> {
-    let out = Arc::new(Mutex::new(Vec::new()));
+fn run(cases: Vec<PoolCase>, slas: Vec<PoolSla>, steps: Vec<Step>, workers: usize) -> Output {
+    let out = Arc::new(Mutex::new((Vec::new(), Vec::new())));
     let sink = Arc::clone(&out);
-    let (pool, steps) = (Arc::new(pool), Arc::new(steps));
+    let (cases, slas, steps) = (Arc::new(cases), Arc::new(slas), Arc::new(steps));
     timely::execute(timely::Config::process(workers), move |worker| {
-        let sink = Arc::clone(&sink);
-        let (mut cases, mut as_of) = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (cases_input, cases) = scope.new_collection();
+        let (rows, counts) = (Arc::clone(&sink), Arc::clone(&sink));
+        let (mut case_input, mut sla_input, mut as_of) = worker.dataflow::<Epoch, _, _>(|scope| {
+            let (case_input, open) = scope.new_collection();
+            let (sla_input, sla) = scope.new_collection();
             let (as_of_input, as_of) = scope.new_collection();
-            grade_open_cases(cases, as_of)
-                .inspect(move |change| sink.lock().unwrap().push(change.clone()));
-            (cases_input, as_of_input)
+            let graded = grade_open_cases(open, sla, as_of);
+            graded
+                .cases
+                .inspect(move |change| rows.lock().unwrap().0.push(change.clone()));
+            graded
+                .counts
+                .inspect(move |change| counts.lock().unwrap().1.push(change.clone()));
+            (case_input, sla_input, as_of_input)
         });
         let mut held: Vec<i64> = Vec::new();
-        for (epoch, (changes, values)) in steps.iter().enumerate() {
+        for (epoch, (case_changes, sla_changes, values)) in steps.iter().enumerate() {
             if worker.index() == 0 {
-                for &(i, diff) in changes {
-                    cases.update(pool[i].clone(), diff);
+                for &(i, diff) in case_changes {
+                    case_input.update(cases[i].clone(), diff);
+                }
+                for &(i, diff) in sla_changes {
+                    sla_input.update(slas[i], diff);
                 }
                 for old in held.drain(..) {
                     as_of.remove(old);
@@ -103,7 +144,8 @@ fn run(pool: Vec<Ungraded>, steps: Vec<Step>, workers: usize) -> Vec<(OpenCase, 
                     held.push(value);
                 }
             }
-            cases.advance_to(epoch as Epoch + 1);
+            case_input.advance_to(epoch as Epoch + 1);
+            sla_input.advance_to(epoch as Epoch + 1);
             as_of.advance_to(epoch as Epoch + 1);
         }
     })
@@ -112,23 +154,77 @@ fn run(pool: Vec<Ungraded>, steps: Vec<Step>, workers: usize) -> Vec<(OpenCase, 
     changes
 }
 
-/// What plain grading gives after each epoch.
-fn expected(pool: &[Ungraded], steps: &[Step]) -> Vec<Vec<(OpenCase, isize)>> {
+/// What `open_case_sla` counts by: department, priority, status.
+type CountKey = (i64, Option<String>, SlaStatus);
+
+/// What plain grading gives after each epoch: graded cases, and their counts.
+type Expected = (Vec<(OpenCase, isize)>, Vec<(OpenCaseSla, isize)>);
+
+fn expected(cases: &[PoolCase], slas: &[PoolSla], steps: &[Step]) -> Vec<Expected> {
     let mut present: BTreeMap<usize, isize> = BTreeMap::new();
+    let mut present_slas: BTreeMap<usize, isize> = BTreeMap::new();
     let mut out = Vec::new();
-    for (changes, values) in steps {
-        for &(i, diff) in changes {
+    for (case_changes, sla_changes, values) in steps {
+        for &(i, diff) in case_changes {
             *present.entry(i).or_default() += diff;
         }
-        let mut rows: Vec<(OpenCase, isize)> = present
-            .iter()
-            .filter(|(_, n)| **n != 0)
-            .flat_map(|(&i, &n)| values.iter().map(move |&a| (graded(&pool[i], a), n)))
-            .collect();
+        for &(i, diff) in sla_changes {
+            *present_slas.entry(i).or_default() += diff;
+        }
+        let graded_by = |dep: i64| {
+            let mut by: Vec<(i64, isize)> = present_slas
+                .iter()
+                .filter(|(i, _)| slas[**i].0 == dep)
+                .map(|(i, n)| (slas[*i].1, *n))
+                .collect();
+            consolidate(&mut by);
+            if by.is_empty() {
+                by.push((DEFAULT_SLA_MICRO_HOURS, 1));
+            }
+            by
+        };
+        let mut rows: Vec<(OpenCase, isize)> = Vec::new();
+        for (&i, &n) in &present {
+            let (dep, case) = &cases[i];
+            for (sla, m) in graded_by(*dep) {
+                for &a in values {
+                    rows.push((graded(*dep, case, sla, a), n * m));
+                }
+            }
+        }
         consolidate(&mut rows);
-        out.push(rows);
+        let mut counted: Vec<(CountKey, isize)> = rows
+            .iter()
+            .map(|(row, n)| ((row.dependencia_id, row.prioridad.clone(), row.status), *n))
+            .collect();
+        consolidate(&mut counted);
+        let mut counts: Vec<(OpenCaseSla, isize)> = counted
+            .into_iter()
+            .map(|((dependencia_id, prioridad, status), n)| {
+                let row = OpenCaseSla {
+                    dependencia_id,
+                    prioridad,
+                    status,
+                    cases: n as i64,
+                };
+                (row, 1)
+            })
+            .collect();
+        consolidate(&mut counts);
+        out.push((rows, counts));
     }
     out
+}
+
+/// The changes at or before `epoch`, consolidated.
+fn at<T: Ord + Clone>(changes: &[(T, Epoch, isize)], epoch: usize) -> Vec<(T, isize)> {
+    let mut got: Vec<(T, isize)> = changes
+        .iter()
+        .filter(|(_, time, _)| *time <= epoch as Epoch)
+        .map(|(row, _, diff)| (row.clone(), *diff))
+        .collect();
+    consolidate(&mut got);
+    got
 }
 
 proptest! {
@@ -136,18 +232,18 @@ proptest! {
 
     #[test]
     fn grading_matches_plain_grading_after_every_epoch(
-        (pool, steps) in pool().prop_flat_map(|p| { let s = steps(&p); (Just(p), s) }),
+        ((cases, slas), steps) in pools().prop_flat_map(|(c, s)| {
+            let steps = steps(&c, &s);
+            (Just((c, s)), steps)
+        }),
         workers in 1usize..3,
     ) {
-        let changes = run(pool.clone(), steps.clone(), workers);
-        for (epoch, want) in expected(&pool, &steps).into_iter().enumerate() {
-            let mut got: Vec<(OpenCase, isize)> = changes
-                .iter()
-                .filter(|(_, time, _)| *time <= epoch as Epoch)
-                .map(|(row, _, diff)| (row.clone(), *diff))
-                .collect();
-            consolidate(&mut got);
-            prop_assert_eq!(got, want, "epoch {}", epoch);
+        let (rows, counts) = run(cases.clone(), slas.clone(), steps.clone(), workers);
+        for (epoch, (want_rows, want_counts)) in
+            expected(&cases, &slas, &steps).into_iter().enumerate()
+        {
+            prop_assert_eq!(at(&rows, epoch), want_rows, "cases, epoch {}", epoch);
+            prop_assert_eq!(at(&counts, epoch), want_counts, "counts, epoch {}", epoch);
         }
     }
 }
