@@ -254,15 +254,17 @@ struct Grader {
 }
 
 impl Grader {
+    /// The case as held, its priority numbered (a name first seen gets the next number).
     fn held(&mut self, facts: OpenCaseFacts) -> HeldCase {
-        let next = self.priorities.len() as u32;
-        let prioridad = *self
-            .priority_ids
-            .entry(facts.prioridad.clone())
-            .or_insert_with(|| next);
-        if prioridad == next {
-            self.priorities.push(facts.prioridad);
-        }
+        let prioridad = match self.priority_ids.get(&facts.prioridad) {
+            Some(&id) => id,
+            None => {
+                let id = self.priorities.len() as u32;
+                self.priority_ids.insert(facts.prioridad.clone(), id);
+                self.priorities.push(facts.prioridad);
+                id
+            }
+        };
         HeldCase {
             fecha_creacion: facts.fecha_creacion,
             caso_id: facts.caso_id,
