@@ -106,7 +106,9 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     // The views are copied only when ClickHouse needs them after the files are written.
     let clickhouse = clickhouse.map(|config| (config, output.views.clone()));
     let changes = output.changes;
+    let writing = Instant::now();
     let rejected = write_replay_files(&args.out, output, &file.retention)?;
+    let write_secs = writing.elapsed().as_secs_f64();
     if let Some((config, views)) = clickhouse {
         let url = config.url.clone();
         let written = write_to_clickhouse(config, &views)?;
@@ -119,6 +121,9 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         changes,
         peak_rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0),
     );
-    println!("views written to {}", args.out.join("views").display());
+    println!(
+        "views written to {} in {write_secs:.2}s",
+        args.out.join("views").display()
+    );
     Ok(())
 }

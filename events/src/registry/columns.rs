@@ -59,6 +59,9 @@ pub struct Column {
     pub role: Role,
     /// What it holds, when the API documents it.
     pub doc: Option<&'static str>,
+    /// Whether its values are mostly distinct (event ids, JSON summaries): files store them
+    /// plainly, since a dictionary of distinct values costs time and room and saves nothing.
+    pub distinct: bool,
 }
 
 impl Column {
@@ -69,6 +72,7 @@ impl Column {
             ty,
             role,
             doc: None,
+            distinct: false,
         }
     }
 
@@ -95,6 +99,12 @@ impl Column {
     /// The column documented as `doc`.
     pub const fn with_doc(mut self, doc: &'static str) -> Column {
         self.doc = Some(doc);
+        self
+    }
+
+    /// The column with mostly distinct values (see [`Column::distinct`]).
+    pub const fn distinct(mut self) -> Column {
+        self.distinct = true;
         self
     }
 

@@ -24,11 +24,12 @@ impl View for TimelineEntry {
             Column::key("entity_type", Text),
             Column::key("entity_id", Text),
             Column::key("timestamp", Timestamp),
-            Column::key("event_id", Text),
+            Column::key("event_id", Text).distinct(),
             Column::key("topic", Text),
             Column::value("event_type", Text),
             Column::value("summary", Json)
-                .with_doc("The few fields a person reads first, and the entry's `tenant_id`."),
+                .with_doc("The few fields a person reads first, and the entry's `tenant_id`.")
+                .distinct(),
         ];
         COLUMNS
     }

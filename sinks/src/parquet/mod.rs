@@ -3,7 +3,8 @@
 //! TIMESTAMP(MICROS, UTC), money as DECIMAL(38, 2), rates as nullable DOUBLE. Files are
 //! zstd-compressed (level [`VIEW_ZSTD_LEVEL`]: a live run rewrites them often), in row groups
 //! of [`WRITE_CHUNK_ROWS`] rows (encoded a few at a time on every core, so a writer buffers a
-//! few chunks), and replaced atomically.
+//! few chunks), and replaced atomically. Columns the registry marks as mostly distinct (event
+//! ids, summaries) are stored without a dictionary.
 //! [`read_views`] reads them back into the exact [`ViewSet`] written. The raw archive, also
 //! Parquet, is a source rather than a view: it lives in [`crate::archive`].
 

@@ -23,7 +23,7 @@ use crate::SinkError;
 
 /// Row groups each encoding thread takes at a time (the compressed chunks of one round are
 /// held until they are appended).
-const GROUPS_PER_ROUND: usize = 8;
+pub(super) const GROUPS_PER_ROUND: usize = 2;
 
 /// Writes `rows` to `file` with `properties`, in row groups of their most rows (all rows in one
 /// when they set no limit), encoding up to `threads` row groups at once; returns the file once

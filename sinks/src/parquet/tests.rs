@@ -459,6 +459,29 @@ fn view_row_groups_hold_one_write_chunk() {
         .collect();
     let chunk = WRITE_CHUNK_ROWS as i64;
     assert_eq!(sizes, [chunk, chunk, 1]);
+    // Columns of mostly distinct values are stored without a dictionary; the others with one.
+    let group = reader.metadata().row_group(0);
+    let dictionaries: Vec<(String, bool)> = group
+        .columns()
+        .iter()
+        .map(|c| {
+            (
+                c.column_path().string(),
+                c.dictionary_page_offset().is_some(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("entity_type", true),
+        ("entity_id", true),
+        ("timestamp", true),
+        ("event_id", false),
+        ("topic", true),
+        ("event_type", true),
+        ("summary", false),
+    ];
+    let expected = expected.map(|(name, dictionary)| (name.to_owned(), dictionary));
+    assert_eq!(dictionaries, expected);
     assert_eq!(read_views(dir.path()).unwrap(), views);
 }
 

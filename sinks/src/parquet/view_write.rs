@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 
 use ::parquet::file::properties::WriterProperties;
+use ::parquet::schema::types::ColumnPath;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
@@ -17,7 +18,7 @@ use super::{atomic, view_path, writer_properties, AS_OF_FILE};
 use crate::SinkError;
 
 /// Most rows encoded into one Arrow batch while writing a view file.
-pub const WRITE_CHUNK_ROWS: usize = 4 * 1024;
+pub const WRITE_CHUNK_ROWS: usize = 16 * 1024;
 
 /// The rows of one view file: any view of the registry.
 pub trait ViewRows: View {}
@@ -45,9 +46,17 @@ pub fn write_view<R: ViewRows>(
     })
 }
 
-/// The writer settings of view `R`'s file: `as_of` goes into `open_case_sla`'s metadata only.
+/// The writer settings of view `R`'s file: `as_of` goes into `open_case_sla`'s metadata only;
+/// columns of mostly distinct values are stored without a dictionary.
 fn view_properties<R: ViewRows>(as_of: Option<Micros>) -> Result<WriterProperties, SinkError> {
-    writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))
+    let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
+    let distinct = R::columns().iter().filter(|column| column.distinct);
+    Ok(distinct
+        .fold(properties.into_builder(), |properties, column| {
+            let path = ColumnPath::from(column.name.as_ref());
+            properties.set_column_dictionary_enabled(path, false)
+        })
+        .build())
 }
 
 /// The threads a view file is encoded on: every core the machine reports.
@@ -56,17 +65,26 @@ fn threads() -> usize {
 }
 
 /// A view file written as its rows come, in order, in bounded memory: rows wait only until a
-/// round of row groups can be encoded (see [`super::row_groups`]), and the file replaces
-/// `dir/<view>.parquet` atomically at [`ViewFileWriter::finish`]. The file is, byte for
-/// byte, what [`write_view`] writes from the same rows at once. A writer dropped unfinished
-/// removes its temporary file.
-pub struct ViewFileWriter<R: ViewRows> {
+/// round of row groups can be encoded (see [`super::row_groups`]); a full round is encoded on
+/// background threads while the next round's rows come (so a writer holds two rounds at most),
+/// and the file replaces `dir/<view>.parquet` atomically at [`ViewFileWriter::finish`]. The
+/// file is, byte for byte, what [`write_view`] writes from the same rows at once. A writer
+/// dropped unfinished removes its temporary file.
+pub struct ViewFileWriter<R: ViewRows + Send + 'static> {
     path: PathBuf,
     writer: Option<RowGroupWriter<R>>,
+    /// The round being encoded; it hands the writer back.
+    encoding: Option<Encoding<R>>,
     pending: Vec<R>,
+    round_rows: usize,
+    /// Whether the file replaced the view file.
+    committed: bool,
 }
 
-impl<R: ViewRows> ViewFileWriter<R> {
+/// A round of rows being encoded on a background thread.
+type Encoding<R> = thread::JoinHandle<Result<RowGroupWriter<R>, SinkError>>;
+
+impl<R: ViewRows + Send + 'static> ViewFileWriter<R> {
     /// Starts `dir/<view>.parquet` (written beside it, under its temporary name); `as_of` as in
     /// [`write_view`].
     pub fn create(dir: &Path, as_of: Option<Micros>) -> Result<Self, SinkError> {
@@ -74,35 +92,58 @@ impl<R: ViewRows> ViewFileWriter<R> {
         let tmp = atomic::temp_path(&path);
         let file = File::create(&tmp).map_err(SinkError::io(&tmp))?;
         let writer = RowGroupWriter::new(file, view_properties::<R>(as_of)?, threads())?;
+        let round_rows = writer.round_rows().min(1 << 20);
         Ok(ViewFileWriter {
             path,
-            pending: Vec::with_capacity(writer.round_rows().min(1 << 20)),
+            pending: Vec::with_capacity(round_rows),
             writer: Some(writer),
+            encoding: None,
+            round_rows,
+            committed: false,
         })
     }
 
     /// Appends `row` (rows are written in the order they are pushed).
     pub fn push(&mut self, row: R) -> Result<(), SinkError> {
         self.pending.push(row);
-        let writer = self.writer.as_mut().expect("unfinished writer");
-        if self.pending.len() >= writer.round_rows() {
-            writer.write(&self.pending)?;
-            self.pending.clear();
+        if self.pending.len() >= self.round_rows {
+            let mut writer = self.idle_writer()?;
+            let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(self.round_rows));
+            self.encoding = Some(thread::spawn(move || {
+                writer.write(&rows)?;
+                Ok(writer)
+            }));
         }
         Ok(())
     }
 
     /// Writes the rows still waiting and the footer, then replaces the view file.
     pub fn finish(mut self) -> Result<(), SinkError> {
-        let mut writer = self.writer.take().expect("unfinished writer");
+        let mut writer = self.idle_writer()?;
         writer.write(&std::mem::take(&mut self.pending))?;
-        atomic::commit(writer.finish()?, &self.path)
+        atomic::commit(writer.finish()?, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+
+    /// The row-group writer, once the round being encoded (if any) is written.
+    fn idle_writer(&mut self) -> Result<RowGroupWriter<R>, SinkError> {
+        if let Some(encoding) = self.encoding.take() {
+            let writer = encoding
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            self.writer = Some(writer);
+        }
+        Ok(self.writer.take().expect("unfinished writer"))
     }
 }
 
-impl<R: ViewRows> Drop for ViewFileWriter<R> {
+impl<R: ViewRows + Send + 'static> Drop for ViewFileWriter<R> {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        if let Some(encoding) = self.encoding.take() {
+            let _ = encoding.join();
+        }
+        if !self.committed {
             let _ = fs::remove_file(atomic::temp_path(&self.path));
         }
     }
@@ -152,12 +193,13 @@ mod tests {
 
     use super::*;
     use crate::parquet::row_groups::tests::entries;
+    use crate::parquet::row_groups::GROUPS_PER_ROUND;
 
     #[test]
     fn rows_pushed_one_by_one_write_the_file_of_write_view() {
         // More than one round of row groups on any machine with up to 4 cores, and a short
         // last row group.
-        let rows = entries(4 * 8 * WRITE_CHUNK_ROWS as i64 + 1_234);
+        let rows = entries((4 * GROUPS_PER_ROUND * WRITE_CHUNK_ROWS) as i64 + 1_234);
         let (whole, streamed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         write_view::<TimelineEntry>(whole.path(), &rows, None).unwrap();
         let mut writer = ViewFileWriter::<TimelineEntry>::create(streamed.path(), None).unwrap();
