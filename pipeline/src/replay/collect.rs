@@ -2,8 +2,12 @@
 //! the rejected records), and how a batch is split into the workers' shares.
 
 use std::fs::File;
+use std::hash::Hash;
+
+use hashbrown::hash_map::{Entry, HashMap};
 
 use differential_dataflow::consolidation::consolidate;
+use pulso_events::registry::View;
 use pulso_events::time::Micros;
 use pulso_events::views::*;
 use pulso_events::{Rejection, SourceRecord};
@@ -14,12 +18,16 @@ use super::view_spill::{merge_changes, MergeError, Part, Runs, ViewSpill};
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
 
-/// Changes of one kind that a worker collected, consolidated whenever their buffer is full
-/// before it grows, and then only to twice what consolidation left, up to a greatest room.
-/// A buffer that consolidation leaves more than half that full is written out to the
-/// worker's spill file (see [`ViewSpill`]): a worker holds a bounded buffer per view.
+/// Changes of one kind that a worker collected, summed per row as they come (a row whose
+/// changes cancel leaves the table): the table holds the rows present, not the churn that led
+/// to them, so a view whose rows are re-emitted at every epoch (`open_cases` re-graded at each
+/// SLA change) stays in memory as long as its rows fit. Once the table holds more than half of
+/// a buffer's greatest room, it is sorted and written out to the worker's spill file (see
+/// [`ViewSpill`]): a worker holds a bounded table per view.
 pub(super) struct Changes<T> {
-    changes: Vec<(T, isize)>,
+    live: HashMap<T, isize>,
+    /// The changes of `live` sorted by row, once [`Changes::consolidate`] took them.
+    sorted: Vec<(T, isize)>,
     /// The runs of the view's changes written out.
     runs: Runs,
 }
@@ -27,45 +35,56 @@ pub(super) struct Changes<T> {
 impl<T> Default for Changes<T> {
     fn default() -> Self {
         Changes {
-            changes: Vec::new(),
+            live: HashMap::new(),
+            sorted: Vec::new(),
             runs: Runs::new(),
         }
     }
 }
 
-/// The least room of a worker's buffer of changes (each view has its own buffer, and most
-/// views have a few hundred rows or fewer).
-const LEAST_ROOM: usize = 1 << 10;
-
-/// The greatest room of a worker's buffer of one view's changes, in bytes of its changes
-/// (their texts apart). Room for a view's live rows lets churn cancel in memory: at 10M
-/// generated records `open_cases` is re-graded ~30M times (department SLA changes), and with
-/// 2 MB nearly every change was spilled and merged back (benches/RESULTS.md, session 18).
+/// The greatest room of a worker's table of one view's changes, in bytes of its changes
+/// (their texts apart); the table is written out at half of it. Room for a view's live rows
+/// lets churn cancel in memory.
 const MOST_BYTES: usize = 8 << 20;
 
-/// The room of a buffer of changes: at least `least`, at most `most` changes (when its
-/// consolidated changes are more than half of `most`, they are written out).
+/// [`MOST_BYTES`] for a view that churns ([`View::CHURNS`]), whose rows are held in up to
+/// four times the room of a spilled run. At 10M generated records `open_cases` is re-graded
+/// ~30M times (department SLA changes) over ~98k rows per worker: with 2 MB nearly every
+/// change was spilled and merged back (benches/RESULTS.md, session 18), and with 8 MB (32k
+/// rows) still most of them; 32 MB holds them all (session 20).
+const CHURNING_MOST_BYTES: usize = 32 << 20;
+
+/// The room of a buffer of changes: at most `most` changes (when its rows are more than half
+/// of `most`, they are written out).
 #[derive(Clone, Copy, Debug)]
 struct Room {
-    least: usize,
     most: usize,
 }
 
 impl Room {
-    /// The room of a buffer of `T` changes when the spill writes runs of `rows` changes.
+    /// The room of a table of `T` changes when the spill writes runs of `rows` changes.
     fn of<T>(rows: usize) -> Room {
-        let most = (MOST_BYTES / std::mem::size_of::<(T, isize)>().max(1)).clamp(1, rows.max(1));
-        Room {
-            least: rows.clamp(1, LEAST_ROOM).min(most),
-            most,
+        Room::within::<T>(MOST_BYTES, rows)
+    }
+
+    /// The room of view `V`'s table (see [`View::CHURNS`]).
+    fn of_view<V: View>(rows: usize) -> Room {
+        match V::CHURNS {
+            true => Room::within::<V>(CHURNING_MOST_BYTES, rows.saturating_mul(4)),
+            false => Room::of::<V>(rows),
         }
+    }
+
+    /// At most `bytes` of changes, and at most `changes` of them.
+    fn within<T>(bytes: usize, changes: usize) -> Room {
+        let most = (bytes / std::mem::size_of::<(T, isize)>().max(1)).clamp(1, changes.max(1));
+        Room { most }
     }
 }
 
-impl<T: Ord> Changes<T> {
-    /// Adds a change. A full buffer is consolidated; if more than half of `room.most` is
-    /// left, it is handed to `full` (which may take the changes out of it). The buffer then
-    /// gets room for twice what is left, within `room`.
+impl<T: Ord + Hash> Changes<T> {
+    /// Adds a change to its row's sum. When more than half of `room.most` rows are held, they
+    /// are handed to `full`, sorted (which may take them out: what it leaves stays held).
     fn push_with(
         &mut self,
         row: T,
@@ -73,24 +92,22 @@ impl<T: Ord> Changes<T> {
         room: Room,
         full: impl FnOnce(&mut Vec<(T, isize)>, &mut Runs),
     ) {
-        if self.changes.len() == self.changes.capacity() {
-            consolidate(&mut self.changes);
-            if self.changes.len() > room.most / 2 {
-                full(&mut self.changes, &mut self.runs);
+        match self.live.entry(row) {
+            Entry::Occupied(mut sum) => {
+                *sum.get_mut() += diff;
+                if *sum.get() == 0 {
+                    sum.remove();
+                }
             }
-            let left = self.changes.len();
-            let wanted = if left > room.most / 2 {
-                // `full` kept them (the as-of and watermark buffers, which never spill).
-                2 * left
-            } else {
-                (2 * left).clamp(room.least, room.most)
-            };
-            if self.changes.capacity() > 2 * wanted {
-                self.changes.shrink_to(wanted);
+            Entry::Vacant(slot) => {
+                slot.insert(diff);
             }
-            self.changes.reserve_exact(wanted - left);
         }
-        self.changes.push((row, diff));
+        if self.live.len() > room.most / 2 {
+            let mut changes = sorted(&mut self.live);
+            full(&mut changes, &mut self.runs);
+            self.live.extend(changes);
+        }
     }
 
     #[cfg(test)]
@@ -98,22 +115,31 @@ impl<T: Ord> Changes<T> {
         self.push_with(row, diff, Room::of::<T>(usize::MAX), |_, _| ());
     }
 
-    /// Sorts and consolidates the changes (a worker does it before handing them over, so
-    /// that [`merge_changes`] merges sorted runs).
+    /// Sorts the changes held by row (a worker does it before handing them over, so that
+    /// [`merge_changes`] merges sorted runs).
     pub(super) fn consolidate(&mut self) {
-        consolidate(&mut self.changes);
+        self.sorted.extend(sorted(&mut self.live));
+        consolidate(&mut self.sorted);
     }
 
     /// The changes of a worker's file that [`merge_changes`] takes: `file`, the runs written
-    /// to it, and the changes left in the buffer.
-    fn into_part(self, file: Option<&File>) -> Part<'_, T> {
-        (file, self.runs, self.changes)
+    /// to it, and the changes still held, sorted.
+    fn into_part(mut self, file: Option<&File>) -> Part<'_, T> {
+        self.consolidate();
+        (file, self.runs, self.sorted)
     }
+}
+
+/// The summed changes of `live`, taken out and sorted by row.
+fn sorted<T: Ord + Hash>(live: &mut HashMap<T, isize>) -> Vec<(T, isize)> {
+    let mut changes: Vec<(T, isize)> = live.drain().collect();
+    changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    changes
 }
 
 /// The rows present at the end of the workers' changes of one kind, sorted, or why not:
 /// `row` names a row present other than once.
-fn rows_of<T: Ord + DeserializeOwned>(
+fn rows_of<T: Ord + Hash + DeserializeOwned>(
     parts: Vec<Part<'_, T>>,
     row: impl FnOnce(T) -> ViewRow,
 ) -> Result<Vec<T>, DataflowError> {
@@ -128,19 +154,19 @@ macro_rules! view_changes {
     ($($ty:ident $field:ident $variant:ident;)*) => {
         /// A worker's view changes, one buffer per view holding that view's own row type: a
         /// [`ViewRow`] takes the room of its largest variant (176 bytes), most rows far less.
-        /// A buffer that stays full after consolidation is written to the worker's spill file.
+        /// A table whose rows outgrow its room is written to the worker's spill file.
         pub(super) struct ViewChanges {
             $($field: Changes<$ty>,)*
             as_of: Changes<Micros>,
             watermark: Changes<Micros>,
             spill: ViewSpill,
-            /// Changes in a spilled run, at most (and the least room of a buffer).
+            /// Changes in a spilled run, at most.
             rows: usize,
         }
 
         impl ViewChanges {
-            /// No changes yet; full buffers spill to `spill.dir`, and no buffer holds more than
-            /// `spill.rows` changes (nor fewer, up to [`LEAST_ROOM`], when it fills).
+            /// No changes yet; full tables spill to `spill.dir`, and no table holds more than
+            /// half of `spill.rows` rows.
             pub(super) fn new(spill: &SpillConfig) -> Self {
                 ViewChanges {
                     $($field: Changes::default(),)*
@@ -155,7 +181,7 @@ macro_rules! view_changes {
                 let (rows, spill) = (self.rows, &mut self.spill);
                 match row {
                     $(ViewRow::$variant(row) => {
-                        let room = Room::of::<$ty>(rows);
+                        let room = Room::of_view::<$ty>(rows);
                         self.$field.push_with(row, diff, room, |changes, runs| {
                             spill.write(changes, runs)
                         })
@@ -352,6 +378,46 @@ mod tests {
         let first = run(&[(1, 1), (2, 1)]);
         let second = run(&[(2, 1), (3, 1)]);
         assert_eq!(rows(vec![first, second]), Err(2));
+    }
+
+    fn open_case(caso_id: i64, due_at: Micros) -> ViewRow {
+        ViewRow::OpenCase(OpenCase {
+            dependencia_id: 1,
+            prioridad: None,
+            status: SlaStatus::OnTrack,
+            due_at,
+            caso_id,
+            numero_caso: format!("CRV-2024-{caso_id:08}"),
+        })
+    }
+
+    #[test]
+    fn a_churning_view_cancels_its_re_emissions_in_memory() {
+        // Runs of 4 changes: a view's table spills past 2 rows, a churning view's past 8.
+        let spill = SpillConfig { dir: None, rows: 4 };
+        let mut worker = ViewChanges::new(&spill);
+        for due_at in 0..100 {
+            for caso_id in 0..6 {
+                if due_at > 0 {
+                    worker.push(open_case(caso_id, due_at - 1), -1);
+                }
+                worker.push(open_case(caso_id, due_at), 1);
+            }
+        }
+        assert!(
+            worker.spill.file().is_none(),
+            "6 open cases re-graded 100 times"
+        );
+        for department in 0..3 {
+            worker.push(backlog(department, 1), 1);
+        }
+        assert!(worker.spill.file().is_some(), "3 backlog rows");
+        worker.consolidate();
+        let (views, _) = into_views(vec![worker]).expect("rows present once");
+        let rows: Vec<ViewRow> = views.into_rows().collect();
+        let mut expected: Vec<ViewRow> = (0..3).map(|d| backlog(d, 1)).collect();
+        expected.extend((0..6).map(|caso_id| open_case(caso_id, 99)));
+        assert_eq!(rows, expected);
     }
 
     #[test]
