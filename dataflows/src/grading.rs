@@ -57,6 +57,12 @@ enum DepartmentChange {
     Sla(MicroHours),
 }
 
+/// A [`DepartmentChange`] with its case in the form the operator holds it.
+enum HeldChange {
+    Case(HeldCase),
+    Sla(MicroHours),
+}
+
 /// The operator's two outputs, split after it.
 enum Graded {
     Case(OpenCase),
@@ -281,13 +287,15 @@ impl Grader {
         as_of_changes: Vec<(Micros, isize)>,
     ) -> Vec<(Graded, Epoch, isize)> {
         consolidate(&mut changes);
-        let mut held = Vec::with_capacity(changes.len());
-        for ((department, change), diff) in changes {
-            held.push(match change {
-                DepartmentChange::Case(facts) => (department, Ok(self.held(facts)), diff),
-                DepartmentChange::Sla(sla) => (department, Err(sla), diff),
-            });
-        }
+        let held: Vec<(i64, HeldChange, isize)> = changes
+            .into_iter()
+            .map(|((department, change), diff)| match change {
+                DepartmentChange::Case(facts) => {
+                    (department, HeldChange::Case(self.held(facts)), diff)
+                }
+                DepartmentChange::Sla(sla) => (department, HeldChange::Sla(sla), diff),
+            })
+            .collect();
         let mut next = self.as_of.clone();
         next.extend(as_of_changes);
         consolidate(&mut next);
@@ -304,7 +312,7 @@ impl Grader {
         for (id, change, diff) in held {
             let department = self.departments.entry(id).or_default();
             match change {
-                Ok(case) => {
+                HeldChange::Case(case) => {
                     out.grade_all(id, &case, department.graded_by(), &self.as_of, diff);
                     match department.cases.entry(case) {
                         Entry::Occupied(mut held) => {
@@ -318,7 +326,7 @@ impl Grader {
                         }
                     }
                 }
-                Err(sla) => {
+                HeldChange::Sla(sla) => {
                     if sla_changed.last().map(|(d, _)| *d) != Some(id) {
                         sla_changed.push((id, department.graded_by().to_vec()));
                     }
@@ -349,6 +357,18 @@ impl Grader {
         let Emitter {
             mut rows, deltas, ..
         } = out;
+        self.count(deltas, time, &mut rows);
+        rows
+    }
+
+    /// Applies the changes of `open_case_sla` counts, `deltas`, as retractions of the old rows
+    /// and insertions of the new ones into `rows`, at `time`.
+    fn count(
+        &mut self,
+        deltas: HashMap<(i64, u32, SlaStatus), i64>,
+        time: Epoch,
+        rows: &mut Vec<(Graded, Epoch, isize)>,
+    ) {
         for (key, delta) in deltas {
             if delta == 0 {
                 continue;
@@ -372,7 +392,6 @@ impl Grader {
                 self.counts.remove(&key);
             }
         }
-        rows
     }
 }
 
