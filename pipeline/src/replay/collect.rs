@@ -118,7 +118,7 @@ impl<T: Ord + Hash> Changes<T> {
     /// Sorts the changes held by row (a worker does it before handing them over, so that
     /// [`merge_changes`] merges sorted runs).
     pub(super) fn consolidate(&mut self) {
-        self.sorted.extend(sorted(&mut self.live));
+        self.sorted.extend(self.live.drain());
         consolidate(&mut self.sorted);
     }
 

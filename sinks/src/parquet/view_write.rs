@@ -72,17 +72,23 @@ fn threads() -> usize {
 /// dropped unfinished removes its temporary file.
 pub struct ViewFileWriter<R: ViewRows + Send + 'static> {
     path: PathBuf,
-    writer: Option<RowGroupWriter<R>>,
-    /// The round being encoded; it hands the writer back.
-    encoding: Option<Encoding<R>>,
+    /// `None` once finished.
+    writer: Option<Writer<R>>,
     pending: Vec<R>,
+    /// Rows of a round: pending rows are encoded once they are this many.
     round_rows: usize,
     /// Whether the file replaced the view file.
     committed: bool,
 }
 
-/// A round of rows being encoded on a background thread.
-type Encoding<R> = thread::JoinHandle<Result<RowGroupWriter<R>, SinkError>>;
+/// The row-group writer: ready, or encoding a round on a background thread that hands it back.
+enum Writer<R> {
+    Idle(Box<RowGroupWriter<R>>),
+    Encoding(thread::JoinHandle<Result<RowGroupWriter<R>, SinkError>>),
+}
+
+/// The most rows a writer reserves room for at once (a round may hold more on many cores).
+const MOST_RESERVED_ROWS: usize = 1 << 20;
 
 impl<R: ViewRows + Send + 'static> ViewFileWriter<R> {
     /// Starts `dir/<view>.parquet` (written beside it, under its temporary name); `as_of` as in
@@ -92,12 +98,11 @@ impl<R: ViewRows + Send + 'static> ViewFileWriter<R> {
         let tmp = atomic::temp_path(&path);
         let file = File::create(&tmp).map_err(SinkError::io(&tmp))?;
         let writer = RowGroupWriter::new(file, view_properties::<R>(as_of)?, threads())?;
-        let round_rows = writer.round_rows().min(1 << 20);
+        let round_rows = writer.round_rows();
         Ok(ViewFileWriter {
             path,
-            pending: Vec::with_capacity(round_rows),
-            writer: Some(writer),
-            encoding: None,
+            pending: Vec::with_capacity(round_rows.min(MOST_RESERVED_ROWS)),
+            writer: Some(Writer::Idle(Box::new(writer))),
             round_rows,
             committed: false,
         })
@@ -108,11 +113,12 @@ impl<R: ViewRows + Send + 'static> ViewFileWriter<R> {
         self.pending.push(row);
         if self.pending.len() >= self.round_rows {
             let mut writer = self.idle_writer()?;
-            let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(self.round_rows));
-            self.encoding = Some(thread::spawn(move || {
+            let room = Vec::with_capacity(self.round_rows.min(MOST_RESERVED_ROWS));
+            let rows = std::mem::replace(&mut self.pending, room);
+            self.writer = Some(Writer::Encoding(thread::spawn(move || {
                 writer.write(&rows)?;
                 Ok(writer)
-            }));
+            })));
         }
         Ok(())
     }
@@ -128,19 +134,18 @@ impl<R: ViewRows + Send + 'static> ViewFileWriter<R> {
 
     /// The row-group writer, once the round being encoded (if any) is written.
     fn idle_writer(&mut self) -> Result<RowGroupWriter<R>, SinkError> {
-        if let Some(encoding) = self.encoding.take() {
-            let writer = encoding
+        match self.writer.take().expect("unfinished writer") {
+            Writer::Idle(writer) => Ok(*writer),
+            Writer::Encoding(encoding) => encoding
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            self.writer = Some(writer);
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
         }
-        Ok(self.writer.take().expect("unfinished writer"))
     }
 }
 
 impl<R: ViewRows + Send + 'static> Drop for ViewFileWriter<R> {
     fn drop(&mut self) {
-        if let Some(encoding) = self.encoding.take() {
+        if let Some(Writer::Encoding(encoding)) = self.writer.take() {
             let _ = encoding.join();
         }
         if !self.committed {
