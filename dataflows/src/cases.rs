@@ -337,12 +337,14 @@ fn is_open(facts: &[(&CaseFact, isize)]) -> bool {
         .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.estado != "CERRADO"))
 }
 
-/// Builds the case views; `as_of` holds the one instant open cases are graded at. A closed
-/// case (or the events of a case never created) whose latest event is earlier than
-/// `W(e) - entities` leaves the state; open cases stay until they close.
+/// Builds the case views; `as_of` holds the one instant open cases are graded at, and `end`
+/// the end of a bounded input ([`grade_open_cases`]). A closed case (or the events of a case
+/// never created) whose latest event is earlier than `W(e) - entities` leaves the state; open
+/// cases stay until they close.
 pub fn case_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     as_of: VecCollection<'s, Epoch, i64>,
+    end: Option<VecCollection<'s, Epoch, ()>>,
     maxima: Maxima<'s>,
     retention: Retention,
 ) -> CaseViews<'s> {
@@ -451,7 +453,7 @@ pub fn case_views<'s>(
         retention.late_after,
     )
     .map(|(dependencia_id, (_, _, sla))| (dependencia_id, sla));
-    let graded = grade_open_cases(open, slas, as_of);
+    let graded = grade_open_cases(open, slas, as_of, end);
 
     CaseViews {
         backlog,

@@ -26,16 +26,18 @@ pub struct Routing {
 
 /// The views' changes of `records` routed as `routing` says, and the records' epoch maxima
 /// (to [`crate::watermark::observe`] once the driver has probed the changes). `as_of` grades
-/// open cases (`None`: the greatest event time); `retention` and `sla` as in [`build_views`].
+/// open cases (`None`: the greatest event time); `end`, `retention` and `sla` as in
+/// [`build_views`].
 pub fn routed_views<'s>(
     records: VecCollection<'s, Epoch, Ingested>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,
+    end: Option<VecCollection<'s, Epoch, ()>>,
     retention: &Retention,
     sla: DeliverySla,
     routing: Routing,
 ) -> (StreamVec<'s, Epoch, (ViewRow, Epoch, isize)>, Maxima<'s>) {
     let maxima = epoch_maxima(&records);
-    let views = build_views(records, as_of, maxima.clone(), retention, sla);
+    let views = build_views(records, as_of, end, maxima.clone(), retention, sla);
     let changes = route_changes(views, routing.workers, routing.processes, routing.collect);
     (changes, maxima)
 }

@@ -15,6 +15,12 @@
 //!
 //! `open_case_sla` is counted here too, from the graded rows the operator emits, so the
 //! department's re-graded cases are not counted again downstream.
+//!
+//! A bounded run (a replay) needs only the final `open_cases`: given the end of its input, the
+//! operator withholds the graded rows (still counting them every epoch) and emits each open
+//! case once, graded, in the epoch that marks the end. Every SLA change re-grades its
+//! department's open cases, so a replay that emitted them every epoch would ship a number of
+//! rows that grows with epochs × open cases (30M of a 10M-record replay's 48M view changes).
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -48,6 +54,14 @@ pub struct OpenCaseFacts {
     pub prioridad: Option<String>,
     /// When the case was created.
     pub fecha_creacion: Micros,
+}
+
+/// A change of what the cases are graded at, as the operator reads it: an `as_of` value, or
+/// the end of a bounded input.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum Clock {
+    AsOf(Micros),
+    End,
 }
 
 /// A change to one department, as the operator reads it.
@@ -164,6 +178,8 @@ impl Department {
 /// One epoch's grading output, and its changes to the counts.
 struct Emitter<'a> {
     priorities: &'a [Option<String>],
+    /// Whether graded cases become rows (they are always counted).
+    keep_rows: bool,
     rows: Vec<(Graded, Epoch, isize)>,
     deltas: HashMap<(i64, u32, SlaStatus), i64>,
     time: Epoch,
@@ -199,6 +215,9 @@ impl Emitter<'_> {
             .deltas
             .entry((department, case.prioridad, status))
             .or_default() += diff as i64;
+        if !self.keep_rows {
+            return;
+        }
         let row = OpenCase {
             dependencia_id: department,
             prioridad: self.priorities[case.prioridad as usize].clone(),
@@ -228,11 +247,12 @@ impl Emitter<'_> {
 }
 
 /// An epoch not yet complete: the capability to emit at it, its department and `as_of`
-/// changes.
+/// changes, and whether it marks the end of the input.
 struct PendingEpoch {
     capability: Capability<Epoch>,
     changes: Vec<((i64, DepartmentChange), isize)>,
     as_of: Vec<(Micros, isize)>,
+    ends: bool,
 }
 
 /// Epoch `time`'s entry in `pending`, created (holding a capability for it) on first use.
@@ -245,13 +265,25 @@ fn pending_at<'p>(
         capability: capability.delayed(&time, 0),
         changes: Vec::new(),
         as_of: Vec::new(),
+        ends: false,
     })
+}
+
+/// When a grader emits its graded cases as rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Rows {
+    /// Every epoch (a live run).
+    #[default]
+    EveryEpoch,
+    /// Once, when the input ends (a bounded run), and every epoch after that.
+    AtEnd { ended: bool },
 }
 
 /// One worker's departments, the priority names its cases use, the `as_of` values and the
 /// open-case counts it has emitted.
 #[derive(Default)]
 struct Grader {
+    rows: Rows,
     departments: HashMap<i64, Department>,
     priorities: Vec<Option<String>>,
     priority_ids: HashMap<Option<String>, u32>,
@@ -279,12 +311,14 @@ impl Grader {
         }
     }
 
-    /// Applies one complete epoch and returns what it changes, at `time`.
+    /// Applies one complete epoch and returns what it changes, at `time`; `ends`: the input
+    /// ends at this epoch.
     fn epoch(
         &mut self,
         time: Epoch,
         mut changes: Vec<((i64, DepartmentChange), isize)>,
         as_of_changes: Vec<(Micros, isize)>,
+        ends: bool,
     ) -> Vec<(Graded, Epoch, isize)> {
         consolidate(&mut changes);
         let held: Vec<(i64, HeldChange, isize)> = changes
@@ -302,6 +336,7 @@ impl Grader {
 
         let mut out = Emitter {
             priorities: &self.priorities,
+            keep_rows: self.rows != Rows::AtEnd { ended: false },
             rows: Vec::new(),
             deltas: HashMap::new(),
             time,
@@ -358,7 +393,29 @@ impl Grader {
             mut rows, deltas, ..
         } = out;
         self.count(deltas, time, &mut rows);
+        if ends && self.rows == (Rows::AtEnd { ended: false }) {
+            self.rows = Rows::AtEnd { ended: true };
+            rows.extend(self.every_case(time));
+        }
         rows
+    }
+
+    /// Every held case graded at the present SLA values and `as_of`, as rows at `time` (the
+    /// counts already hold them).
+    fn every_case(&self, time: Epoch) -> Vec<(Graded, Epoch, isize)> {
+        let mut out = Emitter {
+            priorities: &self.priorities,
+            keep_rows: true,
+            rows: Vec::new(),
+            deltas: HashMap::new(),
+            time,
+        };
+        for (&id, department) in &self.departments {
+            for (case, &n) in &department.cases {
+                out.grade_all(id, case, department.graded_by(), &self.as_of, n);
+            }
+        }
+        out.rows
     }
 
     /// Applies the changes of `open_case_sla` counts, `deltas`, as retractions of the old rows
@@ -426,11 +483,24 @@ fn regrade(
 /// Grades every open case (keyed by department) by its department's SLA values (the
 /// default if it has none) at every `as_of` value (one value in practice; any collection is
 /// handled), and counts the graded cases per department, priority and status.
+///
+/// `end`, for a bounded input: the graded cases are emitted once, in the first epoch where
+/// `end` holds a record (any worker's), and as changes after it; before it, `cases` stays
+/// empty while `counts` is complete at every epoch. `None`: cases are emitted every epoch.
 pub fn grade_open_cases<'s>(
     cases: VecCollection<'s, Epoch, (i64, OpenCaseFacts)>,
     slas: VecCollection<'s, Epoch, (i64, MicroHours)>,
     as_of: VecCollection<'s, Epoch, Micros>,
+    end: Option<VecCollection<'s, Epoch, ()>>,
 ) -> GradedCases<'s> {
+    let mode = match end {
+        Some(_) => Rows::AtEnd { ended: false },
+        None => Rows::EveryEpoch,
+    };
+    let mut clock = as_of.map(Clock::AsOf);
+    if let Some(end) = end {
+        clock = clock.concat(end.map(|()| Clock::End));
+    }
     let changes = cases
         .map(|(department, case)| (department, DepartmentChange::Case(case)))
         .concat(slas.map(|(department, sla)| (department, DepartmentChange::Sla(sla))));
@@ -439,33 +509,39 @@ pub fn grade_open_cases<'s>(
     let graded = changes
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(Graded, Epoch, isize)>>, _, _, _, _>(
-            as_of.inner.broadcast(),
+            clock.inner.broadcast(),
             by_department,
             Pipeline,
             "GradeOpenCases",
             |_capability, _info| {
                 let mut pending: BTreeMap<Epoch, PendingEpoch> = BTreeMap::new();
-                let mut grader = Grader::default();
-                move |(changes_in, changes_frontier), (as_of_in, as_of_frontier), output| {
+                let mut grader = Grader {
+                    rows: mode,
+                    ..Grader::default()
+                };
+                move |(changes_in, changes_frontier), (clock_in, clock_frontier), output| {
                     changes_in.for_each(|capability, data| {
                         for (change, time, diff) in data.drain(..) {
                             let epoch = pending_at(&mut pending, &capability, time);
                             epoch.changes.push((change, diff));
                         }
                     });
-                    as_of_in.for_each(|capability, data| {
-                        for (instant, time, diff) in data.drain(..) {
+                    clock_in.for_each(|capability, data| {
+                        for (change, time, diff) in data.drain(..) {
                             let epoch = pending_at(&mut pending, &capability, time);
-                            epoch.as_of.push((instant, diff));
+                            match change {
+                                Clock::AsOf(instant) => epoch.as_of.push((instant, diff)),
+                                Clock::End => epoch.ends |= diff > 0,
+                            }
                         }
                     });
                     while let Some(entry) = pending.first_entry() {
                         let time = *entry.key();
-                        if changes_frontier.less_equal(&time) || as_of_frontier.less_equal(&time) {
+                        if changes_frontier.less_equal(&time) || clock_frontier.less_equal(&time) {
                             break;
                         }
                         let epoch = entry.remove();
-                        let mut rows = grader.epoch(time, epoch.changes, epoch.as_of);
+                        let mut rows = grader.epoch(time, epoch.changes, epoch.as_of, epoch.ends);
                         if !rows.is_empty() {
                             output.session(&epoch.capability).give_container(&mut rows);
                         }

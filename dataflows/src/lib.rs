@@ -92,12 +92,15 @@ pub type Epoch = u64;
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 
 /// Builds every view from the ingested records. `as_of` is the instant open cases are graded
-/// at; when `None`, it is the greatest event time of the deduplicated events. `maxima` (of
+/// at; when `None`, it is the greatest event time of the deduplicated events. `end` marks the
+/// end of a bounded input (a replay): `open_cases` is then emitted once, when a record
+/// appears in it, not every epoch ([`grading::grade_open_cases`]). `maxima` (of
 /// [`watermark::epoch_maxima`] over `input`) gives the watermark, against which state
 /// expires as `retention` says; `sla` grades `notification_latency`.
 pub fn build_views<'s>(
     input: VecCollection<'s, Epoch, Ingested>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,
+    end: Option<VecCollection<'s, Epoch, ()>>,
     maxima: Maxima<'s>,
     retention: &Retention,
     sla: DeliverySla,
@@ -121,7 +124,13 @@ pub fn build_views<'s>(
         notifications::notification_views(events.clone(), maxima.clone(), *retention, sla);
     let orders = orders::order_views(events.clone(), maxima.clone(), *retention);
     let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), *retention);
-    let cases = cases::case_views(events.clone(), as_of.clone(), maxima.clone(), *retention);
+    let cases = cases::case_views(
+        events.clone(),
+        as_of.clone(),
+        end,
+        maxima.clone(),
+        *retention,
+    );
     let timelines = timelines::timelines(events.clone(), maxima.clone(), *retention);
     let activity = activity::activity_views(events.clone(), maxima.clone(), *retention);
     let watermark = watermark::watermark_rows(maxima).map(ViewRow::Watermark);

@@ -3,7 +3,9 @@
 //! default if it has none) at every present `as_of` value, and its counts equal those rows
 //! counted per department, priority and status; for random cases whose step points lie
 //! around the `as_of` values, SLA values coming and going, and `as_of` moving forward,
-//! backward, vanishing and holding two values.
+//! backward, vanishing and holding two values. Given the end of a bounded input, the
+//! operator emits no graded case before it, counts the same at every epoch, and emits the
+//! graded cases once in the epoch that marks the end.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -107,26 +109,35 @@ type Output = (
     Vec<(OpenCaseSla, Epoch, isize)>,
 );
 
-/// Runs the operator over `steps` (step `e` is epoch `e`) and returns its output changes.
-fn run(cases: Vec<PoolCase>, slas: Vec<PoolSla>, steps: Vec<Step>, workers: usize) -> Output {
+/// Runs the operator over `steps` (step `e` is epoch `e`) and returns its output changes;
+/// `bounded`: the input's end is marked at epoch `steps.len()`.
+fn run(
+    cases: Vec<PoolCase>,
+    slas: Vec<PoolSla>,
+    steps: Vec<Step>,
+    workers: usize,
+    bounded: bool,
+) -> Output {
     let out = Arc::new(Mutex::new((Vec::new(), Vec::new())));
     let sink = Arc::clone(&out);
     let (cases, slas, steps) = (Arc::new(cases), Arc::new(slas), Arc::new(steps));
     timely::execute(timely::Config::process(workers), move |worker| {
         let (rows, counts) = (Arc::clone(&sink), Arc::clone(&sink));
-        let (mut case_input, mut sla_input, mut as_of) = worker.dataflow::<Epoch, _, _>(|scope| {
+        let dataflow = worker.dataflow::<Epoch, _, _>(|scope| {
             let (case_input, open) = scope.new_collection();
             let (sla_input, sla) = scope.new_collection();
             let (as_of_input, as_of) = scope.new_collection();
-            let graded = grade_open_cases(open, sla, as_of);
+            let (end_input, end) = scope.new_collection::<(), isize>();
+            let graded = grade_open_cases(open, sla, as_of, bounded.then_some(end));
             graded
                 .cases
                 .inspect(move |change| rows.lock().unwrap().0.push(change.clone()));
             graded
                 .counts
                 .inspect(move |change| counts.lock().unwrap().1.push(change.clone()));
-            (case_input, sla_input, as_of_input)
+            (case_input, sla_input, as_of_input, end_input)
         });
+        let (mut case_input, mut sla_input, mut as_of, mut end) = dataflow;
         let mut held: Vec<i64> = Vec::new();
         for (epoch, (case_changes, sla_changes, values)) in steps.iter().enumerate() {
             if worker.index() == 0 {
@@ -147,7 +158,10 @@ fn run(cases: Vec<PoolCase>, slas: Vec<PoolSla>, steps: Vec<Step>, workers: usiz
             case_input.advance_to(epoch as Epoch + 1);
             sla_input.advance_to(epoch as Epoch + 1);
             as_of.advance_to(epoch as Epoch + 1);
+            end.advance_to(epoch as Epoch + 1);
         }
+        // Every worker marks the end: one mark or several mean the same.
+        end.insert(());
     })
     .unwrap();
     let changes = std::mem::take(&mut *out.lock().unwrap());
@@ -238,12 +252,31 @@ proptest! {
         }),
         workers in 1usize..3,
     ) {
-        let (rows, counts) = run(cases.clone(), slas.clone(), steps.clone(), workers);
+        let (rows, counts) = run(cases.clone(), slas.clone(), steps.clone(), workers, false);
         for (epoch, (want_rows, want_counts)) in
             expected(&cases, &slas, &steps).into_iter().enumerate()
         {
             prop_assert_eq!(at(&rows, epoch), want_rows, "cases, epoch {}", epoch);
             prop_assert_eq!(at(&counts, epoch), want_counts, "counts, epoch {}", epoch);
         }
+    }
+
+    #[test]
+    fn a_bounded_input_gets_its_graded_cases_once_at_its_end(
+        ((cases, slas), steps) in pools().prop_flat_map(|(c, s)| {
+            let steps = steps(&c, &s);
+            (Just((c, s)), steps)
+        }),
+        workers in 1usize..3,
+    ) {
+        let (rows, counts) = run(cases.clone(), slas.clone(), steps.clone(), workers, true);
+        let expected = expected(&cases, &slas, &steps);
+        for (epoch, (_, want_counts)) in expected.iter().enumerate() {
+            prop_assert_eq!(at(&rows, epoch), vec![], "cases, epoch {}", epoch);
+            prop_assert_eq!(&at(&counts, epoch), want_counts, "counts, epoch {}", epoch);
+        }
+        let (want_rows, want_counts) = expected.last().expect("at least one step");
+        prop_assert_eq!(&at(&rows, steps.len()), want_rows, "cases at the end");
+        prop_assert_eq!(&at(&counts, steps.len()), want_counts, "counts at the end");
     }
 }

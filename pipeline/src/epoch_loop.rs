@@ -110,6 +110,7 @@ pub fn run_live(
                 let (changes, maxima) = routed_views(
                     records,
                     wall_clock.then_some(as_of),
+                    None,
                     &config.retention,
                     config.sla,
                     routing,

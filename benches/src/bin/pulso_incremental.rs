@@ -127,6 +127,7 @@ fn drive(
             let (probe, _) = build_views(
                 records,
                 None,
+                None,
                 maxima.clone(),
                 &retention,
                 Default::default(),

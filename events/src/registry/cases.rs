@@ -154,7 +154,6 @@ impl View for OpenCaseSla {
 impl View for OpenCase {
     const NAME: &'static str = "open_cases";
     const SERVED: bool = false;
-    const CHURNS: bool = true;
     const DESCRIPTION: &'static str = "One open case of `/v1/open_cases`.";
     /// `(status, due_at, caso_id)`: most overdue first per status.
     type ServeKey = (SlaStatus, Micros, i64);

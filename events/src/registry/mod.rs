@@ -111,11 +111,6 @@ pub trait View: Member + Clone + Ord + Debug + Send + Sync + 'static {
     /// Whether its rows expire under retention ([`View::expiry`] is `Some`); such views have
     /// a history (`history/<view>/`).
     const EXPIRES: bool = false;
-    /// Whether its rows are re-emitted far more often than there are rows, each change
-    /// replacing a row by another (`open_cases`: every open case of a department is re-graded
-    /// when its SLA or `as_of` moves). A replay keeps such a view's rows in memory in larger
-    /// room, so that the re-emissions cancel there instead of going through its spill file.
-    const CHURNS: bool = false;
     /// One line describing a row, for the API's documentation.
     const DESCRIPTION: &'static str;
     /// The key of a row in the serving store (its order is the API's page order).

@@ -7,7 +7,6 @@ use std::hash::Hash;
 use hashbrown::hash_map::{Entry, HashMap};
 
 use differential_dataflow::consolidation::consolidate;
-use pulso_events::registry::View;
 use pulso_events::time::Micros;
 use pulso_events::views::*;
 use pulso_events::{Rejection, SourceRecord};
@@ -20,8 +19,8 @@ use crate::error::DataflowError;
 
 /// Changes of one kind that a worker collected, summed per row as they come (a row whose
 /// changes cancel leaves the table): the table holds the rows present, not the churn that led
-/// to them, so a view whose rows are re-emitted at every epoch (`open_cases` re-graded at each
-/// SLA change) stays in memory as long as its rows fit. Once the table holds more than half of
+/// to them, so a view whose rows are re-emitted at every epoch (a window's count) stays in
+/// memory as long as its rows fit. Once the table holds more than half of
 /// a buffer's greatest room, it is sorted and written out to the worker's spill file (see
 /// [`ViewSpill`]): a worker holds a bounded table per view.
 pub(super) struct Changes<T> {
@@ -47,13 +46,6 @@ impl<T> Default for Changes<T> {
 /// lets churn cancel in memory.
 const MOST_BYTES: usize = 8 << 20;
 
-/// [`MOST_BYTES`] for a view that churns ([`View::CHURNS`]), whose rows are held in up to
-/// four times the room of a spilled run. At 10M generated records `open_cases` is re-graded
-/// ~30M times (department SLA changes) over ~98k rows per worker: with 2 MB nearly every
-/// change was spilled and merged back (benches/RESULTS.md, session 18), and with 8 MB (32k
-/// rows) still most of them; 32 MB holds them all (session 20).
-const CHURNING_MOST_BYTES: usize = 32 << 20;
-
 /// The room of a buffer of changes: at most `most` changes (when its rows are more than half
 /// of `most`, they are written out).
 #[derive(Clone, Copy, Debug)]
@@ -65,14 +57,6 @@ impl Room {
     /// The room of a table of `T` changes when the spill writes runs of `rows` changes.
     fn of<T>(rows: usize) -> Room {
         Room::within::<T>(MOST_BYTES, rows)
-    }
-
-    /// The room of view `V`'s table (see [`View::CHURNS`]).
-    fn of_view<V: View>(rows: usize) -> Room {
-        match V::CHURNS {
-            true => Room::within::<V>(CHURNING_MOST_BYTES, rows.saturating_mul(4)),
-            false => Room::of::<V>(rows),
-        }
     }
 
     /// At most `bytes` of changes, and at most `changes` of them.
@@ -181,7 +165,7 @@ macro_rules! view_changes {
                 let (rows, spill) = (self.rows, &mut self.spill);
                 match row {
                     $(ViewRow::$variant(row) => {
-                        let room = Room::of_view::<$ty>(rows);
+                        let room = Room::of::<$ty>(rows);
                         self.$field.push_with(row, diff, room, |changes, runs| {
                             spill.write(changes, runs)
                         })
@@ -378,46 +362,6 @@ mod tests {
         let first = run(&[(1, 1), (2, 1)]);
         let second = run(&[(2, 1), (3, 1)]);
         assert_eq!(rows(vec![first, second]), Err(2));
-    }
-
-    fn open_case(caso_id: i64, due_at: Micros) -> ViewRow {
-        ViewRow::OpenCase(OpenCase {
-            dependencia_id: 1,
-            prioridad: None,
-            status: SlaStatus::OnTrack,
-            due_at,
-            caso_id,
-            numero_caso: format!("CRV-2024-{caso_id:08}"),
-        })
-    }
-
-    #[test]
-    fn a_churning_view_cancels_its_re_emissions_in_memory() {
-        // Runs of 4 changes: a view's table spills past 2 rows, a churning view's past 8.
-        let spill = SpillConfig { dir: None, rows: 4 };
-        let mut worker = ViewChanges::new(&spill);
-        for due_at in 0..100 {
-            for caso_id in 0..6 {
-                if due_at > 0 {
-                    worker.push(open_case(caso_id, due_at - 1), -1);
-                }
-                worker.push(open_case(caso_id, due_at), 1);
-            }
-        }
-        assert!(
-            worker.spill.file().is_none(),
-            "6 open cases re-graded 100 times"
-        );
-        for department in 0..3 {
-            worker.push(backlog(department, 1), 1);
-        }
-        assert!(worker.spill.file().is_some(), "3 backlog rows");
-        worker.consolidate();
-        let (views, _) = into_views(vec![worker]).expect("rows present once");
-        let rows: Vec<ViewRow> = views.into_rows().collect();
-        let mut expected: Vec<ViewRow> = (0..3).map(|d| backlog(d, 1)).collect();
-        expected.extend((0..6).map(|caso_id| open_case(caso_id, 99)));
-        assert_eq!(rows, expected);
     }
 
     #[test]

@@ -174,17 +174,20 @@ where
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
         let collected = Rc::new(RefCell::new(Collected::new(spill.clone())));
-        let (mut input, mut as_of_input, mut rejected_input, probe, watermark) = worker
-            .dataflow::<Epoch, _, _>(|scope| {
+        let (mut input, mut as_of_input, mut end_input, mut rejected_input, probe, watermark) =
+            worker.dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
                 let (as_of_input, as_of) = scope.new_collection();
                 let as_of = fixed_as_of.map(|_| as_of);
+                // The input is bounded: churning views are emitted once, at its end.
+                let (end_input, end) = scope.new_collection();
                 let routing = Routing {
                     workers,
                     processes,
                     collect: Collect::Leader,
                 };
-                let (changes, maxima) = routed_views(records, as_of, &retention, sla, routing);
+                let (changes, maxima) =
+                    routed_views(records, as_of, Some(end), &retention, sla, routing);
                 let (probe, changes) = changes.probe();
                 let watermark = observe(maxima, &probe);
                 let into = Rc::clone(&collected);
@@ -204,7 +207,14 @@ where
                 rejected.sink(Pipeline, "CollectRejected", move |(input, _)| {
                     input.for_each(|_, data| into.borrow_mut().rejected.append(data))
                 });
-                (input, as_of_input, rejected_input, probe, watermark)
+                (
+                    input,
+                    as_of_input,
+                    end_input,
+                    rejected_input,
+                    probe,
+                    watermark,
+                )
             });
         if let (Some(t), 0) = (fixed_as_of, index) {
             as_of_input.insert(t);
@@ -239,9 +249,16 @@ where
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
+            end_input.advance_to(epoch as Epoch + 1);
+            end_input.flush();
             rejected_input.advance_to(epoch as Epoch + 1);
             worker.step_while(|| probe.less_than(input.time()));
         }
+        // The end of the input is an epoch of its own, after the last batch.
+        if index == 0 {
+            end_input.insert(());
+        }
+        end_input.close();
         input.close();
         drop(rejected_input);
         while worker.step() {}
