@@ -65,6 +65,26 @@ fn generate_spans_scale_times_factor_over_rate() {
 }
 
 #[test]
+fn generate_refuses_a_folder_that_holds_generated_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let generate = || {
+        Command::new(env!("CARGO_BIN_EXE_pulso"))
+            .args(["generate", "--scale", "2000", "--seed", "2", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(generate().status.success());
+    let orders = dir.path().join("orders.events.jsonl");
+    let before = std::fs::read(&orders).unwrap();
+    let again = generate();
+    assert!(!again.status.success(), "a second run into the same folder");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("already holds"), "{stderr}");
+    assert_eq!(std::fs::read(&orders).unwrap(), before, "nothing appended");
+}
+
+#[test]
 fn run_grades_against_the_scaled_clock() {
     let out = tempfile::tempdir().unwrap();
     let started = now_micros();

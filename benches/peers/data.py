@@ -28,6 +28,11 @@ def dataset(pulso, work, size, seed=1, log=print):
             return json.load(fh)
     os.makedirs(full, exist_ok=True)
     os.makedirs(subset, exist_ok=True)
+    # No meta.json: whatever the folder holds is from an unfinished run (`pulso generate`
+    # refuses a folder that holds topic files rather than append to them).
+    for f in os.listdir(full):
+        if f.endswith(".jsonl"):
+            os.remove(os.path.join(full, f))
     log(f"generating {size} records (seed {seed}) into {full}")
     subprocess.run([pulso, "generate", "--out", full, "--seed", str(seed), "--scale", str(size)],
                    check=True, stdout=subprocess.DEVNULL)

@@ -4,16 +4,18 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_connectors::jsonl;
+use pulso_events::Topic;
 use pulso_pipeline::generator::check_pace;
 
 /// Flags of `pulso generate`.
 #[derive(Debug, Args)]
 pub(crate) struct GenerateArgs {
-    /// Folder to write `<topic>.jsonl` files into (created if missing).
+    /// Folder to write `<topic>.jsonl` files into (created if missing; refused if it already
+    /// holds one).
     #[arg(long)]
     pub out: PathBuf,
     /// Random seed: the same seed gives the same bytes.
@@ -43,6 +45,20 @@ pub(crate) fn run(args: &GenerateArgs) -> Result<()> {
     };
     if let Some(factor) = args.time_scale {
         config = config.time_scaled(factor, args.rate);
+    }
+    // The files are appended to: a second run into the same folder would double its records.
+    let taken: Vec<String> = Topic::ALL
+        .iter()
+        .map(|&topic| jsonl::topic_path(&args.out, topic))
+        .filter(|path| path.exists())
+        .map(|path| path.display().to_string())
+        .collect();
+    if !taken.is_empty() {
+        bail!(
+            "{} already holds generated topic files ({}): remove them or choose another --out",
+            args.out.display(),
+            taken.join(", ")
+        );
     }
     let records = generate(&config);
     let count = records.len();
