@@ -55,6 +55,14 @@ fn pools() -> impl Strategy<Value = (Vec<PoolCase>, Vec<PoolSla>)> {
     (cases, slas)
 }
 
+/// Pools and epochs over them.
+fn pools_and_steps() -> impl Strategy<Value = ((Vec<PoolCase>, Vec<PoolSla>), Vec<Step>)> {
+    pools().prop_flat_map(|(c, s)| {
+        let steps = steps(&c, &s);
+        (Just((c, s)), steps)
+    })
+}
+
 /// Epochs over the pools; some `as_of` values sit exactly on, or one microsecond around, a
 /// case's AT_RISK point or `due_at` under one of the SLA values.
 fn steps(cases: &[PoolCase], slas: &[PoolSla]) -> impl Strategy<Value = Vec<Step>> {
@@ -246,10 +254,7 @@ proptest! {
 
     #[test]
     fn grading_matches_plain_grading_after_every_epoch(
-        ((cases, slas), steps) in pools().prop_flat_map(|(c, s)| {
-            let steps = steps(&c, &s);
-            (Just((c, s)), steps)
-        }),
+        ((cases, slas), steps) in pools_and_steps(),
         workers in 1usize..3,
     ) {
         let (rows, counts) = run(cases.clone(), slas.clone(), steps.clone(), workers, false);
@@ -263,10 +268,7 @@ proptest! {
 
     #[test]
     fn a_bounded_input_gets_its_graded_cases_once_at_its_end(
-        ((cases, slas), steps) in pools().prop_flat_map(|(c, s)| {
-            let steps = steps(&c, &s);
-            (Just((c, s)), steps)
-        }),
+        ((cases, slas), steps) in pools_and_steps(),
         workers in 1usize..3,
     ) {
         let (rows, counts) = run(cases.clone(), slas.clone(), steps.clone(), workers, true);
