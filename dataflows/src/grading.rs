@@ -269,21 +269,12 @@ fn pending_at<'p>(
     })
 }
 
-/// When a grader emits its graded cases as rows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Rows {
-    /// Every epoch (a live run).
-    #[default]
-    EveryEpoch,
-    /// Once, when the input ends (a bounded run), and every epoch after that.
-    AtEnd { ended: bool },
-}
-
 /// One worker's departments, the priority names its cases use, the `as_of` values and the
 /// open-case counts it has emitted.
 #[derive(Default)]
 struct Grader {
-    rows: Rows,
+    /// Graded cases are counted but not emitted as rows, until the end of a bounded input.
+    withholding_rows: bool,
     departments: HashMap<i64, Department>,
     priorities: Vec<Option<String>>,
     priority_ids: HashMap<Option<String>, u32>,
@@ -336,7 +327,7 @@ impl Grader {
 
         let mut out = Emitter {
             priorities: &self.priorities,
-            keep_rows: self.rows != Rows::AtEnd { ended: false },
+            keep_rows: !self.withholding_rows,
             rows: Vec::new(),
             deltas: HashMap::new(),
             time,
@@ -393,8 +384,8 @@ impl Grader {
             mut rows, deltas, ..
         } = out;
         self.count(deltas, time, &mut rows);
-        if ends && self.rows == (Rows::AtEnd { ended: false }) {
-            self.rows = Rows::AtEnd { ended: true };
+        if ends && self.withholding_rows {
+            self.withholding_rows = false;
             rows.extend(self.every_case(time));
         }
         rows
@@ -493,10 +484,7 @@ pub fn grade_open_cases<'s>(
     as_of: VecCollection<'s, Epoch, Micros>,
     end: Option<VecCollection<'s, Epoch, ()>>,
 ) -> GradedCases<'s> {
-    let mode = match end {
-        Some(_) => Rows::AtEnd { ended: false },
-        None => Rows::EveryEpoch,
-    };
+    let bounded = end.is_some();
     let mut clock = as_of.map(Clock::AsOf);
     if let Some(end) = end {
         clock = clock.concat(end.map(|()| Clock::End));
@@ -516,7 +504,7 @@ pub fn grade_open_cases<'s>(
             |_capability, _info| {
                 let mut pending: BTreeMap<Epoch, PendingEpoch> = BTreeMap::new();
                 let mut grader = Grader {
-                    rows: mode,
+                    withholding_rows: bounded,
                     ..Grader::default()
                 };
                 move |(changes_in, changes_frontier), (clock_in, clock_frontier), output| {
