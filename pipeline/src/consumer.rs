@@ -129,7 +129,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             continue;
         };
         match event {
-            EngineEvent::Change(_, row, diff) => pending.push((row, diff)),
+            EngineEvent::Changes(changes) => pending.extend(changes),
             EngineEvent::Rejected(record, rejection) => {
                 if let Some(KafkaOutputs {
                     dead_letters: dlq, ..

@@ -63,8 +63,9 @@ pub struct LiveConfig {
 /// What the live loop tells its consumer.
 #[derive(Debug)]
 pub enum EngineEvent {
-    /// One view change of the epoch being closed.
-    Change(Epoch, ViewRow, isize),
+    /// View changes of the epoch being closed: one batch of the dataflow's output, sent as
+    /// one message (a message per change cost each worker a wake-up of the consumer).
+    Changes(Vec<(ViewRow, isize)>),
     /// A rejected record (for the dead-letter topic and `rejected.jsonl`).
     Rejected(SourceRecord, Rejection),
     /// Every change of `epoch` has been sent; `records` were read in it (all workers).
@@ -116,9 +117,15 @@ pub fn run_live(
                     routing,
                 );
                 let (probe, _) = changes
-                    .inspect(move |(row, time, diff)| {
-                        seen.fetch_max(*time, Ordering::Relaxed);
-                        let _ = output.send(EngineEvent::Change(*time, row.clone(), *diff));
+                    .inspect_core(move |event| {
+                        let Ok((_, batch)) = event else {
+                            return;
+                        };
+                        if let Some(latest) = batch.iter().map(|(_, time, _)| *time).max() {
+                            seen.fetch_max(latest, Ordering::Relaxed);
+                        }
+                        let changes = batch.iter().map(|(row, _, diff)| (row.clone(), *diff));
+                        let _ = output.send(EngineEvent::Changes(changes.collect()));
                     })
                     .probe();
                 let watermark = observe(maxima, &probe);

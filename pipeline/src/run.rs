@@ -123,7 +123,8 @@ pub fn run_live_job(run: LiveRun) -> Result<()> {
         process_id: cluster.process_id,
     };
 
-    let (sender, receiver) = mpsc::sync_channel(100_000);
+    // Batches of view changes and rejected records: about a million changes at most in flight.
+    let (sender, receiver) = mpsc::sync_channel(1_024);
     let consumer_durability = durability.clone();
     let consumer = std::thread::Builder::new()
         .name("pulso-consumer".into())

@@ -3,20 +3,20 @@
 //!
 //! - `latency`: records fed at `--rate` records/s in epochs of `--epoch-records`; for each
 //!   epoch, the time from its due instant (when its last record was due to arrive) to the
-//!   moment every view has absorbed it (the dataflow probe passed the epoch). Late epochs are
+//!   moment the serving store has applied it (what the API then serves). Late epochs are
 //!   not skipped, so a rate the engine cannot sustain shows as growing latency. A first
 //!   warm-up epoch is fed at once; the schedule starts when it is done.
 //! - `update`: the first `--preload` records in epochs of 50k, then `--repeat` epochs of each
 //!   `--batches` size of the records that follow; the time each such epoch takes.
 //!
 //! Records come from a `pulso generate` folder, interleaved like `pulso replay` orders them.
-//! The view changes are applied to an in-memory ordered map per worker (the materialized
-//! views; ordered like the serving store's tables, so no epoch pays for a whole table's rehash).
+//! The view changes go as in `pulso run`: from the workers over a bounded channel to a
+//! consumer thread that applies each closed epoch to the serving store (`ViewStore`).
 //! Prints one JSON object on stdout.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
@@ -27,9 +27,11 @@ use pulso_dataflows::clock::wall_clock_micros;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
+use pulso_events::views::ViewRow;
 use pulso_events::SourceRecord;
 use pulso_pipeline::replay::{shares, Share};
 use pulso_pipeline::ClusterConfig;
+use pulso_queries::ViewStore;
 
 /// jemalloc, as `pulso` itself runs on by default (its figures are the product's: glibc
 /// malloc's free lists and page clearing took a fifth of this binary's time).
@@ -99,10 +101,20 @@ fn interleaved(records: Vec<SourceRecord>) -> Vec<SourceRecord> {
 /// records/s, epoch 0 being a warm-up fed at once and the schedule starting when it is done.
 type Pace = Option<f64>;
 
+/// What the workers tell the consumer thread, as `pulso run`'s workers tell theirs.
+enum Event {
+    /// A batch of view changes.
+    Changes(Vec<(ViewRow, isize)>),
+    /// Every change of epoch `.0` has been sent; `.1` is when the epoch was due or started.
+    Closed(u64, Instant),
+}
+
 /// Runs `epochs` through every view on `workers` threads. Epoch `e` is inserted when due (see
-/// [`Pace`]) and right after epoch `e - 1` is complete; returns for each epoch (the instant it
-/// was due or its insertion started, the instant its views were complete) and the number of
-/// view rows at the end.
+/// [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso run`, the
+/// workers send their view changes, a batch at a time, over a bounded channel to a consumer thread, which applies
+/// each closed epoch at once to the serving store (`ViewStore`, the API's tables). Returns for
+/// each epoch (the instant it was due or its insertion started, the instant the store had
+/// applied it) and the number of view rows at the end.
 fn drive(
     epochs: Vec<Vec<SourceRecord>>,
     workers: usize,
@@ -118,15 +130,28 @@ fn drive(
             .map(Mutex::new)
             .collect(),
     );
-    let marks = Arc::new(Mutex::new(Vec::with_capacity(sizes.len())));
-    let changes = Arc::new(Mutex::new(0u64));
-    let (marks_w, changes_w) = (Arc::clone(&marks), Arc::clone(&changes));
+    // The bound of `pulso run`'s channel (pipeline/src/run.rs).
+    let (sender, events) = mpsc::sync_channel::<Event>(1_024);
+    let consumer = std::thread::spawn(move || {
+        let store = ViewStore::new();
+        let (mut pending, mut marks) = (Vec::new(), Vec::new());
+        for event in events {
+            match event {
+                Event::Changes(changes) => pending.extend(changes),
+                Event::Closed(epoch, started) => {
+                    store.apply_epoch(epoch, std::mem::take(&mut pending));
+                    marks.push((started, Instant::now()));
+                }
+            }
+        }
+        let rows: usize = store.read().row_counts().iter().map(|(_, n)| n).sum();
+        (marks, rows as u64)
+    });
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
         let share = std::mem::take(&mut *shares[index].lock().unwrap());
-        let views: std::rc::Rc<std::cell::RefCell<BTreeMap<_, isize>>> = Default::default();
-        let sink = std::rc::Rc::clone(&views);
         let retention = Retention::default();
+        let changes = sender.clone();
         let (mut input, probe, watermark) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
             let maxima = epoch_maxima(&records);
@@ -138,13 +163,9 @@ fn drive(
                 &retention,
                 Default::default(),
             )
-            .inspect(move |(row, _time, diff)| {
-                let mut v = sink.borrow_mut();
-                let count = v.entry(row.clone()).or_insert(0);
-                *count += *diff;
-                if *count == 0 {
-                    v.remove(row);
-                }
+            .inspect_batch(move |_, batch| {
+                let batch = batch.iter().map(|(row, _, diff)| (row.clone(), *diff));
+                let _ = changes.send(Event::Changes(batch.collect()));
             })
             .probe();
             let watermark = observe(maxima, &probe);
@@ -178,20 +199,19 @@ fn drive(
                 schedule_start = Instant::now();
             }
             if index == 0 {
-                marks_w.lock().unwrap().push((started, Instant::now()));
+                let _ = sender.send(Event::Closed(epoch as u64, started));
             }
         }
         input.close();
         while worker.step() {}
-        *changes_w.lock().unwrap() += views.borrow().len() as u64;
     })
     .map_err(|e| anyhow!("timely: {e}"))?;
     for r in guards.join() {
         r.map_err(|e| anyhow!("worker: {e}"))?;
     }
-    let marks = std::mem::take(&mut *marks.lock().unwrap());
-    let rows = *changes.lock().unwrap();
-    Ok((marks, rows))
+    consumer
+        .join()
+        .map_err(|_| anyhow!("the consumer thread panicked"))
 }
 
 fn percentile(values: &mut [f64], q: f64) -> f64 {
