@@ -133,8 +133,9 @@ def latency_section(res):
         f"{res['seconds']:.0f} s of input per rate, fewer when the records run out). "
         "Latency of an epoch: from the instant its last record was due (rate schedule) to "
         "the instant the views include it — Pulso: `pulso-incremental latency` (the "
-        "dataflows of `pulso run` in-process, every view, changes applied to an in-memory "
-        "map; no HTTP); Pathway: `jobs/pathway_views.py --rate` (Python connector "
+        "dataflows of `pulso run` in-process, every view; as in `pulso run`, the workers "
+        "send their changes a batch at a time to a consumer thread that applies each closed "
+        "epoch to the serving store; no HTTP); Pathway: `jobs/pathway_views.py --rate` (Python connector "
         "commits; the view subscriptions' time-end callbacks). An engine that cannot keep up "
         "falls behind the schedule, so its latency grows with the run. Medians over "
         "repetitions; `achieved` is records / time to finish.", ""]
