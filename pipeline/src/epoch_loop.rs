@@ -121,6 +121,9 @@ pub fn run_live(
                         let Ok((_, batch)) = event else {
                             return;
                         };
+                        if batch.is_empty() {
+                            return;
+                        }
                         if let Some(latest) = batch.iter().map(|(_, time, _)| *time).max() {
                             seen.fetch_max(latest, Ordering::Relaxed);
                         }
