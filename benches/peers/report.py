@@ -135,8 +135,8 @@ def latency_section(res):
         "the instant the views include it — Pulso: `pulso-incremental latency` (the "
         "dataflows of `pulso run` in-process, every view; as in `pulso run`, the workers "
         "send their changes a batch at a time to a consumer thread that applies each closed "
-        "epoch to the serving store; no HTTP); Pathway: `jobs/pathway_views.py --rate` (Python connector "
-        "commits; the view subscriptions' time-end callbacks). An engine that cannot keep up "
+        "epoch to the serving store; no HTTP); Pathway: `jobs/pathway_views.py --rate` "
+        "(Python connector commits; the view subscriptions' time-end callbacks). An engine that cannot keep up "
         "falls behind the schedule, so its latency grows with the run. Medians over "
         "repetitions; `achieved` is records / time to finish.", ""]
     rows = []

@@ -60,6 +60,12 @@ pub struct LiveConfig {
     pub clock: EngineClock,
 }
 
+/// Messages the channel from the live loop to its consumer holds before the workers wait
+/// (the consumer's backpressure): batches of view changes — timely's default 8 KiB buffers
+/// hold 42 of the 192-byte changes, so typically ~43,000 changes in all — and rejected
+/// records.
+pub const EVENTS_IN_FLIGHT: usize = 1_024;
+
 /// What the live loop tells its consumer.
 #[derive(Debug)]
 pub enum EngineEvent {
@@ -68,7 +74,7 @@ pub enum EngineEvent {
     Changes(Vec<(ViewRow, isize)>),
     /// A rejected record (for the dead-letter topic and `rejected.jsonl`).
     Rejected(SourceRecord, Rejection),
-    /// Every change of `epoch` has been sent; `records` were read in it (all workers).
+    /// Every change of `epoch` has been sent (by all workers of the process).
     EpochClosed {
         /// The epoch.
         epoch: Epoch,

@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crate::cluster::ClusterConfig;
-use crate::epoch_loop::{run_live, AsOfMode, LiveConfig};
+use crate::epoch_loop::{run_live, AsOfMode, LiveConfig, EVENTS_IN_FLIGHT};
 use pulso_connectors::kafka::KafkaConfig;
 use pulso_dataflows::clock::EngineClock;
 use pulso_dataflows::retention::Retention;
@@ -123,8 +123,7 @@ pub fn run_live_job(run: LiveRun) -> Result<()> {
         process_id: cluster.process_id,
     };
 
-    // Batches of view changes and rejected records: about a million changes at most in flight.
-    let (sender, receiver) = mpsc::sync_channel(1_024);
+    let (sender, receiver) = mpsc::sync_channel(EVENTS_IN_FLIGHT);
     let consumer_durability = durability.clone();
     let consumer = std::thread::Builder::new()
         .name("pulso-consumer".into())

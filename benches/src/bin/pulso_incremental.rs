@@ -29,6 +29,7 @@ use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
 use pulso_events::views::ViewRow;
 use pulso_events::SourceRecord;
+use pulso_pipeline::epoch_loop::EVENTS_IN_FLIGHT;
 use pulso_pipeline::replay::{shares, Share};
 use pulso_pipeline::ClusterConfig;
 use pulso_queries::ViewStore;
@@ -130,8 +131,7 @@ fn drive(
             .map(Mutex::new)
             .collect(),
     );
-    // The bound of `pulso run`'s channel (pipeline/src/run.rs).
-    let (sender, events) = mpsc::sync_channel::<Event>(1_024);
+    let (sender, events) = mpsc::sync_channel::<Event>(EVENTS_IN_FLIGHT);
     let consumer = std::thread::spawn(move || {
         let store = ViewStore::new();
         let (mut pending, mut marks) = (Vec::new(), Vec::new());
