@@ -9,6 +9,7 @@ use std::process::Command;
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use pulso_dataflows::retention::{Horizon, Retention, WindowHorizons};
+use pulso_events::registry::ViewSelection;
 use pulso_events::time::MICROS_PER_DAY;
 use pulso_events::{Position, SourceRecord};
 use pulso_pipeline::batch::write_parquet;
@@ -86,6 +87,7 @@ fn run(retention: Retention, out: &Path) {
         output.watermark,
         &retention,
         "replay",
+        &ViewSelection::all(),
     )
     .unwrap();
 }

@@ -5,6 +5,7 @@
 
 use differential_dataflow::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewRow;
 use timely::dataflow::StreamVec;
 
@@ -13,8 +14,8 @@ use crate::retention::Retention;
 use crate::watermark::{epoch_maxima, Maxima};
 use crate::{build_views, Epoch, Ingested};
 
-/// Where the view changes of [`routed_views`] go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the view changes of [`routed_views`] go, and which views it builds.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Routing {
     /// Timely workers per process.
     pub workers: usize,
@@ -22,6 +23,8 @@ pub struct Routing {
     pub processes: usize,
     /// Which processes collect the changes.
     pub collect: Collect,
+    /// The views built (a batch pass may build some only; a live run builds all).
+    pub views: ViewSelection,
 }
 
 /// The views' changes of `records` routed as `routing` says, and the records' epoch maxima
@@ -34,10 +37,18 @@ pub fn routed_views<'s>(
     end: Option<VecCollection<'s, Epoch, ()>>,
     retention: &Retention,
     sla: DeliverySla,
-    routing: Routing,
+    routing: &Routing,
 ) -> (StreamVec<'s, Epoch, (ViewRow, Epoch, isize)>, Maxima<'s>) {
     let maxima = epoch_maxima(&records);
-    let views = build_views(records, as_of, end, maxima.clone(), retention, sla);
+    let views = build_views(
+        records,
+        as_of,
+        end,
+        maxima.clone(),
+        retention,
+        sla,
+        &routing.views,
+    );
     let changes = route_changes(views, routing.workers, routing.processes, routing.collect);
     (changes, maxima)
 }

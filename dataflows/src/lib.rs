@@ -73,9 +73,15 @@ pub mod windows;
 pub mod winner_log;
 pub mod winners;
 
-use differential_dataflow::collection::VecCollection;
+use differential_dataflow::collection::{concatenate, VecCollection};
 use pulso_events::delivery_sla::DeliverySla;
-use pulso_events::views::ViewRow;
+use pulso_events::registry::{View, ViewSelection};
+use pulso_events::views::{
+    CaseBacklog, InventoryLevels, NotificationBounces, NotificationFailures, NotificationLatency,
+    NotificationRates, NotificationVariants, OpenCase, OpenCaseSla, OrderCancellations,
+    OrderMetrics, SlaCompliance, TenantActivity, TimelineEntry, TopicHealth, TrackingActivity,
+    ViewRow,
+};
 
 pub use ingest::{ingest, ingest_ref, Ingested};
 pub use pulso_events::retention;
@@ -91,12 +97,15 @@ pub type Epoch = u64;
 /// A deduplicated event, shared (not copied) by every operator that reads it.
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 
-/// Builds every view from the ingested records. `as_of` is the instant open cases are graded
-/// at; when `None`, it is the greatest event time of the deduplicated events. `end` marks the
-/// end of a bounded input (a replay): `open_cases` is then emitted once, when a record
-/// appears in it, not every epoch ([`grading::grade_open_cases`]). `maxima` (of
-/// [`watermark::epoch_maxima`] over `input`) gives the watermark, against which state
-/// expires as `retention` says; `sla` grades `notification_latency`.
+/// Builds the views `views` selects from the ingested records (every view when it selects
+/// all; a domain's operators are built only when one of its views is selected, and
+/// `pipeline_health`, which counts the domains' orphans, needs the notification, order and
+/// case domains). `as_of` is the instant open cases are graded at; when `None`, it is the
+/// greatest event time of the deduplicated events. `end` marks the end of a bounded input (a
+/// replay): `open_cases` is then emitted once, when a record appears in it, not every epoch
+/// ([`grading::grade_open_cases`]). `maxima` (of [`watermark::epoch_maxima`] over `input`)
+/// gives the watermark, against which state expires as `retention` says; `sla` grades
+/// `notification_latency`. The `AsOf` and `Watermark` rows are always given.
 pub fn build_views<'s>(
     input: VecCollection<'s, Epoch, Ingested>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,
@@ -104,6 +113,7 @@ pub fn build_views<'s>(
     maxima: Maxima<'s>,
     retention: &Retention,
     sla: DeliverySla,
+    views: &ViewSelection,
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
     let deduplicated = dedup::deduplicate(accepted, maxima.clone(), retention.late_after);
@@ -119,48 +129,65 @@ pub fn build_views<'s>(
         });
         greatest_by_key("MaxEventTime", per_worker).map(|((), t)| t)
     });
-
-    let notifications =
-        notifications::notification_views(events.clone(), maxima.clone(), *retention, sla);
-    let orders = orders::order_views(events.clone(), maxima.clone(), *retention);
-    let inventory = inventory::inventory_levels(events.clone(), maxima.clone(), *retention);
-    let cases = cases::case_views(
-        events.clone(),
-        as_of.clone(),
-        end,
-        maxima.clone(),
-        *retention,
+    let watermark = watermark::watermark_rows(maxima.clone()).map(ViewRow::Watermark);
+    let mut rows = vec![as_of.clone().map(ViewRow::AsOf)];
+    let mut orphans = Vec::new();
+    let health = views.contains(TopicHealth::NAME);
+    // A domain (built once) and, for each of its selected views, that view's rows.
+    macro_rules! select {
+        ($domain:expr, $($field:ident => $variant:ident,)*) => {
+            if health || views.any(&[$(<$variant as View>::NAME),*]) {
+                let domain = $domain;
+                $(if views.contains(<$variant as View>::NAME) {
+                    rows.push(domain.$field.map(ViewRow::$variant));
+                })*
+                orphans.push(domain.orphans);
+            }
+        };
+    }
+    select!(
+        notifications::notification_views(events.clone(), maxima.clone(), *retention, sla),
+        rates => NotificationRates,
+        bounces => NotificationBounces,
+        latency => NotificationLatency,
+        failures => NotificationFailures,
+        variants => NotificationVariants,
     );
-    let timelines = timelines::timelines(events.clone(), maxima.clone(), *retention);
-    let activity = activity::activity_views(events.clone(), maxima.clone(), *retention);
-    let watermark = watermark::watermark_rows(maxima).map(ViewRow::Watermark);
-    let health = health::pipeline_health(
-        input,
-        events.map(|e| e.topic),
-        notifications
-            .orphans
-            .concat(orders.orphans)
-            .concat(cases.orphans),
+    select!(
+        orders::order_views(events.clone(), maxima.clone(), *retention),
+        metrics => OrderMetrics,
+        cancellations => OrderCancellations,
     );
-
-    notifications
-        .rates
-        .map(ViewRow::NotificationRates)
-        .concat(notifications.bounces.map(ViewRow::NotificationBounces))
-        .concat(notifications.latency.map(ViewRow::NotificationLatency))
-        .concat(notifications.failures.map(ViewRow::NotificationFailures))
-        .concat(notifications.variants.map(ViewRow::NotificationVariants))
-        .concat(orders.metrics.map(ViewRow::OrderMetrics))
-        .concat(orders.cancellations.map(ViewRow::OrderCancellations))
-        .concat(inventory.map(ViewRow::InventoryLevels))
-        .concat(cases.backlog.map(ViewRow::CaseBacklog))
-        .concat(cases.compliance.map(ViewRow::SlaCompliance))
-        .concat(cases.open_sla.map(ViewRow::OpenCaseSla))
-        .concat(cases.open_cases.map(ViewRow::OpenCase))
-        .concat(timelines.map(ViewRow::Timeline))
-        .concat(health.map(ViewRow::TopicHealth))
-        .concat(activity.tracking.map(ViewRow::TrackingActivity))
-        .concat(activity.tenants.map(ViewRow::TenantActivity))
-        .concat(as_of.map(ViewRow::AsOf))
-        .concat(watermark)
+    select!(
+        cases::case_views(events.clone(), as_of, end, maxima.clone(), *retention),
+        backlog => CaseBacklog,
+        compliance => SlaCompliance,
+        open_sla => OpenCaseSla,
+        open_cases => OpenCase,
+    );
+    if views.contains(InventoryLevels::NAME) {
+        let levels = inventory::inventory_levels(events.clone(), maxima.clone(), *retention);
+        rows.push(levels.map(ViewRow::InventoryLevels));
+    }
+    if views.contains(TimelineEntry::NAME) {
+        let entries = timelines::timelines(events.clone(), maxima.clone(), *retention);
+        rows.push(entries.map(ViewRow::Timeline));
+    }
+    if views.any(&[TrackingActivity::NAME, TenantActivity::NAME]) {
+        let activity = activity::activity_views(events.clone(), maxima, *retention);
+        if views.contains(TrackingActivity::NAME) {
+            rows.push(activity.tracking.map(ViewRow::TrackingActivity));
+        }
+        if views.contains(TenantActivity::NAME) {
+            rows.push(activity.tenants.map(ViewRow::TenantActivity));
+        }
+    }
+    if health {
+        let orphans = concatenate(input.scope(), orphans);
+        let health = health::pipeline_health(input, events.map(|e| e.topic), orphans);
+        rows.push(health.map(ViewRow::TopicHealth));
+    }
+    // One n-ary concatenation: a chain of binary `concat`s would pass the rows of the first
+    // view through one operator per view after it.
+    watermark.concatenate(rows)
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::replay::{replay_source, ArchiveSource, ReplayConfig, TimelineRuns};
 use pulso_dataflows::retention::Retention;
 use pulso_events::delivery_sla::DeliverySla;
-use pulso_events::registry::View;
+use pulso_events::registry::{View, ViewSelection};
 use pulso_events::time::Micros;
 use pulso_events::views::{TimelineEntry, ViewSet};
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
@@ -17,7 +17,7 @@ use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{
-    clean_temp_files, write_history, write_views_except, ViewFileWriter, HISTORY_DIR,
+    clean_temp_files, write_history, write_views_where, ViewFileWriter, HISTORY_DIR,
 };
 use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
@@ -86,7 +86,8 @@ impl Archive {
 
 /// Writes a batch pass's whole `views` and `timelines` (ending at `watermark`) as Parquet
 /// under `out`: the rows `retention` keeps to `out/views/`, the expired ones to
-/// `out/history/` as part `part` (`replay`, `backfill`). The timeline entries of `views` and
+/// `out/history/` as part `part` (`replay`, `backfill`). Only the views of `selection` are
+/// written (the files of the others are left as they are). The timeline entries of `views` and
 /// those of `timelines` (a replay's sorted runs, [`ReplayConfig::stream_timelines`]) are
 /// written as they are merged, without the whole view in memory.
 pub fn write_parquet(
@@ -96,12 +97,17 @@ pub fn write_parquet(
     watermark: Option<i64>,
     retention: &Retention,
     part: &str,
+    selection: &ViewSelection,
 ) -> Result<()> {
     let timelines = timelines.with_rows(std::mem::take(&mut views.timelines));
     let (retained, mut expired) = retention.split(views, watermark);
     let views_dir = out.join("views");
-    write_views_except(&views_dir, &retained, Some(TimelineEntry::NAME))?;
-    expired.timelines = write_timelines(&views_dir, timelines, retention, watermark)?;
+    write_views_where(&views_dir, &retained, |view| {
+        view != TimelineEntry::NAME && selection.contains(view)
+    })?;
+    if selection.contains(TimelineEntry::NAME) {
+        expired.timelines = write_timelines(&views_dir, timelines, retention, watermark)?;
+    }
     write_history(&out.join(HISTORY_DIR), &expired, part)?;
     // Freeing a pass's million rows takes a good part of a second; the command that wrote
     // them need not wait for it.
@@ -151,7 +157,15 @@ pub fn write_replay_files(
         .map(|(record, rejection)| rejected_record(record, rejection))
         .collect();
     let (views, timelines) = (output.views, output.timelines);
-    write_parquet(out, views, timelines, output.watermark, retention, "replay")?;
+    write_parquet(
+        out,
+        views,
+        timelines,
+        output.watermark,
+        retention,
+        "replay",
+        &output.selection,
+    )?;
     write_rejected_jsonl(&out.join("rejected.jsonl"), &rejected)?;
     Ok(rejected.len())
 }

@@ -18,6 +18,7 @@ use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{observe, Admission};
 use pulso_dataflows::{ingest_ref, Epoch, Ingested};
 use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewRow;
 use pulso_events::{Rejection, SourceRecord};
 use timely::dataflow::operators::{Inspect, Probe};
@@ -113,6 +114,7 @@ pub fn run_live(
                     workers,
                     processes,
                     collect: Collect::Everywhere,
+                    views: ViewSelection::all(),
                 };
                 let (changes, maxima) = routed_views(
                     records,
@@ -120,7 +122,7 @@ pub fn run_live(
                     None,
                     &config.retention,
                     config.sla,
-                    routing,
+                    &routing,
                 );
                 let (probe, _) = changes
                     .inspect_core(move |event| {

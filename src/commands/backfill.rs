@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use pulso_events::registry::ViewSelection;
 use pulso_events::time::Micros;
 use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive};
 use pulso_pipeline::progress::Progress;
@@ -100,6 +101,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             output.watermark,
             &file.retention,
             "backfill",
+            &ViewSelection::all(),
         )?;
     }
     if let Some(config) = clickhouse {

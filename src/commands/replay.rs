@@ -1,6 +1,7 @@
 //! `pulso replay --input DIR --out DIR [--as-of RFC3339] [--workers N] [--epoch-records N]
-//! [--clickhouse URL [--clickhouse-database NAME]] [--config FILE]`: one deterministic pass,
-//! views to `OUT/views/<view>.parquet`, rejects to `OUT/rejected.jsonl`; the config file's
+//! [--views VIEW,...] [--clickhouse URL [--clickhouse-database NAME]] [--config FILE]`: one
+//! deterministic pass, views (all, or those `--views` names) to `OUT/views/<view>.parquet`,
+//! rejects to `OUT/rejected.jsonl`; the config file's
 //! `retention` section sets the horizons. A progress bar (log lines when stderr is not a
 //! terminal) follows the pass.
 //! With `--processes P --process-id I [--hostfile F]` it is one process of a timely cluster.
@@ -11,6 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
+use pulso_events::registry::ViewSelection;
 use pulso_events::time::Micros;
 use pulso_pipeline::batch::{write_replay_files, write_to_clickhouse};
 use pulso_pipeline::progress::{peak_rss_bytes, Progress};
@@ -39,6 +41,17 @@ pub(crate) struct ReplayArgs {
     /// Records per epoch.
     #[arg(long, default_value_t = 50_000)]
     pub(crate) epoch_records: usize,
+    /// Compute and write these views only (comma-separated names, e.g.
+    /// `notification_rates,order_metrics`); default: every view. The files of the other views
+    /// in `--out` are left as they are. Not with `--clickhouse`, which is made to hold every
+    /// view.
+    #[arg(
+        long,
+        value_name = "VIEW,...",
+        default_value_t,
+        conflicts_with = "clickhouse"
+    )]
+    pub(crate) views: ViewSelection,
     /// Also write the views to ClickHouse.
     #[command(flatten)]
     pub(crate) clickhouse: ClickHouseArgs,
@@ -84,6 +97,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
             ..Default::default()
         },
         stream_timelines: clickhouse.is_none(),
+        views: args.views.clone(),
         ..Default::default()
     };
     let output = replay_source(&mut source, args.epoch_records, &config);

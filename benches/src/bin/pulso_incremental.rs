@@ -27,6 +27,7 @@ use pulso_dataflows::clock::wall_clock_micros;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
+use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewRow;
 use pulso_events::SourceRecord;
 use pulso_pipeline::epoch_loop::EVENTS_IN_FLIGHT;
@@ -162,6 +163,7 @@ fn drive(
                 maxima.clone(),
                 &retention,
                 Default::default(),
+                &ViewSelection::all(),
             )
             .inspect_batch(move |_, batch| {
                 if batch.is_empty() {

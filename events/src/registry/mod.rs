@@ -25,6 +25,7 @@ mod notifications;
 mod notifications_v2;
 mod operations;
 mod orders;
+mod selection;
 
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -38,6 +39,7 @@ use crate::views::{ViewRow, ViewSet};
 
 pub use columns::{Cell, CellError, Column, ColumnType, Record, Role, Value};
 pub use operations::{rejected_column, summary_tenant};
+pub use selection::{UnknownView, ViewSelection};
 
 /// Calls `$callback!` with every view, in registry order (the order of `VIEWS.md`, with
 /// `open_cases` after `open_case_sla` and the views added in v2 after `pipeline_health`), as `RowType field Variant;` items: the row type, its

@@ -25,6 +25,7 @@ use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{observe, Admission};
 use pulso_dataflows::{ingest, Epoch, Ingested};
 use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewSet;
 use pulso_events::{RejectReason, Rejection, SourceRecord, Topic};
 use timely::dataflow::channels::pact::Pipeline;
@@ -70,6 +71,8 @@ pub struct ReplayConfig {
     /// Leave the timeline entries in [`ReplayOutput::timelines`], as sorted runs a writer
     /// takes as they are merged, instead of in [`ReplayOutput::views`].
     pub stream_timelines: bool,
+    /// The views computed (the others are neither built nor output: their lists stay empty).
+    pub views: ViewSelection,
 }
 
 impl Default for ReplayConfig {
@@ -85,6 +88,7 @@ impl Default for ReplayConfig {
             clock: EngineClock::Wall,
             spill: SpillConfig::default(),
             stream_timelines: false,
+            views: ViewSelection::all(),
         }
     }
 }
@@ -104,6 +108,8 @@ pub struct ReplayOutput {
     pub rejected: Vec<(SourceRecord, Rejection)>,
     /// View changes the dataflow emitted (all epochs, before accumulation).
     pub changes: u64,
+    /// The views computed ([`ReplayConfig::views`]): the others' lists are empty.
+    pub selection: ViewSelection,
 }
 
 /// Replays `batches` (batch `e` becomes epoch `e`) through every view and returns the final
@@ -171,6 +177,7 @@ where
     let processes = config.cluster.processes;
     let (retention, clock, sla) = (config.retention, config.clock, config.sla);
     let spill = config.spill.clone();
+    let views = config.views.clone();
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
         let collected = Rc::new(RefCell::new(Collected::new(spill.clone())));
@@ -185,9 +192,10 @@ where
                     workers,
                     processes,
                     collect: Collect::Leader,
+                    views: views.clone(),
                 };
                 let (changes, maxima) =
-                    routed_views(records, as_of, Some(end), &retention, sla, routing);
+                    routed_views(records, as_of, Some(end), &retention, sla, &routing);
                 let (probe, changes) = changes.probe();
                 let watermark = observe(maxima, &probe);
                 let into = Rc::clone(&collected);
@@ -321,5 +329,6 @@ where
         watermark,
         rejected,
         changes: emitted,
+        selection: config.views.clone(),
     })
 }

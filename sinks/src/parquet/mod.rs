@@ -43,7 +43,7 @@ pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
 pub use history::{read_history, read_whole_views, write_history, HISTORY_DIR};
 pub use history_writer::HistoryWriter;
 pub use view_write::{
-    prepare_views_dir, write_view, write_views, write_views_except, ViewFileWriter, ViewRows,
+    prepare_views_dir, write_view, write_views, write_views_where, ViewFileWriter, ViewRows,
     WRITE_CHUNK_ROWS,
 };
 

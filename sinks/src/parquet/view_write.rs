@@ -158,26 +158,26 @@ impl<R: ViewRows + Send + 'static> Drop for ViewFileWriter<R> {
 /// atomically, after removing leftover temporary files of interrupted writes. Rows are written
 /// in the order of the set.
 pub fn write_views(dir: &Path, views: &ViewSet) -> Result<(), SinkError> {
-    write_views_except(dir, views, None)
+    write_views_where(dir, views, |_| true)
 }
 
-/// [`write_views`] but for the file of the view named `except` (written by its own
-/// [`ViewFileWriter`]).
-pub fn write_views_except(
+/// [`write_views`] for the views whose name `keep` accepts only (the others' files are neither
+/// written nor removed; e.g. the file a [`ViewFileWriter`] writes).
+pub fn write_views_where(
     dir: &Path,
     views: &ViewSet,
-    except: Option<&str>,
+    keep: impl Fn(&str) -> bool,
 ) -> Result<(), SinkError> {
     prepare_views_dir(dir)?;
     struct Write<'a> {
         dir: &'a Path,
         views: &'a ViewSet,
-        except: Option<&'a str>,
+        keep: &'a dyn Fn(&str) -> bool,
         result: Result<(), SinkError>,
     }
     impl ViewVisitor for Write<'_> {
         fn visit<V: View>(&mut self) {
-            if self.result.is_ok() && self.except != Some(V::NAME) {
+            if self.result.is_ok() && (self.keep)(V::NAME) {
                 self.result = write_view::<V>(self.dir, V::rows(self.views), self.views.as_of);
             }
         }
@@ -185,7 +185,7 @@ pub fn write_views_except(
     let mut write = Write {
         dir,
         views,
-        except,
+        keep: &keep,
         result: Ok(()),
     };
     visit_views(&mut write);
