@@ -1,5 +1,5 @@
-"""Batch stage: `pulso replay` (all views, 1 and 2 workers; all topics and the views subset)
-and the peers (DuckDB, Pathway, Bytewax, Flink) on the same generated records, interleaved,
+"""Batch stage: `pulso replay` (1 and 2 workers: all views on all topics and on the views
+subset, and on the views subset the peers' two views only, `--views`) and the peers (DuckDB, Pathway, Bytewax, Flink) on the same generated records, interleaved,
 repeated; each peer's two views are checked against Pulso's Parquet output."""
 import os
 import re
@@ -14,8 +14,11 @@ JOBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobs")
 
 # Default retained bytes per input record, before anything was measured (from 200k-record
 # trial runs, rounded up), and a fixed base; refined by each run's peak RSS.
-DEFAULT_BYTES_PER_RECORD = {"pulso-all": 5000, "pulso-subset": 5000, "duckdb": 3000, "pathway": 8000, "bytewax": 4000,
-                            "flink": 4000}
+DEFAULT_BYTES_PER_RECORD = {"pulso-all": 5000, "pulso-subset": 5000, "pulso-two-views": 5000,
+                            "duckdb": 3000, "pathway": 8000, "bytewax": 4000, "flink": 4000}
+
+# The views the peers compute; scope "two-views" is Pulso computing these only.
+PEER_VIEWS = "notification_rates,order_metrics"
 BASE_BYTES = {"flink": 1_500_000_000, "pathway": 500_000_000}
 
 PULSO_LINE = re.compile(r"replayed (\d+) records \((\d+) rejected\) on "
@@ -54,8 +57,8 @@ def predicted_as(engine, scope):
 
 def variants(ctx):
     """The runs of one repetition, interleaving Pulso and the peers."""
-    pulso = [("pulso", "all", 1), ("pulso", "subset", 1), ("pulso", "all", 2),
-             ("pulso", "subset", 2)]
+    pulso = [("pulso", "all", 1), ("pulso", "subset", 1), ("pulso", "two-views", 1),
+             ("pulso", "all", 2), ("pulso", "subset", 2), ("pulso", "two-views", 2)]
     peers = [p for p in ("duckdb", "pathway", "bytewax", "flink") if ctx.wants(p)]
     if not ctx.wants("pulso"):
         pulso = []
@@ -123,6 +126,8 @@ def run_one(ctx, size, ds, rep, engine, scope, workers, predictor, reference):
     if engine == "pulso":
         cmd = [ctx.pulso, "replay", "--input", data_dir, "--out", out,
                "--workers", str(workers)]
+        if scope == "two-views":
+            cmd += ["--views", PEER_VIEWS]
         env = {}
     else:
         try:
