@@ -1,26 +1,108 @@
 //! A compact, deterministic one-line JSON summary of an event: the few fields a person reads
 //! first (for timelines, logs and the dead-letter inspector).
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::Value;
 
 use crate::model::{
     Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent, Outcome, Send,
 };
 use crate::money::format_cents;
 
+/// One field's value, borrowed from the event where it can be (no `serde_json::Value`, no
+/// `String` per text field).
+enum Field<'a> {
+    /// A JSON string.
+    Text(&'a str),
+    /// A JSON string made for the summary (money, hours).
+    Owned(String),
+    /// A JSON number.
+    Int(i64),
+    /// An object of changed fields (`campo` → `valor_nuevo`, null when absent), keys in
+    /// ascending order, a later value for a key replacing an earlier one.
+    Changes(BTreeMap<&'a str, Option<&'a str>>),
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(text: &'a str) -> Self {
+        Field::Text(text)
+    }
+}
+
+impl From<String> for Field<'_> {
+    fn from(text: String) -> Self {
+        Field::Owned(text)
+    }
+}
+
+impl From<i64> for Field<'_> {
+    fn from(n: i64) -> Self {
+        Field::Int(n)
+    }
+}
+
+impl From<usize> for Field<'_> {
+    fn from(n: usize) -> Self {
+        Field::Int(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl Field<'_> {
+    /// Appends the value as compact JSON, as `serde_json` writes the same value.
+    fn write(&self, out: &mut Vec<u8>) {
+        // Writing into a vector cannot fail.
+        match self {
+            Field::Text(text) => write_str(out, text),
+            Field::Owned(text) => write_str(out, text),
+            Field::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Field::Changes(changes) => {
+                let _ = serde_json::to_writer(&mut *out, changes);
+            }
+        }
+    }
+
+    /// The value as a `serde_json::Value` (for the tests that compare the two).
+    #[cfg(test)]
+    fn to_value(&self) -> Value {
+        match self {
+            Field::Text(text) => Value::from(*text),
+            Field::Owned(text) => Value::from(text.as_str()),
+            Field::Int(n) => Value::from(*n),
+            Field::Changes(changes) => serde_json::to_value(changes).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// Appends `text` as a JSON string, as `serde_json` writes it: copied as it is when nothing in
+/// it needs escaping (no `"`, `\\` or control character below U+0020), the common case.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
 /// Builds a JSON object field by field, skipping absent values. The fields are kept in a small
 /// vector and written in key order (as a `serde_json::Map` orders them), without a map node or
 /// a key string allocated per field; a second value for a key replaces the first.
-struct Summary(Vec<(&'static str, Value)>);
+struct Summary<'a>(Vec<(&'static str, Field<'a>)>);
 
-impl Summary {
-    fn new(event_type: &str) -> Self {
+impl<'a> Summary<'a> {
+    fn new(event_type: &'a str) -> Self {
         let mut fields = Vec::with_capacity(12);
-        fields.push(("event_type", Value::from(event_type)));
+        fields.push(("event_type", Field::Text(event_type)));
         Summary(fields)
     }
 
-    fn put(mut self, name: &'static str, value: impl Into<Value>) -> Self {
+    fn put(mut self, name: &'static str, value: impl Into<Field<'a>>) -> Self {
         let value = value.into();
         match self.0.iter_mut().find(|(key, _)| *key == name) {
             Some((_, old)) => *old = value,
@@ -42,8 +124,7 @@ impl Summary {
             out.push(b'"');
             out.extend_from_slice(key.as_bytes());
             out.extend_from_slice(b"\":");
-            // Writing a `Value` into a vector cannot fail.
-            let _ = serde_json::to_writer(&mut out, value);
+            value.write(&mut out);
         }
         out.push(b'}');
         // serde_json writes UTF-8, and so are the keys.
@@ -51,14 +132,14 @@ impl Summary {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
-    fn put_opt<T: Into<Value>>(self, name: &'static str, value: Option<T>) -> Self {
+    fn put_opt<T: Into<Field<'a>>>(self, name: &'static str, value: Option<T>) -> Self {
         match value {
             Some(value) => self.put(name, value),
             None => self,
         }
     }
 
-    fn send(self, send: &Send) -> Self {
+    fn send(self, send: &'a Send) -> Self {
         self.put("notification_id", send.notification_id.as_str())
             .put("channel", send.channel.as_str())
             .put("provider", send.provider.as_str())
@@ -120,7 +201,7 @@ pub fn with_tenant(summary: &str, from: &str, to: &str) -> Option<String> {
 }
 
 /// The summary's fields.
-fn fields(event: &Event) -> Summary {
+fn fields(event: &Event) -> Summary<'_> {
     match &event.body {
         Body::Order(order) => match order {
             OrderEvent::Created {
@@ -221,7 +302,7 @@ fn fields(event: &Event) -> Summary {
 }
 
 /// The fields of a Conecta360 event.
-fn caso_summary(s: Summary, caso: &CasoEvent) -> Summary {
+fn caso_summary<'a>(s: Summary<'a>, caso: &'a CasoEvent) -> Summary<'a> {
     match caso {
         CasoEvent::Creado {
             caso_id,
@@ -245,12 +326,12 @@ fn caso_summary(s: Summary, caso: &CasoEvent) -> Summary {
             .put("estado", estado_nuevo.as_str())
             .put("dependencia_id", *dependencia_id),
         CasoEvent::Actualizado { caso_id, cambios } => {
-            let mut changes = Map::new();
-            for c in cambios {
-                let value = c.valor_nuevo.as_deref().map_or(Value::Null, Value::from);
-                changes.insert(c.campo.clone(), value);
-            }
-            s.put("caso_id", *caso_id).put("cambios", changes)
+            let changes = cambios
+                .iter()
+                .map(|c| (c.campo.as_str(), c.valor_nuevo.as_deref()))
+                .collect();
+            s.put("caso_id", *caso_id)
+                .put("cambios", Field::Changes(changes))
         }
         CasoEvent::Cerrado {
             caso_id,
@@ -298,18 +379,22 @@ mod tests {
     #[test]
     fn the_text_is_what_a_json_map_of_the_fields_gives() {
         let summary = Summary::new("X")
-            .put("zeta", "last \"quoted\" \u{e9}")
-            .put("alpha", 1)
+            .put("zeta", "last \"quoted\" \u{e9}\n\u{1}")
+            .put("plain", "caf\u{e9} \u{7f} ~")
+            .put("alpha", 1i64)
+            .put("beta", -7i64)
+            .put("gamma", 3usize)
+            .put("money", format_cents(-105_997i64))
             .put("event_type", "REPLACED")
             .put(
                 "cambios",
-                Value::Object(Map::from_iter([("b".into(), Value::Null)])),
+                Field::Changes(BTreeMap::from([("b", None), ("a\"", Some("x\\"))])),
             )
             .put_opt("absent", None::<i64>);
-        let map: Map<String, Value> = summary
+        let map: serde_json::Map<String, Value> = summary
             .0
             .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
+            .map(|(k, v)| (k.to_string(), v.to_value()))
             .collect();
         assert_eq!(summary.into_json(), Value::Object(map).to_string());
     }
