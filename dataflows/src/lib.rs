@@ -145,14 +145,29 @@ pub fn build_views<'s>(
             }
         };
     }
-    select!(
-        notifications::notification_views(events.clone(), maxima.clone(), *retention, sla),
-        rates => NotificationRates,
-        bounces => NotificationBounces,
-        latency => NotificationLatency,
-        failures => NotificationFailures,
-        variants => NotificationVariants,
-    );
+    let notification_views = [
+        NotificationRates::NAME,
+        NotificationBounces::NAME,
+        NotificationLatency::NAME,
+        NotificationFailures::NAME,
+        NotificationVariants::NAME,
+    ];
+    if health || views.any(&notification_views) {
+        // The domain builds only the views selected.
+        let n = notifications::notification_views(
+            events.clone(),
+            maxima.clone(),
+            *retention,
+            sla,
+            views,
+        );
+        rows.extend(n.rates.map(|c| c.map(ViewRow::NotificationRates)));
+        rows.extend(n.bounces.map(|c| c.map(ViewRow::NotificationBounces)));
+        rows.extend(n.latency.map(|c| c.map(ViewRow::NotificationLatency)));
+        rows.extend(n.failures.map(|c| c.map(ViewRow::NotificationFailures)));
+        rows.extend(n.variants.map(|c| c.map(ViewRow::NotificationVariants)));
+        orphans.push(n.orphans);
+    }
     select!(
         orders::order_views(events.clone(), maxima.clone(), *retention),
         metrics => OrderMetrics,

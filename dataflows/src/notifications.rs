@@ -8,6 +8,7 @@
 
 use differential_dataflow::collection::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::registry::{View, ViewSelection};
 use pulso_events::time::Granularity;
 use pulso_events::views::{
     NotificationBounces, NotificationFailures, NotificationLatency, NotificationRates,
@@ -23,7 +24,7 @@ use crate::health;
 use crate::intern::{EntityId, Interner, Name};
 use crate::notifications_v2 as v2;
 use crate::pack::{Pack, Packer, Unpacker};
-use crate::retention::Retention;
+use crate::retention::{Retention, WindowHorizons};
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
@@ -272,52 +273,30 @@ fn summarise(facts: &[(&NotificationFact, isize)]) -> NotificationSummary {
     }
 }
 
-/// The notification views and the orphan webhooks, from the deduplicated events.
+/// The notification views selected (`None`: not built) and the orphan webhooks, from the
+/// deduplicated events.
 pub struct NotificationViews<'s> {
     /// `notification_rates` rows.
-    pub rates: VecCollection<'s, Epoch, NotificationRates>,
+    pub rates: Option<VecCollection<'s, Epoch, NotificationRates>>,
     /// `notification_bounces` rows.
-    pub bounces: VecCollection<'s, Epoch, NotificationBounces>,
+    pub bounces: Option<VecCollection<'s, Epoch, NotificationBounces>>,
     /// `notification_latency` rows.
-    pub latency: VecCollection<'s, Epoch, NotificationLatency>,
+    pub latency: Option<VecCollection<'s, Epoch, NotificationLatency>>,
     /// `notification_failures` rows.
-    pub failures: VecCollection<'s, Epoch, NotificationFailures>,
+    pub failures: Option<VecCollection<'s, Epoch, NotificationFailures>>,
     /// `notification_variants` rows.
-    pub variants: VecCollection<'s, Epoch, NotificationVariants>,
+    pub variants: Option<VecCollection<'s, Epoch, NotificationVariants>>,
     /// Orphan contributions to `pipeline_health`.
     pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
 }
 
-/// Builds the notification views.
-///
-/// A notification whose latest event is earlier than `W(e) - entities` leaves the state
-/// (its counts stay); an event that names it later starts it afresh.
-pub fn notification_views<'s>(
-    events: VecCollection<'s, Epoch, SharedEvent>,
+/// `notification_rates`: each cohort's totals summed per window.
+fn rates<'s>(
+    summaries: &VecCollection<'s, Epoch, NotificationSummary>,
     maxima: Maxima<'s>,
-    retention: Retention,
-    sla: DeliverySla,
-) -> NotificationViews<'s> {
-    let failures = v2::notification_failures(events.clone(), maxima.clone(), retention.windows);
-    let mut names = Interner::default();
-    let facts = events.flat_map(move |event| {
-        let at = event.timestamp;
-        facts(&event, &mut names)
-            .into_iter()
-            .map(move |(id, fact)| (id, (fact, at)))
-    });
-    let expiry = Expiry::after(maxima.clone(), retention.entities, |_| false);
-    let summaries = summarise_expiring(
-        "NotificationSummary",
-        facts,
-        expiry,
-        |_id, facts, output| {
-            output.push((summarise(facts), 1));
-        },
-    )
-    .map(|(_id, summary)| summary);
-
-    let rates = sum_windows(
+    windows: WindowHorizons,
+) -> VecCollection<'s, Epoch, NotificationRates> {
+    sum_windows(
         "NotificationRates",
         summaries.clone().explode(|summary| {
             let mut out = Vec::new();
@@ -344,8 +323,8 @@ pub fn notification_views<'s>(
             out
         }),
         |k| (k.3, k.4),
-        maxima.clone(),
-        retention.windows,
+        maxima,
+        windows,
     )
     .map(
         |((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
@@ -365,8 +344,15 @@ pub fn notification_views<'s>(
             fallback: s.count(8),
             cost_total: s.get(9),
         },
-    );
+    )
+}
 
+/// `notification_bounces`: bounced notifications per day, type and reason.
+fn bounces<'s>(
+    summaries: &VecCollection<'s, Epoch, NotificationSummary>,
+    maxima: Maxima<'s>,
+    windows: WindowHorizons,
+) -> VecCollection<'s, Epoch, NotificationBounces> {
     let bounces = summaries
         .clone()
         .flat_map(|summary| match summary {
@@ -386,12 +372,12 @@ pub fn notification_views<'s>(
             NotificationSummary::Orphans(_) => Vec::new(),
         })
         .explode(|key| Some((key, Sums::<1>::of(&[1]))));
-    let bounces = sum_windows(
+    sum_windows(
         "NotificationBounces",
         bounces,
         |k| (Granularity::Day, k.2),
-        maxima.clone(),
-        retention.windows,
+        maxima,
+        windows,
     )
     .map(
         |((tenant_id, channel, day, bounce_type, reason), s)| NotificationBounces {
@@ -402,11 +388,49 @@ pub fn notification_views<'s>(
             reason: reason.to_string(),
             notifications: s.count(0),
         },
-    );
+    )
+}
 
-    let latency =
-        v2::notification_latency(summaries.clone(), maxima.clone(), retention.windows, sla);
-    let variants = v2::notification_variants(summaries.clone(), maxima, retention.windows);
+/// Builds the notification views `views` selects.
+///
+/// A notification whose latest event is earlier than `W(e) - entities` leaves the state
+/// (its counts stay); an event that names it later starts it afresh.
+pub fn notification_views<'s>(
+    events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    retention: Retention,
+    sla: DeliverySla,
+    views: &ViewSelection,
+) -> NotificationViews<'s> {
+    let windows = retention.windows;
+    let failures = views
+        .contains(NotificationFailures::NAME)
+        .then(|| v2::notification_failures(events.clone(), maxima.clone(), windows));
+    let mut names = Interner::default();
+    let facts = events.flat_map(move |event| {
+        let at = event.timestamp;
+        facts(&event, &mut names)
+            .into_iter()
+            .map(move |(id, fact)| (id, (fact, at)))
+    });
+    let expiry = Expiry::after(maxima.clone(), retention.entities, |_| false);
+    let summaries = summarise_expiring(
+        "NotificationSummary",
+        facts,
+        expiry,
+        |_id, facts, output| {
+            output.push((summarise(facts), 1));
+        },
+    )
+    .map(|(_id, summary)| summary);
+    let wants = |name: &str| views.contains(name);
+    let rates = wants(NotificationRates::NAME).then(|| rates(&summaries, maxima.clone(), windows));
+    let bounces =
+        wants(NotificationBounces::NAME).then(|| bounces(&summaries, maxima.clone(), windows));
+    let latency = wants(NotificationLatency::NAME)
+        .then(|| v2::notification_latency(summaries.clone(), maxima.clone(), windows, sla));
+    let variants = wants(NotificationVariants::NAME)
+        .then(|| v2::notification_variants(summaries.clone(), maxima, windows));
 
     let orphans = summaries.flat_map(|summary| match summary {
         NotificationSummary::Orphans(n) if n > 0 => Some(health::orphans(Topic::Notifications, n)),

@@ -1,4 +1,5 @@
-//! `pulso-incremental`: Pulso's dataflows (every view) driven epoch by epoch in this process,
+//! `pulso-incremental`: Pulso's dataflows (every view, or those `--views` names) driven epoch
+//! by epoch in this process,
 //! to measure what the peer harness (`benches/peers/`) compares against other engines:
 //!
 //! - `latency`: records fed at `--rate` records/s in epochs of `--epoch-records`; for each
@@ -49,6 +50,9 @@ struct Cli {
     /// Timely worker threads.
     #[arg(long, global = true, default_value_t = 1)]
     workers: usize,
+    /// The views maintained (comma-separated names, as `pulso replay --views`); default: all.
+    #[arg(long, global = true, default_value_t)]
+    views: ViewSelection,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -111,7 +115,7 @@ enum Event {
     Closed(u64, Instant),
 }
 
-/// Runs `epochs` through every view on `workers` threads. Epoch `e` is inserted when due (see
+/// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when due (see
 /// [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso run`, the
 /// workers send their view changes, a batch at a time, over a bounded channel to a consumer
 /// thread, which applies each closed epoch at once to the serving store (`ViewStore`, the
@@ -119,9 +123,10 @@ enum Event {
 /// the instant the store had applied it) and the number of view rows at the end.
 fn drive(
     epochs: Vec<Vec<SourceRecord>>,
-    workers: usize,
+    (workers, views): (usize, &ViewSelection),
     pace: Pace,
 ) -> Result<(Vec<(Instant, Instant)>, u64)> {
+    let views = views.clone();
     let workers = workers.max(1);
     let sizes: Arc<Vec<usize>> = Arc::new(epochs.iter().map(Vec::len).collect());
     // Each worker takes its share, as `pulso replay` splits records, and drops an epoch's
@@ -163,7 +168,7 @@ fn drive(
                 maxima.clone(),
                 &retention,
                 Default::default(),
-                &ViewSelection::all(),
+                &views,
             )
             .inspect_batch(move |_, batch| {
                 if batch.is_empty() {
@@ -266,7 +271,7 @@ fn main() -> Result<()> {
             // One warm-up epoch, then `seconds` of paced input.
             let n = records.len().min((rate * seconds) as usize + epoch_records);
             let epochs = into_epochs(&mut records.into_iter(), n, epoch_records);
-            let (marks, rows) = drive(epochs, cli.workers, Some(rate))?;
+            let (marks, rows) = drive(epochs, (cli.workers, &cli.views), Some(rate))?;
             let measured = &marks[1.min(marks.len())..];
             let mut lat: Vec<f64> = measured
                 .iter()
@@ -278,7 +283,7 @@ fn main() -> Result<()> {
                 _ => 0.0,
             };
             serde_json::json!({
-                "mode": "latency", "workers": cli.workers, "rate": rate,
+                "mode": "latency", "workers": cli.workers, "views": cli.views.to_string(), "rate": rate,
                 "epoch_records": epoch_records, "records": n, "epochs": measured.len(),
                 "p50_s": percentile(&mut lat, 0.5), "p99_s": percentile(&mut lat, 0.99),
                 "max_s": percentile(&mut lat, 1.0),
@@ -308,7 +313,7 @@ fn main() -> Result<()> {
                 }
             }
             drop(rest);
-            let (marks, rows) = drive(epochs, cli.workers, None)?;
+            let (marks, rows) = drive(epochs, (cli.workers, &cli.views), None)?;
             let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
                 (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
                     done.duration_since(*start).as_secs_f64()
@@ -323,7 +328,7 @@ fn main() -> Result<()> {
                     .push(done.duration_since(*start).as_secs_f64());
             }
             serde_json::json!({
-                "mode": "update", "workers": cli.workers, "preloaded": preload,
+                "mode": "update", "workers": cli.workers, "views": cli.views.to_string(), "preloaded": preload,
                 "preload_s": preload_s, "batches": by_size, "view_rows": rows,
                 "peak_rss_bytes": peak_rss_bytes(),
             })
