@@ -1,5 +1,6 @@
 """Batch stage: `pulso replay` (1 and 2 workers: all views on all topics and on the views
-subset, and on the views subset the peers' two views only, `--views`) and the peers (DuckDB, Pathway, Bytewax, Flink) on the same generated records, interleaved,
+subset, and on the views subset the peers' two views only, `--views`) and the peers
+(DuckDB, Pathway, Bytewax, Flink) on the same generated records, interleaved,
 repeated; each peer's two views are checked against Pulso's Parquet output."""
 import os
 import re

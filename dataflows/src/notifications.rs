@@ -403,8 +403,8 @@ pub fn notification_views<'s>(
     views: &ViewSelection,
 ) -> NotificationViews<'s> {
     let windows = retention.windows;
-    let failures = views
-        .contains(NotificationFailures::NAME)
+    let wants = |name: &str| views.contains(name);
+    let failures = wants(NotificationFailures::NAME)
         .then(|| v2::notification_failures(events.clone(), maxima.clone(), windows));
     let mut names = Interner::default();
     let facts = events.flat_map(move |event| {
@@ -423,7 +423,6 @@ pub fn notification_views<'s>(
         },
     )
     .map(|(_id, summary)| summary);
-    let wants = |name: &str| views.contains(name);
     let rates = wants(NotificationRates::NAME).then(|| rates(&summaries, maxima.clone(), windows));
     let bounces =
         wants(NotificationBounces::NAME).then(|| bounces(&summaries, maxima.clone(), windows));

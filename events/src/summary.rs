@@ -1,6 +1,7 @@
 //! A compact, deterministic one-line JSON summary of an event: the few fields a person reads
 //! first (for timelines, logs and the dead-letter inspector).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -14,10 +15,8 @@ use crate::money::format_cents;
 /// One field's value, borrowed from the event where it can be (no `serde_json::Value`, no
 /// `String` per text field).
 enum Field<'a> {
-    /// A JSON string.
-    Text(&'a str),
-    /// A JSON string made for the summary (money, hours).
-    Owned(String),
+    /// A JSON string: the event's text, or one made for the summary (money, hours).
+    Text(Cow<'a, str>),
     /// A JSON number.
     Int(i64),
     /// An object of changed fields (`campo` → `valor_nuevo`, null when absent), keys in
@@ -27,13 +26,13 @@ enum Field<'a> {
 
 impl<'a> From<&'a str> for Field<'a> {
     fn from(text: &'a str) -> Self {
-        Field::Text(text)
+        Field::Text(Cow::Borrowed(text))
     }
 }
 
 impl From<String> for Field<'_> {
     fn from(text: String) -> Self {
-        Field::Owned(text)
+        Field::Text(Cow::Owned(text))
     }
 }
 
@@ -55,7 +54,6 @@ impl Field<'_> {
         // Writing into a vector cannot fail.
         match self {
             Field::Text(text) => write_str(out, text),
-            Field::Owned(text) => write_str(out, text),
             Field::Int(n) => {
                 let _ = write!(out, "{n}");
             }
@@ -69,8 +67,7 @@ impl Field<'_> {
     #[cfg(test)]
     fn to_value(&self) -> Value {
         match self {
-            Field::Text(text) => Value::from(*text),
-            Field::Owned(text) => Value::from(text.as_str()),
+            Field::Text(text) => Value::from(text.as_ref()),
             Field::Int(n) => Value::from(*n),
             Field::Changes(changes) => serde_json::to_value(changes).unwrap_or(Value::Null),
         }
@@ -98,7 +95,7 @@ struct Summary<'a>(Vec<(&'static str, Field<'a>)>);
 impl<'a> Summary<'a> {
     fn new(event_type: &'a str) -> Self {
         let mut fields = Vec::with_capacity(12);
-        fields.push(("event_type", Field::Text(event_type)));
+        fields.push(("event_type", Field::from(event_type)));
         Summary(fields)
     }
 

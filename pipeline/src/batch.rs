@@ -137,13 +137,14 @@ fn write_timelines(
 }
 
 /// The files of `pulso replay` under `out`: removes what interrupted writes left, writes the
-/// views as [`write_parquet`] does (part `replay`) and the rejected records to
+/// views of `selection` (those the replay computed) as [`write_parquet`] does (part `replay`) and the rejected records to
 /// `out/rejected.jsonl`; returns how many records were rejected. The output is consumed: its
 /// views are not copied.
 pub fn write_replay_files(
     out: &Path,
     output: ReplayOutput,
     retention: &Retention,
+    selection: &ViewSelection,
 ) -> Result<usize> {
     let views_dir = out.join("views");
     std::fs::create_dir_all(&views_dir).map_err(PipelineError::io(|| {
@@ -164,7 +165,7 @@ pub fn write_replay_files(
         output.watermark,
         retention,
         "replay",
-        &output.selection,
+        selection,
     )?;
     write_rejected_jsonl(&out.join("rejected.jsonl"), &rejected)?;
     Ok(rejected.len())

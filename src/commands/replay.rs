@@ -121,7 +121,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let clickhouse = clickhouse.map(|config| (config, output.views.clone()));
     let changes = output.changes;
     let writing = Instant::now();
-    let rejected = write_replay_files(&args.out, output, &file.retention)?;
+    let rejected = write_replay_files(&args.out, output, &file.retention, &args.views)?;
     let write_secs = writing.elapsed().as_secs_f64();
     if let Some((config, views)) = clickhouse {
         let url = config.url.clone();

@@ -115,18 +115,18 @@ enum Event {
     Closed(u64, Instant),
 }
 
-/// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when due (see
-/// [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso run`, the
+/// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when
+/// due (see [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso run`, the
 /// workers send their view changes, a batch at a time, over a bounded channel to a consumer
 /// thread, which applies each closed epoch at once to the serving store (`ViewStore`, the
 /// API's tables). Returns for each epoch (the instant it was due or its insertion started,
 /// the instant the store had applied it) and the number of view rows at the end.
 fn drive(
     epochs: Vec<Vec<SourceRecord>>,
-    (workers, views): (usize, &ViewSelection),
+    workers: usize,
+    views: ViewSelection,
     pace: Pace,
 ) -> Result<(Vec<(Instant, Instant)>, u64)> {
-    let views = views.clone();
     let workers = workers.max(1);
     let sizes: Arc<Vec<usize>> = Arc::new(epochs.iter().map(Vec::len).collect());
     // Each worker takes its share, as `pulso replay` splits records, and drops an epoch's
@@ -271,7 +271,7 @@ fn main() -> Result<()> {
             // One warm-up epoch, then `seconds` of paced input.
             let n = records.len().min((rate * seconds) as usize + epoch_records);
             let epochs = into_epochs(&mut records.into_iter(), n, epoch_records);
-            let (marks, rows) = drive(epochs, (cli.workers, &cli.views), Some(rate))?;
+            let (marks, rows) = drive(epochs, cli.workers, cli.views.clone(), Some(rate))?;
             let measured = &marks[1.min(marks.len())..];
             let mut lat: Vec<f64> = measured
                 .iter()
@@ -313,7 +313,7 @@ fn main() -> Result<()> {
                 }
             }
             drop(rest);
-            let (marks, rows) = drive(epochs, (cli.workers, &cli.views), None)?;
+            let (marks, rows) = drive(epochs, cli.workers, cli.views.clone(), None)?;
             let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
                 (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
                     done.duration_since(*start).as_secs_f64()

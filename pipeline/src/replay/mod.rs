@@ -108,8 +108,6 @@ pub struct ReplayOutput {
     pub rejected: Vec<(SourceRecord, Rejection)>,
     /// View changes the dataflow emitted (all epochs, before accumulation).
     pub changes: u64,
-    /// The views computed ([`ReplayConfig::views`]): the others' lists are empty.
-    pub selection: ViewSelection,
 }
 
 /// Replays `batches` (batch `e` becomes epoch `e`) through every view and returns the final
@@ -329,6 +327,5 @@ where
         watermark,
         rejected,
         changes: emitted,
-        selection: config.views.clone(),
     })
 }
