@@ -78,6 +78,39 @@ fn backfill_of_the_archive_equals_the_live_views() {
     );
     assert_eq!(backfilled, live_views);
 
+    // `--views` computes and writes the views named only, each the file of the whole pass.
+    let some = tempfile::tempdir().unwrap();
+    let selected = ["order_metrics", "timelines"];
+    let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .args([
+            "backfill",
+            "--workers",
+            "2",
+            "--as-of",
+            &format_rfc3339(as_of),
+        ])
+        .args(["--views", &selected.join(",")])
+        .arg("--archive")
+        .arg(live.path().join("archive"))
+        .arg("--out")
+        .arg(some.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut files: Vec<String> = std::fs::read_dir(some.path().join("views"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["order_metrics.parquet", "timelines.parquet"]);
+    for file in files {
+        assert_eq!(
+            std::fs::read(some.path().join("views").join(&file)).unwrap(),
+            std::fs::read(backfill.path().join("views").join(&file)).unwrap(),
+            "{file}: the file of the whole backfill"
+        );
+    }
+
     // `pulso verify` agrees, and catches a published view that differs from the archive.
     let verify = |views: &std::path::Path| {
         Command::new(env!("CARGO_BIN_EXE_pulso"))

@@ -1,6 +1,7 @@
-//! `pulso backfill --archive DIR [--from T] [--to T] (--out DIR | --clickhouse URL)
-//! [--config FILE]`: replays the raw Parquet archive through the same dataflows (with the
-//! config file's retention horizons) and writes the views. Outputs are written atomically
+//! `pulso backfill --archive DIR [--from T] [--to T] (--out DIR [--views VIEW,...] |
+//! --clickhouse URL) [--config FILE]`: replays the raw Parquet archive through the same
+//! dataflows (with the config file's retention horizons) and writes the views (all, or those
+//! `--views` names). Outputs are written atomically
 //! (Parquet) or idempotently (ClickHouse), so an interrupted backfill can simply be run again.
 
 use std::path::PathBuf;
@@ -33,6 +34,17 @@ pub(crate) struct BackfillArgs {
     /// Write the views to `OUT/views/<view>.parquet`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Compute and write these views only (comma-separated names, e.g.
+    /// `order_metrics,timelines`); default: every view. The files of the other views in
+    /// `--out` are left as they are. Not with `--clickhouse`, which is made to hold every
+    /// view.
+    #[arg(
+        long,
+        value_name = "VIEW,...",
+        default_value_t,
+        conflicts_with = "clickhouse"
+    )]
+    pub(crate) views: ViewSelection,
     /// Write the views to ClickHouse.
     #[command(flatten)]
     pub(crate) clickhouse: ClickHouseArgs,
@@ -79,6 +91,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             ..Default::default()
         },
         stream_timelines: args.out.is_some() && clickhouse.is_none(),
+        views: args.views.clone(),
         ..Default::default()
     };
     // One poll per archived epoch; the progress record's rejected counts come with it.
@@ -101,7 +114,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             output.watermark,
             &file.retention,
             "backfill",
-            &ViewSelection::all(),
+            &args.views,
         )?;
     }
     if let Some(config) = clickhouse {
