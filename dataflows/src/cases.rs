@@ -6,6 +6,7 @@
 
 use differential_dataflow::collection::VecCollection;
 use differential_dataflow::operators::CountTotal;
+use pulso_events::registry::{View, ViewSelection};
 use pulso_events::time::Granularity;
 use pulso_events::views::{CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance};
 use pulso_events::{Body, CasoEvent, Event, Topic};
@@ -13,11 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::latest_by_key;
 use crate::event_id::EventId;
-use crate::grading::{grade_open_cases, OpenCaseFacts};
+use crate::grading::{grade_open_cases, GradedCases, OpenCaseFacts};
 use crate::health;
 use crate::intern::{Interner, Name};
 use crate::pack::{Pack, Packer, Unpacker};
-use crate::retention::Retention;
+use crate::retention::{Retention, WindowHorizons};
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
@@ -314,16 +315,16 @@ fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>
     output.push((CaseOutput::Case(case), 1));
 }
 
-/// The case views and the orphan case events.
+/// The case views selected (`None`: not built) and the orphan case events.
 pub struct CaseViews<'s> {
     /// `case_backlog` rows.
-    pub backlog: VecCollection<'s, Epoch, CaseBacklog>,
+    pub backlog: Option<VecCollection<'s, Epoch, CaseBacklog>>,
     /// `sla_compliance` rows.
-    pub compliance: VecCollection<'s, Epoch, SlaCompliance>,
+    pub compliance: Option<VecCollection<'s, Epoch, SlaCompliance>>,
     /// `open_case_sla` rows.
-    pub open_sla: VecCollection<'s, Epoch, OpenCaseSla>,
+    pub open_sla: Option<VecCollection<'s, Epoch, OpenCaseSla>>,
     /// The open cases, graded.
-    pub open_cases: VecCollection<'s, Epoch, OpenCase>,
+    pub open_cases: Option<VecCollection<'s, Epoch, OpenCase>>,
     /// Orphan contributions to `pipeline_health`.
     pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
 }
@@ -337,16 +338,17 @@ fn is_open(facts: &[(&CaseFact, isize)]) -> bool {
         .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.estado != "CERRADO"))
 }
 
-/// Builds the case views; `as_of` holds the one instant open cases are graded at, and `end`
-/// the end of a bounded input ([`grade_open_cases`]). A closed case (or the events of a case
-/// never created) whose latest event is earlier than `W(e) - entities` leaves the state; open
-/// cases stay until they close.
+/// Builds the case views `views` selects; `as_of` holds the one instant open cases are graded
+/// at, and `end` the end of a bounded input ([`grade_open_cases`]). A closed case (or the
+/// events of a case never created) whose latest event is earlier than `W(e) - entities` leaves
+/// the state; open cases stay until they close.
 pub fn case_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     as_of: VecCollection<'s, Epoch, i64>,
     end: Option<VecCollection<'s, Epoch, ()>>,
     maxima: Maxima<'s>,
     retention: Retention,
+    views: &ViewSelection,
 ) -> CaseViews<'s> {
     let mut names = Interner::default();
     let facts = events.clone().flat_map(move |event| {
@@ -369,7 +371,35 @@ pub fn case_views<'s>(
         CaseOutput::Orphans(..) => None,
     });
 
-    let backlog = cases
+    let backlog = views.contains(CaseBacklog::NAME).then(|| backlog(&cases));
+    let compliance = views
+        .contains(SlaCompliance::NAME)
+        .then(|| compliance(&cases, maxima.clone(), retention.windows));
+    // `open_case_sla` and the open cases are graded together.
+    let (open_sla, open_cases) = if views.any(&[OpenCaseSla::NAME, OpenCase::NAME]) {
+        let graded = graded(cases, events, as_of, end, maxima, retention);
+        (
+            views.contains(OpenCaseSla::NAME).then_some(graded.counts),
+            views.contains(OpenCase::NAME).then_some(graded.cases),
+        )
+    } else {
+        (None, None)
+    };
+
+    CaseViews {
+        backlog,
+        compliance,
+        open_sla,
+        open_cases,
+        orphans,
+    }
+}
+
+/// `case_backlog`: the cases per department and state.
+fn backlog<'s>(
+    cases: &VecCollection<'s, Epoch, (i64, CaseSummary)>,
+) -> VecCollection<'s, Epoch, CaseBacklog> {
+    cases
         .clone()
         .map(|(_, case)| (case.dependencia_id, case.estado))
         .count_total()
@@ -377,9 +407,16 @@ pub fn case_views<'s>(
             dependencia_id,
             estado,
             cases: n as i64,
-        });
+        })
+}
 
-    let compliance = sum_windows(
+/// `sla_compliance`: the SLA outcomes and closures per department, priority and day.
+fn compliance<'s>(
+    cases: &VecCollection<'s, Epoch, (i64, CaseSummary)>,
+    maxima: Maxima<'s>,
+    windows: WindowHorizons,
+) -> VecCollection<'s, Epoch, SlaCompliance> {
+    sum_windows(
         "SlaCompliance",
         cases.clone().explode(|(_, case)| {
             let mut out = Vec::new();
@@ -406,8 +443,8 @@ pub fn case_views<'s>(
             out
         }),
         |k| (Granularity::Day, k.2),
-        maxima.clone(),
-        retention.windows,
+        maxima,
+        windows,
     )
     .map(|((dependencia_id, prioridad, day), s)| SlaCompliance {
         dependencia_id,
@@ -420,8 +457,18 @@ pub fn case_views<'s>(
         resolution_count: s.count(4),
         satisfaction_sum: s.count(5),
         satisfaction_count: s.count(6),
-    });
+    })
+}
 
+/// The open cases graded against their department's latest SLA.
+fn graded<'s>(
+    cases: VecCollection<'s, Epoch, (i64, CaseSummary)>,
+    events: VecCollection<'s, Epoch, SharedEvent>,
+    as_of: VecCollection<'s, Epoch, i64>,
+    end: Option<VecCollection<'s, Epoch, ()>>,
+    maxima: Maxima<'s>,
+    retention: Retention,
+) -> GradedCases<'s> {
     let open = cases
         .filter(|(_, case)| case.estado != "CERRADO")
         .map(|(caso_id, case)| {
@@ -453,13 +500,5 @@ pub fn case_views<'s>(
         retention.late_after,
     )
     .map(|(dependencia_id, (_, _, sla))| (dependencia_id, sla));
-    let graded = grade_open_cases(open, slas, as_of, end);
-
-    CaseViews {
-        backlog,
-        compliance,
-        open_sla: graded.counts,
-        open_cases: graded.cases,
-        orphans,
-    }
+    grade_open_cases(open, slas, as_of, end)
 }

@@ -133,48 +133,38 @@ pub fn build_views<'s>(
     let mut rows = vec![as_of.clone().map(ViewRow::AsOf)];
     let mut orphans = Vec::new();
     let health = views.contains(TopicHealth::NAME);
-    // A domain (built once) and, for each of its selected views, that view's rows.
-    macro_rules! select {
-        ($domain:expr, $($field:ident => $variant:ident,)*) => {
+    // A domain is built once, when one of its views is selected (or `pipeline_health`,
+    // which counts its orphans), and gives the rows of its views selected.
+    macro_rules! domain {
+        ($build:expr, $($field:ident => $variant:ident),* $(,)?) => {
             if health || views.any(&[$(<$variant as View>::NAME),*]) {
-                let domain = $domain;
-                $(if views.contains(<$variant as View>::NAME) {
-                    rows.push(domain.$field.map(ViewRow::$variant));
-                })*
+                let domain = $build;
+                $(rows.extend(domain.$field.map(|c| c.map(ViewRow::$variant)));)*
                 orphans.push(domain.orphans);
             }
         };
     }
-    let notification_views = [
-        NotificationRates::NAME,
-        NotificationBounces::NAME,
-        NotificationLatency::NAME,
-        NotificationFailures::NAME,
-        NotificationVariants::NAME,
-    ];
-    if health || views.any(&notification_views) {
-        // The domain builds only the views selected.
-        let n = notifications::notification_views(
+    domain!(
+        notifications::notification_views(
             events.clone(),
             maxima.clone(),
             *retention,
             sla,
             views,
-        );
-        rows.extend(n.rates.map(|c| c.map(ViewRow::NotificationRates)));
-        rows.extend(n.bounces.map(|c| c.map(ViewRow::NotificationBounces)));
-        rows.extend(n.latency.map(|c| c.map(ViewRow::NotificationLatency)));
-        rows.extend(n.failures.map(|c| c.map(ViewRow::NotificationFailures)));
-        rows.extend(n.variants.map(|c| c.map(ViewRow::NotificationVariants)));
-        orphans.push(n.orphans);
-    }
-    select!(
-        orders::order_views(events.clone(), maxima.clone(), *retention),
+        ),
+        rates => NotificationRates,
+        bounces => NotificationBounces,
+        latency => NotificationLatency,
+        failures => NotificationFailures,
+        variants => NotificationVariants,
+    );
+    domain!(
+        orders::order_views(events.clone(), maxima.clone(), *retention, views),
         metrics => OrderMetrics,
         cancellations => OrderCancellations,
     );
-    select!(
-        cases::case_views(events.clone(), as_of, end, maxima.clone(), *retention),
+    domain!(
+        cases::case_views(events.clone(), as_of, end, maxima.clone(), *retention, views),
         backlog => CaseBacklog,
         compliance => SlaCompliance,
         open_sla => OpenCaseSla,

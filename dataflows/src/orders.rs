@@ -5,6 +5,7 @@
 
 use differential_dataflow::collection::VecCollection;
 use differential_dataflow::operators::CountTotal;
+use pulso_events::registry::{View, ViewSelection};
 use pulso_events::time::Granularity;
 use pulso_events::views::{OrderCancellations, OrderMetrics};
 use pulso_events::{Body, Event, OrderEvent, Topic};
@@ -14,7 +15,7 @@ use crate::event_id::EventId;
 use crate::health;
 use crate::intern::{EntityId, Interner, Name};
 use crate::pack::{Pack, Packer, Unpacker};
-use crate::retention::Retention;
+use crate::retention::{Retention, WindowHorizons};
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
@@ -116,17 +117,17 @@ fn summarise(facts: &[(&OrderFact, isize)]) -> OrderSummary {
     }
 }
 
-/// The order views and the orphan confirms/cancels.
+/// The order views selected (`None`: not built) and the orphan confirms/cancels.
 pub struct OrderViews<'s> {
     /// `order_metrics` rows.
-    pub metrics: VecCollection<'s, Epoch, OrderMetrics>,
+    pub metrics: Option<VecCollection<'s, Epoch, OrderMetrics>>,
     /// `order_cancellations` rows.
-    pub cancellations: VecCollection<'s, Epoch, OrderCancellations>,
+    pub cancellations: Option<VecCollection<'s, Epoch, OrderCancellations>>,
     /// Orphan contributions to `pipeline_health`.
     pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
 }
 
-/// Builds the order views.
+/// Builds the order views `views` selects.
 ///
 /// An order whose latest event is earlier than `W(e) - entities` leaves the state (its counts
 /// stay); an event that names it later starts it afresh.
@@ -134,6 +135,7 @@ pub fn order_views<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
     retention: Retention,
+    views: &ViewSelection,
 ) -> OrderViews<'s> {
     let mut names = Interner::default();
     let facts = events.flat_map(move |event| {
@@ -146,7 +148,31 @@ pub fn order_views<'s>(
     })
     .map(|(_id, summary)| summary);
 
-    let metrics = sum_windows(
+    let metrics = views
+        .contains(OrderMetrics::NAME)
+        .then(|| metrics(&summaries, maxima, retention.windows));
+    let cancellations = views
+        .contains(OrderCancellations::NAME)
+        .then(|| cancellations(&summaries));
+    let orphans = summaries.flat_map(|summary| match summary {
+        OrderSummary::Orphans(n) => Some(health::orphans(Topic::Orders, n)),
+        OrderSummary::Order { .. } => None,
+    });
+
+    OrderViews {
+        metrics,
+        cancellations,
+        orphans,
+    }
+}
+
+/// `order_metrics`: each order in its creation windows, per tenant and currency.
+fn metrics<'s>(
+    summaries: &VecCollection<'s, Epoch, OrderSummary>,
+    maxima: Maxima<'s>,
+    windows: WindowHorizons,
+) -> VecCollection<'s, Epoch, OrderMetrics> {
+    sum_windows(
         "OrderMetrics",
         summaries.clone().explode(|summary| {
             let mut out = Vec::new();
@@ -178,7 +204,7 @@ pub fn order_views<'s>(
         }),
         |k| (k.2, k.3),
         maxima,
-        retention.windows,
+        windows,
     )
     .map(
         |((tenant_id, currency, granularity, window_start), s)| OrderMetrics {
@@ -194,9 +220,14 @@ pub fn order_views<'s>(
             revenue_lost_total: s.get(5),
             revenue_pending_total: s.get(6),
         },
-    );
+    )
+}
 
-    let cancellations = summaries
+/// `order_cancellations`: the cancelled orders per tenant and reason.
+fn cancellations<'s>(
+    summaries: &VecCollection<'s, Epoch, OrderSummary>,
+) -> VecCollection<'s, Epoch, OrderCancellations> {
+    summaries
         .clone()
         .flat_map(|summary| match summary {
             OrderSummary::Order {
@@ -211,16 +242,5 @@ pub fn order_views<'s>(
             tenant_id: tenant_id.to_string(),
             reason: reason.to_string(),
             orders: n as i64,
-        });
-
-    let orphans = summaries.flat_map(|summary| match summary {
-        OrderSummary::Orphans(n) => Some(health::orphans(Topic::Orders, n)),
-        OrderSummary::Order { .. } => None,
-    });
-
-    OrderViews {
-        metrics,
-        cancellations,
-        orphans,
-    }
+        })
 }
