@@ -1,4 +1,4 @@
-//! `tracking_activity` and `tenant_activity` (VIEWS.md v2): counts of the deduplicated events
+//! `tracking_activity` and `tenant_activity` (VIEWS.md v2), each built on its own: counts of the deduplicated events
 //! per window, read from each event alone (no entity state).
 //!
 //! - `tenant_activity`: every deduplicated event adds 1 to `(tenant, topic, granularity,
@@ -30,33 +30,25 @@ type TrackingKey = (Name, Name, Name, Granularity, i64);
 /// A `tenant_activity` key: tenant, topic, granularity, window start.
 type TenantKey = (Name, Topic, Granularity, i64);
 
-/// The activity views.
-pub struct ActivityViews<'s> {
-    /// `tracking_activity` rows.
-    pub tracking: VecCollection<'s, Epoch, TrackingActivity>,
-    /// `tenant_activity` rows.
-    pub tenants: VecCollection<'s, Epoch, TenantActivity>,
-}
-
-/// Builds `tracking_activity` and `tenant_activity` from the deduplicated events.
-pub fn activity_views<'s>(
+/// Builds `tenant_activity` from the deduplicated events.
+pub fn tenant_activity<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
     maxima: Maxima<'s>,
     retention: Retention,
-) -> ActivityViews<'s> {
+) -> VecCollection<'s, Epoch, TenantActivity> {
     let mut names = Interner::default();
-    let tenant_counts = events.clone().explode(move |event| {
+    let tenant_counts = events.explode(move |event| {
         let tenant = names.name(&event.tenant_id);
         Granularity::ALL.map(|g| {
             let key: TenantKey = (tenant.clone(), event.topic, g, g.floor(event.timestamp));
             (key, Sums::<1>::of(&[1]))
         })
     });
-    let tenants = sum_windows(
+    sum_windows(
         "TenantActivity",
         tenant_counts,
         |k| (k.2, k.3),
-        maxima.clone(),
+        maxima,
         retention.windows,
     )
     .map(
@@ -67,8 +59,15 @@ pub fn activity_views<'s>(
             window_start,
             events: s.count(0),
         },
-    );
+    )
+}
 
+/// Builds `tracking_activity` from the deduplicated `tracking.events` records.
+pub fn tracking_activity<'s>(
+    events: VecCollection<'s, Epoch, SharedEvent>,
+    maxima: Maxima<'s>,
+    retention: Retention,
+) -> VecCollection<'s, Epoch, TrackingActivity> {
     let mut names = Interner::default();
     let tracked = events.flat_map(move |event| {
         let Body::Tracking(t) = &event.body else {
@@ -102,7 +101,7 @@ pub fn activity_views<'s>(
         maxima.clone(),
         retention.windows,
     );
-    let tracking = sum_windows(
+    sum_windows(
         "TrackingActivity",
         contributions,
         window,
@@ -119,7 +118,5 @@ pub fn activity_views<'s>(
             events: s.count(0),
             entities: s.count(1),
         },
-    );
-
-    ActivityViews { tracking, tenants }
+    )
 }

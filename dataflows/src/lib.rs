@@ -178,14 +178,13 @@ pub fn build_views<'s>(
         let entries = timelines::timelines(events.clone(), maxima.clone(), *retention);
         rows.push(entries.map(ViewRow::Timeline));
     }
-    if views.any(&[TrackingActivity::NAME, TenantActivity::NAME]) {
-        let activity = activity::activity_views(events.clone(), maxima, *retention);
-        if views.contains(TrackingActivity::NAME) {
-            rows.push(activity.tracking.map(ViewRow::TrackingActivity));
-        }
-        if views.contains(TenantActivity::NAME) {
-            rows.push(activity.tenants.map(ViewRow::TenantActivity));
-        }
+    if views.contains(TrackingActivity::NAME) {
+        let tracking = activity::tracking_activity(events.clone(), maxima.clone(), *retention);
+        rows.push(tracking.map(ViewRow::TrackingActivity));
+    }
+    if views.contains(TenantActivity::NAME) {
+        let tenants = activity::tenant_activity(events.clone(), maxima, *retention);
+        rows.push(tenants.map(ViewRow::TenantActivity));
     }
     if health {
         let orphans = concatenate(input.scope(), orphans);
