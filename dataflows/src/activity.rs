@@ -1,5 +1,5 @@
-//! `tracking_activity` and `tenant_activity` (VIEWS.md v2), each built on its own: counts of the deduplicated events
-//! per window, read from each event alone (no entity state).
+//! `tracking_activity` and `tenant_activity` (VIEWS.md v2), each built on its own: counts of
+//! the deduplicated events per window, read from each event alone (no entity state).
 //!
 //! - `tenant_activity`: every deduplicated event adds 1 to `(tenant, topic, granularity,
 //!   window)` at its own time; the decoded event already carries the tenant VIEWS.md names
