@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use pulso_connectors::kafka::StartPosition;
+use pulso_events::registry::ViewSelection;
 use pulso_events::time::{parse_rfc3339, Micros};
 use pulso_sinks::clickhouse::ClickHouseConfig;
 
@@ -29,6 +30,22 @@ impl ConfigArgs {
     pub(crate) fn load(&self) -> Result<FileConfig> {
         FileConfig::load(self.config.as_deref())
     }
+}
+
+/// `--views VIEW,...` of `replay` and `backfill`: the views a batch pass computes and writes.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct ViewsArgs {
+    /// Compute and write these views only (comma-separated names, e.g.
+    /// `notification_rates,order_metrics`); default: every view. The files of the other views
+    /// in `--out` are left as they are. Not with `--clickhouse`, which is made to hold every
+    /// view.
+    #[arg(
+        long,
+        value_name = "VIEW,...",
+        default_value_t,
+        conflicts_with = "clickhouse"
+    )]
+    pub(crate) views: ViewSelection,
 }
 
 /// `--clickhouse URL [--clickhouse-database NAME]` of `run`, `replay`, `backfill` and

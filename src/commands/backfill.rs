@@ -9,14 +9,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use pulso_events::registry::ViewSelection;
 use pulso_events::time::Micros;
 use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive};
 use pulso_pipeline::progress::Progress;
 use pulso_pipeline::replay::SpillConfig;
 use pulso_pipeline::{replay_source, ReplayConfig};
 
-use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
+use super::args::{rfc3339, ClickHouseArgs, ConfigArgs, ViewsArgs};
 
 /// Flags of `pulso backfill`.
 #[derive(Debug, Args)]
@@ -34,17 +33,9 @@ pub(crate) struct BackfillArgs {
     /// Write the views to `OUT/views/<view>.parquet`.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Compute and write these views only (comma-separated names, e.g.
-    /// `order_metrics,timelines`); default: every view. The files of the other views in
-    /// `--out` are left as they are. Not with `--clickhouse`, which is made to hold every
-    /// view.
-    #[arg(
-        long,
-        value_name = "VIEW,...",
-        default_value_t,
-        conflicts_with = "clickhouse"
-    )]
-    pub(crate) views: ViewSelection,
+    /// The views to compute and write (default: every view).
+    #[command(flatten)]
+    pub(crate) views: ViewsArgs,
     /// Write the views to ClickHouse.
     #[command(flatten)]
     pub(crate) clickhouse: ClickHouseArgs,
@@ -91,7 +82,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             ..Default::default()
         },
         stream_timelines: args.out.is_some() && clickhouse.is_none(),
-        views: args.views.clone(),
+        views: args.views.views.clone(),
         ..Default::default()
     };
     // One poll per archived epoch; the progress record's rejected counts come with it.
@@ -114,7 +105,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             output.watermark,
             &file.retention,
             "backfill",
-            &args.views,
+            &args.views.views,
         )?;
     }
     if let Some(config) = clickhouse {

@@ -12,14 +12,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
-use pulso_events::registry::ViewSelection;
 use pulso_events::time::Micros;
 use pulso_pipeline::batch::{write_replay_files, write_to_clickhouse};
 use pulso_pipeline::progress::{peak_rss_bytes, Progress};
 use pulso_pipeline::replay::{JsonlSource, SpillConfig};
 use pulso_pipeline::{replay_source, ReplayConfig};
 
-use super::args::{rfc3339, ClickHouseArgs, ConfigArgs};
+use super::args::{rfc3339, ClickHouseArgs, ConfigArgs, ViewsArgs};
 use super::cluster::ClusterArgs;
 
 /// Flags of `pulso replay`.
@@ -41,17 +40,9 @@ pub(crate) struct ReplayArgs {
     /// Records per epoch.
     #[arg(long, default_value_t = 50_000)]
     pub(crate) epoch_records: usize,
-    /// Compute and write these views only (comma-separated names, e.g.
-    /// `notification_rates,order_metrics`); default: every view. The files of the other views
-    /// in `--out` are left as they are. Not with `--clickhouse`, which is made to hold every
-    /// view.
-    #[arg(
-        long,
-        value_name = "VIEW,...",
-        default_value_t,
-        conflicts_with = "clickhouse"
-    )]
-    pub(crate) views: ViewSelection,
+    /// The views to compute and write (default: every view).
+    #[command(flatten)]
+    pub(crate) views: ViewsArgs,
     /// Also write the views to ClickHouse.
     #[command(flatten)]
     pub(crate) clickhouse: ClickHouseArgs,
@@ -97,7 +88,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
             ..Default::default()
         },
         stream_timelines: clickhouse.is_none(),
-        views: args.views.clone(),
+        views: args.views.views.clone(),
         ..Default::default()
     };
     let output = replay_source(&mut source, args.epoch_records, &config);
@@ -121,7 +112,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let clickhouse = clickhouse.map(|config| (config, output.views.clone()));
     let changes = output.changes;
     let writing = Instant::now();
-    let rejected = write_replay_files(&args.out, output, &file.retention, &args.views)?;
+    let rejected = write_replay_files(&args.out, output, &file.retention, &args.views.views)?;
     let write_secs = writing.elapsed().as_secs_f64();
     if let Some((config, views)) = clickhouse {
         let url = config.url.clone();
