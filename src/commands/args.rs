@@ -113,6 +113,8 @@ mod tests {
         clickhouse: ClickHouseArgs,
         #[command(flatten)]
         config: ConfigArgs,
+        #[command(flatten)]
+        views: ViewsArgs,
         #[arg(long, value_parser = rfc3339)]
         as_of: Option<Micros>,
         #[arg(long, value_parser = start_position)]
@@ -146,6 +148,28 @@ mod tests {
         let error = start("oldest").unwrap_err().to_string();
         assert!(error.contains("--start"), "{error}");
         assert!(error.contains("expected earliest, latest"), "{error}");
+    }
+
+    #[test]
+    fn views_are_named_and_not_with_clickhouse() {
+        assert!(parse(&[]).unwrap().views.views.is_all());
+        let some = parse(&["--views", "order_metrics,timelines"])
+            .unwrap()
+            .views
+            .views;
+        assert!(some.contains("order_metrics") && some.contains("timelines"));
+        assert!(!some.contains("notification_rates"));
+        let error = parse(&["--views", "orders"]).unwrap_err().to_string();
+        assert!(error.contains("unknown view \"orders\""), "{error}");
+        let error = parse(&[
+            "--views",
+            "timelines",
+            "--clickhouse",
+            "http://127.0.0.1:8123",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("cannot be used with"), "{error}");
     }
 
     #[test]
