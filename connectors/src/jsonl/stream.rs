@@ -2,13 +2,14 @@
 //! files' lengths (as if the topics had arrived together), read lazily.
 //!
 //! [`stream_dir`] opens every known topic file of the folder (see the module docs of
-//! [`super`]), counts its lines in a first pass over fixed-size buffers, and then yields the
-//! records in the order of a stable sort by `(offset << 64) / lines` (the record's position in
-//! its topic as a 64.64 fixed-point fraction of the topic's length), ties broken by the
-//! record's index in [`super::read_dir`]'s output ([`Topic::ALL`] order, then line order).
-//! Within one topic the fraction strictly increases with the offset, so a k-way merge of the
-//! topics by `(fraction, topic order)` yields exactly that sorted order, holding one record
-//! per topic. Records are built as [`super::read_topic_file`] builds them.
+//! [`super`]), counts its lines in a first pass over fixed-size buffers (the files on every
+//! core), and then yields the records in the order of a stable sort by `(offset << 64) /
+//! lines` (the record's position in its topic as a 64.64 fixed-point fraction of the topic's
+//! length), ties broken by the record's index in [`super::read_dir`]'s output ([`Topic::ALL`]
+//! order, then line order). Within one topic the fraction strictly increases with the offset,
+//! so a k-way merge of the topics by `(fraction, topic order)` yields exactly that sorted
+//! order, holding one record per topic. Records are built as [`super::read_topic_file`]
+//! builds them.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
