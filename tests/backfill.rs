@@ -50,24 +50,26 @@ fn backfill_of_the_archive_equals_the_live_views() {
         .expect("the live run graded its open cases");
     assert!(!live_views.timelines.is_empty());
 
+    // `pulso backfill` of the live run's archive into `out`, graded at its `as_of`.
+    let backfill_into = |out: &std::path::Path, flags: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pulso"))
+            .args([
+                "backfill",
+                "--workers",
+                "2",
+                "--as-of",
+                &format_rfc3339(as_of),
+            ])
+            .args(flags)
+            .arg("--archive")
+            .arg(live.path().join("archive"))
+            .arg("--out")
+            .arg(out)
+            .status()
+            .unwrap()
+    };
     let backfill = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .args([
-            "backfill",
-            "--workers",
-            "2",
-            "--epoch-records",
-            "500",
-            "--as-of",
-            &format_rfc3339(as_of),
-        ])
-        .arg("--archive")
-        .arg(live.path().join("archive"))
-        .arg("--out")
-        .arg(backfill.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(backfill_into(backfill.path(), &["--epoch-records", "500"]).success());
     let backfilled = read_whole_views(&backfill.path().join("views")).unwrap();
     assert!(
         live_views
@@ -81,22 +83,7 @@ fn backfill_of_the_archive_equals_the_live_views() {
     // `--views` computes and writes the views named only, each the file of the whole pass.
     let some = tempfile::tempdir().unwrap();
     let selected = ["order_metrics", "timelines"];
-    let status = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .args([
-            "backfill",
-            "--workers",
-            "2",
-            "--as-of",
-            &format_rfc3339(as_of),
-        ])
-        .args(["--views", &selected.join(",")])
-        .arg("--archive")
-        .arg(live.path().join("archive"))
-        .arg("--out")
-        .arg(some.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(backfill_into(some.path(), &["--views", &selected.join(",")]).success());
     let mut files: Vec<String> = std::fs::read_dir(some.path().join("views"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -1,8 +1,8 @@
 //! `pulso backfill --archive DIR [--from T] [--to T] (--out DIR [--views VIEW,...] |
 //! --clickhouse URL) [--config FILE]`: replays the raw Parquet archive through the same
 //! dataflows (with the config file's retention horizons) and writes the views (all, or those
-//! `--views` names). Outputs are written atomically
-//! (Parquet) or idempotently (ClickHouse), so an interrupted backfill can simply be run again.
+//! `--views` names). Outputs are written atomically (Parquet) or idempotently (ClickHouse),
+//! so an interrupted backfill can simply be run again.
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,6 +1,6 @@
 //! `pulso-incremental`: Pulso's dataflows (every view, or those `--views` names) driven epoch
-//! by epoch in this process,
-//! to measure what the peer harness (`benches/peers/`) compares against other engines:
+//! by epoch in this process, to measure what the peer harness (`benches/peers/`) compares
+//! against other engines:
 //!
 //! - `latency`: records fed at `--rate` records/s in epochs of `--epoch-records`; for each
 //!   epoch, the time from its due instant (when its last record was due to arrive) to the
@@ -116,10 +116,10 @@ enum Event {
 }
 
 /// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when
-/// due (see [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso run`, the
-/// workers send their view changes, a batch at a time, over a bounded channel to a consumer
-/// thread, which applies each closed epoch at once to the serving store (`ViewStore`, the
-/// API's tables). Returns for each epoch (the instant it was due or its insertion started,
+/// due (see [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso
+/// run`, the workers send their view changes, a batch at a time, over a bounded channel to a
+/// consumer thread, which applies each closed epoch at once to the serving store
+/// (`ViewStore`, the API's tables). Returns for each epoch (the instant it was due or its insertion started,
 /// the instant the store had applied it) and the number of view rows at the end.
 fn drive(
     epochs: Vec<Vec<SourceRecord>>,
@@ -283,7 +283,8 @@ fn main() -> Result<()> {
                 _ => 0.0,
             };
             serde_json::json!({
-                "mode": "latency", "workers": cli.workers, "views": cli.views.to_string(), "rate": rate,
+                "mode": "latency", "workers": cli.workers, "views": cli.views.to_string(),
+                "rate": rate,
                 "epoch_records": epoch_records, "records": n, "epochs": measured.len(),
                 "p50_s": percentile(&mut lat, 0.5), "p99_s": percentile(&mut lat, 0.99),
                 "max_s": percentile(&mut lat, 1.0),
@@ -328,7 +329,8 @@ fn main() -> Result<()> {
                     .push(done.duration_since(*start).as_secs_f64());
             }
             serde_json::json!({
-                "mode": "update", "workers": cli.workers, "views": cli.views.to_string(), "preloaded": preload,
+                "mode": "update", "workers": cli.workers, "views": cli.views.to_string(),
+                "preloaded": preload,
                 "preload_s": preload_s, "batches": by_size, "view_rows": rows,
                 "peak_rss_bytes": peak_rss_bytes(),
             })
