@@ -1,319 +1,28 @@
 //! Conecta360 case views: `case_backlog`, `sla_compliance`, `open_case_sla` and the open-case
-//! list. Each case is summarised from all its events (latest state, priority and department;
-//! SLA outcome; closure), then counted per key; open cases are graded against `as_of` and
-//! their department's latest SLA, so an SLA change re-grades the department's cases at once,
-//! and a move of `as_of` re-grades the cases whose status it changes ([`crate::grading`]).
+//! list. Each case is summarised from all its events ([`crate::case_summary`]: latest state,
+//! priority and department; SLA outcome; closure), then counted per key; open cases are graded
+//! against `as_of` and their department's latest SLA, so an SLA change re-grades the
+//! department's cases at once, and a move of `as_of` re-grades the cases whose status it
+//! changes ([`crate::grading`]).
 
 use differential_dataflow::collection::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use pulso_events::registry::{View, ViewSelection};
 use pulso_events::time::Granularity;
 use pulso_events::views::{CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance};
-use pulso_events::{Body, CasoEvent, Event, Topic};
-use serde::{Deserialize, Serialize};
+use pulso_events::{Body, CasoEvent, Topic};
 
 use crate::aggregate::latest_by_key;
-use crate::event_id::EventId;
+use crate::case_summary::{fact, is_open, summarise, CaseOutput, CaseSummary};
 use crate::grading::{grade_open_cases, GradedCases, OpenCaseFacts};
 use crate::health;
-use crate::intern::{Interner, Name};
-use crate::pack::{Pack, Packer, Unpacker};
+use crate::intern::Interner;
 use crate::retention::{Retention, WindowHorizons};
 use crate::summarise::{summarise_expiring, Expiry};
 use crate::sums::Sums;
 use crate::watermark::Maxima;
 use crate::windows::sum_windows;
 use crate::{Epoch, SharedEvent};
-
-/// What one event says about a case.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum CaseChange {
-    Created {
-        numero_caso: String,
-        dependencia_id: i64,
-        prioridad: Option<Name>,
-        fecha_creacion: i64,
-    },
-    Assigned {
-        dependencia_id: i64,
-        estado: Name,
-    },
-    Updated {
-        estado: Option<Name>,
-        prioridad: Option<Name>,
-    },
-    Closed {
-        fecha_cierre: i64,
-        hours: Option<i64>,
-        satisfaction: Option<i64>,
-    },
-    Violated,
-    Met,
-}
-
-impl CaseChange {
-    fn topic(&self) -> Topic {
-        match self {
-            CaseChange::Created { .. } => Topic::CasosCreados,
-            CaseChange::Assigned { .. } => Topic::CasosAsignados,
-            CaseChange::Updated { .. } => Topic::CasosActualizados,
-            CaseChange::Closed { .. } => Topic::CasosCerrados,
-            CaseChange::Violated => Topic::SlaViolados,
-            CaseChange::Met => Topic::SlaCumplidos,
-        }
-    }
-}
-
-impl Pack for CaseChange {
-    fn pack(&self, out: &mut Packer<'_>) {
-        match self {
-            CaseChange::Created {
-                numero_caso,
-                dependencia_id,
-                prioridad,
-                fecha_creacion,
-            } => {
-                out.byte(0);
-                numero_caso.pack(out);
-                dependencia_id.pack(out);
-                prioridad.pack(out);
-                fecha_creacion.pack(out);
-            }
-            CaseChange::Assigned {
-                dependencia_id,
-                estado,
-            } => {
-                out.byte(1);
-                dependencia_id.pack(out);
-                estado.pack(out);
-            }
-            CaseChange::Updated { estado, prioridad } => {
-                out.byte(2);
-                estado.pack(out);
-                prioridad.pack(out);
-            }
-            CaseChange::Closed {
-                fecha_cierre,
-                hours,
-                satisfaction,
-            } => {
-                out.byte(3);
-                fecha_cierre.pack(out);
-                hours.pack(out);
-                satisfaction.pack(out);
-            }
-            CaseChange::Violated => out.byte(4),
-            CaseChange::Met => out.byte(5),
-        }
-    }
-
-    fn unpack(input: &mut Unpacker<'_>) -> Self {
-        match input.byte() {
-            0 => {
-                let (numero_caso, dependencia_id) = Pack::unpack(input);
-                let (prioridad, fecha_creacion) = Pack::unpack(input);
-                CaseChange::Created {
-                    numero_caso,
-                    dependencia_id,
-                    prioridad,
-                    fecha_creacion,
-                }
-            }
-            1 => {
-                let (dependencia_id, estado) = Pack::unpack(input);
-                CaseChange::Assigned {
-                    dependencia_id,
-                    estado,
-                }
-            }
-            2 => {
-                let (estado, prioridad) = Pack::unpack(input);
-                CaseChange::Updated { estado, prioridad }
-            }
-            3 => {
-                let (fecha_cierre, hours, satisfaction) = Pack::unpack(input);
-                CaseChange::Closed {
-                    fecha_cierre,
-                    hours,
-                    satisfaction,
-                }
-            }
-            4 => CaseChange::Violated,
-            _ => CaseChange::Met,
-        }
-    }
-}
-
-/// `(timestamp, event_id, change)`: sorted, this is the case's history in event-time order.
-type CaseFact = (i64, EventId, CaseChange);
-
-/// The state of one existing case.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-struct CaseSummary {
-    dependencia_id: i64,
-    estado: String,
-    prioridad: Option<String>,
-    numero_caso: String,
-    fecha_creacion: i64,
-    /// `(violated, day of the earliest deciding event)`.
-    outcome: Option<(bool, i64)>,
-    /// `(day of fecha_cierre, hours, satisfaction)` of the latest closure.
-    closure: Option<(i64, Option<i64>, Option<i64>)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-enum CaseOutput {
-    Case(CaseSummary),
-    Orphans(Topic, i64),
-}
-
-fn fact(event: &Event, names: &mut Interner) -> Option<(i64, CaseFact)> {
-    let Body::Caso(caso) = &event.body else {
-        return None;
-    };
-    let change = match caso {
-        CasoEvent::Creado {
-            numero_caso,
-            dependencia_id,
-            prioridad,
-            fecha_creacion,
-            ..
-        } => CaseChange::Created {
-            numero_caso: numero_caso.clone(),
-            dependencia_id: *dependencia_id,
-            prioridad: prioridad.as_deref().map(|p| names.name(p)),
-            fecha_creacion: *fecha_creacion,
-        },
-        CasoEvent::Asignado {
-            dependencia_id,
-            estado_nuevo,
-            ..
-        } => CaseChange::Assigned {
-            dependencia_id: *dependencia_id,
-            estado: names.name(estado_nuevo),
-        },
-        CasoEvent::Actualizado { cambios, .. } => {
-            let mut last = |campo: &str| {
-                cambios
-                    .iter()
-                    .rev()
-                    .find(|c| c.campo == campo)
-                    .and_then(|c| c.valor_nuevo.as_deref())
-                    .map(|v| names.name(v))
-            };
-            CaseChange::Updated {
-                estado: last("estado"),
-                prioridad: last("prioridad"),
-            }
-        }
-        CasoEvent::Cerrado {
-            fecha_cierre,
-            tiempo_total_horas,
-            satisfaccion_ciudadano,
-            ..
-        } => CaseChange::Closed {
-            fecha_cierre: *fecha_cierre,
-            hours: *tiempo_total_horas,
-            satisfaction: *satisfaccion_ciudadano,
-        },
-        CasoEvent::SlaViolado { .. } => CaseChange::Violated,
-        CasoEvent::SlaCumplido { .. } => CaseChange::Met,
-        _ => return None,
-    };
-    Some((
-        caso.caso_id()?,
-        (event.timestamp, EventId::new(&event.event_id), change),
-    ))
-}
-
-fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>) {
-    let mut case: Option<CaseSummary> = None;
-    let (mut violated_at, mut met_at) = (None, None);
-    let mut closure = None;
-    let mut estado = None;
-    let mut prioridad = None;
-    let mut dependencia = None;
-    for ((timestamp, _, change), _) in facts {
-        match change {
-            CaseChange::Created {
-                numero_caso,
-                dependencia_id,
-                prioridad: p,
-                fecha_creacion,
-            } => {
-                if case.is_none() {
-                    case = Some(CaseSummary {
-                        numero_caso: numero_caso.clone(),
-                        fecha_creacion: *fecha_creacion,
-                        ..CaseSummary::default()
-                    });
-                }
-                estado = Some("PENDIENTE");
-                dependencia = Some(*dependencia_id);
-                if p.is_some() {
-                    prioridad = p.as_deref();
-                }
-            }
-            CaseChange::Assigned {
-                dependencia_id,
-                estado: e,
-            } => {
-                dependencia = Some(*dependencia_id);
-                estado = Some(&**e);
-            }
-            CaseChange::Updated {
-                estado: e,
-                prioridad: p,
-            } => {
-                if e.is_some() {
-                    estado = e.as_deref();
-                }
-                if p.is_some() {
-                    prioridad = p.as_deref();
-                }
-            }
-            CaseChange::Closed {
-                fecha_cierre,
-                hours,
-                satisfaction,
-            } => {
-                estado = Some("CERRADO");
-                closure = Some((Granularity::Day.floor(*fecha_cierre), *hours, *satisfaction));
-            }
-            CaseChange::Violated => {
-                violated_at.get_or_insert(*timestamp);
-            }
-            CaseChange::Met => {
-                met_at.get_or_insert(*timestamp);
-            }
-        }
-    }
-    let Some(mut case) = case else {
-        let mut per_topic: Vec<(Topic, i64)> = Vec::new();
-        for ((_, _, change), n) in facts {
-            match per_topic.iter_mut().find(|(t, _)| *t == change.topic()) {
-                Some((_, count)) => *count += *n as i64,
-                None => per_topic.push((change.topic(), *n as i64)),
-            }
-        }
-        output.extend(
-            per_topic
-                .into_iter()
-                .map(|(t, n)| (CaseOutput::Orphans(t, n), 1)),
-        );
-        return;
-    };
-    case.estado = estado.unwrap_or_default().to_string();
-    case.prioridad = prioridad.map(str::to_string);
-    case.dependencia_id = dependencia.unwrap_or_default();
-    case.outcome = match (violated_at, met_at) {
-        (Some(t), _) => Some((true, Granularity::Day.floor(t))),
-        (None, Some(t)) => Some((false, Granularity::Day.floor(t))),
-        (None, None) => None,
-    };
-    case.closure = closure;
-    output.push((CaseOutput::Case(case), 1));
-}
 
 /// The case views selected (`None`: not built) and the orphan case events.
 pub struct CaseViews<'s> {
@@ -327,15 +36,6 @@ pub struct CaseViews<'s> {
     pub open_cases: Option<VecCollection<'s, Epoch, OpenCase>>,
     /// Orphan contributions to `pipeline_health`.
     pub orphans: VecCollection<'s, Epoch, (Topic, Sums)>,
-}
-
-/// Whether the case of `facts` exists and is not `CERRADO`: it never expires.
-fn is_open(facts: &[(&CaseFact, isize)]) -> bool {
-    let mut outputs = Vec::new();
-    summarise(facts, &mut outputs);
-    outputs
-        .iter()
-        .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.estado != "CERRADO"))
 }
 
 /// Builds the case views `views` selects; `as_of` holds the one instant open cases are graded

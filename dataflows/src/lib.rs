@@ -41,6 +41,7 @@
 pub mod activity;
 pub mod aggregate;
 pub mod attribution;
+mod case_summary;
 pub mod cases;
 pub mod clock;
 pub mod cluster;
