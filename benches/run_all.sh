@@ -6,7 +6,8 @@
 #   benches/run_all.sh --only batch,pulso,duckdb --sizes 1000000
 #   benches/run_all.sh --only soak [--soak-minutes 20]
 #
-# Builds Pulso in release (`pulso` and the `pulso-incremental` bench binary), makes the
+# Builds Pulso with the `dist` profile (fat LTO, see Cargo.toml: `pulso` and the
+# `pulso-incremental` bench binary in target/dist/), makes the
 # harness venv build/venv-bench (psutil, duckdb, pyarrow, confluent-kafka), then runs
 # benches/peers/harness.py with the given options; the harness installs the peers into
 # their own venvs under build/ and writes benches/RESULTS.md.
@@ -59,7 +60,7 @@ run_harness=true
 [[ $only_other == "" ]] && run_harness=false
 
 if $run_harness; then
-    cargo build --release -p pulso -p pulso-benches --bins
+    cargo build --profile dist -p pulso -p pulso-benches --bins
     VENV=build/venv-bench
     PY="$VENV/bin/python"
     if ! [ -x "$PY" ] || ! "$PY" -c 'import psutil, duckdb, pyarrow, confluent_kafka' >/dev/null 2>&1; then

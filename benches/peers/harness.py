@@ -119,8 +119,8 @@ class Context:
                         and e not in skip]
         limit = args.mem_limit_gb * 2**30 if args.mem_limit_gb else procs.mem_available() - 4 * 2**30
         self.mem_limit = max(int(limit), 1 * 2**30)
-        self.pulso = os.path.join(REPO, "target", "release", "pulso")
-        self.incremental = os.path.join(REPO, "target", "release", "pulso-incremental")
+        self.pulso = os.path.join(REPO, "target", "dist", "pulso")
+        self.incremental = os.path.join(REPO, "target", "dist", "pulso-incremental")
         self.build = os.path.join(REPO, "build")
         self.skipped = {}
         self._pythons, self._env_errors = {}, {}
