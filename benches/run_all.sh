@@ -7,10 +7,10 @@
 #   benches/run_all.sh --only soak [--soak-minutes 20]
 #
 # Builds Pulso with the `dist` profile (fat LTO, see Cargo.toml: `pulso` and the
-# `pulso-incremental` bench binary in target/dist/), makes the
-# harness venv build/venv-bench (psutil, duckdb, pyarrow, confluent-kafka), then runs
-# benches/peers/harness.py with the given options; the harness installs the peers into
-# their own venvs under build/ and writes benches/RESULTS.md.
+# `pulso-incremental` bench binary in target/dist/), makes the harness venv build/venv-bench
+# (psutil, duckdb, pyarrow, confluent-kafka), then runs benches/peers/harness.py with the
+# given options; the harness installs the peers into their own venvs under build/ and writes
+# benches/RESULTS.md.
 #
 # The stage `soak` is benches/soak.sh (a long `pulso run` with short retention horizons),
 # run after the harness: when `--only` names it, or without `--only` unless `--skip` names
