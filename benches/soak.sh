@@ -9,9 +9,10 @@
 #   benches/soak.sh --minutes 120    # the 2-hour variant, for manual runs
 #   benches/soak.sh --minutes 2 --results /tmp/soak.md --plot /tmp/soak.png   # a trial
 #
-# Builds `pulso` in release (skip with --no-build), makes sure the harness venv
-# build/venv-bench has matplotlib (and pyarrow, for the final counts), then runs
-# benches/soak.py with the given options (`benches/soak.sh --help` lists them).
+# Builds `pulso` with the `dist` profile, as benches/run_all.sh does for the other stages
+# (skip with --no-build), makes sure the harness venv build/venv-bench has matplotlib (and
+# pyarrow, for the final counts), then runs benches/soak.py with the given options
+# (`benches/soak.sh --help` lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ for arg in "$@"; do
     [[ "$arg" == "--no-build" ]] && build=false
 done
 if $build; then
-    cargo build --release -p pulso
+    cargo build --profile dist -p pulso
 fi
 
 VENV=build/venv-bench

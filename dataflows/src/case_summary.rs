@@ -152,6 +152,16 @@ pub(crate) struct CaseSummary {
     pub(crate) closure: Option<(i64, Option<i64>, Option<i64>)>,
 }
 
+/// The state of a closed case.
+const CLOSED: &str = "CERRADO";
+
+impl CaseSummary {
+    /// Whether the case is still open (its latest state is not `CERRADO`).
+    pub(crate) fn is_open(&self) -> bool {
+        self.estado != CLOSED
+    }
+}
+
 /// What a case's facts come to: the case, or (never created) its events counted per topic.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub(crate) enum CaseOutput {
@@ -271,7 +281,7 @@ pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutp
                 hours,
                 satisfaction,
             } => {
-                estado = Some("CERRADO");
+                estado = Some(CLOSED);
                 closure = Some((Granularity::Day.floor(*fecha_cierre), *hours, *satisfaction));
             }
             CaseChange::Violated => {
@@ -315,5 +325,5 @@ pub(crate) fn is_open(facts: &[(&CaseFact, isize)]) -> bool {
     summarise(facts, &mut outputs);
     outputs
         .iter()
-        .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.estado != "CERRADO"))
+        .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.is_open()))
 }

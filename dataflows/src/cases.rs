@@ -170,7 +170,7 @@ fn graded<'s>(
     retention: Retention,
 ) -> GradedCases<'s> {
     let open = cases
-        .filter(|(_, case)| case.estado != "CERRADO")
+        .filter(|(_, case)| case.is_open())
         .map(|(caso_id, case)| {
             let facts = OpenCaseFacts {
                 caso_id,

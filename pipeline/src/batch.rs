@@ -139,8 +139,7 @@ fn write_timelines(
 /// The files of `pulso replay` under `out`: removes what interrupted writes left, writes the
 /// views of `selection` (those the replay computed) as [`write_parquet`] does (part
 /// `replay`) and the rejected records to `out/rejected.jsonl`; returns how many records were
-/// rejected. The output is consumed: its
-/// views are not copied.
+/// rejected. The output is consumed: its views are not copied.
 pub fn write_replay_files(
     out: &Path,
     output: ReplayOutput,

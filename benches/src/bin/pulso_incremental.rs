@@ -119,8 +119,9 @@ enum Event {
 /// due (see [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso
 /// run`, the workers send their view changes, a batch at a time, over a bounded channel to a
 /// consumer thread, which applies each closed epoch at once to the serving store
-/// (`ViewStore`, the API's tables). Returns for each epoch (the instant it was due or its insertion started,
-/// the instant the store had applied it) and the number of view rows at the end.
+/// (`ViewStore`, the API's tables). Returns for each epoch (the instant it was due or its
+/// insertion started, the instant the store had applied it) and the number of view rows at
+/// the end.
 fn drive(
     epochs: Vec<Vec<SourceRecord>>,
     workers: usize,
