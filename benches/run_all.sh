@@ -6,11 +6,13 @@
 #   benches/run_all.sh --only batch,pulso,duckdb --sizes 1000000
 #   benches/run_all.sh --only soak [--soak-minutes 20]
 #
-# Builds Pulso with the `dist` profile (fat LTO, see Cargo.toml: `pulso` and the
-# `pulso-incremental` bench binary in target/dist/), makes the harness venv build/venv-bench
-# (psutil, duckdb, pyarrow, confluent-kafka), then runs benches/peers/harness.py with the
-# given options; the harness installs the peers into their own venvs under build/ and writes
-# benches/RESULTS.md.
+# Builds Pulso with the `dist` profile (fat LTO, see Cargo.toml) and profile-guided
+# optimisation (benches/pgo.sh: `pulso` and the `pulso-incremental` bench binary in
+# target/pgo/dist/; `--no-pgo`: the `dist` build alone, in target/dist/; with PULSO_BIN_DIR
+# set, the binaries in that folder, and nothing is built), makes the harness
+# venv build/venv-bench (psutil, duckdb, pyarrow, confluent-kafka), then runs
+# benches/peers/harness.py with the given options; the harness installs the peers into their
+# own venvs under build/ and writes benches/RESULTS.md.
 #
 # The stage `soak` is benches/soak.sh (a long `pulso run` with short retention horizons),
 # run after the harness: when `--only` names it, or without `--only` unless `--skip` names
@@ -24,6 +26,7 @@ soak=default
 only_other=unset   # the --only list without soak: unset (no --only), empty or stages/engines
 soak_minutes=""
 quick=false
+pgo=true
 report_only=false
 results=""
 while (($#)); do
@@ -32,6 +35,7 @@ while (($#)); do
         --only=* | --skip=*) flag=${1%%=*} list=${1#*=} && shift ;;
         --soak-minutes) soak_minutes=${2:?--soak-minutes needs a number} && shift 2 && continue ;;
         --soak-minutes=*) soak_minutes=${1#*=} && shift && continue ;;
+        --no-pgo) pgo=false && shift && continue ;;
         *)
             case "$1" in
                 --quick) quick=true ;;
@@ -60,7 +64,16 @@ run_harness=true
 [[ $only_other == "" ]] && run_harness=false
 
 if $run_harness; then
-    cargo build --profile dist -p pulso -p pulso-benches --bins
+    if [[ -n ${PULSO_BIN_DIR:-} ]]; then
+        echo "run_all: running the binaries in $PULSO_BIN_DIR (PULSO_BIN_DIR; nothing built)" >&2
+    elif $pgo; then
+        PULSO_BIN_DIR=$(benches/pgo.sh | tail -1)
+    else
+        cargo build --profile dist -p pulso -p pulso-benches --bins
+        PULSO_BIN_DIR=$PWD/target/dist
+    fi
+    # The harness and the soak run these binaries.
+    export PULSO_BIN_DIR
     VENV=build/venv-bench
     PY="$VENV/bin/python"
     if ! [ -x "$PY" ] || ! "$PY" -c 'import psutil, duckdb, pyarrow, confluent_kafka' >/dev/null 2>&1; then

@@ -43,7 +43,8 @@ def parse_args(argv):
     p.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--config", default=os.path.join(REPO, "benches", "soak.json"),
                    help="the run's --config (default benches/soak.json: its retention)")
-    p.add_argument("--pulso", default=os.path.join(REPO, "target", "dist", "pulso"))
+    bins = os.path.join(REPO, os.environ.get("PULSO_BIN_DIR") or os.path.join("target", "dist"))
+    p.add_argument("--pulso", default=os.path.join(bins, "pulso"))
     p.add_argument("--work", default=os.path.join(REPO, "build", "soak-work"),
                    help="the run's OUT folder and log (emptied first)")
     p.add_argument("--results", default=os.path.join(REPO, "benches", "RESULTS.md"))

@@ -119,14 +119,16 @@ class Context:
                         and e not in skip]
         limit = args.mem_limit_gb * 2**30 if args.mem_limit_gb else procs.mem_available() - 4 * 2**30
         self.mem_limit = max(int(limit), 1 * 2**30)
-        self.pulso = os.path.join(REPO, "target", "dist", "pulso")
-        self.incremental = os.path.join(REPO, "target", "dist", "pulso-incremental")
+        # benches/run_all.sh names the folder of the binaries it built (PGO: target/pgo/dist).
+        bins = os.path.join(REPO, os.environ.get("PULSO_BIN_DIR") or os.path.join("target", "dist"))
+        self.pulso = os.path.join(bins, "pulso")
+        self.incremental = os.path.join(bins, "pulso-incremental")
         self.build = os.path.join(REPO, "build")
         self.skipped = {}
         self._pythons, self._env_errors = {}, {}
         self.results = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                         "argv": argv, "stages": {}, "installs": {},
-                        "setup": {"mem_limit": self.mem_limit,
+                        "setup": {"mem_limit": self.mem_limit, "pulso": self.pulso,
                                   "pathway_threads": args.pathway_threads,
                                   "flink_parallelism": args.flink_parallelism}}
         self.results_path = os.path.join(self.work, "results.json")
