@@ -2,7 +2,7 @@
 //! names (orders, skus, notifications, cases, citizens, tracked entities). Each entry's
 //! summary names the tenant it belongs to, which the query API scopes timelines by.
 
-use differential_dataflow::collection::VecCollection;
+use differential_dataflow::collection::{AsCollection, VecCollection};
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
     timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
@@ -12,6 +12,7 @@ use pulso_events::{
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use timely::dataflow::operators::vec::Partition;
 use twox_hash::XxHash3_128;
 
 use crate::attribution::{attribute_entries, Attribution};
@@ -232,8 +233,15 @@ pub fn timelines<'s>(
         maxima.clone(),
         retention.entities,
     );
-    let entries = own.concat(attributed);
-    let tracked = entries.clone().filter(move |e| &*e.topic == tracking);
+    // One pass splits the entries (a clone and two filters would copy every entry first).
+    let mut parts = own
+        .concat(attributed)
+        .inner
+        .partition(2, move |(entry, time, diff)| {
+            (u64::from(&*entry.topic == tracking), (entry, time, diff))
+        });
+    let tracked = parts.pop().expect("the second part").as_collection();
+    let others = parts.pop().expect("the first part").as_collection();
     let deduplicated = distinct_hashed(
         "DistinctTrackingEntries",
         tracked,
@@ -242,7 +250,5 @@ pub fn timelines<'s>(
         maxima,
         retention.timelines,
     );
-    entries
-        .filter(move |e| &*e.topic != tracking)
-        .concat(deduplicated)
+    others.concat(deduplicated)
 }
