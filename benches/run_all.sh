@@ -69,7 +69,7 @@ if $run_harness; then
     elif $pgo; then
         PULSO_BIN_DIR=$(benches/pgo.sh | tail -1)
     else
-        cargo build --profile dist -p pulso -p pulso-benches --bins
+        cargo build --profile dist -p pulso -p pulso-benches --bin pulso --bin pulso-incremental
         PULSO_BIN_DIR=$PWD/target/dist
     fi
     # The harness and the soak run these binaries.

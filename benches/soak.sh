@@ -9,10 +9,10 @@
 #   benches/soak.sh --minutes 120    # the 2-hour variant, for manual runs
 #   benches/soak.sh --minutes 2 --results /tmp/soak.md --plot /tmp/soak.png   # a trial
 #
-# Builds `pulso` with the `dist` profile, as benches/run_all.sh does for the other stages
-# (skip with --no-build), makes sure the harness venv build/venv-bench has matplotlib (and
-# pyarrow, for the final counts), then runs benches/soak.py with the given options
-# (`benches/soak.sh --help` lists them).
+# Builds `pulso` with the `dist` profile (not with --no-build, nor when PULSO_BIN_DIR names
+# a folder of built binaries, as benches/run_all.sh does), makes sure the harness venv
+# build/venv-bench has matplotlib (and pyarrow, for the final counts), then runs
+# benches/soak.py with the given options (`benches/soak.sh --help` lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ build=true
 for arg in "$@"; do
     [[ "$arg" == "--no-build" ]] && build=false
 done
-if $build; then
+if $build && [[ -z ${PULSO_BIN_DIR:-} ]]; then
     cargo build --profile dist -p pulso
 fi
 
