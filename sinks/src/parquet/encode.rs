@@ -26,10 +26,11 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(ty: ColumnType, rows: usize) -> Builder {
+    /// An empty column of `rows` cells; a text column with room for `text_bytes` of text.
+    fn new(ty: ColumnType, rows: usize, text_bytes: usize) -> Builder {
         match ty {
             ColumnType::Text | ColumnType::OptText | ColumnType::Json => {
-                Builder::Text(StringBuilder::with_capacity(rows, rows * 16))
+                Builder::Text(StringBuilder::with_capacity(rows, text_bytes))
             }
             ColumnType::Int => Builder::Int(Int64Builder::with_capacity(rows)),
             ColumnType::Timestamp => {
@@ -70,11 +71,23 @@ impl Builder {
 /// `rows` as one batch with the columns of view `V`.
 pub(crate) fn encode<V: View>(rows: &[impl Borrow<V>]) -> Result<RecordBatch, SinkError> {
     let columns = V::columns();
+    let mut cells = Vec::with_capacity(columns.len());
+    // The text columns' bytes first, so that each is built in one buffer of its size rather
+    // than by doubling (which copies the text again and touches fresh pages each time).
+    let mut text_bytes = vec![0; columns.len()];
+    for row in rows {
+        row.borrow().cells(&mut cells);
+        for (bytes, cell) in text_bytes.iter_mut().zip(cells.drain(..)) {
+            if let Cell::Text(text) | Cell::OptText(Some(text)) = cell {
+                *bytes += text.len();
+            }
+        }
+    }
     let mut builders: Vec<Builder> = columns
         .iter()
-        .map(|c| Builder::new(c.ty, rows.len()))
+        .zip(text_bytes)
+        .map(|(c, bytes)| Builder::new(c.ty, rows.len(), bytes))
         .collect();
-    let mut cells = Vec::with_capacity(columns.len());
     for row in rows {
         cells.clear();
         row.borrow().cells(&mut cells);
