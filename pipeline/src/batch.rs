@@ -22,6 +22,7 @@ use pulso_sinks::parquet::{
 use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
 use crate::error::{PipelineError, Result};
+use crate::joined;
 use crate::recovery::restored_rejections;
 use crate::replay::ReplayOutput;
 
@@ -100,18 +101,29 @@ pub fn write_parquet(
     selection: &ViewSelection,
 ) -> Result<()> {
     let timelines = timelines.with_rows(std::mem::take(&mut views.timelines));
-    let (retained, mut expired) = retention.split(views, watermark);
-    let views_dir = out.join("views");
-    write_views_where(&views_dir, &retained, |view| {
-        view != TimelineEntry::NAME && selection.contains(view)
+    let (retained, expired) = retention.split(views, watermark);
+    let (views_dir, history_dir) = (out.join("views"), out.join(HISTORY_DIR));
+    // The timeline entries are merged and written (one thread's work, most of a pass's write)
+    // while the other views' files and history are written beside them.
+    let expired_timelines = std::thread::scope(|scope| -> Result<_> {
+        let merging = selection
+            .contains(TimelineEntry::NAME)
+            .then(|| scope.spawn(|| write_timelines(&views_dir, timelines, retention, watermark)));
+        let others = write_views_where(&views_dir, &retained, |view| {
+            view != TimelineEntry::NAME && selection.contains(view)
+        })
+        .and_then(|()| write_history(&history_dir, &expired, part));
+        let merged = merging.map(joined).transpose()?;
+        others?;
+        Ok(ViewSet {
+            timelines: merged.unwrap_or_default(),
+            ..ViewSet::default()
+        })
     })?;
-    if selection.contains(TimelineEntry::NAME) {
-        expired.timelines = write_timelines(&views_dir, timelines, retention, watermark)?;
-    }
-    write_history(&out.join(HISTORY_DIR), &expired, part)?;
+    write_history(&history_dir, &expired_timelines, part)?;
     // Freeing a pass's million rows takes a good part of a second; the command that wrote
     // them need not wait for it.
-    std::thread::spawn(move || drop((retained, expired)));
+    std::thread::spawn(move || drop((retained, expired, expired_timelines)));
     Ok(())
 }
 

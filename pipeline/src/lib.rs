@@ -44,3 +44,10 @@ pub use error::{DataflowError, PipelineError, Result};
 pub use record_source::{EpochRead, RecordSource, SourceFactory};
 pub use replay::{replay, replay_source, replay_stream, ReplayConfig, ReplayOutput};
 pub use run::{run_live_job, LiveRun};
+
+/// What a scoped thread returned; its panic, if it panicked, goes on in the caller.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

@@ -16,6 +16,7 @@ use super::spill::{SpillConfig, TimelineSpill};
 use super::view_spill::{merge_changes, MergeError, Part, Runs, ViewSpill};
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
+use crate::joined;
 
 /// Changes of one kind that a worker collected, summed per row as they come (a row whose
 /// changes cancel leaves the table): the table holds the rows present, not the churn that led
@@ -195,13 +196,25 @@ macro_rules! view_changes {
             if let Some(error) = runs.iter_mut().find_map(|run| run.spill.failure()) {
                 return Err(error);
             }
-            let mut views = ViewSet::default();
             $(
-                let parts = runs
-                    .iter_mut()
-                    .map(|run| std::mem::take(&mut run.$field).into_part(run.spill.file()));
-                views.$field = rows_of(parts.collect(), ViewRow::$variant)?;
+                let $field: Vec<Changes<$ty>> =
+                    runs.iter_mut().map(|run| std::mem::take(&mut run.$field)).collect();
             )*
+            let files: Vec<Option<&File>> = runs.iter().map(|run| run.spill.file()).collect();
+            let files = &files;
+            // Each view's changes are merged on a thread of their own: the merges are
+            // independent, and a replay's last serial step.
+            let mut views = ViewSet::default();
+            std::thread::scope(|scope| -> Result<(), DataflowError> {
+                $(
+                    let $field = scope.spawn(move || {
+                        let parts = $field.into_iter().zip(files).map(|(c, f)| c.into_part(*f));
+                        rows_of(parts.collect(), ViewRow::$variant)
+                    });
+                )*
+                $(views.$field = joined($field)?;)*
+                Ok(())
+            })?;
             let as_of = runs.iter_mut().map(|run| std::mem::take(&mut run.as_of).into_part(None));
             views.as_of = rows_of(as_of.collect(), ViewRow::AsOf)?.pop();
             let watermark = runs
