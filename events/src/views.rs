@@ -19,6 +19,7 @@ pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
 
 pub mod changes;
 mod notifications_v2;
+mod timeline_order;
 
 pub use changes::EpochChanges;
 pub use notifications_v2::{NotificationFailures, NotificationLatency, NotificationVariants};
@@ -295,7 +296,11 @@ pub struct OpenCase {
 }
 
 /// One entry of an entity's timeline.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Entries are ordered (and compared) field by field, in the order below, by the texts'
+/// bytes; two texts that are one shared allocation (interned names, an event's id and summary)
+/// are equal without reading them.
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// `order`, `sku`, `notification`, `caso`, `ciudadano`, or a tracking entity type.
     pub entity_type: Arc<str>,
