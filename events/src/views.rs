@@ -300,7 +300,7 @@ pub struct OpenCase {
 /// Entries are ordered (and compared) field by field, in the order below, by the texts'
 /// bytes; two texts that are one shared allocation (interned names, an event's id and summary)
 /// are equal without reading them.
-#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// `order`, `sku`, `notification`, `caso`, `ciudadano`, or a tracking entity type.
     pub entity_type: Arc<str>,
