@@ -17,7 +17,8 @@ use pulso_sinks::archive::{read_archive, read_progress, ArchiveRecord};
 use pulso_sinks::changes::diff_views;
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::{
-    clean_temp_files, write_history, write_views_where, ViewFileWriter, HISTORY_DIR,
+    clean_temp_files, prepare_views_dir, write_history, write_views_beside, ViewFileWriter,
+    HISTORY_DIR,
 };
 use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
@@ -104,12 +105,14 @@ pub fn write_parquet(
     let (retained, expired) = retention.split(views, watermark);
     let (views_dir, history_dir) = (out.join("views"), out.join(HISTORY_DIR));
     // The timeline entries are merged and written (one thread's work, most of a pass's write)
-    // while the other views' files and history are written beside them.
+    // while the other views' files and history are written beside them: the folder's
+    // leftover temporary files are removed before, not while the timelines' is written.
+    prepare_views_dir(&views_dir)?;
     let expired_timelines = std::thread::scope(|scope| -> Result<_> {
         let merging = selection
             .contains(TimelineEntry::NAME)
             .then(|| scope.spawn(|| write_timelines(&views_dir, timelines, retention, watermark)));
-        let others = write_views_where(&views_dir, &retained, |view| {
+        let others = write_views_beside(&views_dir, &retained, |view| {
             view != TimelineEntry::NAME && selection.contains(view)
         })
         .and_then(|()| write_history(&history_dir, &expired, part));

@@ -43,8 +43,8 @@ pub use columns::{MONEY_PRECISION, MONEY_SCALE, TIMESTAMP_ZONE};
 pub use history::{read_history, read_whole_views, write_history, HISTORY_DIR};
 pub use history_writer::HistoryWriter;
 pub use view_write::{
-    prepare_views_dir, write_view, write_views, write_views_where, ViewFileWriter, ViewRows,
-    WRITE_CHUNK_ROWS,
+    prepare_views_dir, write_view, write_views, write_views_beside, write_views_where,
+    ViewFileWriter, ViewRows, WRITE_CHUNK_ROWS,
 };
 
 /// The zstd compression level of view files and history parts (rewritten every snapshot).

@@ -169,6 +169,16 @@ pub fn write_views_where(
     keep: impl Fn(&str) -> bool,
 ) -> Result<(), SinkError> {
     prepare_views_dir(dir)?;
+    write_views_beside(dir, views, keep)
+}
+
+/// [`write_views_where`] into a folder [`prepare_views_dir`] already prepared: it removes no
+/// temporary file, so a [`ViewFileWriter`] may be writing into `dir` at the same time.
+pub fn write_views_beside(
+    dir: &Path,
+    views: &ViewSet,
+    keep: impl Fn(&str) -> bool,
+) -> Result<(), SinkError> {
     struct Write<'a> {
         dir: &'a Path,
         views: &'a ViewSet,
@@ -219,6 +229,28 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn views_written_beside_a_writer_leave_its_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = entries(10);
+        let mut writer = ViewFileWriter::<TimelineEntry>::create(dir.path(), None).unwrap();
+        let views = ViewSet::default();
+        let others = |view: &str| view != TimelineEntry::NAME;
+        write_views_beside(dir.path(), &views, others).unwrap();
+        for row in rows.clone() {
+            writer.push(row).unwrap();
+        }
+        writer.finish().unwrap();
+        let read = crate::parquet::read_views(dir.path()).unwrap();
+        assert_eq!(read.timelines, rows);
+
+        // `write_views_where` cleans the folder first: the writer's temporary file goes.
+        let mut writer = ViewFileWriter::<TimelineEntry>::create(dir.path(), None).unwrap();
+        write_views_where(dir.path(), &views, others).unwrap();
+        writer.push(rows[0].clone()).unwrap();
+        assert!(writer.finish().is_err());
     }
 
     #[test]
