@@ -22,7 +22,7 @@ use pulso_sinks::parquet::{
 };
 use pulso_sinks::{write_rejected_jsonl, RejectedRecord};
 
-use crate::error::{PipelineError, Result};
+use crate::error::Result;
 use crate::joined;
 use crate::recovery::restored_rejections;
 use crate::replay::ReplayOutput;
@@ -161,11 +161,6 @@ pub fn write_replay_files(
     retention: &Retention,
     selection: &ViewSelection,
 ) -> Result<usize> {
-    let views_dir = out.join("views");
-    std::fs::create_dir_all(&views_dir).map_err(PipelineError::io(|| {
-        format!("creating {}", views_dir.display())
-    }))?;
-    clean_temp_files(&views_dir)?;
     clean_temp_files(out)?;
     let rejected: Vec<RejectedRecord> = output
         .rejected
