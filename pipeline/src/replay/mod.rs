@@ -32,6 +32,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::input::Input as _;
 use timely::dataflow::operators::{Exchange, Probe};
+use timely::dataflow::ProbeHandle;
 
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
@@ -44,6 +45,9 @@ pub use spill::{Merged, SpillConfig, TimelineRuns};
 
 /// Epochs of input a worker may have waiting (beyond the one it ingests).
 const EPOCHS_IN_FLIGHT: usize = 2;
+
+/// Epochs the views may still be working on while a worker reads the next one.
+const EPOCHS_IN_VIEWS: Epoch = 2;
 
 /// How to run a replay.
 #[derive(Clone, Debug)]
@@ -179,6 +183,7 @@ where
     let guards = timely::execute(config.cluster.timely(workers), move |worker| {
         let index = worker.index();
         let collected = Rc::new(RefCell::new(Collected::new(spill.clone())));
+        let maxima_probe = ProbeHandle::new();
         let (mut input, mut as_of_input, mut end_input, mut rejected_input, probe, watermark) =
             worker.dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
@@ -195,7 +200,7 @@ where
                 let (changes, maxima) =
                     routed_views(records, as_of, Some(end), &retention, sla, &routing);
                 let (probe, changes) = changes.probe();
-                let watermark = observe(maxima, &probe);
+                let watermark = observe(maxima, &maxima_probe);
                 let into = Rc::clone(&collected);
                 changes.sink(Pipeline, "CollectChanges", move |(input, _)| {
                     input.for_each(|_, data| {
@@ -258,7 +263,13 @@ where
             end_input.advance_to(epoch as Epoch + 1);
             end_input.flush();
             rejected_input.advance_to(epoch as Epoch + 1);
-            worker.step_while(|| probe.less_than(input.time()));
+            // Epoch `e + 1` is admitted against `W(e + 1)`, which needs every worker's maxima
+            // of epoch `e` only: the views may still be working on the epochs before it, so a
+            // worker that has read its share goes on with them instead of waiting for the
+            // slowest worker to finish the epoch.
+            let next = *input.time();
+            let done = next.saturating_sub(EPOCHS_IN_VIEWS);
+            worker.step_while(|| maxima_probe.less_than(&next) || probe.less_than(&done));
         }
         // The end of the input is an epoch of its own, after the last batch.
         if index == 0 {
