@@ -6,13 +6,14 @@
 //! terminal) follows the pass.
 //! With `--processes P --process-id I [--hostfile F]` it is one process of a timely cluster.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
 use pulso_events::time::Micros;
+use pulso_events::Topic;
 use pulso_pipeline::batch::{write_replay_files, write_to_clickhouse};
 use pulso_pipeline::progress::{peak_rss_bytes, Progress};
 use pulso_pipeline::replay::{JsonlSource, SpillConfig};
@@ -65,6 +66,9 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         .map(JsonlSource::new)
         .with_context(|| format!("reading {}", args.input.display()))?;
     let total = source.total();
+    if total == 0 {
+        eprintln!("{}", empty_input_warning(&args.input));
+    }
     let read_secs = read_started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -131,4 +135,59 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         args.out.join("views").display()
     );
     Ok(())
+}
+
+/// The warning for an input folder without records, naming its subfolders that hold topic
+/// files: a generated data set keeps its records in `all/` (`pulso generate`), and a replay
+/// of the folder above it would otherwise finish at once with empty views.
+fn empty_input_warning(dir: &Path) -> String {
+    let holds_topics =
+        |sub: &Path| (Topic::ALL.into_iter()).any(|t| jsonl::topic_path(sub, t).is_file());
+    let mut folders: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir() && holds_topics(path))
+        .map(|path| path.display().to_string())
+        .collect();
+    folders.sort();
+    let mut warning = format!(
+        "warning: {} holds no topic files (<topic>.jsonl): there are no records to replay",
+        dir.display()
+    );
+    if !folders.is_empty() {
+        warning.push_str(&format!("; topic files are in {}", folders.join(", ")));
+    }
+    warning
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_input_names_the_subfolders_with_topic_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = empty_input_warning(dir.path());
+        assert!(bare.contains("no records to replay"), "{bare}");
+        assert!(!bare.contains("topic files are in"), "{bare}");
+
+        for sub in ["all", "notes"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(
+            jsonl::topic_path(&dir.path().join("all"), Topic::Orders),
+            "",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes").join("readme.txt"), "").unwrap();
+        let hinted = empty_input_warning(dir.path());
+        let all = dir.path().join("all").display().to_string();
+        assert!(
+            hinted.ends_with(&format!("topic files are in {all}")),
+            "{hinted}"
+        );
+        assert!(!hinted.contains("notes"), "{hinted}");
+    }
 }
