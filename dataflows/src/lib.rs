@@ -6,7 +6,10 @@
 //!
 //! Time is a `u64` epoch (not event time); event time is data, so a late event simply updates
 //! the windows it belongs to. Each domain module turns the deduplicated events into its views;
-//! [`build_views`] wires them into one stream of [`ViewRow`] changes.
+//! [`build_views`] wires them into one stream of [`ViewRow`] changes. The deduplicated events
+//! are split once by kind (module `by_kind`), so that each domain reads only the events it
+//! can use; the readers of every event (timelines, `tenant_activity`, `pipeline_health`) read
+//! the whole stream.
 //!
 //! State layout (core v2): every piece of per-event or per-entity state lives in a dedicated
 //! operator that keeps one compact copy of it, never in a differential arrangement of events.
@@ -41,6 +44,7 @@
 pub mod activity;
 pub mod aggregate;
 pub mod attribution;
+mod by_kind;
 mod case_summary;
 pub mod cases;
 pub mod clock;
@@ -130,6 +134,7 @@ pub fn build_views<'s>(
         });
         greatest_by_key("MaxEventTime", per_worker).map(|((), t)| t)
     });
+    let by_kind = by_kind::by_kind(&events);
     let watermark = watermark::watermark_rows(maxima.clone()).map(ViewRow::Watermark);
     let mut rows = vec![as_of.clone().map(ViewRow::AsOf)];
     let mut orphans = Vec::new();
@@ -147,7 +152,7 @@ pub fn build_views<'s>(
     }
     domain!(
         notifications::notification_views(
-            events.clone(),
+            by_kind.notifications,
             maxima.clone(),
             *retention,
             sla,
@@ -160,19 +165,19 @@ pub fn build_views<'s>(
         variants => NotificationVariants,
     );
     domain!(
-        orders::order_views(events.clone(), maxima.clone(), *retention, views),
+        orders::order_views(by_kind.orders, maxima.clone(), *retention, views),
         metrics => OrderMetrics,
         cancellations => OrderCancellations,
     );
     domain!(
-        cases::case_views(events.clone(), as_of, end, maxima.clone(), *retention, views),
+        cases::case_views(by_kind.cases, as_of, end, maxima.clone(), *retention, views),
         backlog => CaseBacklog,
         compliance => SlaCompliance,
         open_sla => OpenCaseSla,
         open_cases => OpenCase,
     );
     if views.contains(InventoryLevels::NAME) {
-        let levels = inventory::inventory_levels(events.clone(), maxima.clone(), *retention);
+        let levels = inventory::inventory_levels(by_kind.inventory, maxima.clone(), *retention);
         rows.push(levels.map(ViewRow::InventoryLevels));
     }
     if views.contains(TimelineEntry::NAME) {
@@ -180,7 +185,7 @@ pub fn build_views<'s>(
         rows.push(entries.map(ViewRow::Timeline));
     }
     if views.contains(TrackingActivity::NAME) {
-        let tracking = activity::tracking_activity(events.clone(), maxima.clone(), *retention);
+        let tracking = activity::tracking_activity(by_kind.tracking, maxima.clone(), *retention);
         rows.push(tracking.map(ViewRow::TrackingActivity));
     }
     if views.contains(TenantActivity::NAME) {
