@@ -138,8 +138,8 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
 }
 
 /// The warning for an input folder without records, naming its subfolders that hold topic
-/// files: a generated data set keeps its records in `all/` (`pulso generate`), and a replay
-/// of the folder above it would otherwise finish at once with empty views.
+/// files: the benchmark harness keeps a data set's records in `all/`, and a replay of the
+/// folder above it would otherwise finish at once with empty views.
 fn empty_input_warning(dir: &Path) -> String {
     let holds_topics =
         |sub: &Path| (Topic::ALL.into_iter()).any(|t| jsonl::topic_path(sub, t).is_file());
