@@ -28,7 +28,7 @@ pub struct Routing {
 }
 
 /// The views' changes of `records` routed as `routing` says, and the records' epoch maxima
-/// (to [`crate::watermark::observe`] once the driver has probed the changes). `as_of` grades
+/// (for the driver to [`crate::watermark::observe`] with a probe it waits on). `as_of` grades
 /// open cases (`None`: the greatest event time); `end`, `retention` and `sla` as in
 /// [`build_views`].
 pub fn routed_views<'s>(

@@ -13,7 +13,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use pulso_connectors::jsonl;
 use pulso_events::time::Micros;
-use pulso_events::Topic;
 use pulso_pipeline::batch::{write_replay_files, write_to_clickhouse};
 use pulso_pipeline::progress::{peak_rss_bytes, Progress};
 use pulso_pipeline::replay::{JsonlSource, SpillConfig};
@@ -66,8 +65,8 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         .map(JsonlSource::new)
         .with_context(|| format!("reading {}", args.input.display()))?;
     let total = source.total();
-    if total == 0 {
-        eprintln!("{}", empty_input_warning(&args.input));
+    if total == 0 && jsonl::topic_files(&args.input).is_empty() {
+        eprintln!("{}", no_topic_files_warning(&args.input));
     }
     let read_secs = read_started.elapsed().as_secs_f64();
 
@@ -137,18 +136,16 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     Ok(())
 }
 
-/// The warning for an input folder without records, naming its subfolders that hold topic
-/// files: the benchmark harness keeps a data set's records in `all/`, and a replay of the
+/// The warning for an input folder without topic files, naming its subfolders that hold
+/// some: the benchmark harness keeps a data set's records in `all/`, and a replay of the
 /// folder above it would otherwise finish at once with empty views.
-fn empty_input_warning(dir: &Path) -> String {
-    let holds_topics =
-        |sub: &Path| (Topic::ALL.into_iter()).any(|t| jsonl::topic_path(sub, t).is_file());
+fn no_topic_files_warning(dir: &Path) -> String {
     let mut folders: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|entry| entry.path())
-        .filter(|path| path.is_dir() && holds_topics(path))
+        .filter(|path| path.is_dir() && !jsonl::topic_files(path).is_empty())
         .map(|path| path.display().to_string())
         .collect();
     folders.sort();
@@ -165,11 +162,12 @@ fn empty_input_warning(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pulso_events::Topic;
 
     #[test]
     fn an_empty_input_names_the_subfolders_with_topic_files() {
         let dir = tempfile::tempdir().unwrap();
-        let bare = empty_input_warning(dir.path());
+        let bare = no_topic_files_warning(dir.path());
         assert!(bare.contains("no records to replay"), "{bare}");
         assert!(!bare.contains("topic files are in"), "{bare}");
 
@@ -182,7 +180,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("notes").join("readme.txt"), "").unwrap();
-        let hinted = empty_input_warning(dir.path());
+        let hinted = no_topic_files_warning(dir.path());
         let all = dir.path().join("all").display().to_string();
         assert!(
             hinted.ends_with(&format!("topic files are in {all}")),

@@ -25,7 +25,8 @@ mod tests;
 
 pub use error::SourceError;
 pub use read::{
-    line_record, read_dir, read_topic_file, scan_dir, split_lines, unknown_topic_files, JsonlDir,
+    line_record, read_dir, read_topic_file, scan_dir, split_lines, topic_files,
+    unknown_topic_files, JsonlDir,
 };
 pub use stream::{count_lines, stream_dir, Epochs, JsonlStream};
 pub use write::{topic_path, write_dir, EXTENSION};

@@ -36,13 +36,19 @@ pub fn scan_dir(dir: &Path) -> Result<JsonlDir, SourceError> {
 /// The records of every known topic file present in `dir`, in [`Topic::ALL`] order.
 fn read_topic_files(dir: &Path) -> Result<Vec<SourceRecord>, SourceError> {
     let mut records = Vec::new();
-    for topic in Topic::ALL {
-        let path = topic_path(dir, topic);
-        if path.is_file() {
-            records.extend(read_topic_file(&path, topic)?);
-        }
+    for (topic, path) in topic_files(dir) {
+        records.extend(read_topic_file(&path, topic)?);
     }
     Ok(records)
+}
+
+/// The known topic files present in `dir`, in [`Topic::ALL`] order.
+pub fn topic_files(dir: &Path) -> Vec<(Topic, PathBuf)> {
+    Topic::ALL
+        .into_iter()
+        .map(|topic| (topic, topic_path(dir, topic)))
+        .filter(|(_, path)| path.is_file())
+        .collect()
 }
 
 /// The files of `dir` whose extension is `jsonl` in any case but whose name is not exactly

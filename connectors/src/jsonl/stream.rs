@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use pulso_events::{SourceRecord, Topic};
 
 use super::error::SourceError;
-use super::read::{line_record, refuse_unknown, unknown_topic_files};
-use super::write::topic_path;
+use super::read::{line_record, refuse_unknown, topic_files, unknown_topic_files};
 
 /// Buffer size of the line-counting pass and of the lazy readers.
 const BUFFER: usize = 1 << 16;
@@ -59,11 +58,7 @@ struct TopicReader {
 pub fn stream_dir(dir: &Path) -> Result<JsonlStream, SourceError> {
     // Same checks as `read_dir`: a missing folder or an unknown topic file is an error.
     refuse_unknown(dir, unknown_topic_files(dir)?)?;
-    let present: Vec<(Topic, PathBuf)> = Topic::ALL
-        .into_iter()
-        .map(|topic| (topic, topic_path(dir, topic)))
-        .filter(|(_, path)| path.is_file())
-        .collect();
+    let present = topic_files(dir);
     let counts = count_all(&present)?;
     let mut topics = Vec::new();
     for ((topic, path), lines) in present.into_iter().zip(counts) {
