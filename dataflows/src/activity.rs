@@ -5,16 +5,19 @@
 //!   window)` at its own time; the decoded event already carries the tenant VIEWS.md names
 //!   (envelope A `tenant_id` or `default`, the Conecta360 tenant, a DLQ record's
 //!   `original_notification.tenant_id` with `failure_timestamp` as its time).
-//! - `tracking_activity`: every deduplicated `tracking.events` record is a `(key, entity_id)`
-//!   pair; [`distinct_windows`] keeps one count per distinct entity of a window key and gives
-//!   the `[events, entities]` contributions that [`sum_windows`] totals.
+//! - `tracking_activity`: every deduplicated `tracking.events` record is a `(key, entity)`
+//!   pair, the entity named by the 128-bit hash (XXH3) of its id; [`distinct_windows`] keeps
+//!   one count per distinct entity of a window key and gives the `[events, entities]`
+//!   contributions that [`sum_windows`] totals. Two ids of one window key with equal 128-bit
+//!   hashes would count as one entity: as for [`crate::distinct_hashed`], a chance below
+//!   10^-20 for a billion ids, against a shared copy of each id's text per window key.
 
 use differential_dataflow::collection::VecCollection;
 use pulso_events::time::Granularity;
 use pulso_events::views::{TenantActivity, TrackingActivity};
 use pulso_events::{Body, Topic};
 
-use std::sync::Arc;
+use twox_hash::XxHash3_128;
 
 use crate::distinct::distinct_windows;
 use crate::intern::{Interner, Name};
@@ -62,6 +65,16 @@ pub fn tenant_activity<'s>(
     )
 }
 
+/// A tracked entity as `distinct_windows` counts it: the 128-bit hash (XXH3) of its id, as two
+/// words (a `u128` would align the counts of a key's members to 16 bytes, 32 per member).
+type EntityHash = [u64; 2];
+
+/// The [`EntityHash`] of `entity_id`.
+fn entity_hash(entity_id: &str) -> EntityHash {
+    let hash = XxHash3_128::oneshot(entity_id.as_bytes());
+    [hash as u64, (hash >> 64) as u64]
+}
+
 /// Builds `tracking_activity` from the deduplicated `tracking.events` records.
 pub fn tracking_activity<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
@@ -78,7 +91,7 @@ pub fn tracking_activity<'s>(
             names.name(&t.entity_type),
             names.name(&t.event_type),
         );
-        let entity: Arc<str> = Arc::from(t.entity_id.as_str());
+        let entity = entity_hash(&t.entity_id);
         Granularity::ALL
             .iter()
             .map(|&g| {
@@ -89,7 +102,7 @@ pub fn tracking_activity<'s>(
                     g,
                     g.floor(event.timestamp),
                 );
-                (key, Arc::clone(&entity))
+                (key, entity)
             })
             .collect()
     });

@@ -10,8 +10,9 @@
 //! applied (they would not be by `sum_windows` either).
 //!
 //! Most keys have one or two members: a key's counts are a vector of exact length while it
-//! has at most [`FEW`] members (24 bytes per member: a shared entity id and its count), a
-//! hash map beyond (a map holds room for four entries from its first, over 100 bytes).
+//! has at most [`FEW`] members (24 bytes per member of `tracking_activity`: an entity's
+//! 128-bit hash and its count), a hash map beyond (a map holds room for four entries from its
+//! first, over 100 bytes).
 
 use hashbrown::HashMap;
 use std::hash::Hash;
