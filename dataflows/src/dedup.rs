@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::hashable::Hashable;
 use pulso_events::{decode, Position};
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
@@ -76,7 +75,7 @@ pub fn deduplicate<'s>(
     maxima: Maxima<'s>,
     late_after: Horizon,
 ) -> VecCollection<'s, Epoch, Deduplicated> {
-    let by_key = Exchange::new(|((key, _), _, _): &CandidateUpdate| key.hashed());
+    let by_key = Exchange::new(|((key, _), _, _): &CandidateUpdate| key.hash[0]);
     candidates
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(Deduplicated, Epoch, isize)>>, _, _, _, _>(
@@ -115,16 +114,21 @@ pub fn deduplicate<'s>(
                         if let Some(cutoff) = cutoff {
                             winners.expire(cutoff);
                         }
-                        // The least candidate of each key among this epoch's arrivals first.
-                        arrived.sort_unstable();
-                        arrived.dedup_by(|later, first| later.0 == first.0);
+                        // The least candidate of each key among this epoch's arrivals first
+                        // (keys sharing a hash stay apart: only equal texts are merged).
+                        arrived.sort_unstable_by(|(a, x), (b, y)| {
+                            (a, x.timestamp, &x.raw).cmp(&(b, y.timestamp, &y.raw))
+                        });
+                        arrived.dedup_by(|(later, l), (first, f)| {
+                            later == first && l.event.dedup_key == f.event.dedup_key
+                        });
                         let mut session = output.session(&capability);
                         let before = greatest;
                         let mut rescan = false;
-                        for ((topic, key), candidate) in arrived {
+                        for (key, candidate) in arrived {
                             let offer = winners.offer(
-                                topic,
-                                &key,
+                                key,
+                                &candidate.event.dedup_key,
                                 candidate.timestamp,
                                 &candidate.raw,
                                 candidate.position,
@@ -138,7 +142,7 @@ pub fn deduplicate<'s>(
                                 Offer::Replaces(raw, position) => {
                                     // The old winner decoded when it won, so it decodes again;
                                     // were it not to, the run stops rather than miscount.
-                                    let old = decode(topic, &raw, position)
+                                    let old = decode(key.topic, &raw, position)
                                         .expect("a deduplication winner decodes again");
                                     rescan |= Some(old.timestamp) == greatest
                                         && candidate.timestamp < old.timestamp;

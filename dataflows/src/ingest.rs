@@ -4,6 +4,7 @@
 use differential_dataflow::collection::VecCollection;
 use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 use serde::{Deserialize, Serialize};
+use twox_hash::XxHash3_128;
 
 use crate::dedup::Candidate;
 use crate::watermark::Admission;
@@ -72,8 +73,29 @@ pub fn ingest_ref(record: &SourceRecord, admission: &Admission) -> (Ingested, Op
     }
 }
 
-/// The idempotency identity of an event: its topic and idempotency key.
-pub type DedupKey = (Topic, String);
+/// The idempotency identity of an event as the dataflow carries it: its topic and the 128-bit
+/// hash (XXH3) of its idempotency key, two words. The key's text stays in the event: the
+/// deduplication operator compares it only when a hash finds an entry, so two keys sharing a
+/// hash are still told apart (see [`crate::winners`]). Hashed once here, the key is neither
+/// copied nor compared as text on its way to its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DedupKey {
+    /// The topic the event was read from.
+    pub topic: Topic,
+    /// The key text's XXH3-128 hash, low word first.
+    pub hash: [u64; 2],
+}
+
+impl DedupKey {
+    /// The identity of `key` read from `topic`.
+    pub fn of(topic: Topic, key: &str) -> Self {
+        let hash = XxHash3_128::oneshot(key.as_bytes());
+        DedupKey {
+            topic,
+            hash: [hash as u64, (hash >> 64) as u64],
+        }
+    }
+}
 
 /// The accepted events keyed for [`crate::dedup::deduplicate`].
 pub fn accepted<'s>(
@@ -85,7 +107,7 @@ pub fn accepted<'s>(
             raw,
             position,
         } => Some((
-            (event.topic, event.dedup_key.clone()),
+            DedupKey::of(event.topic, &event.dedup_key),
             Candidate {
                 timestamp: event.timestamp,
                 raw,

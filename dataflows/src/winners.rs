@@ -1,6 +1,6 @@
 //! The deduplication operator's table of winners, one compact entry per idempotency key.
 //!
-//! A key is held as a 128-bit hash of its text mixed with its topic; the entry holds the
+//! A key is held as the 128-bit hash of its text ([`DedupKey`]) mixed with its topic; the entry holds the
 //! winner's timestamp and the [`Slot`] of its record in the [`WinnerLog`]: the topic and key
 //! text, the winner's position and its raw bytes. An entry is 40 bytes in `Slots` (module
 //! `slots`; the key text and the record's bytes would be ~450), and the expiry buckets name a
@@ -19,9 +19,9 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use pulso_events::{Position, Topic};
-use twox_hash::XxHash3_128;
 
 use crate::expiry_queue::ExpiryQueue;
+use crate::ingest::DedupKey;
 use crate::slots::Slots;
 use crate::winner_log::{Slot, WinnerLog};
 
@@ -112,8 +112,6 @@ pub struct WinnerTable {
     /// Keys whose hash an entry of `by_hash` for another key already holds.
     collided: HashMap<(Topic, String), Winner>,
     log: WinnerLog,
-    /// The 128-bit hash of a key's text (XXH3; replaceable in tests to force collisions).
-    hash: fn(&[u8]) -> u128,
 }
 
 impl Default for WinnerTable {
@@ -134,25 +132,24 @@ impl WinnerTable {
             by_minute: ExpiryQueue::default(),
             collided: HashMap::new(),
             log,
-            hash: XxHash3_128::oneshot,
         }
     }
 
-    /// Offers the candidate `(timestamp, raw)` read at `position` for `key` of `topic`: the
-    /// least `(timestamp, raw bytes)` of a key wins. A winner earlier than `cutoff` has
-    /// expired: the candidate is then [`Offer::New`].
+    /// Offers the candidate `(timestamp, raw)` read at `position` for the key `id`, whose
+    /// text is `key`: the least `(timestamp, raw bytes)` of a key wins. A winner earlier than
+    /// `cutoff` has expired: the candidate is then [`Offer::New`].
     pub fn offer(
         &mut self,
-        topic: Topic,
+        id: DedupKey,
         key: &str,
         timestamp: i64,
         raw: &[u8],
         position: Position,
         cutoff: Option<i64>,
     ) -> Offer {
-        let hash = (self.hash)(key.as_bytes());
+        let topic = id.topic;
         let mixed = (topic as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let hashed = (((hash >> 64) as u64) ^ mixed, hash as u64);
+        let hashed = (id.hash[1] ^ mixed, id.hash[0]);
         let log = &mut self.log;
         let expired = |winner: &Winner| cutoff.is_some_and(|c| winner.timestamp < c);
         let fresh =
@@ -303,8 +300,37 @@ mod tests {
     }
 
     impl WinnerTable {
+        /// Offers with the key's hash, or `hash` instead when given (to force collisions).
+        fn offer_as(
+            &mut self,
+            hash: Option<[u64; 2]>,
+            (t, k): (Topic, &str),
+            ts: i64,
+            raw: &[u8],
+            p: Position,
+            cutoff: Option<i64>,
+        ) -> Offer {
+            let id = match hash {
+                Some(hash) => DedupKey { topic: t, hash },
+                None => DedupKey::of(t, k),
+            };
+            self.offer(id, k, ts, raw, p, cutoff)
+        }
+
+        fn offer_at(
+            &mut self,
+            t: Topic,
+            k: &str,
+            ts: i64,
+            raw: &[u8],
+            p: Position,
+            cutoff: Option<i64>,
+        ) -> Offer {
+            self.offer_as(None, (t, k), ts, raw, p, cutoff)
+        }
+
         fn offer_now(&mut self, t: Topic, k: &str, ts: i64, raw: &[u8], p: Position) -> Offer {
-            self.offer(t, k, ts, raw, p, None)
+            self.offer_at(t, k, ts, raw, p, None)
         }
     }
 
@@ -313,21 +339,27 @@ mod tests {
         let mut table = WinnerTable::default();
         let t = Topic::Orders;
         let minute = BUCKET;
-        assert_eq!(table.offer(t, "a", 10, b"x", at(0), None), Offer::New);
+        assert_eq!(table.offer_at(t, "a", 10, b"x", at(0), None), Offer::New);
         assert_eq!(
-            table.offer(t, "b", 5 * minute, b"x", at(1), None),
+            table.offer_at(t, "b", 5 * minute, b"x", at(1), None),
             Offer::New
         );
         // Not expired: the later candidate loses.
-        assert_eq!(table.offer(t, "a", 20, b"x", at(2), Some(10)), Offer::Loses);
+        assert_eq!(
+            table.offer_at(t, "a", 20, b"x", at(2), Some(10)),
+            Offer::Loses
+        );
         // Expired (10 < 11): the candidate is a new event.
-        assert_eq!(table.offer(t, "a", 20, b"x", at(3), Some(11)), Offer::New);
+        assert_eq!(
+            table.offer_at(t, "a", 20, b"x", at(3), Some(11)),
+            Offer::New
+        );
         assert_eq!(table.expire(2 * minute), 1);
         assert_eq!(table.len(), 1);
         assert_eq!(table.expire(6 * minute), 1);
         assert_eq!(table.len(), 0);
         assert_eq!(
-            table.offer(t, "b", 6 * minute, b"x", at(4), None),
+            table.offer_at(t, "b", 6 * minute, b"x", at(4), None),
             Offer::New
         );
     }
@@ -340,7 +372,7 @@ mod tests {
         for i in 0..n {
             let key = format!("k{i}");
             let ts = i * BUCKET;
-            assert_eq!(table.offer(t, &key, ts, b"old", at(i), None), Offer::New);
+            assert_eq!(table.offer_at(t, &key, ts, b"old", at(i), None), Offer::New);
         }
         // All but the last ten expire: the log is rewritten with those ten.
         table.expire((n - 10) * BUCKET);
@@ -348,10 +380,16 @@ mod tests {
         assert_eq!(table.log.records(), 10);
         for i in n - 10..n {
             let (key, ts) = (format!("k{i}"), i * BUCKET);
-            assert_eq!(table.offer(t, &key, ts, b"old", at(i), None), Offer::Loses);
-            assert_eq!(table.offer(t, &key, ts, b"zzz", at(i), None), Offer::Loses);
             assert_eq!(
-                table.offer(t, &key, ts, b"abc", at(i), None),
+                table.offer_at(t, &key, ts, b"old", at(i), None),
+                Offer::Loses
+            );
+            assert_eq!(
+                table.offer_at(t, &key, ts, b"zzz", at(i), None),
+                Offer::Loses
+            );
+            assert_eq!(
+                table.offer_at(t, &key, ts, b"abc", at(i), None),
                 Offer::Replaces(b"old".to_vec(), at(i))
             );
         }
@@ -388,23 +426,39 @@ mod tests {
     #[test]
     fn keys_sharing_a_hash_are_kept_apart() {
         let mut table = WinnerTable::in_memory();
-        table.hash = |_| 7;
+        // Every key hashes to 7: they share one entry's hash.
+        let same = Some([7, 0]);
         let t = Topic::Orders;
-        assert_eq!(table.offer_now(t, "a", 10, b"x", at(0)), Offer::New);
-        assert_eq!(table.offer_now(t, "b", 20, b"y", at(1)), Offer::New);
-        assert_eq!(table.offer_now(t, "c", 5, b"z", at(2)), Offer::New);
-        assert_eq!(table.offer_now(t, "a", 10, b"x", at(3)), Offer::Loses);
-        assert_eq!(table.offer_now(t, "b", 20, b"y", at(4)), Offer::Loses);
         assert_eq!(
-            table.offer_now(t, "b", 20, b"w", at(5)),
+            table.offer_as(same, (t, "a"), 10, b"x", at(0), None),
+            Offer::New
+        );
+        assert_eq!(
+            table.offer_as(same, (t, "b"), 20, b"y", at(1), None),
+            Offer::New
+        );
+        assert_eq!(
+            table.offer_as(same, (t, "c"), 5, b"z", at(2), None),
+            Offer::New
+        );
+        assert_eq!(
+            table.offer_as(same, (t, "a"), 10, b"x", at(3), None),
+            Offer::Loses
+        );
+        assert_eq!(
+            table.offer_as(same, (t, "b"), 20, b"y", at(4), None),
+            Offer::Loses
+        );
+        assert_eq!(
+            table.offer_as(same, (t, "b"), 20, b"w", at(5), None),
             Offer::Replaces(b"y".to_vec(), at(1))
         );
         assert_eq!(
-            table.offer_now(t, "c", 4, b"z", at(6)),
+            table.offer_as(same, (t, "c"), 4, b"z", at(6), None),
             Offer::Replaces(b"z".to_vec(), at(2))
         );
         assert_eq!(
-            table.offer_now(Topic::Inventory, "b", 1, b"q", at(7)),
+            table.offer_as(same, (Topic::Inventory, "b"), 1, b"q", at(7), None),
             Offer::New
         );
         assert_eq!(table.len(), 4);
