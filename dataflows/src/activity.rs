@@ -19,6 +19,7 @@ use pulso_events::{Body, Topic};
 
 use twox_hash::XxHash3_128;
 
+use crate::by_kind::TenantEvent;
 use crate::distinct::distinct_windows;
 use crate::intern::{Interner, Name};
 use crate::retention::Retention;
@@ -33,17 +34,15 @@ type TrackingKey = (Name, Name, Name, Granularity, i64);
 /// A `tenant_activity` key: tenant, topic, granularity, window start.
 type TenantKey = (Name, Topic, Granularity, i64);
 
-/// Builds `tenant_activity` from the deduplicated events.
-pub fn tenant_activity<'s>(
-    events: VecCollection<'s, Epoch, SharedEvent>,
+/// Builds `tenant_activity` from the tenant, topic and time of every deduplicated event.
+pub(crate) fn tenant_activity<'s>(
+    events: VecCollection<'s, Epoch, TenantEvent>,
     maxima: Maxima<'s>,
     retention: Retention,
 ) -> VecCollection<'s, Epoch, TenantActivity> {
-    let mut names = Interner::default();
-    let tenant_counts = events.explode(move |event| {
-        let tenant = names.name(&event.tenant_id);
+    let tenant_counts = events.explode(move |(tenant, topic, timestamp)| {
         Granularity::ALL.map(|g| {
-            let key: TenantKey = (tenant.clone(), event.topic, g, g.floor(event.timestamp));
+            let key: TenantKey = (tenant.clone(), topic, g, g.floor(timestamp));
             (key, Sums::<1>::of(&[1]))
         })
     });

@@ -7,9 +7,9 @@
 //! Time is a `u64` epoch (not event time); event time is data, so a late event simply updates
 //! the windows it belongs to. Each domain module turns the deduplicated events into its views;
 //! [`build_views`] wires them into one stream of [`ViewRow`] changes. The deduplicated events
-//! are split once by kind (module `by_kind`), so that each domain reads only the events it
-//! can use; the readers of every event (timelines, `tenant_activity`, `pipeline_health`) read
-//! the whole stream.
+//! are handed to their readers in one pass (module `by_kind`): each domain reads only the
+//! events it can use, the timelines a shared copy of every event, and `tenant_activity` and
+//! `pipeline_health` only the fields they count by.
 //!
 //! State layout (core v2): every piece of per-event or per-entity state lives in a dedicated
 //! operator that keeps one compact copy of it, never in a differential arrangement of events.
@@ -92,7 +92,6 @@ pub use ingest::{ingest, ingest_ref, Ingested};
 pub use pulso_events::retention;
 
 use crate::aggregate::greatest_by_key;
-use crate::dedup::Deduplicated;
 use crate::retention::Retention;
 use crate::watermark::Maxima;
 
@@ -122,23 +121,21 @@ pub fn build_views<'s>(
 ) -> VecCollection<'s, Epoch, ViewRow> {
     let accepted = ingest::accepted(input.clone());
     let deduplicated = dedup::deduplicate(accepted, maxima.clone(), retention.late_after);
-    let events = deduplicated.clone().flat_map(|d| match d {
-        Deduplicated::Event(event) => Some(event),
-        Deduplicated::GreatestTime(_) => None,
-    });
-
+    let health = views.contains(TopicHealth::NAME);
+    let readers = by_kind::Readers {
+        timelines: views.contains(TimelineEntry::NAME),
+        tenants: views.contains(TenantActivity::NAME),
+        topics: health,
+    };
+    let by_kind = by_kind::by_kind(deduplicated, readers);
+    let greatest = by_kind.greatest.clone();
     let as_of = as_of.unwrap_or_else(|| {
-        let per_worker = deduplicated.flat_map(|d| match d {
-            Deduplicated::GreatestTime(t) => Some(((), t)),
-            Deduplicated::Event(_) => None,
-        });
+        let per_worker = greatest.map(|t| ((), t));
         greatest_by_key("MaxEventTime", per_worker).map(|((), t)| t)
     });
-    let by_kind = by_kind::by_kind(&events);
     let watermark = watermark::watermark_rows(maxima.clone()).map(ViewRow::Watermark);
     let mut rows = vec![as_of.clone().map(ViewRow::AsOf)];
     let mut orphans = Vec::new();
-    let health = views.contains(TopicHealth::NAME);
     // A domain is built once, when one of its views is selected (or `pipeline_health`,
     // which counts its orphans), and gives the rows of its views selected.
     macro_rules! domain {
@@ -181,7 +178,7 @@ pub fn build_views<'s>(
         rows.push(levels.map(ViewRow::InventoryLevels));
     }
     if views.contains(TimelineEntry::NAME) {
-        let entries = timelines::timelines(events.clone(), maxima.clone(), *retention);
+        let entries = timelines::timelines(by_kind.every, maxima.clone(), *retention);
         rows.push(entries.map(ViewRow::Timeline));
     }
     if views.contains(TrackingActivity::NAME) {
@@ -189,12 +186,12 @@ pub fn build_views<'s>(
         rows.push(tracking.map(ViewRow::TrackingActivity));
     }
     if views.contains(TenantActivity::NAME) {
-        let tenants = activity::tenant_activity(events.clone(), maxima, *retention);
+        let tenants = activity::tenant_activity(by_kind.tenants, maxima, *retention);
         rows.push(tenants.map(ViewRow::TenantActivity));
     }
     if health {
         let orphans = concatenate(input.scope(), orphans);
-        let health = health::pipeline_health(input, events.map(|e| e.topic), orphans);
+        let health = health::pipeline_health(input, by_kind.topics, orphans);
         rows.push(health.map(ViewRow::TopicHealth));
     }
     // One n-ary concatenation: a chain of binary `concat`s would pass the rows of the first
