@@ -5,11 +5,13 @@
 
 use differential_dataflow::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
+use pulso_events::registry::View;
 use pulso_events::registry::ViewSelection;
-use pulso_events::views::ViewRow;
+use pulso_events::views::{TopicHealth, ViewRow};
 use timely::dataflow::StreamVec;
 
 use crate::cluster::{route_changes, Collect};
+use crate::ingest::split;
 use crate::retention::Retention;
 use crate::watermark::{epoch_maxima, Maxima};
 use crate::{build_views, Epoch, Ingested};
@@ -39,9 +41,11 @@ pub fn routed_views<'s>(
     sla: DeliverySla,
     routing: &Routing,
 ) -> (StreamVec<'s, Epoch, (ViewRow, Epoch, isize)>, Maxima<'s>) {
-    let maxima = epoch_maxima(&records);
+    let health = routing.views.contains(TopicHealth::NAME);
+    let ingested = split(records, health);
+    let maxima = epoch_maxima(&ingested.times);
     let views = build_views(
-        records,
+        ingested,
         as_of,
         end,
         maxima.clone(),

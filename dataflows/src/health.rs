@@ -6,7 +6,7 @@ use pulso_events::views::TopicHealth;
 use pulso_events::{RejectReason, Topic};
 
 use crate::aggregate::sum_by_key;
-use crate::ingest::Ingested;
+use crate::ingest::Tally;
 use crate::sums::Sums;
 use crate::Epoch;
 
@@ -24,21 +24,21 @@ pub fn orphans(topic: Topic, n: i64) -> (Topic, Sums) {
     (topic, Sums::one_at(ORPHANS, i128::from(n)))
 }
 
-/// Builds the per-topic health rows from the ingested records, the topics of the deduplicated
+/// Builds the per-topic health rows from the ingested records' [`Tally`]s, the topics of the deduplicated
 /// events, and the orphan contributions of every domain. Every accepted record counts as a
 /// duplicate until its event wins deduplication (`winner_topics` takes one back per winner).
 pub fn pipeline_health<'s>(
-    ingested: VecCollection<'s, Epoch, Ingested>,
+    tallies: VecCollection<'s, Epoch, Tally>,
     winner_topics: VecCollection<'s, Epoch, Topic>,
     orphan_counts: VecCollection<'s, Epoch, (Topic, Sums)>,
 ) -> VecCollection<'s, Epoch, TopicHealth> {
-    let records = ingested.explode(|ingested| match ingested {
-        Ingested::Accepted { event, .. } => {
+    let records = tallies.explode(|(topic, rejected)| match rejected {
+        None => {
             let mut sums = Sums::one_at(RECORDS, 1);
             sums.0[DUPLICATES] = 1;
-            Some((event.topic, sums))
+            Some((topic, sums))
         }
-        Ingested::Rejected { topic, reason } => {
+        Some(reason) => {
             let mut sums = Sums::one_at(RECORDS, 1);
             let index = RejectReason::ALL
                 .iter()

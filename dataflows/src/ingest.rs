@@ -1,9 +1,12 @@
-//! What enters the dataflow: each decoded record, accepted or rejected, and the split of the
-//! accepted events into deduplication candidates.
+//! What enters the dataflow: each decoded record, accepted or rejected, and its split among
+//! its readers (deduplication candidates, accepted times, health tallies).
 
-use differential_dataflow::collection::VecCollection;
+use differential_dataflow::collection::{AsCollection, VecCollection};
 use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::progress::operate::FrontierInterest;
 use twox_hash::XxHash3_128;
 
 use crate::dedup::Candidate;
@@ -97,24 +100,83 @@ impl DedupKey {
     }
 }
 
-/// The accepted events keyed for [`crate::dedup::deduplicate`].
-pub fn accepted<'s>(
-    input: VecCollection<'s, Epoch, Ingested>,
-) -> VecCollection<'s, Epoch, (DedupKey, Candidate)> {
-    input.flat_map(|ingested| match ingested {
-        Ingested::Accepted {
-            event,
-            raw,
-            position,
-        } => Some((
-            DedupKey::of(event.topic, &event.dedup_key),
-            Candidate {
-                timestamp: event.timestamp,
-                raw,
-                position,
-                event,
-            },
-        )),
-        Ingested::Rejected { .. } => None,
-    })
+/// What a record counts for in `pipeline_health`: its topic, and its reason if rejected.
+pub type Tally = (Topic, Option<RejectReason>);
+
+/// The ingested records as their readers take them.
+pub struct Split<'s> {
+    /// The accepted events keyed for [`crate::dedup::deduplicate`].
+    pub candidates: VecCollection<'s, Epoch, (DedupKey, Candidate)>,
+    /// The accepted events' times, inserted only (for [`crate::watermark::epoch_maxima`]).
+    pub times: VecCollection<'s, Epoch, i64>,
+    /// Every record's [`Tally`], when asked for (`pipeline_health`); else empty.
+    pub tallies: VecCollection<'s, Epoch, Tally>,
 }
+
+/// Hands the ingested records to their readers in one pass over each batch (a stream read by
+/// several operators is copied for each, every shared event counted up and down again): the
+/// deduplication candidates, the accepted times, and with `tallies` what each record counts
+/// for in `pipeline_health`.
+pub fn split<'s>(input: VecCollection<'s, Epoch, Ingested>, tallies: bool) -> Split<'s> {
+    let mut builder = OperatorBuilder::new("IngestedToReaders".to_owned(), input.scope());
+    let mut records = builder.new_input(input.inner, Pipeline);
+    builder.set_notify_for(0, FrontierInterest::Never);
+    let (mut candidate_output, candidates) = builder.new_output::<Batch<(DedupKey, Candidate)>>();
+    let (mut time_output, times) = builder.new_output::<Batch<i64>>();
+    let (mut tally_output, tally_stream) = builder.new_output::<Batch<Tally>>();
+    builder.build(move |_initial| {
+        let (mut keyed, mut accepted, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+        move |_frontiers| {
+            let mut candidate_handle = candidate_output.activate();
+            let mut time_handle = time_output.activate();
+            let mut tally_handle = tally_output.activate();
+            records.for_each_stamp(|capability, containers| {
+                for data in containers {
+                    for (ingested, time, diff) in data.drain(..) {
+                        match ingested {
+                            Ingested::Accepted {
+                                event,
+                                raw,
+                                position,
+                            } => {
+                                if tallies {
+                                    counted.push(((event.topic, None), time, diff));
+                                }
+                                if diff > 0 {
+                                    accepted.push((event.timestamp, time, diff));
+                                }
+                                let key = DedupKey::of(event.topic, &event.dedup_key);
+                                let candidate = Candidate {
+                                    timestamp: event.timestamp,
+                                    raw,
+                                    position,
+                                    event,
+                                };
+                                keyed.push(((key, candidate), time, diff));
+                            }
+                            Ingested::Rejected { topic, reason } => {
+                                if tallies {
+                                    counted.push(((topic, Some(reason)), time, diff));
+                                }
+                            }
+                        }
+                    }
+                }
+                candidate_handle.give(&capability, &mut keyed);
+                time_handle.give(&capability, &mut accepted);
+                tally_handle.give(&capability, &mut counted);
+                keyed.clear();
+                accepted.clear();
+                counted.clear();
+            });
+        }
+    });
+    Split {
+        candidates: candidates.as_collection(),
+        times: times.as_collection(),
+        tallies: tally_stream.as_collection(),
+    }
+}
+
+/// One batch of updates of an output.
+type Batch<D> = Vec<(D, Epoch, isize)>;

@@ -101,17 +101,18 @@ pub type Epoch = u64;
 /// A deduplicated event, shared (not copied) by every operator that reads it.
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 
-/// Builds the views `views` selects from the ingested records (every view when it selects
+/// Builds the views `views` selects from the ingested records, [`ingest::split`] among their
+/// readers (with tallies when `views` holds `pipeline_health`) (every view when it selects
 /// all; a domain's operators are built only when one of its views is selected, and
 /// `pipeline_health`, which counts the domains' orphans, needs the notification, order and
 /// case domains). `as_of` is the instant open cases are graded at; when `None`, it is the
 /// greatest event time of the deduplicated events. `end` marks the end of a bounded input (a
 /// replay): `open_cases` is then emitted once, when a record appears in it, not every epoch
-/// ([`grading::grade_open_cases`]). `maxima` (of [`watermark::epoch_maxima`] over `input`)
+/// ([`grading::grade_open_cases`]). `maxima` (of [`watermark::epoch_maxima`] over `ingested.times`)
 /// gives the watermark, against which state expires as `retention` says; `sla` grades
 /// `notification_latency`. The `AsOf` and `Watermark` rows are always given.
 pub fn build_views<'s>(
-    input: VecCollection<'s, Epoch, Ingested>,
+    ingested: ingest::Split<'s>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,
     end: Option<VecCollection<'s, Epoch, ()>>,
     maxima: Maxima<'s>,
@@ -119,8 +120,8 @@ pub fn build_views<'s>(
     sla: DeliverySla,
     views: &ViewSelection,
 ) -> VecCollection<'s, Epoch, ViewRow> {
-    let accepted = ingest::accepted(input.clone());
-    let deduplicated = dedup::deduplicate(accepted, maxima.clone(), retention.late_after);
+    let deduplicated =
+        dedup::deduplicate(ingested.candidates, maxima.clone(), retention.late_after);
     let health = views.contains(TopicHealth::NAME);
     let readers = by_kind::Readers {
         timelines: views.contains(TimelineEntry::NAME),
@@ -190,8 +191,8 @@ pub fn build_views<'s>(
         rows.push(tenants.map(ViewRow::TenantActivity));
     }
     if health {
-        let orphans = concatenate(input.scope(), orphans);
-        let health = health::pipeline_health(input, by_kind.topics, orphans);
+        let orphans = concatenate(ingested.tallies.scope(), orphans);
+        let health = health::pipeline_health(ingested.tallies, by_kind.topics, orphans);
         rows.push(health.map(ViewRow::TopicHealth));
     }
     // One n-ary concatenation: a chain of binary `concat`s would pass the rows of the first

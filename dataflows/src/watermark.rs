@@ -25,7 +25,6 @@ use timely::dataflow::StreamVec;
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
 
-use crate::ingest::Ingested;
 use crate::retention::Retention;
 use crate::Epoch;
 
@@ -33,10 +32,11 @@ use crate::Epoch;
 /// `(epoch, max)` records sent at `epoch`.
 pub type Maxima<'s> = StreamVec<'s, Epoch, (Epoch, i64)>;
 
-/// The greatest event time of the records each worker accepted in each epoch, broadcast to
-/// every worker (one value per worker and epoch with accepted records).
-pub fn epoch_maxima<'s>(input: &VecCollection<'s, Epoch, Ingested>) -> Maxima<'s> {
-    input
+/// The greatest event time of the records each worker accepted in each epoch (`times`: their
+/// event times, [`crate::ingest::Split::times`]), broadcast to every worker (one value per
+/// worker and epoch with accepted records).
+pub fn epoch_maxima<'s>(times: &VecCollection<'s, Epoch, i64>) -> Maxima<'s> {
+    times
         .inner
         .clone()
         .unary_frontier::<CapacityContainerBuilder<Vec<(Epoch, i64)>>, _, _, _>(
@@ -46,12 +46,12 @@ pub fn epoch_maxima<'s>(input: &VecCollection<'s, Epoch, Ingested>) -> Maxima<'s
                 let mut maxima: BTreeMap<Epoch, (Capability<Epoch>, i64)> = BTreeMap::new();
                 move |(input, frontier), output| {
                     input.for_each(|capability, data| {
-                        for (ingested, time, diff) in data.drain(..) {
-                            if let (Ingested::Accepted { event, .. }, true) = (ingested, diff > 0) {
+                        for (timestamp, time, diff) in data.drain(..) {
+                            if diff > 0 {
                                 let entry = maxima
                                     .entry(time)
                                     .or_insert_with(|| (capability.delayed(&time, 0), i64::MIN));
-                                entry.1 = entry.1.max(event.timestamp);
+                                entry.1 = entry.1.max(timestamp);
                             }
                         }
                     });

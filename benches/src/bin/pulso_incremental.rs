@@ -25,11 +25,12 @@ use clap::{Parser, Subcommand};
 use differential_dataflow::input::Input;
 use pulso_connectors::jsonl;
 use pulso_dataflows::clock::wall_clock_micros;
+use pulso_dataflows::ingest::split;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
-use pulso_events::registry::ViewSelection;
-use pulso_events::views::ViewRow;
+use pulso_events::registry::{View, ViewSelection};
+use pulso_events::views::{TopicHealth, ViewRow};
 use pulso_events::SourceRecord;
 use pulso_pipeline::epoch_loop::EVENTS_IN_FLIGHT;
 use pulso_pipeline::replay::{shares, Share};
@@ -161,9 +162,11 @@ fn drive(
         let changes = sender.clone();
         let (mut input, probe, watermark) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
-            let maxima = epoch_maxima(&records);
+            let health = views.contains(TopicHealth::NAME);
+            let ingested = split(records, health);
+            let maxima = epoch_maxima(&ingested.times);
             let (probe, _) = build_views(
-                records,
+                ingested,
                 None,
                 None,
                 maxima.clone(),
