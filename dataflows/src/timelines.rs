@@ -12,7 +12,10 @@ use pulso_events::{
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::vec::Partition;
+use timely::progress::operate::FrontierInterest;
 use twox_hash::XxHash3_128;
 
 use crate::attribution::{attribute_entries, Attribution};
@@ -186,6 +189,64 @@ fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<Timeline
         .collect()
 }
 
+/// One pass over the events: the entries of those that carry their own tenant, and the
+/// attribution facts (each send's notification, and the entries of the webhooks and
+/// `notifications.dlq` records that take their send's tenant).
+fn entries_and_facts<'s>(
+    events: VecCollection<'s, Epoch, SharedEvent>,
+) -> (VecCollection<'s, Epoch, TimelineEntry>, Facts<'s>) {
+    let mut builder = OperatorBuilder::new("TimelineEntriesAndFacts".to_owned(), events.scope());
+    let mut input = builder.new_input(events.inner, Pipeline);
+    builder.set_notify_for(0, FrontierInterest::Never);
+    let (mut entry_output, entries_stream) = builder.new_output::<Batch<TimelineEntry>>();
+    let (mut fact_output, facts_stream) = builder.new_output::<Batch<(EntityId, Attribution)>>();
+    builder.build(move |_initial| {
+        let mut names = Interner::default();
+        let (mut own, mut facts) = (Vec::new(), Vec::new());
+        move |_frontiers| {
+            let mut entry_handle = entry_output.activate();
+            let mut fact_handle = fact_output.activate();
+            input.for_each_stamp(|capability, containers| {
+                for data in containers {
+                    for (event, time, diff) in data.drain(..) {
+                        if let Some(fact) = send_of(&event, &mut names) {
+                            facts.push((fact, time, diff));
+                        }
+                        let tenant = &event.tenant_id;
+                        match attributed_to(&event).map(EntityId::from) {
+                            None => own.extend(
+                                entries(&event, tenant, &mut names)
+                                    .into_iter()
+                                    .map(|entry| (entry, time, diff)),
+                            ),
+                            Some(id) => {
+                                let name = names.name(tenant);
+                                facts.extend(entries(&event, tenant, &mut names).into_iter().map(
+                                    |entry| {
+                                        let fact = Attribution::Entry(Arc::clone(&name), entry);
+                                        ((id.clone(), fact), time, diff)
+                                    },
+                                ));
+                            }
+                        }
+                    }
+                }
+                entry_handle.give(&capability, &mut own);
+                fact_handle.give(&capability, &mut facts);
+                own.clear();
+                facts.clear();
+            });
+        }
+    });
+    (entries_stream.as_collection(), facts_stream.as_collection())
+}
+
+/// One batch of updates of an output.
+type Batch<D> = Vec<(D, Epoch, isize)>;
+
+/// The facts [`attribute_entries`] reads: per notification, its sends and attributed entries.
+type Facts<'s> = VecCollection<'s, Epoch, (EntityId, Attribution)>;
+
 /// Builds `timelines`: one entry per (entity, event), without duplicates. Each entry's summary
 /// names the tenant it belongs to: the event's `tenant_id`, except for provider webhooks and
 /// `notifications.dlq` records, which take the tenant of the notification's earliest send
@@ -208,25 +269,7 @@ pub fn timelines<'s>(
     retention: Retention,
 ) -> VecCollection<'s, Epoch, TimelineEntry> {
     let tracking = Topic::Tracking.name();
-    let mut own_names = Interner::default();
-    let own = events
-        .clone()
-        .filter(|event| attributed_to(event).is_none())
-        .flat_map(move |event| entries(&event, &event.tenant_id, &mut own_names));
-    let mut names = Interner::default();
-    let facts = events.flat_map(move |event| {
-        let mut facts: Vec<(EntityId, Attribution)> =
-            send_of(&event, &mut names).into_iter().collect();
-        if let Some(id) = attributed_to(&event).map(EntityId::from) {
-            let tenant = names.name(&event.tenant_id);
-            facts.extend(
-                entries(&event, &event.tenant_id, &mut names)
-                    .into_iter()
-                    .map(|entry| (id.clone(), Attribution::Entry(Arc::clone(&tenant), entry))),
-            );
-        }
-        facts
-    });
+    let (own, facts) = entries_and_facts(events);
     let attributed = attribute_entries(
         "AttributedToEarliestSend",
         facts,
