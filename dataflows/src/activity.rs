@@ -17,11 +17,9 @@ use pulso_events::time::Granularity;
 use pulso_events::views::{TenantActivity, TrackingActivity};
 use pulso_events::{Body, Topic};
 
-use twox_hash::XxHash3_128;
-
 use crate::by_kind::TenantEvent;
 use crate::distinct::distinct_windows;
-use crate::intern::{Interner, Name};
+use crate::intern::{text_hash, Interner, Name};
 use crate::retention::Retention;
 use crate::sums::Sums;
 use crate::watermark::Maxima;
@@ -64,16 +62,6 @@ pub(crate) fn tenant_activity<'s>(
     )
 }
 
-/// A tracked entity as `distinct_windows` counts it: the 128-bit hash (XXH3) of its id, as two
-/// words (a `u128` would align the counts of a key's members to 16 bytes, 32 per member).
-type EntityHash = [u64; 2];
-
-/// The [`EntityHash`] of `entity_id`.
-fn entity_hash(entity_id: &str) -> EntityHash {
-    let hash = XxHash3_128::oneshot(entity_id.as_bytes());
-    [hash as u64, (hash >> 64) as u64]
-}
-
 /// Builds `tracking_activity` from the deduplicated `tracking.events` records.
 pub fn tracking_activity<'s>(
     events: VecCollection<'s, Epoch, SharedEvent>,
@@ -90,7 +78,7 @@ pub fn tracking_activity<'s>(
             names.name(&t.entity_type),
             names.name(&t.event_type),
         );
-        let entity = entity_hash(&t.entity_id);
+        let entity = text_hash(&t.entity_id);
         Granularity::ALL
             .iter()
             .map(|&g| {

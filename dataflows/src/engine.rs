@@ -5,9 +5,8 @@
 
 use differential_dataflow::VecCollection;
 use pulso_events::delivery_sla::DeliverySla;
-use pulso_events::registry::View;
 use pulso_events::registry::ViewSelection;
-use pulso_events::views::{TopicHealth, ViewRow};
+use pulso_events::views::ViewRow;
 use timely::dataflow::StreamVec;
 
 use crate::cluster::{route_changes, Collect};
@@ -41,8 +40,7 @@ pub fn routed_views<'s>(
     sla: DeliverySla,
     routing: &Routing,
 ) -> (StreamVec<'s, Epoch, (ViewRow, Epoch, isize)>, Maxima<'s>) {
-    let health = routing.views.contains(TopicHealth::NAME);
-    let ingested = split(records, health);
+    let ingested = split(records, &routing.views);
     let maxima = epoch_maxima(&ingested.times);
     let views = build_views(
         ingested,

@@ -2,14 +2,16 @@
 //! its readers (deduplication candidates, accepted times, health tallies).
 
 use differential_dataflow::collection::{AsCollection, VecCollection};
+use pulso_events::registry::{View, ViewSelection};
+use pulso_events::views::TopicHealth;
 use pulso_events::{Position, RejectReason, Rejection, SourceRecord, Topic};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::progress::operate::FrontierInterest;
-use twox_hash::XxHash3_128;
 
 use crate::dedup::Candidate;
+use crate::intern::{text_hash, TextHash};
 use crate::watermark::Admission;
 use crate::{Epoch, SharedEvent};
 use std::sync::Arc;
@@ -85,17 +87,16 @@ pub fn ingest_ref(record: &SourceRecord, admission: &Admission) -> (Ingested, Op
 pub struct DedupKey {
     /// The topic the event was read from.
     pub topic: Topic,
-    /// The key text's XXH3-128 hash, low word first.
-    pub hash: [u64; 2],
+    /// The key text's [`TextHash`].
+    pub hash: TextHash,
 }
 
 impl DedupKey {
     /// The identity of `key` read from `topic`.
     pub fn of(topic: Topic, key: &str) -> Self {
-        let hash = XxHash3_128::oneshot(key.as_bytes());
         DedupKey {
             topic,
-            hash: [hash as u64, (hash >> 64) as u64],
+            hash: text_hash(key),
         }
     }
 }
@@ -115,9 +116,10 @@ pub struct Split<'s> {
 
 /// Hands the ingested records to their readers in one pass over each batch (a stream read by
 /// several operators is copied for each, every shared event counted up and down again): the
-/// deduplication candidates, the accepted times, and with `tallies` what each record counts
-/// for in `pipeline_health`.
-pub fn split<'s>(input: VecCollection<'s, Epoch, Ingested>, tallies: bool) -> Split<'s> {
+/// deduplication candidates, the accepted times, and, when `views` holds `pipeline_health`,
+/// what each record counts for in it.
+pub fn split<'s>(input: VecCollection<'s, Epoch, Ingested>, views: &ViewSelection) -> Split<'s> {
+    let tallies = views.contains(TopicHealth::NAME);
     let mut builder = OperatorBuilder::new("IngestedToReaders".to_owned(), input.scope());
     let mut records = builder.new_input(input.inner, Pipeline);
     builder.set_notify_for(0, FrontierInterest::Never);

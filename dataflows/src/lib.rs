@@ -102,15 +102,14 @@ pub type Epoch = u64;
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 
 /// Builds the views `views` selects from the ingested records, [`ingest::split`] among their
-/// readers (with tallies when `views` holds `pipeline_health`) (every view when it selects
-/// all; a domain's operators are built only when one of its views is selected, and
-/// `pipeline_health`, which counts the domains' orphans, needs the notification, order and
-/// case domains). `as_of` is the instant open cases are graded at; when `None`, it is the
-/// greatest event time of the deduplicated events. `end` marks the end of a bounded input (a
-/// replay): `open_cases` is then emitted once, when a record appears in it, not every epoch
-/// ([`grading::grade_open_cases`]). `maxima` (of [`watermark::epoch_maxima`] over `ingested.times`)
-/// gives the watermark, against which state expires as `retention` says; `sla` grades
-/// `notification_latency`. The `AsOf` and `Watermark` rows are always given.
+/// readers by the same `views` (every view when it selects all; a domain's operators are built only
+/// when one of its views is selected, and `pipeline_health`, which counts the domains' orphans,
+/// needs the notification, order and case domains). `as_of` is the instant open cases are graded
+/// at; when `None`, it is the greatest event time of the deduplicated events. `end` marks the end
+/// of a bounded input (a replay): `open_cases` is then emitted once, when a record appears in it,
+/// not every epoch ([`grading::grade_open_cases`]). `maxima` (of [`watermark::epoch_maxima`] over
+/// `ingested.times`) gives the watermark, against which state expires as `retention` says; `sla`
+/// grades `notification_latency`. The `AsOf` and `Watermark` rows are always given.
 pub fn build_views<'s>(
     ingested: ingest::Split<'s>,
     as_of: Option<VecCollection<'s, Epoch, i64>>,

@@ -29,8 +29,8 @@ use pulso_dataflows::ingest::split;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
-use pulso_events::registry::{View, ViewSelection};
-use pulso_events::views::{TopicHealth, ViewRow};
+use pulso_events::registry::ViewSelection;
+use pulso_events::views::ViewRow;
 use pulso_events::SourceRecord;
 use pulso_pipeline::epoch_loop::EVENTS_IN_FLIGHT;
 use pulso_pipeline::replay::{shares, Share};
@@ -162,8 +162,7 @@ fn drive(
         let changes = sender.clone();
         let (mut input, probe, watermark) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
-            let health = views.contains(TopicHealth::NAME);
-            let ingested = split(records, health);
+            let ingested = split(records, &views);
             let maxima = epoch_maxima(&ingested.times);
             let (probe, _) = build_views(
                 ingested,
