@@ -218,7 +218,11 @@ pub fn run_live(
             input.flush();
             as_of_input.flush();
             source.epoch_read(epoch - 1, &read_now);
-            worker.step_while(|| probe.less_than(input.time()));
+            // Parked, not polling, while the other workers finish the epoch: on a machine with
+            // as many cores as workers, a polling worker takes the core of a busy one, of the
+            // source or of the consumer (the 1k-record epochs of the latency benchmark spent a
+            // third of their CPU so).
+            worker.step_or_park_while(None, || probe.less_than(input.time()));
             // The first worker of each process: its consumer then has the whole epoch. Sent
             // before the source hears the epoch is processed, which may wait for the consumer.
             if index % workers == 0 {

@@ -207,7 +207,8 @@ fn drive(
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
-            worker.step_while(|| probe.less_than(input.time()));
+            // Parked while the other workers finish the epoch, as `pulso run` waits.
+            worker.step_or_park_while(None, || probe.less_than(input.time()));
             if epoch == 0 {
                 schedule_start = Instant::now();
             }
@@ -216,7 +217,7 @@ fn drive(
             }
         }
         input.close();
-        while worker.step() {}
+        while worker.step_or_park(None) {}
     })
     .map_err(|e| anyhow!("timely: {e}"))?;
     for r in guards.join() {

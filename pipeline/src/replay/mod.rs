@@ -266,10 +266,14 @@ where
             // Epoch `e + 1` is admitted against `W(e + 1)`, which needs every worker's maxima
             // of epoch `e` only: the views may still be working on the epochs before it, so a
             // worker that has read its share goes on with them instead of waiting for the
-            // slowest worker to finish the epoch.
+            // slowest worker to finish the epoch. A worker with nothing to do parks until a
+            // message or an activation wakes it (`step_while` would poll every channel in a
+            // loop, taking a core from the other worker and the thread reading the input).
             let next = *input.time();
             let done = next.saturating_sub(EPOCHS_IN_VIEWS);
-            worker.step_while(|| maxima_probe.less_than(&next) || probe.less_than(&done));
+            worker.step_or_park_while(None, || {
+                maxima_probe.less_than(&next) || probe.less_than(&done)
+            });
         }
         // The end of the input is an epoch of its own, after the last batch.
         if index == 0 {
@@ -278,7 +282,7 @@ where
         end_input.close();
         input.close();
         drop(rejected_input);
-        while worker.step() {}
+        while worker.step_or_park(None) {}
         let Collected {
             timelines,
             mut others,
