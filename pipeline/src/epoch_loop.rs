@@ -63,9 +63,12 @@ pub struct LiveConfig {
 
 /// Messages the channel from the live loop to its consumer holds before the workers wait
 /// (the consumer's backpressure): batches of view changes — timely's default 8 KiB buffers
-/// hold 42 of the 192-byte changes, so typically ~43,000 changes in all — and rejected
-/// records.
-pub const EVENTS_IN_FLIGHT: usize = 1_024;
+/// hold 42 of the 192-byte changes, so typically ~340,000 changes (~64 MiB) in all — and
+/// rejected records, one message each. That is room for the next epoch or two while the
+/// consumer applies one to the store: an epoch of 20,000 records per worker on 2 workers sends
+/// ~3,000 messages, and with room for 1,024 the workers stopped at every epoch until the
+/// consumer had applied the one before (a catch-up from the broker ran ~10% slower).
+pub const EVENTS_IN_FLIGHT: usize = 8_192;
 
 /// What the live loop tells its consumer.
 #[derive(Debug)]
