@@ -223,8 +223,8 @@ pub fn run_live(
             source.epoch_read(epoch - 1, &read_now);
             // Parked, not polling, while the other workers finish the epoch: on a machine with
             // as many cores as workers, a polling worker takes the core of a busy one, of the
-            // source or of the consumer (the 1k-record epochs of the latency benchmark spent a
-            // third of their CPU so).
+            // source or of the consumer (with the latency benchmark's 1k-record epochs, polling
+            // was about a third of the workers' CPU).
             worker.step_or_park_while(None, || probe.less_than(input.time()));
             // The first worker of each process: its consumer then has the whole epoch. Sent
             // before the source hears the epoch is processed, which may wait for the consumer.
