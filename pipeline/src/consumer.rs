@@ -1,10 +1,11 @@
 //! The consumer of the engine's events: gathers each epoch's view changes and, when the
 //! epoch closes, consolidates them once ([`EpochChanges`]) and hands the same changes to the
-//! serving store and ClickHouse (all views together, so no reader sees half an epoch; the
-//! Parquet snapshots and history are written from the store), sends rejected records to the
-//! dead-letter topic (flushed when their epoch closes, see [`crate::dead_letters`]) and
-//! `rejected.jsonl`, keeps the live status (lag, DLQ size, rates) current, and refreshes the
-//! Parquet view snapshots every `snapshot_secs` (a large view less often: see `snapshot`).
+//! serving store's writer and ClickHouse (all views together, so no reader sees half an epoch;
+//! the writer applies them on a thread of its own and writes the Parquet snapshots, every
+//! `snapshot_secs` — a large view less often: see `snapshot` — and the history from the
+//! store, see `store_writer`), sends rejected records to the dead-letter topic (flushed when
+//! their epoch closes, see [`crate::dead_letters`]) and `rejected.jsonl`, and keeps the live
+//! status (lag, DLQ size, rates) current.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -26,6 +27,7 @@ use crate::error::{PipelineError, Result};
 use crate::positions::ConsumerPositions;
 use crate::snapshot::Snapshots;
 use crate::sources::ReadSignals;
+use crate::store_writer::{Files, StoreWriter};
 
 /// The live status is refreshed at least this often, epochs or not (the read-model lag grows
 /// while an epoch is open).
@@ -91,7 +93,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     let leader = outputs.process_id == 0;
     let snapshot_interval = Duration::from_secs(outputs.snapshot_secs.max(1));
     let views_dir = outputs.out.join("views");
-    let mut snapshots =
+    let snapshots =
         Snapshots::new(&views_dir, snapshot_interval).map_err(PipelineError::sink(|| {
             format!("preparing {}", views_dir.display())
         }))?;
@@ -106,8 +108,16 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     );
     let mut pending: Vec<(ViewRow, isize)> = Vec::new();
     // Rows retention expires from the store go to the history (process 0, as the snapshots).
-    let mut history = HistoryWriter::new(&outputs.out.join(HISTORY_DIR));
-    let mut last_snapshot = Instant::now();
+    let files = leader.then(|| Files {
+        history: HistoryWriter::new(&outputs.out.join(HISTORY_DIR)),
+        snapshots,
+        every: snapshot_interval,
+    });
+    let mut store = StoreWriter::start(
+        Arc::clone(&outputs.store),
+        outputs.signals.lag.clone(),
+        files,
+    )?;
     // Without Kafka there is no dead-letter topic: nothing is held in one.
     let dlq_size = outputs.kafka.as_ref().map(|k| k.probe.clone().spawn());
     let mut status = LiveStatus::default();
@@ -158,11 +168,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     let version = clickhouse.base_version + epoch;
                     clickhouse.writer.send(version, changes.clone())?;
                 }
-                let expired = outputs.store.apply_changes(epoch, changes);
-                outputs.signals.lag.published(epoch);
-                if leader {
-                    history.extend(expired, epoch)?;
-                }
+                // Flushed before the store writer may snapshot the epoch.
+                rejected.flush()?;
+                store.apply(epoch, changes)?;
                 let took = opened.elapsed().as_secs_f64();
                 status.epoch_duration_ms = took * 1e3;
                 status.epoch_durations.observe(took);
@@ -174,22 +182,12 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 refresh_status(&mut outputs, &mut status, dlq_size.as_ref());
                 outputs.store.set_live(status.clone());
                 refreshed = Instant::now();
-                if leader && last_snapshot.elapsed() >= snapshot_interval {
-                    rejected.flush()?;
-                    // History first: a reader of snapshot and history never misses a row.
-                    history.publish(epoch)?;
-                    snapshots.write_due(&outputs.store)?;
-                    last_snapshot = Instant::now();
-                }
             }
             EngineEvent::Finished => break,
         }
     }
     rejected.flush()?;
-    if leader {
-        history.publish(outputs.store.epoch().map_or(0, |e| e + 1))?;
-        snapshots.write_all(&outputs.store)?;
-    }
+    store.finish()?;
     if let Some(KafkaOutputs {
         dead_letters: dlq, ..
     }) = &mut outputs.kafka

@@ -37,6 +37,7 @@ pub mod snapshot;
 pub mod sources;
 #[cfg(test)]
 mod sources_tests;
+mod store_writer;
 pub mod verify;
 
 pub use cluster::ClusterConfig;
