@@ -17,7 +17,7 @@ use timely::progress::operate::FrontierInterest;
 
 use crate::dedup::Deduplicated;
 use crate::intern::{Interner, Name};
-use crate::{Epoch, SharedEvent};
+use crate::{Batch, Epoch, SharedEvent};
 
 /// Which readers of every event are built (the domains always get their parts).
 #[derive(Clone, Copy, Debug, Default)]
@@ -75,9 +75,6 @@ fn part(body: &Body) -> usize {
         Body::Caso(_) => CASES,
     }
 }
-
-/// One batch of updates of an output.
-type Batch<D> = Vec<(D, Epoch, isize)>;
 
 /// Hands the deduplicated events to their readers (see the module's documentation), in one
 /// pass over each batch.

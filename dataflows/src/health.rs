@@ -25,8 +25,9 @@ pub fn orphans(topic: Topic, n: i64) -> (Topic, Sums) {
 }
 
 /// Builds the per-topic health rows from the ingested records' [`Tally`]s, the topics of the
-/// deduplicated events, and the orphan contributions of every domain. Every accepted record counts as a
-/// duplicate until its event wins deduplication (`winner_topics` takes one back per winner).
+/// deduplicated events, and the orphan contributions of every domain. Every accepted record
+/// counts as a duplicate until its event wins deduplication (`winner_topics` takes one back per
+/// winner).
 pub fn pipeline_health<'s>(
     tallies: VecCollection<'s, Epoch, Tally>,
     winner_topics: VecCollection<'s, Epoch, Topic>,

@@ -13,7 +13,7 @@ use timely::progress::operate::FrontierInterest;
 use crate::dedup::Candidate;
 use crate::intern::{text_hash, TextHash};
 use crate::watermark::Admission;
-use crate::{Epoch, SharedEvent};
+use crate::{Batch, Epoch, SharedEvent};
 use std::sync::Arc;
 
 /// One record as the dataflow sees it.
@@ -179,6 +179,3 @@ pub fn split<'s>(input: VecCollection<'s, Epoch, Ingested>, views: &ViewSelectio
         tallies: tally_stream.as_collection(),
     }
 }
-
-/// One batch of updates of an output.
-type Batch<D> = Vec<(D, Epoch, isize)>;

@@ -101,6 +101,9 @@ pub type Epoch = u64;
 /// A deduplicated event, shared (not copied) by every operator that reads it.
 pub type SharedEvent = std::sync::Arc<pulso_events::Event>;
 
+/// One batch of updates of an operator's output (the one-pass operators hand out whole batches).
+pub(crate) type Batch<D> = Vec<(D, Epoch, isize)>;
+
 /// Builds the views `views` selects from the ingested records, [`ingest::split`] among their
 /// readers by the same `views` (every view when it selects all; a domain's operators are built only
 /// when one of its views is selected, and `pipeline_health`, which counts the domains' orphans,

@@ -24,7 +24,7 @@ use crate::event_id::EventId;
 use crate::intern::{EntityId, Interner};
 use crate::retention::Retention;
 use crate::watermark::Maxima;
-use crate::{Epoch, SharedEvent};
+use crate::{Batch, Epoch, SharedEvent};
 
 /// The event type shown in a timeline: the wire name for envelope A, `evento_tipo` (the topic
 /// name) for envelope B.
@@ -240,9 +240,6 @@ fn entries_and_facts<'s>(
     });
     (entries_stream.as_collection(), facts_stream.as_collection())
 }
-
-/// One batch of updates of an output.
-type Batch<D> = Vec<(D, Epoch, isize)>;
 
 /// The facts [`attribute_entries`] reads: per notification, its sends and attributed entries.
 type Facts<'s> = VecCollection<'s, Epoch, (EntityId, Attribution)>;

@@ -2,11 +2,11 @@
 //!
 //! A key is held as the 128-bit hash of its text ([`DedupKey`]) mixed with its topic; the
 //! entry holds the winner's timestamp and the [`Slot`] of its record in the [`WinnerLog`]:
-//! the topic and key text, the winner's position and its raw bytes. An entry is 40 bytes in `Slots` (module
-//! `slots`; the key text and the record's bytes would be ~450), and the expiry buckets name a
-//! key by its 4-byte slot number. Whenever a candidate's hash finds an entry, the logged
-//! topic and key text are compared: a different key with the same hash (never seen in
-//! practice, but possible) lives in an exact side table instead, so the result is exact. A
+//! the topic and key text, the winner's position and its raw bytes. An entry is 40 bytes in
+//! `Slots` (module `slots`; the key text and the record's bytes would be ~450), and the expiry
+//! buckets name a key by its 4-byte slot number. Whenever a candidate's hash finds an entry,
+//! the logged topic and key text are compared: a different key with the same hash (never seen
+//! in practice, but possible) lives in an exact side table instead, so the result is exact. A
 //! later candidate is compared with the winner by timestamp first; on a tie its bytes are
 //! compared with the logged ones.
 //!

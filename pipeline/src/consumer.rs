@@ -111,7 +111,6 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     let files = leader.then(|| Files {
         history: HistoryWriter::new(&outputs.out.join(HISTORY_DIR)),
         snapshots,
-        every: snapshot_interval,
     });
     let mut store = StoreWriter::start(
         Arc::clone(&outputs.store),

@@ -65,9 +65,10 @@ pub struct LiveConfig {
 /// (the consumer's backpressure): batches of view changes — timely's default 8 KiB buffers
 /// hold 42 of the 192-byte changes, so typically ~340,000 changes (~64 MiB) in all — and
 /// rejected records, one message each. That is room for the next epoch or two while the
-/// consumer applies one to the store: an epoch of 20,000 records per worker on 2 workers sends
-/// ~3,000 messages, and with room for 1,024 the workers stopped at every epoch until the
-/// consumer had applied the one before (a catch-up from the broker ran ~10% slower).
+/// consumer is busy with one (consolidating it, sending its dead letters): an epoch of 20,000
+/// records per worker on 2 workers sends ~3,000 messages, and with room for 1,024 the workers
+/// stopped at every epoch until the consumer had taken the one before (a catch-up from the
+/// broker ran ~10% slower).
 pub const EVENTS_IN_FLIGHT: usize = 8_192;
 
 /// What the live loop tells its consumer.

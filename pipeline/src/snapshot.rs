@@ -44,6 +44,11 @@ impl Snapshots {
         })
     }
 
+    /// The least time between two snapshots of a view.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// Rewrites the views that are due (every view the first time).
     pub fn write_due(&mut self, store: &ViewStore) -> Result<(), SinkError> {
         self.write(store, false)

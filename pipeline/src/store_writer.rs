@@ -9,7 +9,7 @@
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pulso_events::views::EpochChanges;
 use pulso_queries::ViewStore;
@@ -28,8 +28,6 @@ pub(crate) struct Files {
     pub history: HistoryWriter,
     /// The Parquet view snapshots.
     pub snapshots: Snapshots,
-    /// The least time between two snapshots.
-    pub every: Duration,
 }
 
 /// The sending side of a running writer.
@@ -55,7 +53,7 @@ impl StoreWriter {
                         continue;
                     };
                     files.history.extend(expired, epoch)?;
-                    if last_snapshot.elapsed() >= files.every {
+                    if last_snapshot.elapsed() >= files.snapshots.interval() {
                         // History first: a reader of snapshot and history never misses a row.
                         files.history.publish(epoch)?;
                         files.snapshots.write_due(&store)?;
