@@ -12,7 +12,8 @@
 //!
 //! Records come from a `pulso generate` folder, interleaved like `pulso replay` orders them.
 //! The view changes go as in `pulso run`: from the workers over a bounded channel to a
-//! consumer thread that applies each closed epoch to the serving store (`ViewStore`).
+//! consumer thread that applies each closed epoch to the serving store (`ViewStore`); the
+//! CPU seconds that thread ran are printed as `store_cpu_s`.
 //! Prints one JSON object on stdout.
 
 use std::collections::HashMap;
@@ -116,6 +117,14 @@ enum Event {
     Closed(u64, Instant),
 }
 
+/// What a driven run reports: each epoch's due and applied instants, the rows the store
+/// holds at the end, and the CPU seconds of the consumer thread (the store's work).
+struct Driven {
+    marks: Vec<(Instant, Instant)>,
+    rows: u64,
+    store_cpu_s: f64,
+}
+
 /// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when
 /// due (see [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso
 /// run`, the workers send their view changes, a batch at a time, over a bounded channel to a
@@ -128,7 +137,7 @@ fn drive(
     workers: usize,
     views: ViewSelection,
     pace: Pace,
-) -> Result<(Vec<(Instant, Instant)>, u64)> {
+) -> Result<Driven> {
     let workers = workers.max(1);
     let sizes: Arc<Vec<usize>> = Arc::new(epochs.iter().map(Vec::len).collect());
     // Each worker takes its share, as `pulso replay` splits records, and drops an epoch's
@@ -141,7 +150,8 @@ fn drive(
     );
     let (sender, events) = mpsc::sync_channel::<Event>(EVENTS_IN_FLIGHT);
     let consumer = std::thread::spawn(move || {
-        let store = ViewStore::new();
+        // The retention the dataflows run with, as `pulso run` gives its store.
+        let store = ViewStore::with_retention(Retention::default());
         let (mut pending, mut marks) = (Vec::new(), Vec::new());
         for event in events {
             match event {
@@ -153,7 +163,11 @@ fn drive(
             }
         }
         let rows: usize = store.read().row_counts().iter().map(|(_, n)| n).sum();
-        (marks, rows as u64)
+        Driven {
+            marks,
+            rows: rows as u64,
+            store_cpu_s: thread_cpu_seconds(),
+        }
     });
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
@@ -236,6 +250,14 @@ fn percentile(values: &mut [f64], q: f64) -> f64 {
     values[((values.len() as f64 * q) as usize).min(values.len() - 1)]
 }
 
+/// CPU seconds the calling thread has run (`/proc/thread-self/schedstat`; NaN if unreadable).
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(f64::NAN, |ns| ns as f64 / 1e9)
+}
+
 fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -275,7 +297,11 @@ fn main() -> Result<()> {
             // One warm-up epoch, then `seconds` of paced input.
             let n = records.len().min((rate * seconds) as usize + epoch_records);
             let epochs = into_epochs(&mut records.into_iter(), n, epoch_records);
-            let (marks, rows) = drive(epochs, cli.workers, cli.views.clone(), Some(rate))?;
+            let Driven {
+                marks,
+                rows,
+                store_cpu_s,
+            } = drive(epochs, cli.workers, cli.views.clone(), Some(rate))?;
             let measured = &marks[1.min(marks.len())..];
             let mut lat: Vec<f64> = measured
                 .iter()
@@ -293,7 +319,7 @@ fn main() -> Result<()> {
                 "p50_s": percentile(&mut lat, 0.5), "p99_s": percentile(&mut lat, 0.99),
                 "max_s": percentile(&mut lat, 1.0),
                 "achieved_rate": n as f64 / elapsed.max(1e-9),
-                "view_rows": rows, "peak_rss_bytes": peak_rss_bytes(),
+                "view_rows": rows, "store_cpu_s": store_cpu_s, "peak_rss_bytes": peak_rss_bytes(),
             })
         }
         Mode::Update {
@@ -318,7 +344,11 @@ fn main() -> Result<()> {
                 }
             }
             drop(rest);
-            let (marks, rows) = drive(epochs, cli.workers, cli.views.clone(), None)?;
+            let Driven {
+                marks,
+                rows,
+                store_cpu_s,
+            } = drive(epochs, cli.workers, cli.views.clone(), None)?;
             let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
                 (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
                     done.duration_since(*start).as_secs_f64()
@@ -335,7 +365,7 @@ fn main() -> Result<()> {
             serde_json::json!({
                 "mode": "update", "workers": cli.workers, "views": cli.views.to_string(),
                 "preloaded": preload,
-                "preload_s": preload_s, "batches": by_size, "view_rows": rows,
+                "preload_s": preload_s, "batches": by_size, "view_rows": rows, "store_cpu_s": store_cpu_s,
                 "peak_rss_bytes": peak_rss_bytes(),
             })
         }

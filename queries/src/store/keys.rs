@@ -1,12 +1,15 @@
 //! The key of every view's rows in the serving store, and the tenant each row belongs to:
 //! both declared by the view's registry entry ([`View::serve_key`], [`View::tenant`]).
 
+use hashbrown::HashSet;
 use pulso_events::registry::{RowVisitor, View};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
     OrderCancellations, OrderMetrics, SlaCompliance, TimelineEntry, TopicHealth, ViewRow,
 };
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 pub use pulso_events::registry::summary_tenant;
 
@@ -54,15 +57,29 @@ impl<V: View> Keyed for V {
 struct TenantOf;
 
 impl<'a> RowVisitor<'a> for TenantOf {
-    type Output = String;
-    fn visit<V: View>(self, row: &'a V) -> String {
-        row.tenant().into_owned()
+    type Output = Cow<'a, str>;
+    fn visit<V: View>(self, row: &'a V) -> Cow<'a, str> {
+        row.tenant()
     }
 }
 
-/// The tenant a view row belongs to (`""` for rows of views without a tenant).
-pub(crate) fn tenant_of(row: &ViewRow) -> String {
-    row.visit(TenantOf).unwrap_or_default()
+/// The tenants of one epoch's rows, each allocated once (`""` for rows of views without one).
+#[derive(Default)]
+pub(crate) struct TenantNames {
+    names: HashSet<Arc<str>>,
+}
+
+impl TenantNames {
+    /// The tenant `row` belongs to.
+    pub(crate) fn of(&mut self, row: &ViewRow) -> Arc<str> {
+        let tenant = row.visit(TenantOf).unwrap_or_default();
+        if let Some(name) = self.names.get(&*tenant) {
+            return Arc::clone(name);
+        }
+        let name: Arc<str> = Arc::from(&*tenant);
+        self.names.insert(Arc::clone(&name));
+        name
+    }
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ mod tenants;
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
+use keys::TenantNames;
 use pulso_events::registry::{View, VIEW_COUNT};
 use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
@@ -73,13 +74,12 @@ macro_rules! tables {
             }
 
             /// Inserts `row`; a row that expires is filed under its due instant.
-            fn insert(&mut self, tenant: String, row: ViewRow) {
+            fn insert(&mut self, tenant: Arc<str>, row: ViewRow) {
                 let retention = self.retention;
                 match row {
-                    $(ViewRow::$variant(r) => {
-                        let due = r.expiry().and_then(|e| e.due(&retention));
-                        self.$field.insert_expiring(tenant, r, due)
-                    })*
+                    $(ViewRow::$variant(r) => self.$field.insert(tenant, r, |r| {
+                        r.expiry().and_then(|e| e.due(&retention))
+                    }),)*
                     ViewRow::AsOf(t) => self.as_of = Some(t),
                     ViewRow::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
                 }
@@ -278,15 +278,16 @@ impl ViewStore {
         changes: EpochChanges,
         now: SystemTime,
     ) -> Vec<ViewRow> {
-        // Each row's tenant is worked out here, outside the lock.
-        let mut inserted = Vec::new();
+        // Each row's tenant is worked out here, outside the lock, and shared by the rows of
+        // the epoch that name it.
+        let (mut names, mut inserted) = (TenantNames::default(), Vec::new());
         match changes.try_into_vec() {
             Ok(owned) => {
                 let mut removed = Vec::new();
                 for (row, diff) in owned {
                     match diff > 0 {
-                        true => inserted.push((tenant_of(&row), row)),
-                        false => removed.push((tenant_of(&row), row)),
+                        true => inserted.push((names.of(&row), row)),
+                        false => removed.push((names.of(&row), row)),
                     }
                 }
                 self.apply_rows(epoch, &removed, inserted, now)
@@ -295,8 +296,8 @@ impl ViewStore {
                 let mut removed = Vec::new();
                 for (row, diff) in shared.iter() {
                     match *diff > 0 {
-                        true => inserted.push((tenant_of(row), row.clone())),
-                        false => removed.push((tenant_of(row), row)),
+                        true => inserted.push((names.of(row), row.clone())),
+                        false => removed.push((names.of(row), row)),
                     }
                 }
                 self.apply_rows(epoch, &removed, inserted, now)
@@ -304,21 +305,24 @@ impl ViewStore {
         }
     }
 
-    /// Removes `removed` and inserts `inserted` under one write lock, then expires what the
+    /// Inserts `inserted` and removes `removed` under one write lock, then expires what the
     /// epoch's watermark expires; returns the expired rows.
     fn apply_rows<R: std::borrow::Borrow<ViewRow>>(
         &self,
         epoch: u64,
-        removed: &[(String, R)],
-        inserted: Vec<(String, ViewRow)>,
+        removed: &[(Arc<str>, R)],
+        inserted: Vec<(Arc<str>, ViewRow)>,
         now: SystemTime,
     ) -> Vec<ViewRow> {
         let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
-        for (tenant, row) in removed {
-            tables.remove(tenant, row.borrow());
-        }
+        // Inserts first: a row that replaces another of its key (a window's new totals) then
+        // takes its place in one step, and the old row's removal finds a different row there
+        // and leaves it (a removal takes out only the row it names).
         for (tenant, row) in inserted {
             tables.insert(tenant, row);
+        }
+        for (tenant, row) in removed {
+            tables.remove(tenant, row.borrow());
         }
         let expired = tables.expire();
         tables.epoch = Some(epoch);

@@ -2,7 +2,9 @@
 //! reader may see. A scan never examines (so never counts, pages on, or returns a cursor into)
 //! the rows of a tenant it may not see.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -26,24 +28,27 @@ pub struct Page<K, R> {
 /// by key.
 #[derive(Clone, Debug)]
 pub struct Table<R: Keyed> {
-    tenants: BTreeMap<String, BTreeMap<R::Key, R>>,
+    tenants: BTreeMap<Arc<str>, BTreeMap<R::Key, R>>,
     len: usize,
-    /// `(due, tenant, key)` of rows that expire (retention): a row leaves the table once the
-    /// watermark reaches its due instant. An entry whose row has gone meanwhile is skipped.
-    /// Its tenant is one of `names` (shared: a table may hold a million expiring rows of a
-    /// few tenants).
-    expiring: BTreeSet<(i64, Arc<str>, R::Key)>,
-    /// The tenants named in `expiring`, each allocated once.
-    names: BTreeSet<Arc<str>>,
+    /// `(due, tenant, key)` of rows that expire (retention), least first: a row leaves the
+    /// table once the watermark reaches its due instant. An entry whose row has gone meanwhile
+    /// is skipped. Its tenant is the one the row was inserted under (shared: a table may hold
+    /// a million expiring rows of a few tenants). A heap, not an ordered set: rows arrive
+    /// nearly in due order, so filing one mostly compares one integer, where an ordered set
+    /// descended through the keys' texts. The same row may be filed twice (removed, then
+    /// inserted again before its due): the second entry finds it gone.
+    expiring: BinaryHeap<Reverse<Filed<R::Key>>>,
 }
+
+/// A row filed to expire: `(due, tenant, key)`.
+type Filed<K> = (i64, Arc<str>, K);
 
 impl<R: Keyed> Default for Table<R> {
     fn default() -> Self {
         Table {
             tenants: BTreeMap::new(),
             len: 0,
-            expiring: BTreeSet::new(),
-            names: BTreeSet::new(),
+            expiring: BinaryHeap::new(),
         }
     }
 }
@@ -130,7 +135,7 @@ impl<R: Keyed> Table<R> {
     ) -> Box<dyn Iterator<Item = &'t BTreeMap<R::Key, R>> + 't> {
         match tenants {
             Tenants::All => Box::new(self.tenants.values()),
-            Tenants::Only(set) => Box::new(set.iter().filter_map(|t| self.tenants.get(t))),
+            Tenants::Only(set) => Box::new(set.iter().filter_map(|t| self.tenants.get(t.as_str()))),
         }
     }
 
@@ -139,41 +144,43 @@ impl<R: Keyed> Table<R> {
         let Some(rows) = self.tenants.get_mut(tenant) else {
             return;
         };
-        let key = row.key();
-        if rows.get(&key) == Some(row) {
-            rows.remove(&key);
-            self.len -= 1;
-            if rows.is_empty() {
-                self.tenants.remove(tenant);
+        // One descent: the key's entry, removed if it holds `row`.
+        if let Entry::Occupied(current) = rows.entry(row.key()) {
+            if current.get() == row {
+                current.remove();
+                self.len -= 1;
+                if rows.is_empty() {
+                    self.tenants.remove(tenant);
+                }
             }
         }
     }
 
-    /// Inserts `row` under `tenant` like [`Table::insert`]; with a `due` instant, the row
-    /// expires once the watermark reaches it ([`Table::expire`]).
-    pub(crate) fn insert_expiring(&mut self, tenant: String, row: R, due: Option<i64>) {
-        if let Some(due) = due {
-            let name = match self.names.get(tenant.as_str()) {
-                Some(name) => Arc::clone(name),
-                None => {
-                    let name: Arc<str> = Arc::from(tenant.as_str());
-                    self.names.insert(Arc::clone(&name));
-                    name
-                }
-            };
-            self.expiring.insert((due, name, row.key()));
+    /// Inserts `row` under `tenant`, replacing the row of the same key. When `due_of` gives
+    /// it a due instant, the row expires once the watermark reaches it ([`Table::expire`]);
+    /// a row that replaces one of the same due (a window's new totals) is filed already.
+    pub(crate) fn insert(&mut self, tenant: Arc<str>, row: R, due_of: impl Fn(&R) -> Option<i64>) {
+        let key = row.key();
+        let filed = due_of(&row).map(|due| (due, Arc::clone(&tenant), key.clone()));
+        let replaced = self.tenants.entry(tenant).or_default().insert(key, row);
+        if replaced.is_none() {
+            self.len += 1;
         }
-        self.insert(tenant, row);
+        if let Some(filed) = filed {
+            if replaced.as_ref().and_then(&due_of) != Some(filed.0) {
+                self.expiring.push(Reverse(filed));
+            }
+        }
     }
 
     /// Removes and returns the rows whose due instant is at or before `watermark`.
     pub(crate) fn expire(&mut self, watermark: i64) -> Vec<R> {
         let mut expired = Vec::new();
-        while let Some((due, _, _)) = self.expiring.first() {
+        while let Some(Reverse((due, _, _))) = self.expiring.peek() {
             if *due > watermark {
                 break;
             }
-            let Some((_, tenant, key)) = self.expiring.pop_first() else {
+            let Some(Reverse((_, tenant, key))) = self.expiring.pop() else {
                 break;
             };
             let Some(rows) = self.tenants.get_mut(&*tenant) else {
@@ -188,19 +195,6 @@ impl<R: Keyed> Table<R> {
             }
         }
         expired
-    }
-
-    /// Inserts `row` under `tenant`, replacing the row of the same key.
-    pub(crate) fn insert(&mut self, tenant: String, row: R) {
-        if self
-            .tenants
-            .entry(tenant)
-            .or_default()
-            .insert(row.key(), row)
-            .is_none()
-        {
-            self.len += 1;
-        }
     }
 }
 

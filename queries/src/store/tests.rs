@@ -341,3 +341,32 @@ fn the_watermark_expires_windows_and_timeline_entries_once() {
     assert!(expired.is_empty());
     assert_eq!(store.snapshot().timelines, vec![entry(5 * MIN)]);
 }
+
+#[test]
+fn a_row_removed_and_inserted_again_expires_once() {
+    use pulso_events::retention::{Horizon, Retention, WindowHorizons};
+    const MIN: i64 = 60_000_000;
+    let retention = Retention {
+        late_after: Horizon::micros(10 * MIN),
+        windows: WindowHorizons {
+            minute: Horizon::micros(10 * MIN),
+            hour: Horizon::OFF,
+            day: Horizon::OFF,
+        },
+        entities: Horizon::micros(10 * MIN),
+        timelines: Horizon::OFF,
+        future_tolerance: Horizon::OFF,
+    };
+    let store = ViewStore::with_retention(retention);
+    let row = |created| ViewRow::OrderMetrics(order_metrics(Granularity::Minute, 0, created));
+    assert!(store.apply_epoch(0, vec![(row(1), 1)]).is_empty());
+    assert!(store.apply_epoch(1, vec![(row(1), -1)]).is_empty());
+    assert!(store.apply_epoch(2, vec![(row(2), 1)]).is_empty());
+    // Filed twice (inserted, removed, inserted again): it expires once, as its last row.
+    let expired = store.apply_epoch(3, vec![(ViewRow::Watermark(11 * MIN), 1)]);
+    assert_eq!(expired, vec![row(2)]);
+    assert!(store.snapshot().order_metrics.is_empty());
+    let expired = store.apply_epoch(4, vec![(ViewRow::Watermark(12 * MIN), 1)]);
+    assert!(expired.is_empty());
+    assert_eq!(store.read().order_metrics.len(), 0);
+}
