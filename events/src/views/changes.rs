@@ -20,15 +20,16 @@ impl EpochChanges {
     /// Sorts `changes` by row and sums the diffs of equal rows, dropping those that cancel.
     pub fn consolidate(mut changes: Vec<(ViewRow, isize)>) -> EpochChanges {
         changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(ViewRow, isize)> = Vec::with_capacity(changes.len());
-        for (row, diff) in changes {
-            match out.last_mut() {
-                Some((last, d)) if *last == row => *d += diff,
-                _ => out.push((row, diff)),
+        // In place: each row's changes summed into its first, then the rows that cancel out.
+        changes.dedup_by(|(row, diff), (kept, sum)| {
+            let same = row == kept;
+            if same {
+                *sum += *diff;
             }
-        }
-        out.retain(|(_, d)| *d != 0);
-        EpochChanges(Arc::new(out))
+            same
+        });
+        changes.retain(|(_, d)| *d != 0);
+        EpochChanges(Arc::new(changes))
     }
 
     /// The changes themselves when this is their only handle (no copy), else `self` back.
