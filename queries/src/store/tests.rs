@@ -4,6 +4,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::*;
+use pulso_events::retention::{Horizon, Retention, WindowHorizons};
 use pulso_events::views::{InventoryLevels, OrderMetrics, TimelineEntry};
 
 fn inventory(sku: &str, on_hand: i64) -> InventoryLevels {
@@ -249,21 +250,27 @@ fn entry(timestamp: i64) -> TimelineEntry {
     }
 }
 
-#[test]
-fn the_watermark_expires_windows_and_timeline_entries_once() {
-    use pulso_events::retention::{Horizon, Retention, WindowHorizons};
-    const MIN: i64 = 60_000_000;
-    let retention = Retention {
+const MIN: i64 = 60_000_000;
+
+/// Retention of 10 minutes for minute windows (and lateness), `hour` for hour windows and
+/// `timelines` for timeline entries, none for day windows.
+fn retention(hour: Horizon, timelines: Horizon) -> Retention {
+    Retention {
         late_after: Horizon::micros(10 * MIN),
         windows: WindowHorizons {
             minute: Horizon::micros(10 * MIN),
-            hour: Horizon::micros(120 * MIN),
+            hour,
             day: Horizon::OFF,
         },
         entities: Horizon::micros(10 * MIN),
-        timelines: Horizon::micros(30 * MIN),
+        timelines,
         future_tolerance: Horizon::OFF,
-    };
+    }
+}
+
+#[test]
+fn the_watermark_expires_windows_and_timeline_entries_once() {
+    let retention = retention(Horizon::micros(120 * MIN), Horizon::micros(30 * MIN));
     let store = ViewStore::with_retention(retention);
     let expired = store.apply_epoch(
         0,
@@ -344,20 +351,7 @@ fn the_watermark_expires_windows_and_timeline_entries_once() {
 
 #[test]
 fn a_row_removed_and_inserted_again_expires_once() {
-    use pulso_events::retention::{Horizon, Retention, WindowHorizons};
-    const MIN: i64 = 60_000_000;
-    let retention = Retention {
-        late_after: Horizon::micros(10 * MIN),
-        windows: WindowHorizons {
-            minute: Horizon::micros(10 * MIN),
-            hour: Horizon::OFF,
-            day: Horizon::OFF,
-        },
-        entities: Horizon::micros(10 * MIN),
-        timelines: Horizon::OFF,
-        future_tolerance: Horizon::OFF,
-    };
-    let store = ViewStore::with_retention(retention);
+    let store = ViewStore::with_retention(retention(Horizon::OFF, Horizon::OFF));
     let row = |created| ViewRow::OrderMetrics(order_metrics(Granularity::Minute, 0, created));
     assert!(store.apply_epoch(0, vec![(row(1), 1)]).is_empty());
     assert!(store.apply_epoch(1, vec![(row(1), -1)]).is_empty());
