@@ -21,7 +21,10 @@ use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewRow;
 use pulso_events::{Rejection, SourceRecord};
-use timely::dataflow::operators::{Inspect, Probe};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Probe;
 
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
@@ -128,20 +131,26 @@ pub fn run_live(
                     config.sla,
                     &routing,
                 );
+                // The changes move to the consumer (not cloned, as an `inspect` would), and
+                // the probe behind this operator passes an epoch once they are sent.
                 let (probe, _) = changes
-                    .inspect_core(move |event| {
-                        let Ok((_, batch)) = event else {
-                            return;
-                        };
-                        if batch.is_empty() {
-                            return;
-                        }
-                        if let Some(latest) = batch.iter().map(|(_, time, _)| *time).max() {
-                            seen.fetch_max(latest, Ordering::Relaxed);
-                        }
-                        let changes = batch.iter().map(|(row, _, diff)| (row.clone(), *diff));
-                        let _ = output.send(EngineEvent::Changes(changes.collect()));
-                    })
+                    .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                        Pipeline,
+                        "ToConsumer",
+                        move |_, _| {
+                            move |input, _| {
+                                input.for_each(|_, batch| {
+                                    let Some(latest) = batch.iter().map(|(_, t, _)| *t).max()
+                                    else {
+                                        return;
+                                    };
+                                    seen.fetch_max(latest, Ordering::Relaxed);
+                                    let changes = batch.drain(..).map(|(row, _, diff)| (row, diff));
+                                    let _ = output.send(EngineEvent::Changes(changes.collect()));
+                                })
+                            }
+                        },
+                    )
                     .probe();
                 let watermark = observe(maxima, &probe);
                 (input, as_of_input, probe, watermark)

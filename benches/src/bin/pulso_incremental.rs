@@ -37,6 +37,10 @@ use pulso_pipeline::epoch_loop::EVENTS_IN_FLIGHT;
 use pulso_pipeline::replay::{shares, Share};
 use pulso_pipeline::ClusterConfig;
 use pulso_queries::ViewStore;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Probe;
 
 /// jemalloc, as `pulso` itself runs on by default (its figures are the product's: glibc
 /// malloc's free lists and page clearing took a fifth of this binary's time).
@@ -187,13 +191,22 @@ fn drive(
                 Default::default(),
                 &views,
             )
-            .inspect_batch(move |_, batch| {
-                if batch.is_empty() {
-                    return;
-                }
-                let batch = batch.iter().map(|(row, _, diff)| (row.clone(), *diff));
-                let _ = changes.send(Event::Changes(batch.collect()));
-            })
+            .inner
+            .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                Pipeline,
+                "ToConsumer",
+                move |_, _| {
+                    move |input, _| {
+                        input.for_each(|_, batch| {
+                            if batch.is_empty() {
+                                return;
+                            }
+                            let batch = batch.drain(..).map(|(row, _, diff)| (row, diff));
+                            let _ = changes.send(Event::Changes(batch.collect()));
+                        })
+                    }
+                },
+            )
             .probe();
             let watermark = observe(maxima, &probe);
             (input, probe, watermark)
