@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod delivery_sla;
+pub mod intern;
 pub mod model;
 pub mod money;
 pub mod registry;

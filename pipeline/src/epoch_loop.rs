@@ -24,7 +24,9 @@ use pulso_events::{Rejection, SourceRecord};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
+use timely::dataflow::Stream;
 
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
@@ -93,6 +95,33 @@ pub enum EngineEvent {
     Finished,
 }
 
+/// Hands each non-empty batch of `changes` to `send` as its rows and diffs (moved, not cloned
+/// as an `inspect` would) with the batch's latest epoch, and returns a probe that passes an
+/// epoch once its batches have been handed over (the operator runs before its frontier moves
+/// on).
+pub fn hand_off<'s>(
+    changes: Stream<'s, Epoch, Vec<(ViewRow, Epoch, isize)>>,
+    mut send: impl FnMut(Epoch, Vec<(ViewRow, isize)>) + 'static,
+) -> ProbeHandle<Epoch> {
+    let handed = changes.unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        Pipeline,
+        "HandOff",
+        move |_, _| {
+            move |input, _| {
+                input.for_each(|_, batch| {
+                    if let Some(latest) = batch.iter().map(|(_, t, _)| *t).max() {
+                        send(
+                            latest,
+                            batch.drain(..).map(|(row, _, d)| (row, d)).collect(),
+                        );
+                    }
+                })
+            }
+        },
+    );
+    handed.probe().0
+}
+
 /// Runs the live loop until every source is finished or `stop` is set. Blocks; the
 /// consumer's bounded channel slows the sources down when it falls behind.
 pub fn run_live(
@@ -131,27 +160,10 @@ pub fn run_live(
                     config.sla,
                     &routing,
                 );
-                // The changes move to the consumer (not cloned, as an `inspect` would), and
-                // the probe behind this operator passes an epoch once they are sent.
-                let (probe, _) = changes
-                    .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-                        Pipeline,
-                        "ToConsumer",
-                        move |_, _| {
-                            move |input, _| {
-                                input.for_each(|_, batch| {
-                                    let Some(latest) = batch.iter().map(|(_, t, _)| *t).max()
-                                    else {
-                                        return;
-                                    };
-                                    seen.fetch_max(latest, Ordering::Relaxed);
-                                    let changes = batch.drain(..).map(|(row, _, diff)| (row, diff));
-                                    let _ = output.send(EngineEvent::Changes(changes.collect()));
-                                })
-                            }
-                        },
-                    )
-                    .probe();
+                let probe = hand_off(changes, move |latest, changes| {
+                    seen.fetch_max(latest, Ordering::Relaxed);
+                    let _ = output.send(EngineEvent::Changes(changes));
+                });
                 let watermark = observe(maxima, &probe);
                 (input, as_of_input, probe, watermark)
             });

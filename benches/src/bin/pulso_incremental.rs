@@ -33,14 +33,10 @@ use pulso_dataflows::{build_views, ingest, Epoch};
 use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewRow;
 use pulso_events::SourceRecord;
-use pulso_pipeline::epoch_loop::EVENTS_IN_FLIGHT;
+use pulso_pipeline::epoch_loop::{hand_off, EVENTS_IN_FLIGHT};
 use pulso_pipeline::replay::{shares, Share};
 use pulso_pipeline::ClusterConfig;
 use pulso_queries::ViewStore;
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Probe;
 
 /// jemalloc, as `pulso` itself runs on by default (its figures are the product's: glibc
 /// malloc's free lists and page clearing took a fifth of this binary's time).
@@ -182,7 +178,7 @@ fn drive(
             let (input, records) = scope.new_collection();
             let ingested = split(records, &views);
             let maxima = epoch_maxima(&ingested.times);
-            let (probe, _) = build_views(
+            let changes_stream = build_views(
                 ingested,
                 None,
                 None,
@@ -191,23 +187,10 @@ fn drive(
                 Default::default(),
                 &views,
             )
-            .inner
-            .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-                Pipeline,
-                "ToConsumer",
-                move |_, _| {
-                    move |input, _| {
-                        input.for_each(|_, batch| {
-                            if batch.is_empty() {
-                                return;
-                            }
-                            let batch = batch.drain(..).map(|(row, _, diff)| (row, diff));
-                            let _ = changes.send(Event::Changes(batch.collect()));
-                        })
-                    }
-                },
-            )
-            .probe();
+            .inner;
+            let probe = hand_off(changes_stream, move |_, batch| {
+                let _ = changes.send(Event::Changes(batch));
+            });
             let watermark = observe(maxima, &probe);
             (input, probe, watermark)
         });

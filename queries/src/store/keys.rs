@@ -1,7 +1,7 @@
 //! The key of every view's rows in the serving store, and the tenant each row belongs to:
 //! both declared by the view's registry entry ([`View::serve_key`], [`View::tenant`]).
 
-use hashbrown::HashSet;
+use pulso_events::intern::Interner;
 use pulso_events::registry::{RowVisitor, View};
 use pulso_events::views::{
     CaseBacklog, InventoryLevels, NotificationBounces, NotificationRates, OpenCase, OpenCaseSla,
@@ -66,19 +66,13 @@ impl<'a> RowVisitor<'a> for TenantOf {
 /// The tenants of one epoch's rows, each allocated once (`""` for rows of views without one).
 #[derive(Default)]
 pub(crate) struct TenantNames {
-    names: HashSet<Arc<str>>,
+    names: Interner,
 }
 
 impl TenantNames {
     /// The tenant `row` belongs to.
     pub(crate) fn of(&mut self, row: &ViewRow) -> Arc<str> {
-        let tenant = row.visit(TenantOf).unwrap_or_default();
-        if let Some(name) = self.names.get(&*tenant) {
-            return Arc::clone(name);
-        }
-        let name: Arc<str> = Arc::from(&*tenant);
-        self.names.insert(Arc::clone(&name));
-        name
+        self.names.name(&row.visit(TenantOf).unwrap_or_default())
     }
 }
 
