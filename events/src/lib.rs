@@ -15,7 +15,7 @@ pub mod time;
 pub mod topic;
 pub mod views;
 
-pub use decode::{decode, decode_with, DecodeOptions, MAX_RECORD_BYTES};
+pub use decode::{decode, decode_with, event_time, DecodeOptions, MAX_RECORD_BYTES};
 pub use model::*;
 pub use reject::{RejectReason, Rejection};
 pub use summary::{summary, timeline_summary, with_tenant};

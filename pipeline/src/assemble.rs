@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::record_source::{RecordSource, SourceFactory};
 use pulso_connectors::generator::GeneratorConfig;
 use pulso_connectors::kafka::{DlqProducer, KafkaConfig};
+use pulso_events::retention::Horizon;
 use pulso_events::views::ViewSet;
 use pulso_sinks::archive::{read_progress, ArchiveWriter};
 use pulso_sinks::clickhouse::{spawn_writer, ClickHouseConfig, ClickHouseSink};
@@ -62,8 +63,13 @@ impl Wiring {
     }
 
     /// Kafka sources: each local worker replays its share of the archive (recovery), then
-    /// reads its partitions from the archived offsets on, archiving each epoch.
-    pub(crate) fn kafka_sources(&self, config: &KafkaConfig) -> Result<SourceFactory> {
+    /// reads its partitions from the archived offsets on, archiving each epoch; partitions are
+    /// read in step by event time, within a quarter of `late_after`.
+    pub(crate) fn kafka_sources(
+        &self,
+        config: &KafkaConfig,
+        late_after: Horizon,
+    ) -> Result<SourceFactory> {
         let started = std::time::Instant::now();
         let recovered = recover(
             &self.archive,
@@ -103,6 +109,7 @@ impl Wiring {
                 resume.clone(),
                 progress.clone(),
                 signals.clone(),
+                late_after,
             );
             match (source, writer) {
                 (Ok(source), Some(writer)) => Box::new(RecoveringSource::new(

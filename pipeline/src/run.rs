@@ -100,7 +100,7 @@ pub fn run_live_job(run: LiveRun) -> Result<()> {
         );
     }
     let sources = match &run.kafka {
-        Some(config) => wiring.kafka_sources(config)?,
+        Some(config) => wiring.kafka_sources(config, run.retention.late_after)?,
         None => wiring.generator_sources(stream, generator.rate, archiving)?,
     };
     let clickhouse = match run.clickhouse.clone().filter(|_| cluster.is_leader()) {

@@ -10,6 +10,8 @@ use crate::record_source::{EpochRead, RecordSource};
 use pulso_connectors::generator::{Generator, GeneratorConfig, Numbering};
 use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
 use pulso_dataflows::Epoch;
+use pulso_events::retention::Horizon;
+use pulso_events::time::Micros;
 use pulso_events::{RejectReason, SourceRecord};
 use pulso_sinks::archive::{ArchiveWriter, PartitionProgress, PartitionsProgress};
 
@@ -186,6 +188,14 @@ impl RecordSource for NoSource {
     }
 }
 
+/// How far ahead in event time a partition may be read of the least partition still being
+/// read: a quarter of `late_after` (`None` when nothing is ever too late). Records that
+/// arrive in order then reach the engine well within `late_after` of each other, however the
+/// broker hands out a backlog, and none is rejected `too_late` for the reading order alone.
+pub fn alignment_drift(late_after: Horizon) -> Option<Micros> {
+    late_after.as_micros().map(|micros| micros / 4)
+}
+
 /// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
 /// consumer-group offsets once an epoch is processed.
 pub struct KafkaRecordSource {
@@ -198,7 +208,9 @@ pub struct KafkaRecordSource {
 }
 
 impl KafkaRecordSource {
-    /// A consumer for worker `index` of `peers`, resuming at `resume`.
+    /// A consumer for worker `index` of `peers`, resuming at `resume`, whose partitions are
+    /// read in step by event time so that none runs `late_after` ahead of another
+    /// ([`alignment_drift`]).
     pub fn new(
         config: KafkaConfig,
         index: usize,
@@ -206,8 +218,10 @@ impl KafkaRecordSource {
         resume: BTreeMap<(String, i32), i64>,
         progress: ConsumerPositions,
         signals: ReadSignals,
+        late_after: Horizon,
     ) -> Result<Self, pulso_connectors::kafka::Error> {
-        let source = KafkaSource::new(config, index, peers, resume)?;
+        let mut source = KafkaSource::new(config, index, peers, resume)?;
+        source.align(alignment_drift(late_after));
         Ok(KafkaRecordSource {
             source,
             progress,

@@ -17,6 +17,7 @@
 //! records meanwhile, and calls that need an answer return an [`Error`].
 
 mod admin;
+mod align;
 mod assign;
 mod config;
 mod dlq;

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pulso_events::{Position, RecordHeader, SourceRecord, Topic};
+use pulso_events::time::{Micros, MICROS_PER_DAY};
+use pulso_events::{event_time, Position, RecordHeader, SourceRecord, Topic};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{BorrowedHeaders, Headers, Message};
@@ -18,6 +19,7 @@ use rdkafka::util::Timeout;
 use rdkafka::ClientContext;
 
 use super::admin::end_of_last_batch;
+use super::align::{limit, Lane, HOLD_MOST};
 use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
@@ -89,10 +91,27 @@ impl ConsumerContext for SourceContext {
 struct OwnedTopic {
     /// The Pulso topic it stands for, `None` for names Pulso does not know.
     topic: Option<pulso_events::Topic>,
-    /// Next offset to read, per partition.
+    /// Next offset to read, per partition: the records before it were handed out.
     next: BTreeMap<i32, i64>,
+    /// Next offset to fetch, per partition: the records from `next` up to it are held.
+    fetched: BTreeMap<i32, i64>,
+    /// The records fetched but not handed out yet, with their Kafka timestamps, per partition.
+    lanes: BTreeMap<i32, Lane<(SourceRecord, i64)>>,
     /// The Kafka timestamp (Unix ms) of the last record read, per partition read from.
     written: BTreeMap<i32, i64>,
+}
+
+impl OwnedTopic {
+    /// A topic of which no partition is read yet.
+    fn new(topic: Option<Topic>) -> OwnedTopic {
+        OwnedTopic {
+            topic,
+            next: BTreeMap::new(),
+            fetched: BTreeMap::new(),
+            lanes: BTreeMap::new(),
+            written: BTreeMap::new(),
+        }
+    }
 }
 
 /// One worker's reader of the partitions it owns (see [`owner`]) across the configured
@@ -102,6 +121,11 @@ struct OwnedTopic {
 /// engine's progress record, [`KafkaSource::next_offsets`]); it never commits by itself.
 /// Records are returned at most once and in offset order per partition: a record at an offset
 /// below the partition's next offset is dropped, so re-assignments never duplicate.
+///
+/// With [`KafkaSource::align`], the partitions are read in step by event time (see the
+/// `align` module): a record is handed out only within a drift of the least event time of the
+/// partitions with records left to read, so a backlog read from the beginning does not make
+/// one topic's records `too_late` behind another's.
 pub struct KafkaSource {
     consumer: BaseConsumer<SourceContext>,
     /// A second connection for metadata and offset look-ups, which would otherwise wait
@@ -123,6 +147,9 @@ pub struct KafkaSource {
     last_poll_error: Option<String>,
     /// The least Kafka timestamp of the records the last [`KafkaSource::poll_batch`] returned.
     batch_oldest: Option<i64>,
+    /// How far ahead of the least event time of the partitions still being read a record may
+    /// be handed out; `None`: records go out as fetched.
+    drift: Option<Micros>,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -184,6 +211,7 @@ impl KafkaSource {
             poll_errors: 0,
             last_poll_error: None,
             batch_oldest: None,
+            drift: None,
         };
         // Not fatal: the broker may be down or the topics not created yet.
         let _ = source.refresh();
@@ -193,6 +221,14 @@ impl KafkaSource {
     /// Sets how often [`KafkaSource::poll_batch`] refreshes metadata (default 5 s).
     pub fn set_refresh_interval(&mut self, interval: Duration) {
         self.refresh_interval = interval;
+    }
+
+    /// Reads the partitions in step by event time: a record goes out only when its event time
+    /// is at most `drift` past the least event time of the partitions that still have records
+    /// to read (`None`: as fetched, the default). The engine sets a fraction of its
+    /// `late_after` horizon.
+    pub fn align(&mut self, drift: Option<Micros>) {
+        self.drift = drift;
     }
 
     /// The configuration.
@@ -246,11 +282,7 @@ impl KafkaSource {
             let topic = self.config.topic_of(&name);
             self.owned
                 .entry(name)
-                .or_insert_with(|| OwnedTopic {
-                    topic,
-                    next: BTreeMap::new(),
-                    written: BTreeMap::new(),
-                })
+                .or_insert_with(|| OwnedTopic::new(topic))
                 .next
                 .insert(partition, offset);
         }
@@ -332,21 +364,34 @@ impl KafkaSource {
             .is_some_and(|o| o.next.contains_key(partition))
     }
 
-    /// Assigns every owned partition at its next offset.
-    fn reassign(&self) -> Result<()> {
+    /// Assigns every owned partition at its next offset: records fetched but not handed out
+    /// are dropped, to be fetched again.
+    fn reassign(&mut self) -> Result<()> {
         let mut tpl = TopicPartitionList::new();
         for ((topic, partition), offset) in self.next_offsets() {
             tpl.add_partition_offset(&topic, partition, Offset::Offset(offset))?;
         }
         self.consumer.assign(&tpl)?;
+        let now = Instant::now();
+        for owned in self.owned.values_mut() {
+            owned.fetched.clone_from(&owned.next);
+            for partition in owned.next.keys() {
+                owned
+                    .lanes
+                    .entry(*partition)
+                    .or_insert_with(|| Lane::new(now))
+                    .clear(now);
+            }
+        }
         Ok(())
     }
 
     /// Reads up to `max_records` records, waiting up to `timeout` for the first one (and
     /// refreshing metadata first when it is due). Returns what is there: possibly nothing,
-    /// e.g. while the broker is unreachable. Records of topics Pulso does not know are
-    /// skipped (but their offsets advance). The record's topic is the Pulso topic (the
-    /// Kafka name less [`KafkaConfig::topic_prefix`]).
+    /// e.g. while the broker is unreachable or while every record fetched waits for a
+    /// partition behind ([`KafkaSource::align`]). Records of topics Pulso does not know are
+    /// skipped (but their offsets advance). The record's topic is the Pulso topic (the Kafka
+    /// name less [`KafkaConfig::topic_prefix`]).
     pub fn poll_batch(&mut self, max_records: usize, timeout: Duration) -> Vec<SourceRecord> {
         let due = self
             .last_refresh
@@ -362,18 +407,41 @@ impl KafkaSource {
             return records;
         }
         let deadline = Instant::now() + timeout;
-        while records.len() < max_records {
+        loop {
+            // Wait for a record only while there is nothing to hand out.
             let wait = if records.is_empty() {
                 deadline.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
             };
+            let fetched = self.fetch(max_records, wait);
+            self.release(max_records, &mut records);
+            self.pace();
+            if records.len() >= max_records || Instant::now() >= deadline {
+                break;
+            }
+            if fetched == 0 && !records.is_empty() {
+                break;
+            }
+        }
+        records
+    }
+
+    /// Takes up to `max` records from the consumer into their partitions' lanes, waiting up to
+    /// `wait` for the first; returns how many it took.
+    fn fetch(&mut self, max: usize, wait: Duration) -> usize {
+        let now = Instant::now();
+        // A time further ahead than this is a bad clock (the engine rejects it): not a pace.
+        let future = now_millis()
+            .saturating_mul(1000)
+            .saturating_add(MICROS_PER_DAY);
+        let mut wait = wait;
+        let mut taken = 0;
+        while taken < max {
             let Some(result) = self.consumer.poll(Timeout::After(wait)) else {
-                if records.is_empty() && Instant::now() < deadline {
-                    continue;
-                }
                 break;
             };
+            wait = Duration::ZERO;
             let message = match result {
                 Ok(message) => message,
                 Err(error) => {
@@ -382,40 +450,124 @@ impl KafkaSource {
                     continue;
                 }
             };
-            let offset = message.offset();
+            let (offset, partition) = (message.offset(), message.partition());
             let Some(owned) = self.owned.get_mut(message.topic()) else {
                 continue;
             };
-            let Some(next) = owned.next.get_mut(&message.partition()) else {
+            let Some(fetched) = owned.fetched.get_mut(&partition) else {
                 continue;
             };
-            if offset < *next {
+            if offset < *fetched {
                 continue;
             }
-            *next = offset + 1;
+            *fetched = offset + 1;
+            taken += 1;
             // A record without a timestamp counts as written when read.
             let written = message.timestamp().to_millis().unwrap_or_else(now_millis);
-            owned.written.insert(message.partition(), written);
             let Some(topic) = owned.topic else {
+                // Nothing of this topic is ever held: its offsets advance at once.
+                owned.next.insert(partition, offset + 1);
+                owned.written.insert(partition, written);
                 self.skipped_unknown += 1;
                 continue;
             };
             let payload = message.payload();
-            self.batch_oldest = Some(self.batch_oldest.map_or(written, |o| o.min(written)));
-            records.push(SourceRecord {
+            let time = self
+                .drift
+                .and_then(|_| event_time(topic, payload.unwrap_or_default()))
+                .filter(|t| *t <= future);
+            let record = SourceRecord {
                 topic,
-                position: Position {
-                    partition: message.partition(),
-                    offset,
-                },
+                position: Position { partition, offset },
                 key: message.key().map(<[u8]>::to_vec),
                 value: payload.map(<[u8]>::to_vec).unwrap_or_default(),
                 // A null value (not an empty one) is a tombstone.
                 tombstone: payload.is_none(),
                 headers: message.headers().map(headers_of).unwrap_or_default(),
-            });
+            };
+            owned
+                .lanes
+                .entry(partition)
+                .or_insert_with(|| Lane::new(now))
+                .hold(time, (record, written), now);
         }
-        records
+        taken
+    }
+
+    /// Hands out held records into `out` (up to `max` in all) that the alignment lets go.
+    fn release(&mut self, max: usize, out: &mut Vec<SourceRecord>) {
+        let limit = self.drift.and_then(|drift| {
+            let now = Instant::now();
+            let highs = self.consumer.context().fetched_high.lock().ok()?;
+            let bounds = self.owned.iter().flat_map(|(name, owned)| {
+                let highs = &highs;
+                owned.lanes.iter().map(move |(partition, lane)| {
+                    let fetched = owned.fetched.get(partition).copied().unwrap_or(0);
+                    // Unknown until the consumer's statistics report the partition: behind.
+                    let behind = highs
+                        .get(&(name.clone(), *partition))
+                        .is_none_or(|high| *high > fetched);
+                    lane.bound(behind, now)
+                })
+            });
+            limit(bounds, Some(drift))
+        });
+        for owned in self.owned.values_mut() {
+            let OwnedTopic {
+                lanes,
+                next,
+                written,
+                ..
+            } = owned;
+            for (partition, lane) in lanes.iter_mut() {
+                for (record, ms) in lane.release(limit, max.saturating_sub(out.len())) {
+                    next.insert(*partition, record.position.offset + 1);
+                    written.insert(*partition, ms);
+                    self.batch_oldest = Some(self.batch_oldest.map_or(ms, |o| o.min(ms)));
+                    out.push(record);
+                }
+            }
+        }
+    }
+
+    /// Pauses the consumer on partitions holding more than [`HOLD_MOST`] records and resumes
+    /// it on paused ones down to half of that, so what is held stays bounded. A pause or
+    /// resume that fails is tried again at the next call.
+    fn pace(&mut self) {
+        for pausing in [true, false] {
+            let mut list = TopicPartitionList::new();
+            for (name, owned) in &self.owned {
+                for (partition, lane) in &owned.lanes {
+                    let held = lane.held();
+                    let wanted = match pausing {
+                        true => !lane.paused && held > HOLD_MOST,
+                        false => lane.paused && held <= HOLD_MOST / 2,
+                    };
+                    if wanted {
+                        list.add_partition(name, *partition);
+                    }
+                }
+            }
+            if list.count() == 0 {
+                continue;
+            }
+            let done = match pausing {
+                true => self.consumer.pause(&list),
+                false => self.consumer.resume(&list),
+            };
+            if done.is_err() {
+                continue;
+            }
+            for element in list.elements() {
+                let lane = self
+                    .owned
+                    .get_mut(element.topic())
+                    .and_then(|owned| owned.lanes.get_mut(&element.partition()));
+                if let Some(lane) = lane {
+                    lane.paused = pausing;
+                }
+            }
+        }
     }
 
     /// The least Kafka record timestamp (Unix milliseconds; the read time for a record

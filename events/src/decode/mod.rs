@@ -37,6 +37,14 @@ impl Default for DecodeOptions {
     }
 }
 
+/// The event time of a record value of `topic` (`timestamp`, or `failure_timestamp` for
+/// `notifications.dlq`), read without decoding or validating the rest: for a source that
+/// orders its reads by event time. `None` when the value has no such field that reads as
+/// RFC 3339; whether the record is accepted is the decoder's answer alone.
+pub fn event_time(topic: Topic, value: &[u8]) -> Option<crate::time::Micros> {
+    fast::event_time(topic, value)
+}
+
 /// Decodes one record value of `topic` read at `position`, with the default options.
 pub fn decode(topic: Topic, value: &[u8], position: Position) -> Decoded {
     decode_with(&DecodeOptions::default(), topic, value, position)

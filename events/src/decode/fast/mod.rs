@@ -10,7 +10,10 @@ mod datos;
 mod envelope_a;
 mod envelope_b;
 mod raw;
+mod stamp;
 mod time;
+
+pub(crate) use stamp::event_time;
 
 use super::DecodeOptions;
 use crate::model::{Event, Position};
