@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::record_source::{RecordSource, SourceFactory};
 use pulso_connectors::generator::GeneratorConfig;
-use pulso_connectors::kafka::{DlqProducer, KafkaConfig};
+use pulso_connectors::kafka::{DlqProducer, KafkaConfig, SharedBounds};
 use pulso_events::retention::Horizon;
 use pulso_events::views::ViewSet;
 use pulso_sinks::archive::{read_progress, ArchiveWriter};
@@ -64,7 +64,8 @@ impl Wiring {
 
     /// Kafka sources: each local worker replays its share of the archive (recovery), then
     /// reads its partitions from the archived offsets on, archiving each epoch; partitions are
-    /// read in step by event time, within a quarter of `late_after`.
+    /// read in step by event time (all the process's workers together), within a quarter of
+    /// `late_after`.
     pub(crate) fn kafka_sources(
         &self,
         config: &KafkaConfig,
@@ -94,6 +95,7 @@ impl Wiring {
         let (tail, partitions) = (recovered.tail, recovered.progress);
         let (config, progress) = (config.clone(), self.progress.clone().unwrap_or_default());
         let signals = self.signals.clone();
+        let in_step = SharedBounds::default();
         Ok(Arc::new(move |index, peers| -> Box<dyn RecordSource> {
             let at = index - first;
             let writer = writers.lock().unwrap_or_else(PoisonError::into_inner)[at].take();
@@ -110,6 +112,7 @@ impl Wiring {
                 progress.clone(),
                 signals.clone(),
                 late_after,
+                in_step.clone(),
             );
             match (source, writer) {
                 (Ok(source), Some(writer)) => Box::new(RecoveringSource::new(

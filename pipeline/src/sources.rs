@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::record_source::{EpochRead, RecordSource};
 use pulso_connectors::generator::{Generator, GeneratorConfig, Numbering};
-use pulso_connectors::kafka::{KafkaConfig, KafkaSource};
+use pulso_connectors::kafka::{KafkaConfig, KafkaSource, SharedBounds};
 use pulso_dataflows::Epoch;
 use pulso_events::retention::Horizon;
 use pulso_events::time::Micros;
@@ -209,8 +209,8 @@ pub struct KafkaRecordSource {
 
 impl KafkaRecordSource {
     /// A consumer for worker `index` of `peers`, resuming at `resume`, whose partitions are
-    /// read in step by event time so that none runs `late_after` ahead of another
-    /// ([`alignment_drift`]).
+    /// read in step by event time, with those of the sources sharing `in_step` (the process's
+    /// other workers), so that none runs `late_after` ahead of another ([`alignment_drift`]).
     pub fn new(
         config: KafkaConfig,
         index: usize,
@@ -219,9 +219,11 @@ impl KafkaRecordSource {
         progress: ConsumerPositions,
         signals: ReadSignals,
         late_after: Horizon,
+        in_step: SharedBounds,
     ) -> Result<Self, pulso_connectors::kafka::Error> {
         let mut source = KafkaSource::new(config, index, peers, resume)?;
         source.align(alignment_drift(late_after));
+        source.align_with(in_step);
         Ok(KafkaRecordSource {
             source,
             progress,

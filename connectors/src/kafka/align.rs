@@ -10,13 +10,17 @@
 //! to read ([`limit`]): partitions far ahead are paused until the others catch up, as Flink's
 //! watermark alignment and Kafka Streams' timestamp-ordered partition groups do.
 //!
+//! The sources of one process share their bounds ([`SharedBounds`]), so the partitions of all
+//! its workers go in step; the processes of a cluster each align their own partitions.
+//!
 //! A partition with records left to read but none delivered holds the others back only for
 //! [`PATIENCE`] after it was last heard from, so a partition the broker does not serve cannot
 //! stop the rest; the partition whose next record is the earliest can always go on, so the
 //! source never stalls. Alignment orders reads only: which records are accepted is decided by
 //! the engine as before.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use pulso_events::time::Micros;
@@ -123,6 +127,29 @@ pub(crate) fn limit(
         .map(|floor| floor.saturating_add(drift))
 }
 
+/// The least bound of each source of a process, shared by them: each reads in step with the
+/// least of all (a source that has not published for [`PATIENCE`] is left out).
+#[derive(Clone, Debug, Default)]
+pub struct SharedBounds(Arc<Mutex<BTreeMap<usize, (Option<Micros>, Instant)>>>);
+
+impl SharedBounds {
+    /// Records `bound` as worker `worker`'s at `now`; returns the least bound of all.
+    pub(crate) fn publish(
+        &self,
+        worker: usize,
+        bound: Option<Micros>,
+        now: Instant,
+    ) -> Option<Micros> {
+        let mut bounds = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        bounds.insert(worker, (bound, now));
+        bounds
+            .values()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < PATIENCE)
+            .filter_map(|(bound, _)| *bound)
+            .min()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +222,26 @@ mod tests {
         assert_eq!(limit([Some(20)], None), None, "no alignment");
         assert_eq!(limit([Some(Micros::MIN)], Some(5)), Some(Micros::MIN + 5));
         assert_eq!(limit([Some(Micros::MAX)], Some(5)), Some(Micros::MAX));
+    }
+
+    #[test]
+    fn shared_bounds_give_the_least_of_the_live_sources() {
+        let start = Instant::now();
+        let shared = SharedBounds::default();
+        assert_eq!(shared.publish(0, Some(50), start), Some(50));
+        assert_eq!(shared.publish(1, Some(20), start), Some(20));
+        assert_eq!(
+            shared.publish(2, None, start),
+            Some(20),
+            "none: holds nothing"
+        );
+        assert_eq!(shared.publish(1, Some(70), start), Some(50), "replaced");
+        let later = start + PATIENCE;
+        assert_eq!(
+            shared.publish(2, Some(90), later),
+            Some(90),
+            "the silent are left out"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rdkafka::util::Timeout;
 use rdkafka::ClientContext;
 
 use super::admin::end_of_last_batch;
-use super::align::{limit, Lane, HOLD_MOST};
+use super::align::{limit, Lane, SharedBounds, HOLD_MOST};
 use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
@@ -150,6 +150,8 @@ pub struct KafkaSource {
     /// How far ahead of the least event time of the partitions still being read a record may
     /// be handed out; `None`: records go out as fetched.
     drift: Option<Micros>,
+    /// The bounds of the other sources of this process, when they read in step together.
+    shared: Option<SharedBounds>,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -212,6 +214,7 @@ impl KafkaSource {
             last_poll_error: None,
             batch_oldest: None,
             drift: None,
+            shared: None,
         };
         // Not fatal: the broker may be down or the topics not created yet.
         let _ = source.refresh();
@@ -229,6 +232,12 @@ impl KafkaSource {
     /// `late_after` horizon.
     pub fn align(&mut self, drift: Option<Micros>) {
         self.drift = drift;
+    }
+
+    /// Reads in step with the other sources that share `shared` (the workers of a process),
+    /// when aligned ([`KafkaSource::align`]).
+    pub fn align_with(&mut self, shared: SharedBounds) {
+        self.shared = Some(shared);
     }
 
     /// The configuration.
@@ -510,7 +519,12 @@ impl KafkaSource {
                     lane.bound(behind, now)
                 })
             });
-            limit(bounds, Some(drift))
+            let least = limit(bounds, Some(0));
+            let least = match &self.shared {
+                Some(shared) => shared.publish(self.worker, least, now),
+                None => least,
+            };
+            least.map(|floor| floor.saturating_add(drift))
         });
         for owned in self.owned.values_mut() {
             let OwnedTopic {
