@@ -130,7 +130,10 @@ pub(crate) fn limit(
 /// The least bound of each source of a process, shared by them: each reads in step with the
 /// least of all (a source that has not published for [`PATIENCE`] is left out).
 #[derive(Clone, Debug, Default)]
-pub struct SharedBounds(Arc<Mutex<BTreeMap<usize, (Option<Micros>, Instant)>>>);
+pub struct SharedBounds(Arc<Mutex<BTreeMap<usize, Published>>>);
+
+/// A source's least bound and when it published it.
+type Published = (Option<Micros>, Instant);
 
 impl SharedBounds {
     /// Records `bound` as worker `worker`'s at `now`; returns the least bound of all.
