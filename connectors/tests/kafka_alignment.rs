@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use pulso_connectors::kafka::rdkafka::producer::Producer;
-use pulso_connectors::kafka::{create_topics, KafkaSource};
+use pulso_connectors::kafka::{create_topics, Alignment, KafkaSource};
 use pulso_events::time::{format_rfc3339, Micros, MICROS_PER_DAY};
 use pulso_events::{event_time, SourceRecord, Topic};
 
@@ -57,7 +57,10 @@ fn read_backlog(
         .properties
         .insert("max.partition.fetch.bytes".into(), "2048".into());
     let mut source = KafkaSource::new(config, 0, 1, Default::default()).unwrap();
-    source.align(drift);
+    source.align(Alignment {
+        drift,
+        ..Alignment::default()
+    });
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while records.len() < want && Instant::now() < deadline {

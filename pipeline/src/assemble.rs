@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::record_source::{RecordSource, SourceFactory};
 use pulso_connectors::generator::GeneratorConfig;
-use pulso_connectors::kafka::{DlqProducer, KafkaConfig, SharedBounds};
+use pulso_connectors::kafka::{DlqProducer, KafkaConfig};
 use pulso_events::retention::Horizon;
 use pulso_events::views::ViewSet;
 use pulso_sinks::archive::{read_progress, ArchiveWriter};
@@ -23,7 +23,9 @@ use crate::durability::Durability;
 use crate::error::Result;
 use crate::positions::ConsumerPositions;
 use crate::recovery::{recover, RecoveringSource};
-use crate::sources::{ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource, ReadSignals};
+use crate::sources::{
+    alignment, ArchivingSource, GeneratorSource, KafkaRecordSource, NoSource, ReadSignals,
+};
 
 /// What the sources of one process share with each other and with the consumer.
 pub(crate) struct Wiring {
@@ -95,7 +97,7 @@ impl Wiring {
         let (tail, partitions) = (recovered.tail, recovered.progress);
         let (config, progress) = (config.clone(), self.progress.clone().unwrap_or_default());
         let signals = self.signals.clone();
-        let in_step = SharedBounds::default();
+        let in_step = alignment(late_after);
         Ok(Arc::new(move |index, peers| -> Box<dyn RecordSource> {
             let at = index - first;
             let writer = writers.lock().unwrap_or_else(PoisonError::into_inner)[at].take();
@@ -111,7 +113,6 @@ impl Wiring {
                 resume.clone(),
                 progress.clone(),
                 signals.clone(),
-                late_after,
                 in_step.clone(),
             );
             match (source, writer) {

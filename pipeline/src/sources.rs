@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::record_source::{EpochRead, RecordSource};
 use pulso_connectors::generator::{Generator, GeneratorConfig, Numbering};
-use pulso_connectors::kafka::{KafkaConfig, KafkaSource, SharedBounds};
+use pulso_connectors::kafka::{Alignment, KafkaConfig, KafkaSource, SharedBounds};
 use pulso_dataflows::Epoch;
 use pulso_events::retention::Horizon;
-use pulso_events::time::Micros;
 use pulso_events::{RejectReason, SourceRecord};
 use pulso_sinks::archive::{ArchiveWriter, PartitionProgress, PartitionsProgress};
 
@@ -188,12 +187,16 @@ impl RecordSource for NoSource {
     }
 }
 
-/// How far ahead in event time a partition may be read of the least partition still being
-/// read: a quarter of `late_after` (`None` when nothing is ever too late). Records that
-/// arrive in order then reach the engine well within `late_after` of each other, however the
-/// broker hands out a backlog, and none is rejected `too_late` for the reading order alone.
-pub fn alignment_drift(late_after: Horizon) -> Option<Micros> {
-    late_after.as_micros().map(|micros| micros / 4)
+/// How the Kafka sources of a process read in step: a partition is read at most a quarter of
+/// `late_after` ahead, in event time, of the least partition of the process still being read
+/// (no alignment when nothing is ever too late). Records that arrive in order then reach the
+/// engine well within `late_after` of each other, however the broker hands out a backlog, and
+/// none is rejected `too_late` for the reading order alone.
+pub fn alignment(late_after: Horizon) -> Alignment {
+    Alignment {
+        drift: late_after.as_micros().map(|micros| micros / 4),
+        bounds: SharedBounds::default(),
+    }
 }
 
 /// One worker's Kafka consumer: polls its partitions, publishes its progress and commits
@@ -209,8 +212,7 @@ pub struct KafkaRecordSource {
 
 impl KafkaRecordSource {
     /// A consumer for worker `index` of `peers`, resuming at `resume`, whose partitions are
-    /// read in step by event time, with those of the sources sharing `in_step` (the process's
-    /// other workers), so that none runs `late_after` ahead of another ([`alignment_drift`]).
+    /// read in step by event time as `alignment` says ([`alignment`]).
     pub fn new(
         config: KafkaConfig,
         index: usize,
@@ -218,12 +220,10 @@ impl KafkaRecordSource {
         resume: BTreeMap<(String, i32), i64>,
         progress: ConsumerPositions,
         signals: ReadSignals,
-        late_after: Horizon,
-        in_step: SharedBounds,
+        alignment: Alignment,
     ) -> Result<Self, pulso_connectors::kafka::Error> {
         let mut source = KafkaSource::new(config, index, peers, resume)?;
-        source.align(alignment_drift(late_after));
-        source.align_with(in_step);
+        source.align(alignment);
         Ok(KafkaRecordSource {
             source,
             progress,

@@ -127,6 +127,17 @@ pub(crate) fn limit(
         .map(|floor| floor.saturating_add(drift))
 }
 
+/// How sources read in step: within `drift` of the least event time among their partitions
+/// still being read, all the sources sharing `bounds` together.
+#[derive(Clone, Debug, Default)]
+pub struct Alignment {
+    /// How far ahead of that least time a record may be handed out; `None`: no alignment,
+    /// records go out as fetched.
+    pub drift: Option<Micros>,
+    /// The bounds of the sources that read in step (the workers of a process).
+    pub bounds: SharedBounds,
+}
+
 /// The least bound of each source of a process, shared by them: each reads in step with the
 /// least of all (a source that has not published for [`PATIENCE`] is left out).
 #[derive(Clone, Debug, Default)]

@@ -25,7 +25,7 @@ mod error;
 mod source;
 
 pub use admin::{create_topics, create_topics_with, topic_size, topic_size_with};
-pub use align::SharedBounds;
+pub use align::{Alignment, SharedBounds};
 pub use assign::{fnv1a, owner};
 pub use config::{KafkaConfig, StartPosition, DEFAULT_DLQ_TOPIC, DEFAULT_GROUP_ID};
 pub use dlq::{

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pulso_events::time::{Micros, MICROS_PER_DAY};
+use pulso_events::time::MICROS_PER_DAY;
 use pulso_events::{event_time, Position, RecordHeader, SourceRecord, Topic};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
@@ -19,7 +19,7 @@ use rdkafka::util::Timeout;
 use rdkafka::ClientContext;
 
 use super::admin::end_of_last_batch;
-use super::align::{limit, Lane, SharedBounds, HOLD_MOST};
+use super::align::{limit, Alignment, Lane, HOLD_MOST};
 use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
@@ -122,8 +122,8 @@ impl OwnedTopic {
 /// Records are returned at most once and in offset order per partition: a record at an offset
 /// below the partition's next offset is dropped, so re-assignments never duplicate.
 ///
-/// With [`KafkaSource::align`], the partitions are read in step by event time (see the
-/// `align` module): a record is handed out only within a drift of the least event time of the
+/// With [`KafkaSource::align`], the partitions are read in step by event time (see
+/// [`Alignment`]): a record is handed out only within a drift of the least event time of the
 /// partitions with records left to read, so a backlog read from the beginning does not make
 /// one topic's records `too_late` behind another's.
 pub struct KafkaSource {
@@ -147,11 +147,8 @@ pub struct KafkaSource {
     last_poll_error: Option<String>,
     /// The least Kafka timestamp of the records the last [`KafkaSource::poll_batch`] returned.
     batch_oldest: Option<i64>,
-    /// How far ahead of the least event time of the partitions still being read a record may
-    /// be handed out; `None`: records go out as fetched.
-    drift: Option<Micros>,
-    /// The bounds of the other sources of this process, when they read in step together.
-    shared: Option<SharedBounds>,
+    /// How the partitions are read in step ([`KafkaSource::align`]).
+    alignment: Alignment,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -213,8 +210,7 @@ impl KafkaSource {
             poll_errors: 0,
             last_poll_error: None,
             batch_oldest: None,
-            drift: None,
-            shared: None,
+            alignment: Alignment::default(),
         };
         // Not fatal: the broker may be down or the topics not created yet.
         let _ = source.refresh();
@@ -227,17 +223,12 @@ impl KafkaSource {
     }
 
     /// Reads the partitions in step by event time: a record goes out only when its event time
-    /// is at most `drift` past the least event time of the partitions that still have records
-    /// to read (`None`: as fetched, the default). The engine sets a fraction of its
-    /// `late_after` horizon.
-    pub fn align(&mut self, drift: Option<Micros>) {
-        self.drift = drift;
-    }
-
-    /// Reads in step with the other sources that share `shared` (the workers of a process),
-    /// when aligned ([`KafkaSource::align`]).
-    pub fn align_with(&mut self, shared: SharedBounds) {
-        self.shared = Some(shared);
+    /// is at most `alignment.drift` past the least event time of the partitions that still
+    /// have records to read, here and in the sources sharing `alignment.bounds` (default: no
+    /// drift, records go out as fetched). The engine sets a fraction of its `late_after`
+    /// horizon and shares the bounds among the workers of a process.
+    pub fn align(&mut self, alignment: Alignment) {
+        self.alignment = alignment;
     }
 
     /// The configuration.
@@ -482,6 +473,7 @@ impl KafkaSource {
             };
             let payload = message.payload();
             let time = self
+                .alignment
                 .drift
                 .and_then(|_| event_time(topic, payload.unwrap_or_default()))
                 .filter(|t| *t <= future);
@@ -505,7 +497,7 @@ impl KafkaSource {
 
     /// Hands out held records into `out` (up to `max` in all) that the alignment lets go.
     fn release(&mut self, max: usize, out: &mut Vec<SourceRecord>) {
-        let limit = self.drift.and_then(|drift| {
+        let limit = self.alignment.drift.and_then(|drift| {
             let now = Instant::now();
             let highs = self.consumer.context().fetched_high.lock().ok()?;
             let bounds = self.owned.iter().flat_map(|(name, owned)| {
@@ -520,10 +512,7 @@ impl KafkaSource {
                 })
             });
             let least = limit(bounds, Some(0));
-            let least = match &self.shared {
-                Some(shared) => shared.publish(self.worker, least, now),
-                None => least,
-            };
+            let least = self.alignment.bounds.publish(self.worker, least, now);
             least.map(|floor| floor.saturating_add(drift))
         });
         for owned in self.owned.values_mut() {
