@@ -244,7 +244,9 @@ def main(argv=None):
             else:
                 size = args.live_size or min(ctx.sizes)
                 ds = datasets.get(size) or data.dataset(ctx.pulso, ctx.work, size, 1, ctx.log)
-                load = data.dataset(ctx.pulso, ctx.work, max(20000, size // 5), 2, ctx.log)
+                # As many records as the caught-up ones: the three produce-to-view stages go
+                # through the load once (a load started again would be too late).
+                load = data.dataset(ctx.pulso, ctx.work, max(20000, size), 2, ctx.log)
                 res = live.run_stage(ctx, ds, load)
         except Exception as e:  # one stage failing must not lose the others
             traceback.print_exc()

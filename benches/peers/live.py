@@ -3,7 +3,9 @@ port of its own): the sustained rate from the broker into every view, next to a 
 librdkafka consumer draining the same topics (the ceiling), then the produce-to-view p50/p99
 at 10%, 50% and 90% of Pulso's sustained rate (paced production of a mixed load plus uniquely
 named tracking events, each polled on /v1/timelines/shipment/<id> until visible)."""
+import datetime
 import json
+import re
 import os
 import signal
 import subprocess
@@ -109,10 +111,38 @@ def produce_all(brokers, prefix, data_dir, log):
     return total, producer
 
 
-def paced_latency(producer, api, prefix, load, rate, seconds, log):
-    """Produces `load` records (cycled) at `rate` records/s for `seconds`, 20 of them per
+TIMESTAMP = re.compile(rb'"(timestamp|failure_timestamp)":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)')
+
+
+def shifted(load, days):
+    """The load with each record's event time (`timestamp`, `failure_timestamp`) `days`
+    later, and that time (RFC 3339, whole seconds, or None), so that a load that follows the
+    caught-up records in event time is not rejected `too_late` against them."""
+    out = []
+    for topic, value in load:
+        stamp = [None]
+
+        def move(m):
+            try:
+                t = datetime.datetime.strptime(m.group(2).decode(), "%Y-%m-%dT%H:%M:%S")
+            except ValueError:  # a bad record's time stays as bad as it was
+                return m.group(0)
+            t += datetime.timedelta(days=days)
+            stamp[0] = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return b'"' + m.group(1) + b'":"' + t.strftime("%Y-%m-%dT%H:%M:%S").encode()
+
+        out.append((topic, TIMESTAMP.sub(move, value, count=1), stamp[0]))
+    return out
+
+
+def paced_latency(producer, api, prefix, load, at, rate, seconds, log):
+    """Produces `load` records from index `at` on at `rate` records/s for `seconds` (fewer
+    when the load runs out: a stage goes on where the one before stopped, as a load started
+    again would be `too_late` behind the watermark it pushed on), 20 of them per
     second being unique tracking events polled on the timelines API; p50/p99 of their
-    produce-to-visible time."""
+    produce-to-visible time. The tracking events carry the event time of the load record
+    produced last (the stream's own clock, not the wall clock, which would be years ahead of
+    the generated load and make all of it `too_late`)."""
     samples, pending, lock, done = [], {}, threading.Lock(), threading.Event()
 
     def check():
@@ -135,8 +165,9 @@ def paced_latency(producer, api, prefix, load, rate, seconds, log):
     done_at = [0.0]
     checker = threading.Thread(target=check, daemon=True)
     checker.start()
-    n = int(rate * seconds)
+    n = max(0, min(int(rate * seconds), len(load) - at))
     every = max(1, int(rate // 20))
+    stream_time = next((load[j][2] for j in range(at, len(load)) if load[j][2]), None)
     start = time.perf_counter()
     for i in range(n):
         due = start + i / rate
@@ -144,8 +175,8 @@ def paced_latency(producer, api, prefix, load, rate, seconds, log):
         if due > now + 0.001:
             time.sleep(due - now)
         if i % every == 0:
-            entity = f"lat-{prefix}{i}"
-            ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            entity = f"lat-{prefix}{at + i}"
+            ts = stream_time or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             value = json.dumps({"event_id": entity, "event_type": "PICKED_UP", "timestamp": ts,
                                 "entity_id": entity, "entity_type": "shipment"}).encode()
             producer.produce(prefix + "tracking.events", value, key=entity.encode())
@@ -153,7 +184,8 @@ def paced_latency(producer, api, prefix, load, rate, seconds, log):
             with lock:
                 pending[entity] = time.perf_counter()
         else:
-            topic, value = load[i % len(load)]
+            topic, value, stamp = load[(at + i) % len(load)]
+            stream_time = stamp or stream_time
             while True:
                 try:
                     producer.produce(prefix + topic, value)
@@ -169,7 +201,7 @@ def paced_latency(producer, api, prefix, load, rate, seconds, log):
     checker.join(timeout=60)
     samples.sort()
     res = {"target_rate": rate, "achieved_rate": achieved, "samples": len(samples),
-           "not_seen": len(pending)}
+           "not_seen": len(pending), "next": at + n}
     if samples:
         res["p50_s"] = samples[len(samples) // 2]
         res["p99_s"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
@@ -231,6 +263,12 @@ def run_stage(ctx, ds, load_ds):
                    "seconds_from_first": t1 - (first or t0), "command": " ".join(cmd),
                    "workers": ctx.args.live_workers}
             run["rate"] = total / run["seconds"]
+            try:
+                rows = get(f"{api}/v1/pipeline_health")["rows"]
+                run["rejected"] = sum(r.get("rejected", 0) for r in rows)
+                run["too_late"] = sum(r.get("rejected_too_late", 0) for r in rows)
+            except Exception:
+                pass
             run["rate_from_first"] = total / max(1e-9, run["seconds_from_first"])
             run["status"] = "ok" if seen >= total else f"stopped at {seen} of {total}"
             run["peak_rss"], run["cpu_s"] = sampler.peak, sampler.cpu_s()
@@ -241,12 +279,13 @@ def run_stage(ctx, ds, load_ds):
                 # Produce-to-view latency on the caught-up engine, at fractions of its rate.
                 sustained = sorted(r["rate"] for r in runs + [run])[len(runs + [run]) // 2]
                 load = semantics.interleaved(load_ds["dir"], TOPICS)
-                load = [(t, v) for t, v in load if len(v) <= MAX_VALUE]
-                result["latency"] = []
+                load = shifted([(t, v) for t, v in load if len(v) <= MAX_VALUE], 14)
+                result["latency"], at = [], 0
                 for frac in (0.1, 0.5, 0.9):
                     rate = max(100.0, frac * sustained)
-                    res = paced_latency(producer, api, prefix, load, rate,
+                    res = paced_latency(producer, api, prefix, load, at, rate,
                                         ctx.args.live_seconds, ctx.log)
+                    at = res["next"]
                     res["fraction"] = frac
                     result["latency"].append(res)
                     time.sleep(2)
