@@ -13,12 +13,12 @@
 //! records would be rejected `too_late` though none arrived late. The engine reads the
 //! partitions in step by event time, so none is, and it counts every record.
 
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use serde_json::Value;
-use support::kafka::{free_port, produce, Cluster};
+use support::kafka::{free_port, produce, spawn_run, Cluster};
 
 mod support;
 
@@ -74,22 +74,16 @@ fn a_fourteen_day_backlog_is_read_without_too_late_rejections() {
     let port = free_port();
     let api = format!("http://127.0.0.1:{port}");
     let log = dir.path().join("engine.log");
-    let mut engine = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .arg("run")
-        .arg("--config")
-        .arg(&config_path)
-        .args(["--brokers", &cluster.brokers])
-        .args(["--topic-prefix", &cluster.prefix])
-        .args(["--dlq-topic", &cluster.dlq])
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .args(["--http", &format!("127.0.0.1:{port}")])
-        .args(["--workers", "2", "--epoch-records", "250"])
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(dir.path().join("engine.err")).unwrap())
-        .spawn()
-        .expect("starting pulso run");
+    let extra = [OsStr::new("--config"), config_path.as_os_str()]
+        .into_iter()
+        .chain(["--workers", "2", "--epoch-records", "250"].map(OsStr::new));
+    let mut engine = spawn_run(
+        &cluster,
+        &dir.path().join("out"),
+        port,
+        &log,
+        &extra.collect::<Vec<_>>(),
+    );
 
     let started = Instant::now();
     let expected = stream.len() as i64;

@@ -13,13 +13,14 @@
 //! old before its epoch closes), and 0 again once the last epoch is published and every
 //! partition is caught up.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use serde_json::Value;
-use support::kafka::{free_port, produce_paced, Cluster};
+use support::kafka::{free_port, produce_paced, spawn_run, Cluster};
 
 mod support;
 
@@ -95,21 +96,13 @@ fn read_model_lag_rises_while_records_wait_and_returns_to_zero() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let log = dir.path().join("engine.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_pulso"))
-        .arg("run")
-        .args(["--brokers", &cluster.brokers])
-        .args(["--topic-prefix", &cluster.prefix])
-        .args(["--dlq-topic", &cluster.dlq])
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .args(["--http", &format!("127.0.0.1:{port}")])
-        .args(["--epoch-ms", "8000", "--workers", "2"])
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file)
-        .spawn()
-        .expect("starting pulso run");
+    let child = spawn_run(
+        &cluster,
+        &dir.path().join("out"),
+        port,
+        &log,
+        &["--epoch-ms", "8000", "--workers", "2"].map(OsStr::new),
+    );
     let engine = Engine {
         child,
         api: format!("http://127.0.0.1:{port}"),

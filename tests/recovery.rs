@@ -18,8 +18,9 @@
 //! - the raw archive holds exactly the accepted records: nothing lost, nothing twice.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,8 @@ use rdkafka::message::Message;
 use serde_json::Value;
 use support::diff::describe_diff;
 use support::kafka::{
-    end_offsets, free_port, nanos, produce_paced, read_all, Cluster, PartitionJson, PARTITIONS,
+    end_offsets, free_port, nanos, produce_paced, read_all, spawn_run, Cluster, PartitionJson,
+    PARTITIONS,
 };
 
 mod support;
@@ -138,29 +140,12 @@ impl Engine {
     /// HTTP port. Does not wait for anything.
     fn spawn(cluster: &Cluster, out: &Path, log: &Path, config: Option<&Path>) -> Engine {
         let port = free_port();
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pulso"));
-        command.arg("run");
+        let mut extra: Vec<&OsStr> = Vec::new();
         if let Some(config) = config {
-            command.arg("--config").arg(config);
+            extra.extend([OsStr::new("--config"), config.as_os_str()]);
         }
-        let child = command
-            .args(["--brokers", &cluster.brokers])
-            .args(["--topic-prefix", &cluster.prefix])
-            .args(["--dlq-topic", &cluster.dlq])
-            .arg("--out")
-            .arg(out)
-            .args(["--http", &format!("127.0.0.1:{port}")])
-            .args(["--snapshot-secs", "1", "--workers", "2"])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .expect("starting pulso run");
+        extra.extend(["--snapshot-secs", "1", "--workers", "2"].map(OsStr::new));
+        let child = spawn_run(cluster, out, port, log, &extra);
         Engine {
             child: Some(child),
             log: log.to_path_buf(),

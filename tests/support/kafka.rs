@@ -76,6 +76,36 @@ impl Cluster {
     }
 }
 
+/// Starts `pulso run` on `cluster`'s topics, writing to `out` and its log to `log` (appended
+/// to), its API on `port`, with `extra` arguments (`--workers`, `--config`...).
+pub(crate) fn spawn_run(
+    cluster: &Cluster,
+    out: &std::path::Path,
+    port: u16,
+    log: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> std::process::Child {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .arg("run")
+        .args(["--brokers", &cluster.brokers])
+        .args(["--topic-prefix", &cluster.prefix])
+        .args(["--dlq-topic", &cluster.dlq])
+        .arg("--out")
+        .arg(out)
+        .args(["--http", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .expect("starting pulso run")
+}
+
 /// The key of the `index`th generated record: stable, so records spread over the
 /// partitions by librdkafka's key hash.
 pub(crate) fn key_of(index: usize) -> Vec<u8> {

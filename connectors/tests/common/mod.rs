@@ -64,19 +64,7 @@ pub(crate) fn producer(brokers: &str) -> ThreadedProducer<DefaultProducerContext
 /// Produces `count` records to `partition` of `topic`, with keys `k-<partition>-<i>` and
 /// values `v-<partition>-<i>` for `i` in `first..first + count`; flushes.
 pub(crate) fn produce(brokers: &str, topic: &str, partition: i32, first: usize, count: usize) {
-    let producer = producer(brokers);
-    for i in first..first + count {
-        let key = format!("k-{partition}-{i}");
-        let value = format!("v-{partition}-{i}");
-        send(
-            &producer,
-            topic,
-            partition,
-            key.as_bytes(),
-            value.as_bytes(),
-        );
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    produce_flushing(brokers, topic, partition, first..first + count, usize::MAX);
 }
 
 /// Like [`produce`], one record per batch (flushing after each).
@@ -87,8 +75,20 @@ pub(crate) fn produce_unbatched(
     first: usize,
     count: usize,
 ) {
+    produce_flushing(brokers, topic, partition, first..first + count, 1);
+}
+
+/// Produces records `indices` as [`produce`] does, flushing after every `every` of them and
+/// at the end.
+fn produce_flushing(
+    brokers: &str,
+    topic: &str,
+    partition: i32,
+    indices: std::ops::Range<usize>,
+    every: usize,
+) {
     let producer = producer(brokers);
-    for i in first..first + count {
+    for (n, i) in indices.enumerate() {
         let key = format!("k-{partition}-{i}");
         let value = format!("v-{partition}-{i}");
         send(
@@ -98,8 +98,11 @@ pub(crate) fn produce_unbatched(
             key.as_bytes(),
             value.as_bytes(),
         );
-        producer.flush(Duration::from_secs(30)).unwrap();
+        if (n + 1) % every == 0 {
+            producer.flush(Duration::from_secs(30)).unwrap();
+        }
     }
+    producer.flush(Duration::from_secs(30)).unwrap();
 }
 
 pub(crate) fn send(
