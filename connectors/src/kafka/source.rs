@@ -502,7 +502,7 @@ impl KafkaSource {
             let highs = self.consumer.context().fetched_high.lock().ok()?;
             let bounds = self.owned.iter().flat_map(|(name, owned)| {
                 let highs = &highs;
-                owned.lanes.iter().map(move |(partition, lane)| {
+                owned.lanes.iter().filter_map(move |(partition, lane)| {
                     let fetched = owned.fetched.get(partition).copied().unwrap_or(0);
                     // Unknown until the consumer's statistics report the partition: behind.
                     let behind = highs
@@ -511,9 +511,11 @@ impl KafkaSource {
                     lane.bound(behind, now)
                 })
             });
-            let least = limit(bounds, Some(0));
-            let least = self.alignment.bounds.publish(self.worker, least, now);
-            least.map(|floor| floor.saturating_add(drift))
+            let least = self
+                .alignment
+                .bounds
+                .publish(self.worker, bounds.min(), now);
+            limit([least], Some(drift))
         });
         for owned in self.owned.values_mut() {
             let OwnedTopic {
