@@ -183,12 +183,14 @@ pub fn timeline_summary(event: &Event, tenant_id: &str) -> String {
 /// A [`timeline_summary`] made for tenant `from`, made for tenant `to` instead: the same text
 /// `timeline_summary(event, to)` gives. Returns `None` if `summary` does not name `from`.
 ///
-/// Summaries are JSON objects built by this module with exactly one `tenant_id` key; inside
-/// a JSON string every `"` is escaped, so the key's unescaped text occurs once, as the key.
+/// Summaries are flat JSON objects built by this module with one top-level `tenant_id` key
+/// and keys in ascending order; inside a JSON string every `"` is escaped; the only nested
+/// object, `cambios` (which may name a field `tenant_id`), sorts before `tenant_id`. So the
+/// key's last unescaped occurrence is the top-level key.
 pub fn with_tenant(summary: &str, from: &str, to: &str) -> Option<String> {
     let quoted = |tenant: &str| Value::from(tenant).to_string();
     let needle = format!("\"tenant_id\":{}", quoted(from));
-    let at = summary.find(&needle)?;
+    let at = summary.rfind(&needle)?;
     let mut out = String::with_capacity(summary.len() + to.len());
     out.push_str(&summary[..at]);
     out.push_str("\"tenant_id\":");
@@ -402,6 +404,40 @@ mod tests {
         assert_eq!(format_micro_hours(88_500_000), "88.5");
         assert_eq!(format_micro_hours(1), "0.000001");
         assert_eq!(format_micro_hours(-1_250_000), "-1.25");
+    }
+
+    #[test]
+    fn summary_tenant_is_the_top_level_tenant_id() {
+        let parsed = |json: &str| {
+            serde_json::from_str::<Value>(json).unwrap()["tenant_id"]
+                .as_str()
+                .map(str::to_string)
+        };
+        for tenant in ["acme", "", "x\"y", "a\\b", "caf\u{e9}", "tenant_id"] {
+            for nested in [None, Some("acme"), Some("other\"")] {
+                let mut changes = BTreeMap::from([("estado", Some("ABIERTO"))]);
+                if let Some(value) = nested {
+                    changes.insert("tenant_id", Some(value));
+                }
+                let json = Summary::new("CASO_ACTUALIZADO")
+                    .put("cambios", Field::Changes(changes))
+                    .put("tenant_id", tenant)
+                    .put("zeta", "\"tenant_id\":\"no\"")
+                    .into_json();
+                let read = crate::registry::summary_tenant(&json).map(|t| t.into_owned());
+                assert_eq!(read, parsed(&json), "{json}");
+                assert_eq!(read.as_deref(), Some(tenant));
+                let moved = with_tenant(&json, tenant, "to").unwrap();
+                assert_eq!(parsed(&moved).as_deref(), Some("to"), "{moved}");
+                let nested_after =
+                    serde_json::from_str::<Value>(&moved).unwrap()["cambios"].clone();
+                let nested_before =
+                    serde_json::from_str::<Value>(&json).unwrap()["cambios"].clone();
+                assert_eq!(nested_after, nested_before);
+            }
+        }
+        let without = Summary::new("X").put("order_id", "o-1").into_json();
+        assert_eq!(crate::registry::summary_tenant(&without), None);
     }
 
     #[test]

@@ -160,8 +160,13 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     dlq.epoch_closed(epoch)
                         .map_err(PipelineError::DeadLetters)?;
                 }
-                // The one consolidation of the epoch: ClickHouse and the store share it.
-                let changes = EpochChanges::consolidate(std::mem::take(&mut pending));
+                // The one consolidation of the epoch: ClickHouse and the store share it. The
+                // next epoch's changes start with room for as many as this one's.
+                let room = pending.len();
+                let changes = EpochChanges::consolidate(std::mem::replace(
+                    &mut pending,
+                    Vec::with_capacity(room),
+                ));
                 rate_window.1 += records_in(&changes);
                 if let Some(clickhouse) = &outputs.clickhouse {
                     let version = clickhouse.base_version + epoch;

@@ -79,7 +79,22 @@ impl View for TimelineEntry {
 }
 
 /// The `tenant_id` a timeline entry's summary names (`crate::timeline_summary`).
+///
+/// Read in place when it holds no escape: the serving store asks this of every timeline entry
+/// it takes in, and parsing the whole summary was a tenth of its work. Summaries are flat
+/// objects with keys in ascending order whose only nested object, `cambios`, sorts before
+/// `tenant_id`; inside a JSON string every `"` is escaped; so the last `"tenant_id":"` in the
+/// text is the entry's own key. Anything else is parsed.
 pub fn summary_tenant(summary: &str) -> Option<Cow<'_, str>> {
+    const KEY: &str = "\"tenant_id\":\"";
+    if let Some(at) = summary.rfind(KEY) {
+        let value = &summary[at + KEY.len()..];
+        if let Some(end) = value.find(['"', '\\']) {
+            if value.as_bytes()[end] == b'"' {
+                return Some(Cow::Borrowed(&value[..end]));
+            }
+        }
+    }
     #[derive(Deserialize)]
     struct Tenant<'a> {
         #[serde(borrow)]

@@ -280,7 +280,7 @@ impl ViewStore {
     ) -> Vec<ViewRow> {
         // Each row's tenant is worked out here, outside the lock, and shared by the rows of
         // the epoch that name it.
-        let (mut names, mut inserted) = (TenantNames::default(), Vec::new());
+        let (mut names, mut inserted) = (TenantNames::default(), Vec::with_capacity(changes.len()));
         match changes.try_into_vec() {
             Ok(owned) => {
                 let mut removed = Vec::new();
