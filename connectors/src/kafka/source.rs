@@ -60,7 +60,8 @@ const WATERMARK_BUDGET: Duration = Duration::from_secs(2);
 #[derive(Default)]
 pub(crate) struct SourceContext {
     last_commit_error: Mutex<Option<String>>,
-    fetched_high: Mutex<BTreeMap<PartitionKey, i64>>,
+    /// Per topic name, per partition.
+    fetched_high: Mutex<BTreeMap<String, BTreeMap<i32, i64>>>,
 }
 
 impl ClientContext for SourceContext {
@@ -71,7 +72,11 @@ impl ClientContext for SourceContext {
         for (name, topic) in &statistics.topics {
             for (&partition, stats) in &topic.partitions {
                 if partition >= 0 && stats.hi_offset >= 0 {
-                    let high = fetched.entry((name.clone(), partition)).or_insert(0);
+                    let partitions = match fetched.get_mut(name.as_str()) {
+                        Some(partitions) => partitions,
+                        None => fetched.entry(name.clone()).or_default(),
+                    };
+                    let high = partitions.entry(partition).or_insert(0);
                     *high = (*high).max(stats.hi_offset);
                 }
             }
@@ -91,14 +96,8 @@ impl ConsumerContext for SourceContext {
 struct OwnedTopic {
     /// The Pulso topic it stands for, `None` for names Pulso does not know.
     topic: Option<pulso_events::Topic>,
-    /// Next offset to read, per partition: the records before it were handed out.
-    next: BTreeMap<i32, i64>,
-    /// Next offset to fetch, per partition: the records from `next` up to it are held.
-    fetched: BTreeMap<i32, i64>,
-    /// The records fetched but not handed out yet, with their Kafka timestamps, per partition.
-    lanes: BTreeMap<i32, Lane<(SourceRecord, i64)>>,
-    /// The Kafka timestamp (Unix ms) of the last record read, per partition read from.
-    written: BTreeMap<i32, i64>,
+    /// The partitions read, by number.
+    partitions: BTreeMap<i32, OwnedPartition>,
 }
 
 impl OwnedTopic {
@@ -106,10 +105,31 @@ impl OwnedTopic {
     fn new(topic: Option<Topic>) -> OwnedTopic {
         OwnedTopic {
             topic,
-            next: BTreeMap::new(),
-            fetched: BTreeMap::new(),
-            lanes: BTreeMap::new(),
-            written: BTreeMap::new(),
+            partitions: BTreeMap::new(),
+        }
+    }
+}
+
+/// One partition a source reads.
+struct OwnedPartition {
+    /// Next offset to read: the records before it were handed out.
+    next: i64,
+    /// Next offset to fetch: the records from `next` up to it are held in `lane`.
+    fetched: i64,
+    /// The records fetched but not handed out yet, with their Kafka timestamps.
+    lane: Lane<(SourceRecord, i64)>,
+    /// The Kafka timestamp (Unix ms) of the last record read, once one was.
+    written: Option<i64>,
+}
+
+impl OwnedPartition {
+    /// A partition read from `next` on, nothing fetched yet.
+    fn new(next: i64, now: Instant) -> OwnedPartition {
+        OwnedPartition {
+            next,
+            fetched: next,
+            lane: Lane::new(now),
+            written: None,
         }
     }
 }
@@ -277,14 +297,16 @@ impl KafkaSource {
         }
         // On failure nothing is assigned and the same partitions are found again next time.
         let starts = self.start_offsets(&found, initial)?;
-        let added = starts.len();
+        let (added, now) = (starts.len(), Instant::now());
         for ((name, partition), offset) in starts {
             let topic = self.config.topic_of(&name);
             self.owned
                 .entry(name)
                 .or_insert_with(|| OwnedTopic::new(topic))
-                .next
-                .insert(partition, offset);
+                .partitions
+                .entry(partition)
+                .or_insert_with(|| OwnedPartition::new(offset, now))
+                .next = offset;
         }
         self.reassign()?;
         self.initialized = true;
@@ -361,7 +383,7 @@ impl KafkaSource {
     fn owns(&self, (name, partition): &PartitionKey) -> bool {
         self.owned
             .get(name)
-            .is_some_and(|o| o.next.contains_key(partition))
+            .is_some_and(|o| o.partitions.contains_key(partition))
     }
 
     /// Assigns every owned partition at its next offset: records fetched but not handed out
@@ -374,13 +396,9 @@ impl KafkaSource {
         self.consumer.assign(&tpl)?;
         let now = Instant::now();
         for owned in self.owned.values_mut() {
-            owned.fetched.clone_from(&owned.next);
-            for partition in owned.next.keys() {
-                owned
-                    .lanes
-                    .entry(*partition)
-                    .or_insert_with(|| Lane::new(now))
-                    .clear(now);
+            for read in owned.partitions.values_mut() {
+                read.fetched = read.next;
+                read.lane.clear(now);
             }
         }
         Ok(())
@@ -454,20 +472,20 @@ impl KafkaSource {
             let Some(owned) = self.owned.get_mut(message.topic()) else {
                 continue;
             };
-            let Some(fetched) = owned.fetched.get_mut(&partition) else {
+            let Some(read) = owned.partitions.get_mut(&partition) else {
                 continue;
             };
-            if offset < *fetched {
+            if offset < read.fetched {
                 continue;
             }
-            *fetched = offset + 1;
+            read.fetched = offset + 1;
             taken += 1;
             // A record without a timestamp counts as written when read.
             let written = message.timestamp().to_millis().unwrap_or_else(now_millis);
             let Some(topic) = owned.topic else {
                 // Nothing of this topic is ever held: its offsets advance at once.
-                owned.next.insert(partition, offset + 1);
-                owned.written.insert(partition, written);
+                read.next = offset + 1;
+                read.written = Some(written);
                 self.skipped_unknown += 1;
                 continue;
             };
@@ -486,11 +504,7 @@ impl KafkaSource {
                 tombstone: payload.is_none(),
                 headers: message.headers().map(headers_of).unwrap_or_default(),
             };
-            owned
-                .lanes
-                .entry(partition)
-                .or_insert_with(|| Lane::new(now))
-                .hold(time, (record, written), now);
+            read.lane.hold(time, (record, written), now);
         }
         taken
     }
@@ -501,15 +515,17 @@ impl KafkaSource {
             let now = Instant::now();
             let highs = self.consumer.context().fetched_high.lock().ok()?;
             let bounds = self.owned.iter().flat_map(|(name, owned)| {
-                let highs = &highs;
-                owned.lanes.iter().filter_map(move |(partition, lane)| {
-                    let fetched = owned.fetched.get(partition).copied().unwrap_or(0);
-                    // Unknown until the consumer's statistics report the partition: behind.
-                    let behind = highs
-                        .get(&(name.clone(), *partition))
-                        .is_none_or(|high| *high > fetched);
-                    lane.bound(behind, now)
-                })
+                let highs = highs.get(name);
+                owned
+                    .partitions
+                    .iter()
+                    .filter_map(move |(partition, read)| {
+                        // Unknown until the consumer's statistics report the partition: behind.
+                        let behind = highs
+                            .and_then(|highs| highs.get(partition))
+                            .is_none_or(|high| *high > read.fetched);
+                        read.lane.bound(behind, now)
+                    })
             });
             let least = self
                 .alignment
@@ -518,16 +534,10 @@ impl KafkaSource {
             limit([least], Some(drift))
         });
         for owned in self.owned.values_mut() {
-            let OwnedTopic {
-                lanes,
-                next,
-                written,
-                ..
-            } = owned;
-            for (partition, lane) in lanes.iter_mut() {
-                for (record, ms) in lane.release(limit, max.saturating_sub(out.len())) {
-                    next.insert(*partition, record.position.offset + 1);
-                    written.insert(*partition, ms);
+            for read in owned.partitions.values_mut() {
+                for (record, ms) in read.lane.release(limit, max.saturating_sub(out.len())) {
+                    read.next = record.position.offset + 1;
+                    read.written = Some(ms);
                     self.batch_oldest = Some(self.batch_oldest.map_or(ms, |o| o.min(ms)));
                     out.push(record);
                 }
@@ -542,11 +552,11 @@ impl KafkaSource {
         for pausing in [true, false] {
             let mut list = TopicPartitionList::new();
             for (name, owned) in &self.owned {
-                for (partition, lane) in &owned.lanes {
-                    let held = lane.held();
+                for (partition, read) in &owned.partitions {
+                    let (held, paused) = (read.lane.held(), read.lane.paused);
                     let wanted = match pausing {
-                        true => !lane.paused && held > HOLD_MOST,
-                        false => lane.paused && held <= HOLD_MOST / 2,
+                        true => !paused && held > HOLD_MOST,
+                        false => paused && held <= HOLD_MOST / 2,
                     };
                     if wanted {
                         list.add_partition(name, *partition);
@@ -564,12 +574,12 @@ impl KafkaSource {
                 continue;
             }
             for element in list.elements() {
-                let lane = self
+                let read = self
                     .owned
                     .get_mut(element.topic())
-                    .and_then(|owned| owned.lanes.get_mut(&element.partition()));
-                if let Some(lane) = lane {
-                    lane.paused = pausing;
+                    .and_then(|owned| owned.partitions.get_mut(&element.partition()));
+                if let Some(read) = read {
+                    read.lane.paused = pausing;
                 }
             }
         }
@@ -589,9 +599,11 @@ impl KafkaSource {
             .iter()
             .flat_map(|(name, owned)| {
                 owned
-                    .written
+                    .partitions
                     .iter()
-                    .map(move |(&partition, &ms)| ((name.clone(), partition), ms))
+                    .filter_map(move |(&partition, read)| {
+                        read.written.map(|ms| ((name.clone(), partition), ms))
+                    })
             })
             .collect()
     }
@@ -603,9 +615,9 @@ impl KafkaSource {
             .iter()
             .flat_map(|(name, owned)| {
                 owned
-                    .next
+                    .partitions
                     .iter()
-                    .map(move |(&partition, &offset)| ((name.clone(), partition), offset))
+                    .map(move |(&partition, read)| ((name.clone(), partition), read.next))
             })
             .collect()
     }
@@ -627,6 +639,10 @@ impl KafkaSource {
             .lock()
             .map(|f| f.clone())
             .unwrap_or_default();
+        let fetched_high = |(name, partition): &PartitionKey| {
+            let highs = fetched.get(name)?;
+            highs.get(partition).copied()
+        };
         let mut marks = BTreeMap::new();
         let deadline = Instant::now() + WATERMARK_BUDGET;
         for key in self.next_offsets().keys() {
@@ -637,7 +653,7 @@ impl KafkaSource {
                 .lookup
                 .fetch_watermarks(&key.0, key.1, WATERMARK_TIMEOUT)
             {
-                let high = high.max(fetched.get(key).copied().unwrap_or(0));
+                let high = high.max(fetched_high(key).unwrap_or(0));
                 marks.insert(key.clone(), (low, high));
             }
         }
@@ -650,8 +666,11 @@ impl KafkaSource {
         self.watermarks()
             .into_iter()
             .map(|(key, (_, high))| {
-                let next = self.owned.get(&key.0).and_then(|o| o.next.get(&key.1));
-                let next = next.copied().unwrap_or(0);
+                let read = self
+                    .owned
+                    .get(&key.0)
+                    .and_then(|o| o.partitions.get(&key.1));
+                let next = read.map_or(0, |read| read.next);
                 (key, (high - next).max(0))
             })
             .collect()
