@@ -22,7 +22,8 @@ use pulso_sinks::archive::{list_archive_files, read_archive};
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::read_whole_views;
 use serde_json::Value;
-use support::kafka::{free_port, nanos, produce, Cluster};
+use support::engine::get_json;
+use support::kafka::{brokers, free_port, nanos, produce, Cluster};
 
 mod support;
 
@@ -156,22 +157,12 @@ fn replay_on_two_processes_equals_one() {
     }
 }
 
-/// GET `path` of the API at `port` as JSON.
-fn get(port: u16, path: &str) -> Result<Value, String> {
-    let response = ureq::get(&format!("http://127.0.0.1:{port}{path}"))
-        .timeout(Duration::from_secs(5))
-        .call()
-        .map_err(|e| e.to_string())?;
-    serde_json::from_str(&response.into_string().map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())
-}
-
 /// Every row of `view` served at `port`, following the cursor.
 fn api_rows(port: u16, view: &str) -> Vec<Value> {
     let mut rows = Vec::new();
     let mut cursor = String::new();
     loop {
-        let body = get(port, &format!("/v1/views/{view}?limit=1000{cursor}")).unwrap();
+        let body = get_json(port, &format!("/v1/views/{view}?limit=1000{cursor}")).unwrap();
         rows.extend(body["rows"].as_array().cloned().unwrap_or_default());
         match body["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
@@ -182,7 +173,7 @@ fn api_rows(port: u16, view: &str) -> Vec<Value> {
 
 /// Records counted by `pipeline_health` at `port` (0 while the API is not up).
 fn records_counted(port: u16) -> i64 {
-    get(port, "/v1/views/pipeline_health?limit=1000")
+    get_json(port, "/v1/views/pipeline_health?limit=1000")
         .ok()
         .and_then(|b| b["rows"].as_array().cloned())
         .map_or(0, |rows| {
@@ -192,13 +183,7 @@ fn records_counted(port: u16) -> i64 {
 
 #[test]
 fn live_run_on_two_processes_equals_one() {
-    let Some(brokers) = std::env::var("PULSO_KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-    else {
-        println!(
-            "live_run_on_two_processes_equals_one: skipped (set PULSO_KAFKA_BROKERS=127.0.0.1:9092)"
-        );
+    let Some(brokers) = brokers("live_run_on_two_processes_equals_one") else {
         return;
     };
     let cluster = Cluster::create(&brokers, "c");

@@ -18,22 +18,13 @@ use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use serde_json::Value;
-use support::kafka::{free_port, produce, spawn_run, Cluster};
+use support::engine::get_json;
+use support::kafka::{brokers, free_port, produce, spawn_run, Cluster};
 
 mod support;
 
 /// How long the engine may take to read the backlog.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// `GET path` of the API at `api` as JSON.
-fn get(api: &str, path: &str) -> Result<Value, String> {
-    let response = ureq::get(&format!("{api}{path}"))
-        .timeout(Duration::from_secs(5))
-        .call()
-        .map_err(|e| e.to_string())?;
-    let text = response.into_string().map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
-}
 
 /// The sum of `column` over the rows of `/v1/pipeline_health`.
 fn health_sum(health: &Value, column: &str) -> i64 {
@@ -45,14 +36,8 @@ fn health_sum(health: &Value, column: &str) -> i64 {
 
 #[test]
 fn a_fourteen_day_backlog_is_read_without_too_late_rejections() {
-    let Some(brokers) = std::env::var("PULSO_KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
+    let Some(brokers) = brokers("a_fourteen_day_backlog_is_read_without_too_late_rejections")
     else {
-        println!(
-            "a_fourteen_day_backlog_is_read_without_too_late_rejections: skipped (set \
-             PULSO_KAFKA_BROKERS=127.0.0.1:9092; `scripts/broker.sh start` starts a broker)"
-        );
         return;
     };
     let cluster = Cluster::create(&brokers, "b");
@@ -72,7 +57,6 @@ fn a_fourteen_day_backlog_is_read_without_too_late_rejections() {
     let config_path = dir.path().join("pulso.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
     let port = free_port();
-    let api = format!("http://127.0.0.1:{port}");
     let log = dir.path().join("engine.log");
     let extra = [OsStr::new("--config"), config_path.as_os_str()]
         .into_iter()
@@ -88,7 +72,7 @@ fn a_fourteen_day_backlog_is_read_without_too_late_rejections() {
     let started = Instant::now();
     let expected = stream.len() as i64;
     let health = loop {
-        let health = get(&api, "/v1/pipeline_health").unwrap_or(Value::Null);
+        let health = get_json(port, "/v1/pipeline_health").unwrap_or(Value::Null);
         if health_sum(&health, "records") == expected || started.elapsed() > CATCH_UP_TIMEOUT {
             break health;
         }

@@ -37,7 +37,7 @@ use rdkafka::message::{Headers, Message};
 use serde_json::Value;
 use support::diff::describe_diff;
 use support::kafka::{
-    end_offsets, free_port, produce, read_all, Cluster, PartitionJson, PARTITIONS,
+    brokers, end_offsets, free_port, produce, read_all, Cluster, PartitionJson, PARTITIONS,
 };
 
 mod support;
@@ -49,20 +49,6 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 
 // ---------------------------------------------------------------------------------------
 // Set-up
-
-/// The brokers to test against, or `None` (with a message) to skip.
-fn brokers(test: &str) -> Option<String> {
-    match std::env::var("PULSO_KAFKA_BROKERS") {
-        Ok(brokers) if !brokers.trim().is_empty() => Some(brokers),
-        _ => {
-            println!(
-                "{test}: skipped (set PULSO_KAFKA_BROKERS=127.0.0.1:9092 to run it against a \
-                 broker; `scripts/broker.sh start` starts one)"
-            );
-            None
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Producing

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use serde_json::Value;
-use support::kafka::{free_port, produce_paced, spawn_run, Cluster};
+use support::kafka::{brokers, free_port, produce_paced, spawn_run, Cluster};
 
 mod support;
 
@@ -85,11 +85,8 @@ fn lag_of(health: &Value) -> f64 {
 
 #[test]
 fn read_model_lag_rises_while_records_wait_and_returns_to_zero() {
-    let Some(brokers) = std::env::var("PULSO_KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
+    let Some(brokers) = brokers("read_model_lag_rises_while_records_wait_and_returns_to_zero")
     else {
-        println!("skipped: set PULSO_KAFKA_BROKERS=127.0.0.1:9092 (scripts/broker.sh start)");
         return;
     };
     let cluster = Cluster::create(&brokers, "lag");

@@ -34,7 +34,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use support::engine::{free_port, healthy};
-use support::kafka::{read_all, Cluster, Deliveries};
+use support::kafka::{brokers, read_all, Cluster, Deliveries};
 
 mod support;
 
@@ -188,14 +188,7 @@ fn rejected_lines(out: &Path) -> BTreeMap<String, serde_json::Value> {
 
 #[test]
 fn tombstones_and_headers_reach_the_dlq_and_the_archive() {
-    let Some(brokers) = std::env::var("PULSO_KAFKA_BROKERS")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-    else {
-        println!(
-            "kafka_records: skipped (set PULSO_KAFKA_BROKERS=127.0.0.1:9092; \
-             `scripts/broker.sh start` starts a broker)"
-        );
+    let Some(brokers) = brokers("kafka_records") else {
         return;
     };
     let cluster = Cluster::create(&brokers, "kr");

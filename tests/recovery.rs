@@ -34,8 +34,8 @@ use rdkafka::message::Message;
 use serde_json::Value;
 use support::diff::describe_diff;
 use support::kafka::{
-    end_offsets, free_port, nanos, produce_paced, read_all, spawn_run, Cluster, PartitionJson,
-    PARTITIONS,
+    brokers, end_offsets, free_port, nanos, produce_paced, read_all, spawn_run, Cluster,
+    PartitionJson, PARTITIONS,
 };
 
 mod support;
@@ -399,15 +399,8 @@ fn drop_database(config: &ClickHouseConfig) {
 
 #[test]
 fn sigkill_recovery_loses_nothing() {
-    let brokers = match std::env::var("PULSO_KAFKA_BROKERS") {
-        Ok(brokers) if !brokers.trim().is_empty() => brokers,
-        _ => {
-            println!(
-                "sigkill_recovery_loses_nothing: skipped (set PULSO_KAFKA_BROKERS=127.0.0.1:9092 \
-                 to run it against a broker; `scripts/broker.sh start` starts one)"
-            );
-            return;
-        }
+    let Some(brokers) = brokers("sigkill_recovery_loses_nothing") else {
+        return;
     };
     let started = Instant::now();
     let seed = 31;

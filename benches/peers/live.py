@@ -5,8 +5,8 @@ at 10%, 50% and 90% of Pulso's sustained rate (paced production of a mixed load 
 named tracking events, each polled on /v1/timelines/shipment/<id> until visible)."""
 import datetime
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -184,7 +184,7 @@ def paced_latency(producer, api, prefix, load, at, rate, seconds, log):
             with lock:
                 pending[entity] = time.perf_counter()
         else:
-            topic, value, stamp = load[(at + i) % len(load)]
+            topic, value, stamp = load[at + i]
             stream_time = stamp or stream_time
             while True:
                 try:

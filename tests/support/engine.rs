@@ -1,5 +1,5 @@
-//! Helpers for tests that start `pulso run` as a child process: a free loopback port and a
-//! `/health` probe over a plain socket.
+//! Helpers for tests that start `pulso run` as a child process: a free loopback port, a
+//! `/health` probe over a plain socket, and JSON from the API.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,6 +12,16 @@ pub(crate) fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `GET path` of the API at `port` as JSON.
+pub(crate) fn get_json(port: u16, path: &str) -> Result<serde_json::Value, String> {
+    let response = ureq::get(&format!("http://127.0.0.1:{port}{path}"))
+        .timeout(Duration::from_secs(5))
+        .call()
+        .map_err(|e| e.to_string())?;
+    let text = response.into_string().map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
 }
 
 /// Whether `GET /health` on `port` answers 200 within 2 s.

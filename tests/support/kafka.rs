@@ -76,6 +76,21 @@ impl Cluster {
     }
 }
 
+/// The brokers to test against (`PULSO_KAFKA_BROKERS`), or `None` after printing that `test`
+/// is skipped.
+pub(crate) fn brokers(test: &str) -> Option<String> {
+    match std::env::var("PULSO_KAFKA_BROKERS") {
+        Ok(brokers) if !brokers.trim().is_empty() => Some(brokers),
+        _ => {
+            println!(
+                "{test}: skipped (set PULSO_KAFKA_BROKERS=127.0.0.1:9092 to run it against a \
+                 broker; `scripts/broker.sh start` starts one)"
+            );
+            None
+        }
+    }
+}
+
 /// Starts `pulso run` on `cluster`'s topics, writing to `out` and its log to `log` (appended
 /// to), its API on `port`, with `extra` arguments (`--workers`, `--config`...).
 pub(crate) fn spawn_run(

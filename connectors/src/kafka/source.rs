@@ -70,12 +70,9 @@ impl ClientContext for SourceContext {
             return;
         };
         for (name, topic) in &statistics.topics {
+            let partitions = fetched.entry(name.clone()).or_default();
             for (&partition, stats) in &topic.partitions {
                 if partition >= 0 && stats.hi_offset >= 0 {
-                    let partitions = match fetched.get_mut(name.as_str()) {
-                        Some(partitions) => partitions,
-                        None => fetched.entry(name.clone()).or_default(),
-                    };
                     let high = partitions.entry(partition).or_insert(0);
                     *high = (*high).max(stats.hi_offset);
                 }
@@ -304,9 +301,7 @@ impl KafkaSource {
                 .entry(name)
                 .or_insert_with(|| OwnedTopic::new(topic))
                 .partitions
-                .entry(partition)
-                .or_insert_with(|| OwnedPartition::new(offset, now))
-                .next = offset;
+                .insert(partition, OwnedPartition::new(offset, now));
         }
         self.reassign()?;
         self.initialized = true;
