@@ -22,8 +22,8 @@ use pulso_sinks::archive::{list_archive_files, read_archive};
 use pulso_sinks::clickhouse::{ClickHouseConfig, ClickHouseSink};
 use pulso_sinks::parquet::read_whole_views;
 use serde_json::Value;
-use support::engine::get_json;
-use support::kafka::{brokers, free_port, nanos, produce, Cluster};
+use support::engine::{free_port, get_json};
+use support::kafka::{brokers, nanos, produce, Cluster};
 
 mod support;
 

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use serde_json::Value;
-use support::engine::get_json;
-use support::kafka::{brokers, free_port, produce, spawn_run, Cluster};
+use support::engine::{free_port, get_json};
+use support::kafka::{brokers, produce, spawn_run, Cluster};
 
 mod support;
 

@@ -36,9 +36,8 @@ use pulso_events::{Position, Rejection, SourceRecord, Topic};
 use rdkafka::message::{Headers, Message};
 use serde_json::Value;
 use support::diff::describe_diff;
-use support::kafka::{
-    brokers, end_offsets, free_port, produce, read_all, Cluster, PartitionJson, PARTITIONS,
-};
+use support::engine::free_port;
+use support::kafka::{brokers, end_offsets, produce, read_all, Cluster, PartitionJson, PARTITIONS};
 
 mod support;
 

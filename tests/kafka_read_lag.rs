@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use pulso_connectors::generator::{generate, GeneratorConfig};
 use serde_json::Value;
-use support::kafka::{brokers, free_port, produce_paced, spawn_run, Cluster};
+use support::engine::free_port;
+use support::kafka::{brokers, produce_paced, spawn_run, Cluster};
 
 mod support;
 

@@ -33,9 +33,10 @@ use rand::{Rng, SeedableRng};
 use rdkafka::message::Message;
 use serde_json::Value;
 use support::diff::describe_diff;
+use support::engine::free_port;
 use support::kafka::{
-    brokers, end_offsets, free_port, nanos, produce_paced, read_all, spawn_run, Cluster,
-    PartitionJson, PARTITIONS,
+    brokers, end_offsets, nanos, produce_paced, read_all, spawn_run, Cluster, PartitionJson,
+    PARTITIONS,
 };
 
 mod support;

@@ -3,7 +3,6 @@
 //! `/v1/pipeline_health` partitions.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -125,15 +124,6 @@ pub(crate) fn spawn_run(
 /// partitions by librdkafka's key hash.
 pub(crate) fn key_of(index: usize) -> Vec<u8> {
     format!("rec-{index:07}").into_bytes()
-}
-
-/// A local port nobody listens on now.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -73,15 +73,19 @@ macro_rules! tables {
                 }
             }
 
-            /// Inserts `row`; a row that expires is filed under its due instant.
-            fn insert(&mut self, tenant: Arc<str>, row: ViewRow) {
+            /// Inserts `row`, returning the row of its key it replaced; a row that expires is
+            /// filed under its due instant.
+            fn insert(&mut self, tenant: Arc<str>, row: ViewRow) -> Option<ViewRow> {
                 let retention = self.retention;
                 match row {
                     $(ViewRow::$variant(r) => self.$field.insert(tenant, r, |r| {
                         r.expiry().and_then(|e| e.due(&retention))
-                    }),)*
-                    ViewRow::AsOf(t) => self.as_of = Some(t),
-                    ViewRow::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
+                    }).map(ViewRow::$variant),)*
+                    ViewRow::AsOf(t) => self.as_of.replace(t).map(ViewRow::AsOf),
+                    ViewRow::Watermark(w) => {
+                        self.watermark = self.watermark.max(Some(w));
+                        None
+                    }
                 }
             }
 
@@ -170,6 +174,28 @@ impl Tables {
     pub fn retained_timelines_from(&self) -> Option<Micros> {
         self.retention.timelines.cutoff(self.watermark)
     }
+}
+
+/// The removals of `removed` (sorted by row, as an epoch's consolidated changes are) that the
+/// inserts before them did not already do: `displaced` holds the rows the inserts replaced, in
+/// insertion order. For a view whose key fields come first in its row order (most views: a
+/// window's key, then its totals) a replaced row comes in the order of the row that replaced
+/// it, which is the order of `removed`, so one merge pass finds it; a displaced row met out of
+/// order is passed over and its removal done as before (taking out only the row it names, a
+/// removal of a replaced row changes nothing).
+fn skip_displaced<'r, R: std::borrow::Borrow<ViewRow>>(
+    removed: &'r [(Arc<str>, R)],
+    displaced: &'r [ViewRow],
+) -> impl Iterator<Item = (&'r str, &'r ViewRow)> {
+    let mut displaced = displaced.iter().peekable();
+    removed.iter().filter_map(move |(tenant, row)| {
+        let row = row.borrow();
+        while displaced.next_if(|old| *old < row).is_some() {}
+        match displaced.next_if(|old| *old == row) {
+            Some(_) => None,
+            None => Some((&**tenant, row)),
+        }
+    })
 }
 
 /// Consumer progress of one Kafka partition.
@@ -316,18 +342,19 @@ impl ViewStore {
     ) -> Vec<ViewRow> {
         let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
         // Inserts first: a row that replaces another of its key (a window's new totals) then
-        // takes its place in one step, and the old row's removal finds a different row there
-        // and leaves it (a removal takes out only the row it names).
+        // takes its place in one step, and the old row's removal is already done.
+        let mut displaced = Vec::new();
         for (tenant, row) in inserted {
-            tables.insert(tenant, row);
+            displaced.extend(tables.insert(tenant, row));
         }
-        for (tenant, row) in removed {
-            tables.remove(tenant, row.borrow());
+        for (tenant, row) in skip_displaced(removed, &displaced) {
+            tables.remove(tenant, row);
         }
         let expired = tables.expire();
         tables.epoch = Some(epoch);
         tables.applied_at = now;
         drop(tables);
+        drop(displaced);
         tracing::trace!(
             epoch,
             removed = removed.len(),

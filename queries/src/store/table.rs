@@ -156,21 +156,37 @@ impl<R: Keyed> Table<R> {
         }
     }
 
-    /// Inserts `row` under `tenant`, replacing the row of the same key. When `due_of` gives
-    /// it a due instant, the row expires once the watermark reaches it ([`Table::expire`]);
-    /// a row that replaces one of the same due (a window's new totals) is filed already.
-    pub(crate) fn insert(&mut self, tenant: Arc<str>, row: R, due_of: impl Fn(&R) -> Option<i64>) {
-        let key = row.key();
-        let filed = due_of(&row).map(|due| (due, Arc::clone(&tenant), key.clone()));
-        let replaced = self.tenants.entry(tenant).or_default().insert(key, row);
-        if replaced.is_none() {
-            self.len += 1;
-        }
-        if let Some(filed) = filed {
-            if replaced.as_ref().and_then(&due_of) != Some(filed.0) {
-                self.expiring.push(Reverse(filed));
+    /// Inserts `row` under `tenant`, replacing the row of the same key, which it returns.
+    /// When `due_of` gives it a due instant, the row expires once the watermark reaches it
+    /// ([`Table::expire`]); a row that replaces one of the same due (a window's new totals) is
+    /// filed already.
+    pub(crate) fn insert(
+        &mut self,
+        tenant: Arc<str>,
+        row: R,
+        due_of: impl Fn(&R) -> Option<i64>,
+    ) -> Option<R> {
+        let due = due_of(&row);
+        let rows = self.tenants.entry(Arc::clone(&tenant)).or_default();
+        // The key is cloned for the expiry heap only when the row is filed there: a row that
+        // replaces one of the same due (a window's new totals, every epoch) is not.
+        let (replaced, filed) = match rows.entry(row.key()) {
+            Entry::Occupied(mut current) => {
+                let replaced = current.insert(row);
+                let filed = due.is_some() && due_of(&replaced) != due;
+                (Some(replaced), filed.then(|| current.key().clone()))
             }
+            Entry::Vacant(slot) => {
+                let key = due.map(|_| slot.key().clone());
+                slot.insert(row);
+                self.len += 1;
+                (None, key)
+            }
+        };
+        if let (Some(due), Some(key)) = (due, filed) {
+            self.expiring.push(Reverse((due, tenant, key)));
         }
+        replaced
     }
 
     /// Removes and returns the rows whose due instant is at or before `watermark`.

@@ -53,6 +53,50 @@ fn applies_inserts_updates_and_removals() {
 }
 
 #[test]
+fn removals_of_rows_an_insert_replaced_are_skipped() {
+    let row = |sku: &str, on_hand| ViewRow::InventoryLevels(inventory(sku, on_hand));
+    let tenant: Arc<str> = Arc::from("t1");
+    let removed: Vec<(Arc<str>, ViewRow)> = [row("a", 1), row("b", 2), row("c", 3), row("e", 5)]
+        .into_iter()
+        .map(|r| (Arc::clone(&tenant), r))
+        .collect();
+    // `a` was replaced out of the rows' order: its removal is done as before (a no-op).
+    let displaced = [row("b", 2), row("e", 5), row("a", 1), row("f", 6)];
+    let kept: Vec<&ViewRow> = skip_displaced(&removed, &displaced)
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(kept, vec![&row("a", 1), &row("c", 3)]);
+    // Nothing displaced: every removal is done.
+    assert_eq!(skip_displaced(&removed, &[]).count(), 4);
+
+    // Through the store: an epoch of replaced, removed and new rows ends as before.
+    let store = ViewStore::new();
+    let epoch = |rows: &[(&str, i64, isize)]| -> Vec<(ViewRow, isize)> {
+        rows.iter().map(|(s, n, d)| (row(s, *n), *d)).collect()
+    };
+    store.apply_epoch(
+        0,
+        epoch(&[("a", 1, 1), ("b", 2, 1), ("c", 3, 1), ("e", 5, 1)]),
+    );
+    store.apply_epoch(
+        1,
+        epoch(&[
+            ("a", 1, -1),
+            ("a", 7, 1),
+            ("b", 2, -1),
+            ("c", 3, -1),
+            ("c", 0, 1),
+        ]),
+    );
+    store.apply_epoch(2, epoch(&[("e", 5, -1), ("d", 4, 1), ("c", 0, -1)]));
+    let set = store.snapshot();
+    assert_eq!(
+        set.inventory_levels,
+        vec![inventory("a", 7), inventory("d", 4)]
+    );
+}
+
+#[test]
 fn pages_resume_after_the_last_key() {
     let store = ViewStore::new();
     let rows = (0..10)
