@@ -8,7 +8,8 @@
 //!   not skipped, so a rate the engine cannot sustain shows as growing latency. A first
 //!   warm-up epoch is fed at once; the schedule starts when it is done.
 //! - `update`: the first `--preload` records in epochs of 50k, then `--repeat` epochs of each
-//!   `--batches` size of the records that follow; the time each such epoch takes.
+//!   `--batches` size of the records that follow; the time each such epoch takes, from its
+//!   insertion (once the store has applied every epoch before it) to the store applying it.
 //!
 //! Records come from a `pulso generate` folder, interleaved like `pulso replay` orders them.
 //! The view changes go as in `pulso run`: from the workers over a bounded channel to a
@@ -18,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -109,6 +111,13 @@ fn interleaved(records: Vec<SourceRecord>) -> Vec<SourceRecord> {
 /// records/s, epoch 0 being a warm-up fed at once and the schedule starting when it is done.
 type Pace = Option<f64>;
 
+/// From which epoch on each epoch is inserted only once the store has applied every epoch
+/// before it (`None`: never waited for). The `update` mode measures each batch alone: the
+/// store, a thread of its own, may still be applying the preload's last epochs (or the
+/// previous batch) when the workers are done with them, and a batch timed from then would
+/// count that backlog (the batches of a run then looked slower the earlier they came).
+type Settle = Option<usize>;
+
 /// What the workers tell the consumer thread, as `pulso run`'s workers tell theirs.
 enum Event {
     /// A batch of view changes.
@@ -136,9 +145,12 @@ fn drive(
     epochs: Vec<Vec<SourceRecord>>,
     workers: usize,
     views: ViewSelection,
-    pace: Pace,
+    (pace, settle): (Pace, Settle),
 ) -> Result<Driven> {
     let workers = workers.max(1);
+    // Epochs the store has applied (for `settle`).
+    let applied = Arc::new(AtomicUsize::new(0));
+    let applied_by_store = Arc::clone(&applied);
     let sizes: Arc<Vec<usize>> = Arc::new(epochs.iter().map(Vec::len).collect());
     // Each worker takes its share, as `pulso replay` splits records, and drops an epoch's
     // records once ingested: the input is not held next to the dataflow's state.
@@ -159,6 +171,7 @@ fn drive(
                 Event::Closed(epoch, started) => {
                     store.apply_epoch(epoch, std::mem::take(&mut pending));
                     marks.push((started, Instant::now()));
+                    applied_by_store.fetch_add(1, Ordering::Release);
                 }
             }
         }
@@ -198,6 +211,11 @@ fn drive(
         let mut fed = 0usize;
         for (epoch, batch) in share.into_iter().enumerate() {
             fed += sizes[epoch];
+            if settle.is_some_and(|from| epoch >= from) {
+                while applied.load(Ordering::Acquire) < epoch {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+            }
             let mut started = Instant::now();
             if let (Some(rate), true) = (pace, epoch > 0) {
                 let due = schedule_start + Duration::from_secs_f64((fed - sizes[0]) as f64 / rate);
@@ -297,7 +315,7 @@ fn main() -> Result<()> {
                 marks,
                 rows,
                 store_cpu_s,
-            } = drive(epochs, cli.workers, cli.views.clone(), Some(rate))?;
+            } = drive(epochs, cli.workers, cli.views.clone(), (Some(rate), None))?;
             let measured = &marks[1.min(marks.len())..];
             let mut lat: Vec<f64> = measured
                 .iter()
@@ -344,7 +362,12 @@ fn main() -> Result<()> {
                 marks,
                 rows,
                 store_cpu_s,
-            } = drive(epochs, cli.workers, cli.views.clone(), None)?;
+            } = drive(
+                epochs,
+                cli.workers,
+                cli.views.clone(),
+                (None, Some(preload_epochs)),
+            )?;
             let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
                 (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
                     done.duration_since(*start).as_secs_f64()
