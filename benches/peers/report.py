@@ -175,8 +175,9 @@ def update_section(res):
         return lines + [f"Stage {res.get('status', 'not run')}.", ""]
     lines += [
         "Pulso: `pulso-incremental update` preloads N records (epochs of 50k) and then "
-        "applies batches as single epochs (time to the probe passing the epoch: every view "
-        "updated). DuckDB: appends the batch's parsed records to its table and recomputes "
+        "applies batches as single epochs, each inserted once the serving store has applied "
+        "every epoch before it (time from its insertion to the store having applied it: "
+        "every view updated and served). DuckDB: appends the batch's parsed records to its table and recomputes "
         "both views from scratch (`duckdb_views.py --preload`).", ""]
     lines += [f"N = {res.get('size', 0):,} generated ({res.get('records', 0):,} records, "
               f"{res.get('subset_records', 0):,} in the views subset); the issue asks for "
