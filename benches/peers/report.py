@@ -177,8 +177,8 @@ def update_section(res):
         "Pulso: `pulso-incremental update` preloads N records (epochs of 50k) and then "
         "applies batches as single epochs, each inserted once the serving store has applied "
         "every epoch before it (time from its insertion to the store having applied it: "
-        "every view updated and served). DuckDB: appends the batch's parsed records to its table and recomputes "
-        "both views from scratch (`duckdb_views.py --preload`).", ""]
+        "every view updated and served). DuckDB: appends the batch's parsed records to its "
+        "table and recomputes both views from scratch (`duckdb_views.py --preload`).", ""]
     lines += [f"N = {res.get('size', 0):,} generated ({res.get('records', 0):,} records, "
               f"{res.get('subset_records', 0):,} in the views subset); the issue asks for "
               f"10M: " + (f"note: {res['note']}." if res.get("note") else
