@@ -96,6 +96,66 @@ fn removals_of_rows_an_insert_replaced_are_skipped() {
     );
 }
 
+proptest::proptest! {
+    /// Epochs of consistent changes (a row of a key inserted, replaced as `-old +new`,
+    /// removed, or inserted and retracted at once), in any order within the epoch, leave the
+    /// store holding what a plain map of the rows holds.
+    #[test]
+    fn epochs_of_replacements_leave_the_rows_a_map_holds(
+        epochs in proptest::collection::vec(
+            proptest::collection::vec((0u8..6, 0i64..4, 0u8..4), 0..12),
+            1..12,
+        ),
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        let store = ViewStore::new();
+        let mut model: BTreeMap<String, i64> = BTreeMap::new();
+        let row = |sku: &str, on_hand| ViewRow::InventoryLevels(inventory(sku, on_hand));
+        for (e, ops) in epochs.into_iter().enumerate() {
+            let mut changes = Vec::new();
+            let mut touched = std::collections::BTreeSet::new();
+            for (key, value, op) in ops {
+                let sku = format!("s{key}");
+                if !touched.insert(sku.clone()) {
+                    continue;
+                }
+                match (model.get(&sku).copied(), op) {
+                    // A key not held: inserted, or inserted and retracted in the epoch.
+                    (None, 0) => {
+                        changes.push((row(&sku, value + 10), 1));
+                        changes.push((row(&sku, value + 10), -1));
+                    }
+                    (None, _) => {
+                        changes.push((row(&sku, value), 1));
+                        model.insert(sku, value);
+                    }
+                    // A key held: removed, or replaced by a different row.
+                    (Some(old), 0) => {
+                        changes.push((row(&sku, old), -1));
+                        model.remove(&sku);
+                    }
+                    (Some(old), _) => {
+                        let new = if value == old { old + 1 } else { value };
+                        changes.push((row(&sku, old), -1));
+                        changes.push((row(&sku, new), 1));
+                        model.insert(sku, new);
+                    }
+                }
+            }
+            // Any order within the epoch (consolidation sorts them).
+            let n = changes.len().max(1);
+            changes.rotate_left((seed as usize + e) % n);
+            store.apply_epoch(e as u64, changes);
+            let held: Vec<InventoryLevels> = model
+                .iter()
+                .map(|(sku, on_hand)| inventory(sku, *on_hand))
+                .collect();
+            proptest::prop_assert_eq!(store.snapshot().inventory_levels, held);
+            proptest::prop_assert_eq!(store.read().inventory_levels.len(), model.len());
+        }
+    }
+}
+
 #[test]
 fn pages_resume_after_the_last_key() {
     let store = ViewStore::new();
