@@ -1,6 +1,6 @@
 //! Kafka helpers shared by the live-broker tests (`kafka_live`, `recovery`): unique test
-//! topics, producer delivery reports, reading partitions back, end offsets, free ports and
-//! `/v1/pipeline_health` partitions.
+//! topics, producer delivery reports, reading partitions back, end offsets, the brokers or a skip,
+//! and `/v1/pipeline_health` partitions (free ports: `support::engine`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -354,7 +354,6 @@ impl ViewStore {
         tables.epoch = Some(epoch);
         tables.applied_at = now;
         drop(tables);
-        drop(displaced);
         tracing::trace!(
             epoch,
             removed = removed.len(),
