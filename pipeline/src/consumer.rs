@@ -7,6 +7,8 @@
 //! their epoch closes, see [`crate::dead_letters`]) and `rejected.jsonl`, and keeps the live
 //! status (lag, DLQ size, rates) current.
 
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::epoch_loop::EngineEvent;
+use pulso_dataflows::Epoch;
 use pulso_events::views::{EpochChanges, ViewRow};
 use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
@@ -106,7 +109,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 format!("opening {}", rejected_path.display())
             }))?,
     );
-    let mut pending: Vec<(ViewRow, isize)> = Vec::new();
+    // The changes of the epochs not closed yet: the workers hand over later epochs' changes
+    // while the views complete earlier ones.
+    let mut pending: BTreeMap<Epoch, Vec<(ViewRow, isize)>> = BTreeMap::new();
     // Rows retention expires from the store go to the history (process 0, as the snapshots).
     let files = leader.then(|| Files {
         history: HistoryWriter::new(&outputs.out.join(HISTORY_DIR)),
@@ -138,7 +143,12 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             continue;
         };
         match event {
-            EngineEvent::Changes(changes) => pending.extend(changes),
+            EngineEvent::Changes { epoch, changes } => match pending.entry(epoch) {
+                Entry::Vacant(slot) => {
+                    slot.insert(changes);
+                }
+                Entry::Occupied(mut slot) => slot.get_mut().extend(changes),
+            },
             EngineEvent::Rejected(record, rejection) => {
                 if let Some(KafkaOutputs {
                     dead_letters: dlq, ..
@@ -160,13 +170,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     dlq.epoch_closed(epoch)
                         .map_err(PipelineError::DeadLetters)?;
                 }
-                // The one consolidation of the epoch: ClickHouse and the store share it. The
-                // next epoch's changes start with room for as many as this one's.
-                let room = pending.len();
-                let changes = EpochChanges::consolidate(std::mem::replace(
-                    &mut pending,
-                    Vec::with_capacity(room),
-                ));
+                // The one consolidation of the epoch: ClickHouse and the store share it.
+                let changes = EpochChanges::consolidate(closed_changes(&mut pending, epoch));
                 rate_window.1 += records_in(&changes);
                 if let Some(clickhouse) = &outputs.clickhouse {
                     let version = clickhouse.base_version + epoch;
@@ -202,6 +207,20 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
         clickhouse.writer.close()?;
     }
     Ok(())
+}
+
+/// Takes the changes of every epoch up to `closed` out of `pending`, as one list.
+fn closed_changes(
+    pending: &mut BTreeMap<Epoch, Vec<(ViewRow, isize)>>,
+    closed: Epoch,
+) -> Vec<(ViewRow, isize)> {
+    let later = pending.split_off(&(closed + 1));
+    let mut epochs = std::mem::replace(pending, later).into_values();
+    let mut changes = epochs.next().unwrap_or_default();
+    for more in epochs {
+        changes.extend(more);
+    }
+    changes
 }
 
 /// Updates lag, DLQ, read and sink figures of the live status.

@@ -5,6 +5,7 @@
 //! In a cluster (see [`crate::cluster`]) the changes reach the first worker of every
 //! process, which announces each epoch to its process's consumer.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use timely::dataflow::Stream;
 
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
-use crate::record_source::{EpochRead, SourceFactory};
+use crate::record_source::{EpochRead, RecordSource, SourceFactory};
 
 /// How open cases are graded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,12 +77,28 @@ pub struct LiveConfig {
 /// broker ran ~10% slower).
 pub const EVENTS_IN_FLIGHT: usize = 8_192;
 
+/// Epochs the views may still be working on while a worker reads the next one. The next
+/// epoch is admitted once every worker's maxima of the one before it are in (its `W(e)`);
+/// waiting for the views to finish it as well left each worker idle while the other finished
+/// its share of the epoch, or while the store's thread took its core.
+pub const EPOCHS_IN_VIEWS: Epoch = 2;
+
+/// The longest a worker waits for records while the views still work on earlier epochs: it
+/// steps them between polls, and announces each as soon as it is complete.
+const POLL_WHILE_BUSY: Duration = Duration::from_millis(2);
+
 /// What the live loop tells its consumer.
 #[derive(Debug)]
 pub enum EngineEvent {
-    /// View changes of the epoch being closed: one batch of the dataflow's output, sent as
-    /// one message (a message per change cost each worker a wake-up of the consumer).
-    Changes(Vec<(ViewRow, isize)>),
+    /// View changes of `epoch`: one batch of the dataflow's output, sent as one message (a
+    /// message per change cost each worker a wake-up of the consumer). Changes of later
+    /// epochs may arrive before the epoch's `EpochClosed`.
+    Changes {
+        /// The epoch of the changes.
+        epoch: Epoch,
+        /// The rows and their diffs.
+        changes: Vec<(ViewRow, isize)>,
+    },
     /// A rejected record (for the dead-letter topic and `rejected.jsonl`).
     Rejected(SourceRecord, Rejection),
     /// Every change of `epoch` has been sent (by all workers of the process).
@@ -96,9 +113,9 @@ pub enum EngineEvent {
 }
 
 /// Hands each non-empty batch of `changes` to `send` as its rows and diffs (moved, not cloned
-/// as an `inspect` would) with the batch's latest epoch, and returns a probe that passes an
-/// epoch once its batches have been handed over (the operator runs before its frontier moves
-/// on).
+/// as an `inspect` would), one call per epoch of the batch (a batch mostly holds one), and
+/// returns a probe that passes an epoch once its batches have been handed over (the operator
+/// runs before its frontier moves on).
 pub fn hand_off<'s>(
     changes: Stream<'s, Epoch, Vec<(ViewRow, Epoch, isize)>>,
     mut send: impl FnMut(Epoch, Vec<(ViewRow, isize)>) + 'static,
@@ -109,11 +126,19 @@ pub fn hand_off<'s>(
         move |_, _| {
             move |input, _| {
                 input.for_each(|_, batch| {
-                    if let Some(latest) = batch.iter().map(|(_, t, _)| *t).max() {
-                        send(
-                            latest,
-                            batch.drain(..).map(|(row, _, d)| (row, d)).collect(),
-                        );
+                    let Some(&(_, first, _)) = batch.first() else {
+                        return;
+                    };
+                    if batch.iter().any(|(_, t, _)| *t != first) {
+                        batch.sort_by_key(|(_, t, _)| *t);
+                    }
+                    let mut rows = batch.drain(..).peekable();
+                    while let Some((row, epoch, diff)) = rows.next() {
+                        let mut changes = vec![(row, diff)];
+                        while let Some((row, _, diff)) = rows.next_if(|(_, t, _)| *t == epoch) {
+                            changes.push((row, diff));
+                        }
+                        send(epoch, changes);
                     }
                 })
             }
@@ -141,6 +166,7 @@ pub fn run_live(
         let sender = events.clone();
         let wall_clock = matches!(config.as_of, AsOfMode::WallClock { .. });
         let seen = Arc::clone(&last_change);
+        let maxima_probe = ProbeHandle::new();
         let (mut input, mut as_of_input, probe, watermark) =
             worker.dataflow::<Epoch, _, _>(|scope| {
                 let (input, records) = scope.new_collection();
@@ -160,11 +186,11 @@ pub fn run_live(
                     config.sla,
                     &routing,
                 );
-                let probe = hand_off(changes, move |latest, changes| {
-                    seen.fetch_max(latest, Ordering::Relaxed);
-                    let _ = output.send(EngineEvent::Changes(changes));
+                let probe = hand_off(changes, move |epoch, changes| {
+                    seen.fetch_max(epoch, Ordering::Relaxed);
+                    let _ = output.send(EngineEvent::Changes { epoch, changes });
                 });
-                let watermark = observe(maxima, &probe);
+                let watermark = observe(maxima, &maxima_probe);
                 (input, as_of_input, probe, watermark)
             });
         let regrade = match config.as_of {
@@ -175,6 +201,28 @@ pub fn run_live(
         let mut last_regrade = Instant::now();
         let mut finished = false;
         let mut epoch: Epoch = 0;
+        // Epochs closed whose views are not complete yet, oldest first, and when each opened.
+        let mut in_views: VecDeque<(Epoch, Instant)> = VecDeque::new();
+        // Announces each epoch the views have completed to the consumer (from the first worker
+        // of each process) and to the source, in order.
+        let complete = |in_views: &mut VecDeque<(Epoch, Instant)>,
+                        source: &mut Box<dyn RecordSource>| {
+            while let Some(&(closed, opened)) = in_views.front() {
+                if probe.less_equal(&closed) {
+                    break;
+                }
+                in_views.pop_front();
+                // Sent before the source hears the epoch is processed, which may wait for the
+                // consumer.
+                if index % workers == 0 {
+                    let _ = sender.send(EngineEvent::EpochClosed {
+                        epoch: closed,
+                        opened,
+                    });
+                }
+                source.epoch_processed(closed);
+            }
+        };
         for (topic, reason, n) in source.restored_rejections() {
             input.update(Ingested::Rejected { topic, reason }, n as isize);
         }
@@ -203,7 +251,11 @@ pub fn run_live(
                     break;
                 }
                 let wanted = (config.epoch_records - read).min(10_000);
-                match source.poll(wanted, deadline - now) {
+                let timeout = match in_views.is_empty() {
+                    true => deadline - now,
+                    false => (deadline - now).min(POLL_WHILE_BUSY),
+                };
+                match source.poll(wanted, timeout) {
                     Some(records) => {
                         read += records.len();
                         admission.now = config.clock.now_micros();
@@ -233,6 +285,7 @@ pub fn run_live(
                     }
                 }
                 worker.step();
+                complete(&mut in_views, &mut source);
             }
             if stop.load(Ordering::Relaxed) {
                 finished = true;
@@ -243,20 +296,21 @@ pub fn run_live(
             input.flush();
             as_of_input.flush();
             source.epoch_read(epoch - 1, &read_now);
-            // Parked, not polling, while the other workers finish the epoch: on a machine with
-            // as many cores as workers, a polling worker takes the core of a busy one, of the
-            // source or of the consumer (with the latency benchmark's 1k-record epochs, polling
-            // was about a third of the workers' CPU).
-            worker.step_or_park_while(None, || probe.less_than(input.time()));
-            // The first worker of each process: its consumer then has the whole epoch. Sent
-            // before the source hears the epoch is processed, which may wait for the consumer.
-            if index % workers == 0 {
-                let _ = sender.send(EngineEvent::EpochClosed {
-                    epoch: epoch - 1,
-                    opened,
-                });
-            }
-            source.epoch_processed(epoch - 1);
+            in_views.push_back((epoch - 1, opened));
+            // The next epoch is admitted against `W(epoch)`: every worker's maxima of this one
+            // must be in. The views may go on with the last `EPOCHS_IN_VIEWS` epochs meanwhile
+            // (all of them once the sources are done). Parked, not polling, while waiting: on a
+            // machine with as many cores as workers, a polling worker takes the core of a busy
+            // one, of the source or of the consumer (with the latency benchmark's 1k-record
+            // epochs, polling was about a third of the workers' CPU).
+            let done = match finished {
+                true => epoch,
+                false => epoch.saturating_sub(EPOCHS_IN_VIEWS),
+            };
+            worker.step_or_park_while(None, || {
+                maxima_probe.less_than(&epoch) || probe.less_than(&done)
+            });
+            complete(&mut in_views, &mut source);
         }
         // Sources finish independently; keep stepping until every worker is done. The
         // first worker of each process goes on closing the epochs the others close, for

@@ -25,10 +25,13 @@ pub trait RecordSource {
     /// archive them durably).
     fn epoch_read(&mut self, _epoch: Epoch, _read: &EpochRead) {}
 
-    /// Called once an epoch's views are complete: the records read so far are processed
-    /// (e.g. commit consumer-group offsets). The epoch's `EpochClosed` is already on its way
-    /// to the consumer, so this may wait for the consumer to have handled it (every event of
-    /// the epoch, its rejections included, is sent before it).
+    /// Called once an epoch's views are complete, epochs in order: the records read up to its
+    /// end are processed (e.g. commit consumer-group offsets). Later epochs may have been read
+    /// already (the live loop reads the next epochs while the views work on this one), so a
+    /// source keeps its positions as of each [`RecordSource::epoch_read`]. The epoch's
+    /// `EpochClosed` is already on its way to the consumer, so this may wait for the consumer
+    /// to have handled it (every event of the epoch, its rejections included, is sent before
+    /// it).
     fn epoch_processed(&mut self, _epoch: Epoch) {}
 
     /// Why the source ended, when `poll` returned `None` on a failure rather than at the end

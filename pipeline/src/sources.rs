@@ -3,7 +3,7 @@
 //! accepted records to the raw Parquet archive, and its progress record once the epoch's
 //! dead letters are delivered, before the epoch's offsets are acknowledged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::record_source::{EpochRead, RecordSource};
@@ -208,7 +208,13 @@ pub struct KafkaRecordSource {
     signals: ReadSignals,
     /// The epoch being read.
     epoch: Epoch,
+    /// The read positions at the end of each epoch read and not yet processed, oldest first:
+    /// what is committed once it is processed.
+    read: VecDeque<(Epoch, Offsets)>,
 }
+
+/// The next offset to read per `(topic, partition)`.
+type Offsets = BTreeMap<(String, i32), i64>;
 
 impl KafkaRecordSource {
     /// A consumer for worker `index` of `peers`, resuming at `resume`, whose partitions are
@@ -230,6 +236,7 @@ impl KafkaRecordSource {
             last_watermarks: Instant::now() - Duration::from_secs(60),
             signals,
             epoch: 0,
+            read: VecDeque::new(),
         })
     }
 }
@@ -250,10 +257,18 @@ impl RecordSource for KafkaRecordSource {
     fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
         self.epoch = epoch + 1;
         self.signals.epoch_read(read);
+        self.read.push_back((epoch, self.source.next_offsets()));
     }
 
-    fn epoch_processed(&mut self, _epoch: Epoch) {
-        let next = self.source.next_offsets();
+    fn epoch_processed(&mut self, epoch: Epoch) {
+        // The positions at the end of `epoch`: the records read since are not processed yet.
+        let mut next = None;
+        while self.read.front().is_some_and(|(read, _)| *read <= epoch) {
+            next = self.read.pop_front().map(|(_, offsets)| offsets);
+        }
+        let Some(next) = next else {
+            return;
+        };
         let _ = self.source.commit(&next);
         let refresh = self.last_watermarks.elapsed() >= Duration::from_secs(1);
         let watermarks = if refresh {
@@ -308,9 +323,22 @@ pub struct ArchivingSource<S> {
     stopped: bool,
     /// With a dead-letter topic: how far the output consumer has delivered it.
     dead_letters: Option<DlqDelivered>,
-    /// The archive epoch of the last epoch read, and whether this worker rejected records in
-    /// it: its progress record is written when it is processed.
-    read: Option<(u64, bool)>,
+    /// The epochs read and not yet processed, oldest first: each one's progress record is
+    /// written when it is processed (the live loop reads an epoch while the views still work
+    /// on the ones before it).
+    read: VecDeque<ReadEpoch>,
+}
+
+/// An epoch an [`ArchivingSource`] has archived, waiting to be processed.
+struct ReadEpoch {
+    /// The live loop's epoch.
+    epoch: Epoch,
+    /// Its number in the archive.
+    archived: u64,
+    /// Whether this worker rejected records in it (its progress waits for their dead letters).
+    rejected: bool,
+    /// The read positions and rejected counts at its end: its progress record.
+    progress: PartitionsProgress,
 }
 
 impl<S: Positioned> ArchivingSource<S> {
@@ -338,7 +366,7 @@ impl<S: Positioned> ArchivingSource<S> {
             durability,
             stopped: false,
             dead_letters: None,
-            read: None,
+            read: VecDeque::new(),
         }
     }
 
@@ -365,12 +393,12 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
         self.inner.poll(max, timeout)
     }
 
-    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
-        self.inner.epoch_read(epoch, read);
+    fn epoch_read(&mut self, read_epoch: Epoch, read: &EpochRead) {
+        self.inner.epoch_read(read_epoch, read);
         if self.stopped {
             return;
         }
-        let epoch = self.epoch_base + epoch;
+        let epoch = self.epoch_base + read_epoch;
         for (topic, position, reason) in &read.rejected {
             let key = (
                 format!("{}{}", self.topic_prefix, topic.name()),
@@ -395,23 +423,8 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
             self.stopped = true;
             return;
         }
-        self.read = Some((epoch, !read.rejected.is_empty()));
-    }
-
-    fn epoch_processed(&mut self, processed: Epoch) {
-        let Some((epoch, rejected)) = self.read.take() else {
-            return;
-        };
-        if self.stopped {
-            return;
-        }
-        // Nor may it pass rejections the dead-letter topic lacks.
-        if let (true, Some(delivered)) = (rejected, &self.dead_letters) {
-            if !delivered.wait_for(processed, &self.durability) {
-                self.stopped = true;
-                return;
-            }
-        }
+        // The positions at the epoch's end, not at its processing: the next epoch may have
+        // been read meanwhile, and a progress record past records it lacks would lose them.
         let progress: PartitionsProgress = self
             .inner
             .next_offsets()
@@ -425,17 +438,46 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 (key, progress)
             })
             .collect();
-        let what = || format!("writing the progress record of epoch {epoch}");
-        let writer = &mut self.writer;
-        if self
-            .durability
-            .write(what, || writer.write_progress(epoch, &progress))
-            .is_err()
+        self.read.push_back(ReadEpoch {
+            epoch: read_epoch,
+            archived: epoch,
+            rejected: !read.rejected.is_empty(),
+            progress,
+        });
+    }
+
+    fn epoch_processed(&mut self, processed: Epoch) {
+        while self
+            .read
+            .front()
+            .is_some_and(|read| read.epoch <= processed)
         {
-            self.stopped = true;
-            return;
+            let Some(read) = self.read.pop_front() else {
+                break;
+            };
+            if self.stopped {
+                return;
+            }
+            // Nor may it pass rejections the dead-letter topic lacks.
+            if let (true, Some(delivered)) = (read.rejected, &self.dead_letters) {
+                if !delivered.wait_for(read.epoch, &self.durability) {
+                    self.stopped = true;
+                    return;
+                }
+            }
+            let archived = read.archived;
+            let what = || format!("writing the progress record of epoch {archived}");
+            let writer = &mut self.writer;
+            if self
+                .durability
+                .write(what, || writer.write_progress(archived, &read.progress))
+                .is_err()
+            {
+                self.stopped = true;
+                return;
+            }
+            // Offsets are committed only for epochs the archive and progress records hold.
+            self.inner.epoch_processed(read.epoch);
         }
-        // Offsets are committed only for epochs the archive and progress records hold.
-        self.inner.epoch_processed(processed);
     }
 }

@@ -2,7 +2,8 @@
 //! record or offset acknowledgement goes past the failed epoch, the source reads nothing
 //! more, and the failure is reported as fatal. And with a dead-letter topic: the progress
 //! record of an epoch with rejections waits until its dead letters are delivered, and is
-//! never written when the DLQ fails for good.
+//! never written when the DLQ fails for good. An epoch processed after the next one was read
+//! records its own read positions, not the later ones.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -98,6 +99,46 @@ fn a_failing_archive_stops_progress_and_reading() {
     assert!(source.poll(10, Duration::ZERO).is_none());
     std::fs::remove_file(&root).unwrap();
     assert!(read_progress(&root).unwrap().last_epoch().is_none());
+}
+
+#[test]
+fn an_epoch_processed_after_the_next_was_read_records_its_own_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let writer = ArchiveWriter::new(&root, 0).unwrap();
+    let durability = Durability::new(Arc::new(ViewStore::new()));
+    let mut source = ArchivingSource::new(
+        Counting::default(),
+        writer,
+        0,
+        "",
+        &Default::default(),
+        durability.clone(),
+    );
+    let next_offset = |root: &std::path::Path| {
+        let progress = read_progress(root).unwrap();
+        let key = ("orders.events".to_owned(), 0);
+        (progress.last_epoch(), progress.offsets[&key].next_offset)
+    };
+    // Epochs 0 and 1 are read (offsets 0 and 1) before epoch 0 is processed.
+    let records = source.poll(10, Duration::ZERO).unwrap();
+    source.epoch_read(0, &read_of(records));
+    let records = source.poll(10, Duration::ZERO).unwrap();
+    source.epoch_read(1, &read_of(records));
+    source.epoch_processed(0);
+    assert_eq!(
+        next_offset(&root),
+        (Some(0), 1),
+        "epoch 0 ends before offset 1"
+    );
+    assert_eq!(source.inner().processed, vec![0]);
+    // Processing epoch 2 writes epoch 1's record, then epoch 2's, in order.
+    let records = source.poll(10, Duration::ZERO).unwrap();
+    source.epoch_read(2, &read_of(records));
+    source.epoch_processed(2);
+    assert_eq!(next_offset(&root), (Some(2), 3));
+    assert_eq!(source.inner().processed, vec![0, 1, 2]);
+    assert_eq!(durability.failure(), None);
 }
 
 /// An archiving source over [`Counting`] under `root`, waiting for `delivered`.

@@ -85,7 +85,7 @@ fn an_open_case_breaches_on_time_without_new_events() {
     let mut statuses = Vec::new();
     for event in receiver {
         match event {
-            EngineEvent::Changes(changes) => {
+            EngineEvent::Changes { changes, .. } => {
                 statuses.extend(changes.into_iter().filter_map(|change| match change {
                     (ViewRow::OpenCaseSla(row), 1) => Some(row.status),
                     _ => None,

@@ -17,7 +17,7 @@
 //! CPU seconds that thread ran are printed as `store_cpu_s`.
 //! Prints one JSON object on stdout.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -35,10 +35,11 @@ use pulso_dataflows::{build_views, ingest, Epoch};
 use pulso_events::registry::ViewSelection;
 use pulso_events::views::ViewRow;
 use pulso_events::SourceRecord;
-use pulso_pipeline::epoch_loop::{hand_off, EVENTS_IN_FLIGHT};
+use pulso_pipeline::epoch_loop::{hand_off, EPOCHS_IN_VIEWS, EVENTS_IN_FLIGHT};
 use pulso_pipeline::replay::{shares, Share};
 use pulso_pipeline::ClusterConfig;
 use pulso_queries::ViewStore;
+use timely::dataflow::ProbeHandle;
 
 /// jemalloc, as `pulso` itself runs on by default (its figures are the product's: glibc
 /// malloc's free lists and page clearing took a fifth of this binary's time).
@@ -120,10 +121,10 @@ type Settle = Option<usize>;
 
 /// What the workers tell the consumer thread, as `pulso run`'s workers tell theirs.
 enum Event {
-    /// A batch of view changes.
-    Changes(Vec<(ViewRow, isize)>),
+    /// A batch of view changes of epoch `.0`.
+    Changes(Epoch, Vec<(ViewRow, isize)>),
     /// Every change of epoch `.0` has been sent; `.1` is when the epoch was due or started.
-    Closed(u64, Instant),
+    Closed(Epoch, Instant),
 }
 
 /// What a driven run reports: each epoch's due and applied instants, the rows the store
@@ -135,8 +136,8 @@ struct Driven {
 }
 
 /// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when
-/// due (see [`Pace`]) and right after epoch `e - 1` has passed the dataflow. As in `pulso
-/// run`, the workers send their view changes, a batch at a time, over a bounded channel to a
+/// due (see [`Pace`]) and once every worker's maxima of epoch `e - 1` are in, the views still
+/// working on at most [`EPOCHS_IN_VIEWS`] epochs before it. As in `pulso run`, the workers send their view changes, a batch at a time, over a bounded channel to a
 /// consumer thread, which applies each closed epoch at once to the serving store
 /// (`ViewStore`, the API's tables). Returns for each epoch (the instant it was due or its
 /// insertion started, the instant the store had applied it) and the number of view rows at
@@ -164,12 +165,16 @@ fn drive(
     let consumer = std::thread::spawn(move || {
         // The retention the dataflows run with, as `pulso run` gives its store.
         let store = ViewStore::with_retention(Retention::default());
-        let (mut pending, mut marks) = (Vec::new(), Vec::new());
+        // Changes per epoch: the workers hand over later epochs' while earlier ones complete.
+        let mut pending: BTreeMap<Epoch, Vec<(ViewRow, isize)>> = BTreeMap::new();
+        let mut marks = Vec::new();
         for event in events {
             match event {
-                Event::Changes(changes) => pending.extend(changes),
+                Event::Changes(epoch, changes) => pending.entry(epoch).or_default().extend(changes),
                 Event::Closed(epoch, started) => {
-                    store.apply_epoch(epoch, std::mem::take(&mut pending));
+                    let later = pending.split_off(&(epoch + 1));
+                    let closed = std::mem::replace(&mut pending, later);
+                    store.apply_epoch(epoch, closed.into_values().flatten().collect());
                     marks.push((started, Instant::now()));
                     applied_by_store.fetch_add(1, Ordering::Release);
                 }
@@ -187,6 +192,7 @@ fn drive(
         let share = std::mem::take(&mut *shares[index].lock().unwrap());
         let retention = Retention::default();
         let changes = sender.clone();
+        let maxima_probe = ProbeHandle::new();
         let (mut input, probe, watermark) = worker.dataflow::<Epoch, _, _>(|scope| {
             let (input, records) = scope.new_collection();
             let ingested = split(records, &views);
@@ -201,14 +207,28 @@ fn drive(
                 &views,
             )
             .inner;
-            let probe = hand_off(changes_stream, move |_, batch| {
-                let _ = changes.send(Event::Changes(batch));
+            let probe = hand_off(changes_stream, move |epoch, batch| {
+                let _ = changes.send(Event::Changes(epoch, batch));
             });
-            let watermark = observe(maxima, &probe);
+            let watermark = observe(maxima, &maxima_probe);
             (input, probe, watermark)
         });
         let mut schedule_start = Instant::now();
         let mut fed = 0usize;
+        // Epochs inserted whose views are not complete yet, and when each was due.
+        let mut in_views: VecDeque<(Epoch, Instant)> = VecDeque::new();
+        // The first worker tells the consumer of each epoch the views have completed.
+        let complete = |probe: &ProbeHandle<Epoch>, in_views: &mut VecDeque<(Epoch, Instant)>| {
+            while let Some(&(epoch, started)) = in_views.front() {
+                if probe.less_equal(&epoch) {
+                    break;
+                }
+                in_views.pop_front();
+                if index == 0 {
+                    let _ = sender.send(Event::Closed(epoch, started));
+                }
+            }
+        };
         for (epoch, batch) in share.into_iter().enumerate() {
             fed += sizes[epoch];
             if settle.is_some_and(|from| epoch >= from) {
@@ -235,17 +255,28 @@ fn drive(
             }
             input.advance_to(epoch as Epoch + 1);
             input.flush();
-            // Parked while the other workers finish the epoch, as `pulso run` waits.
-            worker.step_or_park_while(None, || probe.less_than(input.time()));
+            in_views.push_back((epoch as Epoch, started));
+            // As in `pulso run`: the next epoch waits for this one's maxima (its `W(e)`), and
+            // the views may go on with the last `EPOCHS_IN_VIEWS` epochs meanwhile; the warm-up
+            // epoch is completed first. Parked while waiting.
+            let next = *input.time();
+            let done = match epoch {
+                0 => next,
+                _ => next.saturating_sub(EPOCHS_IN_VIEWS),
+            };
+            worker.step_or_park_while(None, || {
+                maxima_probe.less_than(&next) || probe.less_than(&done)
+            });
             if epoch == 0 {
                 schedule_start = Instant::now();
             }
-            if index == 0 {
-                let _ = sender.send(Event::Closed(epoch as u64, started));
-            }
+            complete(&probe, &mut in_views);
         }
         input.close();
-        while worker.step_or_park(None) {}
+        while worker.step_or_park(None) {
+            complete(&probe, &mut in_views);
+        }
+        complete(&probe, &mut in_views);
     })
     .map_err(|e| anyhow!("timely: {e}"))?;
     for r in guards.join() {
