@@ -307,10 +307,13 @@ pub fn run_live(
                 true => epoch,
                 false => epoch.saturating_sub(EPOCHS_IN_VIEWS),
             };
-            worker.step_or_park_while(None, || {
-                maxima_probe.less_than(&epoch) || probe.less_than(&done)
-            });
-            complete(&mut in_views, &mut source);
+            // Epochs are announced as they complete, also while waiting: another worker's
+            // source may wait for an epoch's dead letters, which the consumer delivers once
+            // the first worker announces the epoch.
+            while maxima_probe.less_than(&epoch) || probe.less_than(&done) {
+                worker.step_or_park(None);
+                complete(&mut in_views, &mut source);
+            }
         }
         // Sources finish independently; keep stepping until every worker is done. The
         // first worker of each process goes on closing the epochs the others close, for

@@ -264,13 +264,13 @@ fn drive(
                 0 => next,
                 _ => next.saturating_sub(EPOCHS_IN_VIEWS),
             };
-            worker.step_or_park_while(None, || {
-                maxima_probe.less_than(&next) || probe.less_than(&done)
-            });
+            while maxima_probe.less_than(&next) || probe.less_than(&done) {
+                worker.step_or_park(None);
+                complete(&probe, &mut in_views);
+            }
             if epoch == 0 {
                 schedule_start = Instant::now();
             }
-            complete(&probe, &mut in_views);
         }
         input.close();
         while worker.step_or_park(None) {
