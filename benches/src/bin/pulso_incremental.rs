@@ -231,17 +231,23 @@ fn drive(
         };
         for (epoch, batch) in share.into_iter().enumerate() {
             fed += sizes[epoch];
+            // While waiting (for the store, for the epoch's due instant) the views go on with
+            // the epochs before, each announced as it completes.
             if settle.is_some_and(|from| epoch >= from) {
                 while applied.load(Ordering::Acquire) < epoch {
-                    std::thread::sleep(Duration::from_micros(100));
+                    worker.step_or_park(Some(Duration::from_micros(100)));
+                    complete(&probe, &mut in_views);
                 }
             }
             let mut started = Instant::now();
             if let (Some(rate), true) = (pace, epoch > 0) {
                 let due = schedule_start + Duration::from_secs_f64((fed - sizes[0]) as f64 / rate);
-                let now = Instant::now();
-                if due > now {
-                    std::thread::sleep(due - now);
+                while let Some(left) = due.checked_duration_since(Instant::now()) {
+                    if left.is_zero() {
+                        break;
+                    }
+                    worker.step_or_park(Some(left));
+                    complete(&probe, &mut in_views);
                 }
                 started = due;
             }
