@@ -295,7 +295,7 @@ pub fn run_live(
             as_of_input.advance_to(epoch);
             input.flush();
             as_of_input.flush();
-            source.epoch_read(epoch - 1, &read_now);
+            source.epoch_read(epoch - 1, &mut read_now);
             in_views.push_back((epoch - 1, opened));
             // The next epoch is admitted against `W(epoch)`: every worker's maxima of this one
             // must be in. The views may go on with the last `EPOCHS_IN_VIEWS` epochs meanwhile

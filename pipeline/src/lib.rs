@@ -13,6 +13,7 @@
 //! consumer run in process against [`sources::MemorySource`] (the Kafka probe test runs only
 //! with `PULSO_KAFKA_BROKERS`).
 
+pub mod archive_thread;
 mod assemble;
 pub mod batch;
 pub mod cluster;

@@ -22,8 +22,9 @@ pub trait RecordSource {
 
     /// Called when `epoch` is closed, with what was read in it: the accepted records with their
     /// event times and where each rejected record was, before its views are computed (e.g.
-    /// archive them durably).
-    fn epoch_read(&mut self, _epoch: Epoch, _read: &EpochRead) {}
+    /// archive them durably). A source may take what it keeps (the archiving wrapper takes
+    /// the accepted records), so a wrapper hands `read` to its inner source first.
+    fn epoch_read(&mut self, _epoch: Epoch, _read: &mut EpochRead) {}
 
     /// Called once an epoch's views are complete, epochs in order: the records read up to its
     /// end are processed (e.g. commit consumer-group offsets). Later epochs may have been read

@@ -158,11 +158,11 @@ impl<S: RecordSource> RecordSource for RecoveringSource<S> {
         std::mem::take(&mut self.rejected)
     }
 
-    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+    fn epoch_read(&mut self, epoch: Epoch, read: &mut EpochRead) {
         if self.replayed.is_empty() {
             return self.inner.epoch_read(epoch, read);
         }
-        let fresh = EpochRead {
+        let mut fresh = EpochRead {
             accepted: read
                 .accepted
                 .iter()
@@ -175,7 +175,7 @@ impl<S: RecordSource> RecordSource for RecoveringSource<S> {
             // Every archived record has gone through an epoch by now.
             self.replayed.clear();
         }
-        self.inner.epoch_read(epoch, &fresh);
+        self.inner.epoch_read(epoch, &mut fresh);
     }
 
     fn epoch_processed(&mut self, epoch: Epoch) {

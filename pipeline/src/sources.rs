@@ -4,6 +4,7 @@
 //! dead letters are delivered, before the epoch's offsets are acknowledged.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::record_source::{EpochRead, RecordSource};
@@ -12,8 +13,9 @@ use pulso_connectors::kafka::{Alignment, KafkaConfig, KafkaSource, SharedBounds}
 use pulso_dataflows::Epoch;
 use pulso_events::retention::Horizon;
 use pulso_events::{RejectReason, SourceRecord};
-use pulso_sinks::archive::{ArchiveWriter, PartitionProgress, PartitionsProgress};
+use pulso_sinks::archive::{write_progress, ArchiveWriter, PartitionProgress, PartitionsProgress};
 
+use crate::archive_thread::ArchiveThread;
 use crate::dead_letters::DlqDelivered;
 use crate::durability::Durability;
 use crate::positions::ConsumerPositions;
@@ -118,7 +120,7 @@ impl RecordSource for GeneratorSource {
         Some(records)
     }
 
-    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+    fn epoch_read(&mut self, epoch: Epoch, read: &mut EpochRead) {
         self.epoch = epoch + 1;
         if let Some(signals) = &self.signals {
             signals.epoch_read(read);
@@ -254,7 +256,7 @@ impl RecordSource for KafkaRecordSource {
         Some(records)
     }
 
-    fn epoch_read(&mut self, epoch: Epoch, read: &EpochRead) {
+    fn epoch_read(&mut self, epoch: Epoch, read: &mut EpochRead) {
         self.epoch = epoch + 1;
         self.signals.epoch_read(read);
         self.read.push_back((epoch, self.source.next_offsets()));
@@ -305,13 +307,18 @@ impl Positioned for GeneratorSource {
     }
 }
 
-/// Wraps a source so each epoch's accepted records reach the raw archive (when the epoch is
-/// read) and this worker's progress record, with the rejected counts of its partitions (once
-/// the epoch is processed and, if it rejected records, its dead letters are delivered),
-/// before the epoch is acknowledged.
+/// Wraps a source so each epoch's accepted records reach the raw archive (queued when the
+/// epoch is read, written by a thread of their own: [`ArchiveThread`]) and this worker's
+/// progress record, with the rejected counts of its partitions (once the epoch is processed,
+/// its archive files are durable and, if it rejected records, its dead letters are
+/// delivered), before the epoch is acknowledged.
 pub struct ArchivingSource<S> {
     inner: S,
-    writer: ArchiveWriter,
+    /// The thread writing the archive files (`None`: it could not start, nothing is read).
+    archive: Option<ArchiveThread>,
+    /// The archive root and this worker, for its progress records.
+    root: PathBuf,
+    worker: usize,
     epoch_base: u64,
     topic_prefix: String,
     /// Rejected records of each (Kafka topic name, partition) since its first offset: those
@@ -354,9 +361,16 @@ impl<S: Positioned> ArchivingSource<S> {
         restored: &PartitionsProgress,
         durability: Durability,
     ) -> Self {
+        let (root, worker) = (writer.root().to_path_buf(), writer.worker());
+        let archive = ArchiveThread::spawn(writer, durability.clone())
+            .inspect_err(|e| durability.report(format!("starting the archive's writer: {e}"), true))
+            .ok();
         ArchivingSource {
             inner,
-            writer,
+            stopped: archive.is_none(),
+            archive,
+            root,
+            worker,
             epoch_base,
             topic_prefix: topic_prefix.to_string(),
             rejected: restored
@@ -364,7 +378,6 @@ impl<S: Positioned> ArchivingSource<S> {
                 .map(|(key, p)| (key.clone(), p.rejected.clone()))
                 .collect(),
             durability,
-            stopped: false,
             dead_letters: None,
             read: VecDeque::new(),
         }
@@ -393,11 +406,11 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
         self.inner.poll(max, timeout)
     }
 
-    fn epoch_read(&mut self, read_epoch: Epoch, read: &EpochRead) {
+    fn epoch_read(&mut self, read_epoch: Epoch, read: &mut EpochRead) {
         self.inner.epoch_read(read_epoch, read);
-        if self.stopped {
+        let Some(archive) = self.archive.as_ref().filter(|_| !self.stopped) else {
             return;
-        }
+        };
         let epoch = self.epoch_base + read_epoch;
         for (topic, position, reason) in &read.rejected {
             let key = (
@@ -411,15 +424,9 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 .entry(*reason)
                 .or_insert(0) += 1;
         }
-        // The archive is the recovery log: no progress record may pass an epoch it lacks.
-        let what = || format!("writing epoch {epoch} of the raw archive");
-        let writer = &mut self.writer;
-        if self
-            .durability
-            // The accepted records are encoded in place, their bytes not copied.
-            .write(what, || writer.write_accepted(epoch, &read.accepted))
-            .is_err()
-        {
+        // The archive is the recovery log: no progress record may pass an epoch it lacks (its
+        // progress waits for the files: `epoch_processed`).
+        if !archive.write(epoch, std::mem::take(&mut read.accepted)) {
             self.stopped = true;
             return;
         }
@@ -455,7 +462,13 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
             let Some(read) = self.read.pop_front() else {
                 break;
             };
-            if self.stopped {
+            let archived = read.archived;
+            let durable = self
+                .archive
+                .as_ref()
+                .is_some_and(|archive| archive.wait_for(archived));
+            if self.stopped || !durable {
+                self.stopped = true;
                 return;
             }
             // Nor may it pass rejections the dead-letter topic lacks.
@@ -465,12 +478,13 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                     return;
                 }
             }
-            let archived = read.archived;
             let what = || format!("writing the progress record of epoch {archived}");
-            let writer = &mut self.writer;
+            let (root, worker) = (&self.root, self.worker);
             if self
                 .durability
-                .write(what, || writer.write_progress(archived, &read.progress))
+                .write(what, || {
+                    write_progress(root, worker, archived, &read.progress)
+                })
                 .is_err()
             {
                 self.stopped = true;

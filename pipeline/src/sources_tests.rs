@@ -81,7 +81,7 @@ fn a_failing_archive_stops_progress_and_reading() {
     );
     // Epoch 0 is archived, its progress recorded and acknowledged.
     let records = source.poll(10, Duration::ZERO).unwrap();
-    source.epoch_read(0, &read_of(records));
+    source.epoch_read(0, &mut read_of(records));
     source.epoch_processed(0);
     assert_eq!(read_progress(&root).unwrap().last_epoch(), Some(0));
     assert_eq!(durability.failure(), None);
@@ -90,7 +90,7 @@ fn a_failing_archive_stops_progress_and_reading() {
     std::fs::remove_dir_all(&root).unwrap();
     std::fs::write(&root, b"not a folder").unwrap();
     let records = source.poll(10, Duration::ZERO).unwrap();
-    source.epoch_read(1, &read_of(records));
+    source.epoch_read(1, &mut read_of(records));
     source.epoch_processed(1);
     let (reason, fatal) = durability.failure().expect("the failure is reported");
     assert!(fatal, "{reason}");
@@ -122,9 +122,9 @@ fn an_epoch_processed_after_the_next_was_read_records_its_own_positions() {
     };
     // Epochs 0 and 1 are read (offsets 0 and 1) before epoch 0 is processed.
     let records = source.poll(10, Duration::ZERO).unwrap();
-    source.epoch_read(0, &read_of(records));
+    source.epoch_read(0, &mut read_of(records));
     let records = source.poll(10, Duration::ZERO).unwrap();
-    source.epoch_read(1, &read_of(records));
+    source.epoch_read(1, &mut read_of(records));
     source.epoch_processed(0);
     assert_eq!(
         next_offset(&root),
@@ -134,7 +134,7 @@ fn an_epoch_processed_after_the_next_was_read_records_its_own_positions() {
     assert_eq!(source.inner().processed, vec![0]);
     // Processing epoch 2 writes epoch 1's record, then epoch 2's, in order.
     let records = source.poll(10, Duration::ZERO).unwrap();
-    source.epoch_read(2, &read_of(records));
+    source.epoch_read(2, &mut read_of(records));
     source.epoch_processed(2);
     assert_eq!(next_offset(&root), (Some(2), 3));
     assert_eq!(source.inner().processed, vec![0, 1, 2]);
@@ -180,13 +180,13 @@ fn a_progress_record_waits_for_the_epochs_dead_letters() {
     let mut source = gated(&root, &durability, &delivered);
     // Epoch 0 without rejections: no wait.
     let records = source.poll(10, Duration::ZERO).unwrap();
-    source.epoch_read(0, &read_of(records));
+    source.epoch_read(0, &mut read_of(records));
     source.epoch_processed(0);
     assert_eq!(read_progress(&root).unwrap().last_epoch(), Some(0));
 
     // Epoch 1 rejected a record: its progress waits for the consumer's delivery.
-    let read = read_with_rejection(&mut source);
-    source.epoch_read(1, &read);
+    let mut read = read_with_rejection(&mut source);
+    source.epoch_read(1, &mut read);
     let waiting = std::thread::spawn(move || {
         source.epoch_processed(1);
         source
@@ -209,8 +209,8 @@ fn no_progress_record_passes_dead_letters_that_failed() {
     let durability = Durability::new(Arc::new(ViewStore::new()));
     let delivered = DlqDelivered::default();
     let mut source = gated(&root, &durability, &delivered);
-    let read = read_with_rejection(&mut source);
-    source.epoch_read(0, &read);
+    let mut read = read_with_rejection(&mut source);
+    source.epoch_read(0, &mut read);
     // The consumer gave up on the DLQ: the epoch is never acknowledged.
     durability.report(
         "flushing the dead-letter topic (epoch 0) failed 6 times".into(),

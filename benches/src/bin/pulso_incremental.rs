@@ -10,6 +10,11 @@
 //! - `update`: the first `--preload` records in epochs of 50k, then `--repeat` epochs of each
 //!   `--batches` size of the records that follow; the time each such epoch takes, from its
 //!   insertion (once the store has applied every epoch before it) to the store applying it.
+//! - `store`: the serving store's work alone. The records run through the views in epochs of
+//!   `--epoch-records` (unpaced) and each epoch's changes are kept; then they are applied,
+//!   epoch by epoch as `pulso run`'s consumer does, to a new store `--repeat` times, each pass
+//!   timed (the CPU seconds of the applying thread, and the wall time). Nothing else runs
+//!   meanwhile, so a change in the store measures far more steadily than in `latency`.
 //!
 //! Records come from a `pulso generate` folder, interleaved like `pulso replay` orders them.
 //! The view changes go as in `pulso run`: from the workers over a bounded channel to a
@@ -76,6 +81,18 @@ enum Mode {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// The serving store's cost alone: each epoch's changes, kept, applied to a new store.
+    Store {
+        /// Records per epoch.
+        #[arg(long, default_value_t = 1000)]
+        epoch_records: usize,
+        /// Records (at most the folder's).
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        /// Passes over the kept changes.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// Time to apply batches of new records once `--preload` records are in.
     Update {
         /// Records loaded first (epochs of 50k).
@@ -133,6 +150,15 @@ struct Driven {
     marks: Vec<(Instant, Instant)>,
     rows: u64,
     store_cpu_s: f64,
+    /// Each epoch's changes, when they were kept instead of applied.
+    kept: Vec<(Epoch, Vec<(ViewRow, isize)>)>,
+}
+
+/// Whether the consumer applies each epoch's changes to the store or keeps them (`store`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Consume {
+    Apply,
+    Keep,
 }
 
 /// Runs `epochs` through the views of `views` on `workers` threads. Epoch `e` is inserted when
@@ -147,6 +173,7 @@ fn drive(
     workers: usize,
     views: ViewSelection,
     (pace, settle): (Pace, Settle),
+    consume: Consume,
 ) -> Result<Driven> {
     let workers = workers.max(1);
     // Epochs the store has applied (for `settle`).
@@ -168,13 +195,18 @@ fn drive(
         // Changes per epoch: the workers hand over later epochs' while earlier ones complete.
         let mut pending: BTreeMap<Epoch, Vec<(ViewRow, isize)>> = BTreeMap::new();
         let mut marks = Vec::new();
+        let mut kept = Vec::new();
         for event in events {
             match event {
                 Event::Changes(epoch, changes) => pending.entry(epoch).or_default().extend(changes),
                 Event::Closed(epoch, started) => {
                     let later = pending.split_off(&(epoch + 1));
                     let closed = std::mem::replace(&mut pending, later);
-                    store.apply_epoch(epoch, closed.into_values().flatten().collect());
+                    let changes = closed.into_values().flatten().collect();
+                    match consume {
+                        Consume::Apply => drop(store.apply_epoch(epoch, changes)),
+                        Consume::Keep => kept.push((epoch, changes)),
+                    }
                     marks.push((started, Instant::now()));
                     applied_by_store.fetch_add(1, Ordering::Release);
                 }
@@ -185,6 +217,7 @@ fn drive(
             marks,
             rows: rows as u64,
             store_cpu_s: thread_cpu_seconds(),
+            kept,
         }
     });
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
@@ -352,7 +385,14 @@ fn main() -> Result<()> {
                 marks,
                 rows,
                 store_cpu_s,
-            } = drive(epochs, cli.workers, cli.views.clone(), (Some(rate), None))?;
+                ..
+            } = drive(
+                epochs,
+                cli.workers,
+                cli.views.clone(),
+                (Some(rate), None),
+                Consume::Apply,
+            )?;
             let measured = &marks[1.min(marks.len())..];
             let mut lat: Vec<f64> = measured
                 .iter()
@@ -399,11 +439,13 @@ fn main() -> Result<()> {
                 marks,
                 rows,
                 store_cpu_s,
+                ..
             } = drive(
                 epochs,
                 cli.workers,
                 cli.views.clone(),
                 (None, Some(preload_epochs)),
+                Consume::Apply,
             )?;
             let preload_s = match (marks.first(), marks.get(preload_epochs.max(1) - 1)) {
                 (Some((start, _)), Some((_, done))) if preload_epochs > 0 => {
@@ -423,6 +465,41 @@ fn main() -> Result<()> {
                 "preloaded": preload,
                 "preload_s": preload_s, "batches": by_size, "view_rows": rows, "store_cpu_s": store_cpu_s,
                 "peak_rss_bytes": peak_rss_bytes(),
+            })
+        }
+        Mode::Store {
+            epoch_records,
+            records: n,
+            repeat,
+        } => {
+            let n = records.len().min(n);
+            let epochs = into_epochs(&mut records.into_iter(), n, epoch_records);
+            let kept = drive(
+                epochs,
+                cli.workers,
+                cli.views.clone(),
+                (None, None),
+                Consume::Keep,
+            )?
+            .kept;
+            let changes: usize = kept.iter().map(|(_, c)| c.len()).sum();
+            let passes: Vec<serde_json::Value> = (0..repeat.max(1))
+                .map(|_| {
+                    let epochs = kept.clone();
+                    let store = ViewStore::with_retention(Retention::default());
+                    let (cpu, wall) = (thread_cpu_seconds(), Instant::now());
+                    for (epoch, changes) in epochs {
+                        drop(store.apply_epoch(epoch, changes));
+                    }
+                    let (cpu, wall) = (thread_cpu_seconds() - cpu, wall.elapsed().as_secs_f64());
+                    let rows: usize = store.read().row_counts().iter().map(|(_, n)| n).sum();
+                    serde_json::json!({"cpu_s": cpu, "wall_s": wall, "view_rows": rows})
+                })
+                .collect();
+            serde_json::json!({
+                "mode": "store", "workers": cli.workers, "views": cli.views.to_string(),
+                "records": n, "epoch_records": epoch_records, "epochs": kept.len(),
+                "changes": changes, "passes": passes, "peak_rss_bytes": peak_rss_bytes(),
             })
         }
     };
