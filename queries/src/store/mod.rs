@@ -16,7 +16,7 @@ use keys::TenantNames;
 use pulso_events::registry::{View, VIEW_COUNT};
 use pulso_events::retention::Retention;
 use pulso_events::time::{Granularity, Micros};
-use pulso_events::views::{EpochChanges, SlaStatus, ViewRow, ViewSet};
+use pulso_events::views::{EpochChanges, SlaStatus, TimelineEntry, ViewRow, ViewSet};
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::Histogram;
@@ -198,6 +198,60 @@ fn skip_displaced<'r, R: std::borrow::Borrow<ViewRow>>(
     })
 }
 
+/// The range of the items of `items` that `pick` picks, which are one run (`0..0` if none).
+fn run_of<T>(items: &[T], pick: impl Fn(&T) -> bool) -> std::ops::Range<usize> {
+    match items.iter().position(&pick) {
+        Some(start) => start..start + items[start..].iter().take_while(|i| pick(i)).count(),
+        None => 0..0,
+    }
+}
+
+/// Applies inserts, then the removals the inserts did not already do, then the expiry of
+/// the epoch's watermark, adding the expired rows to `expired`.
+fn apply_changes<'r, R: std::borrow::Borrow<ViewRow> + 'r>(
+    tables: &mut Tables,
+    inserted: Vec<(Arc<str>, ViewRow)>,
+    removed: impl Iterator<Item = &'r (Arc<str>, R)>,
+    expired: &mut Vec<ViewRow>,
+) {
+    // Inserts first: a row that replaces another of its key (a window's new totals) then
+    // takes its place in one step, and the old row's removal is already done.
+    let mut displaced = Vec::new();
+    for (tenant, row) in inserted {
+        displaced.extend(tables.insert(tenant, row));
+    }
+    let removed: Vec<(Arc<str>, &ViewRow)> = removed
+        .map(|(tenant, row)| (Arc::clone(tenant), row.borrow()))
+        .collect();
+    for (tenant, row) in skip_displaced(&removed, &displaced) {
+        tables.remove(tenant, row);
+    }
+    expired.extend(tables.expire());
+}
+
+/// [`apply_changes`] of the timeline entries alone, on their table; returns the expired ones.
+fn apply_timelines<R: std::borrow::Borrow<ViewRow>>(
+    table: &mut Table<TimelineEntry>,
+    inserted: Vec<(Arc<str>, ViewRow)>,
+    removed: &[(Arc<str>, R)],
+    (watermark, retention): (Option<Micros>, Retention),
+) -> Vec<TimelineEntry> {
+    let due_of = |entry: &TimelineEntry| entry.expiry().and_then(|e| e.due(&retention));
+    for (tenant, row) in inserted {
+        if let ViewRow::Timeline(entry) = row {
+            // An entry that replaces one of its key (its tenant's attribution changed) leaves
+            // the old one's removal below a no-op: a removal takes out only the row it names.
+            table.insert(tenant, entry, due_of);
+        }
+    }
+    for (tenant, row) in removed {
+        if let ViewRow::Timeline(entry) = row.borrow() {
+            table.remove(tenant, entry);
+        }
+    }
+    watermark.map_or_else(Vec::new, |w| table.expire(w))
+}
+
 /// Consumer progress of one Kafka partition.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionStatus {
@@ -333,7 +387,7 @@ impl ViewStore {
 
     /// Inserts `inserted` and removes `removed` under one write lock, then expires what the
     /// epoch's watermark expires; returns the expired rows.
-    fn apply_rows<R: std::borrow::Borrow<ViewRow>>(
+    fn apply_rows<R: std::borrow::Borrow<ViewRow> + Sync>(
         &self,
         epoch: u64,
         removed: &[(Arc<str>, R)],
@@ -341,16 +395,57 @@ impl ViewStore {
         now: SystemTime,
     ) -> Vec<ViewRow> {
         let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
-        // Inserts first: a row that replaces another of its key (a window's new totals) then
-        // takes its place in one step, and the old row's removal is already done.
-        let mut displaced = Vec::new();
-        for (tenant, row) in inserted {
-            displaced.extend(tables.insert(tenant, row));
+        // The timeline entries (a third of the work: each insert descends the largest table
+        // at a random key) are applied on a thread of their own while this one applies the
+        // other views: the tables are independent. Rows are sorted by view, so each view's
+        // rows are one run of `inserted` and of `removed`.
+        let is_timeline = |row: &ViewRow| matches!(row, ViewRow::Timeline(_));
+        let entries = run_of(&inserted, |(_, row)| is_timeline(row));
+        let removed_entries = run_of(removed, |(_, row)| is_timeline(row.borrow()));
+        let mut expired = Vec::new();
+        if entries.is_empty() && removed_entries.is_empty() {
+            apply_changes(&mut tables, inserted, removed.iter(), &mut expired);
+        } else {
+            let mut inserted = inserted;
+            let timeline_inserts: Vec<_> = inserted.drain(entries).collect();
+            let (before, after) = (
+                &removed[..removed_entries.start],
+                &removed[removed_entries.end..],
+            );
+            let removed_entries = &removed[removed_entries];
+            // The timelines expire against the epoch's watermark, which its rows may raise.
+            let watermark = inserted
+                .iter()
+                .filter_map(|(_, row)| match row {
+                    ViewRow::Watermark(w) => Some(*w),
+                    _ => None,
+                })
+                .max()
+                .max(tables.watermark);
+            let retention = tables.retention;
+            let mut timelines = std::mem::take(&mut tables.timelines);
+            let expired_entries = std::thread::scope(|scope| {
+                let entries = scope.spawn(|| {
+                    apply_timelines(
+                        &mut timelines,
+                        timeline_inserts,
+                        removed_entries,
+                        (watermark, retention),
+                    )
+                });
+                apply_changes(
+                    &mut tables,
+                    inserted,
+                    before.iter().chain(after),
+                    &mut expired,
+                );
+                entries
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            tables.timelines = timelines;
+            expired.extend(expired_entries.into_iter().map(ViewRow::Timeline));
         }
-        for (tenant, row) in skip_displaced(removed, &displaced) {
-            tables.remove(tenant, row);
-        }
-        let expired = tables.expire();
         tables.epoch = Some(epoch);
         tables.applied_at = now;
         drop(tables);
