@@ -159,23 +159,16 @@ impl<S: RecordSource> RecordSource for RecoveringSource<S> {
     }
 
     fn epoch_read(&mut self, epoch: Epoch, read: &mut EpochRead) {
-        if self.replayed.is_empty() {
-            return self.inner.epoch_read(epoch, read);
+        if !self.replayed.is_empty() {
+            // The records replayed from the archive are there already.
+            read.accepted
+                .retain(|(r, _)| !self.replayed.contains(&(r.topic, r.position)));
+            if self.backlog.is_empty() {
+                // Every archived record has gone through an epoch by now.
+                self.replayed.clear();
+            }
         }
-        let mut fresh = EpochRead {
-            accepted: read
-                .accepted
-                .iter()
-                .filter(|(r, _)| !self.replayed.contains(&(r.topic, r.position)))
-                .cloned()
-                .collect(),
-            rejected: read.rejected.clone(),
-        };
-        if self.backlog.is_empty() {
-            // Every archived record has gone through an epoch by now.
-            self.replayed.clear();
-        }
-        self.inner.epoch_read(epoch, &mut fresh);
+        self.inner.epoch_read(epoch, read);
     }
 
     fn epoch_processed(&mut self, epoch: Epoch) {

@@ -463,11 +463,12 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
                 break;
             };
             let archived = read.archived;
-            let durable = self
-                .archive
-                .as_ref()
-                .is_some_and(|archive| archive.wait_for(archived));
-            if self.stopped || !durable {
+            if self.stopped
+                || !self
+                    .archive
+                    .as_ref()
+                    .is_some_and(|archive| archive.wait_for(archived))
+            {
                 self.stopped = true;
                 return;
             }

@@ -79,7 +79,7 @@ macro_rules! tables {
                 let retention = self.retention;
                 match row {
                     $(ViewRow::$variant(r) => self.$field.insert(tenant, r, |r| {
-                        r.expiry().and_then(|e| e.due(&retention))
+                        due(r, &retention)
                     }).map(ViewRow::$variant),)*
                     ViewRow::AsOf(t) => self.as_of.replace(t).map(ViewRow::AsOf),
                     ViewRow::Watermark(w) => {
@@ -206,12 +206,18 @@ fn run_of<T>(items: &[T], pick: impl Fn(&T) -> bool) -> std::ops::Range<usize> {
     }
 }
 
-/// Applies inserts, then the removals the inserts did not already do, then the expiry of
-/// the epoch's watermark, adding the expired rows to `expired`.
-fn apply_changes<'r, R: std::borrow::Borrow<ViewRow> + 'r>(
+/// When `row` leaves the store under `retention` (`None`: never).
+fn due<V: View>(row: &V, retention: &Retention) -> Option<i64> {
+    row.expiry().and_then(|e| e.due(retention))
+}
+
+/// Applies inserts, then the removals the inserts did not already do (`removed`: runs of the
+/// epoch's sorted removals), then the expiry of the epoch's watermark, adding the expired rows
+/// to `expired`.
+fn apply_changes<R: std::borrow::Borrow<ViewRow>>(
     tables: &mut Tables,
     inserted: Vec<(Arc<str>, ViewRow)>,
-    removed: impl Iterator<Item = &'r (Arc<str>, R)>,
+    removed: &[&[(Arc<str>, R)]],
     expired: &mut Vec<ViewRow>,
 ) {
     // Inserts first: a row that replaces another of its key (a window's new totals) then
@@ -220,11 +226,10 @@ fn apply_changes<'r, R: std::borrow::Borrow<ViewRow> + 'r>(
     for (tenant, row) in inserted {
         displaced.extend(tables.insert(tenant, row));
     }
-    let removed: Vec<(Arc<str>, &ViewRow)> = removed
-        .map(|(tenant, row)| (Arc::clone(tenant), row.borrow()))
-        .collect();
-    for (tenant, row) in skip_displaced(&removed, &displaced) {
-        tables.remove(tenant, row);
+    for run in removed {
+        for (tenant, row) in skip_displaced(run, &displaced) {
+            tables.remove(tenant, row);
+        }
     }
     expired.extend(tables.expire());
 }
@@ -236,12 +241,11 @@ fn apply_timelines<R: std::borrow::Borrow<ViewRow>>(
     removed: &[(Arc<str>, R)],
     (watermark, retention): (Option<Micros>, Retention),
 ) -> Vec<TimelineEntry> {
-    let due_of = |entry: &TimelineEntry| entry.expiry().and_then(|e| e.due(&retention));
     for (tenant, row) in inserted {
         if let ViewRow::Timeline(entry) = row {
             // An entry that replaces one of its key (its tenant's attribution changed) leaves
             // the old one's removal below a no-op: a removal takes out only the row it names.
-            table.insert(tenant, entry, due_of);
+            table.insert(tenant, entry, |entry| due(entry, &retention));
         }
     }
     for (tenant, row) in removed {
@@ -404,7 +408,7 @@ impl ViewStore {
         let removed_entries = run_of(removed, |(_, row)| is_timeline(row.borrow()));
         let mut expired = Vec::new();
         if entries.is_empty() && removed_entries.is_empty() {
-            apply_changes(&mut tables, inserted, removed.iter(), &mut expired);
+            apply_changes(&mut tables, inserted, &[removed], &mut expired);
         } else {
             let mut inserted = inserted;
             let timeline_inserts: Vec<_> = inserted.drain(entries).collect();
@@ -433,12 +437,7 @@ impl ViewStore {
                         (watermark, retention),
                     )
                 });
-                apply_changes(
-                    &mut tables,
-                    inserted,
-                    before.iter().chain(after),
-                    &mut expired,
-                );
+                apply_changes(&mut tables, inserted, &[before, after], &mut expired);
                 entries
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
