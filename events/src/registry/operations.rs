@@ -86,9 +86,16 @@ impl View for TimelineEntry {
 /// `tenant_id`; inside a JSON string every `"` is escaped; so the last `"tenant_id":"` in the
 /// text is the entry's own key. Anything else is parsed.
 pub fn summary_tenant(summary: &str) -> Option<Cow<'_, str>> {
-    const KEY: &str = "\"tenant_id\":\"";
-    if let Some(at) = summary.rfind(KEY) {
-        let value = &summary[at + KEY.len()..];
+    const KEY: &[u8] = b"\"tenant_id\":\"";
+    // The key's last occurrence, found from the quotes back (the key ends the text's last
+    // few fields); `str::rfind` built a two-way searcher for every call.
+    let bytes = summary.as_bytes();
+    let last = (0..bytes.len())
+        .rev()
+        .filter(|&i| bytes[i] == b'"')
+        .find(|&i| bytes[..=i].ends_with(KEY));
+    if let Some(quote) = last {
+        let value = &summary[quote + 1..];
         if let Some(end) = value.find(['"', '\\']) {
             if value.as_bytes()[end] == b'"' {
                 return Some(Cow::Borrowed(&value[..end]));

@@ -67,12 +67,19 @@ impl<'a> RowVisitor<'a> for TenantOf {
 #[derive(Default)]
 pub(crate) struct TenantNames {
     names: Interner,
+    /// The last tenant given: neighbouring rows mostly share it, and comparing it is cheaper
+    /// than hashing the text.
+    last: Option<Arc<str>>,
 }
 
 impl TenantNames {
     /// The tenant `row` belongs to.
     pub(crate) fn of(&mut self, row: &ViewRow) -> Arc<str> {
-        self.names.name(&row.visit(TenantOf).unwrap_or_default())
+        let tenant = row.visit(TenantOf).unwrap_or_default();
+        match &self.last {
+            Some(last) if **last == *tenant => Arc::clone(last),
+            _ => Arc::clone(self.last.insert(self.names.name(&tenant))),
+        }
     }
 }
 

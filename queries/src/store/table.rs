@@ -30,7 +30,7 @@ pub struct Page<K, R> {
 pub struct Table<R: Keyed> {
     tenants: BTreeMap<Arc<str>, BTreeMap<R::Key, R>>,
     len: usize,
-    /// `(due, tenant, key)` of rows that expire (retention), least first: a row leaves the
+    /// The rows that expire (retention), earliest due first ([`Filed`]): a row leaves the
     /// table once the watermark reaches its due instant. An entry whose row has gone meanwhile
     /// is skipped. Its tenant is the one the row was inserted under (shared: a table may hold
     /// a million expiring rows of a few tenants). A heap, not an ordered set: rows arrive
@@ -40,8 +40,36 @@ pub struct Table<R: Keyed> {
     expiring: BinaryHeap<Reverse<Filed<R::Key>>>,
 }
 
-/// A row filed to expire: `(due, tenant, key)`.
-type Filed<K> = (i64, Arc<str>, K);
+/// A row filed to expire: its due instant, tenant and key. Ordered by the due instant alone:
+/// the heap then sifts by comparing integers, where a tuple order fell through to the
+/// tenants' and keys' texts on every tie (a window's rows share its due instant). Rows of
+/// one due instant expire together, in no particular order (the history sorts them).
+#[derive(Debug, Clone)]
+struct Filed<K> {
+    due: i64,
+    tenant: Arc<str>,
+    key: K,
+}
+
+impl<K> PartialEq for Filed<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.due == other.due
+    }
+}
+
+impl<K> Eq for Filed<K> {}
+
+impl<K> PartialOrd for Filed<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K> Ord for Filed<K> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.due.cmp(&other.due)
+    }
+}
 
 impl<R: Keyed> Default for Table<R> {
     fn default() -> Self {
@@ -184,7 +212,7 @@ impl<R: Keyed> Table<R> {
             }
         };
         if let (Some(due), Some(key)) = (due, filed) {
-            self.expiring.push(Reverse((due, tenant, key)));
+            self.expiring.push(Reverse(Filed { due, tenant, key }));
         }
         replaced
     }
@@ -192,11 +220,11 @@ impl<R: Keyed> Table<R> {
     /// Removes and returns the rows whose due instant is at or before `watermark`.
     pub(crate) fn expire(&mut self, watermark: i64) -> Vec<R> {
         let mut expired = Vec::new();
-        while let Some(Reverse((due, _, _))) = self.expiring.peek() {
-            if *due > watermark {
+        while let Some(Reverse(filed)) = self.expiring.peek() {
+            if filed.due > watermark {
                 break;
             }
-            let Some(Reverse((_, tenant, key))) = self.expiring.pop() else {
+            let Some(Reverse(Filed { tenant, key, .. })) = self.expiring.pop() else {
                 break;
             };
             let Some(rows) = self.tenants.get_mut(&*tenant) else {
