@@ -149,17 +149,19 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 }
                 Entry::Occupied(mut slot) => slot.get_mut().extend(changes),
             },
-            EngineEvent::Rejected(record, rejection) => {
-                if let Some(KafkaOutputs {
-                    dead_letters: dlq, ..
-                }) = &mut outputs.kafka
-                {
-                    // Retried; a failure that stays is fatal and stops the run.
-                    dlq.reject(&record, &rejection)
-                        .map_err(PipelineError::DeadLetters)?;
+            EngineEvent::Rejected(records) => {
+                for (record, rejection) in records {
+                    if let Some(KafkaOutputs {
+                        dead_letters: dlq, ..
+                    }) = &mut outputs.kafka
+                    {
+                        // Retried; a failure that stays is fatal and stops the run.
+                        dlq.reject(&record, &rejection)
+                            .map_err(PipelineError::DeadLetters)?;
+                    }
+                    let line = rejected_record(record, rejection).to_json_line()?;
+                    writeln!(rejected, "{line}")?;
                 }
-                let line = rejected_record(record, rejection).to_json_line()?;
-                writeln!(rejected, "{line}")?;
             }
             EngineEvent::EpochClosed { epoch, opened } => {
                 // First the epoch's dead letters: the sources' progress records wait for them.

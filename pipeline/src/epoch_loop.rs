@@ -5,7 +5,7 @@
 //! In a cluster (see [`crate::cluster`]) the changes reach the first worker of every
 //! process, which announces each epoch to its process's consumer.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::Probe;
+use timely::dataflow::operators::{Capability, Probe};
 use timely::dataflow::Stream;
 
 use crate::cluster::ClusterConfig;
@@ -99,8 +99,9 @@ pub enum EngineEvent {
         /// The rows and their diffs.
         changes: Vec<(ViewRow, isize)>,
     },
-    /// A rejected record (for the dead-letter topic and `rejected.jsonl`).
-    Rejected(SourceRecord, Rejection),
+    /// Rejected records, in the order read (for the dead-letter topic and
+    /// `rejected.jsonl`): one message per poll of a source, not per record.
+    Rejected(Vec<(SourceRecord, Rejection)>),
     /// Every change of `epoch` has been sent (by all workers of the process).
     EpochClosed {
         /// The epoch.
@@ -112,35 +113,47 @@ pub enum EngineEvent {
     Finished,
 }
 
-/// Hands each non-empty batch of `changes` to `send` as its rows and diffs (moved, not cloned
-/// as an `inspect` would), one call per epoch of the batch (a batch mostly holds one), and
-/// returns a probe that passes an epoch once its batches have been handed over (the operator
-/// runs before its frontier moves on).
+/// An epoch's changes held by [`hand_off`] until the epoch is complete, with the capability
+/// that holds the probe back meanwhile.
+type Held = (Capability<Epoch>, Vec<(ViewRow, isize)>);
+
+/// Hands each epoch's `changes` to `send` as their rows and diffs (moved, not cloned as an
+/// `inspect` would), in one call per epoch once the epoch is complete here, and returns a
+/// probe that passes an epoch once its changes have been handed over: the operator holds a
+/// capability for each epoch it buffers until it has sent it.
+///
+/// One call per epoch, not per batch: each send wakes the consumer's thread, and an epoch's
+/// changes come in batches of a few dozen rows (a thousand wake-ups per epoch, each a context
+/// switch on a machine with fewer cores than threads). The consumer applies an epoch only
+/// once it is closed, so holding its changes until then delays nothing.
 pub fn hand_off<'s>(
     changes: Stream<'s, Epoch, Vec<(ViewRow, Epoch, isize)>>,
     mut send: impl FnMut(Epoch, Vec<(ViewRow, isize)>) + 'static,
 ) -> ProbeHandle<Epoch> {
-    let handed = changes.unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+    let handed = changes.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
         Pipeline,
         "HandOff",
         move |_, _| {
-            move |input, _| {
-                input.for_each(|_, batch| {
-                    let Some(&(_, first, _)) = batch.first() else {
-                        return;
-                    };
-                    if batch.iter().any(|(_, t, _)| *t != first) {
-                        batch.sort_by_key(|(_, t, _)| *t);
+            let mut pending: BTreeMap<Epoch, Held> = BTreeMap::new();
+            move |(input, frontier), _| {
+                input.for_each(|capability, batch| {
+                    for (row, epoch, diff) in batch.drain(..) {
+                        pending
+                            .entry(epoch)
+                            .or_insert_with(|| (capability.delayed(&epoch, 0), Vec::new()))
+                            .1
+                            .push((row, diff));
                     }
-                    let mut rows = batch.drain(..).peekable();
-                    while let Some((row, epoch, diff)) = rows.next() {
-                        let mut changes = vec![(row, diff)];
-                        while let Some((row, _, diff)) = rows.next_if(|(_, t, _)| *t == epoch) {
-                            changes.push((row, diff));
-                        }
-                        send(epoch, changes);
+                });
+                while let Some(entry) = pending.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
                     }
-                })
+                    let epoch = *entry.key();
+                    // The capability goes after the send: the probe passes the epoch then.
+                    let (_capability, changes) = entry.remove();
+                    send(epoch, changes);
+                }
             }
         },
     );
@@ -259,6 +272,7 @@ pub fn run_live(
                     Some(records) => {
                         read += records.len();
                         admission.now = config.clock.now_micros();
+                        let mut rejections = Vec::new();
                         for record in records {
                             // Read in place: the record moves on to the archive or the DLQ.
                             let (ingested, rejected) = ingest_ref(&record, &admission);
@@ -269,7 +283,7 @@ pub fn run_live(
                                         record.position,
                                         rejection.reason,
                                     ));
-                                    let _ = sender.send(EngineEvent::Rejected(record, rejection));
+                                    rejections.push((record, rejection));
                                 }
                                 (Ingested::Accepted { event, .. }, None) => {
                                     read_now.accepted.push((record, event.timestamp));
@@ -277,6 +291,9 @@ pub fn run_live(
                                 (Ingested::Rejected { .. }, None) => {}
                             }
                             input.insert(ingested);
+                        }
+                        if !rejections.is_empty() {
+                            let _ = sender.send(EngineEvent::Rejected(rejections));
                         }
                     }
                     None => {

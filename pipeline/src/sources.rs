@@ -272,13 +272,13 @@ impl RecordSource for KafkaRecordSource {
             return;
         };
         let _ = self.source.commit(&next);
-        let refresh = self.last_watermarks.elapsed() >= Duration::from_secs(1);
-        let watermarks = if refresh {
+        // Asked every second, answered on the source's watermark thread: the worker does not
+        // wait for the broker's round trips.
+        if self.last_watermarks.elapsed() >= Duration::from_secs(1) {
             self.last_watermarks = Instant::now();
-            self.source.watermarks()
-        } else {
-            BTreeMap::new()
-        };
+            self.source.request_watermarks();
+        }
+        let watermarks = self.source.fetched_watermarks().unwrap_or_default();
         let read = self.source.read_timestamps();
         self.signals.lag.positions(&next, &read);
         self.signals.lag.watermarks(&watermarks);

@@ -9,6 +9,9 @@ pub enum Error {
     /// A configuration value Pulso cannot use.
     #[error("kafka configuration: {0}")]
     Config(String),
+    /// A thread of the connector could not be started.
+    #[error("starting a thread: {0}")]
+    Thread(String),
     /// A topic could not be created.
     #[error("creating topic `{topic}`: {reason}")]
     CreateTopic {

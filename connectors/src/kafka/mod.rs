@@ -23,6 +23,7 @@ mod config;
 mod dlq;
 mod error;
 mod source;
+mod watermark_watcher;
 
 pub use admin::{create_topics, create_topics_with, topic_size, topic_size_with};
 pub use align::{Alignment, SharedBounds};

@@ -23,6 +23,7 @@ use super::align::{limit, Alignment, Lane, HOLD_MOST};
 use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
+use super::watermark_watcher::{look_up, WatermarkWatcher, Watermarks};
 
 /// The wall clock in Unix milliseconds.
 fn now_millis() -> i64 {
@@ -48,12 +49,6 @@ pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Timeout of the metadata and offset look-ups made while assigning partitions.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Timeout of each watermark look-up of [`KafkaSource::watermarks`].
-const WATERMARK_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Time after which [`KafkaSource::watermarks`] stops asking (broker unreachable...).
-const WATERMARK_BUDGET: Duration = Duration::from_secs(2);
 
 /// The consumer's callbacks: keeps the last asynchronous commit error, and the high
 /// watermarks that fetch responses reported (from librdkafka's statistics).
@@ -148,6 +143,9 @@ pub struct KafkaSource {
     /// A second connection for metadata and offset look-ups, which would otherwise wait
     /// behind the consumer's long-polling fetches; also probes batch ends (see `admin`).
     lookup: BaseConsumer,
+    /// Looks the watermarks up for [`KafkaSource::request_watermarks`], on its own thread
+    /// and connection.
+    watcher: WatermarkWatcher,
     config: KafkaConfig,
     worker: usize,
     peers: usize,
@@ -212,9 +210,15 @@ impl KafkaSource {
             .consumer_config()
             .create_with_context(SourceContext::default())?;
         let lookup: BaseConsumer = config.lookup_config().create()?;
+        let watcher = WatermarkWatcher::spawn(
+            config.lookup_config().create()?,
+            format!("kafka-marks-{worker_index}"),
+        )
+        .map_err(|e| Error::Thread(e.to_string()))?;
         let mut source = KafkaSource {
             consumer,
             lookup,
+            watcher,
             config,
             worker: worker_index,
             peers,
@@ -627,6 +631,27 @@ impl KafkaSource {
     /// polling): tansu 0.6 answers ListOffsets with the base offset of the last record batch
     /// plus one, which undercounts batched partitions, while its fetch responses are right.
     pub fn watermarks(&self) -> BTreeMap<PartitionKey, (i64, i64)> {
+        let partitions: Vec<PartitionKey> = self.next_offsets().into_keys().collect();
+        self.with_fetched_highs(look_up(&self.lookup, &partitions))
+    }
+
+    /// Asks for [`KafkaSource::watermarks`] on the source's watermark thread, so the caller
+    /// does not wait for the broker; [`KafkaSource::fetched_watermarks`] gives the answer.
+    /// Does nothing while an earlier request is still waiting.
+    pub fn request_watermarks(&self) {
+        self.watcher
+            .request(self.next_offsets().into_keys().collect());
+    }
+
+    /// The answer to the last [`KafkaSource::request_watermarks`], once, when it is in.
+    pub fn fetched_watermarks(&self) -> Option<BTreeMap<PartitionKey, (i64, i64)>> {
+        self.watcher
+            .take()
+            .map(|marks| self.with_fetched_highs(marks))
+    }
+
+    /// `marks` with each high watermark raised to the last one a fetch response reported.
+    fn with_fetched_highs(&self, mut marks: Watermarks) -> Watermarks {
         let fetched = self
             .consumer
             .context()
@@ -634,23 +659,9 @@ impl KafkaSource {
             .lock()
             .map(|f| f.clone())
             .unwrap_or_default();
-        let fetched_high = |(name, partition): &PartitionKey| {
-            let highs = fetched.get(name)?;
-            highs.get(partition).copied()
-        };
-        let mut marks = BTreeMap::new();
-        let deadline = Instant::now() + WATERMARK_BUDGET;
-        for key in self.next_offsets().keys() {
-            if Instant::now() >= deadline {
-                break;
-            }
-            if let Ok((low, high)) = self
-                .lookup
-                .fetch_watermarks(&key.0, key.1, WATERMARK_TIMEOUT)
-            {
-                let high = high.max(fetched_high(key).unwrap_or(0));
-                marks.insert(key.clone(), (low, high));
-            }
+        for ((name, partition), (_, high)) in marks.iter_mut() {
+            let reported = fetched.get(name).and_then(|highs| highs.get(partition));
+            *high = (*high).max(reported.copied().unwrap_or(0));
         }
         marks
     }
