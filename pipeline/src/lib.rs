@@ -26,6 +26,8 @@ pub mod durability;
 pub mod epoch_loop;
 pub mod error;
 pub mod generator;
+#[cfg(test)]
+mod hand_off_tests;
 pub mod positions;
 pub mod progress;
 pub mod read_lag;

@@ -74,3 +74,33 @@ pub(crate) fn look_up(lookup: &BaseConsumer, partitions: &[PartitionKey]) -> Wat
     }
     marks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::ClientConfig;
+
+    #[test]
+    fn an_unreachable_broker_gets_an_empty_answer_given_once() {
+        // Nothing listens on port 1: each look-up fails after its timeout.
+        let lookup: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .create()
+            .unwrap();
+        let watcher = WatermarkWatcher::spawn(lookup, "marks-test".into()).unwrap();
+        assert_eq!(watcher.take(), None, "nothing asked yet");
+        let asked = Instant::now();
+        watcher.request(vec![("orders.events".to_string(), 0)]);
+        // The caller does not wait for the broker.
+        assert!(asked.elapsed() < WATERMARK_TIMEOUT);
+        let answer = loop {
+            if let Some(answer) = watcher.take() {
+                break answer;
+            }
+            assert!(asked.elapsed() < Duration::from_secs(10), "no answer");
+            thread::sleep(Duration::from_millis(20));
+        };
+        assert!(answer.is_empty(), "{answer:?}");
+        assert_eq!(watcher.take(), None, "an answer is given once");
+    }
+}
