@@ -64,7 +64,7 @@ pub mod notifications;
 mod notifications_v2;
 pub mod orders;
 pub mod pack;
-mod pending;
+pub mod pending;
 mod pre_sum;
 pub mod reduce_windows;
 pub mod row_totals;

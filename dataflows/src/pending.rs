@@ -1,7 +1,8 @@
 //! [`Pending`]: the updates a stateful operator holds until their epoch is complete. Pulso's
 //! keyed and windowed operators apply an epoch's changes at once, in key order, and only
 //! when no more input can arrive at that epoch and the watermark's maxima of it are known
-//! (expiry at epoch `e` reads `W(e)`).
+//! (expiry at epoch `e` reads `W(e)`). The live loop's hand-off to the consumer holds an
+//! epoch's view changes the same way.
 
 use std::collections::BTreeMap;
 
@@ -14,10 +15,10 @@ use crate::Epoch;
 type Updates<D> = Vec<(D, isize)>;
 
 /// A complete epoch: its time, the capability to emit at it, and its updates.
-pub(crate) type Complete<D> = (Epoch, Capability<Epoch>, Updates<D>);
+pub type Complete<D> = (Epoch, Capability<Epoch>, Updates<D>);
 
 /// Updates held by epoch, each epoch with the capability to emit at it.
-pub(crate) struct Pending<D> {
+pub struct Pending<D> {
     epochs: BTreeMap<Epoch, (Capability<Epoch>, Updates<D>)>,
 }
 
@@ -31,11 +32,7 @@ impl<D> Default for Pending<D> {
 
 impl<D> Pending<D> {
     /// Holds the updates of `data` (which arrived with `capability`), each at its epoch.
-    pub(crate) fn hold(
-        &mut self,
-        capability: &InputCapability<Epoch>,
-        data: &mut Vec<(D, Epoch, isize)>,
-    ) {
+    pub fn hold(&mut self, capability: &InputCapability<Epoch>, data: &mut Vec<(D, Epoch, isize)>) {
         for (record, epoch, diff) in data.drain(..) {
             self.epochs
                 .entry(epoch)
@@ -52,8 +49,18 @@ impl<D> Pending<D> {
         frontier: &MutableAntichain<Epoch>,
         maxima: &MutableAntichain<Epoch>,
     ) -> Option<Complete<D>> {
+        let first = *self.epochs.keys().next()?;
+        if maxima.less_than(&first) {
+            return None;
+        }
+        self.next_passed(frontier)
+    }
+
+    /// The earliest held epoch, once the input's `frontier` has passed it. Its updates are
+    /// unsorted.
+    pub fn next_passed(&mut self, frontier: &MutableAntichain<Epoch>) -> Option<Complete<D>> {
         let entry = self.epochs.first_entry()?;
-        if frontier.less_equal(entry.key()) || maxima.less_than(entry.key()) {
+        if frontier.less_equal(entry.key()) {
             return None;
         }
         let epoch = *entry.key();

@@ -150,11 +150,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 Entry::Occupied(mut slot) => slot.get_mut().extend(changes),
             },
             EngineEvent::Rejected(records) => {
+                let mut dlq = outputs.kafka.as_mut().map(|kafka| &mut kafka.dead_letters);
                 for (record, rejection) in records {
-                    if let Some(KafkaOutputs {
-                        dead_letters: dlq, ..
-                    }) = &mut outputs.kafka
-                    {
+                    if let Some(dlq) = dlq.as_mut() {
                         // Retried; a failure that stays is fatal and stops the run.
                         dlq.reject(&record, &rejection)
                             .map_err(PipelineError::DeadLetters)?;

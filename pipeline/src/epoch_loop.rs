@@ -5,7 +5,7 @@
 //! In a cluster (see [`crate::cluster`]) the changes reach the first worker of every
 //! process, which announces each epoch to its process's consumer.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use differential_dataflow::input::Input;
 use pulso_dataflows::clock::EngineClock;
 use pulso_dataflows::cluster::Collect;
 use pulso_dataflows::engine::{routed_views, Routing};
+use pulso_dataflows::pending::Pending;
 use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{observe, Admission};
 use pulso_dataflows::{ingest_ref, Epoch, Ingested};
@@ -26,7 +27,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::{Capability, Probe};
+use timely::dataflow::operators::Probe;
 use timely::dataflow::Stream;
 
 use crate::cluster::ClusterConfig;
@@ -113,10 +114,6 @@ pub enum EngineEvent {
     Finished,
 }
 
-/// An epoch's changes held by [`hand_off`] until the epoch is complete, with the capability
-/// that holds the probe back meanwhile.
-type Held = (Capability<Epoch>, Vec<(ViewRow, isize)>);
-
 /// Hands each epoch's `changes` to `send` as their rows and diffs (moved, not cloned as an
 /// `inspect` would), in one call per epoch once the epoch is complete here, and returns a
 /// probe that passes an epoch once its changes have been handed over: the operator holds a
@@ -134,24 +131,11 @@ pub fn hand_off<'s>(
         Pipeline,
         "HandOff",
         move |_, _| {
-            let mut pending: BTreeMap<Epoch, Held> = BTreeMap::new();
+            let mut pending = Pending::<ViewRow>::default();
             move |(input, frontier), _| {
-                input.for_each(|capability, batch| {
-                    for (row, epoch, diff) in batch.drain(..) {
-                        pending
-                            .entry(epoch)
-                            .or_insert_with(|| (capability.delayed(&epoch, 0), Vec::new()))
-                            .1
-                            .push((row, diff));
-                    }
-                });
-                while let Some(entry) = pending.first_entry() {
-                    if frontier.less_equal(entry.key()) {
-                        break;
-                    }
-                    let epoch = *entry.key();
+                input.for_each(|capability, batch| pending.hold(&capability, batch));
+                while let Some((epoch, _capability, changes)) = pending.next_passed(frontier) {
                     // The capability goes after the send: the probe passes the epoch then.
-                    let (_capability, changes) = entry.remove();
                     send(epoch, changes);
                 }
             }

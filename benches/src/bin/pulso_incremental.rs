@@ -154,6 +154,11 @@ struct Driven {
     kept: Vec<(Epoch, Vec<(ViewRow, isize)>)>,
 }
 
+/// The rows `store` holds, over every view.
+fn row_count(store: &ViewStore) -> usize {
+    store.read().row_counts().iter().map(|(_, n)| n).sum()
+}
+
 /// Whether the consumer applies each epoch's changes to the store or keeps them (`store`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Consume {
@@ -212,7 +217,7 @@ fn drive(
                 }
             }
         }
-        let rows: usize = store.read().row_counts().iter().map(|(_, n)| n).sum();
+        let rows = row_count(&store);
         Driven {
             marks,
             rows: rows as u64,
@@ -492,7 +497,7 @@ fn main() -> Result<()> {
                         drop(store.apply_epoch(epoch, changes));
                     }
                     let (cpu, wall) = (thread_cpu_seconds() - cpu, wall.elapsed().as_secs_f64());
-                    let rows: usize = store.read().row_counts().iter().map(|(_, n)| n).sum();
+                    let rows = row_count(&store);
                     serde_json::json!({"cpu_s": cpu, "wall_s": wall, "view_rows": rows})
                 })
                 .collect();
