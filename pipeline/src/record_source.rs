@@ -20,6 +20,13 @@ pub trait RecordSource {
         Vec::new()
     }
 
+    /// Whether the source has a backlog: records waiting to be read beyond what one poll
+    /// takes. The live loop keeps an epoch open longer while it does. Sources that cannot
+    /// tell say no.
+    fn behind(&self) -> bool {
+        false
+    }
+
     /// Called when `epoch` is closed, with what was read in it: the accepted records with their
     /// event times and where each rejected record was, before its views are computed (e.g.
     /// archive them durably). A source may take what it keeps (the archiving wrapper takes

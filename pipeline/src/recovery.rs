@@ -158,6 +158,11 @@ impl<S: RecordSource> RecordSource for RecoveringSource<S> {
         std::mem::take(&mut self.rejected)
     }
 
+    fn behind(&self) -> bool {
+        // The archive's records are all there to be read at once.
+        !self.backlog.is_empty() || self.inner.behind()
+    }
+
     fn epoch_read(&mut self, epoch: Epoch, read: &mut EpochRead) {
         if !self.replayed.is_empty() {
             // The records replayed from the archive are there already.

@@ -256,6 +256,10 @@ impl RecordSource for KafkaRecordSource {
         Some(records)
     }
 
+    fn behind(&self) -> bool {
+        self.source.behind()
+    }
+
     fn epoch_read(&mut self, epoch: Epoch, read: &mut EpochRead) {
         self.epoch = epoch + 1;
         self.signals.epoch_read(read);
@@ -404,6 +408,10 @@ impl<S: Positioned> RecordSource for ArchivingSource<S> {
             return None;
         }
         self.inner.poll(max, timeout)
+    }
+
+    fn behind(&self) -> bool {
+        self.inner.behind()
     }
 
     fn epoch_read(&mut self, read_epoch: Epoch, read: &mut EpochRead) {
