@@ -232,6 +232,12 @@ pub fn run_live(
         for (topic, reason, n) in source.restored_rejections() {
             input.update(Ingested::Rejected { topic, reason }, n as isize);
         }
+        // An epoch's limits, and the larger ones while the source is behind.
+        let length = Duration::from_millis(config.epoch_ms.max(1));
+        let (catch_up_length, most) = (
+            length * CATCH_UP_EPOCH_FACTOR,
+            config.epoch_records * CATCH_UP_EPOCH_FACTOR as usize,
+        );
         while !finished {
             let opened = Instant::now();
             if wall_clock && index == 0 && (as_of.is_none() || last_regrade.elapsed() >= regrade) {
@@ -243,9 +249,7 @@ pub fn run_live(
                 as_of = Some(now);
                 last_regrade = Instant::now();
             }
-            let deadline = opened + Duration::from_millis(config.epoch_ms.max(1));
-            let longest =
-                opened + Duration::from_millis(config.epoch_ms.max(1)) * CATCH_UP_EPOCH_FACTOR;
+            let (deadline, longest) = (opened + length, opened + catch_up_length);
             // Whether the source had a backlog at the last poll.
             let mut behind = false;
             let mut read = 0;
@@ -255,7 +259,6 @@ pub fn run_live(
                 retention: config.retention,
                 now: config.clock.now_micros(),
             };
-            let most = config.epoch_records * CATCH_UP_EPOCH_FACTOR as usize;
             while !stop.load(Ordering::Relaxed) {
                 let now = Instant::now();
                 let (closes, limit) = match behind {

@@ -24,6 +24,7 @@ use super::assign::owner;
 use super::config::{KafkaConfig, StartPosition};
 use super::error::{Error, Result};
 use super::watermark_watcher::{look_up, WatermarkWatcher, Watermarks};
+
 /// Records waiting in the broker beyond which a source counts as behind
 /// ([`KafkaSource::behind`]): about a quarter of a second of a 40k records/s stream.
 const BEHIND_RECORDS: i64 = 10_000;
