@@ -53,7 +53,7 @@ pub(crate) fn tenant_activity<'s>(
     )
     .map(
         |((tenant_id, topic, granularity, window_start), s)| TenantActivity {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
             topic: topic.name().to_string(),
             granularity,
             window_start,
@@ -110,9 +110,9 @@ pub fn tracking_activity<'s>(
     )
     .map(
         |((tenant_id, entity_type, event_type, granularity, window_start), s)| TrackingActivity {
-            tenant_id: tenant_id.to_string(),
-            entity_type: entity_type.to_string(),
-            event_type: event_type.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
+            entity_type: (*entity_type).to_owned(),
+            event_type: (*event_type).to_owned(),
             granularity,
             window_start,
             events: s.count(0),

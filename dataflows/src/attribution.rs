@@ -20,8 +20,8 @@
 
 use std::sync::Arc;
 
+use crate::consolidation::consolidate;
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use pulso_events::views::TimelineEntry;
 use pulso_events::with_tenant;

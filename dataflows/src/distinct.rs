@@ -17,8 +17,8 @@
 use hashbrown::HashMap;
 use std::hash::Hash;
 
+use crate::consolidation::consolidate;
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
 use pulso_events::time::Granularity;

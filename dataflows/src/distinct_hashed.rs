@@ -17,8 +17,8 @@
 //! epoch `e`, a row whose event time is earlier than `W(e) - horizon` leaves the state without
 //! changing the output, and a later change of it starts afresh.
 
+use crate::consolidation::consolidate;
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::ExchangeData;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};

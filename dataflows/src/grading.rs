@@ -26,8 +26,8 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use crate::consolidation::consolidate;
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use hashbrown::HashMap;
 use pulso_events::time::Micros;

@@ -49,6 +49,7 @@ mod case_summary;
 pub mod cases;
 pub mod clock;
 pub mod cluster;
+pub mod consolidation;
 pub mod dedup;
 pub mod distinct;
 pub mod distinct_hashed;

@@ -328,9 +328,9 @@ fn rates<'s>(
     )
     .map(
         |((tenant_id, channel, provider, granularity, window_start), s)| NotificationRates {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
             channel: channel.as_str().to_string(),
-            provider: provider.to_string(),
+            provider: (*provider).to_owned(),
             granularity,
             window_start,
             sent: s.count(0),
@@ -381,11 +381,11 @@ fn bounces<'s>(
     )
     .map(
         |((tenant_id, channel, day, bounce_type, reason), s)| NotificationBounces {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
             channel: channel.as_str().to_string(),
             day,
             bounce_type: bounce_type.as_str().to_string(),
-            reason: reason.to_string(),
+            reason: (*reason).to_owned(),
             notifications: s.count(0),
         },
     )

@@ -69,9 +69,9 @@ pub(crate) fn notification_latency<'s>(
     )
     .map(
         |((tenant_id, channel, provider, granularity, window_start), t)| NotificationLatency {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
             channel: channel.as_str().to_string(),
-            provider: provider.to_string(),
+            provider: (*provider).to_owned(),
             granularity,
             window_start,
             delivered: t[0],
@@ -149,10 +149,10 @@ pub(crate) fn notification_variants<'s>(
     )
     .map(
         |((tenant_id, channel, category, template, day), s)| NotificationVariants {
-            tenant_id: tenant_id.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
             channel: channel.as_str().to_string(),
-            category: category.to_string(),
-            template: template.to_string(),
+            category: (*category).to_owned(),
+            template: (*template).to_owned(),
             day,
             sent: s.count(0),
             delivered: s.count(1),
@@ -208,11 +208,11 @@ pub(crate) fn notification_failures<'s>(
     .map(
         |((tenant_id, channel, provider, day, reason), (dead_lettered, retries, max))| {
             NotificationFailures {
-                tenant_id: tenant_id.to_string(),
-                channel: channel.to_string(),
-                provider: provider.to_string(),
+                tenant_id: (*tenant_id).to_owned(),
+                channel: (*channel).to_owned(),
+                provider: (*provider).to_owned(),
                 day,
-                reason: reason.to_string(),
+                reason: (*reason).to_owned(),
                 dead_lettered,
                 retries_total: retries,
                 max_retry_count: max,

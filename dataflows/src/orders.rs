@@ -208,8 +208,8 @@ fn metrics<'s>(
     )
     .map(
         |((tenant_id, currency, granularity, window_start), s)| OrderMetrics {
-            tenant_id: tenant_id.to_string(),
-            currency: currency.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
+            currency: (*currency).to_owned(),
             granularity,
             window_start,
             orders_created: s.count(0),
@@ -239,8 +239,8 @@ fn cancellations<'s>(
         })
         .count_total()
         .map(|((tenant_id, reason), n)| OrderCancellations {
-            tenant_id: tenant_id.to_string(),
-            reason: reason.to_string(),
+            tenant_id: (*tenant_id).to_owned(),
+            reason: (*reason).to_owned(),
             orders: n as i64,
         })
 }

@@ -21,8 +21,8 @@
 
 use std::hash::Hash;
 
+use crate::consolidation::consolidate;
 use differential_dataflow::collection::{AsCollection, VecCollection};
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::ExchangeData;
 use timely::container::CapacityContainerBuilder;

@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use hashbrown::hash_map::{Entry, HashMap};
 
-use differential_dataflow::consolidation::consolidate;
+use pulso_dataflows::consolidation::consolidate;
 use pulso_events::time::Micros;
 use pulso_events::views::*;
 use pulso_events::{Rejection, SourceRecord};

@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use differential_dataflow::consolidation::consolidate;
+use pulso_dataflows::consolidation::consolidate;
 use pulso_dataflows::intern::Interner;
 use pulso_events::views::{TimelineEntry, ViewRow};
 
