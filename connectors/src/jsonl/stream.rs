@@ -128,7 +128,7 @@ pub fn count_lines(path: &Path) -> Result<u64, SourceError> {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(SourceError::io(path, e)),
         };
-        newlines += buffer[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        newlines += memchr::memchr_iter(b'\n', &buffer[..n]).count() as u64;
         last = Some(buffer[n - 1]);
     }
     Ok(match last {
