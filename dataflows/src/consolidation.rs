@@ -8,10 +8,6 @@ use differential_dataflow::difference::Semigroup;
 /// Sorts `changes` by row, adds up the changes of equal rows and drops those that add up to
 /// zero: what `differential_dataflow::consolidation::consolidate` does, sorting in place.
 pub fn consolidate<T: Ord, R: Semigroup>(changes: &mut Vec<(T, R)>) {
-    if changes.len() <= 1 {
-        changes.retain(|(_, diff)| !diff.is_zero());
-        return;
-    }
     changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     changes.dedup_by(|next, kept| {
         let same = next.0 == kept.0;
