@@ -9,9 +9,10 @@
 //! can take them as they come). Entity types, topics and event types are interned as they are
 //! read back.
 //!
-//! A run's record: `u32` length of the rest, `i64` timestamp, `i64` change, then the entity
-//! type, entity id, event id, topic, event type and summary, each a `u32` length and UTF-8
-//! bytes (all little-endian). The file is deleted by the system when the replay drops it.
+//! A run's record: `u32` length of the rest, `i64` timestamp, `i64` change, the `u32` lengths
+//! of the entity type, entity id, event id, topic, event type and summary, then their UTF-8
+//! bytes one after the other (all little-endian): a record's texts are checked as UTF-8 in one
+//! pass when read back. The file is deleted by the system when the replay drops it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -338,15 +339,18 @@ impl FileRun {
     }
 }
 
+/// The texts of a record, in the order they are written.
+const TEXTS: usize = 6;
+
 /// Appends a change to `record` as a run's record (length prefix included).
 fn encode(entry: &TimelineEntry, diff: isize, record: &mut Vec<u8>) {
-    let texts = [
-        &*entry.entity_type,
-        &*entry.entity_id,
-        &*entry.event_id,
-        &*entry.topic,
-        &*entry.event_type,
-        &*entry.summary,
+    let texts: [&str; TEXTS] = [
+        &entry.entity_type,
+        &entry.entity_id,
+        &entry.event_id,
+        &entry.topic,
+        &entry.event_type,
+        &entry.summary,
     ];
     let len = 16 + texts.iter().map(|t| 4 + t.len()).sum::<usize>();
     record.reserve(4 + len);
@@ -355,47 +359,43 @@ fn encode(entry: &TimelineEntry, diff: isize, record: &mut Vec<u8>) {
     record.extend_from_slice(&(diff as i64).to_le_bytes());
     for text in texts {
         record.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    }
+    for text in texts {
         record.extend_from_slice(text.as_bytes());
     }
 }
 
 /// The change of a record written by [`encode`] (without its length prefix).
 fn decode(record: &[u8], names: &mut Interner) -> io::Result<(TimelineEntry, isize)> {
-    let mut fields = Fields(record);
-    let timestamp = fields.int()?;
-    let diff = fields.int()? as isize;
+    let int = |at: usize| -> io::Result<i64> {
+        let bytes = record.get(at..at + 8).ok_or_else(malformed)?;
+        Ok(i64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+    };
+    let (timestamp, diff) = (int(0)?, int(8)? as isize);
+    let lengths = record.get(16..16 + 4 * TEXTS).ok_or_else(malformed)?;
+    let all = std::str::from_utf8(&record[16 + 4 * TEXTS..]).map_err(|_| malformed())?;
+    let mut texts = [""; TEXTS];
+    let mut start = 0;
+    for (text, len) in texts.iter_mut().zip(lengths.chunks_exact(4)) {
+        let end = start + u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        // `get` is `None` past the end and inside a character.
+        *text = all.get(start..end).ok_or_else(malformed)?;
+        start = end;
+    }
+    if start != all.len() {
+        return Err(malformed());
+    }
+    let [entity_type, entity_id, event_id, topic, event_type, summary] = texts;
     let entry = TimelineEntry {
-        entity_type: names.name(fields.text()?),
-        entity_id: Arc::from(fields.text()?),
+        entity_type: names.name(entity_type),
+        entity_id: Arc::from(entity_id),
         timestamp,
-        event_id: Arc::from(fields.text()?),
-        topic: names.name(fields.text()?),
-        event_type: names.name(fields.text()?),
-        summary: Arc::from(fields.text()?),
+        event_id: Arc::from(event_id),
+        topic: names.name(topic),
+        event_type: names.name(event_type),
+        summary: Arc::from(summary),
     };
     Ok((entry, diff))
-}
-
-/// The unread rest of a record.
-struct Fields<'a>(&'a [u8]);
-
-impl<'a> Fields<'a> {
-    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n).ok_or_else(malformed)?;
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn int(&mut self) -> io::Result<i64> {
-        Ok(i64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-
-    fn text(&mut self) -> io::Result<&'a str> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes"));
-        std::str::from_utf8(self.take(len as usize)?).map_err(|_| malformed())
-    }
 }
 
 fn malformed() -> io::Error {

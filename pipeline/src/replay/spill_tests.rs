@@ -31,6 +31,18 @@ fn a_record_reads_back_as_written() {
 }
 
 #[test]
+fn a_text_split_inside_a_character_is_malformed() {
+    let mut record = Vec::new();
+    encode(&entry("ÖRDEN-1", 1, "s"), 1, &mut record);
+    // The entity type `order` (5 bytes) takes the first byte of `Ö`, the entity id one less.
+    let lengths = 4 + 16;
+    record[lengths..lengths + 4].copy_from_slice(&6u32.to_le_bytes());
+    record[lengths + 4..lengths + 8].copy_from_slice(&7u32.to_le_bytes());
+    let error = decode(&record[4..], &mut Interner::default()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+}
+
+#[test]
 fn runs_merge_in_order_adding_changes_across_runs() {
     let (a, b, c) = (entry("A", 1, "a"), entry("B", 2, "b"), entry("C", 3, "c"));
     // Two workers; runs of two changes: B is added by one worker and retracted and added
