@@ -8,12 +8,13 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ::parquet::file::properties::WriterProperties;
 use arrow::record_batch::RecordBatch;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::views::ViewSet;
 
 use super::cells::Batch;
-use super::{encode, write_batch, ViewFile, EXTENSION, VIEW_FILES};
+use super::{encode, view_properties, write_batch, ViewFile, EXTENSION, VIEW_FILES};
 use crate::archive::{day_of, format_day, DATE_KEY};
 use crate::SinkError;
 
@@ -26,20 +27,27 @@ fn files() -> impl Iterator<Item = &'static ViewFile> {
     VIEW_FILES.iter().filter(|f| f.expires)
 }
 
+/// One day of a view's history: the view's name, the day, its rows as one batch, and the
+/// view's writer settings.
+pub(super) struct DayBatch {
+    pub(super) name: &'static str,
+    pub(super) day: i64,
+    pub(super) batch: RecordBatch,
+    pub(super) properties: WriterProperties,
+}
+
 /// For each view with history and each day of its rows in `expired` (in view, then day
-/// order): the view's name, the day, and that day's rows as one batch.
+/// order): that day's [`DayBatch`].
 pub(super) fn day_batches(
     expired: &ViewSet,
-    each: impl FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>,
+    each: impl FnMut(DayBatch) -> Result<(), SinkError>,
 ) -> Result<(), SinkError> {
     struct Days<'a, F> {
         expired: &'a ViewSet,
         each: F,
         result: Result<(), SinkError>,
     }
-    impl<F: FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>> ViewVisitor
-        for Days<'_, F>
-    {
+    impl<F: FnMut(DayBatch) -> Result<(), SinkError>> ViewVisitor for Days<'_, F> {
         fn visit<V: View>(&mut self) {
             if V::EXPIRES && self.result.is_ok() {
                 self.result = view_day_batches::<V>(self.expired, &mut self.each);
@@ -58,7 +66,7 @@ pub(super) fn day_batches(
 /// [`day_batches`] of view `V`: its rows are dated by their expiry's time.
 fn view_day_batches<V: View>(
     expired: &ViewSet,
-    each: &mut impl FnMut(&'static str, i64, RecordBatch) -> Result<(), SinkError>,
+    each: &mut impl FnMut(DayBatch) -> Result<(), SinkError>,
 ) -> Result<(), SinkError> {
     let rows = V::rows(expired);
     let days: Vec<i64> = rows
@@ -75,7 +83,12 @@ fn view_day_batches<V: View>(
             .filter(|(_, d)| **d == day)
             .map(|(r, _)| r)
             .collect();
-        each(V::NAME, day, encode::encode::<V>(&of_day)?)?;
+        each(DayBatch {
+            name: V::NAME,
+            day,
+            batch: encode::encode::<V>(&of_day)?,
+            properties: view_properties::<V>(None)?,
+        })?;
     }
     Ok(())
 }
@@ -99,9 +112,10 @@ pub(super) fn part_path(
 /// `part-<part>.parquet` (each written atomically); returns the rows written.
 pub fn write_history(root: &Path, expired: &ViewSet, part: &str) -> Result<usize, SinkError> {
     let mut written = 0;
-    day_batches(expired, |name, day, batch| {
-        written += batch.num_rows();
-        write_batch(&part_path(root, name, day, part)?, &batch, None)
+    day_batches(expired, |day| {
+        written += day.batch.num_rows();
+        let path = part_path(root, day.name, day.day, part)?;
+        write_batch(&path, &day.batch, day.properties)
     })?;
     Ok(written)
 }

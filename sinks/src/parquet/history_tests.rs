@@ -4,7 +4,10 @@
 use pulso_events::time::{Granularity, MICROS_PER_DAY};
 use pulso_events::views::{NotificationRates, TimelineEntry, ViewRow, ViewSet};
 
+use ::parquet::file::reader::{FileReader, SerializedFileReader};
+
 use super::*;
+use crate::archive::{day_of, format_day};
 
 const T0: i64 = 1_705_314_600_000_000; // 2024-01-15T10:30:00Z
 
@@ -95,4 +98,19 @@ fn rows_are_streamed_into_parts_and_published_at_once() {
     // Publishing with nothing pending writes nothing.
     writer.publish(5).unwrap();
     assert_eq!(parts(&root, "timelines"), 4);
+    // Parts are written as the view files are (no dictionary or statistics of event ids).
+    let day = format!("date={}", format_day(day_of(T0)).unwrap());
+    let day = root.join("timelines").join(day);
+    let part = std::fs::read_dir(day)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let reader = SerializedFileReader::new(std::fs::File::open(part).unwrap()).unwrap();
+    let group = reader.metadata().row_group(0);
+    assert_eq!(
+        super::tests::encodings(group),
+        super::tests::timeline_encodings()
+    );
 }

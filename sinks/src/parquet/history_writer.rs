@@ -12,7 +12,7 @@ use pulso_events::views::{ViewRow, ViewSet};
 
 use super::atomic::{commit, temp_path};
 use super::history::{day_batches, part_path};
-use super::{writer_properties, WRITE_CHUNK_ROWS};
+use super::WRITE_CHUNK_ROWS;
 use crate::SinkError;
 
 /// Appends expired rows to the history under a root folder (see the module docs).
@@ -70,19 +70,19 @@ impl HistoryWriter {
         }
         let expired = ViewSet::from_rows(self.pending.drain(..));
         let (root, open) = (&self.root, &mut self.open);
-        day_batches(&expired, |name, day, batch| {
-            let part = match open.entry((name, day)) {
+        day_batches(&expired, |day| {
+            let part = match open.entry((day.name, day.day)) {
                 Entry::Occupied(part) => part.into_mut(),
                 Entry::Vacant(slot) => {
-                    let path = part_path(root, name, day, &format!("e{epoch:020}"))?;
+                    let path = part_path(root, day.name, day.day, &format!("e{epoch:020}"))?;
                     let tmp = temp_path(&path);
                     let out = File::create(&tmp).map_err(SinkError::io(&tmp))?;
-                    let properties = writer_properties(None)?;
-                    let writer = ArrowWriter::try_new(out, batch.schema(), Some(properties))?;
+                    let schema = day.batch.schema();
+                    let writer = ArrowWriter::try_new(out, schema, Some(day.properties))?;
                     slot.insert(OpenPart { path, writer })
                 }
             };
-            Ok(part.writer.write(&batch)?)
+            Ok(part.writer.write(&day.batch)?)
         })
     }
 }

@@ -4,7 +4,8 @@
 //! zstd-compressed (level [`VIEW_ZSTD_LEVEL`]: a live run rewrites them often), in row groups
 //! of [`WRITE_CHUNK_ROWS`] rows (encoded a few at a time on every core, so a writer buffers a
 //! few chunks), and replaced atomically. Columns the registry marks as mostly distinct (event
-//! ids, summaries) are stored without a dictionary.
+//! ids, summaries) are stored without a dictionary and without min/max statistics (which
+//! cannot prune unsorted, mostly distinct values); the history files are written alike.
 //! [`read_views`] reads them back into the exact [`ViewSet`] written. The raw archive, also
 //! Parquet, is a source rather than a view: it lives in [`crate::archive`].
 
@@ -29,7 +30,8 @@ use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::metadata::KeyValue;
-use ::parquet::file::properties::WriterProperties;
+use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use ::parquet::schema::types::ColumnPath;
 use arrow::record_batch::RecordBatch;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
@@ -103,9 +105,27 @@ fn writer_properties(as_of: Option<Micros>) -> Result<WriterProperties, SinkErro
         .build())
 }
 
-/// Writes `batch` as the Parquet file `path`, atomically.
-fn write_batch(path: &Path, batch: &RecordBatch, as_of: Option<Micros>) -> Result<(), SinkError> {
-    let properties = writer_properties(as_of)?;
+/// The writer settings of view `V`'s file: `as_of` goes into `open_case_sla`'s metadata only;
+/// columns of mostly distinct values are stored without a dictionary or statistics.
+fn view_properties<V: View>(as_of: Option<Micros>) -> Result<WriterProperties, SinkError> {
+    let properties = writer_properties(as_of.filter(|_| V::NAME == AS_OF_FILE))?;
+    let distinct = V::columns().iter().filter(|column| column.distinct);
+    Ok(distinct
+        .fold(properties.into_builder(), |properties, column| {
+            let path = ColumnPath::from(column.name.as_ref());
+            properties
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None)
+        })
+        .build())
+}
+
+/// Writes `batch` as the Parquet file `path` with `properties`, atomically.
+fn write_batch(
+    path: &Path,
+    batch: &RecordBatch,
+    properties: WriterProperties,
+) -> Result<(), SinkError> {
     atomic::write_atomically(path, |file| {
         let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
         writer.write(batch)?;

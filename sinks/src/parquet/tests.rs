@@ -459,19 +459,37 @@ fn view_row_groups_hold_one_write_chunk() {
         .collect();
     let chunk = WRITE_CHUNK_ROWS as i64;
     assert_eq!(sizes, [chunk, chunk, 1]);
-    // Columns of mostly distinct values are stored without a dictionary; the others with one.
-    let group = reader.metadata().row_group(0);
-    let dictionaries: Vec<(String, bool)> = group
+    // Columns of mostly distinct values are stored without a dictionary or statistics; the
+    // others with both.
+    assert_eq!(
+        encodings(reader.metadata().row_group(0)),
+        timeline_encodings()
+    );
+    assert_eq!(read_views(dir.path()).unwrap(), views);
+}
+
+/// Each column of `group`: its name, whether it has a dictionary, whether it has statistics.
+pub(super) fn encodings(
+    group: &::parquet::file::metadata::RowGroupMetaData,
+) -> Vec<(String, bool, bool)> {
+    group
         .columns()
         .iter()
         .map(|c| {
+            let name = c.column_path().string();
             (
-                c.column_path().string(),
+                name,
                 c.dictionary_page_offset().is_some(),
+                c.statistics().is_some(),
             )
         })
-        .collect();
-    let expected = [
+        .collect()
+}
+
+/// What [`encodings`] gives for a `timelines` file: the event ids and summaries (mostly
+/// distinct) have neither a dictionary nor statistics.
+pub(super) fn timeline_encodings() -> Vec<(String, bool, bool)> {
+    [
         ("entity_type", true),
         ("entity_id", true),
         ("timestamp", true),
@@ -479,10 +497,9 @@ fn view_row_groups_hold_one_write_chunk() {
         ("topic", true),
         ("event_type", true),
         ("summary", false),
-    ];
-    let expected = expected.map(|(name, dictionary)| (name.to_owned(), dictionary));
-    assert_eq!(dictionaries, expected);
-    assert_eq!(read_views(dir.path()).unwrap(), views);
+    ]
+    .map(|(name, common)| (name.to_owned(), common, common))
+    .into()
 }
 
 #[test]

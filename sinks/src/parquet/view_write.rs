@@ -7,14 +7,12 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::thread;
 
-use ::parquet::file::properties::WriterProperties;
-use ::parquet::schema::types::ColumnPath;
 use pulso_events::registry::{visit_views, View, ViewVisitor};
 use pulso_events::time::Micros;
 use pulso_events::views::ViewSet;
 
 use super::row_groups::{self, RowGroupWriter};
-use super::{atomic, view_path, writer_properties, AS_OF_FILE};
+use super::{atomic, view_path, view_properties};
 use crate::SinkError;
 
 /// Most rows encoded into one Arrow batch while writing a view file.
@@ -44,19 +42,6 @@ pub fn write_view<R: ViewRows>(
     atomic::write_atomically(&view_path(dir, R::NAME), |file| {
         row_groups::write_row_groups::<R, _>(file, rows, properties, threads())
     })
-}
-
-/// The writer settings of view `R`'s file: `as_of` goes into `open_case_sla`'s metadata only;
-/// columns of mostly distinct values are stored without a dictionary.
-fn view_properties<R: ViewRows>(as_of: Option<Micros>) -> Result<WriterProperties, SinkError> {
-    let properties = writer_properties(as_of.filter(|_| R::NAME == AS_OF_FILE))?;
-    let distinct = R::columns().iter().filter(|column| column.distinct);
-    Ok(distinct
-        .fold(properties.into_builder(), |properties, column| {
-            let path = ColumnPath::from(column.name.as_ref());
-            properties.set_column_dictionary_enabled(path, false)
-        })
-        .build())
 }
 
 /// The threads a view file is encoded on: every core the machine reports.
