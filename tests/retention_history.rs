@@ -80,16 +80,18 @@ fn run(retention: Retention, out: &Path) {
         "the entries are left in runs"
     );
     let (views, timelines) = (output.views, output.timelines);
-    write_parquet(
-        out,
-        views,
-        timelines,
-        output.watermark,
-        &retention,
-        "replay",
-        &ViewSelection::all(),
-    )
-    .unwrap();
+    drop(
+        write_parquet(
+            out,
+            views,
+            timelines,
+            output.watermark,
+            &retention,
+            "replay",
+            &ViewSelection::all(),
+        )
+        .unwrap(),
+    );
 }
 
 /// Asserts two row lists are equal, naming a few rows only in one of them.

@@ -91,7 +91,8 @@ impl Archive {
 /// `out/history/` as part `part` (`replay`, `backfill`). Only the views of `selection` are
 /// written (the files of the others are left as they are). The timeline entries of `views` and
 /// those of `timelines` (a replay's sorted runs, [`ReplayConfig::stream_timelines`]) are
-/// written as they are merged, without the whole view in memory.
+/// written as they are merged, without the whole view in memory. Returns the rows written
+/// (see [`Written`]).
 pub fn write_parquet(
     out: &Path,
     mut views: ViewSet,
@@ -100,7 +101,7 @@ pub fn write_parquet(
     retention: &Retention,
     part: &str,
     selection: &ViewSelection,
-) -> Result<()> {
+) -> Result<Written> {
     let timelines = timelines.with_rows(std::mem::take(&mut views.timelines));
     let (retained, expired) = retention.split(views, watermark);
     let (views_dir, history_dir) = (out.join("views"), out.join(HISTORY_DIR));
@@ -124,10 +125,26 @@ pub fn write_parquet(
         })
     })?;
     write_history(&history_dir, &expired_timelines, part)?;
-    // Freeing a pass's million rows takes a good part of a second; the command that wrote
-    // them need not wait for it.
-    std::thread::spawn(move || drop((retained, expired, expired_timelines)));
-    Ok(())
+    Ok(Written {
+        _rows: [retained, expired, expired_timelines],
+    })
+}
+
+/// The rows [`write_parquet`] wrote, still held. Freeing a pass's million rows takes a good
+/// part of a second (timeline entries are several allocations each): a command about to exit
+/// ends with [`Written::release_at_exit`] instead of waiting for it; others drop it.
+#[must_use = "dropping it frees the rows written; a command about to exit releases them at exit"]
+pub struct Written {
+    /// The retained rows, the expired ones, and the expired timeline entries (held to be freed).
+    _rows: [ViewSet; 3],
+}
+
+impl Written {
+    /// Leaves the rows unfreed, for a process that exits next: the system takes back its
+    /// memory at once, without a free per row.
+    pub fn release_at_exit(self) {
+        std::mem::forget(self);
+    }
 }
 
 /// Writes the retained entries of `timelines` to `dir/timelines.parquet` as they are merged;
@@ -154,13 +171,13 @@ fn write_timelines(
 /// The files of `pulso replay` under `out`: removes what interrupted writes left, writes the
 /// views of `selection` (those the replay computed) as [`write_parquet`] does (part
 /// `replay`) and the rejected records to `out/rejected.jsonl`; returns how many records were
-/// rejected. The output is consumed: its views are not copied.
+/// rejected and the rows written. The output is consumed: its views are not copied.
 pub fn write_replay_files(
     out: &Path,
     output: ReplayOutput,
     retention: &Retention,
     selection: &ViewSelection,
-) -> Result<usize> {
+) -> Result<(usize, Written)> {
     clean_temp_files(out)?;
     let rejected: Vec<RejectedRecord> = output
         .rejected
@@ -168,7 +185,7 @@ pub fn write_replay_files(
         .map(|(record, rejection)| rejected_record(record, rejection))
         .collect();
     let (views, timelines) = (output.views, output.timelines);
-    write_parquet(
+    let written = write_parquet(
         out,
         views,
         timelines,
@@ -178,7 +195,7 @@ pub fn write_replay_files(
         selection,
     )?;
     write_rejected_jsonl(&out.join("rejected.jsonl"), &rejected)?;
-    Ok(rejected.len())
+    Ok((rejected.len(), written))
 }
 
 /// A rejected record as a line of `rejected.jsonl`.

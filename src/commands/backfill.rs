@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use pulso_events::time::Micros;
-use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive};
+use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive, Written};
 use pulso_pipeline::progress::Progress;
 use pulso_pipeline::replay::SpillConfig;
 use pulso_pipeline::{replay_source, ReplayConfig};
@@ -91,6 +91,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
     let mut output = output?;
     let secs = started.elapsed().as_secs_f64();
 
+    let mut written: Option<Written> = None;
     if let Some(out) = &args.out {
         // The views are copied only when ClickHouse needs them afterwards.
         let views = match clickhouse {
@@ -98,7 +99,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             None => std::mem::take(&mut output.views),
         };
         let timelines = std::mem::take(&mut output.timelines);
-        write_parquet(
+        written = Some(write_parquet(
             out,
             views,
             timelines,
@@ -106,7 +107,7 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             &file.retention,
             "backfill",
             &args.views.views,
-        )?;
+        )?);
     }
     if let Some(config) = clickhouse {
         let url = config.url.clone();
@@ -118,5 +119,9 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
         args.workers,
         total as f64 / secs.max(1e-9)
     );
+    // The command ends here: the rows written go back to the system with the process.
+    if let Some(written) = written {
+        written.release_at_exit();
+    }
     Ok(())
 }

@@ -115,7 +115,8 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
     let clickhouse = clickhouse.map(|config| (config, output.views.clone()));
     let changes = output.changes;
     let writing = Instant::now();
-    let rejected = write_replay_files(&args.out, output, &file.retention, &args.views.views)?;
+    let (rejected, written) =
+        write_replay_files(&args.out, output, &file.retention, &args.views.views)?;
     let write_secs = writing.elapsed().as_secs_f64();
     if let Some((config, views)) = clickhouse {
         let url = config.url.clone();
@@ -133,6 +134,8 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<()> {
         "views written to {} in {write_secs:.2}s",
         args.out.join("views").display()
     );
+    // The command ends here: the rows written go back to the system with the process.
+    written.release_at_exit();
     Ok(())
 }
 
