@@ -283,6 +283,9 @@ struct FileRun {
     block: Vec<u8>,
     /// The first unread byte of `block`.
     offset: usize,
+    /// The entity id of the run's last record: a run is sorted by entity, so the next record
+    /// often names the same one and shares its text.
+    entity_id: Arc<str>,
 }
 
 /// Bytes read from a spill file at a time, per run.
@@ -296,6 +299,7 @@ impl FileRun {
             end,
             block: Vec::new(),
             offset: 0,
+            entity_id: Arc::from(""),
         }
     }
 
@@ -317,7 +321,7 @@ impl FileRun {
             ));
         }
         let record = &self.block[self.offset + 4..self.offset + len];
-        let change = decode(record, names)?;
+        let change = decode(record, names, &mut self.entity_id)?;
         self.offset += len;
         Ok(Some(change))
     }
@@ -365,8 +369,13 @@ fn encode(entry: &TimelineEntry, diff: isize, record: &mut Vec<u8>) {
     }
 }
 
-/// The change of a record written by [`encode`] (without its length prefix).
-fn decode(record: &[u8], names: &mut Interner) -> io::Result<(TimelineEntry, isize)> {
+/// The change of a record written by [`encode`] (without its length prefix). Its entity id
+/// shares `last_entity_id` when equal to it, and is kept there.
+fn decode(
+    record: &[u8],
+    names: &mut Interner,
+    last_entity_id: &mut Arc<str>,
+) -> io::Result<(TimelineEntry, isize)> {
     let int = |at: usize| -> io::Result<i64> {
         let bytes = record.get(at..at + 8).ok_or_else(malformed)?;
         Ok(i64::from_le_bytes(bytes.try_into().expect("8 bytes")))
@@ -386,9 +395,12 @@ fn decode(record: &[u8], names: &mut Interner) -> io::Result<(TimelineEntry, isi
         return Err(malformed());
     }
     let [entity_type, entity_id, event_id, topic, event_type, summary] = texts;
+    if **last_entity_id != *entity_id {
+        *last_entity_id = Arc::from(entity_id);
+    }
     let entry = TimelineEntry {
         entity_type: names.name(entity_type),
-        entity_id: Arc::from(entity_id),
+        entity_id: Arc::clone(last_entity_id),
         timestamp,
         event_id: Arc::from(event_id),
         topic: names.name(topic),

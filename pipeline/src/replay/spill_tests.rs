@@ -24,10 +24,10 @@ fn a_record_reads_back_as_written() {
     let written = entry("ÖRDEN-1", -5, "{\"tenant_id\":\"ñ\",\"x\":\"\"}");
     let mut record = Vec::new();
     encode(&written, -3, &mut record);
-    let mut names = Interner::default();
-    let (read, diff) = decode(&record[4..], &mut names).unwrap();
+    let (mut names, mut last) = (Interner::default(), Arc::from(""));
+    let (read, diff) = decode(&record[4..], &mut names, &mut last).unwrap();
     assert_eq!((read, diff), (written, -3));
-    assert!(decode(&record[4..record.len() - 1], &mut names).is_err());
+    assert!(decode(&record[4..record.len() - 1], &mut names, &mut last).is_err());
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn a_text_split_inside_a_character_is_malformed() {
     let lengths = 4 + 16;
     record[lengths..lengths + 4].copy_from_slice(&6u32.to_le_bytes());
     record[lengths + 4..lengths + 8].copy_from_slice(&7u32.to_le_bytes());
-    let error = decode(&record[4..], &mut Interner::default()).unwrap_err();
+    let error = decode(&record[4..], &mut Interner::default(), &mut Arc::from("")).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::InvalidData);
 }
 
@@ -114,4 +114,15 @@ fn names_read_back_are_shared() {
     let read = one.finish().unwrap().into_vec().unwrap();
     assert!(Arc::ptr_eq(&read[0].topic, &read[1].topic));
     assert!(Arc::ptr_eq(&read[0].entity_type, &read[1].entity_type));
+}
+
+#[test]
+fn consecutive_entries_of_an_entity_share_its_id() {
+    let mut one = spill(3);
+    for e in [entry("A", 1, "a"), entry("A", 2, "b"), entry("B", 3, "c")] {
+        one.push(e, 1);
+    }
+    let read = one.finish().unwrap().into_vec().unwrap();
+    assert!(Arc::ptr_eq(&read[0].entity_id, &read[1].entity_id));
+    assert_eq!(&*read[2].entity_id, "B");
 }
