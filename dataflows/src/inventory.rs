@@ -129,45 +129,26 @@ pub fn inventory_levels<'s>(
     maxima: Maxima<'s>,
     retention: Retention,
 ) -> VecCollection<'s, Epoch, InventoryLevels> {
-    let inventory = events.flat_map(|event| match &event.body {
-        Body::Inventory(inv) => Some((
-            event.tenant_id.clone(),
-            event.timestamp,
-            event.event_id.clone(),
-            inv.clone(),
-        )),
-        _ => None,
-    });
+    // The inventory events themselves (a pointer each): each consumer copies only what it keeps.
+    let inventory = events.filter(|event| matches!(event.body, Body::Inventory(_)));
 
-    let stock = inventory
-        .clone()
-        .flat_map(|(tenant, timestamp, event_id, inv)| match inv {
-            InventoryEvent::StockSet { sku, on_hand } => Some((
-                (tenant, sku),
-                (
-                    StockFact {
-                        timestamp,
-                        event_id,
-                        absolute: true,
-                        value: i128::from(on_hand),
-                    },
-                    timestamp,
-                ),
-            )),
-            InventoryEvent::StockAdjusted { sku, delta } => Some((
-                (tenant, sku),
-                (
-                    StockFact {
-                        timestamp,
-                        event_id,
-                        absolute: false,
-                        value: i128::from(delta),
-                    },
-                    timestamp,
-                ),
-            )),
-            _ => None,
-        });
+    let stock = inventory.clone().flat_map(|event| {
+        let (sku, absolute, value) = match &event.body {
+            Body::Inventory(InventoryEvent::StockSet { sku, on_hand }) => (sku, true, on_hand),
+            Body::Inventory(InventoryEvent::StockAdjusted { sku, delta }) => (sku, false, delta),
+            _ => return None,
+        };
+        let fact = StockFact {
+            timestamp: event.timestamp,
+            event_id: event.event_id.clone(),
+            absolute,
+            value: i128::from(*value),
+        };
+        Some((
+            (event.tenant_id.clone(), sku.clone()),
+            (fact, event.timestamp),
+        ))
+    });
     let fold = Fold {
         late_after: retention.late_after,
         fold: fold_stock,
@@ -180,21 +161,21 @@ pub fn inventory_levels<'s>(
     )
     .explode(|(sku, level): (SkuKey, i128)| Some((sku, Levels::one_at(ON_HAND, level))));
 
-    let reservations = inventory
-        .clone()
-        .flat_map(|(tenant, at, _, inv)| match inv {
-            InventoryEvent::Reserved { order_id, items } => items
-                .into_iter()
-                .map(|item| {
-                    let fact = ReservationFact::Reserved(tenant.clone(), item.sku, item.quantity);
-                    (EntityId::from(order_id.as_str()), (fact, at))
-                })
-                .collect(),
-            InventoryEvent::Released { order_id } => {
-                vec![(EntityId::from(order_id), (ReservationFact::Released, at))]
-            }
-            _ => Vec::new(),
-        });
+    let reservations = inventory.clone().flat_map(|event| match &event.body {
+        Body::Inventory(InventoryEvent::Reserved { order_id, items }) => items
+            .iter()
+            .map(|item| {
+                let (tenant, sku) = (event.tenant_id.clone(), item.sku.clone());
+                let fact = ReservationFact::Reserved(tenant, sku, item.quantity);
+                (EntityId::from(order_id.as_str()), (fact, event.timestamp))
+            })
+            .collect(),
+        Body::Inventory(InventoryEvent::Released { order_id }) => {
+            let fact = (ReservationFact::Released, event.timestamp);
+            vec![(EntityId::from(order_id.as_str()), fact)]
+        }
+        _ => Vec::new(),
+    });
     let expiry = Expiry::after(maxima, retention.entities, |_| false);
     let reserved = summarise_expiring(
         "ReservedUnlessReleased",
@@ -218,23 +199,24 @@ pub fn inventory_levels<'s>(
         ))
     });
 
-    let mentions = inventory.explode(|(tenant, _, _, inv)| {
+    let mentions = inventory.explode(|event| {
+        let key = |sku: &String| (event.tenant_id.clone(), sku.clone());
         let mut out = Vec::new();
-        match inv {
-            InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. } => {
-                out.push(((tenant, sku), Levels::one_at(MENTIONS, 1)));
-            }
-            InventoryEvent::Reserved { items, .. } => {
+        match &event.body {
+            Body::Inventory(
+                InventoryEvent::StockSet { sku, .. } | InventoryEvent::StockAdjusted { sku, .. },
+            ) => out.push((key(sku), Levels::one_at(MENTIONS, 1))),
+            Body::Inventory(InventoryEvent::Reserved { items, .. }) => {
                 for item in items {
-                    out.push(((tenant.clone(), item.sku), Levels::one_at(MENTIONS, 1)));
+                    out.push((key(&item.sku), Levels::one_at(MENTIONS, 1)));
                 }
             }
-            InventoryEvent::InsufficientStock { sku, .. } => {
+            Body::Inventory(InventoryEvent::InsufficientStock { sku, .. }) => {
                 let mut sums = Levels::one_at(MENTIONS, 1);
                 sums.0[INSUFFICIENT] = 1;
-                out.push(((tenant, sku), sums));
+                out.push((key(sku), sums));
             }
-            InventoryEvent::Released { .. } => {}
+            _ => {}
         }
         out
     });
