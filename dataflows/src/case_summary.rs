@@ -139,11 +139,11 @@ pub(crate) struct CaseSummary {
     /// The department of the latest creation or assignment.
     pub(crate) dependencia_id: i64,
     /// The latest state.
-    pub(crate) estado: String,
+    pub(crate) estado: Name,
     /// The latest priority given, if any.
-    pub(crate) prioridad: Option<String>,
+    pub(crate) prioridad: Option<Name>,
     /// The earliest creation's case number.
-    pub(crate) numero_caso: String,
+    pub(crate) numero_caso: Name,
     /// The earliest creation's `fecha_creacion`.
     pub(crate) fecha_creacion: i64,
     /// `(violated, day of the earliest deciding event)`.
@@ -158,7 +158,24 @@ const CLOSED: &str = "CERRADO";
 impl CaseSummary {
     /// Whether the case is still open (its latest state is not `CERRADO`).
     pub(crate) fn is_open(&self) -> bool {
-        self.estado != CLOSED
+        *self.estado != *CLOSED
+    }
+}
+
+/// The states a case's facts give without naming them (`PENDIENTE` at creation, `CERRADO` at
+/// closure), made once per operator: a summary shares its texts rather than copying them, as
+/// each of the case views receives its own copy of every summary.
+pub(crate) struct States {
+    pending: Name,
+    closed: Name,
+}
+
+impl Default for States {
+    fn default() -> Self {
+        States {
+            pending: Name::from("PENDIENTE"),
+            closed: Name::from(CLOSED),
+        }
     }
 }
 
@@ -230,7 +247,11 @@ pub(crate) fn fact(event: &Event, names: &mut Interner) -> Option<(i64, CaseFact
 }
 
 /// Summarises one case's facts (sorted: its history in event-time order) into `output`.
-pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutput, isize)>) {
+pub(crate) fn summarise(
+    facts: &[(&CaseFact, isize)],
+    states: &States,
+    output: &mut Vec<(CaseOutput, isize)>,
+) {
     let mut case: Option<CaseSummary> = None;
     let (mut violated_at, mut met_at) = (None, None);
     let mut closure = None;
@@ -247,15 +268,15 @@ pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutp
             } => {
                 if case.is_none() {
                     case = Some(CaseSummary {
-                        numero_caso: numero_caso.clone(),
+                        numero_caso: Name::from(numero_caso.as_str()),
                         fecha_creacion: *fecha_creacion,
                         ..CaseSummary::default()
                     });
                 }
-                estado = Some("PENDIENTE");
+                estado = Some(&states.pending);
                 dependencia = Some(*dependencia_id);
                 if p.is_some() {
-                    prioridad = p.as_deref();
+                    prioridad = p.as_ref();
                 }
             }
             CaseChange::Assigned {
@@ -263,17 +284,17 @@ pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutp
                 estado: e,
             } => {
                 dependencia = Some(*dependencia_id);
-                estado = Some(&**e);
+                estado = Some(e);
             }
             CaseChange::Updated {
                 estado: e,
                 prioridad: p,
             } => {
                 if e.is_some() {
-                    estado = e.as_deref();
+                    estado = e.as_ref();
                 }
                 if p.is_some() {
-                    prioridad = p.as_deref();
+                    prioridad = p.as_ref();
                 }
             }
             CaseChange::Closed {
@@ -281,7 +302,7 @@ pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutp
                 hours,
                 satisfaction,
             } => {
-                estado = Some(CLOSED);
+                estado = Some(&states.closed);
                 closure = Some((Granularity::Day.floor(*fecha_cierre), *hours, *satisfaction));
             }
             CaseChange::Violated => {
@@ -307,8 +328,8 @@ pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutp
         );
         return;
     };
-    case.estado = estado.unwrap_or_default().to_string();
-    case.prioridad = prioridad.map(str::to_string);
+    case.estado = estado.cloned().unwrap_or_default();
+    case.prioridad = prioridad.cloned();
     case.dependencia_id = dependencia.unwrap_or_default();
     case.outcome = match (violated_at, met_at) {
         (Some(t), _) => Some((true, Granularity::Day.floor(t))),
@@ -322,7 +343,7 @@ pub(crate) fn summarise(facts: &[(&CaseFact, isize)], output: &mut Vec<(CaseOutp
 /// Whether the case of `facts` exists and is not `CERRADO`: it never expires.
 pub(crate) fn is_open(facts: &[(&CaseFact, isize)]) -> bool {
     let mut outputs = Vec::new();
-    summarise(facts, &mut outputs);
+    summarise(facts, &States::default(), &mut outputs);
     outputs
         .iter()
         .any(|(output, _)| matches!(output, CaseOutput::Case(case) if case.is_open()))

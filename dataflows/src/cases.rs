@@ -13,7 +13,7 @@ use pulso_events::views::{CaseBacklog, OpenCase, OpenCaseSla, SlaCompliance};
 use pulso_events::{Body, CasoEvent, Topic};
 
 use crate::aggregate::latest_by_key;
-use crate::case_summary::{fact, is_open, summarise, CaseOutput, CaseSummary};
+use crate::case_summary::{fact, is_open, summarise, CaseOutput, CaseSummary, States};
 use crate::grading::{grade_open_cases, GradedCases, OpenCaseFacts};
 use crate::health;
 use crate::intern::Interner;
@@ -58,8 +58,9 @@ pub fn case_views<'s>(
         })
     });
     let expiry = Expiry::after(maxima.clone(), retention.entities, is_open);
-    let outputs = summarise_expiring("CaseSummary", facts, expiry, |_id, facts, output| {
-        summarise(facts, output)
+    let states = States::default();
+    let outputs = summarise_expiring("CaseSummary", facts, expiry, move |_id, facts, output| {
+        summarise(facts, &states, output)
     });
 
     let orphans = outputs.clone().flat_map(|(_, output)| match output {
@@ -105,7 +106,7 @@ fn backlog<'s>(
         .count_total()
         .map(|((dependencia_id, estado), n)| CaseBacklog {
             dependencia_id,
-            estado,
+            estado: (*estado).to_owned(),
             cases: n as i64,
         })
 }
@@ -148,7 +149,7 @@ fn compliance<'s>(
     )
     .map(|((dependencia_id, prioridad, day), s)| SlaCompliance {
         dependencia_id,
-        prioridad,
+        prioridad: prioridad.map(|p| (*p).to_owned()),
         day,
         met: s.count(0),
         violated: s.count(1),
@@ -174,8 +175,8 @@ fn graded<'s>(
         .map(|(caso_id, case)| {
             let facts = OpenCaseFacts {
                 caso_id,
-                numero_caso: case.numero_caso,
-                prioridad: case.prioridad,
+                numero_caso: (*case.numero_caso).to_owned(),
+                prioridad: case.prioridad.map(|p| (*p).to_owned()),
                 fecha_creacion: case.fecha_creacion,
             };
             (case.dependencia_id, facts)
