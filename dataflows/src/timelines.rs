@@ -145,14 +145,7 @@ fn send_of(event: &Event, names: &mut Interner) -> Option<(EntityId, Attribution
 
 /// The 128-bit hash (XXH3) of an entry: each text with its length, then the timestamp.
 pub(crate) fn entry_hash(entry: &TimelineEntry) -> u128 {
-    let texts = [
-        &entry.entity_type,
-        &entry.entity_id,
-        &entry.event_id,
-        &entry.topic,
-        &entry.event_type,
-        &entry.summary,
-    ];
+    let texts = entry.texts();
     let mut bytes = Vec::with_capacity(8 * 7 + texts.iter().map(|t| t.len()).sum::<usize>());
     for text in texts {
         bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());

@@ -318,6 +318,21 @@ pub struct TimelineEntry {
     pub summary: Arc<str>,
 }
 
+impl TimelineEntry {
+    /// Its six texts, in field order: entity type, entity id, event id, topic, event type and
+    /// summary.
+    pub fn texts(&self) -> [&str; 6] {
+        [
+            &self.entity_type,
+            &self.entity_id,
+            &self.event_id,
+            &self.topic,
+            &self.event_type,
+            &self.summary,
+        ]
+    }
+}
+
 /// `tracking_activity`: the deduplicated `tracking.events` per entity and event type.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TrackingActivity {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use pulso_events::time::Micros;
-use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive, Written};
+use pulso_pipeline::batch::{write_parquet, write_to_clickhouse, Archive};
 use pulso_pipeline::progress::Progress;
 use pulso_pipeline::replay::SpillConfig;
 use pulso_pipeline::{replay_source, ReplayConfig};
@@ -91,15 +91,14 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
     let mut output = output?;
     let secs = started.elapsed().as_secs_f64();
 
-    let mut written: Option<Written> = None;
-    if let Some(out) = &args.out {
+    let written = if let Some(out) = &args.out {
         // The views are copied only when ClickHouse needs them afterwards.
         let views = match clickhouse {
             Some(_) => output.views.clone(),
             None => std::mem::take(&mut output.views),
         };
         let timelines = std::mem::take(&mut output.timelines);
-        written = Some(write_parquet(
+        Some(write_parquet(
             out,
             views,
             timelines,
@@ -107,8 +106,10 @@ pub(crate) fn run(args: &BackfillArgs) -> Result<()> {
             &file.retention,
             "backfill",
             &args.views.views,
-        )?);
-    }
+        )?)
+    } else {
+        None
+    };
     if let Some(config) = clickhouse {
         let url = config.url.clone();
         let written = write_to_clickhouse(config, &output.views)?;

@@ -343,19 +343,12 @@ impl FileRun {
     }
 }
 
-/// The texts of a record, in the order they are written.
+/// The texts of a record, in the order they are written ([`TimelineEntry::texts`]).
 const TEXTS: usize = 6;
 
 /// Appends a change to `record` as a run's record (length prefix included).
 fn encode(entry: &TimelineEntry, diff: isize, record: &mut Vec<u8>) {
-    let texts: [&str; TEXTS] = [
-        &entry.entity_type,
-        &entry.entity_id,
-        &entry.event_id,
-        &entry.topic,
-        &entry.event_type,
-        &entry.summary,
-    ];
+    let texts: [&str; TEXTS] = entry.texts();
     let len = 16 + texts.iter().map(|t| 4 + t.len()).sum::<usize>();
     record.reserve(4 + len);
     record.extend_from_slice(&(len as u32).to_le_bytes());

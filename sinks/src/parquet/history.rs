@@ -73,6 +73,7 @@ fn view_day_batches<V: View>(
         .iter()
         .map(|r| r.expiry().map_or(0, |e| day_of(e.time())))
         .collect();
+    let properties = view_properties::<V>(None)?;
     let mut distinct: Vec<i64> = days.clone();
     distinct.sort_unstable();
     distinct.dedup();
@@ -87,7 +88,7 @@ fn view_day_batches<V: View>(
             name: V::NAME,
             day,
             batch: encode::encode::<V>(&of_day)?,
-            properties: view_properties::<V>(None)?,
+            properties: properties.clone(),
         })?;
     }
     Ok(())
