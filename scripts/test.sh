@@ -14,6 +14,11 @@ scripts/pyenv.sh >/dev/null
 export PULSO_KAFKA_BROKERS="${PULSO_KAFKA_BROKERS:-127.0.0.1:9092}"
 export PULSO_CLICKHOUSE_URL="${PULSO_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 export PULSO_PYTHON_TESTS=1
+# The release profile keeps line tables for profiling the binary (Cargo.toml); its ~60 test
+# binaries do not need them. Without them a clean build's target/ is much smaller (measured in
+# docs/OPERATIONS.md), which matters on a machine with little free disk: a CI run once failed
+# when the linker ran out of space.
+export CARGO_PROFILE_RELEASE_DEBUG="${CARGO_PROFILE_RELEASE_DEBUG:-0}"
 # The broker-pause tests signal the broker process: ours, or the one already on the port.
 PULSO_BROKER_PID="${PULSO_BROKER_PID:-$(cat build/broker.pid 2>/dev/null || pgrep -f 'tansu broker' | head -n 1)}"
 export PULSO_BROKER_PID
