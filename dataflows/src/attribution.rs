@@ -36,7 +36,7 @@ use crate::intern::{EntityId, Name};
 use crate::pack::{NameTable, Pack, Packer, Unpacker};
 use crate::pending::{grouped_by_key, Pending};
 use crate::retention::Horizon;
-use crate::slots::Slots;
+use crate::slots::{Slot, Slots};
 use crate::summarise::merge_into;
 use crate::watermark::{Maxima, Watermark};
 use crate::winner_log::{Slot as LogSlot, WinnerLog};
@@ -250,12 +250,11 @@ impl Table {
     /// afresh.
     fn apply(
         &mut self,
-        key: EntityId,
+        slot: Slot,
         changes: Vec<(Attribution, isize)>,
         cutoff: Option<i64>,
         out: &mut Vec<(TimelineEntry, isize)>,
     ) {
-        let (slot, _) = self.state.slot_or_insert(key, Held::default);
         let (_, packed) = self.state.get_mut(slot).expect("occupied");
         let mut held = Notification::unpack(&packed.packed, &self.names);
         let expired = match (cutoff, held.latest()) {
@@ -304,6 +303,13 @@ impl Table {
                 slot_state.queued = Some(bucket);
                 self.queue.push(bucket, slot);
             }
+        }
+    }
+
+    /// Frees `slot` if it holds nothing (a key inserted whose changes all cancelled).
+    fn remove_if_empty(&mut self, slot: Slot) {
+        if matches!(self.state.get_mut(slot), Some((_, held)) if held.packed.is_empty()) {
+            self.state.remove(slot);
         }
     }
 
@@ -400,23 +406,38 @@ pub fn attribute_entries<'s>(
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<(EntityId, Attribution)>::default();
                 let mut out = Vec::new();
+                let mut fresh = Vec::new();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
                     input.for_each(|capability, data| pending.hold(&capability, data));
-                    while let Some((time, capability, mut updates)) =
+                    while let Some((time, capability, updates)) =
                         pending.next_complete(frontier, maxima_frontier)
                     {
                         let cutoff = horizon.cutoff(watermark.at(time));
                         if let Some(cutoff) = cutoff {
                             table.expire(cutoff);
                         }
-                        consolidate(&mut updates);
+                        // Each change is keyed by its notification's slot, so that the
+                        // sort that groups them compares numbers, not ids.
+                        let mut slotted = Vec::with_capacity(updates.len());
+                        for ((key, fact), diff) in updates {
+                            let (slot, new) = table.state.slot_or_insert(key, Held::default);
+                            if new {
+                                fresh.push(slot);
+                            }
+                            slotted.push(((slot, fact), diff));
+                        }
+                        consolidate(&mut slotted);
                         let mut session = output.session(&capability);
-                        for (key, changes) in grouped_by_key(updates) {
-                            table.apply(key, changes, cutoff, &mut out);
+                        for (slot, changes) in grouped_by_key(slotted) {
+                            table.apply(slot, changes, cutoff, &mut out);
                             for (entry, n) in out.drain(..) {
                                 session.give((entry, time, n));
                             }
+                        }
+                        // A new notification whose changes all cancelled holds nothing.
+                        for slot in fresh.drain(..) {
+                            table.remove_if_empty(slot);
                         }
                     }
                 }

@@ -205,10 +205,11 @@ where
                 let mut watermark = Watermark::default();
                 let mut pending = Pending::<(K, (F, T))>::default();
                 let mut summaries: Vec<(S, isize)> = Vec::new();
+                let mut fresh = Vec::new();
                 move |(input, frontier), (maxima, maxima_frontier), output| {
                     maxima.for_each(|_, data| watermark.receive_all(data));
                     input.for_each(|capability, data| pending.hold(&capability, data));
-                    while let Some((time, capability, mut updates)) =
+                    while let Some((time, capability, updates)) =
                         pending.next_complete(frontier, maxima_frontier)
                     {
                         let cutoff = horizon.cutoff(watermark.at(time));
@@ -219,11 +220,20 @@ where
                             let held = (&mut state, &names);
                             expire_queued(held, &mut queue, cutoff, keep, &mut facts);
                         }
-                        consolidate(&mut updates);
+                        // Each change is keyed by its key's slot, so that the sort that
+                        // groups them compares numbers, not key texts.
+                        let mut slotted = Vec::with_capacity(updates.len());
+                        for ((key, fact), diff) in updates {
+                            let (slot, new) = state.slot_or_insert(key, Held::default);
+                            if new {
+                                fresh.push(slot);
+                            }
+                            slotted.push(((slot, fact), diff));
+                        }
+                        consolidate(&mut slotted);
                         let mut session = output.session(&capability);
-                        for (key, changes) in grouped_by_key(updates) {
+                        for (slot, changes) in grouped_by_key(slotted) {
                             summaries.clear();
-                            let (slot, _) = state.slot_or_insert(key, Held::default);
                             let (key, held) = state.get_mut(slot).expect("occupied");
                             facts.clear();
                             unpack_all(&held.facts, &names, &mut facts);
@@ -258,6 +268,13 @@ where
                                 session.give(((key.clone(), summary), time, n));
                             }
                             if gone {
+                                state.remove(slot);
+                            }
+                        }
+                        // A new key whose changes all cancelled holds nothing.
+                        for slot in fresh.drain(..) {
+                            if matches!(state.get_mut(slot), Some((_, held)) if held.facts.is_empty())
+                            {
                                 state.remove(slot);
                             }
                         }
