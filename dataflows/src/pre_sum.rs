@@ -33,12 +33,16 @@ pub(crate) fn add_to_pending<K: Hash + Eq, const N: usize>(
     capability: &InputCapability<Epoch>,
     data: &mut Vec<(K, Epoch, Sums<N>)>,
 ) {
-    for (key, time, diff) in data.drain(..) {
+    let mut data = data.drain(..).peekable();
+    // A message's records mostly share one time: its sums are looked up once per run of it.
+    while let Some(&(_, time, _)) = data.peek() {
         let sums = &mut pending
             .entry(time)
             .or_insert_with(|| (capability.delayed(&time, 0), HashMap::new()))
             .1;
-        sums.entry(key).or_default().plus_equals(&diff);
+        while let Some((key, _, diff)) = data.next_if(|(_, t, _)| *t == time) {
+            sums.entry(key).or_default().plus_equals(&diff);
+        }
     }
 }
 
