@@ -34,7 +34,7 @@ use crate::event_id::EventId;
 use crate::expiry_queue::{Bucket, ExpiryQueue};
 use crate::intern::{EntityId, Name};
 use crate::pack::{NameTable, Pack, Packer, Unpacker};
-use crate::pending::{grouped_by_key, Pending};
+use crate::pending::{by_slot, grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::{Slot, Slots};
 use crate::summarise::merge_into;
@@ -417,17 +417,8 @@ pub fn attribute_entries<'s>(
                         if let Some(cutoff) = cutoff {
                             table.expire(cutoff);
                         }
-                        // Each change is keyed by its notification's slot, so that the
-                        // sort that groups them compares numbers, not ids.
-                        let mut slotted = Vec::with_capacity(updates.len());
-                        for ((key, fact), diff) in updates {
-                            let (slot, new) = table.state.slot_or_insert(key, Held::default);
-                            if new {
-                                fresh.push(slot);
-                            }
-                            slotted.push(((slot, fact), diff));
-                        }
-                        consolidate(&mut slotted);
+                        let slotted =
+                            by_slot(updates, &mut table.state, Held::default, &mut fresh);
                         let mut session = output.session(&capability);
                         for (slot, changes) in grouped_by_key(slotted) {
                             table.apply(slot, changes, cutoff, &mut out);

@@ -32,7 +32,7 @@ use timely::dataflow::operators::vec::ToStream;
 
 use crate::expiry_queue::{Bucket, ExpiryQueue};
 use crate::pack::{pack_all, unpack_all, NameTable, Pack};
-use crate::pending::{grouped_by_key, Pending};
+use crate::pending::{by_slot, grouped_by_key, Pending};
 use crate::retention::Horizon;
 use crate::slots::Slots;
 use crate::watermark::{Maxima, Watermark};
@@ -220,17 +220,7 @@ where
                             let held = (&mut state, &names);
                             expire_queued(held, &mut queue, cutoff, keep, &mut facts);
                         }
-                        // Each change is keyed by its key's slot, so that the sort that
-                        // groups them compares numbers, not key texts.
-                        let mut slotted = Vec::with_capacity(updates.len());
-                        for ((key, fact), diff) in updates {
-                            let (slot, new) = state.slot_or_insert(key, Held::default);
-                            if new {
-                                fresh.push(slot);
-                            }
-                            slotted.push(((slot, fact), diff));
-                        }
-                        consolidate(&mut slotted);
+                        let slotted = by_slot(updates, &mut state, Held::default, &mut fresh);
                         let mut session = output.session(&capability);
                         for (slot, changes) in grouped_by_key(slotted) {
                             summaries.clear();
