@@ -5,7 +5,7 @@
 use differential_dataflow::collection::{AsCollection, VecCollection};
 use pulso_events::views::TimelineEntry;
 use pulso_events::{
-    timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
+    write_timeline_summary, Body, CasoEvent, Event, InventoryEvent, NotificationEvent, OrderEvent,
     Outcome, Topic,
 };
 
@@ -158,15 +158,22 @@ pub(crate) fn entry_hash(entry: &TimelineEntry) -> u128 {
 /// The timeline entries of one event, belonging to `tenant_id`.
 ///
 /// The texts an event's entries share (event id, summary) are one allocation; entity types,
-/// topics and event types are interned.
-fn entries(event: &Event, tenant_id: &str, names: &mut Interner) -> Vec<TimelineEntry> {
+/// topics and event types are interned. The summary is written in `scratch` first (a buffer
+/// the caller reuses from event to event).
+fn entries(
+    event: &Event,
+    tenant_id: &str,
+    names: &mut Interner,
+    scratch: &mut String,
+) -> Vec<TimelineEntry> {
     let named = entities(event);
     if named.is_empty() {
         return Vec::new();
     }
     let event_type = names.name(event_type(event));
     let topic = names.name(event.topic.name());
-    let summary: Arc<str> = Arc::from(timeline_summary(event, tenant_id));
+    write_timeline_summary(event, tenant_id, scratch);
+    let summary: Arc<str> = Arc::from(scratch.as_str());
     let event_id: Arc<str> = Arc::from(event.event_id.as_str());
     named
         .into_iter()
@@ -194,7 +201,7 @@ fn entries_and_facts<'s>(
     let (mut entry_output, entries_stream) = builder.new_output::<Batch<TimelineEntry>>();
     let (mut fact_output, facts_stream) = builder.new_output::<Batch<(EntityId, Attribution)>>();
     builder.build(move |_initial| {
-        let mut names = Interner::default();
+        let (mut names, mut summary) = (Interner::default(), String::new());
         let (mut own, mut facts) = (Vec::new(), Vec::new());
         move |_frontiers| {
             let mut entry_handle = entry_output.activate();
@@ -208,18 +215,17 @@ fn entries_and_facts<'s>(
                         let tenant = &event.tenant_id;
                         match attributed_to(&event).map(EntityId::from) {
                             None => own.extend(
-                                entries(&event, tenant, &mut names)
+                                entries(&event, tenant, &mut names, &mut summary)
                                     .into_iter()
                                     .map(|entry| (entry, time, diff)),
                             ),
                             Some(id) => {
                                 let name = names.name(tenant);
-                                facts.extend(entries(&event, tenant, &mut names).into_iter().map(
-                                    |entry| {
-                                        let fact = Attribution::Entry(Arc::clone(&name), entry);
-                                        ((id.clone(), fact), time, diff)
-                                    },
-                                ));
+                                let made = entries(&event, tenant, &mut names, &mut summary);
+                                facts.extend(made.into_iter().map(|entry| {
+                                    let fact = Attribution::Entry(Arc::clone(&name), entry);
+                                    ((id.clone(), fact), time, diff)
+                                }));
                             }
                         }
                     }

@@ -18,5 +18,5 @@ pub mod views;
 pub use decode::{decode, decode_with, event_time, DecodeOptions, MAX_RECORD_BYTES};
 pub use model::*;
 pub use reject::{RejectReason, Rejection};
-pub use summary::{summary, timeline_summary, with_tenant};
+pub use summary::{summary, timeline_summary, with_tenant, write_timeline_summary};
 pub use topic::Topic;
