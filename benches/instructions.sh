@@ -7,12 +7,15 @@
 #   benches/instructions.sh BIN DATA [WORKERS]    # e.g. target/release/pulso /tmp/d200k 1
 #
 # DATA is a folder from `pulso generate` (`pulso generate --seed 1 --scale 200000 --out DATA`).
+# Compare `dist` builds (`cargo build --profile dist`) for changes under ~1%: a release build
+# splits each crate into four codegen units, and a change in one module can move the inlining
+# of another by ±2% (benches/RESULTS.md, forty-fifth session).
 # Prints the binary, the input and the instructions executed (every thread, the whole command).
 # Needs valgrind (Debian: `apt-get install valgrind`).
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 bin=$1
