@@ -190,7 +190,9 @@ pub fn summary(event: &Event) -> String {
 /// to (the event's own, or for a provider webhook the tenant of the notification's send). The
 /// query API scopes timeline entries to tenants by this field.
 pub fn timeline_summary(event: &Event, tenant_id: &str) -> String {
-    fields(event).put("tenant_id", tenant_id).into_json()
+    let mut out = String::with_capacity(256);
+    write_timeline_summary(event, tenant_id, &mut out);
+    out
 }
 
 /// [`timeline_summary`] written to `out` (cleared first): a caller that makes many reuses one
