@@ -239,8 +239,7 @@ def main(argv=None):
                 small = [s for s in ctx.sizes if s <= 2_000_000] or [min(ctx.sizes)]
                 res = latency.run_stage(ctx, datasets[max(small)])
             elif stage == "update":
-                bpr = ctx.results["stages"].get("batch", {}).get("bytes_per_record_used", {})
-                res = update.run_stage(ctx, datasets, bpr)
+                res = update.run_stage(ctx, datasets)
             else:
                 size = args.live_size or min(ctx.sizes)
                 ds = datasets.get(size) or data.dataset(ctx.pulso, ctx.work, size, 1, ctx.log)
