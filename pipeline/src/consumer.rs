@@ -1,5 +1,6 @@
-//! The consumer of the engine's events: gathers each epoch's view changes and, when the
-//! epoch closes, consolidates them once ([`EpochChanges`]) and hands the same changes to the
+//! The consumer of the engine's events: gathers each epoch's view changes (each worker's
+//! already consolidated) and, when the epoch closes, merges them once ([`EpochChanges::merge`])
+//! and hands the same changes to the
 //! serving store's writer and ClickHouse (all views together, so no reader sees half an epoch;
 //! the writer applies them on a thread of its own and writes the Parquet snapshots, every
 //! `snapshot_secs` — a large view less often: see `snapshot` — and the history from the
@@ -7,7 +8,6 @@
 //! their epoch closes, see [`crate::dead_letters`]) and `rejected.jsonl`, and keeps the live
 //! status (lag, DLQ size, rates) current.
 
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::epoch_loop::EngineEvent;
 use pulso_dataflows::Epoch;
-use pulso_events::views::{EpochChanges, ViewRow};
+use pulso_events::views::{EpochChanges, Run, ViewRow};
 use pulso_queries::{LiveStatus, ViewStore};
 use pulso_sinks::clickhouse::WriterHandle;
 use pulso_sinks::parquet::{HistoryWriter, HISTORY_DIR};
@@ -111,7 +111,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     );
     // The changes of the epochs not closed yet: the workers hand over later epochs' changes
     // while the views complete earlier ones.
-    let mut pending: BTreeMap<Epoch, Vec<(ViewRow, isize)>> = BTreeMap::new();
+    // Each batch is one worker's consolidated run of an epoch.
+    let mut pending: BTreeMap<Epoch, Vec<Run>> = BTreeMap::new();
     // Rows retention expires from the store go to the history (process 0, as the snapshots).
     let files = leader.then(|| Files {
         history: HistoryWriter::new(&outputs.out.join(HISTORY_DIR)),
@@ -143,12 +144,9 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
             continue;
         };
         match event {
-            EngineEvent::Changes { epoch, changes } => match pending.entry(epoch) {
-                Entry::Vacant(slot) => {
-                    slot.insert(changes);
-                }
-                Entry::Occupied(mut slot) => slot.get_mut().extend(changes),
-            },
+            EngineEvent::Changes { epoch, changes } => {
+                pending.entry(epoch).or_default().push(changes);
+            }
             EngineEvent::Rejected(records) => {
                 let mut dlq = outputs.kafka.as_mut().map(|kafka| &mut kafka.dead_letters);
                 for (record, rejection) in records {
@@ -171,7 +169,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                         .map_err(PipelineError::DeadLetters)?;
                 }
                 // The one consolidation of the epoch: ClickHouse and the store share it.
-                let changes = EpochChanges::consolidate(closed_changes(&mut pending, epoch));
+                let changes = EpochChanges::merge(closed_changes(&mut pending, epoch));
                 rate_window.1 += records_in(&changes);
                 if let Some(clickhouse) = &outputs.clickhouse {
                     let version = clickhouse.base_version + epoch;
@@ -209,18 +207,14 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
     Ok(())
 }
 
-/// Takes the changes of every epoch up to `closed` out of `pending`, as one list.
-fn closed_changes(
-    pending: &mut BTreeMap<Epoch, Vec<(ViewRow, isize)>>,
-    closed: Epoch,
-) -> Vec<(ViewRow, isize)> {
+/// Takes the runs of every epoch up to `closed` out of `pending` (the workers' consolidated
+/// changes, for [`EpochChanges::merge`]).
+pub fn closed_changes(pending: &mut BTreeMap<Epoch, Vec<Run>>, closed: Epoch) -> Vec<Run> {
     let later = pending.split_off(&(closed + 1));
-    let mut epochs = std::mem::replace(pending, later).into_values();
-    let mut changes = epochs.next().unwrap_or_default();
-    for more in epochs {
-        changes.extend(more);
-    }
-    changes
+    std::mem::replace(pending, later)
+        .into_values()
+        .flatten()
+        .collect()
 }
 
 /// Updates lag, DLQ, read and sink figures of the live status.

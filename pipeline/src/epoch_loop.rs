@@ -21,7 +21,7 @@ use pulso_dataflows::watermark::{observe, Admission};
 use pulso_dataflows::{ingest_ref, Epoch, Ingested};
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::registry::ViewSelection;
-use pulso_events::views::ViewRow;
+use pulso_events::views::{consolidate_rows, ViewRow};
 use pulso_events::{Rejection, SourceRecord};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
@@ -106,7 +106,7 @@ pub enum EngineEvent {
     Changes {
         /// The epoch of the changes.
         epoch: Epoch,
-        /// The rows and their diffs.
+        /// The rows and their diffs, consolidated ([`consolidate_rows`]).
         changes: Vec<(ViewRow, isize)>,
     },
     /// Rejected records, in the order read (for the dead-letter topic and
@@ -132,6 +132,11 @@ pub enum EngineEvent {
 /// changes come in batches of a few dozen rows (a thousand wake-ups per epoch, each a context
 /// switch on a machine with fewer cores than threads). The consumer applies an epoch only
 /// once it is closed, so holding its changes until then delays nothing.
+///
+/// The changes are consolidated here ([`consolidate_rows`]: sorted by row, each row once), on
+/// the worker, so the consumer only merges the workers' runs
+/// ([`pulso_events::views::EpochChanges::merge`]) instead of sorting them all on its one
+/// thread: the sort was half of what that thread did.
 pub fn hand_off<'s>(
     changes: Stream<'s, Epoch, Vec<(ViewRow, Epoch, isize)>>,
     mut send: impl FnMut(Epoch, Vec<(ViewRow, isize)>) + 'static,
@@ -143,7 +148,8 @@ pub fn hand_off<'s>(
             let mut pending = Pending::<ViewRow>::default();
             move |(input, frontier), _| {
                 input.for_each(|capability, batch| pending.hold(&capability, batch));
-                while let Some((epoch, _capability, changes)) = pending.next_passed(frontier) {
+                while let Some((epoch, _capability, mut changes)) = pending.next_passed(frontier) {
+                    consolidate_rows(&mut changes);
                     // The capability goes after the send: the probe passes the epoch then.
                     send(epoch, changes);
                 }

@@ -38,8 +38,9 @@ use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
 use pulso_events::registry::ViewSelection;
-use pulso_events::views::ViewRow;
+use pulso_events::views::{EpochChanges, Run, ViewRow};
 use pulso_events::SourceRecord;
+use pulso_pipeline::consumer::closed_changes;
 use pulso_pipeline::epoch_loop::{hand_off, EPOCHS_IN_VIEWS, EVENTS_IN_FLIGHT};
 use pulso_pipeline::replay::{shares, Share};
 use pulso_pipeline::ClusterConfig;
@@ -138,7 +139,7 @@ type Settle = Option<usize>;
 
 /// What the workers tell the consumer thread, as `pulso run`'s workers tell theirs.
 enum Event {
-    /// A batch of view changes of epoch `.0`.
+    /// One worker's consolidated view changes of epoch `.0`.
     Changes(Epoch, Vec<(ViewRow, isize)>),
     /// Every change of epoch `.0` has been sent; `.1` is when the epoch was due or started.
     Closed(Epoch, Instant),
@@ -150,8 +151,9 @@ struct Driven {
     marks: Vec<(Instant, Instant)>,
     rows: u64,
     store_cpu_s: f64,
-    /// Each epoch's changes, when they were kept instead of applied.
-    kept: Vec<(Epoch, Vec<(ViewRow, isize)>)>,
+    /// Each epoch's changes (the workers' consolidated runs), when they were kept instead of
+    /// applied.
+    kept: Vec<(Epoch, Vec<Run>)>,
 }
 
 /// The rows `store` holds, over every view.
@@ -198,19 +200,20 @@ fn drive(
         // The retention the dataflows run with, as `pulso run` gives its store.
         let store = ViewStore::with_retention(Retention::default());
         // Changes per epoch: the workers hand over later epochs' while earlier ones complete.
-        let mut pending: BTreeMap<Epoch, Vec<(ViewRow, isize)>> = BTreeMap::new();
+        let mut pending: BTreeMap<Epoch, Vec<Run>> = BTreeMap::new();
         let mut marks = Vec::new();
         let mut kept = Vec::new();
         for event in events {
             match event {
-                Event::Changes(epoch, changes) => pending.entry(epoch).or_default().extend(changes),
+                Event::Changes(epoch, changes) => pending.entry(epoch).or_default().push(changes),
                 Event::Closed(epoch, started) => {
-                    let later = pending.split_off(&(epoch + 1));
-                    let closed = std::mem::replace(&mut pending, later);
-                    let changes = closed.into_values().flatten().collect();
+                    // As `pulso run`'s consumer: the workers' runs merged, then applied.
+                    let runs = closed_changes(&mut pending, epoch);
                     match consume {
-                        Consume::Apply => drop(store.apply_epoch(epoch, changes)),
-                        Consume::Keep => kept.push((epoch, changes)),
+                        Consume::Apply => {
+                            drop(store.apply_changes(epoch, EpochChanges::merge(runs)))
+                        }
+                        Consume::Keep => kept.push((epoch, runs)),
                     }
                     marks.push((started, Instant::now()));
                     applied_by_store.fetch_add(1, Ordering::Release);
@@ -487,14 +490,14 @@ fn main() -> Result<()> {
                 Consume::Keep,
             )?
             .kept;
-            let changes: usize = kept.iter().map(|(_, c)| c.len()).sum();
+            let changes: usize = kept.iter().flat_map(|(_, runs)| runs).map(Vec::len).sum();
             let passes: Vec<serde_json::Value> = (0..repeat.max(1))
                 .map(|_| {
                     let epochs = kept.clone();
                     let store = ViewStore::with_retention(Retention::default());
                     let (cpu, wall) = (thread_cpu_seconds(), Instant::now());
-                    for (epoch, changes) in epochs {
-                        drop(store.apply_epoch(epoch, changes));
+                    for (epoch, runs) in epochs {
+                        drop(store.apply_changes(epoch, EpochChanges::merge(runs)));
                     }
                     let (cpu, wall) = (thread_cpu_seconds() - cpu, wall.elapsed().as_secs_f64());
                     let rows = row_count(&store);
