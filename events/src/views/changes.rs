@@ -15,8 +15,9 @@ pub type Run = Vec<(ViewRow, isize)>;
 ///
 /// # Contract
 ///
-/// Built only by [`EpochChanges::consolidate`], so every holder may rely on the order and
-/// the uniqueness of its rows.
+/// Built only by [`EpochChanges::consolidate`] and [`EpochChanges::merge`] (of runs
+/// [`consolidate_rows`] made), so every holder may rely on the order and the uniqueness of its
+/// rows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EpochChanges(Arc<Vec<(ViewRow, isize)>>);
 
@@ -33,6 +34,11 @@ impl EpochChanges {
     /// about `log2 n` times: the workers consolidate their own changes, in parallel, and the
     /// one thread that takes every worker's changes only merges them.
     pub fn merge(runs: Vec<Run>) -> EpochChanges {
+        debug_assert!(
+            runs.iter()
+                .all(|run| run.windows(2).all(|w| w[0].0 < w[1].0)),
+            "every run is consolidated"
+        );
         let mut runs = runs.into_iter().filter(|run| !run.is_empty());
         let mut merged = runs.next().unwrap_or_default();
         for run in runs {
