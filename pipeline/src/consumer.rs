@@ -1,7 +1,7 @@
 //! The consumer of the engine's events: gathers each epoch's view changes (each worker's
-//! already consolidated) and, when the epoch closes, merges them once ([`EpochChanges::merge`])
-//! and hands the same changes to the
-//! serving store's writer and ClickHouse (all views together, so no reader sees half an epoch;
+//! already consolidated) and, when the epoch closes, merges them once
+//! ([`EpochChanges::merge`]) and hands the same changes to the serving store's writer and
+//! ClickHouse (all views together, so no reader sees half an epoch;
 //! the writer applies them on a thread of its own and writes the Parquet snapshots, every
 //! `snapshot_secs` — a large view less often: see `snapshot` — and the history from the
 //! store, see `store_writer`), sends rejected records to the dead-letter topic (flushed when
@@ -168,7 +168,7 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                     dlq.epoch_closed(epoch)
                         .map_err(PipelineError::DeadLetters)?;
                 }
-                // The one consolidation of the epoch: ClickHouse and the store share it.
+                // The epoch's one merge: ClickHouse and the store share its changes.
                 let changes = EpochChanges::merge(closed_changes(&mut pending, epoch));
                 rate_window.1 += records_in(&changes);
                 if let Some(clickhouse) = &outputs.clickhouse {
