@@ -109,9 +109,8 @@ pub fn consume(events: Receiver<EngineEvent>, mut outputs: Outputs) -> Result<()
                 format!("opening {}", rejected_path.display())
             }))?,
     );
-    // The changes of the epochs not closed yet: the workers hand over later epochs' changes
-    // while the views complete earlier ones.
-    // Each batch is one worker's consolidated run of an epoch.
+    // The changes of the epochs not closed yet, one consolidated run per worker and epoch: the
+    // workers hand over later epochs' changes while the views complete earlier ones.
     let mut pending: BTreeMap<Epoch, Vec<Run>> = BTreeMap::new();
     // Rows retention expires from the store go to the history (process 0, as the snapshots).
     let files = leader.then(|| Files {

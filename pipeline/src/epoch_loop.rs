@@ -21,7 +21,7 @@ use pulso_dataflows::watermark::{observe, Admission};
 use pulso_dataflows::{ingest_ref, Epoch, Ingested};
 use pulso_events::delivery_sla::DeliverySla;
 use pulso_events::registry::ViewSelection;
-use pulso_events::views::{consolidate_rows, ViewRow};
+use pulso_events::views::{consolidate_rows, Run, ViewRow};
 use pulso_events::{Rejection, SourceRecord};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
@@ -107,7 +107,7 @@ pub enum EngineEvent {
         /// The epoch of the changes.
         epoch: Epoch,
         /// The rows and their diffs, consolidated ([`consolidate_rows`]).
-        changes: Vec<(ViewRow, isize)>,
+        changes: Run,
     },
     /// Rejected records, in the order read (for the dead-letter topic and
     /// `rejected.jsonl`): one message per poll of a source, not per record.
@@ -139,7 +139,7 @@ pub enum EngineEvent {
 /// thread: the sort was half of what that thread did.
 pub fn hand_off<'s>(
     changes: Stream<'s, Epoch, Vec<(ViewRow, Epoch, isize)>>,
-    mut send: impl FnMut(Epoch, Vec<(ViewRow, isize)>) + 'static,
+    mut send: impl FnMut(Epoch, Run) + 'static,
 ) -> ProbeHandle<Epoch> {
     let handed = changes.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
         Pipeline,

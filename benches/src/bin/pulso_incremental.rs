@@ -38,7 +38,7 @@ use pulso_dataflows::retention::Retention;
 use pulso_dataflows::watermark::{epoch_maxima, observe, Admission};
 use pulso_dataflows::{build_views, ingest, Epoch};
 use pulso_events::registry::ViewSelection;
-use pulso_events::views::{EpochChanges, Run, ViewRow};
+use pulso_events::views::{EpochChanges, Run};
 use pulso_events::SourceRecord;
 use pulso_pipeline::consumer::closed_changes;
 use pulso_pipeline::epoch_loop::{hand_off, EPOCHS_IN_VIEWS, EVENTS_IN_FLIGHT};
@@ -140,7 +140,7 @@ type Settle = Option<usize>;
 /// What the workers tell the consumer thread, as `pulso run`'s workers tell theirs.
 enum Event {
     /// One worker's consolidated view changes of epoch `.0`.
-    Changes(Epoch, Vec<(ViewRow, isize)>),
+    Changes(Epoch, Run),
     /// Every change of epoch `.0` has been sent; `.1` is when the epoch was due or started.
     Closed(Epoch, Instant),
 }

@@ -55,7 +55,7 @@ impl EpochChanges {
 
 /// Sorts `changes` by row and sums the diffs of equal rows, dropping those that cancel: what
 /// [`EpochChanges::merge`] expects of each run.
-pub fn consolidate_rows(changes: &mut Vec<(ViewRow, isize)>) {
+pub fn consolidate_rows(changes: &mut Run) {
     changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // In place: each row's changes summed into its first, then the rows that cancel out.
     changes.dedup_by(|(row, diff), (kept, sum)| {
