@@ -1,22 +1,14 @@
-//! Consolidation that sorts in place: differential's `consolidate` sorts with a stable sort,
-//! which takes a scratch buffer as large as half the vector (fresh pages for a large buffer of
-//! changes) and moves every element through it. Equal rows are added up anyway, so their
-//! order among themselves does not matter, and an unstable sort gives the same result.
+//! Consolidation of an operator's changes: `pulso_events`' one consolidation
+//! ([`consolidate_by`]), summing with differential's [`Semigroup`].
 
 use differential_dataflow::difference::Semigroup;
+use pulso_events::views::consolidate_by;
 
 /// Sorts `changes` by row, adds up the changes of equal rows and drops those that add up to
 /// zero: what `differential_dataflow::consolidation::consolidate` does, sorting in place.
+#[inline]
 pub fn consolidate<T: Ord, R: Semigroup>(changes: &mut Vec<(T, R)>) {
-    changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    changes.dedup_by(|next, kept| {
-        let same = next.0 == kept.0;
-        if same {
-            kept.1.plus_equals(&next.1);
-        }
-        same
-    });
-    changes.retain(|(_, diff)| !diff.is_zero());
+    consolidate_by(changes, R::plus_equals, R::is_zero);
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub mod changes;
 mod notifications_v2;
 mod timeline_order;
 
-pub use changes::{consolidate_rows, EpochChanges, Run};
+pub use changes::{consolidate_by, consolidate_rows, EpochChanges, Run};
 pub use notifications_v2::{NotificationFailures, NotificationLatency, NotificationVariants};
 
 /// The names of the views served at `/v1/views/{view}`, in registry order (every view but

@@ -56,16 +56,29 @@ impl EpochChanges {
 /// Sorts `changes` by row and sums the diffs of equal rows, dropping those that cancel: what
 /// [`EpochChanges::merge`] expects of each run.
 pub fn consolidate_rows(changes: &mut Run) {
+    consolidate_by(changes, |sum, diff| *sum += *diff, |sum| *sum == 0);
+}
+
+/// Sorts `changes` by row, adds the diffs of equal rows into the first of them (`add`) and
+/// drops the rows whose sum `is_zero`: differential's `consolidate`, sorting in place. Its
+/// stable sort takes a scratch buffer half the vector's size and moves every element through
+/// it; equal rows are summed anyway, so their order among themselves does not matter. The one
+/// consolidation of the workspace: the dataflows' operators call it with differential's
+/// `Semigroup`.
+pub fn consolidate_by<T: Ord, R>(
+    changes: &mut Vec<(T, R)>,
+    mut add: impl FnMut(&mut R, &R),
+    mut is_zero: impl FnMut(&R) -> bool,
+) {
     changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    // In place: each row's changes summed into its first, then the rows that cancel out.
     changes.dedup_by(|(row, diff), (kept, sum)| {
         let same = row == kept;
         if same {
-            *sum += *diff;
+            add(sum, diff);
         }
         same
     });
-    changes.retain(|(_, d)| *d != 0);
+    changes.retain(|(_, sum)| !is_zero(sum));
 }
 
 /// Two consolidated runs merged into one consolidated run.
