@@ -4,7 +4,7 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use ::parquet::basic::Compression;
+use ::parquet::basic::{Compression, Encoding};
 use ::parquet::file::reader::{FileReader, SerializedFileReader};
 use pulso_events::time::{parse_rfc3339, MICROS_PER_DAY, MICROS_PER_HOUR};
 use pulso_events::{Position, Topic};
@@ -348,7 +348,7 @@ fn binary_values_and_keys_round_trip() {
 }
 
 #[test]
-fn files_are_zstd_with_bounded_row_groups() {
+fn values_are_zstd_integers_delta_packed_row_groups_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let mut writer = ArchiveWriter::new(dir.path(), 0).unwrap();
     let n = MAX_ROW_GROUP_ROWS + 1000;
@@ -364,7 +364,21 @@ fn files_are_zstd_with_bounded_row_groups() {
     for group in metadata.row_groups() {
         assert!(group.num_rows() as usize <= MAX_ROW_GROUP_ROWS);
         for column in group.columns() {
-            assert!(matches!(column.compression(), Compression::ZSTD(_)));
+            let name = column.column_path().string();
+            match name.as_str() {
+                "key" | "value" => {
+                    assert!(
+                        matches!(column.compression(), Compression::ZSTD(_)),
+                        "{name}"
+                    );
+                }
+                _ => assert_eq!(column.compression(), Compression::UNCOMPRESSED, "{name}"),
+            }
+            if matches!(name.as_str(), "offset" | "timestamp") {
+                assert!(column
+                    .encodings()
+                    .any(|e| e == Encoding::DELTA_BINARY_PACKED));
+            }
         }
     }
     let read = read_archive(dir.path(), None, None).unwrap();
