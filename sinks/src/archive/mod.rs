@@ -28,7 +28,7 @@ pub use write::{
 
 /// Most rows in one row group of the archive.
 pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
-/// The zstd compression level of the raw archive's values and keys (written once, kept long). Level 1: on the
-/// generated input its files come out the same size as at level 3 (62.1 MB against 64.0 MB
-/// for 1M records) for about a quarter less of the archive threads' CPU.
+/// The zstd compression level of the raw archive's values and keys (written once, kept long).
+/// Level 1: on the generated input its files come out the same size as at level 3 (62.1 MB
+/// against 64.0 MB for 1M records) for about a quarter less of the archive threads' CPU.
 pub const ZSTD_LEVEL: i32 = 1;
