@@ -3,6 +3,7 @@
 //! the state at an epoch boundary. The engine thread writes; the HTTP handlers read through
 //! short read locks.
 
+mod expiry;
 mod keys;
 mod table;
 mod tenants;

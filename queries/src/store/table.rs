@@ -2,13 +2,13 @@
 //! reader may see. A scan never examines (so never counts, pages on, or returns a cursor into)
 //! the rows of a tenant it may not see.
 
-use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use super::expiry::ExpiryQueue;
 use super::keys::Keyed;
 use super::tenants::Tenants;
 
@@ -30,45 +30,12 @@ pub struct Page<K, R> {
 pub struct Table<R: Keyed> {
     tenants: BTreeMap<Arc<str>, BTreeMap<R::Key, R>>,
     len: usize,
-    /// The rows that expire (retention), earliest due first ([`Filed`]): a row leaves the
-    /// table once the watermark reaches its due instant. An entry whose row has gone meanwhile
-    /// is skipped. Its tenant is the one the row was inserted under (shared: a table may hold
-    /// a million expiring rows of a few tenants). A heap, not an ordered set: rows arrive
-    /// nearly in due order, so filing one mostly compares one integer, where an ordered set
-    /// descended through the keys' texts. The same row may be filed twice (removed, then
+    /// The rows that expire (retention), with their due instants: a row leaves the table
+    /// once the watermark reaches its due instant. An entry whose row has gone meanwhile is
+    /// skipped. Its tenant is the one the row was inserted under (shared: a table may hold a
+    /// million expiring rows of a few tenants). The same row may be filed twice (removed, then
     /// inserted again before its due): the second entry finds it gone.
-    expiring: BinaryHeap<Reverse<Filed<R::Key>>>,
-}
-
-/// A row filed to expire: its due instant, tenant and key. Ordered by the due instant alone:
-/// the heap then sifts by comparing integers, where a tuple order fell through to the
-/// tenants' and keys' texts on every tie (a window's rows share its due instant). Rows of
-/// one due instant expire together, in no particular order (the history sorts them).
-#[derive(Debug, Clone)]
-struct Filed<K> {
-    due: i64,
-    tenant: Arc<str>,
-    key: K,
-}
-
-impl<K> PartialEq for Filed<K> {
-    fn eq(&self, other: &Self) -> bool {
-        self.due == other.due
-    }
-}
-
-impl<K> Eq for Filed<K> {}
-
-impl<K> PartialOrd for Filed<K> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<K> Ord for Filed<K> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.due.cmp(&other.due)
-    }
+    expiring: ExpiryQueue<(Arc<str>, R::Key)>,
 }
 
 impl<R: Keyed> Default for Table<R> {
@@ -76,7 +43,7 @@ impl<R: Keyed> Default for Table<R> {
         Table {
             tenants: BTreeMap::new(),
             len: 0,
-            expiring: BinaryHeap::new(),
+            expiring: ExpiryQueue::default(),
         }
     }
 }
@@ -212,7 +179,7 @@ impl<R: Keyed> Table<R> {
             }
         };
         if let (Some(due), Some(key)) = (due, filed) {
-            self.expiring.push(Reverse(Filed { due, tenant, key }));
+            self.expiring.push(due, (tenant, key));
         }
         replaced
     }
@@ -220,24 +187,19 @@ impl<R: Keyed> Table<R> {
     /// Removes and returns the rows whose due instant is at or before `watermark`.
     pub(crate) fn expire(&mut self, watermark: i64) -> Vec<R> {
         let mut expired = Vec::new();
-        while let Some(Reverse(filed)) = self.expiring.peek() {
-            if filed.due > watermark {
-                break;
-            }
-            let Some(Reverse(Filed { tenant, key, .. })) = self.expiring.pop() else {
-                break;
-            };
-            let Some(rows) = self.tenants.get_mut(&*tenant) else {
-                continue;
+        let (tenants, len) = (&mut self.tenants, &mut self.len);
+        self.expiring.expire(watermark, |(tenant, key)| {
+            let Some(rows) = tenants.get_mut(&*tenant) else {
+                return;
             };
             if let Some(row) = rows.remove(&key) {
-                self.len -= 1;
+                *len -= 1;
                 expired.push(row);
             }
             if rows.is_empty() {
-                self.tenants.remove(&*tenant);
+                tenants.remove(&*tenant);
             }
-        }
+        });
         expired
     }
 }
