@@ -25,7 +25,7 @@ const POSITION: Position = Position {
 /// Asserts the equivalence on one record; true when the fast path handled it.
 fn check(topic: Topic, value: &[u8]) -> bool {
     let options = DecodeOptions {
-        conecta360_tenant: "muni".to_string(),
+        conecta360_tenant: "muni".into(),
     };
     let reference = decode_reference(&options, topic, value, POSITION);
     let fast = decode_fast(&options, topic, value, POSITION);

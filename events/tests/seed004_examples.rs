@@ -67,7 +67,7 @@ fn envelope_fields() {
 fn tenant_is_configurable() {
     let (topic, bytes) = examples().remove(0);
     let options = DecodeOptions {
-        conecta360_tenant: "costa-verde".to_string(),
+        conecta360_tenant: "costa-verde".into(),
     };
     let event = decode_with(&options, topic, &bytes, Position::default()).unwrap();
     assert_eq!(event.tenant_id, "costa-verde");

@@ -53,7 +53,7 @@ pub(super) fn decode(
         topic,
         event_id: evento_id.to_string(),
         dedup_key: evento_id.to_string(),
-        tenant_id: options.conecta360_tenant.clone(),
+        tenant_id: options.conecta360_tenant.to_string(),
         body: Body::Caso(caso(topic, &datos)?),
     })
 }

@@ -8,6 +8,8 @@ mod fast;
 mod fields;
 mod schema_b;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::model::{Decoded, Event, Position};
@@ -25,14 +27,15 @@ pub const DEFAULT_CONECTA360_TENANT: &str = "conecta360";
 /// Settings of the decoder.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DecodeOptions {
-    /// The `tenant_id` given to every envelope B (Conecta360) event; default `"conecta360"`.
-    pub conecta360_tenant: String,
+    /// The `tenant_id` given to every envelope B (Conecta360) event; default `"conecta360"`
+    /// (borrowed: [`decode`] makes default options for every record).
+    pub conecta360_tenant: Cow<'static, str>,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
-            conecta360_tenant: DEFAULT_CONECTA360_TENANT.to_string(),
+            conecta360_tenant: Cow::Borrowed(DEFAULT_CONECTA360_TENANT),
         }
     }
 }

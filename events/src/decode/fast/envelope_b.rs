@@ -79,7 +79,7 @@ where
         topic,
         dedup_key: evento_id.clone(),
         event_id: evento_id,
-        tenant_id: options.conecta360_tenant.clone(),
+        tenant_id: options.conecta360_tenant.to_string(),
         body: Body::Caso(caso(topic, datos, cambios)?),
     })
 }
