@@ -6,8 +6,9 @@
 //! sixth of the profile samples of the store applying epochs). Here a row is filed in the
 //! bucket of its due instant (2^[`BUCKET_SHIFT`] µs wide; the buckets in an ordered map keyed
 //! by integers), and a bucket the watermark has passed whole leaves whole, in filing order.
-//! Only the bucket the watermark is in is sorted (by due instant, again if rows were filed in
-//! it since), and its due rows taken from its end.
+//! Only the bucket the watermark is in is sorted (by due instant, latest first: a bucket
+//! sorted at the last expiry and filed in since is sorted again, one already in order is
+//! checked in one pass), and its due rows taken from its end.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -18,17 +19,8 @@ const BUCKET_SHIFT: u32 = 20;
 /// Rows (`T`) filed with their due instants, taken out at or before a watermark.
 #[derive(Clone, Debug)]
 pub(crate) struct ExpiryQueue<T> {
-    /// Rows by bucket (`due >> BUCKET_SHIFT`).
-    buckets: BTreeMap<i64, Bucket<T>>,
-}
-
-/// The rows of one bucket, with their due instants.
-#[derive(Clone, Debug)]
-struct Bucket<T> {
-    rows: Vec<(i64, T)>,
-    /// Whether `rows` is sorted latest due first (set when the watermark enters the bucket,
-    /// cleared by a row filed after).
-    sorted: bool,
+    /// Rows and their due instants, by bucket (`due >> BUCKET_SHIFT`).
+    buckets: BTreeMap<i64, Vec<(i64, T)>>,
 }
 
 impl<T> Default for ExpiryQueue<T> {
@@ -42,15 +34,8 @@ impl<T> Default for ExpiryQueue<T> {
 impl<T> ExpiryQueue<T> {
     /// Files `row` to expire at `due`.
     pub(crate) fn push(&mut self, due: i64, row: T) {
-        let bucket = self
-            .buckets
-            .entry(due >> BUCKET_SHIFT)
-            .or_insert_with(|| Bucket {
-                rows: Vec::new(),
-                sorted: true,
-            });
-        bucket.sorted = false;
-        bucket.rows.push((due, row));
+        let bucket = self.buckets.entry(due >> BUCKET_SHIFT).or_default();
+        bucket.push((due, row));
     }
 
     /// Gives `expire` every row due at or before `watermark` (in no particular order) and
@@ -64,22 +49,19 @@ impl<T> ExpiryQueue<T> {
             }
             if index < current {
                 // Every due instant of the bucket is before the watermark's bucket.
-                for (_, row) in first.remove().rows {
+                for (_, row) in first.remove() {
                     expire(row);
                 }
                 continue;
             }
             let bucket = first.get_mut();
-            if !bucket.sorted {
-                bucket.rows.sort_unstable_by_key(|(due, _)| Reverse(*due));
-                bucket.sorted = true;
-            }
-            while bucket.rows.last().is_some_and(|(due, _)| *due <= watermark) {
-                if let Some((_, row)) = bucket.rows.pop() {
+            bucket.sort_unstable_by_key(|(due, _)| Reverse(*due));
+            while bucket.last().is_some_and(|(due, _)| *due <= watermark) {
+                if let Some((_, row)) = bucket.pop() {
                     expire(row);
                 }
             }
-            if bucket.rows.is_empty() {
+            if bucket.is_empty() {
                 first.remove();
             }
             break;
